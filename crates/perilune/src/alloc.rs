@@ -1,0 +1,487 @@
+//! The accounting allocator: every byte a script can influence goes through here.
+//!
+//! A [`Heap`] wraps a pluggable [`Allocator`] (the analogue of `lua_Alloc`), counts the
+//! bytes it hands out, remembers the peak, and refuses any request that would take the
+//! count over the limit. Refusal is an ordinary value, [`OutOfMemory`], which the VM turns
+//! into the Lua error `not enough memory`.
+//!
+//! Invariants:
+//! - `used` is exactly the sum of the sizes of the live blocks handed out.
+//! - A shrink never fails: if the allocator refuses it, the old block is kept and the
+//!   caller is told the capacity did not change (DESIGN.md invariant 3).
+//! - An allocation never starts a collection. It only adds to `debt`, which the
+//!   interpreter pays off with GC steps at its safe points.
+//!
+//! [`HVec`] is the growable buffer every subsystem uses for accounted storage; it
+//! carries a [`HeapRef`] so it frees itself on drop.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+/// An allocation was refused (by the limit or by the allocator).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfMemory;
+
+impl std::fmt::Display for OutOfMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not enough memory")
+    }
+}
+impl std::error::Error for OutOfMemory {}
+
+/// A source of memory for one Lua state: the analogue of `lua_Alloc`.
+///
+/// # Safety
+/// Implementations must behave like [`std::alloc::GlobalAlloc`]: a returned block is
+/// valid for `layout`, `realloc` preserves the prefix, and blocks are only freed with
+/// the layout they were allocated with. Returning `None` is always allowed.
+pub unsafe trait Allocator: Send {
+    /// Allocate a block for `layout` (size > 0).
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>>;
+    /// Resize a block. On `None` the old block must still be valid and unchanged.
+    ///
+    /// # Safety
+    /// `ptr` was returned by this allocator for `old`, and `new_size > 0`.
+    unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>>;
+    /// Free a block.
+    ///
+    /// # Safety
+    /// `ptr` was returned by this allocator for `layout` and is not used again.
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout);
+}
+
+/// The process allocator.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct SystemAllocator;
+
+// SAFETY: forwards to the global allocator, which satisfies the same contract.
+unsafe impl Allocator for SystemAllocator {
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: callers never ask for zero-sized blocks (Heap filters them out).
+        NonNull::new(unsafe { std::alloc::alloc(layout) })
+    }
+    unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>> {
+        // SAFETY: contract of the trait method.
+        NonNull::new(unsafe { std::alloc::realloc(ptr.as_ptr(), old, new_size) })
+    }
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: contract of the trait method.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+}
+
+/// The accounting layer over an [`Allocator`]. Owned by the state, boxed so its
+/// address is stable for the [`HeapRef`]s held by buffers.
+pub struct Heap {
+    allocator: Box<dyn Allocator>,
+    used: Cell<usize>,
+    peak: Cell<usize>,
+    limit: Cell<usize>,
+    /// Bytes allocated since the collector last caught up; positive means a GC step
+    /// is due at the next safe point.
+    debt: Cell<isize>,
+}
+
+impl Heap {
+    pub fn new(allocator: Box<dyn Allocator>) -> Heap {
+        Heap {
+            allocator,
+            used: Cell::new(0),
+            peak: Cell::new(0),
+            limit: Cell::new(usize::MAX),
+            debt: Cell::new(0),
+        }
+    }
+
+    /// Bytes currently allocated.
+    pub fn used(&self) -> usize {
+        self.used.get()
+    }
+    /// The largest `used` seen.
+    pub fn peak(&self) -> usize {
+        self.peak.get()
+    }
+    pub fn limit(&self) -> usize {
+        self.limit.get()
+    }
+    /// Set the limit in bytes (`usize::MAX` for none). Takes effect at the next request;
+    /// memory already allocated is not taken back.
+    pub fn set_limit(&self, limit: usize) {
+        self.limit.set(limit);
+    }
+    pub fn debt(&self) -> isize {
+        self.debt.get()
+    }
+    pub fn set_debt(&self, debt: isize) {
+        self.debt.set(debt);
+    }
+
+    fn charge(&self, grow: usize) -> Result<(), OutOfMemory> {
+        let used = self.used.get();
+        match used.checked_add(grow) {
+            Some(n) if n <= self.limit.get() => Ok(()),
+            _ => Err(OutOfMemory),
+        }
+    }
+    fn account_alloc(&self, size: usize) {
+        let used = self.used.get() + size;
+        self.used.set(used);
+        if used > self.peak.get() {
+            self.peak.set(used);
+        }
+        self.debt.set(self.debt.get().saturating_add(size as isize));
+    }
+    fn account_free(&self, size: usize) {
+        debug_assert!(self.used.get() >= size, "heap accounting underflow");
+        self.used.set(self.used.get().saturating_sub(size));
+    }
+
+    /// Allocate a block. Zero-sized layouts get a dangling, well-aligned pointer.
+    pub fn alloc(&self, layout: Layout) -> Result<NonNull<u8>, OutOfMemory> {
+        if layout.size() == 0 {
+            return Ok(dangling(layout));
+        }
+        self.charge(layout.size())?;
+        let p = self.allocator.alloc(layout).ok_or(OutOfMemory)?;
+        self.account_alloc(layout.size());
+        Ok(p)
+    }
+
+    /// Resize a block. Growing may fail (the old block stays valid). Shrinking never
+    /// fails: if the allocator refuses, the old block is returned unchanged and
+    /// `Ok((old_ptr, old_size))` tells the caller the size stayed.
+    ///
+    /// # Safety
+    /// `ptr` came from this heap with layout `old`.
+    pub unsafe fn realloc(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new_size: usize,
+    ) -> Result<(NonNull<u8>, usize), OutOfMemory> {
+        if old.size() == 0 {
+            let layout = Layout::from_size_align(new_size, old.align()).map_err(|_| OutOfMemory)?;
+            return self.alloc(layout).map(|p| (p, new_size));
+        }
+        if new_size == 0 {
+            // SAFETY: caller contract.
+            unsafe { self.dealloc(ptr, old) };
+            return Ok((dangling(old), 0));
+        }
+        if new_size > old.size() {
+            self.charge(new_size - old.size())?;
+            // SAFETY: caller contract.
+            let p = unsafe { self.allocator.realloc(ptr, old, new_size) }.ok_or(OutOfMemory)?;
+            self.account_alloc(new_size - old.size());
+            Ok((p, new_size))
+        } else {
+            // SAFETY: caller contract.
+            match unsafe { self.allocator.realloc(ptr, old, new_size) } {
+                Some(p) => {
+                    self.account_free(old.size() - new_size);
+                    Ok((p, new_size))
+                }
+                None => Ok((ptr, old.size())),
+            }
+        }
+    }
+
+    /// Free a block.
+    ///
+    /// # Safety
+    /// `ptr` came from this heap with `layout` and is not used again.
+    pub unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            return;
+        }
+        self.account_free(layout.size());
+        // SAFETY: caller contract.
+        unsafe { self.allocator.dealloc(ptr, layout) }
+    }
+}
+
+fn dangling(layout: Layout) -> NonNull<u8> {
+    // A non-null address aligned to the layout, never dereferenced for size 0.
+    NonNull::new(layout.align() as *mut u8).unwrap_or(NonNull::dangling())
+}
+
+/// A pointer to the state's heap, held by buffers so they can free themselves.
+///
+/// Invariant: the `Heap` is boxed by the state and outlives every object and buffer
+/// allocated from it (the state frees all objects before dropping the heap).
+#[derive(Clone, Copy)]
+pub struct HeapRef(NonNull<Heap>);
+
+impl HeapRef {
+    pub fn new(heap: &Heap) -> HeapRef {
+        HeapRef(NonNull::from(heap))
+    }
+    #[inline(always)]
+    pub fn get(&self) -> &Heap {
+        // SAFETY: the heap outlives every HeapRef (type invariant above).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// A growable array of `Copy` elements whose storage is accounted by the heap.
+/// Every growing operation is fallible; shrinking never fails.
+pub struct HVec<T: Copy> {
+    ptr: NonNull<T>,
+    len: usize,
+    cap: usize,
+    heap: HeapRef,
+}
+
+impl<T: Copy> HVec<T> {
+    pub fn new(heap: HeapRef) -> HVec<T> {
+        HVec { ptr: NonNull::dangling(), len: 0, cap: 0, heap }
+    }
+    pub fn with_capacity(heap: HeapRef, cap: usize) -> Result<HVec<T>, OutOfMemory> {
+        let mut v = HVec::new(heap);
+        v.reserve_exact(cap)?;
+        Ok(v)
+    }
+    pub fn from_slice(heap: HeapRef, items: &[T]) -> Result<HVec<T>, OutOfMemory> {
+        let mut v = HVec::with_capacity(heap, items.len())?;
+        v.extend_from_slice(items)?;
+        Ok(v)
+    }
+    /// Create with `len` copies of `fill`.
+    pub fn filled(heap: HeapRef, len: usize, fill: T) -> Result<HVec<T>, OutOfMemory> {
+        let mut v = HVec::with_capacity(heap, len)?;
+        for _ in 0..len {
+            v.push(fill)?;
+        }
+        Ok(v)
+    }
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    #[inline(always)]
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+    #[inline(always)]
+    pub fn as_ptr(&self) -> *const T {
+        self.ptr.as_ptr()
+    }
+    #[inline(always)]
+    pub fn as_mut_ptr(&mut self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+    pub fn heap(&self) -> HeapRef {
+        self.heap
+    }
+    /// Bytes of heap this buffer holds.
+    pub fn byte_size(&self) -> usize {
+        self.cap * std::mem::size_of::<T>()
+    }
+
+    fn layout(cap: usize) -> Result<Layout, OutOfMemory> {
+        Layout::array::<T>(cap).map_err(|_| OutOfMemory)
+    }
+
+    fn set_capacity(&mut self, new_cap: usize) -> Result<(), OutOfMemory> {
+        let new_layout = Self::layout(new_cap)?;
+        let heap = self.heap.get();
+        let new_ptr = if self.cap == 0 {
+            heap.alloc(new_layout)?.cast::<T>()
+        } else {
+            let old_layout = Self::layout(self.cap)?;
+            // SAFETY: ptr was allocated from this heap with old_layout.
+            let (p, got) = unsafe { heap.realloc(self.ptr.cast(), old_layout, new_layout.size())? };
+            if got != new_layout.size() {
+                // A refused shrink: the old block stays, and so does the capacity.
+                return Ok(());
+            }
+            p.cast::<T>()
+        };
+        self.ptr = new_ptr;
+        self.cap = new_cap;
+        Ok(())
+    }
+
+    /// Make room for `extra` more elements, growing geometrically.
+    pub fn reserve(&mut self, extra: usize) -> Result<(), OutOfMemory> {
+        let need = self.len.checked_add(extra).ok_or(OutOfMemory)?;
+        if need <= self.cap {
+            return Ok(());
+        }
+        let new_cap = need.max(self.cap.saturating_mul(2)).max(4);
+        self.set_capacity(new_cap)
+    }
+    pub fn reserve_exact(&mut self, extra: usize) -> Result<(), OutOfMemory> {
+        let need = self.len.checked_add(extra).ok_or(OutOfMemory)?;
+        if need <= self.cap {
+            return Ok(());
+        }
+        self.set_capacity(need)
+    }
+    #[inline]
+    pub fn push(&mut self, v: T) -> Result<(), OutOfMemory> {
+        if self.len == self.cap {
+            self.reserve(1)?;
+        }
+        // SAFETY: len < cap after reserve.
+        unsafe { self.ptr.as_ptr().add(self.len).write(v) };
+        self.len += 1;
+        Ok(())
+    }
+    pub fn pop(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        // SAFETY: index < old len, initialised.
+        Some(unsafe { self.ptr.as_ptr().add(self.len).read() })
+    }
+    pub fn extend_from_slice(&mut self, items: &[T]) -> Result<(), OutOfMemory> {
+        self.reserve(items.len())?;
+        // SAFETY: capacity reserved; source and destination do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(items.as_ptr(), self.ptr.as_ptr().add(self.len), items.len())
+        };
+        self.len += items.len();
+        Ok(())
+    }
+    /// Grow to `len` with copies of `fill`, or truncate.
+    pub fn resize(&mut self, len: usize, fill: T) -> Result<(), OutOfMemory> {
+        if len <= self.len {
+            self.len = len;
+            return Ok(());
+        }
+        self.reserve_exact(len - self.len)?;
+        while self.len < len {
+            // SAFETY: capacity reserved above.
+            unsafe { self.ptr.as_ptr().add(self.len).write(fill) };
+            self.len += 1;
+        }
+        Ok(())
+    }
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+        }
+    }
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+    /// Give back unused capacity. Never fails; a refused shrink keeps the old block.
+    pub fn shrink_to_fit(&mut self) {
+        if self.cap > self.len {
+            if self.len == 0 {
+                self.free_storage();
+            } else {
+                let _ = self.set_capacity(self.len);
+            }
+        }
+    }
+    fn free_storage(&mut self) {
+        if self.cap != 0 {
+            if let Ok(layout) = Self::layout(self.cap) {
+                // SAFETY: allocated from this heap with this layout.
+                unsafe { self.heap.get().dealloc(self.ptr.cast(), layout) };
+            }
+            self.ptr = NonNull::dangling();
+            self.cap = 0;
+        }
+    }
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[T] {
+        // SAFETY: ptr is valid for len initialised elements (dangling+0 is fine).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+    #[inline(always)]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: as above, and we hold &mut self.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T: Copy> Drop for HVec<T> {
+    fn drop(&mut self) {
+        self.free_storage();
+    }
+}
+
+impl<T: Copy> std::ops::Deref for HVec<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+impl<T: Copy> std::ops::DerefMut for HVec<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.as_mut_slice()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_and_limit() {
+        let heap = Box::new(Heap::new(Box::new(SystemAllocator)));
+        let h = HeapRef::new(&heap);
+        {
+            let mut v: HVec<u64> = HVec::new(h);
+            for i in 0..100 {
+                v.push(i).unwrap();
+            }
+            assert_eq!(heap.used(), v.byte_size());
+            heap.set_limit(heap.used());
+            let before = v.len();
+            while v.len() < v.capacity() {
+                v.push(0).unwrap();
+            }
+            assert_eq!(v.push(1), Err(OutOfMemory));
+            assert!(v.len() > before);
+            assert_eq!(v[3], 3);
+            heap.set_limit(usize::MAX);
+            v.truncate(2);
+            v.shrink_to_fit();
+            assert_eq!(heap.used(), 16);
+        }
+        assert_eq!(heap.used(), 0);
+        assert!(heap.peak() >= 800);
+    }
+
+    struct RefuseShrink;
+    // SAFETY: forwards to the system allocator, refusing shrinks (allowed by contract).
+    unsafe impl Allocator for RefuseShrink {
+        fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+            SystemAllocator.alloc(layout)
+        }
+        unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>> {
+            if new_size < old.size() {
+                return None;
+            }
+            // SAFETY: forwarded contract.
+            unsafe { SystemAllocator.realloc(ptr, old, new_size) }
+        }
+        unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+            // SAFETY: forwarded contract.
+            unsafe { SystemAllocator.dealloc(ptr, layout) }
+        }
+    }
+
+    #[test]
+    fn refused_shrink_keeps_block() {
+        let heap = Box::new(Heap::new(Box::new(RefuseShrink)));
+        let mut v: HVec<u32> = HVec::from_slice(HeapRef::new(&heap), &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        v.truncate(2);
+        v.shrink_to_fit();
+        assert_eq!(v.capacity(), 8);
+        assert_eq!(&v[..], &[1, 2]);
+        assert_eq!(heap.used(), 32);
+        drop(v);
+        assert_eq!(heap.used(), 0);
+    }
+}

@@ -1,0 +1,3 @@
+//! The compiler: Lua source to bytecode prototypes in one pass.
+
+pub mod bytecode;

@@ -1,0 +1,160 @@
+//! Function prototypes, closures and upvalues.
+//!
+//! A [`Proto`] is what the compiler produces for one function body: bytecode, constants,
+//! child prototypes, and debug information. A [`LuaFunction`] is a closure: a prototype
+//! (or a native Rust function) plus its environment table and upvalues. An [`Upval`] is
+//! a captured variable, *open* while it still lives in a stack slot of a running frame
+//! and *closed* once that frame has ended and the value moved into the upvalue itself.
+//!
+//! Invariants:
+//! - Closures store their upvalues inline after the struct: `hdr.aux` of them, each
+//!   8 bytes (`GcRef<Upval>` for Lua closures, `Value` for native ones).
+//! - An open upvalue's `v` points into its thread's stack; when the stack is
+//!   reallocated the thread rewrites `v` of every open upvalue. A closed upvalue's `v`
+//!   points at its own `closed` field.
+//! - A thread's open upvalues form a list sorted by stack slot, highest first, with no
+//!   two for the same slot, so closures share captured variables.
+
+use crate::alloc::HVec;
+use crate::compiler::bytecode::Ins;
+use crate::object::{GcHeader, GcRef, LuaStr, Table};
+use crate::value::Value;
+use crate::vm::error::Throw;
+use crate::vm::state::State;
+
+/// A native function: reads its arguments from the current frame of `state`, pushes
+/// its results on the stack, and returns how many it pushed.
+pub type NativeFn = fn(&mut State) -> Result<usize, Throw>;
+
+/// How a child closure captures one upvalue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpvalDesc {
+    /// `true`: capture register `index` of the enclosing frame; `false`: share upvalue
+    /// `index` of the enclosing closure.
+    pub in_stack: bool,
+    pub index: u8,
+}
+
+/// Debug information about a local variable: it lives in `reg` for instructions
+/// `start_pc..end_pc`.
+#[derive(Clone, Copy, Debug)]
+pub struct LocVar {
+    pub name: GcRef<LuaStr>,
+    pub start_pc: u32,
+    pub end_pc: u32,
+    pub reg: u8,
+}
+
+/// A compiled function body.
+#[repr(C)]
+pub struct Proto {
+    pub hdr: GcHeader,
+    pub code: HVec<Ins>,
+    /// Source line of each instruction (same length as `code`).
+    pub lineinfo: HVec<u32>,
+    /// Numbers and strings; string constants are interned `Value::string`s. Template
+    /// tables for `TDUP` are `Value::table`s.
+    pub consts: HVec<Value>,
+    pub protos: HVec<GcRef<Proto>>,
+    pub upvals: HVec<UpvalDesc>,
+    pub upval_names: HVec<GcRef<LuaStr>>,
+    pub locvars: HVec<LocVar>,
+    /// The chunk name as given to `load` (`"@file.lua"`, `"=stdin"`, or source text).
+    pub source: GcRef<LuaStr>,
+    pub line_defined: u32,
+    pub last_line_defined: u32,
+    pub num_params: u8,
+    pub is_vararg: bool,
+    /// Number of registers the frame needs.
+    pub framesize: u8,
+}
+
+/// Builtin ids stored in a native function's `hdr.flags`, for the few natives the
+/// interpreter treats specially (they run as VM frames so coroutines can yield
+/// across them).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    None = 0,
+    Pcall = 1,
+    Xpcall = 2,
+}
+
+/// A closure: Lua (with `proto`) or native (with `native`). Followed in memory by
+/// `hdr.aux` upvalue slots.
+#[repr(C)]
+pub struct LuaFunction {
+    pub hdr: GcHeader,
+    pub env: GcRef<Table>,
+    pub proto: Option<GcRef<Proto>>,
+    pub native: Option<NativeFn>,
+    /// The name a native function reports in "bad argument" errors.
+    pub name: &'static str,
+}
+
+impl LuaFunction {
+    #[inline(always)]
+    pub fn is_lua(&self) -> bool {
+        self.proto.is_some()
+    }
+    #[inline(always)]
+    pub fn num_upvals(&self) -> usize {
+        self.hdr.aux as usize
+    }
+    #[inline(always)]
+    pub fn builtin(&self) -> u8 {
+        self.hdr.flags
+    }
+    #[inline(always)]
+    fn trailing<T>(&self) -> *mut T {
+        // SAFETY: the allocation is `size_of::<LuaFunction>() + aux * 8` bytes; the
+        // trailing slots start right after the struct, which is 8-aligned.
+        unsafe { (self as *const LuaFunction as *mut u8).add(std::mem::size_of::<LuaFunction>()) as *mut T }
+    }
+    /// The upvalues of a Lua closure.
+    #[inline(always)]
+    pub fn lua_upvals(&self) -> &mut [GcRef<Upval>] {
+        debug_assert!(self.is_lua());
+        // SAFETY: Lua closures hold `aux` initialised upvalue refs inline (module
+        // invariant); the VM is single-threaded.
+        unsafe { std::slice::from_raw_parts_mut(self.trailing(), self.num_upvals()) }
+    }
+    /// The upvalues of a native closure.
+    #[inline(always)]
+    pub fn native_upvals(&self) -> &mut [Value] {
+        debug_assert!(!self.is_lua());
+        // SAFETY: native closures hold `aux` initialised values inline.
+        unsafe { std::slice::from_raw_parts_mut(self.trailing(), self.num_upvals()) }
+    }
+    /// Bytes of a closure with `nup` upvalues.
+    pub fn alloc_size(nup: usize) -> usize {
+        std::mem::size_of::<LuaFunction>() + nup * 8
+    }
+}
+
+/// A captured variable.
+#[repr(C)]
+pub struct Upval {
+    pub hdr: GcHeader,
+    /// Where the value lives: a stack slot while open, `closed` once closed.
+    pub v: *mut Value,
+    pub closed: Value,
+    /// Stack slot index while open.
+    pub slot: u32,
+    pub is_open: bool,
+    /// Next open upvalue of the same thread (lower slot).
+    pub open_next: Option<GcRef<Upval>>,
+}
+
+impl Upval {
+    #[inline(always)]
+    pub fn get(&self) -> Value {
+        // SAFETY: `v` points at a live stack slot (open) or at `closed` (module invariant).
+        unsafe { *self.v }
+    }
+    #[inline(always)]
+    pub fn set(&mut self, v: Value) {
+        // SAFETY: as in `get`.
+        unsafe { *self.v = v }
+    }
+}

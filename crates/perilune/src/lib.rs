@@ -1,0 +1,22 @@
+//! Perilune: a LuaJIT-compatible Lua runtime that survives running out of memory.
+//!
+//! The crate is laid out by subsystem:
+//! - [`value`]: 8-byte NaN-boxed values.
+//! - [`alloc`]: the accounting allocator every script-influenced byte goes through.
+//! - [`object`], [`string`], [`table`], [`func`], [`udata`]: the collectable objects.
+//! - [`gc`]: the incremental collector.
+//! - [`compiler`]: lexer, parser and code generator.
+//! - [`vm`]: state, threads, frames, the interpreter.
+//! - [`lib`](crate::stdlib): the standard library.
+
+pub mod alloc;
+pub mod compiler;
+pub mod func;
+pub mod gc;
+pub mod number;
+pub mod object;
+pub mod string;
+pub mod table;
+pub mod udata;
+pub mod value;
+pub mod vm;

@@ -1,0 +1,278 @@
+//! The Lua state: everything one independent Lua universe owns.
+//!
+//! A [`State`] owns the heap, the collector, the string table, the registry and the
+//! main thread. Objects are created through the `new_*` methods here, which allocate
+//! through the heap and link the object into the collector.
+//!
+//! Invariants:
+//! - The heap is boxed and outlives every object: `Drop` frees all objects, then the
+//!   heap.
+//! - `cur` is the running thread; it is always reachable (the main thread, or a
+//!   coroutine whose resumer holds it on its stack).
+//! - Fixed strings (`tm_names`, `oom_msg`) carry the FIXED mark and are never swept.
+
+use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory, SystemAllocator};
+use crate::func::{Builtin, LuaFunction, NativeFn, Proto, Upval};
+use crate::gc::{self, mark, Gc};
+use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table, Thread, Userdata};
+use crate::string::StringTable;
+use crate::udata::Userdata as _Udata;
+use crate::value::{LuaType, Value};
+use crate::vm::thread::ThreadStatus;
+
+/// Metamethods, in the order of their names in [`TM_NAMES`]. The first eight are
+/// cached as "absent" in a metatable's `hdr.flags`.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tm {
+    Index = 0,
+    NewIndex,
+    Gc,
+    Mode,
+    Eq,
+    Len,
+    Lt,
+    Le,
+    Concat,
+    Call,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    Unm,
+    Metatable,
+    Tostring,
+}
+
+pub const TM_COUNT: usize = 19;
+pub const TM_NAMES: [&str; TM_COUNT] = [
+    "__index",
+    "__newindex",
+    "__gc",
+    "__mode",
+    "__eq",
+    "__len",
+    "__lt",
+    "__le",
+    "__concat",
+    "__call",
+    "__add",
+    "__sub",
+    "__mul",
+    "__div",
+    "__mod",
+    "__pow",
+    "__unm",
+    "__metatable",
+    "__tostring",
+];
+
+/// Number of basic types that can have a shared metatable (indexed by `LuaType`).
+pub const NUM_TYPES: usize = 9;
+
+pub fn type_index(t: LuaType) -> usize {
+    t as usize
+}
+
+pub struct State {
+    pub heap: Box<Heap>,
+    pub gc: Gc,
+    pub strings: StringTable,
+    pub registry: GcRef<Table>,
+    /// The globals table (`_G`), also the main thread's environment.
+    pub globals: GcRef<Table>,
+    pub main_thread: GcRef<Thread>,
+    /// The running thread.
+    pub cur: GcRef<Thread>,
+    pub tm_names: [GcRef<LuaStr>; TM_COUNT],
+    /// The preallocated error object for allocation failures.
+    pub oom_msg: GcRef<LuaStr>,
+    /// Metatables shared by all values of a basic type (strings have one).
+    pub type_mts: [Option<GcRef<Table>>; NUM_TYPES],
+}
+
+impl State {
+    /// A state on the system allocator.
+    pub fn new() -> Result<Box<State>, OutOfMemory> {
+        State::with_allocator(Box::new(SystemAllocator))
+    }
+
+    /// A state on a host-supplied allocator.
+    pub fn with_allocator(allocator: Box<dyn Allocator>) -> Result<Box<State>, OutOfMemory> {
+        let heap = Box::new(Heap::new(allocator));
+        let href = HeapRef::new(&heap);
+        let strings = StringTable::new(href)?;
+        let mut gc = Gc::new();
+        let mut strings = strings;
+        // Build the first objects before the State exists; on failure free them.
+        let build = |gc: &mut Gc, strings: &mut StringTable| -> Result<_, OutOfMemory> {
+            let white = gc.current_white;
+            let mut fixed = |s: &str| -> Result<GcRef<LuaStr>, OutOfMemory> {
+                let r = strings.intern(&heap, s.as_bytes(), white, |_| {})?;
+                r.get_mut().hdr.marked |= mark::FIXED;
+                Ok(r)
+            };
+            let oom = fixed("not enough memory")?;
+            let mut tms = [oom; TM_COUNT];
+            for (i, name) in TM_NAMES.iter().enumerate() {
+                tms[i] = fixed(name)?;
+            }
+            let globals = gc.new_object(&heap, Table::new(href, 0, 64)?, 0)?;
+            let registry = gc.new_object(&heap, Table::new(href, 0, 4)?, 0)?;
+            let main = gc.new_object(&heap, new_thread_value(href, globals)?, 0)?;
+            Ok((oom, tms, globals, registry, main))
+        };
+        match build(&mut gc, &mut strings) {
+            Ok((oom_msg, tm_names, globals, registry, main_thread)) => {
+                main_thread.get_mut().status = ThreadStatus::Running;
+                Ok(Box::new(State {
+                    heap,
+                    gc,
+                    strings,
+                    registry,
+                    globals,
+                    main_thread,
+                    cur: main_thread,
+                    tm_names,
+                    oom_msg,
+                    type_mts: [None; NUM_TYPES],
+                }))
+            }
+            Err(e) => {
+                let mut cur = gc.allgc.take();
+                while let Some(o) = cur {
+                    cur = o.next;
+                    // SAFETY: these objects were just created and nothing else refers
+                    // to them.
+                    unsafe { gc::free_object(&heap, o) };
+                }
+                strings.free_all(&heap);
+                drop(strings);
+                Err(e)
+            }
+        }
+    }
+
+    #[inline(always)]
+    pub fn heap_ref(&self) -> HeapRef {
+        HeapRef::new(&self.heap)
+    }
+
+    /// Intern a string.
+    pub fn intern(&mut self, bytes: &[u8]) -> Result<GcRef<LuaStr>, OutOfMemory> {
+        let white = self.gc.current_white;
+        let other = white ^ mark::WHITES;
+        self.strings.intern(&self.heap, bytes, white, |s| {
+            // A string found while sweeping may be marked dead; it is alive again.
+            let h = &mut s.get_mut().hdr;
+            if h.marked & other != 0 && h.marked & mark::FIXED == 0 {
+                h.marked = (h.marked & !mark::WHITES) | white;
+            }
+        })
+    }
+
+    /// Intern and wrap as a value.
+    pub fn str_value(&mut self, bytes: &[u8]) -> Result<Value, OutOfMemory> {
+        Ok(Value::string(self.intern(bytes)?))
+    }
+
+    pub fn new_table(&mut self, narray: usize, nhash: usize) -> Result<GcRef<Table>, OutOfMemory> {
+        let t = Table::new(self.heap_ref(), narray, nhash)?;
+        self.gc.new_object(&self.heap, t, 0)
+    }
+
+    /// Link a finished prototype into the collector.
+    pub fn new_proto(&mut self, p: Proto) -> Result<GcRef<Proto>, OutOfMemory> {
+        self.gc.new_object(&self.heap, p, 0)
+    }
+
+    /// A Lua closure of `proto` with `nup` upvalue slots. The caller fills the
+    /// upvalues before the next safe point.
+    pub fn new_lua_closure(&mut self, proto: GcRef<Proto>, env: GcRef<Table>) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+        let nup = proto.upvals.len();
+        let mut hdr = GcHeader::new(ObjKind::Function);
+        hdr.aux = nup as u32;
+        let f = LuaFunction { hdr, env, proto: Some(proto), native: None, name: "?" };
+        self.gc.new_object(&self.heap, f, nup * 8)
+    }
+
+    /// A native function with `nup` upvalues (initialised to nil).
+    pub fn new_native(&mut self, f: NativeFn, name: &'static str, nup: usize) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+        let mut hdr = GcHeader::new(ObjKind::Function);
+        hdr.aux = nup as u32;
+        let env = self.globals;
+        let func = LuaFunction { hdr, env, proto: None, native: Some(f), name };
+        let r = self.gc.new_object(&self.heap, func, nup * 8)?;
+        for v in r.native_upvals() {
+            *v = Value::NIL;
+        }
+        Ok(r)
+    }
+
+    /// A native function the interpreter runs specially (`pcall`, `xpcall`).
+    pub fn new_builtin(&mut self, f: NativeFn, name: &'static str, id: Builtin) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+        let r = self.new_native(f, name, 0)?;
+        r.get_mut().hdr.flags = id as u8;
+        Ok(r)
+    }
+
+    /// A closed upvalue holding `v`.
+    pub fn new_upval_closed(&mut self, v: Value) -> Result<GcRef<Upval>, OutOfMemory> {
+        let uv = Upval {
+            hdr: GcHeader::new(ObjKind::Upval),
+            v: std::ptr::null_mut(),
+            closed: v,
+            slot: 0,
+            is_open: false,
+            open_next: None,
+        };
+        let r = self.gc.new_object(&self.heap, uv, 0)?;
+        let m = r.get_mut();
+        m.v = &mut m.closed;
+        Ok(r)
+    }
+
+    pub fn new_userdata(&mut self, len: usize) -> Result<GcRef<Userdata>, OutOfMemory> {
+        let u = _Udata { hdr: GcHeader::new(ObjKind::Userdata), metatable: None, env: self.globals, len };
+        self.gc.new_object(&self.heap, u, len)
+    }
+
+    /// A new, empty coroutine thread with the given environment.
+    pub fn new_thread(&mut self, env: GcRef<Table>) -> Result<GcRef<Thread>, OutOfMemory> {
+        let t = new_thread_value(self.heap_ref(), env)?;
+        self.gc.new_object(&self.heap, t, 0)
+    }
+
+    /// The metatable of any value (`getmetatable` without `__metatable`).
+    #[inline]
+    pub fn metatable_of(&self, v: Value) -> Option<GcRef<Table>> {
+        if let Some(t) = v.as_table() {
+            return t.metatable;
+        }
+        if let Some(u) = v.as_userdata() {
+            return u.metatable;
+        }
+        self.type_mts[type_index(v.lua_type())]
+    }
+}
+
+fn new_thread_value(heap: HeapRef, env: GcRef<Table>) -> Result<Thread, OutOfMemory> {
+    Ok(Thread {
+        hdr: GcHeader::new(ObjKind::Thread),
+        stack: HVec::filled(heap, 40, Value::NIL)?,
+        top: 0,
+        frames: HVec::with_capacity(heap, 8)?,
+        open_upvals: None,
+        status: ThreadStatus::Suspended,
+        env,
+        nny: 0,
+    })
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        gc::free_all(self);
+    }
+}
