@@ -162,4 +162,36 @@ impl State {
         let _ = v;
         todo!()
     }
+
+    // --- Running chunks (used by the command line and hosts) -----------------------
+
+    /// Compile a chunk and push it as a function whose environment is the globals.
+    /// On a syntax error the message is returned as `Throw::Error`.
+    pub fn load(&mut self, source: &[u8], chunkname: &[u8]) -> LResult<()> {
+        let _ = (source, chunkname);
+        todo!()
+    }
+    /// Protected call of the function `nargs + 1` slots below the top. On success the
+    /// results replace it (as `call`). On error the stack is cut back to below the
+    /// function and the error message is pushed: with `traceback`, the message is
+    /// `tostring(err)` (or `(error object is a X value)`) followed by "\nstack
+    /// traceback:\n..." as the luajit command prints it. Returns false on error.
+    pub fn pcall(&mut self, nargs: usize, nresults: i32, traceback: bool) -> bool {
+        let _ = (nargs, nresults, traceback);
+        todo!()
+    }
+    /// Register the base library and `coroutine` in the globals.
+    pub fn open_libs(&mut self) -> LResult<()> {
+        todo!()
+    }
+    /// Set a global variable.
+    pub fn set_global(&mut self, name: &str, v: Value) -> LResult<()> {
+        let _ = (name, v);
+        todo!()
+    }
+    /// Get a global variable (raw).
+    pub fn get_global(&mut self, name: &str) -> LResult<Value> {
+        let _ = name;
+        todo!()
+    }
 }
