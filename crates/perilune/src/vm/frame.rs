@@ -20,8 +20,9 @@ pub enum Cont {
     /// Comparison metamethod: take the caller's following JMP if the result's truth
     /// differs from `negate`.
     Cond { negate: bool },
-    /// Concatenation in progress: store the result at slot `top - 1` and continue the
-    /// CAT of registers `base..top` (absolute slots), final result to `dest`.
+    /// Concatenation in progress over absolute slots `base..top`: the metamethod
+    /// joined slots `top-2` and `top-1`; store its result at `top - 2` and continue
+    /// with `base..top-1`; the final result goes to slot `dest`.
     Concat { dest: u32, base: u32, top: u32 },
     /// A `pcall`ed function: prefix results with `true`.
     Pcall,

@@ -1,0 +1,418 @@
+//! Entering and leaving frames: stack growth, argument setup, result placement,
+//! continuations and upvalue capture/close.
+//!
+//! Invariants:
+//! - `precall` makes room for the callee's registers plus `EXTRA_STACK` before the
+//!   frame is pushed, so the interpreter indexes registers without checks.
+//! - `poscall` is the only place results are moved; it applies the returning frame's
+//!   [`Cont`], so metamethods and `pcall` complete the same way whether the callee was
+//!   Lua or native, and whether or not a coroutine yielded in between.
+//! - Growing a stack rewrites every open upvalue pointer into it.
+
+use crate::compiler::bytecode::{jump_offset, Ins};
+use crate::func::{Builtin, Upval};
+use crate::object::{GcHeader, GcRef, ObjKind, Thread};
+use crate::value::Value;
+use crate::vm::error::{LResult, Throw};
+use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
+use crate::vm::state::{State, Tm};
+use crate::vm::thread::{EXTRA_STACK, MAX_STACK};
+
+/// Slots a native function may use without asking (like LUA_MINSTACK).
+pub const NATIVE_MIN_STACK: usize = 20;
+/// Largest number of frames on one thread.
+pub const MAX_FRAMES: usize = 200_000;
+/// Deepest nesting of Rust-level re-entries (natives calling Lua, resumes).
+pub const MAX_RUST_DEPTH: u32 = 200;
+
+/// What `precall` did.
+pub enum Entered {
+    /// A Lua frame was pushed; the interpreter must continue in it.
+    Lua,
+    /// A native function ran to completion and its results are in place.
+    Native,
+}
+
+/// Make sure `th` has at least `needed` slots in total.
+pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult<()> {
+    let t = th.get_mut();
+    if needed <= t.stack.len() {
+        return Ok(());
+    }
+    if needed > MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK {
+        return Err(stack_overflow(st));
+    }
+    let new_len = needed.max(t.stack.len() * 2).min(MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK).max(needed);
+    let old = t.stack.as_ptr();
+    t.stack.resize(new_len, Value::NIL)?;
+    if t.stack.as_ptr() != old {
+        fix_open_upvals(t);
+    }
+    Ok(())
+}
+
+fn stack_overflow(st: &mut State) -> Throw {
+    st.rt_error_here("stack overflow")
+}
+
+/// Point every open upvalue back into the (moved) stack.
+fn fix_open_upvals(t: &mut Thread) {
+    let base = t.stack.as_mut_ptr();
+    let mut cur = t.open_upvals;
+    while let Some(uv) = cur {
+        let u = uv.get_mut();
+        // SAFETY: an open upvalue's slot is below the stack length (frames only shrink
+        // the stack's live part, never its allocation, while upvalues are open).
+        u.v = unsafe { base.add(u.slot as usize) };
+        cur = u.open_next;
+    }
+}
+
+/// Find or create the open upvalue for stack slot `slot` of `th`.
+pub fn find_upval(st: &mut State, th: GcRef<Thread>, slot: usize) -> LResult<GcRef<Upval>> {
+    let mut prev: Option<GcRef<Upval>> = None;
+    let mut cur = th.open_upvals;
+    while let Some(uv) = cur {
+        if (uv.slot as usize) < slot {
+            break;
+        }
+        if uv.slot as usize == slot {
+            return Ok(uv);
+        }
+        prev = Some(uv);
+        cur = uv.open_next;
+    }
+    let v = Upval {
+        hdr: GcHeader::new(ObjKind::Upval),
+        // SAFETY: `slot` is a register of a live frame, below the stack length.
+        v: unsafe { th.get_mut().stack.as_mut_ptr().add(slot) },
+        closed: Value::NIL,
+        slot: slot as u32,
+        is_open: true,
+        open_next: cur,
+    };
+    let uv = st.gc.new_object(&st.heap, v, 0)?;
+    match prev {
+        None => th.get_mut().open_upvals = Some(uv),
+        Some(p) => p.get_mut().open_next = Some(uv),
+    }
+    Ok(uv)
+}
+
+/// Close every open upvalue of `th` at or above `level`.
+pub fn close_upvals(st: &mut State, th: GcRef<Thread>, level: usize) {
+    while let Some(uv) = th.open_upvals {
+        if (uv.slot as usize) < level {
+            break;
+        }
+        let u = uv.get_mut();
+        th.get_mut().open_upvals = u.open_next;
+        u.closed = u.get();
+        u.v = &mut u.closed;
+        u.is_open = false;
+        u.open_next = None;
+        // The value now lives in the upvalue, which may already be black.
+        crate::gc::barrier_forward(st, uv.header(), u.closed);
+    }
+}
+
+/// Set up a call of the value at stack slot `func` with the `nargs` values above it.
+/// Lua functions get a frame; natives run to completion here.
+pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: Cont, fl: u8) -> LResult<Entered> {
+    let th = st.cur;
+    let mut nargs = nargs;
+    let mut fv = th.stack[func];
+    let f = match fv.as_function() {
+        Some(f) => f,
+        None => {
+            let mm = st.tm_of(fv, Tm::Call);
+            if !mm.is_function() {
+                return Err(st.call_error(func, fv));
+            }
+            // Insert the metamethod below the arguments: mm(obj, args...).
+            ensure_stack(st, th, func + nargs + 2 + EXTRA_STACK)?;
+            let s = th.get_mut().stack.as_mut_slice();
+            s.copy_within(func..func + nargs + 1, func + 1);
+            s[func] = mm;
+            nargs += 1;
+            fv = mm;
+            match fv.as_function() {
+                Some(f) => f,
+                None => return Err(st.call_error(func, fv)),
+            }
+        }
+    };
+    if th.frames.len() >= MAX_FRAMES {
+        return Err(stack_overflow(st));
+    }
+    if let Some(p) = f.proto {
+        let np = p.num_params as usize;
+        let fs = p.framesize as usize;
+        let (base, nvarargs) = if p.is_vararg {
+            let nextra = nargs.saturating_sub(np);
+            let base = func + 1 + np + nextra;
+            ensure_stack(st, th, base + fs + EXTRA_STACK)?;
+            let s = th.get_mut().stack.as_mut_slice();
+            for i in 0..np {
+                let src = func + 1 + i;
+                s[base + i] = if i < nargs { s[src] } else { Value::NIL };
+                if i < nargs {
+                    s[src] = Value::NIL;
+                }
+            }
+            (base, nextra)
+        } else {
+            let base = func + 1;
+            ensure_stack(st, th, base + fs + EXTRA_STACK)?;
+            let s = th.get_mut().stack.as_mut_slice();
+            for slot in &mut s[base + nargs.min(np)..base + np] {
+                *slot = Value::NIL;
+            }
+            (base, 0)
+        };
+        let t = th.get_mut();
+        t.top = base + fs;
+        t.frames.push(CallInfo {
+            func: func as u32,
+            base: base as u32,
+            top: (base + fs) as u32,
+            pc: 0,
+            nresults,
+            nvarargs: nvarargs as u32,
+            kind: FrameKind::Lua,
+            flags: fl,
+            cont,
+        })?;
+        return Ok(Entered::Lua);
+    }
+    match f.builtin() {
+        b if b == Builtin::Pcall as u8 => return enter_pcall(st, func, nargs, nresults, cont, fl),
+        b if b == Builtin::Xpcall as u8 => return enter_xpcall(st, func, nargs, nresults, cont, fl),
+        _ => {}
+    }
+    call_native(st, f, func, nargs, nresults, cont, fl)?;
+    Ok(Entered::Native)
+}
+
+fn call_native(
+    st: &mut State,
+    f: GcRef<crate::func::LuaFunction>,
+    func: usize,
+    nargs: usize,
+    nresults: i32,
+    cont: Cont,
+    fl: u8,
+) -> LResult<()> {
+    let th = st.cur;
+    let Some(native) = f.native else {
+        return Err(st.call_error(func, Value::function(f)));
+    };
+    ensure_stack(st, th, func + 1 + nargs + NATIVE_MIN_STACK + EXTRA_STACK)?;
+    let t = th.get_mut();
+    t.top = func + 1 + nargs;
+    t.frames.push(CallInfo {
+        func: func as u32,
+        base: (func + 1) as u32,
+        top: (func + 1 + nargs + NATIVE_MIN_STACK) as u32,
+        pc: 0,
+        nresults,
+        nvarargs: 0,
+        kind: FrameKind::Native,
+        flags: fl,
+        cont,
+    })?;
+    let n = native(st)?;
+    let first = st.cur.top.saturating_sub(n);
+    poscall(st, first, n)
+}
+
+/// `pcall(f, ...)`: a marker frame for pcall itself (it carries the caller's
+/// continuation), then `f` in a protected frame whose results get `true` in front.
+fn enter_pcall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: Cont, fl: u8) -> LResult<Entered> {
+    if nargs == 0 {
+        return Err(st.arg_error_at(func, 1, "value expected"));
+    }
+    enter_protected(st, func, nargs, nresults, cont, fl, false)
+}
+
+/// `xpcall(f, handler, ...)`: like pcall, with the handler kept in the slot below the
+/// called function.
+fn enter_xpcall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: Cont, fl: u8) -> LResult<Entered> {
+    if nargs < 2 {
+        return Err(st.arg_error_at(func, 2, "value expected"));
+    }
+    // [xpcall][f][h][args] -> [xpcall][h][f][args]
+    st.cur.get_mut().stack.as_mut_slice().swap(func + 1, func + 2);
+    enter_protected(st, func, nargs, nresults, cont, fl, true)
+}
+
+fn enter_protected(
+    st: &mut State,
+    func: usize,
+    nargs: usize,
+    nresults: i32,
+    cont: Cont,
+    fl: u8,
+    handler: bool,
+) -> LResult<Entered> {
+    let th = st.cur;
+    th.get_mut().frames.push(CallInfo {
+        func: func as u32,
+        base: (func + 1) as u32,
+        top: (func + 1 + nargs) as u32,
+        pc: 0,
+        nresults,
+        nvarargs: 0,
+        kind: FrameKind::Native,
+        flags: fl,
+        cont,
+    })?;
+    let callee = if handler { func + 2 } else { func + 1 };
+    let cargs = if handler { nargs - 2 } else { nargs - 1 };
+    let pfl = flags::PROTECTED | if handler { flags::HANDLER } else { 0 };
+    let depth = th.frames.len();
+    match precall(st, callee, cargs, -1, Cont::Pcall, pfl) {
+        Ok(entered) => Ok(entered),
+        Err(Throw::Yield) => Err(Throw::Yield),
+        Err(e) => {
+            // The call could not start, or a native callee failed: catch it here.
+            let msg = st.error_value(e);
+            let msg = if handler { st.call_handler(callee - 1, msg) } else { msg };
+            st.cur.get_mut().frames.truncate(depth);
+            catch(st, msg, callee, handler)?;
+            Ok(Entered::Native)
+        }
+    }
+}
+
+/// The pcall marker frame is on top and its results lie from its `func` slot up to
+/// `top`: return them to its caller.
+pub fn finish_pcall_frame(st: &mut State) -> LResult<()> {
+    let th = st.cur;
+    let Some(ci) = th.frames.last().copied() else { return Ok(()) };
+    let first = ci.func as usize;
+    let n = th.top.saturating_sub(first);
+    poscall(st, first, n)
+}
+
+/// Complete a pcall whose protected frames are gone: `false, msg` at the pcall slot
+/// (below the callee slot, and below the handler for xpcall), then finish the marker.
+fn catch(st: &mut State, msg: Value, callee: usize, handler: bool) -> LResult<()> {
+    let th = st.cur;
+    close_upvals(st, th, callee);
+    let dest = if handler { callee - 2 } else { callee - 1 };
+    let t = th.get_mut();
+    // The pcall slot is followed by at least the callee slot, so dest + 1 exists.
+    t.stack[dest] = Value::FALSE;
+    t.stack[dest + 1] = msg;
+    t.top = dest + 2;
+    finish_pcall_frame(st)
+}
+
+/// Handle error `e` raised while running frames at index `entry` and above: find the
+/// innermost protected frame there, run the xpcall handler (on the full stack, so it
+/// can take a traceback), drop the frames and deliver `false, msg`. `Err(e)` if no
+/// protected frame is in range; the caller passes it outward.
+pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
+    if let Throw::Yield = e {
+        return Err(e);
+    }
+    let th = st.cur;
+    let Some(i) = (entry..th.frames.len()).rev().find(|&i| th.frames[i].flags & flags::PROTECTED != 0) else {
+        return Err(e);
+    };
+    let ci = th.frames[i];
+    let handler = ci.flags & flags::HANDLER != 0;
+    let mut msg = st.error_value(e);
+    if handler {
+        if let Some(top) = th.frames.last() {
+            let t = th.get_mut();
+            t.top = t.top.max(top.top as usize);
+        }
+        msg = st.call_handler(ci.func as usize - 1, msg);
+    }
+    th.get_mut().frames.truncate(i);
+    catch(st, msg, ci.func as usize, handler)
+}
+
+/// A frame returns `n` results that start at stack slot `first`. Pops the frame and
+/// places the results according to its continuation, which may update the caller's
+/// pc (comparisons) or start another call (concatenation).
+pub fn poscall(st: &mut State, first: usize, n: usize) -> LResult<()> {
+    let th = st.cur;
+    let Some(ci) = th.get_mut().frames.pop() else { return Ok(()) };
+    let t = th.get_mut();
+    match ci.cont {
+        Cont::Normal => {
+            place_results(t, ci.func as usize, first, n, ci.nresults);
+        }
+        Cont::Pcall => {
+            let dest = ci.func as usize - if ci.flags & flags::HANDLER != 0 { 2 } else { 1 };
+            let s = t.stack.as_mut_slice();
+            s.copy_within(first..first + n, dest + 1);
+            s[dest] = Value::TRUE;
+            t.top = dest + 1 + n;
+            finish_pcall_frame(st)?;
+        }
+        Cont::Store(slot) => {
+            let v = if n > 0 { t.stack[first] } else { Value::NIL };
+            t.stack[slot as usize] = v;
+            t.top = ci.func as usize;
+        }
+        Cont::Discard => {
+            t.top = ci.func as usize;
+        }
+        Cont::Cond { negate } => {
+            let v = if n > 0 { t.stack[first] } else { Value::NIL };
+            t.top = ci.func as usize;
+            cond_jump(th, v.is_truthy() != negate);
+        }
+        Cont::Concat { dest, base, top } => {
+            let v = if n > 0 { t.stack[first] } else { Value::NIL };
+            t.stack[top as usize - 2] = v;
+            t.top = ci.func as usize;
+            crate::vm::meta::concat(st, dest as usize, base as usize, top as usize - 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Move `n` results from `first` to `dest`, adjusted to `wanted` (-1: all).
+fn place_results(t: &mut Thread, dest: usize, first: usize, n: usize, wanted: i32) {
+    let s = t.stack.as_mut_slice();
+    if wanted < 0 {
+        if first != dest {
+            s.copy_within(first..first + n, dest);
+        }
+        t.top = dest + n;
+    } else {
+        let w = wanted as usize;
+        let m = n.min(w);
+        if first != dest {
+            s.copy_within(first..first + m, dest);
+        }
+        for slot in &mut s[dest + m..dest + w] {
+            *slot = Value::NIL;
+        }
+        t.top = dest + w;
+    }
+}
+
+/// Apply a comparison result to the Lua frame on top of `th`: its pc points at the JMP
+/// that follows the comparison.
+pub fn cond_jump(th: GcRef<Thread>, take: bool) {
+    let t = th.get_mut();
+    let Some(ci) = t.frames.last_mut() else { return };
+    let Some(cl) = t.stack.get(ci.func as usize).and_then(|v| v.as_function()) else { return };
+    let Some(p) = cl.proto else { return };
+    let pc = ci.pc as usize;
+    let Some(&jmp) = p.code.get(pc) else { return };
+    ci.pc = if take { (pc as i64 + 1 + jump_offset(jmp) as i64) as u32 } else { pc as u32 + 1 };
+}
+
+/// Read the instruction before `pc` in a Lua frame (for resume after a tail call).
+pub fn prev_ins(th: GcRef<Thread>, ci: &CallInfo) -> Option<Ins> {
+    let cl = th.stack.get(ci.func as usize)?.as_function()?;
+    let p = cl.proto?;
+    p.code.get((ci.pc as usize).checked_sub(1)?).copied()
+}

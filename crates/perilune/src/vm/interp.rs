@@ -1,0 +1,751 @@
+//! The interpreter: the dispatch loop over one thread's Lua frames.
+//!
+//! `execute` runs the frame on top of the current thread (the *entry* frame) and every
+//! Lua frame it calls, without recursing on the Rust stack for Lua-to-Lua calls,
+//! until the entry frame returns. Natives run inside `precall`; metamethods written in
+//! Lua run as ordinary frames with a continuation (see `call::poscall`).
+//!
+//! Invariants relied on here:
+//! - Bytecode comes from our compiler, which keeps registers below `framesize`,
+//!   constant indices in range and jump targets inside the code (bytecode.rs), and
+//!   `precall` made room for `framesize + EXTRA_STACK` slots. Register and constant
+//!   accesses are therefore unchecked.
+//! - `base` is a raw pointer into the stack. Anything that may reallocate the stack
+//!   (calls, metamethods, VARG) is followed by a reload.
+//! - Before any operation that can raise, `savepc!` stores the pc so the error carries
+//!   the right line and the unwinder sees a consistent frame.
+//! - GC steps and finalizers run only at the safe points marked `safepoint!`, with the
+//!   thread's `top` covering every live register.
+
+use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Op, JUMP_BIAS};
+use crate::func::{LuaFunction, Upval};
+use crate::object::GcRef;
+use crate::value::Value;
+use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, precall, Entered};
+use crate::vm::error::{LResult, Throw};
+use crate::vm::frame::{flags, Cont, FrameKind};
+use crate::vm::meta::{self, Arith, Lookup};
+use crate::vm::state::{State, Tm};
+use crate::vm::thread::EXTRA_STACK;
+
+/// Run the current thread from its top frame until the frame that is on top now
+/// returns. Errors not caught by a `pcall` frame above the entry come back as `Err`
+/// with the frames still in place (so a traceback can be taken); `Err(Throw::Yield)`
+/// means the coroutine yielded.
+pub fn execute(st: &mut State) -> LResult<()> {
+    let th = st.cur;
+    let entry = th.frames.len().saturating_sub(1);
+    'frame: loop {
+        let ci_idx = th.frames.len() - 1;
+        let ci = th.frames[ci_idx];
+        debug_assert!(ci.kind == FrameKind::Lua);
+        let base_idx = ci.base as usize;
+        let Some(cl) = th.stack[ci.func as usize].as_function() else {
+            return Err(st.rt_error_here("internal error: frame without function"));
+        };
+        let Some(proto) = cl.proto else {
+            return Err(st.rt_error_here("internal error: Lua frame without prototype"));
+        };
+        let code = proto.code.as_ptr();
+        let kst = proto.consts.as_ptr();
+        let mut pc = ci.pc as usize;
+        // SAFETY: precall ensured the stack holds base + framesize + EXTRA_STACK slots.
+        let mut base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
+
+        macro_rules! reg {
+            ($i:expr) => {
+                // SAFETY: registers are below framesize (module invariants).
+                *unsafe { &mut *base.add($i as usize) }
+            };
+        }
+        macro_rules! kv {
+            ($i:expr) => {
+                // SAFETY: constant operands index existing constants (module invariants).
+                unsafe { *kst.add($i as usize) }
+            };
+        }
+        macro_rules! reload_base {
+            () => {
+                // SAFETY: the frame's registers are still inside the (possibly moved)
+                // stack: stacks only grow while frames are live.
+                base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
+            };
+        }
+        macro_rules! savepc {
+            () => {
+                // SAFETY: ci_idx is this frame, which is on the frame stack.
+                unsafe { th.get_mut().frames.as_mut_slice().get_unchecked_mut(ci_idx).pc = pc as u32 };
+            };
+        }
+        macro_rules! unwind_or_return {
+            ($e:expr) => {{
+                match call::unwind(st, $e, entry) {
+                    Ok(()) => {
+                        if th.frames.len() <= entry {
+                            return Ok(());
+                        }
+                        continue 'frame;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }};
+        }
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => {
+                        savepc!();
+                        unwind_or_return!(e)
+                    }
+                }
+            };
+        }
+        macro_rules! safepoint {
+            () => {
+                if st.heap.debt() > 0 || st.gc.tobefnz.is_some() {
+                    savepc!();
+                    th.get_mut().top = ci.top as usize;
+                    st.safe_point();
+                    reload_base!();
+                }
+            };
+        }
+        macro_rules! jump {
+            ($ins:expr) => {
+                pc = (pc as isize + jump_offset($ins) as isize) as usize;
+            };
+        }
+        macro_rules! cond_next {
+            ($take:expr) => {
+                if $take {
+                    // SAFETY: a comparison is always followed by a JMP (bytecode.rs).
+                    let j = unsafe { *code.add(pc) };
+                    pc = (pc as isize + 1 + jump_offset(j) as isize) as usize;
+                } else {
+                    pc += 1;
+                }
+            };
+        }
+        macro_rules! do_return {
+            ($first:expr, $n:expr) => {{
+                let first = base_idx + $first;
+                if th.open_upvals.is_some_and(|u| u.slot as usize >= ci.func as usize) {
+                    close_upvals(st, th, ci.func as usize);
+                }
+                if let Err(e) = poscall(st, first, $n) {
+                    unwind_or_return!(e)
+                }
+                if th.frames.len() <= entry {
+                    return Ok(());
+                }
+                continue 'frame;
+            }};
+        }
+        macro_rules! arith_op {
+            ($op:expr, $x:expr, $y:expr, $regs:expr, $a:expr) => {{
+                let (x, y) = ($x, $y);
+                if let (Some(n), Some(m)) = (x.as_number(), y.as_number()) {
+                    reg!($a) = Value::number($op.apply(n, m));
+                } else {
+                    savepc!();
+                    match tri!(meta::arith(st, $op, x, y, base_idx + $a, $regs)) {
+                        Some(v) => reg!($a) = v,
+                        None => continue 'frame,
+                    }
+                }
+            }};
+        }
+
+        loop {
+            // SAFETY: pc stays inside the code: every path ends in a return and jumps
+            // target instructions (module invariants).
+            let ins = unsafe { *code.add(pc) };
+            pc += 1;
+            let a = arg_a(ins) as usize;
+            // SAFETY: the compiler only emits valid opcodes.
+            let op: Op = unsafe { std::mem::transmute::<u8, Op>(op_byte(ins)) };
+            match op {
+                Op::ISLT | Op::ISGE => {
+                    let (x, y) = (reg!(a), reg!(arg_d(ins)));
+                    let negate = op == Op::ISGE;
+                    let r = if let (Some(n), Some(m)) = (x.as_number(), y.as_number()) {
+                        n < m
+                    } else {
+                        savepc!();
+                        match tri!(meta::less_than(st, x, y, negate)) {
+                            Some(r) => r,
+                            None => continue 'frame,
+                        }
+                    };
+                    cond_next!(r != negate);
+                }
+                Op::ISLE | Op::ISGT => {
+                    let (x, y) = (reg!(a), reg!(arg_d(ins)));
+                    let negate = op == Op::ISGT;
+                    let r = if let (Some(n), Some(m)) = (x.as_number(), y.as_number()) {
+                        n <= m
+                    } else {
+                        savepc!();
+                        match tri!(meta::less_equal(st, x, y, negate)) {
+                            Some(r) => r,
+                            None => continue 'frame,
+                        }
+                    };
+                    cond_next!(r != negate);
+                }
+                Op::ISEQV | Op::ISNEV => {
+                    let (x, y) = (reg!(a), reg!(arg_d(ins)));
+                    let negate = op == Op::ISNEV;
+                    let r = if x.is_number() && y.is_number() {
+                        x.number_unchecked() == y.number_unchecked()
+                    } else if x.bits() == y.bits() {
+                        true
+                    } else {
+                        savepc!();
+                        match tri!(meta::equal(st, x, y, negate)) {
+                            Some(r) => r,
+                            None => continue 'frame,
+                        }
+                    };
+                    cond_next!(r != negate);
+                }
+                Op::ISEQS | Op::ISNES => {
+                    let r = reg!(a).bits() == kv!(arg_d(ins)).bits();
+                    cond_next!(r != (op == Op::ISNES));
+                }
+                Op::ISEQN | Op::ISNEN => {
+                    let x = reg!(a);
+                    let r = x.is_number() && x.number_unchecked() == kv!(arg_d(ins)).number_unchecked();
+                    cond_next!(r != (op == Op::ISNEN));
+                }
+                Op::ISEQP | Op::ISNEP => {
+                    let r = reg!(a).bits() == pri(arg_d(ins)).bits();
+                    cond_next!(r != (op == Op::ISNEP));
+                }
+                Op::ISTC => {
+                    let v = reg!(arg_d(ins));
+                    if v.is_truthy() {
+                        reg!(a) = v;
+                    }
+                    cond_next!(v.is_truthy());
+                }
+                Op::ISFC => {
+                    let v = reg!(arg_d(ins));
+                    if v.is_falsy() {
+                        reg!(a) = v;
+                    }
+                    cond_next!(v.is_falsy());
+                }
+                Op::IST => {
+                    let v = reg!(arg_d(ins));
+                    cond_next!(v.is_truthy());
+                }
+                Op::ISF => {
+                    let v = reg!(arg_d(ins));
+                    cond_next!(v.is_falsy());
+                }
+                Op::MOV => reg!(a) = reg!(arg_d(ins)),
+                Op::NOT => reg!(a) = Value::boolean(reg!(arg_d(ins)).is_falsy()),
+                Op::UNM => {
+                    let d = arg_d(ins);
+                    let x = reg!(d);
+                    arith_op!(Arith::Unm, x, x, (Some(d), Some(d)), a)
+                }
+                Op::LEN => {
+                    let d = arg_d(ins);
+                    let x = reg!(d);
+                    if let Some(s) = x.as_string() {
+                        reg!(a) = Value::number(s.len() as f64);
+                    } else if let Some(t) = x.as_table() {
+                        reg!(a) = Value::number(t.length() as f64);
+                    } else {
+                        savepc!();
+                        match tri!(meta::length(st, x, base_idx + a, Some(d))) {
+                            Some(v) => reg!(a) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                }
+                Op::ADDVN => arith_op!(Arith::Add, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
+                Op::SUBVN => arith_op!(Arith::Sub, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
+                Op::MULVN => arith_op!(Arith::Mul, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
+                Op::DIVVN => arith_op!(Arith::Div, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
+                Op::MODVN => arith_op!(Arith::Mod, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
+                Op::ADDNV => arith_op!(Arith::Add, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
+                Op::SUBNV => arith_op!(Arith::Sub, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
+                Op::MULNV => arith_op!(Arith::Mul, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
+                Op::DIVNV => arith_op!(Arith::Div, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
+                Op::MODNV => arith_op!(Arith::Mod, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
+                Op::ADDVV => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    arith_op!(Arith::Add, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                }
+                Op::SUBVV => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    arith_op!(Arith::Sub, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                }
+                Op::MULVV => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    arith_op!(Arith::Mul, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                }
+                Op::DIVVV => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    arith_op!(Arith::Div, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                }
+                Op::MODVV => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    arith_op!(Arith::Mod, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                }
+                Op::POW => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    arith_op!(Arith::Pow, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                }
+                Op::CAT => {
+                    savepc!();
+                    let depth = th.frames.len();
+                    let (b, c) = (arg_b(ins) as usize, arg_c(ins) as usize);
+                    th.get_mut().top = ci.top as usize;
+                    tri!(meta::concat(st, base_idx + a, base_idx + b, base_idx + c + 1));
+                    if th.frames.len() != depth {
+                        continue 'frame;
+                    }
+                    reload_base!();
+                    safepoint!();
+                }
+                Op::KSTR | Op::KNUM => reg!(a) = kv!(arg_d(ins)),
+                Op::KSHORT => reg!(a) = Value::number(arg_d(ins) as u16 as i16 as f64),
+                Op::KPRI => reg!(a) = pri(arg_d(ins)),
+                Op::KNIL => {
+                    for r in a..=arg_d(ins) as usize {
+                        reg!(r) = Value::NIL;
+                    }
+                }
+                Op::UGET => reg!(a) = upval(cl, arg_d(ins)).get(),
+                Op::USETV | Op::USETS | Op::USETN | Op::USETP => {
+                    let d = arg_d(ins);
+                    let v = match op {
+                        Op::USETV => reg!(d),
+                        Op::USETP => pri(d),
+                        _ => kv!(d),
+                    };
+                    let uv = upval(cl, a as u32);
+                    uv.get_mut().set(v);
+                    if !uv.is_open {
+                        crate::gc::barrier_forward(st, uv.header(), v);
+                    }
+                }
+                Op::UCLO => {
+                    close_upvals(st, th, base_idx + a);
+                    jump!(ins);
+                }
+                Op::FNEW => {
+                    savepc!();
+                    let Some(&child) = proto.protos.get(arg_d(ins) as usize) else {
+                        tri!(Err(st.rt_error_here("internal error: bad prototype index")))
+                    };
+                    let f = tri!(new_closure(st, cl, child, base_idx));
+                    reg!(a) = Value::function(f);
+                    safepoint!();
+                }
+                Op::TNEW => {
+                    savepc!();
+                    let d = arg_d(ins) as usize;
+                    let asize = d & 0x7ff;
+                    let hbits = d >> 11;
+                    let hsize = if hbits > 0 { 1usize << (hbits - 1).min(24) } else { 0 };
+                    let t = tri!(st.new_table(asize, hsize).map_err(Throw::from));
+                    reg!(a) = Value::table(t);
+                    safepoint!();
+                }
+                Op::TDUP => {
+                    savepc!();
+                    let t = tri!(dup_template(st, kv!(arg_d(ins))));
+                    reg!(a) = Value::table(t);
+                    safepoint!();
+                }
+                Op::GGET => {
+                    let key = kv!(arg_d(ins));
+                    let env = cl.env;
+                    let v = match key.as_string() {
+                        Some(k) => env.get_str(k),
+                        None => env.get(key),
+                    };
+                    if !v.is_nil() || env.metatable.is_none() {
+                        reg!(a) = v;
+                    } else {
+                        savepc!();
+                        match tri!(st.index_chain(Value::table(env), key, None)) {
+                            Lookup::Found(v) => reg!(a) = v,
+                            Lookup::Call(h, o) => {
+                                tri!(meta::call_meta(st, h, &[o, key], Cont::Store((base_idx + a) as u32)));
+                                continue 'frame;
+                            }
+                        }
+                    }
+                }
+                Op::GSET => {
+                    savepc!();
+                    let key = kv!(arg_d(ins));
+                    let v = reg!(a);
+                    let env = Value::table(cl.env);
+                    tri!(set_index(st, env, key, v, None));
+                    if th.frames.len() != ci_idx + 1 {
+                        continue 'frame;
+                    }
+                }
+                Op::TGETV | Op::TGETS | Op::TGETB => {
+                    let b = arg_b(ins);
+                    let o = reg!(b);
+                    let key = match op {
+                        Op::TGETV => reg!(arg_c(ins)),
+                        Op::TGETS => kv!(arg_c(ins)),
+                        _ => Value::number(arg_c(ins) as f64),
+                    };
+                    if let Some(t) = o.as_table() {
+                        let v = match op {
+                            Op::TGETS => match key.as_string() {
+                                Some(k) => t.get_str(k),
+                                None => t.get(key),
+                            },
+                            Op::TGETB => t.get_int(arg_c(ins) as i64),
+                            _ => t.get(key),
+                        };
+                        if !v.is_nil() || st.tm_in(t.metatable, Tm::Index).is_nil() {
+                            reg!(a) = v;
+                            continue;
+                        }
+                    }
+                    savepc!();
+                    match tri!(st.index_chain(o, key, Some(b))) {
+                        Lookup::Found(v) => reg!(a) = v,
+                        Lookup::Call(h, o2) => {
+                            tri!(meta::call_meta(st, h, &[o2, key], Cont::Store((base_idx + a) as u32)));
+                            continue 'frame;
+                        }
+                    }
+                }
+                Op::TSETV | Op::TSETS | Op::TSETB => {
+                    let b = arg_b(ins);
+                    let o = reg!(b);
+                    let v = reg!(a);
+                    let key = match op {
+                        Op::TSETV => reg!(arg_c(ins)),
+                        Op::TSETS => kv!(arg_c(ins)),
+                        _ => Value::number(arg_c(ins) as f64),
+                    };
+                    savepc!();
+                    tri!(set_index(st, o, key, v, Some(b)));
+                    if th.frames.len() != ci_idx + 1 {
+                        continue 'frame;
+                    }
+                }
+                Op::TSETM => {
+                    savepc!();
+                    let Some(t) = reg!(a - 1).as_table() else {
+                        tri!(Err(st.rt_error_here("internal error: TSETM without table")))
+                    };
+                    let start = kv!(arg_d(ins)).number_unchecked() as i64;
+                    let n = th.top.saturating_sub(base_idx + a);
+                    for i in 0..n {
+                        let v = reg!(a + i);
+                        tri!(st.table_set(t, Value::number((start + i as i64) as f64), v));
+                    }
+                }
+                Op::CALL | Op::CALLM => {
+                    let func = base_idx + a;
+                    let nargs = if op == Op::CALL {
+                        arg_c(ins) as usize - 1
+                    } else {
+                        th.top.saturating_sub(func + 1)
+                    };
+                    let nres = arg_b(ins) as i32 - 1;
+                    savepc!();
+                    th.get_mut().top = func + 1 + nargs;
+                    match tri!(precall(st, func, nargs, nres, Cont::Normal, 0)) {
+                        Entered::Lua => continue 'frame,
+                        Entered::Native => {
+                            if th.frames.len() != ci_idx + 1 {
+                                continue 'frame;
+                            }
+                            reload_base!();
+                            if nres >= 0 {
+                                safepoint!();
+                            }
+                        }
+                    }
+                }
+                Op::CALLT | Op::CALLMT => {
+                    let func = base_idx + a;
+                    let nargs = if op == Op::CALLT {
+                        arg_d(ins) as usize - 1
+                    } else {
+                        th.top.saturating_sub(func + 1)
+                    };
+                    savepc!();
+                    th.get_mut().top = func + 1 + nargs;
+                    match tri!(tail_call(st, ci_idx, func, nargs)) {
+                        Entered::Lua => continue 'frame,
+                        Entered::Native => {
+                            // The callee's results are at `func..top`: return them.
+                            let n = th.top.saturating_sub(func);
+                            do_return!(a, n)
+                        }
+                    }
+                }
+                Op::ITERC => {
+                    let func = base_idx + a;
+                    reg!(a) = reg!(a - 3);
+                    reg!(a + 1) = reg!(a - 2);
+                    reg!(a + 2) = reg!(a - 1);
+                    savepc!();
+                    th.get_mut().top = func + 3;
+                    let nres = arg_b(ins) as i32 - 1;
+                    match tri!(precall(st, func, 2, nres, Cont::Normal, 0)) {
+                        Entered::Lua => continue 'frame,
+                        Entered::Native => {
+                            if th.frames.len() != ci_idx + 1 {
+                                continue 'frame;
+                            }
+                            reload_base!();
+                            safepoint!();
+                        }
+                    }
+                }
+                Op::VARG => {
+                    let nvar = ci.nvarargs as usize;
+                    let vbase = base_idx - nvar;
+                    let b = arg_b(ins) as usize;
+                    let dest = base_idx + a;
+                    if b == 0 {
+                        savepc!();
+                        tri!(ensure_stack(st, th, dest + nvar + EXTRA_STACK));
+                        let t = th.get_mut();
+                        t.stack.as_mut_slice().copy_within(vbase..vbase + nvar, dest);
+                        t.top = dest + nvar;
+                        reload_base!();
+                    } else {
+                        for i in 0..b - 1 {
+                            reg!(a + i) = if i < nvar { th.stack[vbase + i] } else { Value::NIL };
+                        }
+                    }
+                }
+                Op::RETM => {
+                    let n = arg_d(ins) as usize + th.top.saturating_sub(base_idx + a + arg_d(ins) as usize);
+                    do_return!(a, n)
+                }
+                Op::RET => do_return!(a, arg_d(ins) as usize - 1),
+                Op::RET0 => do_return!(a, 0),
+                Op::RET1 => do_return!(a, 1),
+                Op::FORI => {
+                    let (i, lim, step) = (reg!(a), reg!(a + 1), reg!(a + 2));
+                    let (i, lim, step) = match (i.as_number(), lim.as_number(), step.as_number()) {
+                        (Some(i), Some(l), Some(s)) => (i, l, s),
+                        _ => {
+                            savepc!();
+                            tri!(for_prep_slow(st, base_idx + a))
+                        }
+                    };
+                    if if step >= 0.0 { i <= lim } else { i >= lim } {
+                        reg!(a + 3) = Value::number(i);
+                    } else {
+                        jump!(ins);
+                    }
+                }
+                Op::FORL => {
+                    let step = reg!(a + 2).number_unchecked();
+                    let i = reg!(a).number_unchecked() + step;
+                    let lim = reg!(a + 1).number_unchecked();
+                    if if step >= 0.0 { i <= lim } else { i >= lim } {
+                        reg!(a) = Value::number(i);
+                        reg!(a + 3) = Value::number(i);
+                        jump!(ins);
+                    }
+                }
+                Op::ITERL => {
+                    let v = reg!(a);
+                    if !v.is_nil() {
+                        reg!(a - 1) = v;
+                        jump!(ins);
+                    }
+                }
+                Op::LOOP => {}
+                Op::JMP => jump!(ins),
+            }
+        }
+    }
+}
+
+/// A primitive operand: 0 nil, 1 false, 2 true.
+#[inline(always)]
+fn pri(d: u32) -> Value {
+    match d {
+        0 => Value::NIL,
+        1 => Value::FALSE,
+        _ => Value::TRUE,
+    }
+}
+
+#[inline(always)]
+fn upval(cl: GcRef<LuaFunction>, i: u32) -> GcRef<Upval> {
+    // SAFETY: upvalue operands are below the prototype's upvalue count, which is the
+    // closure's (bytecode.rs invariants).
+    unsafe { *cl.lua_upvals().get_unchecked(i as usize) }
+}
+
+/// Create a closure of `child` inside frame `base`, capturing its upvalues.
+fn new_closure(st: &mut State, parent: GcRef<LuaFunction>, child: GcRef<crate::func::Proto>, base: usize) -> LResult<GcRef<LuaFunction>> {
+    let th = st.cur;
+    let n = child.upvals.len();
+    // Resolve upvalues first so the closure never holds an unset slot.
+    let mut ups: [Option<GcRef<Upval>>; 256] = [None; 256];
+    for (i, d) in child.upvals.iter().enumerate().take(256) {
+        ups[i] = Some(if d.in_stack {
+            find_upval(st, th, base + d.index as usize)?
+        } else {
+            match parent.lua_upvals().get(d.index as usize) {
+                Some(&u) => u,
+                None => return Err(st.rt_error_here("internal error: bad upvalue index")),
+            }
+        });
+    }
+    let f = st.new_lua_closure(child, parent.env)?;
+    for (slot, u) in f.lua_upvals().iter_mut().zip(ups.iter().take(n)) {
+        if let Some(u) = u {
+            *slot = *u;
+        }
+    }
+    Ok(f)
+}
+
+/// Copy a template table (TDUP).
+fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::Table>> {
+    let Some(src) = k.as_table() else {
+        return Err(st.rt_error_here("internal error: TDUP without template"));
+    };
+    let t = st.new_table(src.array.len(), src.node.len())?;
+    let mut key = Value::NIL;
+    while let Ok(Some((k2, v))) = src.next(key) {
+        st.table_set(t, k2, v)?;
+        key = k2;
+    }
+    Ok(t)
+}
+
+/// `obj[key] = v` with the fast path for plain tables and `__newindex` otherwise.
+/// A Lua `__newindex` leaves a frame on top.
+#[inline]
+fn set_index(st: &mut State, obj: Value, key: Value, v: Value, reg: Option<u32>) -> LResult<()> {
+    if let Some(t) = obj.as_table() {
+        if t.metatable.is_none() || st.tm_in(t.metatable, Tm::NewIndex).is_nil() {
+            return st.table_set(t, key, v);
+        }
+    }
+    if let Some((h, o)) = st.newindex_chain(obj, key, v, reg)? {
+        meta::call_meta(st, h, &[o, key, v], Cont::Discard)?;
+    }
+    Ok(())
+}
+
+/// FORI with non-number operands: coerce strings, or raise LuaJIT's errors.
+fn for_prep_slow(st: &mut State, slot: usize) -> LResult<(f64, f64, f64)> {
+    let th = st.cur;
+    let mut out = [0.0; 3];
+    for (i, what) in ["initial value", "limit", "step"].iter().enumerate() {
+        match meta::coerce_num(th.stack[slot + i]) {
+            Some(n) => {
+                out[i] = n;
+                th.get_mut().stack[slot + i] = Value::number(n);
+            }
+            None => return Err(st.rt_error_here(&format!("'for' {what} must be a number"))),
+        }
+    }
+    Ok((out[0], out[1], out[2]))
+}
+
+/// A tail call from frame `ci_idx` of the function at `func`. A Lua callee replaces
+/// the frame; a native one runs and leaves its results at `func..top`.
+fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResult<Entered> {
+    let th = st.cur;
+    let mut nargs = nargs;
+    let mut f = th.stack[func];
+    if !f.is_function() {
+        let mm = st.tm_of(f, Tm::Call);
+        if !mm.is_function() {
+            return Err(st.call_error(func, f));
+        }
+        ensure_stack(st, th, func + nargs + 2 + EXTRA_STACK)?;
+        let s = th.get_mut().stack.as_mut_slice();
+        s.copy_within(func..func + nargs + 1, func + 1);
+        s[func] = mm;
+        nargs += 1;
+        f = mm;
+    }
+    let is_lua = f.as_function().is_some_and(|f| f.is_lua());
+    if !is_lua {
+        return precall(st, func, nargs, -1, Cont::Normal, 0);
+    }
+    let ci = th.frames[ci_idx];
+    let dest = ci.func as usize;
+    if th.open_upvals.is_some_and(|u| u.slot as usize >= dest) {
+        close_upvals(st, th, dest);
+    }
+    let t = th.get_mut();
+    t.stack.as_mut_slice().copy_within(func..func + nargs + 1, dest);
+    t.frames.pop();
+    precall(st, dest, nargs, ci.nresults, ci.cont, ci.flags | flags::TAIL)
+}
+
+impl State {
+    /// A safe point: pay GC debt and run pending finalizers. The caller has made the
+    /// thread's `top` cover every live value.
+    pub fn safe_point(&mut self) {
+        if self.heap.debt() > 0 {
+            crate::gc::check(self);
+        }
+        if self.gc.tobefnz.is_some() {
+            self.run_finalizers();
+        }
+    }
+
+    /// Call `__gc` of every object waiting for finalization, each under protection.
+    /// Errors are reported to the warning handler, never rethrown.
+    pub fn run_finalizers(&mut self) {
+        if self.in_finalizer {
+            return;
+        }
+        self.in_finalizer = true;
+        while let Some(u) = crate::gc::next_finalizer(self) {
+            let h = self.tm_in(u.metatable, Tm::Gc);
+            if h.is_nil() {
+                continue;
+            }
+            let ok = self.push(h).is_ok() && self.push(Value::userdata(u)).is_ok();
+            if !ok {
+                break;
+            }
+            if !self.pcall(1, 0, false) {
+                let msg = self.peek(0);
+                let text = match msg.as_string() {
+                    Some(s) => s.to_str_lossy().into_owned(),
+                    None => format!("(error object is a {} value)", msg.type_name()),
+                };
+                self.pop(1);
+                self.warn(&format!("error in __gc metamethod ({text})"));
+            }
+        }
+        self.in_finalizer = false;
+    }
+
+    /// Report a warning (finalizer errors). Goes to the host's handler if set, else
+    /// stderr.
+    pub fn warn(&mut self, msg: &str) {
+        match self.warn_handler {
+            Some(h) => h(msg),
+            None => eprintln!("perilune: warning: {msg}"),
+        }
+    }
+}
+
+#[allow(dead_code)]
+const _: u32 = JUMP_BIAS;
