@@ -275,9 +275,11 @@ impl Table {
             return None;
         }
         let mask = len - 1;
+        let base = self.node.as_ptr();
         let mut i = hash as usize & mask;
         loop {
-            let n = self.node.get(i)?;
+            // SAFETY: `i` is masked with `len - 1` and `len > 0`, so `i < len`.
+            let n = unsafe { &*base.add(i) };
             if n.key.bits() == kbits {
                 return Some(i);
             }

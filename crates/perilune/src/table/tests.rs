@@ -268,6 +268,55 @@ fn nil_and_nan_keys() {
     env.finish();
 }
 
+/// Light userdata keys whose main position in a table of `len` nodes is `mp`.
+fn keys_with_main_position(len: usize, mp: usize, count: usize) -> Vec<Value> {
+    (1..)
+        .map(|i| Value::light_userdata(i * 8))
+        .filter(|k| mix64(k.bits()) as usize & (len - 1) == mp)
+        .take(count)
+        .collect()
+}
+
+#[test]
+fn collisions_and_brent_moves() {
+    let env = Env::new();
+    let mut t = env.table(0, 8);
+    let at0 = keys_with_main_position(8, 0, 2);
+    let at7 = keys_with_main_position(8, 7, 1);
+    t.set(at0[0], int(1)).unwrap();
+    assert!(same(t.node[0].key, at0[0]));
+    // Collides at 0: goes to the highest free node (7) chained after node 0.
+    t.set(at0[1], int(2)).unwrap();
+    assert!(same(t.node[7].key, at0[1]));
+    assert_eq!(t.node[0].next, 7);
+    // A key whose own main position is 7 evicts the guest there.
+    t.set(at7[0], int(3)).unwrap();
+    assert!(same(t.node[7].key, at7[0]));
+    assert!(same(t.get(at0[0]), int(1)));
+    assert!(same(t.get(at0[1]), int(2)));
+    assert!(same(t.get(at7[0]), int(3)));
+    t.check_invariants().unwrap();
+    // A dead key at a main position is reused in place, keeping the chain through it.
+    t.set(at0[0], Value::NIL).unwrap();
+    let more = keys_with_main_position(8, 0, 4);
+    t.set(more[2], int(4)).unwrap();
+    assert!(same(t.node[0].key, more[2]));
+    assert!(same(t.get(at0[1]), int(2)));
+    t.check_invariants().unwrap();
+    // Fill the hash part with keys of one main position, then overflow it.
+    let same_mp = keys_with_main_position(8, 3, 40);
+    for (i, k) in same_mp.iter().enumerate() {
+        t.set(*k, int(100 + i as i64)).unwrap();
+        t.check_invariants().unwrap();
+    }
+    for (i, k) in same_mp.iter().enumerate() {
+        assert!(same(t.get(*k), int(100 + i as i64)));
+    }
+    assert!(t.hash_len() >= 64);
+    drop(t);
+    env.finish();
+}
+
 #[test]
 fn other_key_types() {
     let env = Env::new();
