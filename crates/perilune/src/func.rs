@@ -113,6 +113,7 @@ impl LuaFunction {
     }
     /// The upvalues of a Lua closure.
     #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
     pub fn lua_upvals(&self) -> &mut [GcRef<Upval>] {
         debug_assert!(self.is_lua());
         // SAFETY: Lua closures hold `aux` initialised upvalue refs inline (module
@@ -121,6 +122,7 @@ impl LuaFunction {
     }
     /// The upvalues of a native closure.
     #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
     pub fn native_upvals(&self) -> &mut [Value] {
         debug_assert!(!self.is_lua());
         // SAFETY: native closures hold `aux` initialised values inline.

@@ -15,6 +15,7 @@ pub mod func;
 pub mod gc;
 pub mod number;
 pub mod object;
+pub mod stdlib;
 pub mod string;
 pub mod table;
 pub mod udata;

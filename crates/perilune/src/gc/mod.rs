@@ -150,3 +150,10 @@ pub fn verify_heap(state: &mut State) -> Result<(), String> {
 pub unsafe fn free_object(heap: &Heap, o: GcRef<GcHeader>) {
     let _ = (heap, o, ObjKind::Str, NonNull::<u8>::dangling());
 }
+
+/// Take the next object waiting for its finalizer (relinking it into the list of all
+/// objects), or `None`.
+pub fn next_finalizer(state: &mut State) -> Option<GcRef<crate::object::Userdata>> {
+    let _ = state;
+    None
+}

@@ -12,38 +12,64 @@
 
 use crate::object::{GcRef, LuaStr, Table};
 use crate::value::Value;
+use crate::vm::call::{close_upvals, ensure_stack, precall, Entered, MAX_RUST_DEPTH};
 use crate::vm::error::{LResult, Throw};
-use crate::vm::state::State;
+use crate::vm::frame::{flags, Cont};
+use crate::vm::state::{State, Tm};
+use crate::vm::thread::EXTRA_STACK;
 
 impl State {
     /// Number of arguments of the running native function.
     pub fn arg_count(&self) -> usize {
-        todo!()
+        let th = self.cur;
+        match th.frames.last() {
+            Some(ci) => th.top.saturating_sub(ci.base as usize),
+            None => 0,
+        }
     }
     /// Argument `i` (1-based), or nil if absent.
     pub fn arg(&self, i: usize) -> Value {
-        let _ = i;
-        todo!()
+        let th = self.cur;
+        let Some(ci) = th.frames.last() else { return Value::NIL };
+        let slot = ci.base as usize + i.wrapping_sub(1);
+        if i >= 1 && slot < th.top {
+            th.stack[slot]
+        } else {
+            Value::NIL
+        }
     }
     /// Overwrite argument slot `i` (1-based, must exist).
     pub fn set_arg(&mut self, i: usize, v: Value) {
-        let _ = (i, v);
-        todo!()
+        let th = self.cur;
+        let Some(ci) = th.frames.last() else { return };
+        let slot = ci.base as usize + i.wrapping_sub(1);
+        if i >= 1 && slot < th.top {
+            th.get_mut().stack[slot] = v;
+        }
     }
     /// Push a value on the stack (grows it if needed).
     pub fn push(&mut self, v: Value) -> LResult<()> {
-        let _ = v;
-        todo!()
+        let th = self.cur;
+        if th.top + EXTRA_STACK >= th.stack.len() {
+            ensure_stack(self, th, th.top + 1 + 2 * EXTRA_STACK)?;
+        }
+        let t = th.get_mut();
+        t.stack[t.top] = v;
+        t.top += 1;
+        Ok(())
     }
     /// Drop the top `n` values.
     pub fn pop(&mut self, n: usize) {
-        let _ = n;
-        todo!()
+        let t = self.cur.get_mut();
+        t.top = t.top.saturating_sub(n);
     }
     /// The value `i` slots below the top (0 = topmost).
     pub fn peek(&self, i: usize) -> Value {
-        let _ = i;
-        todo!()
+        let th = self.cur;
+        match th.top.checked_sub(i + 1) {
+            Some(slot) => th.stack[slot],
+            None => Value::NIL,
+        }
     }
     /// Push an interned string.
     pub fn push_str(&mut self, s: &[u8]) -> LResult<()> {
@@ -52,8 +78,13 @@ impl State {
     }
     /// Upvalue `i` (0-based) of the running native function.
     pub fn native_upval(&self, i: usize) -> Value {
-        let _ = i;
-        todo!()
+        let th = self.cur;
+        let Some(ci) = th.frames.last() else { return Value::NIL };
+        let Some(f) = th.stack[ci.func as usize].as_function() else { return Value::NIL };
+        if f.is_lua() {
+            return Value::NIL;
+        }
+        f.native_upvals().get(i).copied().unwrap_or(Value::NIL)
     }
 
     // --- Errors -------------------------------------------------------------------
@@ -61,18 +92,17 @@ impl State {
     /// A runtime error with the position of the calling Lua code prepended
     /// (`file.lua:3: msg`), like `luaL_error`.
     pub fn rt_error(&mut self, msg: &str) -> Throw {
-        let _ = msg;
-        todo!()
+        self.rt_error_here(msg)
     }
     /// `bad argument #i to 'name' (msg)`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> Throw {
-        let _ = (i, msg);
-        todo!()
+        let name = self.current_native_name();
+        self.rt_error_here(&format!("bad argument #{i} to '{name}' ({msg})"))
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.
     pub fn type_error(&mut self, i: usize, expected: &str) -> Throw {
-        let _ = (i, expected);
-        todo!()
+        let got = if i > self.arg_count() { "no value" } else { crate::vm::meta::type_name(self.arg(i)) };
+        self.arg_error(i, &format!("{expected} expected, got {got}"))
     }
 
     // --- Argument checks ----------------------------------------------------------
@@ -154,13 +184,36 @@ impl State {
     /// `nresults` results (all of them if `nresults` is -1). Yields cannot cross this
     /// call ("attempt to yield across C-call boundary").
     pub fn call(&mut self, nargs: usize, nresults: i32) -> LResult<()> {
-        let _ = (nargs, nresults);
-        todo!()
+        let th = self.cur;
+        let Some(func) = th.top.checked_sub(nargs + 1) else {
+            return Err(self.rt_error_here("internal error: call without function"));
+        };
+        if self.rust_depth >= MAX_RUST_DEPTH {
+            return Err(self.rt_error_here("C stack overflow"));
+        }
+        self.rust_depth += 1;
+        th.get_mut().nny += 1;
+        let r = match precall(self, func, nargs, nresults, Cont::Normal, flags::ENTRY) {
+            Ok(Entered::Lua) => crate::vm::interp::execute(self),
+            Ok(Entered::Native) => Ok(()),
+            Err(e) => Err(e),
+        };
+        th.get_mut().nny -= 1;
+        self.rust_depth -= 1;
+        r
     }
     /// `tostring(v)`: uses `__tostring` when present. The result is a string value.
     pub fn tostring(&mut self, v: Value) -> LResult<GcRef<LuaStr>> {
-        let _ = v;
-        todo!()
+        let h = self.tm_of(v, Tm::Tostring);
+        if !h.is_nil() {
+            let r = self.call_sync(h, &[v])?;
+            return match r.as_string() {
+                Some(s) => Ok(s),
+                None if r.is_number() => self.number_to_str(r.number_unchecked()),
+                None => Err(self.rt_error_here("'__tostring' must return a string")),
+            };
+        }
+        self.tostring_raw(v)
     }
 
     // --- Running chunks (used by the command line and hosts) -----------------------
@@ -168,8 +221,10 @@ impl State {
     /// Compile a chunk and push it as a function whose environment is the globals.
     /// On a syntax error the message is returned as `Throw::Error`.
     pub fn load(&mut self, source: &[u8], chunkname: &[u8]) -> LResult<()> {
-        let _ = (source, chunkname);
-        todo!()
+        let p = crate::compiler::compile(self, source, chunkname)?;
+        let env = self.globals;
+        let f = self.new_lua_closure(p, env)?;
+        self.push(Value::function(f))
     }
     /// Protected call of the function `nargs + 1` slots below the top. On success the
     /// results replace it (as `call`). On error the stack is cut back to below the
@@ -177,21 +232,94 @@ impl State {
     /// `tostring(err)` (or `(error object is a X value)`) followed by "\nstack
     /// traceback:\n..." as the luajit command prints it. Returns false on error.
     pub fn pcall(&mut self, nargs: usize, nresults: i32, traceback: bool) -> bool {
-        let _ = (nargs, nresults, traceback);
-        todo!()
+        let th = self.cur;
+        let Some(func) = th.top.checked_sub(nargs + 1) else { return false };
+        let depth = th.frames.len();
+        match self.call(nargs, nresults) {
+            Ok(()) => true,
+            Err(e) => {
+                let mut msg = self.error_value(e);
+                if traceback {
+                    msg = self.traceback_message(msg);
+                }
+                close_upvals(self, th, func);
+                let t = th.get_mut();
+                t.frames.truncate(depth);
+                t.top = func;
+                // The slot of the called function is free now, so this cannot fail.
+                let _ = self.push(msg);
+                false
+            }
+        }
     }
     /// Register the base library and `coroutine` in the globals.
     pub fn open_libs(&mut self) -> LResult<()> {
-        todo!()
+        crate::stdlib::open_base(self)
     }
     /// Set a global variable.
     pub fn set_global(&mut self, name: &str, v: Value) -> LResult<()> {
-        let _ = (name, v);
-        todo!()
+        let k = self.str_value(name.as_bytes())?;
+        let g = self.globals;
+        self.table_set(g, k, v)
     }
     /// Get a global variable (raw).
     pub fn get_global(&mut self, name: &str) -> LResult<Value> {
-        let _ = name;
-        todo!()
+        let k = self.intern(name.as_bytes())?;
+        Ok(self.globals.get_str(k))
+    }
+
+    /// The name of the running native function, for "bad argument" messages.
+    fn current_native_name(&self) -> String {
+        let th = self.cur;
+        let idx = th.frames.len().saturating_sub(1);
+        if let Some(n) = self.function_name(idx) {
+            return n;
+        }
+        th.frames
+            .last()
+            .and_then(|ci| th.stack[ci.func as usize].as_function())
+            .map_or_else(|| "?".to_string(), |f| f.name.to_string())
+    }
+
+    /// `tostring` without metamethods.
+    pub fn tostring_raw(&mut self, v: Value) -> LResult<GcRef<LuaStr>> {
+        if let Some(s) = v.as_string() {
+            return Ok(s);
+        }
+        if let Some(n) = v.as_number() {
+            return self.number_to_str(n);
+        }
+        let text = match v.as_bool() {
+            Some(b) => b.to_string(),
+            None if v.is_nil() => "nil".to_string(),
+            None => {
+                let addr = v.as_gc().map_or_else(|| v.as_light_userdata().unwrap_or(0), |g| g.as_ptr() as usize);
+                format!("{}: {:#x}", v.type_name(), addr)
+            }
+        };
+        Ok(self.intern(text.as_bytes())?)
+    }
+
+    /// The message the luajit command prints for an uncaught error: the error as text
+    /// (via `__tostring` if it has one) and a traceback; a non-string error object
+    /// without `__tostring` becomes "(error object is not a string)".
+    pub fn traceback_message(&mut self, err: Value) -> Value {
+        let text = if let Some(s) = err.as_string() {
+            Some(s.to_str_lossy().into_owned())
+        } else if err.is_number() {
+            self.tostring_raw(err).ok().map(|s| s.to_str_lossy().into_owned())
+        } else if !self.tm_of(err, Tm::Tostring).is_nil() {
+            self.tostring(err).ok().map(|s| s.to_str_lossy().into_owned())
+        } else {
+            None
+        };
+        let full = match text {
+            Some(t) => format!("{t}\n{}\n\t[C]: at {:#x}", self.traceback_text(), self as *const State as usize),
+            None => "(error object is not a string)".to_string(),
+        };
+        match self.intern(full.as_bytes()) {
+            Ok(s) => Value::string(s),
+            Err(_) => Value::string(self.oom_msg),
+        }
     }
 }

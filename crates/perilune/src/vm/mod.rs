@@ -1,7 +1,12 @@
 //! The virtual machine: state, threads, frames, the interpreter and its helpers.
 
 pub mod api;
+pub mod call;
+pub mod coroutine;
+pub mod debug;
 pub mod error;
 pub mod frame;
+pub mod interp;
+pub mod meta;
 pub mod state;
 pub mod thread;

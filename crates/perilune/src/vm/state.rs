@@ -91,6 +91,12 @@ pub struct State {
     pub oom_msg: GcRef<LuaStr>,
     /// Metatables shared by all values of a basic type (strings have one).
     pub type_mts: [Option<GcRef<Table>>; NUM_TYPES],
+    /// Nesting of Rust-level re-entries (natives calling Lua, coroutine resumes).
+    pub rust_depth: u32,
+    /// Set while finalizers run, so a finalizer's own safe points do not recurse.
+    pub in_finalizer: bool,
+    /// Where warnings (finalizer errors) go; stderr when unset.
+    pub warn_handler: Option<fn(&str)>,
 }
 
 impl State {
@@ -138,6 +144,9 @@ impl State {
                     tm_names,
                     oom_msg,
                     type_mts: [None; NUM_TYPES],
+                    rust_depth: 0,
+                    in_finalizer: false,
+                    warn_handler: None,
                 }))
             }
             Err(e) => {
