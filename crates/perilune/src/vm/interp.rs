@@ -33,8 +33,14 @@ use crate::vm::thread::EXTRA_STACK;
 /// with the frames still in place (so a traceback can be taken); `Err(Throw::Yield)`
 /// means the coroutine yielded.
 pub fn execute(st: &mut State) -> LResult<()> {
+    let entry = st.cur.frames.len().saturating_sub(1);
+    execute_from(st, entry)
+}
+
+/// Run the current thread until the frame at index `entry` returns (a coroutine body
+/// runs with entry 0, so errors find `pcall` frames anywhere in it).
+pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
     let th = st.cur;
-    let entry = th.frames.len().saturating_sub(1);
     'frame: loop {
         let ci_idx = th.frames.len() - 1;
         let ci = th.frames[ci_idx];
@@ -112,9 +118,9 @@ pub fn execute(st: &mut State) -> LResult<()> {
             };
         }
         macro_rules! jump {
-            ($ins:expr) => {
+            ($ins:expr) => {{
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
-            };
+            }};
         }
         macro_rules! cond_next {
             ($take:expr) => {

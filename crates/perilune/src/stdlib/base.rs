@@ -1,0 +1,494 @@
+//! The base library: `print`, `type`, `pcall`, `setmetatable`, `collectgarbage`, ...
+//!
+//! `pcall` and `xpcall` are registered as builtins: the interpreter runs them as VM
+//! frames (see `vm/call.rs`), so their native bodies here only guard against being
+//! reached some other way.
+
+use crate::func::Builtin;
+use crate::object::{GcRef, LuaFunction};
+use crate::value::Value;
+use crate::vm::error::{LResult, Throw};
+use crate::vm::frame::FrameKind;
+use crate::vm::state::{State, Tm};
+use std::io::Write;
+
+pub fn open(st: &mut State) -> LResult<()> {
+    let g = st.globals;
+    super::register(
+        st,
+        g,
+        &[
+            ("print", print),
+            ("type", type_),
+            ("tostring", tostring),
+            ("tonumber", tonumber),
+            ("error", error),
+            ("assert", assert),
+            ("select", select),
+            ("pairs", pairs),
+            ("ipairs", ipairs),
+            ("setmetatable", setmetatable),
+            ("getmetatable", getmetatable),
+            ("rawget", rawget),
+            ("rawset", rawset),
+            ("rawequal", rawequal),
+            ("collectgarbage", collectgarbage),
+            ("gcinfo", gcinfo),
+            ("unpack", unpack),
+            ("getfenv", getfenv),
+            ("setfenv", setfenv),
+            ("newproxy", newproxy),
+            ("loadstring", loadstring),
+            ("load", load),
+            ("loadfile", loadfile),
+            ("dofile", dofile),
+        ],
+    )?;
+    for (name, id) in [("pcall", Builtin::Pcall), ("xpcall", Builtin::Xpcall)] {
+        let f = st.new_builtin(not_direct, name, id)?;
+        let k = st.str_value(name.as_bytes())?;
+        st.table_set(g, k, Value::function(f))?;
+    }
+    let k = st.str_value(b"_G")?;
+    st.table_set(g, k, Value::table(g))?;
+    let k = st.str_value(b"_VERSION")?;
+    let v = st.str_value(b"Lua 5.1")?;
+    st.table_set(g, k, v)?;
+    // `next` and ipairs' iterator are shared, as in LuaJIT: `pairs(t)` returns the
+    // original `next` even if the global is replaced. Keep both in the registry.
+    let next_fn = st.new_native(next, "next", 0)?;
+    let k = st.str_value(b"next")?;
+    st.table_set(g, k, Value::function(next_fn))?;
+    let aux = st.new_native(ipairs_aux, "ipairs_aux", 0)?;
+    let reg = st.registry;
+    for (name, f) in [(&b"next"[..], next_fn), (&b"ipairs_aux"[..], aux)] {
+        let k = st.str_value(name)?;
+        st.table_set(reg, k, Value::function(f))?;
+    }
+    Ok(())
+}
+
+fn not_direct(st: &mut State) -> LResult<usize> {
+    Err(st.rt_error("internal error: protected call reached its native body"))
+}
+
+fn print(st: &mut State) -> LResult<usize> {
+    let n = st.arg_count();
+    // Convert everything first: __tostring may run Lua code, which may print too.
+    for i in 1..=n {
+        let s = st.tostring(st.arg(i))?;
+        st.set_arg(i, Value::string(s));
+    }
+    let mut out = std::io::stdout().lock();
+    // Write errors (a closed stdout) are ignored, as Lua's print does.
+    for i in 1..=n {
+        if i > 1 {
+            let _ = out.write_all(b"\t");
+        }
+        if let Some(s) = st.arg(i).as_string() {
+            let _ = out.write_all(s.as_bytes());
+        }
+    }
+    let _ = out.write_all(b"\n");
+    Ok(0)
+}
+
+fn type_(st: &mut State) -> LResult<usize> {
+    let v = st.check_any(1)?;
+    st.push_str(v.type_name().as_bytes())?;
+    Ok(1)
+}
+
+fn tostring(st: &mut State) -> LResult<usize> {
+    let v = st.check_any(1)?;
+    let s = st.tostring(v)?;
+    st.push(Value::string(s))?;
+    Ok(1)
+}
+
+fn tonumber(st: &mut State) -> LResult<usize> {
+    let v = st.check_any(1)?;
+    let base = st.arg(2);
+    let r = if base.is_nil() {
+        st.to_number(v)
+    } else {
+        let b = st.check_integer(2)?;
+        if !(2..=36).contains(&b) {
+            return Err(st.arg_error(2, "base out of range"));
+        }
+        let s = st.check_string(1)?;
+        crate::number::str_to_number_base(s.as_bytes(), b as u32)
+    };
+    st.push(r.map_or(Value::NIL, Value::number))?;
+    Ok(1)
+}
+
+/// Index of the frame `level` levels below the running native (level 0 is itself).
+fn frame_at_level(st: &State, level: usize) -> Option<usize> {
+    st.cur.frames.len().checked_sub(1 + level)
+}
+
+fn error(st: &mut State) -> LResult<usize> {
+    let msg = st.arg(1);
+    let level = st.opt_integer(2, 1)?;
+    if let (Some(s), true) = (msg.as_string(), level > 0) {
+        if let Some(idx) = frame_at_level(st, level as usize) {
+            let ci = st.cur.frames[idx];
+            if ci.kind == FrameKind::Lua {
+                if let Some(pos) = st.frame_position(&ci) {
+                    let mut text = pos.into_bytes();
+                    text.push(b' ');
+                    text.extend_from_slice(s.as_bytes());
+                    let v = st.str_value(&text)?;
+                    return Err(Throw::Error(v));
+                }
+            }
+        }
+    }
+    Err(Throw::Error(msg))
+}
+
+fn assert(st: &mut State) -> LResult<usize> {
+    let v = st.check_any(1)?;
+    if v.is_falsy() {
+        let msg = st.arg(2);
+        if msg.is_nil() {
+            return Err(st.rt_error("assertion failed!"));
+        }
+        return Err(Throw::Error(msg));
+    }
+    Ok(st.arg_count())
+}
+
+fn select(st: &mut State) -> LResult<usize> {
+    let n = st.arg_count();
+    let sel = st.arg(1);
+    if sel.as_string().is_some_and(|s| s.as_bytes().first() == Some(&b'#')) {
+        st.push(Value::number((n.saturating_sub(1)) as f64))?;
+        return Ok(1);
+    }
+    let i = st.check_integer(1)?;
+    let count = n as i64 - 1;
+    let start = if i < 0 { count + i } else { i - 1 };
+    if i == 0 || start < 0 {
+        return Err(st.arg_error(1, "index out of range"));
+    }
+    Ok((count - start.min(count)) as usize)
+}
+
+fn pairs(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let k = st.intern(b"next")?;
+    let nextf = st.registry.get_str(k);
+    st.push(nextf)?;
+    st.push(Value::table(t))?;
+    st.push(Value::NIL)?;
+    Ok(3)
+}
+
+fn ipairs(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let k = st.intern(b"ipairs_aux")?;
+    let aux = st.registry.get_str(k);
+    st.push(aux)?;
+    st.push(Value::table(t))?;
+    st.push(Value::number(0.0))?;
+    Ok(3)
+}
+
+fn ipairs_aux(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let i = st.check_integer(2)? + 1;
+    let v = t.get_int(i);
+    if v.is_nil() {
+        return Ok(0);
+    }
+    st.push(Value::number(i as f64))?;
+    st.push(v)?;
+    Ok(2)
+}
+
+fn next(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let k = st.arg(2);
+    match t.next(k) {
+        Ok(Some((k, v))) => {
+            st.push(k)?;
+            st.push(v)?;
+            Ok(2)
+        }
+        Ok(None) => {
+            st.push(Value::NIL)?;
+            Ok(1)
+        }
+        Err(()) => Err(st.rt_error("invalid key to 'next'")),
+    }
+}
+
+fn setmetatable(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let mt = st.arg(2);
+    if !mt.is_nil() && !mt.is_table() {
+        return Err(st.type_error(2, "nil or table"));
+    }
+    if !st.tm_in(t.metatable, Tm::Metatable).is_nil() {
+        return Err(st.rt_error("cannot change a protected metatable"));
+    }
+    t.get_mut().metatable = mt.as_table();
+    crate::gc::barrier_forward(st, t.header(), mt);
+    st.push(Value::table(t))?;
+    Ok(1)
+}
+
+fn getmetatable(st: &mut State) -> LResult<usize> {
+    let v = st.check_any(1)?;
+    let Some(mt) = st.metatable_of(v) else {
+        st.push(Value::NIL)?;
+        return Ok(1);
+    };
+    let protected = mt.get_str(st.tm_names[Tm::Metatable as usize]);
+    st.push(if protected.is_nil() { Value::table(mt) } else { protected })?;
+    Ok(1)
+}
+
+fn rawget(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let k = st.check_any(2)?;
+    st.push(t.get(k))?;
+    Ok(1)
+}
+
+fn rawset(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let k = st.check_any(2)?;
+    let v = st.check_any(3)?;
+    st.table_set(t, k, v)?;
+    st.push(Value::table(t))?;
+    Ok(1)
+}
+
+fn rawequal(st: &mut State) -> LResult<usize> {
+    let a = st.check_any(1)?;
+    let b = st.check_any(2)?;
+    st.push(Value::boolean(Value::raw_equal(a, b)))?;
+    Ok(1)
+}
+
+fn collectgarbage(st: &mut State) -> LResult<usize> {
+    let opt = if st.arg(1).is_nil() { b"collect".to_vec() } else { st.check_string(1)?.as_bytes().to_vec() };
+    let arg = st.opt_number(2, 0.0)?;
+    let r = match opt.as_slice() {
+        b"collect" => {
+            crate::gc::full_collect(st);
+            st.run_finalizers();
+            Value::number(0.0)
+        }
+        b"count" => Value::number(st.heap.used() as f64 / 1024.0),
+        b"step" => {
+            let done = crate::gc::step_kb(st, arg.max(0.0) as usize);
+            st.run_finalizers();
+            Value::boolean(done)
+        }
+        b"stop" => {
+            st.gc.stopped = true;
+            Value::number(0.0)
+        }
+        b"restart" => {
+            st.gc.stopped = false;
+            Value::number(0.0)
+        }
+        b"isrunning" => Value::boolean(!st.gc.stopped),
+        b"setpause" => {
+            let old = st.gc.pause;
+            st.gc.pause = arg.max(0.0) as u32;
+            Value::number(old as f64)
+        }
+        b"setstepmul" => {
+            let old = st.gc.stepmul;
+            st.gc.stepmul = arg.max(0.0) as u32;
+            Value::number(old as f64)
+        }
+        _ => {
+            let msg = format!("invalid option '{}'", String::from_utf8_lossy(&opt));
+            return Err(st.arg_error(1, &msg));
+        }
+    };
+    st.push(r)?;
+    Ok(1)
+}
+
+fn gcinfo(st: &mut State) -> LResult<usize> {
+    st.push(Value::number((st.heap.used() / 1024) as f64))?;
+    Ok(1)
+}
+
+fn unpack(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(1)?;
+    let i = st.opt_integer(2, 1)?;
+    let j = if st.arg(3).is_nil() { t.length() as i64 } else { st.check_integer(3)? };
+    if i > j {
+        return Ok(0);
+    }
+    let n = (j as i128 - i as i128 + 1) as u128;
+    if n >= crate::vm::thread::MAX_STACK as u128 {
+        return Err(st.rt_error("too many results to unpack"));
+    }
+    for k in i..=j {
+        st.push(t.get_int(k))?;
+    }
+    Ok(n as usize)
+}
+
+/// The function at `getfenv`/`setfenv` argument 1: a function, or a level number
+/// (1 = the caller). `None` for level 0 (the thread's environment).
+fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFunction>>> {
+    let v = st.arg(1);
+    if let Some(f) = v.as_function() {
+        return Ok(Some(f));
+    }
+    let level = if v.is_nil() && !name_set { 1 } else { st.check_integer(1)? };
+    if level < 0 {
+        return Err(st.arg_error(1, "level must be non-negative"));
+    }
+    if level == 0 {
+        return Ok(None);
+    }
+    let Some(idx) = frame_at_level(st, level as usize) else {
+        return Err(st.arg_error(1, "invalid level"));
+    };
+    let ci = st.cur.frames[idx];
+    Ok(st.cur.stack[ci.func as usize].as_function())
+}
+
+fn getfenv(st: &mut State) -> LResult<usize> {
+    let env = match fenv_target(st, false)? {
+        Some(f) if f.is_lua() => f.env,
+        Some(_) => st.globals,
+        None => st.cur.env,
+    };
+    st.push(Value::table(env))?;
+    Ok(1)
+}
+
+fn setfenv(st: &mut State) -> LResult<usize> {
+    let t = st.check_table(2)?;
+    match fenv_target(st, true)? {
+        None => {
+            st.cur.get_mut().env = t;
+            crate::gc::barrier_forward(st, st.cur.header(), Value::table(t));
+            Ok(0)
+        }
+        Some(f) if f.is_lua() => {
+            f.get_mut().env = t;
+            crate::gc::barrier_forward(st, f.header(), Value::table(t));
+            st.push(Value::function(f))?;
+            Ok(1)
+        }
+        Some(_) => Err(st.rt_error("'setfenv' cannot change environment of given object")),
+    }
+}
+
+fn newproxy(st: &mut State) -> LResult<usize> {
+    let a = st.arg(1);
+    let u = st.new_userdata(0)?;
+    if a.as_bool() == Some(true) {
+        let mt = st.new_table(0, 0)?;
+        u.get_mut().metatable = Some(mt);
+    } else if let Some(other) = a.as_userdata() {
+        u.get_mut().metatable = other.metatable;
+    } else if !a.is_falsy() {
+        return Err(st.arg_error(1, "boolean or proxy expected"));
+    }
+    st.push(Value::userdata(u))?;
+    Ok(1)
+}
+
+/// Push the result of compiling: the function, or nil and the message.
+fn load_result(st: &mut State, src: &[u8], name: &[u8]) -> LResult<usize> {
+    match st.load(src, name) {
+        Ok(()) => Ok(1),
+        Err(Throw::Error(msg)) => {
+            st.push(Value::NIL)?;
+            st.push(msg)?;
+            Ok(2)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn loadstring(st: &mut State) -> LResult<usize> {
+    let s = st.check_string(1)?;
+    let name = if st.arg(2).is_nil() { s } else { st.check_string(2)? };
+    let src = s.as_bytes().to_vec();
+    load_result(st, &src, &name.as_bytes().to_vec())
+}
+
+fn load(st: &mut State) -> LResult<usize> {
+    let chunk = st.arg(1);
+    if chunk.is_string() {
+        return loadstring(st);
+    }
+    if !chunk.is_function() {
+        return Err(st.type_error(1, "function"));
+    }
+    let name = if st.arg(2).is_nil() { b"=(load)".to_vec() } else { st.check_string(2)?.as_bytes().to_vec() };
+    let mut src: Vec<u8> = Vec::new();
+    loop {
+        let piece = st.call_sync(chunk, &[])?;
+        if piece.is_nil() {
+            break;
+        }
+        match piece.as_string() {
+            Some(s) if s.is_empty() => break,
+            Some(s) => src.extend_from_slice(s.as_bytes()),
+            None => return Err(st.rt_error("reader function must return a string")),
+        }
+    }
+    load_result(st, &src, &name)
+}
+
+fn read_chunk_file(name: Option<GcRef<crate::object::LuaStr>>) -> LResult<Result<(Vec<u8>, Vec<u8>), String>> {
+    let Some(name) = name else {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
+        return Ok(Ok((buf, b"=stdin".to_vec())));
+    };
+    let path = name.to_str_lossy().into_owned();
+    match std::fs::read(&path) {
+        Ok(mut bytes) => {
+            if bytes.first() == Some(&b'#') {
+                // Skip a shebang line, keeping the newline so line numbers stay right.
+                let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+                bytes.drain(..end);
+            }
+            let mut chunk = b"@".to_vec();
+            chunk.extend_from_slice(name.as_bytes());
+            Ok(Ok((bytes, chunk)))
+        }
+        Err(_) => Ok(Err(format!("cannot open {path}"))),
+    }
+}
+
+fn loadfile(st: &mut State) -> LResult<usize> {
+    let name = if st.arg(1).is_nil() { None } else { Some(st.check_string(1)?) };
+    match read_chunk_file(name)? {
+        Ok((src, chunk)) => load_result(st, &src, &chunk),
+        Err(msg) => {
+            st.push(Value::NIL)?;
+            st.push_str(msg.as_bytes())?;
+            Ok(2)
+        }
+    }
+}
+
+fn dofile(st: &mut State) -> LResult<usize> {
+    let name = if st.arg(1).is_nil() { None } else { Some(st.check_string(1)?) };
+    let (src, chunk) = match read_chunk_file(name)? {
+        Ok(x) => x,
+        Err(msg) => return Err(st.error_from_text(&msg)),
+    };
+    let base = st.cur.top;
+    st.load(&src, &chunk)?;
+    st.call(0, -1)?;
+    Ok(st.cur.top - base)
+}

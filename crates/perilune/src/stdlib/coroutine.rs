@@ -1,0 +1,144 @@
+//! The `coroutine` library.
+
+use crate::object::{GcRef, Thread};
+use crate::value::Value;
+use crate::vm::coroutine::ResumeError;
+use crate::vm::error::{LResult, Throw};
+use crate::vm::state::State;
+use crate::vm::thread::ThreadStatus;
+
+pub fn open(st: &mut State) -> LResult<()> {
+    let t = st.new_table(0, 8)?;
+    super::register(
+        st,
+        t,
+        &[
+            ("create", create),
+            ("resume", resume),
+            ("yield", yield_),
+            ("status", status),
+            ("wrap", wrap),
+            ("running", running),
+            ("isyieldable", isyieldable),
+        ],
+    )?;
+    st.set_global("coroutine", Value::table(t))
+}
+
+fn check_co(st: &mut State, i: usize) -> LResult<GcRef<Thread>> {
+    match st.arg(i).as_thread() {
+        Some(t) => Ok(t),
+        None => Err(st.arg_error(i, "coroutine expected")),
+    }
+}
+
+fn create(st: &mut State) -> LResult<usize> {
+    let f = st.arg(1);
+    if !f.is_function() {
+        return Err(st.type_error(1, "function"));
+    }
+    let env = st.cur.env;
+    let co = st.new_thread(env)?;
+    let t = co.get_mut();
+    t.stack[0] = f;
+    t.top = 1;
+    st.push(Value::thread(co))?;
+    Ok(1)
+}
+
+fn resume(st: &mut State) -> LResult<usize> {
+    let co = check_co(st, 1)?;
+    let nargs = st.arg_count() - 1;
+    match st.resume(co, nargs) {
+        Ok(n) => {
+            // Results are on top; put `true` in front of them.
+            st.push(Value::NIL)?;
+            let th = st.cur.get_mut();
+            let top = th.top;
+            th.stack.as_mut_slice().copy_within(top - 1 - n..top - 1, top - n);
+            th.stack[top - 1 - n] = Value::TRUE;
+            Ok(n + 1)
+        }
+        Err(ResumeError::Failed(v)) => {
+            st.push(Value::FALSE)?;
+            st.push(v)?;
+            Ok(2)
+        }
+        Err(ResumeError::Refused(msg)) => {
+            st.push(Value::FALSE)?;
+            st.push_str(msg.as_bytes())?;
+            Ok(2)
+        }
+    }
+}
+
+fn yield_(st: &mut State) -> LResult<usize> {
+    if st.cur == st.main_thread {
+        return Err(st.rt_error("attempt to yield from outside a coroutine"));
+    }
+    if st.cur.nny > 0 {
+        return Err(st.rt_error("attempt to yield across C-call boundary"));
+    }
+    Err(Throw::Yield)
+}
+
+fn status(st: &mut State) -> LResult<usize> {
+    let co = check_co(st, 1)?;
+    let s: &[u8] = if co == st.cur {
+        b"running"
+    } else {
+        match co.status {
+            ThreadStatus::Suspended if co.frames.is_empty() && co.top == 0 => b"dead",
+            ThreadStatus::Suspended => b"suspended",
+            ThreadStatus::Running => b"running",
+            ThreadStatus::Normal => b"normal",
+            ThreadStatus::Dead => b"dead",
+        }
+    };
+    st.push_str(s)?;
+    Ok(1)
+}
+
+fn wrap(st: &mut State) -> LResult<usize> {
+    create(st)?;
+    let co = st.peek(0);
+    let f = st.new_native(wrap_call, "wrap", 1)?;
+    f.native_upvals()[0] = co;
+    st.pop(1);
+    st.push(Value::function(f))?;
+    Ok(1)
+}
+
+fn wrap_call(st: &mut State) -> LResult<usize> {
+    let Some(co) = st.native_upval(0).as_thread() else {
+        return Err(st.rt_error("internal error: wrap without coroutine"));
+    };
+    let nargs = st.arg_count();
+    match st.resume(co, nargs) {
+        Ok(n) => Ok(n),
+        Err(ResumeError::Failed(v)) => {
+            // Like LuaJIT: a string error gets the caller's position prepended.
+            if let Some(s) = v.as_string() {
+                let text = s.to_str_lossy().into_owned();
+                return Err(st.rt_error(&text));
+            }
+            Err(Throw::Error(v))
+        }
+        Err(ResumeError::Refused(msg)) => Err(st.rt_error(msg)),
+    }
+}
+
+fn running(st: &mut State) -> LResult<usize> {
+    if st.cur == st.main_thread {
+        st.push(Value::NIL)?;
+    } else {
+        st.push(Value::thread(st.cur))?;
+    }
+    Ok(1)
+}
+
+fn isyieldable(st: &mut State) -> LResult<usize> {
+    let y = st.cur != st.main_thread && st.cur.nny == 0;
+    st.push(Value::boolean(y))?;
+    Ok(1)
+}

@@ -1,0 +1,30 @@
+//! The standard library, one module per Lua library.
+//!
+//! Every function here is a [`NativeFn`](crate::func::NativeFn): it reads its
+//! arguments through the `State` argument API (`vm/api.rs`), pushes its results and
+//! returns their count. Messages follow LuaJIT's wording.
+
+pub mod base;
+pub mod coroutine;
+
+use crate::func::NativeFn;
+use crate::object::{GcRef, Table};
+use crate::value::Value;
+use crate::vm::error::LResult;
+use crate::vm::state::State;
+
+/// Register `funcs` in table `t`.
+pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeFn)]) -> LResult<()> {
+    for &(name, f) in funcs {
+        let fv = st.new_native(f, name, 0)?;
+        let k = st.str_value(name.as_bytes())?;
+        st.table_set(t, k, Value::function(fv))?;
+    }
+    Ok(())
+}
+
+/// Open the base library and `coroutine` in the globals.
+pub fn open_base(st: &mut State) -> LResult<()> {
+    base::open(st)?;
+    coroutine::open(st)
+}
