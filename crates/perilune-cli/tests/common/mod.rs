@@ -64,6 +64,18 @@ impl Interp {
         stdin: Option<&[u8]>,
         timeout: Duration,
     ) -> std::io::Result<Outcome> {
+        self.run_env(dir, args, &[], stdin, timeout)
+    }
+
+    /// [`Interp::run`] with extra environment variables.
+    pub fn run_env(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> std::io::Result<Outcome> {
         let mut cmd = Command::new(&self.program);
         #[cfg(unix)]
         {
@@ -73,6 +85,7 @@ impl Interp {
         cmd.args(args)
             .current_dir(dir)
             .env_remove("LUA_INIT")
+            .envs(env.iter().copied())
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
