@@ -255,9 +255,10 @@ fn run_cases(interp: &Interp, tag: &str) {
             report.push_str("  timed out (killed)\n");
         }
         if got.status != Some(case.status) {
+            let got = got.status_text();
             report.push_str(&format!(
-                "  exit status: expected {}, got {:?}\n",
-                case.status, got.status
+                "  exit status: expected {}, got {got}\n",
+                case.status
             ));
         }
         if got.stdout != case.stdout.as_bytes() {

@@ -142,11 +142,9 @@ fn check(interp: &Interp, case: &Case) -> Option<String> {
         ));
     }
     if got.status != Some(expected_status) {
-        let status = got
-            .status
-            .map_or("killed by a signal".to_string(), |s| s.to_string());
         report.push_str(&format!(
-            "  exit status: expected {expected_status}, got {status}\n"
+            "  exit status: expected {expected_status}, got {}\n",
+            got.status_text()
         ));
     }
     if got.stdout != expected_out {

@@ -19,6 +19,8 @@ pub struct Outcome {
     pub stderr: Vec<u8>,
     /// Exit status; `None` when killed by a signal.
     pub status: Option<i32>,
+    /// The signal that ended the process, if any (Unix).
+    pub signal: Option<i32>,
     pub timed_out: bool,
 }
 
@@ -133,10 +135,15 @@ impl Interp {
         }
         let stdout = out_reader.join().unwrap_or_default();
         let stderr = err_reader.join().unwrap_or_default();
+        #[cfg(unix)]
+        let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+        #[cfg(not(unix))]
+        let signal = None;
         Ok(Outcome {
             stdout,
             stderr,
             status: status.code(),
+            signal,
             timed_out,
         })
     }
@@ -221,6 +228,17 @@ pub fn diff(label: &str, expected: &[u8], actual: &[u8]) -> String {
     show(&mut s, '-', &e[prefix..e.len() - suffix]);
     show(&mut s, '+', &a[prefix..a.len() - suffix]);
     s
+}
+
+impl Outcome {
+    /// The exit status in words, for failure messages.
+    pub fn status_text(&self) -> String {
+        match (self.status, self.signal) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            (None, None) => "killed".to_string(),
+        }
+    }
 }
 
 /// Show a byte string briefly (for status lines and small outputs).
