@@ -1,0 +1,227 @@
+//! The Lua test corpus: every `tests/lua/<area>/<name>.lua` is run and its stdout,
+//! stderr and exit status are compared with `<name>.expected`, `<name>.stderr` (empty
+//! if absent) and `<name>.status` (0 if absent). See docs/testing.md.
+//!
+//! - `perilune_matches_expected` runs the `perilune` binary on every script and reports
+//!   every mismatch at the end, not just the first.
+//! - `luajit_matches_expected` runs the same scripts through `luajit`, when it is
+//!   installed, to prove that the expected files are LuaJIT's behaviour.
+//!
+//! Environment: `PERILUNE_TEST_FILTER=a,b` runs only scripts whose path (relative to
+//! `tests/lua`, e.g. `coroutine/wrap.lua`) contains one of the substrings;
+//! `PERILUNE_TEST_ALL=1` also runs `stdlib_pending/`; `PERILUNE_TEST_TIMEOUT` sets the
+//! per-script timeout in seconds (default 60); `PERILUNE_LUAJIT` names the luajit binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use common::{diff, normalize_stderr, show, Interp};
+
+/// Folders that hold scripts for libraries that are not implemented yet; they run
+/// only with `PERILUNE_TEST_ALL=1`.
+const PENDING_DIRS: &[&str] = &["stdlib_pending"];
+
+/// A line in a script that keeps it out of the differential run (for behaviour
+/// where Perilune deliberately differs from LuaJIT; document why next to it).
+const NOT_DIFFERENTIAL: &str = "-- test: perilune-only";
+
+fn corpus_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/lua")
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// One script and its expectations.
+struct Case {
+    /// Path relative to the corpus root, with `/` separators.
+    name: String,
+    script: PathBuf,
+}
+
+impl Case {
+    fn sibling(&self, ext: &str) -> PathBuf {
+        self.script.with_extension(ext)
+    }
+}
+
+fn collect(dir: &Path, rel: &str, include_pending: bool, out: &mut Vec<Case>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = if rel.is_empty() {
+            file.clone()
+        } else {
+            format!("{rel}/{file}")
+        };
+        if path.is_dir() {
+            if include_pending || !PENDING_DIRS.contains(&file.as_str()) {
+                collect(&path, &name, include_pending, out);
+            }
+        } else if file.ends_with(".lua") {
+            out.push(Case { name, script: path });
+        }
+    }
+}
+
+/// The scripts selected by the environment.
+fn cases() -> Vec<Case> {
+    let mut all = Vec::new();
+    collect(&corpus_root(), "", env_flag("PERILUNE_TEST_ALL"), &mut all);
+    assert!(
+        !all.is_empty(),
+        "no scripts found under {}",
+        corpus_root().display()
+    );
+    match std::env::var("PERILUNE_TEST_FILTER") {
+        Ok(f) if !f.is_empty() => {
+            let pats: Vec<&str> = f.split(',').filter(|p| !p.is_empty()).collect();
+            all.retain(|c| pats.iter().any(|p| c.name.contains(p)));
+            assert!(
+                !all.is_empty(),
+                "PERILUNE_TEST_FILTER={f} matches no script"
+            );
+            all
+        }
+        _ => all,
+    }
+}
+
+/// Run one case; `None` if it passed, else a description of every difference.
+fn check(interp: &Interp, case: &Case) -> Option<String> {
+    let expected_out = match std::fs::read(case.sibling("expected")) {
+        Ok(b) => b,
+        Err(e) => {
+            return Some(format!(
+                "  cannot read {}: {e}\n",
+                case.sibling("expected").display()
+            ))
+        }
+    };
+    let expected_err = std::fs::read(case.sibling("stderr")).unwrap_or_default();
+    let expected_status: i32 = match std::fs::read_to_string(case.sibling("status")) {
+        Ok(s) => match s.trim().parse() {
+            Ok(n) => n,
+            Err(_) => {
+                return Some(format!(
+                    "  bad status file {}: {}\n",
+                    case.sibling("status").display(),
+                    show(s.as_bytes())
+                ))
+            }
+        },
+        Err(_) => 0,
+    };
+    let dir = case.script.parent().unwrap_or(Path::new("."));
+    let file = case
+        .script
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let timeout = common::timeout();
+    let got = match interp.run(dir, &[&file], None, timeout) {
+        Ok(o) => o,
+        Err(e) => return Some(format!("  cannot run {}: {e}\n", interp.program.display())),
+    };
+    let mut report = String::new();
+    if got.timed_out {
+        report.push_str(&format!(
+            "  timed out after {} s (killed)\n",
+            timeout.as_secs()
+        ));
+    }
+    if got.status != Some(expected_status) {
+        report.push_str(&format!(
+            "  exit status: expected {expected_status}, got {}\n",
+            got.status_text()
+        ));
+    }
+    if got.stdout != expected_out {
+        report.push_str(&diff("stdout", &expected_out, &got.stdout));
+    }
+    let got_err = normalize_stderr(&got.stderr);
+    if got_err != normalize_stderr(&expected_err) {
+        report.push_str(&diff("stderr", &expected_err, &got_err));
+    }
+    (!report.is_empty()).then_some(report)
+}
+
+/// Run all cases on a few threads and panic with every failure.
+fn run_corpus(interp: &Interp, cases: &[Case]) {
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(i) else { break };
+                if let Some(report) = check(interp, case) {
+                    failures
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((case.name.clone(), report));
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    failures.sort();
+    eprintln!(
+        "{}: {} of {} scripts passed",
+        interp.name,
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    if failures.is_empty() {
+        return;
+    }
+    let mut msg = format!(
+        "{}: {} of {} scripts failed:\n",
+        interp.name,
+        failures.len(),
+        cases.len()
+    );
+    for (name, _) in &failures {
+        msg.push_str(&format!("  {name}\n"));
+    }
+    for (name, report) in &failures {
+        msg.push_str(&format!("\n=== {name} ({})\n{report}", interp.name));
+    }
+    msg.push_str("\nRerun one script with PERILUNE_TEST_FILTER=<part of its path>.\n");
+    panic!("{msg}");
+}
+
+#[test]
+fn perilune_matches_expected() {
+    run_corpus(&Interp::perilune(), &cases());
+}
+
+#[test]
+fn luajit_matches_expected() {
+    let Some(luajit) = Interp::luajit() else {
+        eprintln!("note: luajit not found (set PERILUNE_LUAJIT or put it on PATH); differential test skipped");
+        return;
+    };
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| {
+            std::fs::read_to_string(&c.script)
+                .map_or(true, |s| !s.lines().any(|l| l.trim() == NOT_DIFFERENTIAL))
+        })
+        .collect();
+    run_corpus(&luajit, &cases);
+}

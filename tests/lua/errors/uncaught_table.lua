@@ -1,0 +1,3 @@
+-- An uncaught error whose value is a table without __tostring: no traceback.
+print("start")
+error({code = 1})

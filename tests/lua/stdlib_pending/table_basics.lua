@@ -1,0 +1,16 @@
+-- The table library (pending): insert/remove/concat/sort, and the C-call boundary.
+local t = {3, 1, 2}
+table.insert(t, 4)
+table.insert(t, 1, 0)
+print(table.concat(t, ","), #t)
+print(table.remove(t), table.remove(t, 1), table.concat(t, ","))
+table.sort(t)
+print(table.concat(t, " "))
+table.sort(t, function(a, b) return a > b end)
+print(table.concat(t, " "))
+print(table.maxn({1, 2, [10] = 3}), select("#", unpack({1, 2, 3})))
+local co = coroutine.create(function()
+  table.sort({3, 2, 1}, function(a, b) coroutine.yield() return a < b end)
+end)
+print(coroutine.resume(co))
+print(pcall(table.concat, {1, {}, 3}))
