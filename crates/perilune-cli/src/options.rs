@@ -221,10 +221,7 @@ mod tests {
     fn flags() {
         let o = parse(&argv(&["-i", "-E", "-O3", "-joff", "s.lua"])).unwrap();
         assert!(o.interactive && o.version && o.no_env);
-        assert_eq!(
-            o.actions,
-            vec![Action::Optimize("3".into()), Action::Jit("off".into())]
-        );
+        assert_eq!(o.actions, vec![Action::Optimize("3".into()), Action::Jit("off".into())]);
         let o = parse(&argv(&["-b", "-l", "x"])).unwrap();
         assert_eq!(o.bytecode, Some(vec!["-b".into(), "-l".into(), "x".into()]));
     }

@@ -118,9 +118,7 @@ impl Session {
             None => {
                 let mut source = Vec::new();
                 if let Err(e) = std::io::stdin().lock().read_to_end(&mut source) {
-                    return Err(
-                        self.report(format!("cannot read stdin: {}", strerror(&e)).as_bytes())
-                    );
+                    return Err(self.report(format!("cannot read stdin: {}", strerror(&e)).as_bytes()));
                 }
                 (source, b"=stdin".to_vec())
             }

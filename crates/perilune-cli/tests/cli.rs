@@ -36,8 +36,7 @@ const CASE: Case = Case {
     perilune_only: false,
 };
 
-const ARGS_LUA: &str =
-    "print('script', select('#', ...), ...)\nfor i = -3, #arg do print(i, arg[i]) end\n";
+const ARGS_LUA: &str = "print('script', select('#', ...), ...)\nfor i = -3, #arg do print(i, arg[i]) end\n";
 
 const USAGE: &str = "usage: perilune [options]... [script [args]...].
 Available options are:
@@ -233,13 +232,7 @@ fn run_cases(interp: &Interp, tag: &str) {
         .filter(|c| interp.name == "perilune" || !c.perilune_only)
         .collect();
     for case in &cases {
-        let got = match interp.run_env(
-            &dir,
-            case.args,
-            case.env,
-            case.stdin.map(str::as_bytes),
-            timeout,
-        ) {
+        let got = match interp.run_env(&dir, case.args, case.env, case.stdin.map(str::as_bytes), timeout) {
             Ok(o) => o,
             Err(e) => {
                 failures.push(format!(
@@ -256,10 +249,7 @@ fn run_cases(interp: &Interp, tag: &str) {
         }
         if got.status != Some(case.status) {
             let got = got.status_text();
-            report.push_str(&format!(
-                "  exit status: expected {}, got {got}\n",
-                case.status
-            ));
+            report.push_str(&format!("  exit status: expected {}, got {got}\n", case.status));
         }
         if got.stdout != case.stdout.as_bytes() {
             report.push_str(&diff("stdout", case.stdout.as_bytes(), &got.stdout));
@@ -269,10 +259,7 @@ fn run_cases(interp: &Interp, tag: &str) {
             report.push_str(&diff("stderr", case.stderr.as_bytes(), &err));
         }
         if !report.is_empty() {
-            failures.push(format!(
-                "=== {} (args {:?})\n{report}",
-                case.name, case.args
-            ));
+            failures.push(format!("=== {} (args {:?})\n{report}", case.name, case.args));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -79,19 +79,12 @@ fn collect(dir: &Path, rel: &str, include_pending: bool, out: &mut Vec<Case>) {
 fn cases() -> Vec<Case> {
     let mut all = Vec::new();
     collect(&corpus_root(), "", env_flag("PERILUNE_TEST_ALL"), &mut all);
-    assert!(
-        !all.is_empty(),
-        "no scripts found under {}",
-        corpus_root().display()
-    );
+    assert!(!all.is_empty(), "no scripts found under {}", corpus_root().display());
     match std::env::var("PERILUNE_TEST_FILTER") {
         Ok(f) if !f.is_empty() => {
             let pats: Vec<&str> = f.split(',').filter(|p| !p.is_empty()).collect();
             all.retain(|c| pats.iter().any(|p| c.name.contains(p)));
-            assert!(
-                !all.is_empty(),
-                "PERILUNE_TEST_FILTER={f} matches no script"
-            );
+            assert!(!all.is_empty(), "PERILUNE_TEST_FILTER={f} matches no script");
             all
         }
         _ => all,
@@ -102,12 +95,7 @@ fn cases() -> Vec<Case> {
 fn check(interp: &Interp, case: &Case) -> Option<String> {
     let expected_out = match std::fs::read(case.sibling("expected")) {
         Ok(b) => b,
-        Err(e) => {
-            return Some(format!(
-                "  cannot read {}: {e}\n",
-                case.sibling("expected").display()
-            ))
-        }
+        Err(e) => return Some(format!("  cannot read {}: {e}\n", case.sibling("expected").display())),
     };
     let expected_err = std::fs::read(case.sibling("stderr")).unwrap_or_default();
     let expected_status: i32 = match std::fs::read_to_string(case.sibling("status")) {
@@ -136,10 +124,7 @@ fn check(interp: &Interp, case: &Case) -> Option<String> {
     };
     let mut report = String::new();
     if got.timed_out {
-        report.push_str(&format!(
-            "  timed out after {} s (killed)\n",
-            timeout.as_secs()
-        ));
+        report.push_str(&format!("  timed out after {} s (killed)\n", timeout.as_secs()));
     }
     if got.status != Some(expected_status) {
         report.push_str(&format!(
@@ -161,9 +146,7 @@ fn check(interp: &Interp, case: &Case) -> Option<String> {
 fn run_corpus(interp: &Interp, cases: &[Case]) {
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
@@ -219,8 +202,7 @@ fn luajit_matches_expected() {
     let cases: Vec<Case> = cases()
         .into_iter()
         .filter(|c| {
-            std::fs::read_to_string(&c.script)
-                .map_or(true, |s| !s.lines().any(|l| l.trim() == NOT_DIFFERENTIAL))
+            std::fs::read_to_string(&c.script).map_or(true, |s| !s.lines().any(|l| l.trim() == NOT_DIFFERENTIAL))
         })
         .collect();
     run_corpus(&luajit, &cases);

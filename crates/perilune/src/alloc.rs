@@ -235,7 +235,12 @@ pub struct HVec<T: Copy> {
 
 impl<T: Copy> HVec<T> {
     pub fn new(heap: HeapRef) -> HVec<T> {
-        HVec { ptr: NonNull::dangling(), len: 0, cap: 0, heap }
+        HVec {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+            heap,
+        }
     }
     pub fn with_capacity(heap: HeapRef, cap: usize) -> Result<HVec<T>, OutOfMemory> {
         let mut v = HVec::new(heap);
@@ -344,9 +349,7 @@ impl<T: Copy> HVec<T> {
     pub fn extend_from_slice(&mut self, items: &[T]) -> Result<(), OutOfMemory> {
         self.reserve(items.len())?;
         // SAFETY: capacity reserved; source and destination do not overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(items.as_ptr(), self.ptr.as_ptr().add(self.len), items.len())
-        };
+        unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), self.ptr.as_ptr().add(self.len), items.len()) };
         self.len += items.len();
         Ok(())
     }

@@ -346,9 +346,7 @@ fn sig_digits(x: f64, n: usize) -> Digits {
     };
     let mut e: i32 = 0;
     for &c in exp_digits {
-        e = e
-            .saturating_mul(10)
-            .saturating_add(i32::from(c.wrapping_sub(b'0')));
+        e = e.saturating_mul(10).saturating_add(i32::from(c.wrapping_sub(b'0')));
     }
     digits.exp = if neg { -e } else { e };
     if tie {
@@ -771,10 +769,7 @@ const MAX_SIG: usize = 800;
 fn parse_dec(s: &[u8]) -> Option<f64> {
     // Split into mantissa and exponent.
     let (mant, exp) = match s.iter().position(|&c| c == b'e' || c == b'E') {
-        Some(i) => (
-            s.get(..i).unwrap_or(&[]),
-            parse_exp(s.get(i + 1..).unwrap_or(&[]))?,
-        ),
+        Some(i) => (s.get(..i).unwrap_or(&[]), parse_exp(s.get(i + 1..).unwrap_or(&[]))?),
         None => (s, 0),
     };
     let mut sig = [0u8; MAX_SIG + 1];
@@ -835,10 +830,7 @@ fn parse_dec(s: &[u8]) -> Option<f64> {
             v = v * 10 + u64::from(c - b'0');
         }
         let v = v as f64;
-        let p = POW10
-            .get(e10.unsigned_abs() as usize)
-            .copied()
-            .unwrap_or(1.0);
+        let p = POW10.get(e10.unsigned_abs() as usize).copied().unwrap_or(1.0);
         return Some(if e10 < 0 { v / p } else { v * p });
     }
     if sticky {
@@ -860,8 +852,8 @@ fn parse_dec(s: &[u8]) -> Option<f64> {
 }
 
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 fn hex_val(c: u8) -> Option<u32> {
@@ -871,10 +863,7 @@ fn hex_val(c: u8) -> Option<u32> {
 /// Hex digits with optional point and optional `p` exponent (after the `0x`).
 fn parse_hex(s: &[u8]) -> Option<f64> {
     let (mant, exp) = match s.iter().position(|&c| c == b'p' || c == b'P') {
-        Some(i) => (
-            s.get(..i).unwrap_or(&[]),
-            parse_exp(s.get(i + 1..).unwrap_or(&[]))?,
-        ),
+        Some(i) => (s.get(..i).unwrap_or(&[]), parse_exp(s.get(i + 1..).unwrap_or(&[]))?),
         None => (s, 0),
     };
     // Up to 60 bits go into `m`; later non-zero bits only set `sticky`. `e2` is the

@@ -56,7 +56,10 @@ impl LuaStr {
     }
     /// Layout of a string of `len` bytes.
     pub fn layout(len: usize) -> Result<Layout, OutOfMemory> {
-        let size = std::mem::size_of::<LuaStr>().checked_add(len).and_then(|n| n.checked_add(1)).ok_or(OutOfMemory)?;
+        let size = std::mem::size_of::<LuaStr>()
+            .checked_add(len)
+            .and_then(|n| n.checked_add(1))
+            .ok_or(OutOfMemory)?;
         Layout::from_size_align(size, 8).map_err(|_| OutOfMemory)
     }
 }
@@ -175,7 +178,9 @@ impl StringTable {
         mut is_dead: impl FnMut(GcRef<LuaStr>) -> bool,
         mut keep: impl FnMut(GcRef<LuaStr>),
     ) {
-        let Some(slot) = self.buckets.get(bucket).copied() else { return };
+        let Some(slot) = self.buckets.get(bucket).copied() else {
+            return;
+        };
         let mut cur = slot;
         let mut prev: Option<GcRef<LuaStr>> = None;
         while let Some(s) = cur {
@@ -260,7 +265,10 @@ mod tests {
         let heap = Box::new(Heap::new(Box::new(SystemAllocator)));
         let mut st = StringTable::new(HeapRef::new(&heap)).unwrap();
         heap.set_limit(heap.used() + 10);
-        assert_eq!(st.intern(&heap, b"a long string that does not fit", 1, |_| {}).err(), Some(OutOfMemory));
+        assert_eq!(
+            st.intern(&heap, b"a long string that does not fit", 1, |_| {}).err(),
+            Some(OutOfMemory)
+        );
         assert_eq!(st.count(), 0);
         heap.set_limit(usize::MAX);
         st.free_all(&heap);

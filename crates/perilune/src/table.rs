@@ -667,8 +667,7 @@ impl Table {
             .node
             .iter()
             .filter(|nd| {
-                let to_array = nd.key.is_number()
-                    && array_candidate(nd.key.number_unchecked()).is_some_and(|k| k <= n);
+                let to_array = nd.key.is_number() && array_candidate(nd.key.number_unchecked()).is_some_and(|k| k <= n);
                 !nd.val.is_nil() && !to_array
             })
             .count();
@@ -806,12 +805,7 @@ impl Table {
     /// is dead. Removing sets the value to nil and keeps the key bits (a dead key).
     /// `is_dead` is only called on collectable values of live entries, never on dead
     /// keys. Does not allocate or resize.
-    pub fn clear_weak(
-        &mut self,
-        weak_keys: bool,
-        weak_values: bool,
-        is_dead: impl Fn(Value) -> bool,
-    ) {
+    pub fn clear_weak(&mut self, weak_keys: bool, weak_values: bool, is_dead: impl Fn(Value) -> bool) {
         if weak_values {
             for v in self.array.iter_mut() {
                 if v.is_gc() && is_dead(*v) {
@@ -877,9 +871,7 @@ impl Table {
             while p != i {
                 let nx = self.node[p].next;
                 if nx < 0 || steps > len {
-                    return Err(format!(
-                        "node {i}: live key not reachable from its main position"
-                    ));
+                    return Err(format!("node {i}: live key not reachable from its main position"));
                 }
                 p = nx as usize;
                 steps += 1;

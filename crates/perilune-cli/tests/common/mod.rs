@@ -59,13 +59,7 @@ impl Interp {
     }
 
     /// Run with `args` in `dir`, feeding `stdin`, killing the child after `timeout`.
-    pub fn run(
-        &self,
-        dir: &Path,
-        args: &[&str],
-        stdin: Option<&[u8]>,
-        timeout: Duration,
-    ) -> std::io::Result<Outcome> {
+    pub fn run(&self, dir: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> std::io::Result<Outcome> {
         self.run_env(dir, args, &[], stdin, timeout)
     }
 
@@ -88,11 +82,7 @@ impl Interp {
             .current_dir(dir)
             .env_remove("LUA_INIT")
             .envs(env.iter().copied())
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn()?;
@@ -203,10 +193,7 @@ pub fn diff(label: &str, expected: &[u8], actual: &[u8]) -> String {
         .zip(a[prefix..].iter().rev())
         .take_while(|(x, y)| x == y)
         .count();
-    let mut s = format!(
-        "  {label} differs (first difference at line {}):\n",
-        prefix + 1
-    );
+    let mut s = format!("  {label} differs (first difference at line {}):\n", prefix + 1);
     let show = |s: &mut String, sign: char, lines: &[&str]| {
         for (k, line) in lines.iter().enumerate().take(MAX) {
             let shown = line
@@ -215,10 +202,7 @@ pub fn diff(label: &str, expected: &[u8], actual: &[u8]) -> String {
             s.push_str(&format!("    {sign}{:>4} | {shown}\n", prefix + k + 1));
         }
         if lines.len() > MAX {
-            s.push_str(&format!(
-                "    {sign}     ... {} more lines\n",
-                lines.len() - MAX
-            ));
+            s.push_str(&format!("    {sign}     ... {} more lines\n", lines.len() - MAX));
         }
     };
     if prefix > 0 {

@@ -15,5 +15,11 @@ pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcR
 
 /// The display name of a chunk (stub).
 pub fn chunk_id(source: &[u8]) -> String {
-    String::from_utf8_lossy(source.strip_prefix(b"@").or(source.strip_prefix(b"=")).unwrap_or(source)).into_owned()
+    String::from_utf8_lossy(
+        source
+            .strip_prefix(b"@")
+            .or(source.strip_prefix(b"="))
+            .unwrap_or(source),
+    )
+    .into_owned()
 }

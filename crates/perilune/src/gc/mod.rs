@@ -87,7 +87,8 @@ impl Gc {
     /// `allgc`. Must not be used for strings (see `string::StringTable::intern`).
     pub fn new_object<T>(&mut self, heap: &Heap, obj: T, extra: usize) -> Result<GcRef<T>, OutOfMemory> {
         let size = std::mem::size_of::<T>().checked_add(extra).ok_or(OutOfMemory)?;
-        let layout = std::alloc::Layout::from_size_align(size, std::mem::align_of::<T>().max(8)).map_err(|_| OutOfMemory)?;
+        let layout =
+            std::alloc::Layout::from_size_align(size, std::mem::align_of::<T>().max(8)).map_err(|_| OutOfMemory)?;
         let p = heap.alloc(layout)?;
         // SAFETY: `p` is a fresh block of `size` bytes, aligned for T.
         unsafe {

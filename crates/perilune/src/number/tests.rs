@@ -330,12 +330,7 @@ fn parse_round_trips_17_digits() {
 fn parse_base_matches_luajit_table() {
     for &(s, base, want) in BASE {
         let got = str_to_number_base(s, base).map(f64::to_bits);
-        assert_eq!(
-            got,
-            want,
-            "tonumber({:?}, {base})",
-            String::from_utf8_lossy(s)
-        );
+        assert_eq!(got, want, "tonumber({:?}, {base})", String::from_utf8_lossy(s));
     }
 }
 
@@ -411,12 +406,7 @@ fn random_input_never_panics() {
         let _ = str_to_number(&s);
         let _ = str_to_number_base(&s, (rng.next() % 40) as u32);
     }
-    let convs = [
-        FloatConv::Fixed,
-        FloatConv::Exp,
-        FloatConv::General,
-        FloatConv::Hex,
-    ];
+    let convs = [FloatConv::Fixed, FloatConv::Exp, FloatConv::General, FloatConv::Hex];
     for _ in 0..20_000 {
         let n = f64::from_bits(rng.next());
         let r = rng.next();

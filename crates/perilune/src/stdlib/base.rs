@@ -247,7 +247,11 @@ fn getmetatable(st: &mut State) -> LResult<usize> {
         return Ok(1);
     };
     let protected = mt.get_str(st.tm_names[Tm::Metatable as usize]);
-    st.push(if protected.is_nil() { Value::table(mt) } else { protected })?;
+    st.push(if protected.is_nil() {
+        Value::table(mt)
+    } else {
+        protected
+    })?;
     Ok(1)
 }
 
@@ -275,7 +279,11 @@ fn rawequal(st: &mut State) -> LResult<usize> {
 }
 
 fn collectgarbage(st: &mut State) -> LResult<usize> {
-    let opt = if st.arg(1).is_nil() { b"collect".to_vec() } else { st.check_string(1)?.as_bytes().to_vec() };
+    let opt = if st.arg(1).is_nil() {
+        b"collect".to_vec()
+    } else {
+        st.check_string(1)?.as_bytes().to_vec()
+    };
     let arg = st.opt_number(2, 0.0)?;
     let r = match opt.as_slice() {
         b"collect" => {
@@ -325,7 +333,11 @@ fn gcinfo(st: &mut State) -> LResult<usize> {
 fn unpack(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let i = st.opt_integer(2, 1)?;
-    let j = if st.arg(3).is_nil() { t.length() as i64 } else { st.check_integer(3)? };
+    let j = if st.arg(3).is_nil() {
+        t.length() as i64
+    } else {
+        st.check_integer(3)?
+    };
     if i > j {
         return Ok(0);
     }
@@ -346,7 +358,11 @@ fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFuncti
     if let Some(f) = v.as_function() {
         return Ok(Some(f));
     }
-    let level = if v.is_nil() && !name_set { 1 } else { st.check_integer(1)? };
+    let level = if v.is_nil() && !name_set {
+        1
+    } else {
+        st.check_integer(1)?
+    };
     if level < 0 {
         return Err(st.arg_error(1, "level must be non-negative"));
     }
@@ -420,7 +436,8 @@ fn loadstring(st: &mut State) -> LResult<usize> {
     let s = st.check_string(1)?;
     let name = if st.arg(2).is_nil() { s } else { st.check_string(2)? };
     let src = s.as_bytes().to_vec();
-    load_result(st, &src, &name.as_bytes().to_vec())
+    let name = name.as_bytes().to_vec();
+    load_result(st, &src, &name)
 }
 
 fn load(st: &mut State) -> LResult<usize> {
@@ -431,7 +448,11 @@ fn load(st: &mut State) -> LResult<usize> {
     if !chunk.is_function() {
         return Err(st.type_error(1, "function"));
     }
-    let name = if st.arg(2).is_nil() { b"=(load)".to_vec() } else { st.check_string(2)?.as_bytes().to_vec() };
+    let name = if st.arg(2).is_nil() {
+        b"=(load)".to_vec()
+    } else {
+        st.check_string(2)?.as_bytes().to_vec()
+    };
     let mut src: Vec<u8> = Vec::new();
     loop {
         let piece = st.call_sync(chunk, &[])?;
@@ -447,11 +468,14 @@ fn load(st: &mut State) -> LResult<usize> {
     load_result(st, &src, &name)
 }
 
-fn read_chunk_file(name: Option<GcRef<crate::object::LuaStr>>) -> LResult<Result<(Vec<u8>, Vec<u8>), String>> {
+/// A chunk's source and its chunk name.
+type Chunk = (Vec<u8>, Vec<u8>);
+
+fn read_chunk_file(name: Option<GcRef<crate::object::LuaStr>>) -> Result<Chunk, String> {
     let Some(name) = name else {
         let mut buf = Vec::new();
         let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
-        return Ok(Ok((buf, b"=stdin".to_vec())));
+        return Ok((buf, b"=stdin".to_vec()));
     };
     let path = name.to_str_lossy().into_owned();
     match std::fs::read(&path) {
@@ -463,15 +487,19 @@ fn read_chunk_file(name: Option<GcRef<crate::object::LuaStr>>) -> LResult<Result
             }
             let mut chunk = b"@".to_vec();
             chunk.extend_from_slice(name.as_bytes());
-            Ok(Ok((bytes, chunk)))
+            Ok((bytes, chunk))
         }
-        Err(_) => Ok(Err(format!("cannot open {path}"))),
+        Err(_) => Err(format!("cannot open {path}")),
     }
 }
 
 fn loadfile(st: &mut State) -> LResult<usize> {
-    let name = if st.arg(1).is_nil() { None } else { Some(st.check_string(1)?) };
-    match read_chunk_file(name)? {
+    let name = if st.arg(1).is_nil() {
+        None
+    } else {
+        Some(st.check_string(1)?)
+    };
+    match read_chunk_file(name) {
         Ok((src, chunk)) => load_result(st, &src, &chunk),
         Err(msg) => {
             st.push(Value::NIL)?;
@@ -482,8 +510,12 @@ fn loadfile(st: &mut State) -> LResult<usize> {
 }
 
 fn dofile(st: &mut State) -> LResult<usize> {
-    let name = if st.arg(1).is_nil() { None } else { Some(st.check_string(1)?) };
-    let (src, chunk) = match read_chunk_file(name)? {
+    let name = if st.arg(1).is_nil() {
+        None
+    } else {
+        Some(st.check_string(1)?)
+    };
+    let (src, chunk) = match read_chunk_file(name) {
         Ok(x) => x,
         Err(msg) => return Err(st.error_from_text(&msg)),
     };

@@ -27,9 +27,7 @@ impl Env {
         Table::new(self.href(), narray, nhash).unwrap()
     }
     fn s(&mut self, text: &str) -> GcRef<LuaStr> {
-        self.strings
-            .intern(&self.heap, text.as_bytes(), 1, |_| {})
-            .unwrap()
+        self.strings.intern(&self.heap, text.as_bytes(), 1, |_| {}).unwrap()
     }
     fn sv(&mut self, text: &str) -> Value {
         Value::string(self.s(text))
@@ -325,18 +323,14 @@ fn other_key_types() {
     t.set(Value::FALSE, int(2)).unwrap();
     t.set(Value::light_userdata(0x1000), int(3)).unwrap();
     for i in 0..64 {
-        t.set(fake_obj(0x10_0000 + i * 64), int(100 + i as i64))
-            .unwrap();
+        t.set(fake_obj(0x10_0000 + i * 64), int(100 + i as i64)).unwrap();
     }
     assert!(same(t.get(Value::TRUE), int(1)));
     assert!(same(t.get(Value::FALSE), int(2)));
     assert!(same(t.get(Value::light_userdata(0x1000)), int(3)));
     assert!(t.get(Value::light_userdata(0x1008)).is_nil());
     for i in 0..64 {
-        assert!(same(
-            t.get(fake_obj(0x10_0000 + i * 64)),
-            int(100 + i as i64)
-        ));
+        assert!(same(t.get(fake_obj(0x10_0000 + i * 64)), int(100 + i as i64)));
     }
     t.check_invariants().unwrap();
     drop(t);
@@ -361,11 +355,7 @@ fn many_string_keys() {
         t.set(Value::string(*k), Value::NIL).unwrap();
     }
     for (i, k) in keys.iter().enumerate() {
-        let want = if i % 2 == 0 {
-            Value::NIL
-        } else {
-            int(i as i64)
-        };
+        let want = if i % 2 == 0 { Value::NIL } else { int(i as i64) };
         assert!(same(t.get_str(*k), want));
     }
     assert_eq!(t.iter().count(), 2500);
@@ -401,10 +391,7 @@ fn delete_everything_during_next() {
     assert!(t.next(Value::NIL).unwrap().is_none());
     assert_eq!(t.length(), 0);
     // Nothing moved: assignments to existing keys never reallocate.
-    assert_eq!(
-        (t.array.as_ptr(), t.node.as_ptr(), t.byte_size()),
-        (aptr, nptr, bytes)
-    );
+    assert_eq!((t.array.as_ptr(), t.node.as_ptr(), t.byte_size()), (aptr, nptr, bytes));
     // Dead keys are still valid `next` positions.
     let f3 = env.sv("f3");
     assert!(t.next(f3).is_ok());
@@ -427,8 +414,7 @@ fn modify_existing_during_next() {
     let mut n = 0;
     while let Some((nk, nv)) = t.next(k).unwrap() {
         let v = nv.number_unchecked() as i64;
-        t.set(nk, if v % 3 == 0 { Value::NIL } else { int(v * 2) })
-            .unwrap();
+        t.set(nk, if v % 3 == 0 { Value::NIL } else { int(v * 2) }).unwrap();
         k = nk;
         n += 1;
     }
@@ -628,11 +614,7 @@ fn out_of_memory_leaves_table_intact() {
     // Grow step by step; at each step, first fail with a limit at every byte count
     // between "nothing more" and "just enough", then succeed.
     for (i, s) in strs.iter().enumerate() {
-        let key = if i % 3 == 0 {
-            int(i as i64 / 3 + 1)
-        } else {
-            *s
-        };
+        let key = if i % 3 == 0 { int(i as i64 / 3 + 1) } else { *s };
         let before = snapshot(&t);
         let bytes = t.byte_size();
         let used = env.heap.used();
@@ -891,8 +873,7 @@ fn randomized_against_hashmap() {
                     // Sometimes under memory pressure: a failure must change nothing.
                     let squeeze = rng.below(8) == 0;
                     if squeeze {
-                        env.heap
-                            .set_limit(env.heap.used() + rng.below(256) as usize);
+                        env.heap.set_limit(env.heap.used() + rng.below(256) as usize);
                     }
                     match t.set(key, val) {
                         Ok(()) => {
@@ -910,10 +891,7 @@ fn randomized_against_hashmap() {
                     model.remove(&model_key(key));
                 }
                 8 => {
-                    let want = model
-                        .get(&model_key(key))
-                        .copied()
-                        .unwrap_or(Value::NIL.bits());
+                    let want = model.get(&model_key(key)).copied().unwrap_or(Value::NIL.bits());
                     assert_eq!(t.get(key).bits(), want);
                     if key.is_number() {
                         assert_eq!(t.get_num(key.number_unchecked()).bits(), want);
@@ -951,10 +929,7 @@ fn randomized_against_hashmap() {
 #[test]
 fn hash_mixing_spreads_integers_and_pointers() {
     // Small integers and aligned addresses must not pile into a few main positions.
-    for bits_of in [
-        |i: u64| (i as f64).to_bits(),
-        |i: u64| 0x7f00_0000_0000 + i * 64,
-    ] {
+    for bits_of in [|i: u64| (i as f64).to_bits(), |i: u64| 0x7f00_0000_0000 + i * 64] {
         let mask = 255u32;
         let mut used = [false; 256];
         for i in 1..=256u64 {

@@ -80,7 +80,9 @@ impl State {
     pub fn native_upval(&self, i: usize) -> Value {
         let th = self.cur;
         let Some(ci) = th.frames.last() else { return Value::NIL };
-        let Some(f) = th.stack[ci.func as usize].as_function() else { return Value::NIL };
+        let Some(f) = th.stack[ci.func as usize].as_function() else {
+            return Value::NIL;
+        };
         if f.is_lua() {
             return Value::NIL;
         }
@@ -101,7 +103,11 @@ impl State {
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.
     pub fn type_error(&mut self, i: usize, expected: &str) -> Throw {
-        let got = if i > self.arg_count() { "no value" } else { crate::vm::meta::type_name(self.arg(i)) };
+        let got = if i > self.arg_count() {
+            "no value"
+        } else {
+            crate::vm::meta::type_name(self.arg(i))
+        };
         self.arg_error(i, &format!("{expected} expected, got {got}"))
     }
 
@@ -233,7 +239,9 @@ impl State {
     /// traceback:\n..." as the luajit command prints it. Returns false on error.
     pub fn pcall(&mut self, nargs: usize, nresults: i32, traceback: bool) -> bool {
         let th = self.cur;
-        let Some(func) = th.top.checked_sub(nargs + 1) else { return false };
+        let Some(func) = th.top.checked_sub(nargs + 1) else {
+            return false;
+        };
         let depth = th.frames.len();
         match self.call(nargs, nresults) {
             Ok(()) => true,
@@ -293,7 +301,9 @@ impl State {
             Some(b) => b.to_string(),
             None if v.is_nil() => "nil".to_string(),
             None => {
-                let addr = v.as_gc().map_or_else(|| v.as_light_userdata().unwrap_or(0), |g| g.as_ptr() as usize);
+                let addr = v
+                    .as_gc()
+                    .map_or_else(|| v.as_light_userdata().unwrap_or(0), |g| g.as_ptr() as usize);
                 format!("{}: {:#x}", v.type_name(), addr)
             }
         };
@@ -314,7 +324,11 @@ impl State {
             None
         };
         let full = match text {
-            Some(t) => format!("{t}\n{}\n\t[C]: at {:#x}", self.traceback_text(), self as *const State as usize),
+            Some(t) => format!(
+                "{t}\n{}\n\t[C]: at {:#x}",
+                self.traceback_text(),
+                self as *const State as usize
+            ),
             None => "(error object is not a string)".to_string(),
         };
         match self.intern(full.as_bytes()) {

@@ -42,7 +42,10 @@ pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult
     if needed > MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK {
         return Err(stack_overflow(st));
     }
-    let new_len = needed.max(t.stack.len() * 2).min(MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK).max(needed);
+    let new_len = needed
+        .max(t.stack.len() * 2)
+        .min(MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK)
+        .max(needed);
     let old = t.stack.as_ptr();
     t.stack.resize(new_len, Value::NIL)?;
     if t.stack.as_ptr() != old {
@@ -289,7 +292,9 @@ fn enter_protected(
 /// `top`: return them to its caller.
 pub fn finish_pcall_frame(st: &mut State) -> LResult<()> {
     let th = st.cur;
-    let Some(ci) = th.frames.last().copied() else { return Ok(()) };
+    let Some(ci) = th.frames.last().copied() else {
+        return Ok(());
+    };
     let first = ci.func as usize;
     let n = th.top.saturating_sub(first);
     poscall(st, first, n)
@@ -318,7 +323,10 @@ pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
         return Err(e);
     }
     let th = st.cur;
-    let Some(i) = (entry..th.frames.len()).rev().find(|&i| th.frames[i].flags & flags::PROTECTED != 0) else {
+    let Some(i) = (entry..th.frames.len())
+        .rev()
+        .find(|&i| th.frames[i].flags & flags::PROTECTED != 0)
+    else {
         return Err(e);
     };
     let ci = th.frames[i];
@@ -340,7 +348,9 @@ pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
 /// pc (comparisons) or start another call (concatenation).
 pub fn poscall(st: &mut State, first: usize, n: usize) -> LResult<()> {
     let th = st.cur;
-    let Some(ci) = th.get_mut().frames.pop() else { return Ok(()) };
+    let Some(ci) = th.get_mut().frames.pop() else {
+        return Ok(());
+    };
     let t = th.get_mut();
     match ci.cont {
         Cont::Normal => {
@@ -403,11 +413,17 @@ fn place_results(t: &mut Thread, dest: usize, first: usize, n: usize, wanted: i3
 pub fn cond_jump(th: GcRef<Thread>, take: bool) {
     let t = th.get_mut();
     let Some(ci) = t.frames.last_mut() else { return };
-    let Some(cl) = t.stack.get(ci.func as usize).and_then(|v| v.as_function()) else { return };
+    let Some(cl) = t.stack.get(ci.func as usize).and_then(|v| v.as_function()) else {
+        return;
+    };
     let Some(p) = cl.proto else { return };
     let pc = ci.pc as usize;
     let Some(&jmp) = p.code.get(pc) else { return };
-    ci.pc = if take { (pc as i64 + 1 + jump_offset(jmp) as i64) as u32 } else { pc as u32 + 1 };
+    ci.pc = if take {
+        (pc as i64 + 1 + jump_offset(jmp) as i64) as u32
+    } else {
+        pc as u32 + 1
+    };
 }
 
 /// Read the instruction before `pc` in a Lua frame (for resume after a tail call).

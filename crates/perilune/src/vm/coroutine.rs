@@ -68,7 +68,11 @@ impl State {
         co.get_mut().status = ThreadStatus::Running;
         self.cur = co;
         self.rust_depth += 1;
-        let r = if fresh { self.start(nargs) } else { self.continue_after_yield(first_arg, nargs) };
+        let r = if fresh {
+            self.start(nargs)
+        } else {
+            self.continue_after_yield(first_arg, nargs)
+        };
         self.rust_depth -= 1;
         self.cur = from;
         from.get_mut().status = ThreadStatus::Running;

@@ -17,7 +17,9 @@ use std::fmt::Write as _;
 
 /// Does instruction `i` write register `r`?
 fn writes_reg(i: Ins, r: u32) -> bool {
-    let Some(op) = Op::from_u8(op_byte(i)) else { return false };
+    let Some(op) = Op::from_u8(op_byte(i)) else {
+        return false;
+    };
     let a = arg_a(i);
     use Op::*;
     match op {
@@ -43,7 +45,10 @@ pub fn local_name(p: &Proto, pc: usize, reg: u32) -> Option<GcRef<crate::object:
 }
 
 fn const_str(p: &Proto, idx: u32) -> Option<String> {
-    p.consts.get(idx as usize).and_then(|v| v.as_string()).map(|s| s.to_str_lossy().into_owned())
+    p.consts
+        .get(idx as usize)
+        .and_then(|v| v.as_string())
+        .map(|s| s.to_str_lossy().into_owned())
 }
 
 /// What register `reg` holds at instruction `pc`: ("local", "x"), ("global", "f"), ...
@@ -77,9 +82,8 @@ fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'stati
                 let name = const_str(p, arg_c(ins))?;
                 let obj = arg_b(ins);
                 let is_self = |j: usize| {
-                    code.get(j).is_some_and(|&m| {
-                        op_byte(m) == Op::MOV as u8 && arg_a(m) == reg + 1 && arg_d(m) == obj
-                    })
+                    code.get(j)
+                        .is_some_and(|&m| op_byte(m) == Op::MOV as u8 && arg_a(m) == reg + 1 && arg_d(m) == obj)
                 };
                 if is_self(i + 1) || (i > 0 && is_self(i - 1)) {
                     Some(("method", name))
@@ -123,7 +127,10 @@ impl State {
     /// The current line of the Lua frame at `level` (0 = top), or -1.
     pub fn current_line(&self, ci: &CallInfo) -> i64 {
         match frame_proto(self, ci) {
-            Some(p) => p.lineinfo.get((ci.pc as usize).saturating_sub(1)).map_or(-1, |&l| l as i64),
+            Some(p) => p
+                .lineinfo
+                .get((ci.pc as usize).saturating_sub(1))
+                .map_or(-1, |&l| l as i64),
             None => -1,
         }
     }
@@ -181,7 +188,12 @@ impl State {
 
     /// "bad argument #i to 'name' (msg)" for a builtin that has no frame yet.
     pub fn arg_error_at(&mut self, func: usize, i: usize, msg: &str) -> Throw {
-        let name = self.cur.stack.get(func).and_then(|v| v.as_function()).map_or("?", |f| f.name);
+        let name = self
+            .cur
+            .stack
+            .get(func)
+            .and_then(|v| v.as_function())
+            .map_or("?", |f| f.name);
         self.rt_error_here(&format!("bad argument #{i} to '{name}' ({msg})"))
     }
 

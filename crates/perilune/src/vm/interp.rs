@@ -136,7 +136,10 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
         macro_rules! do_return {
             ($first:expr, $n:expr) => {{
                 let first = base_idx + $first;
-                if th.open_upvals.is_some_and(|u| u.slot as usize >= ci.func as usize) {
+                if th
+                    .open_upvals
+                    .is_some_and(|u| u.slot as usize >= ci.func as usize)
+                {
                     close_upvals(st, th, ci.func as usize);
                 }
                 if let Err(e) = poscall(st, first, $n) {
@@ -273,16 +276,76 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                         }
                     }
                 }
-                Op::ADDVN => arith_op!(Arith::Add, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
-                Op::SUBVN => arith_op!(Arith::Sub, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
-                Op::MULVN => arith_op!(Arith::Mul, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
-                Op::DIVVN => arith_op!(Arith::Div, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
-                Op::MODVN => arith_op!(Arith::Mod, reg!(arg_b(ins)), kv!(arg_c(ins)), (Some(arg_b(ins)), None), a),
-                Op::ADDNV => arith_op!(Arith::Add, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
-                Op::SUBNV => arith_op!(Arith::Sub, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
-                Op::MULNV => arith_op!(Arith::Mul, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
-                Op::DIVNV => arith_op!(Arith::Div, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
-                Op::MODNV => arith_op!(Arith::Mod, kv!(arg_c(ins)), reg!(arg_b(ins)), (None, Some(arg_b(ins))), a),
+                Op::ADDVN => arith_op!(
+                    Arith::Add,
+                    reg!(arg_b(ins)),
+                    kv!(arg_c(ins)),
+                    (Some(arg_b(ins)), None),
+                    a
+                ),
+                Op::SUBVN => arith_op!(
+                    Arith::Sub,
+                    reg!(arg_b(ins)),
+                    kv!(arg_c(ins)),
+                    (Some(arg_b(ins)), None),
+                    a
+                ),
+                Op::MULVN => arith_op!(
+                    Arith::Mul,
+                    reg!(arg_b(ins)),
+                    kv!(arg_c(ins)),
+                    (Some(arg_b(ins)), None),
+                    a
+                ),
+                Op::DIVVN => arith_op!(
+                    Arith::Div,
+                    reg!(arg_b(ins)),
+                    kv!(arg_c(ins)),
+                    (Some(arg_b(ins)), None),
+                    a
+                ),
+                Op::MODVN => arith_op!(
+                    Arith::Mod,
+                    reg!(arg_b(ins)),
+                    kv!(arg_c(ins)),
+                    (Some(arg_b(ins)), None),
+                    a
+                ),
+                Op::ADDNV => arith_op!(
+                    Arith::Add,
+                    kv!(arg_c(ins)),
+                    reg!(arg_b(ins)),
+                    (None, Some(arg_b(ins))),
+                    a
+                ),
+                Op::SUBNV => arith_op!(
+                    Arith::Sub,
+                    kv!(arg_c(ins)),
+                    reg!(arg_b(ins)),
+                    (None, Some(arg_b(ins))),
+                    a
+                ),
+                Op::MULNV => arith_op!(
+                    Arith::Mul,
+                    kv!(arg_c(ins)),
+                    reg!(arg_b(ins)),
+                    (None, Some(arg_b(ins))),
+                    a
+                ),
+                Op::DIVNV => arith_op!(
+                    Arith::Div,
+                    kv!(arg_c(ins)),
+                    reg!(arg_b(ins)),
+                    (None, Some(arg_b(ins))),
+                    a
+                ),
+                Op::MODNV => arith_op!(
+                    Arith::Mod,
+                    kv!(arg_c(ins)),
+                    reg!(arg_b(ins)),
+                    (None, Some(arg_b(ins))),
+                    a
+                ),
                 Op::ADDVV => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
                     arith_op!(Arith::Add, reg!(b), reg!(c), (Some(b), Some(c)), a)
@@ -600,7 +663,12 @@ fn upval(cl: GcRef<LuaFunction>, i: u32) -> GcRef<Upval> {
 }
 
 /// Create a closure of `child` inside frame `base`, capturing its upvalues.
-fn new_closure(st: &mut State, parent: GcRef<LuaFunction>, child: GcRef<crate::func::Proto>, base: usize) -> LResult<GcRef<LuaFunction>> {
+fn new_closure(
+    st: &mut State,
+    parent: GcRef<LuaFunction>,
+    child: GcRef<crate::func::Proto>,
+    base: usize,
+) -> LResult<GcRef<LuaFunction>> {
     let th = st.cur;
     let n = child.upvals.len();
     // Resolve upvalues first so the closure never holds an unset slot.
@@ -743,12 +811,11 @@ impl State {
         self.in_finalizer = false;
     }
 
-    /// Report a warning (finalizer errors). Goes to the host's handler if set, else
-    /// stderr.
+    /// Report a warning (finalizer errors) to the host's handler. Without one,
+    /// warnings are dropped, as Lua 5.4 does while warnings are off.
     pub fn warn(&mut self, msg: &str) {
-        match self.warn_handler {
-            Some(h) => h(msg),
-            None => eprintln!("perilune: warning: {msg}"),
+        if let Some(h) = self.warn_handler {
+            h(msg);
         }
     }
 }

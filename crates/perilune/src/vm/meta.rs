@@ -141,7 +141,13 @@ impl State {
 
     /// Follow `__newindex` from `obj`; store raw where the chain ends. Returns a handler
     /// to call with (object, key, value) if one is found.
-    pub fn newindex_chain(&mut self, obj: Value, key: Value, val: Value, reg: Option<u32>) -> LResult<Option<(Value, Value)>> {
+    pub fn newindex_chain(
+        &mut self,
+        obj: Value,
+        key: Value,
+        val: Value,
+        reg: Option<u32>,
+    ) -> LResult<Option<(Value, Value)>> {
         let mut o = obj;
         let mut reg = reg;
         for _ in 0..MAX_META_CHAIN {
@@ -226,7 +232,14 @@ pub fn coerce_num(v: Value) -> Option<f64> {
 }
 
 /// Arithmetic slow path: coercion, then `__op` of either operand.
-pub fn arith(st: &mut State, op: Arith, a: Value, b: Value, dest: usize, regs: (Option<u32>, Option<u32>)) -> LResult<Option<Value>> {
+pub fn arith(
+    st: &mut State,
+    op: Arith,
+    a: Value,
+    b: Value,
+    dest: usize,
+    regs: (Option<u32>, Option<u32>),
+) -> LResult<Option<Value>> {
     if let (Some(x), Some(y)) = (coerce_num(a), coerce_num(b)) {
         return Ok(Some(Value::number(op.apply(x, y))));
     }
@@ -235,7 +248,11 @@ pub fn arith(st: &mut State, op: Arith, a: Value, b: Value, dest: usize, regs: (
         h = st.tm_of(b, op.tm());
     }
     if h.is_nil() {
-        let (bad, reg) = if coerce_num(a).is_none() { (a, regs.0) } else { (b, regs.1) };
+        let (bad, reg) = if coerce_num(a).is_none() {
+            (a, regs.0)
+        } else {
+            (b, regs.1)
+        };
         return Err(st.op_error("perform arithmetic on", bad, reg));
     }
     call_meta(st, h, &[a, b], Cont::Store(dest as u32))?;
@@ -365,7 +382,16 @@ pub fn concat(st: &mut State, dest: usize, base: usize, mut top: usize) -> LResu
                 return Err(st.op_error("concatenate", bad, reg));
             }
             let frames = th.frames.len();
-            call_meta(st, h, &[a, b], Cont::Concat { dest: dest as u32, base: base as u32, top: top as u32 })?;
+            call_meta(
+                st,
+                h,
+                &[a, b],
+                Cont::Concat {
+                    dest: dest as u32,
+                    base: base as u32,
+                    top: top as u32,
+                },
+            )?;
             if th.frames.len() > frames {
                 return Ok(());
             }
