@@ -1,6 +1,7 @@
 //! The compiler: Lua source to bytecode prototypes in one pass.
 
 pub mod bytecode;
+pub mod verify;
 
 use crate::func::Proto;
 use crate::object::GcRef;

@@ -228,6 +228,11 @@ impl State {
     /// On a syntax error the message is returned as `Throw::Error`.
     pub fn load(&mut self, source: &[u8], chunkname: &[u8]) -> LResult<()> {
         let p = crate::compiler::compile(self, source, chunkname)?;
+        // Debug builds check every chunk the compiler produces before running it.
+        #[cfg(debug_assertions)]
+        if let Err(e) = crate::compiler::verify::verify(p) {
+            return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
+        }
         let env = self.globals;
         let f = self.new_lua_closure(p, env)?;
         self.push(Value::function(f))

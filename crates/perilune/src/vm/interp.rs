@@ -79,8 +79,10 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
         }
         macro_rules! savepc {
             () => {
-                // SAFETY: ci_idx is this frame, which is on the frame stack.
-                unsafe { th.get_mut().frames.as_mut_slice().get_unchecked_mut(ci_idx).pc = pc as u32 };
+                // Checked: after a failed tail call this frame may already be gone.
+                if let Some(c) = th.get_mut().frames.as_mut_slice().get_mut(ci_idx) {
+                    c.pc = pc as u32;
+                }
             };
         }
         macro_rules! unwind_or_return {
