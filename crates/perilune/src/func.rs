@@ -109,7 +109,10 @@ impl LuaFunction {
     fn trailing<T>(&self) -> *mut T {
         // SAFETY: the allocation is `size_of::<LuaFunction>() + aux * 8` bytes; the
         // trailing slots start right after the struct, which is 8-aligned.
-        unsafe { (self as *const LuaFunction as *mut u8).add(std::mem::size_of::<LuaFunction>()) as *mut T }
+        unsafe {
+            (self as *const LuaFunction as *mut u8).add(std::mem::size_of::<LuaFunction>())
+                as *mut T
+        }
     }
     /// The upvalues of a Lua closure.
     #[inline(always)]

@@ -49,7 +49,13 @@ pub struct Table {
 impl Table {
     pub fn new(heap: HeapRef, narray: usize, nhash: usize) -> Result<Table, OutOfMemory> {
         let _ = (narray, nhash);
-        Ok(Table { hdr: GcHeader::new(ObjKind::Table), array: HVec::new(heap), node: HVec::new(heap), lastfree: 0, metatable: None })
+        Ok(Table {
+            hdr: GcHeader::new(ObjKind::Table),
+            array: HVec::new(heap),
+            node: HVec::new(heap),
+            lastfree: 0,
+            metatable: None,
+        })
     }
     pub fn get(&self, key: Value) -> Value {
         let _ = key;
