@@ -43,8 +43,7 @@ pub unsafe trait Allocator: Send {
     ///
     /// # Safety
     /// `ptr` was returned by this allocator for `old`, and `new_size > 0`.
-    unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize)
-        -> Option<NonNull<u8>>;
+    unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>>;
     /// Free a block.
     ///
     /// # Safety
@@ -62,12 +61,7 @@ unsafe impl Allocator for SystemAllocator {
         // SAFETY: callers never ask for zero-sized blocks (Heap filters them out).
         NonNull::new(unsafe { std::alloc::alloc(layout) })
     }
-    unsafe fn realloc(
-        &self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new_size: usize,
-    ) -> Option<NonNull<u8>> {
+    unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>> {
         // SAFETY: contract of the trait method.
         NonNull::new(unsafe { std::alloc::realloc(ptr.as_ptr(), old, new_size) })
     }
@@ -241,12 +235,7 @@ pub struct HVec<T: Copy> {
 
 impl<T: Copy> HVec<T> {
     pub fn new(heap: HeapRef) -> HVec<T> {
-        HVec {
-            ptr: NonNull::dangling(),
-            len: 0,
-            cap: 0,
-            heap,
-        }
+        HVec { ptr: NonNull::dangling(), len: 0, cap: 0, heap }
     }
     pub fn with_capacity(heap: HeapRef, cap: usize) -> Result<HVec<T>, OutOfMemory> {
         let mut v = HVec::new(heap);
@@ -356,11 +345,7 @@ impl<T: Copy> HVec<T> {
         self.reserve(items.len())?;
         // SAFETY: capacity reserved; source and destination do not overlap.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                items.as_ptr(),
-                self.ptr.as_ptr().add(self.len),
-                items.len(),
-            )
+            std::ptr::copy_nonoverlapping(items.as_ptr(), self.ptr.as_ptr().add(self.len), items.len())
         };
         self.len += items.len();
         Ok(())
@@ -474,12 +459,7 @@ mod tests {
         fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
             SystemAllocator.alloc(layout)
         }
-        unsafe fn realloc(
-            &self,
-            ptr: NonNull<u8>,
-            old: Layout,
-            new_size: usize,
-        ) -> Option<NonNull<u8>> {
+        unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>> {
             if new_size < old.size() {
                 return None;
             }
@@ -495,8 +475,7 @@ mod tests {
     #[test]
     fn refused_shrink_keeps_block() {
         let heap = Box::new(Heap::new(Box::new(RefuseShrink)));
-        let mut v: HVec<u32> =
-            HVec::from_slice(HeapRef::new(&heap), &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        let mut v: HVec<u32> = HVec::from_slice(HeapRef::new(&heap), &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
         v.truncate(2);
         v.shrink_to_fit();
         assert_eq!(v.capacity(), 8);

@@ -109,13 +109,11 @@ impl LuaFunction {
     fn trailing<T>(&self) -> *mut T {
         // SAFETY: the allocation is `size_of::<LuaFunction>() + aux * 8` bytes; the
         // trailing slots start right after the struct, which is 8-aligned.
-        unsafe {
-            (self as *const LuaFunction as *mut u8).add(std::mem::size_of::<LuaFunction>())
-                as *mut T
-        }
+        unsafe { (self as *const LuaFunction as *mut u8).add(std::mem::size_of::<LuaFunction>()) as *mut T }
     }
     /// The upvalues of a Lua closure.
     #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
     pub fn lua_upvals(&self) -> &mut [GcRef<Upval>] {
         debug_assert!(self.is_lua());
         // SAFETY: Lua closures hold `aux` initialised upvalue refs inline (module
@@ -124,6 +122,7 @@ impl LuaFunction {
     }
     /// The upvalues of a native closure.
     #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
     pub fn native_upvals(&self) -> &mut [Value] {
         debug_assert!(!self.is_lua());
         // SAFETY: native closures hold `aux` initialised values inline.

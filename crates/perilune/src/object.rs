@@ -61,15 +61,7 @@ pub struct GcHeader {
 
 impl GcHeader {
     pub fn new(kind: ObjKind) -> GcHeader {
-        GcHeader {
-            next: None,
-            gclist: None,
-            kind,
-            marked: 0,
-            flags: 0,
-            _pad: 0,
-            aux: 0,
-        }
+        GcHeader { next: None, gclist: None, kind, marked: 0, flags: 0, _pad: 0, aux: 0 }
     }
 }
 

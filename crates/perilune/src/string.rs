@@ -56,10 +56,7 @@ impl LuaStr {
     }
     /// Layout of a string of `len` bytes.
     pub fn layout(len: usize) -> Result<Layout, OutOfMemory> {
-        let size = std::mem::size_of::<LuaStr>()
-            .checked_add(len)
-            .and_then(|n| n.checked_add(1))
-            .ok_or(OutOfMemory)?;
+        let size = std::mem::size_of::<LuaStr>().checked_add(len).and_then(|n| n.checked_add(1)).ok_or(OutOfMemory)?;
         Layout::from_size_align(size, 8).map_err(|_| OutOfMemory)
     }
 }
@@ -135,10 +132,7 @@ impl StringTable {
         hdr.next = self.buckets[b].map(|s| s.header());
         // SAFETY: `p` is a fresh block of `layout` bytes: the struct, `len` bytes, a NUL.
         unsafe {
-            p.as_ptr().write(LuaStr {
-                hdr,
-                len: bytes.len(),
-            });
+            p.as_ptr().write(LuaStr { hdr, len: bytes.len() });
             let data = (p.as_ptr() as *mut u8).add(std::mem::size_of::<LuaStr>());
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
             data.add(bytes.len()).write(0);
@@ -152,8 +146,7 @@ impl StringTable {
     /// Double the bucket array. A failure leaves the table as it was.
     fn grow(&mut self) {
         let n = self.buckets.len() * 2;
-        let Ok(mut fresh) = HVec::<Option<GcRef<LuaStr>>>::filled(self.buckets.heap(), n, None)
-        else {
+        let Ok(mut fresh) = HVec::<Option<GcRef<LuaStr>>>::filled(self.buckets.heap(), n, None) else {
             return;
         };
         for i in 0..self.buckets.len() {
@@ -182,9 +175,7 @@ impl StringTable {
         mut is_dead: impl FnMut(GcRef<LuaStr>) -> bool,
         mut keep: impl FnMut(GcRef<LuaStr>),
     ) {
-        let Some(slot) = self.buckets.get(bucket).copied() else {
-            return;
-        };
+        let Some(slot) = self.buckets.get(bucket).copied() else { return };
         let mut cur = slot;
         let mut prev: Option<GcRef<LuaStr>> = None;
         while let Some(s) = cur {
@@ -251,10 +242,7 @@ mod tests {
         assert_eq!(a.as_bytes(), b"hello");
         let mut all = Vec::new();
         for i in 0..2000 {
-            all.push(
-                st.intern(&heap, format!("s{i}").as_bytes(), 1, |_| {})
-                    .unwrap(),
-            );
+            all.push(st.intern(&heap, format!("s{i}").as_bytes(), 1, |_| {}).unwrap());
         }
         assert!(st.bucket_count() >= 2000);
         for (i, s) in all.iter().enumerate() {
@@ -272,11 +260,7 @@ mod tests {
         let heap = Box::new(Heap::new(Box::new(SystemAllocator)));
         let mut st = StringTable::new(HeapRef::new(&heap)).unwrap();
         heap.set_limit(heap.used() + 10);
-        assert_eq!(
-            st.intern(&heap, b"a long string that does not fit", 1, |_| {})
-                .err(),
-            Some(OutOfMemory)
-        );
+        assert_eq!(st.intern(&heap, b"a long string that does not fit", 1, |_| {}).err(), Some(OutOfMemory));
         assert_eq!(st.count(), 0);
         heap.set_limit(usize::MAX);
         st.free_all(&heap);

@@ -342,15 +342,7 @@ mod tests {
 
     #[test]
     fn numbers_round_trip() {
-        for n in [
-            0.0,
-            -0.0,
-            1.5,
-            -1e300,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::MIN_POSITIVE,
-        ] {
+        for n in [0.0, -0.0, 1.5, -1e300, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE] {
             let v = Value::number(n);
             assert!(v.is_number());
             assert_eq!(v.as_number().map(f64::to_bits), Some(n.to_bits()));

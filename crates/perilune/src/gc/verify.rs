@@ -134,11 +134,12 @@ pub fn verify_heap(state: &mut State) -> Result<(), String> {
 fn check_reachable(state: &State, home: &HashMap<usize, Home>) -> Result<(), String> {
     let gc = &state.gc;
     let mut seen: HashMap<usize, ()> = HashMap::new();
-    let mut todo: Vec<(GcRef<GcHeader>, &'static str)> = Vec::new();
-    todo.push((state.registry.header(), "registry"));
-    todo.push((state.globals.header(), "globals"));
-    todo.push((state.main_thread.header(), "main thread"));
-    todo.push((state.cur.header(), "current thread"));
+    let mut todo: Vec<(GcRef<GcHeader>, &'static str)> = vec![
+        (state.registry.header(), "registry"),
+        (state.globals.header(), "globals"),
+        (state.main_thread.header(), "main thread"),
+        (state.cur.header(), "current thread"),
+    ];
     for mt in state.type_mts.iter().flatten() {
         todo.push((mt.header(), "type metatable"));
     }

@@ -138,8 +138,7 @@ impl State {
         if let Some(n) = v.as_number() {
             return Some(n);
         }
-        v.as_string()
-            .and_then(|s| crate::number::str_to_number(s.as_bytes()))
+        v.as_string().and_then(|s| crate::number::str_to_number(s.as_bytes()))
     }
     /// Format a number as Lua does (`%.14g`) and intern it.
     pub fn number_to_str(&mut self, n: f64) -> LResult<GcRef<LuaStr>> {

@@ -192,41 +192,20 @@ impl State {
 
     /// A Lua closure of `proto` with `nup` upvalue slots. The caller fills the
     /// upvalues before the next safe point.
-    pub fn new_lua_closure(
-        &mut self,
-        proto: GcRef<Proto>,
-        env: GcRef<Table>,
-    ) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+    pub fn new_lua_closure(&mut self, proto: GcRef<Proto>, env: GcRef<Table>) -> Result<GcRef<LuaFunction>, OutOfMemory> {
         let nup = proto.upvals.len();
         let mut hdr = GcHeader::new(ObjKind::Function);
         hdr.aux = nup as u32;
-        let f = LuaFunction {
-            hdr,
-            env,
-            proto: Some(proto),
-            native: None,
-            name: "?",
-        };
+        let f = LuaFunction { hdr, env, proto: Some(proto), native: None, name: "?" };
         self.gc.new_object(&self.heap, f, nup * 8)
     }
 
     /// A native function with `nup` upvalues (initialised to nil).
-    pub fn new_native(
-        &mut self,
-        f: NativeFn,
-        name: &'static str,
-        nup: usize,
-    ) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+    pub fn new_native(&mut self, f: NativeFn, name: &'static str, nup: usize) -> Result<GcRef<LuaFunction>, OutOfMemory> {
         let mut hdr = GcHeader::new(ObjKind::Function);
         hdr.aux = nup as u32;
         let env = self.globals;
-        let func = LuaFunction {
-            hdr,
-            env,
-            proto: None,
-            native: Some(f),
-            name,
-        };
+        let func = LuaFunction { hdr, env, proto: None, native: Some(f), name };
         let r = self.gc.new_object(&self.heap, func, nup * 8)?;
         for v in r.native_upvals() {
             *v = Value::NIL;
@@ -235,12 +214,7 @@ impl State {
     }
 
     /// A native function the interpreter runs specially (`pcall`, `xpcall`).
-    pub fn new_builtin(
-        &mut self,
-        f: NativeFn,
-        name: &'static str,
-        id: Builtin,
-    ) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+    pub fn new_builtin(&mut self, f: NativeFn, name: &'static str, id: Builtin) -> Result<GcRef<LuaFunction>, OutOfMemory> {
         let r = self.new_native(f, name, 0)?;
         r.get_mut().hdr.flags = id as u8;
         Ok(r)
@@ -263,12 +237,7 @@ impl State {
     }
 
     pub fn new_userdata(&mut self, len: usize) -> Result<GcRef<Userdata>, OutOfMemory> {
-        let u = _Udata {
-            hdr: GcHeader::new(ObjKind::Userdata),
-            metatable: None,
-            env: self.globals,
-            len,
-        };
+        let u = _Udata { hdr: GcHeader::new(ObjKind::Userdata), metatable: None, env: self.globals, len };
         self.gc.new_object(&self.heap, u, len)
     }
 
