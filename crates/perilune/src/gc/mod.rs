@@ -520,6 +520,19 @@ pub fn next_finalizer(state: &mut State) -> Option<GcRef<Userdata>> {
     Some(o.cast())
 }
 
+/// State close (Lua 5.1 `lua_close`): queue the finalizer of *every* userdata whose
+/// metatable has `__gc` and that was not finalized yet, reachable or not. Finishes a
+/// cycle in progress first. The VM then runs them with [`next_finalizer`] before
+/// [`free_all`]; finalizers of userdata created by those finalizers are queued by
+/// calling this again (until [`has_pending_finalizers`] stays false).
+pub fn queue_all_finalizers(state: &mut State) {
+    if state.gc.phase != Phase::Pause {
+        finish_cycle(state);
+        set_threshold(state);
+    }
+    trace::separate(state, true);
+}
+
 /// Are finalizers waiting to be run?
 #[inline(always)]
 pub fn has_pending_finalizers(state: &State) -> bool {

@@ -794,3 +794,29 @@ fn function_and_proto_are_traced() {
     assert!(st.heap.used() <= base + std::mem::size_of::<crate::table::Node>() * 64);
     let _ = LuaFunction::alloc_size(0);
 }
+
+#[test]
+fn state_close_queues_every_finalizer() {
+    let mut st = State::new().unwrap();
+    let mt = gc_metatable(&mut st);
+    set_global(&mut st, "mt", Value::table(mt));
+    let reachable = finalizable(&mut st, mt, 1);
+    set_global(&mut st, "u", Value::userdata(reachable));
+    let _garbage = finalizable(&mut st, mt, 2);
+    let done = finalizable(&mut st, mt, 3);
+    done.get_mut().hdr.marked |= mark::FINALIZED;
+    run_to(&mut st, Phase::Sweep);
+    queue_all_finalizers(&mut st);
+    assert_eq!(st.gc.phase, Phase::Pause);
+    verify(&mut st);
+    let mut tags = Vec::new();
+    while let Some(u) = next_finalizer(&mut st) {
+        // SAFETY: 1-byte payload.
+        tags.push(unsafe { u.payload().read() });
+    }
+    tags.sort();
+    assert_eq!(tags, vec![1, 2]);
+    queue_all_finalizers(&mut st);
+    assert!(!has_pending_finalizers(&st));
+    verify(&mut st);
+}

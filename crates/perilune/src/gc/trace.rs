@@ -291,6 +291,13 @@ pub(crate) fn atomic(state: &mut State) -> usize {
 /// Move every white, not yet finalized userdata whose metatable has `__gc` from
 /// `udata` to the end of `tobefnz` (keeping list order), set FINALIZED and mark it.
 fn separate_finalizable(state: &mut State) -> usize {
+    separate(state, false)
+}
+
+/// Move finalizable userdata to `tobefnz`: the unreached ones (`all == false`, atomic
+/// phase, which also marks them), or every one (`all == true`, state close, called at
+/// `Pause` only, where no sweep cursor can point into `udata`).
+pub(crate) fn separate(state: &mut State, all: bool) -> usize {
     let gc_name = tm_name(state, Tm::Gc);
     let gc = &mut state.gc;
     let mut tail = gc.tobefnz;
@@ -304,7 +311,7 @@ fn separate_finalizable(state: &mut State) -> usize {
         cur = o.next;
         work += 8;
         let u = o.cast::<Userdata>();
-        let due = is_white(o)
+        let due = (all || is_white(o))
             && o.marked & mark::FINALIZED == 0
             && u.metatable
                 .is_some_and(|mt| !raw_tm(mt, Tm::Gc, gc_name).is_nil());
@@ -324,9 +331,11 @@ fn separate_finalizable(state: &mut State) -> usize {
             Some(t) => t.get_mut().next = Some(o),
         }
         tail = Some(o);
-        // Marking only queues it (no traversal yet), so the decision for the other
-        // userdata of this walk does not depend on the order of the list.
-        mark_object(gc, o);
+        if !all {
+            // Marking only queues it (no traversal yet), so the decision for the
+            // other userdata of this walk does not depend on the order of the list.
+            mark_object(gc, o);
+        }
     }
     work
 }
