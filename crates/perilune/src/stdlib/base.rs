@@ -298,24 +298,16 @@ fn collectgarbage(st: &mut State) -> LResult<usize> {
             Value::boolean(done)
         }
         b"stop" => {
-            st.gc.stopped = true;
+            crate::gc::set_stopped(st, true);
             Value::number(0.0)
         }
         b"restart" => {
-            st.gc.stopped = false;
+            crate::gc::set_stopped(st, false);
             Value::number(0.0)
         }
         b"isrunning" => Value::boolean(!st.gc.stopped),
-        b"setpause" => {
-            let old = st.gc.pause;
-            st.gc.pause = arg.max(0.0) as u32;
-            Value::number(old as f64)
-        }
-        b"setstepmul" => {
-            let old = st.gc.stepmul;
-            st.gc.stepmul = arg.max(0.0) as u32;
-            Value::number(old as f64)
-        }
+        b"setpause" => Value::number(crate::gc::set_pause(st, arg.max(0.0) as u32) as f64),
+        b"setstepmul" => Value::number(crate::gc::set_stepmul(st, arg.max(0.0) as u32) as f64),
         _ => {
             let msg = format!("invalid option '{}'", String::from_utf8_lossy(&opt));
             return Err(st.arg_error(1, &msg));

@@ -791,15 +791,23 @@ impl State {
             return;
         }
         self.in_finalizer = true;
-        while let Some(u) = crate::gc::next_finalizer(self) {
+        while crate::gc::has_pending_finalizers(self) {
+            // Room for the call first, so a queued object is never dropped unrun.
+            let th = self.cur;
+            if ensure_stack(self, th, th.top + 2 + EXTRA_STACK).is_err() {
+                break;
+            }
+            let Some(u) = crate::gc::next_finalizer(self) else {
+                break;
+            };
             let h = self.tm_in(u.metatable, Tm::Gc);
             if h.is_nil() {
                 continue;
             }
-            let ok = self.push(h).is_ok() && self.push(Value::userdata(u)).is_ok();
-            if !ok {
-                break;
-            }
+            let t = th.get_mut();
+            t.stack[t.top] = h;
+            t.stack[t.top + 1] = Value::userdata(u);
+            t.top += 2;
             if !self.pcall(1, 0, false) {
                 let msg = self.peek(0);
                 let text = match msg.as_string() {
