@@ -73,10 +73,8 @@ fn resume(st: &mut State) -> LResult<usize> {
 }
 
 fn yield_(st: &mut State) -> LResult<usize> {
-    if st.cur == st.main_thread {
-        return Err(st.rt_error("attempt to yield from outside a coroutine"));
-    }
-    if st.cur.nny > 0 {
+    // LuaJIT gives the same message on the main thread: it has no resumer to return to.
+    if st.cur == st.main_thread || st.cur.nny > 0 {
         return Err(st.rt_error("attempt to yield across C-call boundary"));
     }
     Err(Throw::Yield)
