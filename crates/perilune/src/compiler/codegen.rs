@@ -381,6 +381,15 @@ impl FuncState {
     /// were about to target this instruction join its list instead, so they go
     /// straight to the final destination.
     pub fn jump(&mut self) -> CgResult<u32> {
+        let pc = self.pc();
+        if pc > 0 && self.lasttarget != pc && self.jpc == NO_JMP {
+            // A block-closing `UCLO` that just falls through can do the jump itself.
+            let prev = self.ins_at(pc - 1);
+            if op_byte(prev) == Op::UCLO as u8 && arg_d(prev) == JUMP_BIAS {
+                self.set_ins(pc - 1, with_d(prev, LIST_END_D));
+                return Ok(pc - 1);
+            }
+        }
         let pending = std::mem::replace(&mut self.jpc, NO_JMP);
         let mut j = self.emit_ad(Op::JMP, self.freereg, LIST_END_D)?;
         self.concat(&mut j, pending)?;

@@ -73,7 +73,13 @@ fn ins_line(p: GcRef<Proto>, pc: usize, ins: Ins, is_target: bool) -> String {
         }
         fmt => {
             let _ = write!(s, "{a_txt} {d:>3}");
+            let upname = |i: u32| p.upval_names.get(i as usize).map(|n| n.to_str_lossy().into_owned());
             comment = match fmt {
+                _ if op == Op::UGET => upname(d),
+                _ if matches!(op, Op::USETV | Op::USETP) => upname(a),
+                _ if matches!(op, Op::USETS | Op::USETN) => {
+                    upname(a).map(|n| format!("{n} ; {}", konst(d).map(fmt_const).unwrap_or_default()))
+                }
                 Format::AS | Format::AN => konst(d).map(fmt_const),
                 _ if op == Op::FNEW => p
                     .protos
@@ -98,26 +104,24 @@ fn fmt_const(v: Value) -> String {
         return fmt_num(n);
     }
     if let Some(s) = v.as_string() {
-        let mut out = String::from("\"");
+        // As luajit shows them: bytes raw, except line breaks, tabs and other
+        // control characters, which are escaped; long strings are cut.
         let bytes = s.as_bytes();
+        let mut raw: Vec<u8> = vec![b'"'];
         for &b in bytes.iter().take(40) {
             match b {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
-                b'\n' => out.push_str("\\n"),
-                b'\r' => out.push_str("\\r"),
-                b'\t' => out.push_str("\\t"),
-                0x20..=0x7e => out.push(b as char),
-                _ => {
-                    let _ = write!(out, "\\{b}");
-                }
+                b'\n' => raw.extend_from_slice(b"\\n"),
+                b'\r' => raw.extend_from_slice(b"\\r"),
+                b'\t' => raw.extend_from_slice(b"\\t"),
+                0..=0x1f | 0x7f => raw.extend_from_slice(format!("\\{b:03}").as_bytes()),
+                _ => raw.push(b),
             }
         }
-        out.push('"');
+        raw.push(b'"');
         if bytes.len() > 40 {
-            out.push_str("...");
+            raw.extend_from_slice(b"...");
         }
-        return out;
+        return String::from_utf8_lossy(&raw).into_owned();
     }
     format!("{v:?}")
 }

@@ -353,8 +353,10 @@ impl<'a> Parser<'a> {
     }
 
     fn close_block(&mut self) -> PResult<()> {
+        // A function's outermost block needs no UCLO: returning closes upvalues.
+        let top = self.fs.blocks.len() == 1;
         let Some(b) = self.fs.blocks.pop() else { return Ok(()) };
-        let captured = self.captured_from(b.nactvar);
+        let captured = !top && self.captured_from(b.nactvar);
         let pc = self.fs.pc();
         for i in b.nactvar..self.fs.nactvar {
             if let Some(&v) = self.fs.actvars.get(i as usize) {
