@@ -17,7 +17,10 @@ fn compile_file(path: &Path) -> Result<String, String> {
     let st = Box::leak(State::new().unwrap());
     match compile(st, &src, name.as_bytes()) {
         Ok(p) => Ok(listing(p)),
-        Err(Throw::Error(v)) => Err(v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()),
+        Err(Throw::Error(v)) => Err(v
+            .as_string()
+            .map(|s| s.to_str_lossy().into_owned())
+            .unwrap_or_default()),
         Err(t) => Err(format!("{t:?}")),
     }
 }
@@ -27,10 +30,16 @@ fn corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compiler");
     let bless = std::env::var_os("PERILUNE_BLESS").is_some();
     let mut failures = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut count = 0;
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "lua")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+    {
         count += 1;
         let got = compile_file(path);
         let bl = path.with_extension("bl");
@@ -45,12 +54,24 @@ fn corpus() {
         }
         match std::fs::read_to_string(&expect_path) {
             Ok(want) if want == got_text => {}
-            Ok(want) => failures.push(format!("{}:\n--- want\n{want}--- got\n{got_text}", path.display())),
-            Err(_) => failures.push(format!("{}: no {} (got:\n{got_text})", path.display(), expect_path.display())),
+            Ok(want) => failures.push(format!(
+                "{}:\n--- want\n{want}--- got\n{got_text}",
+                path.display()
+            )),
+            Err(_) => failures.push(format!(
+                "{}: no {} (got:\n{got_text})",
+                path.display(),
+                expect_path.display()
+            )),
         }
     }
     assert!(count > 0, "no corpus files found");
-    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
