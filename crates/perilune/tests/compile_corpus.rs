@@ -83,3 +83,70 @@ fn list_one() {
         }
     }
 }
+
+/// Byte-level mutations of the corpus sources must compile or fail with an error,
+/// never panic or hang.
+#[test]
+fn mutations_never_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compiler");
+    let mut sources: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    sources.sort();
+    let alphabet: &[u8] =
+        b" \n()[]{}=.,;:+-*/%^#<>~'\"\\0123456789xeEpP_abgoto::endlocalfunctionreturnbreak";
+    let tokens: &[&[u8]] = &[
+        b" end ",
+        b" do ",
+        b" goto l ",
+        b" ::l:: ",
+        b" local x ",
+        b" function() ",
+        b" return ",
+        b" break ",
+        b" ... ",
+        b" repeat ",
+        b" until x ",
+        b" for i=1,2 do ",
+        b" if x then ",
+        b" else ",
+        b" (",
+        b")",
+    ];
+    let st = Box::leak(State::new().unwrap());
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut ok, mut err) = (0, 0);
+    for round in 0..20000 {
+        let mut src = sources[round % sources.len()].clone();
+        for _ in 0..(1 + rand() % 4) {
+            let pos = (rand() as usize) % (src.len() + 1);
+            match rand() % 3 {
+                0 if pos < src.len() => {
+                    src.remove(pos);
+                }
+                1 => src.insert(pos, alphabet[(rand() as usize) % alphabet.len()]),
+                _ => {
+                    let t = tokens[(rand() as usize) % tokens.len()];
+                    for (i, &b) in t.iter().enumerate() {
+                        src.insert(pos + i, b);
+                    }
+                }
+            }
+        }
+        match compile(st, &src, b"=fuzz") {
+            Ok(_) => ok += 1,
+            Err(_) => err += 1,
+        }
+    }
+    // Both outcomes must occur, or the mutations are not exercising the compiler.
+    assert!(ok > 100 && err > 100, "ok {ok} err {err}");
+}
