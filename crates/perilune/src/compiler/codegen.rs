@@ -58,9 +58,15 @@ pub enum EKind {
     Local(u32),
     Upval(u32),
     Global(GcRef<LuaStr>),
-    Indexed { obj: u32, key: Key },
+    Indexed {
+        obj: u32,
+        key: Key,
+    },
     /// A `CALL`/`VARG` at `pc` whose results start at `base` (which is reserved).
-    Call { pc: u32, base: u32 },
+    Call {
+        pc: u32,
+        base: u32,
+    },
     /// The value is in this register.
     NonReloc(u32),
     /// The instruction at this pc computes the value; its `A` is still to be set.
@@ -79,7 +85,11 @@ pub struct Exp {
 
 impl Exp {
     pub fn new(k: EKind) -> Exp {
-        Exp { k, t: NO_JMP, f: NO_JMP }
+        Exp {
+            k,
+            t: NO_JMP,
+            f: NO_JMP,
+        }
     }
     pub fn has_jumps(&self) -> bool {
         self.t != self.f
@@ -92,7 +102,11 @@ impl Exp {
         }
     }
     pub fn is_const_nojump(&self) -> bool {
-        !self.has_jumps() && matches!(self.k, EKind::Nil | EKind::True | EKind::False | EKind::Num(_) | EKind::Str(_))
+        !self.has_jumps()
+            && matches!(
+                self.k,
+                EKind::Nil | EKind::True | EKind::False | EKind::Num(_) | EKind::Str(_)
+            )
     }
 }
 
@@ -226,7 +240,9 @@ impl FuncState {
     }
 
     fn op_at(&self, pc: u32) -> Option<Op> {
-        self.code.get(pc as usize).and_then(|&i| Op::from_u8(op_byte(i)))
+        self.code
+            .get(pc as usize)
+            .and_then(|&i| Op::from_u8(op_byte(i)))
     }
     fn ins_at(&self, pc: u32) -> Ins {
         self.code.get(pc as usize).copied().unwrap_or(0)
@@ -381,6 +397,15 @@ impl FuncState {
     /// were about to target this instruction join its list instead, so they go
     /// straight to the final destination.
     pub fn jump(&mut self) -> CgResult<u32> {
+        let pc = self.pc();
+        if pc > 0 && self.lasttarget != pc && self.jpc == NO_JMP {
+            // A block-closing `UCLO` that just falls through can do the jump itself.
+            let prev = self.ins_at(pc - 1);
+            if op_byte(prev) == Op::UCLO as u8 && arg_d(prev) == JUMP_BIAS {
+                self.set_ins(pc - 1, with_d(prev, LIST_END_D));
+                return Ok(pc - 1);
+            }
+        }
         let pending = std::mem::replace(&mut self.jpc, NO_JMP);
         let mut j = self.emit_ad(Op::JMP, self.freereg, LIST_END_D)?;
         self.concat(&mut j, pending)?;
@@ -447,7 +472,13 @@ impl FuncState {
     }
     /// Patch a list: jumps with a test-and-copy go to `vtarget` copying into `reg`,
     /// the others to `dtarget`.
-    pub fn patch_val(&mut self, mut list: u32, vtarget: u32, reg: u32, dtarget: u32) -> CgResult<()> {
+    pub fn patch_val(
+        &mut self,
+        mut list: u32,
+        vtarget: u32,
+        reg: u32,
+        dtarget: u32,
+    ) -> CgResult<()> {
         while list != NO_JMP {
             let next = self.jump_next(list);
             if self.patch_test_reg(list, reg) {
@@ -543,7 +574,7 @@ impl FuncState {
     }
 
     /// Put the value (ignoring jump lists) into `reg`.
-    fn to_reg_nobranch(&mut self, e: &mut Exp, reg: u32) -> CgResult<()> {
+    fn exp_to_reg_nobranch(&mut self, e: &mut Exp, reg: u32) -> CgResult<()> {
         self.discharge(e)?;
         match e.k {
             EKind::Str(s) => {
@@ -581,8 +612,8 @@ impl FuncState {
     }
 
     /// Put the value, jump lists included, into `reg`.
-    pub fn to_reg(&mut self, e: &mut Exp, reg: u32) -> CgResult<()> {
-        self.to_reg_nobranch(e, reg)?;
+    pub fn exp_to_reg(&mut self, e: &mut Exp, reg: u32) -> CgResult<()> {
+        self.exp_to_reg_nobranch(e, reg)?;
         let was_jmp = if let EKind::Jmp(pc) = e.k {
             let mut t = e.t;
             self.concat(&mut t, pc)?;
@@ -617,33 +648,33 @@ impl FuncState {
         Ok(())
     }
 
-    pub fn to_nextreg(&mut self, e: &mut Exp) -> CgResult<u32> {
+    pub fn exp_to_nextreg(&mut self, e: &mut Exp) -> CgResult<u32> {
         self.discharge(e)?;
         self.free_exp(e);
         self.reserve(1)?;
         let r = self.freereg - 1;
-        self.to_reg(e, r)?;
+        self.exp_to_reg(e, r)?;
         Ok(r)
     }
 
-    pub fn to_anyreg(&mut self, e: &mut Exp) -> CgResult<u32> {
+    pub fn exp_to_anyreg(&mut self, e: &mut Exp) -> CgResult<u32> {
         self.discharge(e)?;
         if let EKind::NonReloc(r) = e.k {
             if !e.has_jumps() {
                 return Ok(r);
             }
             if r >= self.nactvar {
-                self.to_reg(e, r)?;
+                self.exp_to_reg(e, r)?;
                 return Ok(r);
             }
         }
-        self.to_nextreg(e)
+        self.exp_to_nextreg(e)
     }
 
     /// Make the expression a value (constant or register), resolving jump lists.
-    pub fn to_val(&mut self, e: &mut Exp) -> CgResult<()> {
+    pub fn exp_to_val(&mut self, e: &mut Exp) -> CgResult<()> {
         if e.has_jumps() {
-            self.to_anyreg(e)?;
+            self.exp_to_anyreg(e)?;
         } else {
             self.discharge(e)?;
         }
@@ -666,7 +697,7 @@ impl FuncState {
         if !matches!(e.k, EKind::NonReloc(_)) {
             self.reserve(1)?;
             let r = self.freereg - 1;
-            self.to_reg_nobranch(e, r)?;
+            self.exp_to_reg_nobranch(e, r)?;
         }
         self.free_exp(e);
         let r = match e.k {
@@ -730,11 +761,11 @@ impl FuncState {
         match var.k {
             EKind::Local(r) => {
                 self.free_exp(e);
-                self.to_reg(e, r)?;
+                self.exp_to_reg(e, r)?;
                 return Ok(());
             }
             EKind::Upval(u) => {
-                self.to_val(e)?;
+                self.exp_to_val(e)?;
                 match e.k {
                     EKind::Nil => self.emit_ad(Op::USETP, u, 0)?,
                     EKind::False => self.emit_ad(Op::USETP, u, 1)?,
@@ -748,18 +779,18 @@ impl FuncState {
                         self.emit_ad(Op::USETN, u, k)?
                     }
                     _ => {
-                        let r = self.to_anyreg(e)?;
+                        let r = self.exp_to_anyreg(e)?;
                         self.emit_ad(Op::USETV, u, r)?
                     }
                 };
             }
             EKind::Global(name) => {
-                let r = self.to_anyreg(e)?;
+                let r = self.exp_to_anyreg(e)?;
                 let k = self.const_str(name)?;
                 self.emit_ad(Op::GSET, r, k)?;
             }
             EKind::Indexed { obj, key } => {
-                let r = self.to_anyreg(e)?;
+                let r = self.exp_to_anyreg(e)?;
                 match key {
                     Key::Reg(k) => self.emit_abc(Op::TSETV, r, obj, k)?,
                     Key::Str(k) => self.emit_abc(Op::TSETS, r, obj, k)?,
@@ -776,9 +807,9 @@ impl FuncState {
     pub fn index(&mut self, e: &mut Exp, key: &mut Exp) -> CgResult<()> {
         let obj = match e.k {
             EKind::NonReloc(r) => r,
-            _ => self.to_anyreg(e)?,
+            _ => self.exp_to_anyreg(e)?,
         };
-        self.to_val(key)?;
+        self.exp_to_val(key)?;
         let k = match key.k {
             EKind::Str(s) => {
                 let idx = self.const_str(s)?;
@@ -788,14 +819,18 @@ impl FuncState {
                     None
                 }
             }
-            EKind::Num(n) if n >= 0.0 && n <= 255.0 && n == n.trunc() && !(n == 0.0 && n.is_sign_negative()) => {
+            EKind::Num(n)
+                if (0.0..=255.0).contains(&n)
+                    && n == n.trunc()
+                    && !(n == 0.0 && n.is_sign_negative()) =>
+            {
                 Some(Key::Byte(n as u32))
             }
             _ => None,
         };
         let k = match k {
             Some(k) => k,
-            None => Key::Reg(self.to_anyreg(key)?),
+            None => Key::Reg(self.exp_to_anyreg(key)?),
         };
         e.k = EKind::Indexed { obj, key: k };
         Ok(())

@@ -250,6 +250,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Advance to the next token.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<(), Throw> {
         self.lastline = self.line;
         if let Some((t, v)) = self.ahead.take() {
@@ -280,7 +281,9 @@ impl<'a> Lexer<'a> {
     fn scan(&mut self) -> Result<(Tok, TokVal), Throw> {
         self.text.clear();
         loop {
-            let Some(c) = self.peek() else { return Ok((Tok::Eof, TokVal::None)) };
+            let Some(c) = self.peek() else {
+                return Ok((Tok::Eof, TokVal::None));
+            };
             match c {
                 b'\n' | b'\r' => self.newline(),
                 b' ' | b'\t' | 0x0b | 0x0c => self.pos += 1,
@@ -410,7 +413,11 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None => {
-                    let msg = if is_string { "unfinished long string" } else { "unfinished long comment" };
+                    let msg = if is_string {
+                        "unfinished long string"
+                    } else {
+                        "unfinished long comment"
+                    };
                     return Err(self.error(msg, Near::Eof));
                 }
                 Some(b']') => {
@@ -520,7 +527,10 @@ impl<'a> Lexer<'a> {
                                 digits += 1;
                                 self.pos += 1;
                             }
-                            if digits == 0 || self.peek() != Some(b'}') || v > 0x10ffff || (0xd800..0xe000).contains(&v)
+                            if digits == 0
+                                || self.peek() != Some(b'}')
+                                || v > 0x10ffff
+                                || (0xd800..0xe000).contains(&v)
                             {
                                 return Err(self.bad_escape());
                             }
@@ -739,13 +749,31 @@ mod tests {
         assert_eq!(parse_number(b"0xA.8p0"), Some(10.5));
         assert_eq!(parse_number(b"0xffffffffff"), Some(1099511627775.0));
         assert_eq!(parse_number(b"0x.1"), Some(0.0625));
-        assert_eq!(parse_number(b"0xffffffffffffffffff"), Some(4722366482869645213696.0));
+        assert_eq!(
+            parse_number(b"0xffffffffffffffffff"),
+            Some(4722366482869645213696.0)
+        );
         assert_eq!(parse_number(b"5."), Some(5.0));
         assert_eq!(parse_number(b".5"), Some(0.5));
         assert_eq!(parse_number(b"1e3"), Some(1000.0));
         assert_eq!(parse_number(b"08"), Some(8.0));
-        for bad in [&b"1e"[..], b"0x", b"1..2", b"0x.p1", b"1e+", b"inf", b"nan", b"4x", b"0x1p"] {
-            assert_eq!(parse_number(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"1e"[..],
+            b"0x",
+            b"1..2",
+            b"0x.p1",
+            b"1e+",
+            b"inf",
+            b"nan",
+            b"4x",
+            b"0x1p",
+        ] {
+            assert_eq!(
+                parse_number(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

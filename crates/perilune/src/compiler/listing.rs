@@ -25,7 +25,11 @@ fn list_proto(p: GcRef<Proto>, out: &mut String) {
         list_proto(child, out);
     }
     let name = super::chunk_id(p.source.as_bytes());
-    let _ = writeln!(out, "-- BYTECODE -- {}:{}-{}", name, p.line_defined, p.last_line_defined);
+    let _ = writeln!(
+        out,
+        "-- BYTECODE -- {}:{}-{}",
+        name, p.line_defined, p.last_line_defined
+    );
     let n = p.code.len();
     let mut target = vec![false; n + 1];
     for (pc, &ins) in p.code.iter().enumerate() {
@@ -51,16 +55,19 @@ fn ins_line(p: GcRef<Proto>, pc: usize, ins: Ins, is_target: bool) -> String {
     };
     let (a, b, c, d) = (arg_a(ins), arg_b(ins), arg_c(ins), arg_d(ins));
     let mut s = format!("{:04} {}{:<6} ", pc + 1, mark, op.name());
-    let a_txt = if matches!(op, Op::IST | Op::ISF) { "   ".to_string() } else { format!("{a:>3}") };
+    let a_txt = if matches!(op, Op::IST | Op::ISF) {
+        "   ".to_string()
+    } else {
+        format!("{a:>3}")
+    };
     let konst = |i: u32| p.consts.get(i as usize).copied();
-    let comment: Option<String>;
-    match op.format() {
+    let comment: Option<String> = match op.format() {
         Format::ABC | Format::ABN | Format::ABS | Format::ABL => {
             let _ = write!(s, "{a_txt} {b:>3} {c:>3}");
-            comment = match op.format() {
+            match op.format() {
                 Format::ABN | Format::ABS => konst(c).map(fmt_const),
                 _ => None,
-            };
+            }
         }
         Format::AJ => {
             let t = pc as i64 + 2 + jump_offset(ins) as i64;
@@ -69,22 +76,37 @@ fn ins_line(p: GcRef<Proto>, pc: usize, ins: Ins, is_target: bool) -> String {
         }
         Format::AI => {
             let _ = write!(s, "{a_txt} {:>3}", d as u16 as i16);
-            comment = None;
+            None
         }
         fmt => {
             let _ = write!(s, "{a_txt} {d:>3}");
-            comment = match fmt {
-                Format::AS | Format::AN => konst(d).map(fmt_const),
-                _ if op == Op::FNEW => p
-                    .protos
-                    .get(d as usize)
-                    .map(|c| format!("{}:{}", super::chunk_id(c.source.as_bytes()), c.line_defined)),
-                _ => None,
+            let upname = |i: u32| {
+                p.upval_names
+                    .get(i as usize)
+                    .map(|n| n.to_str_lossy().into_owned())
             };
+            match fmt {
+                _ if op == Op::UGET => upname(d),
+                _ if matches!(op, Op::USETV | Op::USETP) => upname(a),
+                _ if matches!(op, Op::USETS | Op::USETN) => upname(a)
+                    .map(|n| format!("{n} ; {}", konst(d).map(fmt_const).unwrap_or_default())),
+                Format::AS | Format::AN => konst(d).map(fmt_const),
+                _ if op == Op::FNEW => p.protos.get(d as usize).map(|c| {
+                    format!(
+                        "{}:{}",
+                        super::chunk_id(c.source.as_bytes()),
+                        c.line_defined
+                    )
+                }),
+                _ => None,
+            }
         }
-    }
+    };
     if let Some(cm) = comment {
-        if matches!(op.format(), Format::ABC | Format::ABN | Format::ABS | Format::ABL) {
+        if matches!(
+            op.format(),
+            Format::ABC | Format::ABN | Format::ABS | Format::ABL
+        ) {
             let _ = write!(s, "  ; {cm}");
         } else {
             let _ = write!(s, "      ; {cm}");
@@ -98,26 +120,24 @@ fn fmt_const(v: Value) -> String {
         return fmt_num(n);
     }
     if let Some(s) = v.as_string() {
-        let mut out = String::from("\"");
+        // As luajit shows them: bytes raw, except line breaks, tabs and other
+        // control characters, which are escaped; long strings are cut.
         let bytes = s.as_bytes();
+        let mut raw: Vec<u8> = vec![b'"'];
         for &b in bytes.iter().take(40) {
             match b {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
-                b'\n' => out.push_str("\\n"),
-                b'\r' => out.push_str("\\r"),
-                b'\t' => out.push_str("\\t"),
-                0x20..=0x7e => out.push(b as char),
-                _ => {
-                    let _ = write!(out, "\\{b}");
-                }
+                b'\n' => raw.extend_from_slice(b"\\n"),
+                b'\r' => raw.extend_from_slice(b"\\r"),
+                b'\t' => raw.extend_from_slice(b"\\t"),
+                0..=0x1f | 0x7f => raw.extend_from_slice(format!("\\{b:03}").as_bytes()),
+                _ => raw.push(b),
             }
         }
-        out.push('"');
+        raw.push(b'"');
         if bytes.len() > 40 {
-            out.push_str("...");
+            raw.extend_from_slice(b"...");
         }
-        return out;
+        return String::from_utf8_lossy(&raw).into_owned();
     }
     format!("{v:?}")
 }
@@ -125,13 +145,21 @@ fn fmt_const(v: Value) -> String {
 /// A number as `%.14g` prints it.
 pub fn fmt_num(n: f64) -> String {
     if n.is_nan() {
-        return if n.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if n.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if n.is_infinite() {
         return if n < 0.0 { "-inf".into() } else { "inf".into() };
     }
     if n == 0.0 {
-        return if n.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if n.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sci = format!("{n:.13e}");
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));

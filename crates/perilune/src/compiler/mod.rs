@@ -58,7 +58,11 @@ pub fn chunk_id(source: &[u8]) -> String {
         }
         _ => {
             // Stop at the first control character (a line break, usually).
-            let mut len = source.iter().take(ID_SIZE - 12).take_while(|&&c| c >= b' ').count();
+            let mut len = source
+                .iter()
+                .take(ID_SIZE - 12)
+                .take_while(|&&c| c >= b' ')
+                .count();
             if len < source.len() {
                 len = len.min(ID_SIZE - 15);
                 format!("[string \"{}...\"]", lossy(&source[..len]))

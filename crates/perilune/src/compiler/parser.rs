@@ -148,7 +148,10 @@ fn fold_arith(op: BinOp, a: f64, b: f64) -> Option<f64> {
 }
 
 fn block_follow(t: Tok) -> bool {
-    matches!(t, Tok::Else | Tok::Elseif | Tok::End | Tok::Until | Tok::Eof)
+    matches!(
+        t,
+        Tok::Else | Tok::Elseif | Tok::End | Tok::Until | Tok::Eof
+    )
 }
 
 pub struct Parser<'a> {
@@ -164,7 +167,12 @@ pub struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(st: &'a mut State, src: &'a [u8], chunkname: &'a [u8], source: GcRef<LuaStr>) -> Parser<'a> {
+    pub fn new(
+        st: &'a mut State,
+        src: &'a [u8],
+        chunkname: &'a [u8],
+        source: GcRef<LuaStr>,
+    ) -> Parser<'a> {
         let h = st.heap_ref();
         Parser {
             lx: Lexer::new(st, src, chunkname),
@@ -181,7 +189,9 @@ impl<'a> Parser<'a> {
     pub fn cg_error(&mut self, e: CgError) -> Throw {
         match e {
             CgError::Oom => Throw::Oom,
-            CgError::Registers | CgError::CodeSize => self.lx.error("function or expression too complex", Near::Token),
+            CgError::Registers | CgError::CodeSize => self
+                .lx
+                .error("function or expression too complex", Near::Token),
             CgError::Constants => {
                 let line = self.fs.line_defined;
                 self.limit_error(line, MAX_CONSTS, "constants")
@@ -191,8 +201,13 @@ impl<'a> Parser<'a> {
     }
 
     fn limit_error(&mut self, line_defined: u32, limit: usize, what: &str) -> Throw {
-        let f = if line_defined == 0 { "main function".to_string() } else { format!("function at line {line_defined}") };
-        self.lx.error(&format!("{f} has more than {limit} {what}"), Near::Nothing)
+        let f = if line_defined == 0 {
+            "main function".to_string()
+        } else {
+            format!("function at line {line_defined}")
+        };
+        self.lx
+            .error(&format!("{f} has more than {limit} {what}"), Near::Nothing)
     }
 
     // --- Tokens -----------------------------------------------------------------------
@@ -203,7 +218,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
     fn err_expected(&mut self, t: Tok) -> PErr {
-        PErr::Throw(self.lx.error(&format!("'{}' expected", t.describe()), Near::Token))
+        PErr::Throw(
+            self.lx
+                .error(&format!("'{}' expected", t.describe()), Near::Token),
+        )
     }
     fn err_syntax(&mut self, msg: &str) -> PErr {
         PErr::Throw(self.lx.error(msg, Near::Token))
@@ -230,7 +248,12 @@ impl<'a> Parser<'a> {
         if line == self.lx.line {
             return Err(self.err_expected(what));
         }
-        let msg = format!("'{}' expected (to close '{}' at line {})", what.describe(), who.describe(), line);
+        let msg = format!(
+            "'{}' expected (to close '{}' at line {})",
+            what.describe(),
+            who.describe(),
+            line
+        );
         Err(self.err_syntax(&msg))
     }
     fn name(&mut self) -> PResult<GcRef<LuaStr>> {
@@ -245,7 +268,10 @@ impl<'a> Parser<'a> {
     fn enter_level(&mut self) -> PResult<()> {
         self.level += 1;
         if self.level >= MAX_LEVEL {
-            return Err(PErr::Throw(self.lx.error("chunk has too many syntax levels", Near::Nothing)));
+            return Err(PErr::Throw(
+                self.lx
+                    .error("chunk has too many syntax levels", Near::Nothing),
+            ));
         }
         Ok(())
     }
@@ -259,11 +285,19 @@ impl<'a> Parser<'a> {
     fn declare_local(&mut self, name: GcRef<LuaStr>) -> PResult<()> {
         if self.fs.actvars.len() as u32 >= MAX_LOCALS {
             let l = self.fs.line_defined;
-            return Err(self.limit_error(l, MAX_LOCALS as usize, "local variables").into());
+            return Err(self
+                .limit_error(l, MAX_LOCALS as usize, "local variables")
+                .into());
         }
         let reg = self.fs.actvars.len() as u32;
         let idx = self.fs.vars.len() as u32;
-        self.fs.vars.push(VarInfo { name, start_pc: 0, end_pc: 0, reg, captured: false })?;
+        self.fs.vars.push(VarInfo {
+            name,
+            start_pc: 0,
+            end_pc: 0,
+            reg,
+            captured: false,
+        })?;
         self.fs.actvars.push(idx)?;
         Ok(())
     }
@@ -286,11 +320,19 @@ impl<'a> Parser<'a> {
 
     fn find_local(fs: &FuncState, name: GcRef<LuaStr>) -> Option<u32> {
         (0..fs.nactvar).rev().find(|&i| {
-            fs.actvars.get(i as usize).and_then(|&v| fs.vars.get(v as usize)).is_some_and(|var| var.name == name)
+            fs.actvars
+                .get(i as usize)
+                .and_then(|&v| fs.vars.get(v as usize))
+                .is_some_and(|var| var.name == name)
         })
     }
 
-    fn add_upval(&mut self, lvl: Option<usize>, desc: UpvalDesc, name: GcRef<LuaStr>) -> PResult<u32> {
+    fn add_upval(
+        &mut self,
+        lvl: Option<usize>,
+        desc: UpvalDesc,
+        name: GcRef<LuaStr>,
+    ) -> PResult<u32> {
         let fs = match lvl {
             Some(l) => match self.parents.get_mut(l) {
                 Some(f) => f,
@@ -316,17 +358,25 @@ impl<'a> Parser<'a> {
             return Ok(EKind::Local(r));
         }
         for lvl in (0..self.parents.len()).rev() {
-            let Some(r) = Self::find_local(&self.parents[lvl], name) else { continue };
+            let Some(r) = Self::find_local(&self.parents[lvl], name) else {
+                continue;
+            };
             let pf = &mut self.parents[lvl];
             if let Some(&v) = pf.actvars.get(r as usize) {
                 if let Some(var) = pf.vars.get_mut(v as usize) {
                     var.captured = true;
                 }
             }
-            let mut desc = UpvalDesc { in_stack: true, index: r as u8 };
+            let mut desc = UpvalDesc {
+                in_stack: true,
+                index: r as u8,
+            };
             for l in lvl + 1..self.parents.len() {
                 let idx = self.add_upval(Some(l), desc, name)?;
-                desc = UpvalDesc { in_stack: false, index: idx as u8 };
+                desc = UpvalDesc {
+                    in_stack: false,
+                    index: idx as u8,
+                };
             }
             let idx = self.add_upval(None, desc, name)?;
             return Ok(EKind::Upval(idx));
@@ -335,8 +385,12 @@ impl<'a> Parser<'a> {
     }
 
     fn open_block(&mut self, is_loop: bool) -> PResult<()> {
-        let b =
-            Block { nactvar: self.fs.nactvar, goto_start: self.gotos.len(), label_start: self.labels.len(), is_loop };
+        let b = Block {
+            nactvar: self.fs.nactvar,
+            goto_start: self.gotos.len(),
+            label_start: self.labels.len(),
+            is_loop,
+        };
         self.fs.blocks.push(b)?;
         Ok(())
     }
@@ -353,8 +407,12 @@ impl<'a> Parser<'a> {
     }
 
     fn close_block(&mut self) -> PResult<()> {
-        let Some(b) = self.fs.blocks.pop() else { return Ok(()) };
-        let captured = self.captured_from(b.nactvar);
+        // A function's outermost block needs no UCLO: returning closes upvalues.
+        let top = self.fs.blocks.len() == 1;
+        let Some(b) = self.fs.blocks.pop() else {
+            return Ok(());
+        };
+        let captured = !top && self.captured_from(b.nactvar);
         let pc = self.fs.pc();
         for i in b.nactvar..self.fs.nactvar {
             if let Some(&v) = self.fs.actvars.get(i as usize) {
@@ -433,14 +491,21 @@ impl<'a> Parser<'a> {
         let ends_in_return = pc > 0
             && fs.lasttarget != pc
             && fs.jpc == NO_JMP
-            && [Op::RET0, Op::RET1, Op::RET, Op::RETM, Op::CALLT, Op::CALLMT].iter().any(|&op| fs.op_is(pc - 1, op));
+            && [Op::RET0, Op::RET1, Op::RET, Op::RETM, Op::CALLT, Op::CALLMT]
+                .iter()
+                .any(|&op| fs.op_is(pc - 1, op));
         if !ends_in_return {
             fs.emit_ad(Op::RET0, 0, 1)?;
         }
         let h = self.lx.st.heap_ref();
         let mut locvars = HVec::with_capacity(h, fs.vars.len())?;
         for v in fs.vars.iter() {
-            locvars.push(LocVar { name: v.name, start_pc: v.start_pc, end_pc: v.end_pc, reg: v.reg as u8 })?;
+            locvars.push(LocVar {
+                name: v.name,
+                start_pc: v.start_pc,
+                end_pc: v.end_pc,
+                reg: v.reg as u8,
+            })?;
         }
         fn take<T: Copy>(v: &mut HVec<T>) -> HVec<T> {
             let mut out = std::mem::replace(v, HVec::new(v.heap()));
@@ -509,7 +574,9 @@ impl<'a> Parser<'a> {
         let last = self.lx.line;
         self.expect_match(Tok::End, Tok::Function, line)?;
         let proto = self.finish_function(last)?;
-        let Some(parent) = self.parents.pop() else { return Err(CgError::CodeSize.into()) };
+        let Some(parent) = self.parents.pop() else {
+            return Err(CgError::CodeSize.into());
+        };
         self.fs = parent;
         self.fs.line = self.lx.lastline;
         let idx = self.fs.protos.len() as u32;
@@ -574,7 +641,12 @@ impl<'a> Parser<'a> {
             Tok::Break => {
                 self.next()?;
                 let pc = self.fs.emit_ad(Op::JMP, self.fs.freereg, JUMP_BIAS - 1)?;
-                self.gotos.push(Goto { name: None, pc, nactvar: self.fs.nactvar, line })?;
+                self.gotos.push(Goto {
+                    name: None,
+                    pc,
+                    nactvar: self.fs.nactvar,
+                    line,
+                })?;
                 last = true;
             }
             Tok::Goto => {
@@ -605,7 +677,10 @@ impl<'a> Parser<'a> {
     }
 
     fn assignable(e: &Exp) -> bool {
-        matches!(e.k, EKind::Local(_) | EKind::Upval(_) | EKind::Global(_) | EKind::Indexed { .. })
+        matches!(
+            e.k,
+            EKind::Local(_) | EKind::Upval(_) | EKind::Global(_) | EKind::Indexed { .. }
+        )
     }
 
     fn assignment(&mut self, first: Exp) -> PResult<()> {
@@ -617,7 +692,9 @@ impl<'a> Parser<'a> {
         while self.accept(Tok::Char(b','))? {
             if self.level + lhs.len() as u32 >= MAX_LEVEL {
                 let l = self.fs.line_defined;
-                return Err(self.limit_error(l, MAX_LEVEL as usize, "variable names").into());
+                return Err(self
+                    .limit_error(l, MAX_LEVEL as usize, "variable names")
+                    .into());
             }
             let mut v = Exp::new(EKind::Void);
             self.suffixed_exp(&mut v)?;
@@ -679,7 +756,10 @@ impl<'a> Parser<'a> {
                     nkey = Key::Reg(tmp);
                     hit = true;
                 }
-                lhs[i].k = EKind::Indexed { obj: nobj, key: nkey };
+                lhs[i].k = EKind::Indexed {
+                    obj: nobj,
+                    key: nkey,
+                };
             }
         }
         if hit {
@@ -699,7 +779,7 @@ impl<'a> Parser<'a> {
             }
         } else {
             if e.k != EKind::Void {
-                self.fs.to_nextreg(e)?;
+                self.fs.exp_to_nextreg(e)?;
             }
             if extra > 0 {
                 let reg = self.fs.freereg;
@@ -724,7 +804,11 @@ impl<'a> Parser<'a> {
             }
         }
         let mut e = Exp::new(EKind::Void);
-        let nexps = if self.accept(Tok::Char(b'='))? { self.explist(&mut e)? } else { 0 };
+        let nexps = if self.accept(Tok::Char(b'='))? {
+            self.explist(&mut e)?
+        } else {
+            0
+        };
         self.adjust_assign(nvars, nexps, &mut e)?;
         self.activate(nvars);
         Ok(())
@@ -739,7 +823,7 @@ impl<'a> Parser<'a> {
         let reg = self.fs.nactvar - 1;
         let mut b = Exp::new(EKind::Void);
         self.body(&mut b, line, false)?;
-        self.fs.to_reg(&mut b, reg)?;
+        self.fs.exp_to_reg(&mut b, reg)?;
         // The variable's value is valid only after the closure is stored.
         let pc = self.fs.pc();
         if let Some(&v) = self.fs.actvars.get(reg as usize) {
@@ -755,20 +839,15 @@ impl<'a> Parser<'a> {
         let n = self.name()?;
         let mut v = Exp::new(self.single_var(n)?);
         let mut needself = false;
-        loop {
-            match self.lx.tok {
-                Tok::Char(b'.') | Tok::Char(b':') => {
-                    needself = self.lx.tok == Tok::Char(b':');
-                    self.next()?;
-                    let key = self.name()?;
-                    self.fs.to_anyreg(&mut v)?;
-                    let mut k = Exp::new(EKind::Str(key));
-                    self.fs.index(&mut v, &mut k)?;
-                    if needself {
-                        break;
-                    }
-                }
-                _ => break,
+        while let Tok::Char(c @ (b'.' | b':')) = self.lx.tok {
+            needself = c == b':';
+            self.next()?;
+            let key = self.name()?;
+            self.fs.exp_to_anyreg(&mut v)?;
+            let mut k = Exp::new(EKind::Str(key));
+            self.fs.index(&mut v, &mut k)?;
+            if needself {
+                break;
             }
         }
         let mut b = Exp::new(EKind::Void);
@@ -794,7 +873,11 @@ impl<'a> Parser<'a> {
             if let EKind::Call { pc, base } = e.k {
                 if self.fs.op_is(pc, Op::CALL) || self.fs.op_is(pc, Op::CALLM) {
                     // A tail call: the VM closes this frame's upvalues on return.
-                    let op = if self.fs.op_is(pc, Op::CALL) { Op::CALLT } else { Op::CALLMT };
+                    let op = if self.fs.op_is(pc, Op::CALL) {
+                        Op::CALLT
+                    } else {
+                        Op::CALLMT
+                    };
                     let c = self.fs.arg_c_at(pc);
                     self.fs.code[pc as usize] = ins_ad(op, base, c);
                     return Ok(());
@@ -803,13 +886,13 @@ impl<'a> Parser<'a> {
                 self.fs.emit_ad(Op::RETM, base, 0)?;
                 return Ok(());
             }
-            let r = self.fs.to_anyreg(&mut e)?;
+            let r = self.fs.exp_to_anyreg(&mut e)?;
             self.fs.emit_ad(Op::RET1, r, 2)?;
         } else if let EKind::Call { .. } = e.k {
             self.fs.set_multret(&e);
             self.fs.emit_ad(Op::RETM, base, n - 1)?;
         } else {
-            self.fs.to_nextreg(&mut e)?;
+            self.fs.exp_to_nextreg(&mut e)?;
             self.fs.emit_ad(Op::RET, base, n + 1)?;
         }
         Ok(())
@@ -817,7 +900,9 @@ impl<'a> Parser<'a> {
 
     fn stmt_goto(&mut self, name: GcRef<LuaStr>, line: u32) -> PResult<()> {
         let base = self.fs.label_base;
-        let found = (base..self.labels.len()).rev().find(|&i| self.labels[i].name == name);
+        let found = (base..self.labels.len())
+            .rev()
+            .find(|&i| self.labels[i].name == name);
         if let Some(i) = found {
             // Backward: the label is already known and visible.
             let l = self.labels[i];
@@ -830,7 +915,12 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         let pc = self.fs.emit_ad(Op::JMP, self.fs.freereg, JUMP_BIAS - 1)?;
-        self.gotos.push(Goto { name: Some(name), pc, nactvar: self.fs.nactvar, line })?;
+        self.gotos.push(Goto {
+            name: Some(name),
+            pc,
+            nactvar: self.fs.nactvar,
+            line,
+        })?;
         Ok(())
     }
 
@@ -848,7 +938,11 @@ impl<'a> Parser<'a> {
                 return Err(PErr::Throw(self.lx.error(&msg, Near::Nothing)));
             }
             let pc = self.fs.pc();
-            self.labels.push(Label { name, pc, nactvar: self.fs.nactvar })?;
+            self.labels.push(Label {
+                name,
+                pc,
+                nactvar: self.fs.nactvar,
+            })?;
         }
         self.fs.lasttarget = self.fs.pc();
         // A label at the very end of a block is outside the scope of the block's
@@ -877,8 +971,11 @@ impl<'a> Parser<'a> {
                         .and_then(|&v| self.fs.vars.get(v as usize))
                         .map(|v| v.name.to_str_lossy().into_owned())
                         .unwrap_or_default();
-                    let msg =
-                        format!("<goto {}> jumps into the scope of local '{}'", l.name.to_str_lossy(), var);
+                    let msg = format!(
+                        "<goto {}> jumps into the scope of local '{}'",
+                        l.name.to_str_lossy(),
+                        var
+                    );
                     return Err(PErr::Throw(self.lx.error_at(&msg, Near::Nothing, g.line)));
                 }
                 self.fs.patch_to(g.pc, l.pc)?;
@@ -971,7 +1068,12 @@ impl<'a> Parser<'a> {
             // Captured locals must be closed on both paths: leave the loop like a
             // `break` (turned into UCLO by the inner block), or close and repeat.
             let pc = self.fs.emit_ad(Op::JMP, self.fs.freereg, JUMP_BIAS - 1)?;
-            self.gotos.push(Goto { name: None, pc, nactvar: self.fs.nactvar, line })?;
+            self.gotos.push(Goto {
+                name: None,
+                pc,
+                nactvar: self.fs.nactvar,
+                line,
+            })?;
             self.fs.patch_here(exit)?;
             self.close_block()?;
             let j = self.fs.jump()?;
@@ -1006,13 +1108,13 @@ impl<'a> Parser<'a> {
         self.expect(Tok::Char(b'='))?;
         let mut e = Exp::new(EKind::Void);
         self.expr(&mut e)?;
-        self.fs.to_nextreg(&mut e)?;
+        self.fs.exp_to_nextreg(&mut e)?;
         self.expect(Tok::Char(b','))?;
         self.expr(&mut e)?;
-        self.fs.to_nextreg(&mut e)?;
+        self.fs.exp_to_nextreg(&mut e)?;
         if self.accept(Tok::Char(b','))? {
             self.expr(&mut e)?;
-            self.fs.to_nextreg(&mut e)?;
+            self.fs.exp_to_nextreg(&mut e)?;
         } else {
             let r = self.fs.freereg;
             self.fs.emit_ad(Op::KSHORT, r, 1)?;
@@ -1083,7 +1185,7 @@ impl<'a> Parser<'a> {
         self.expr(e)?;
         let mut n = 1;
         while self.accept(Tok::Char(b','))? {
-            self.fs.to_nextreg(e)?;
+            self.fs.exp_to_nextreg(e)?;
             self.expr(e)?;
             n += 1;
         }
@@ -1135,7 +1237,7 @@ impl<'a> Parser<'a> {
                     EKind::Num(_) | EKind::Str(_) | EKind::True => e.k = EKind::False,
                     EKind::Jmp(pc) => fs.invert_cond(pc),
                     _ => {
-                        let r = fs.to_anyreg(e)?;
+                        let r = fs.exp_to_anyreg(e)?;
                         fs.free_exp(e);
                         e.k = EKind::Reloc(fs.emit_ad(Op::NOT, 0, r)?);
                     }
@@ -1147,13 +1249,13 @@ impl<'a> Parser<'a> {
             Tok::Char(b'-') => match e.num_const() {
                 Some(n) if n != 0.0 => e.k = EKind::Num(-n),
                 _ => {
-                    let r = fs.to_anyreg(e)?;
+                    let r = fs.exp_to_anyreg(e)?;
                     fs.free_exp(e);
                     e.k = EKind::Reloc(fs.emit_ad(Op::UNM, 0, r)?);
                 }
             },
             _ => {
-                let r = fs.to_anyreg(e)?;
+                let r = fs.exp_to_anyreg(e)?;
                 fs.free_exp(e);
                 e.k = EKind::Reloc(fs.emit_ad(Op::LEN, 0, r)?);
             }
@@ -1167,19 +1269,19 @@ impl<'a> Parser<'a> {
             BinOp::And => fs.go_if_true(e)?,
             BinOp::Or => fs.go_if_false(e)?,
             BinOp::Concat => {
-                fs.to_nextreg(e)?;
+                fs.exp_to_nextreg(e)?;
             }
             BinOp::Eq | BinOp::Ne => {
                 if !e.is_const_nojump() {
-                    fs.to_anyreg(e)?;
+                    fs.exp_to_anyreg(e)?;
                 }
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                fs.to_anyreg(e)?;
+                fs.exp_to_anyreg(e)?;
             }
             _ => {
                 if e.num_const().is_none() {
-                    fs.to_anyreg(e)?;
+                    fs.exp_to_anyreg(e)?;
                 }
             }
         }
@@ -1204,10 +1306,10 @@ impl<'a> Parser<'a> {
                 *e1 = e2;
             }
             BinOp::Concat => {
-                fs.to_val(&mut e2)?;
+                fs.exp_to_val(&mut e2)?;
                 let r1 = match e1.k {
                     EKind::NonReloc(r) => r,
-                    _ => fs.to_anyreg(e1)?,
+                    _ => fs.exp_to_anyreg(e1)?,
                 };
                 if let EKind::Reloc(pc) = e2.k {
                     if fs.op_is(pc, Op::CAT) && arg_b(fs.code[pc as usize]) == r1 + 1 {
@@ -1217,7 +1319,7 @@ impl<'a> Parser<'a> {
                         return Ok(());
                     }
                 }
-                let r2 = fs.to_nextreg(&mut e2)?;
+                let r2 = fs.exp_to_nextreg(&mut e2)?;
                 fs.free_exp(&e2);
                 fs.free_exp(e1);
                 *e1 = Exp::new(EKind::Reloc(fs.emit_abc(Op::CAT, 0, r1, r2)?));
@@ -1226,8 +1328,8 @@ impl<'a> Parser<'a> {
                 if e1.is_const_nojump() {
                     std::mem::swap(e1, &mut e2);
                 }
-                let ra = fs.to_anyreg(e1)?;
-                fs.to_val(&mut e2)?;
+                let ra = fs.exp_to_anyreg(e1)?;
+                fs.exp_to_val(&mut e2)?;
                 let eq = op == BinOp::Eq;
                 let ins = match e2.k {
                     EKind::Nil | EKind::False | EKind::True => {
@@ -1238,10 +1340,14 @@ impl<'a> Parser<'a> {
                         };
                         ins_ad(if eq { Op::ISEQP } else { Op::ISNEP }, ra, p)
                     }
-                    EKind::Str(s) => ins_ad(if eq { Op::ISEQS } else { Op::ISNES }, ra, fs.const_str(s)?),
-                    EKind::Num(n) => ins_ad(if eq { Op::ISEQN } else { Op::ISNEN }, ra, fs.const_num(n)?),
+                    EKind::Str(s) => {
+                        ins_ad(if eq { Op::ISEQS } else { Op::ISNES }, ra, fs.const_str(s)?)
+                    }
+                    EKind::Num(n) => {
+                        ins_ad(if eq { Op::ISEQN } else { Op::ISNEN }, ra, fs.const_num(n)?)
+                    }
                     _ => {
-                        let rb = fs.to_anyreg(&mut e2)?;
+                        let rb = fs.exp_to_anyreg(&mut e2)?;
                         ins_ad(if eq { Op::ISEQV } else { Op::ISNEV }, ra, rb)
                     }
                 };
@@ -1254,8 +1360,8 @@ impl<'a> Parser<'a> {
                 *e1 = Exp::new(EKind::Jmp(fs.jump()?));
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let r1 = fs.to_anyreg(e1)?;
-                let r2 = fs.to_anyreg(&mut e2)?;
+                let r1 = fs.exp_to_anyreg(e1)?;
+                let r2 = fs.exp_to_anyreg(&mut e2)?;
                 fs.free2(r1, r2);
                 let ins = match op {
                     BinOp::Lt => ins_ad(Op::ISLT, r1, r2),
@@ -1280,19 +1386,19 @@ impl<'a> Parser<'a> {
         }
         let Some((vn, nv, vv)) = op.arith_ops() else {
             // Only POW has no constant forms.
-            let rc = fs.to_anyreg(&mut e2)?;
-            let rb = fs.to_anyreg(e1)?;
+            let rc = fs.exp_to_anyreg(&mut e2)?;
+            let rb = fs.exp_to_anyreg(e1)?;
             fs.free2(rb, rc);
             *e1 = Exp::new(EKind::Reloc(fs.emit_abc(Op::POW, 0, rb, rc)?));
             return Ok(());
         };
-        fs.to_val(&mut e2)?;
+        fs.exp_to_val(&mut e2)?;
         let k2 = match e2.num_const() {
             Some(n) => Some(fs.const_num(n)?).filter(|&k| k <= 255),
             None => None,
         };
         let ins = if let Some(k) = k2 {
-            let rb = fs.to_anyreg(e1)?;
+            let rb = fs.exp_to_anyreg(e1)?;
             fs.free_reg(rb);
             ins_abc(vn, 0, rb, k)
         } else {
@@ -1301,12 +1407,12 @@ impl<'a> Parser<'a> {
                 None => None,
             };
             if let Some(k) = k1 {
-                let rb = fs.to_anyreg(&mut e2)?;
+                let rb = fs.exp_to_anyreg(&mut e2)?;
                 fs.free_reg(rb);
                 ins_abc(nv, 0, rb, k)
             } else {
-                let rc = fs.to_anyreg(&mut e2)?;
-                let rb = fs.to_anyreg(e1)?;
+                let rc = fs.exp_to_anyreg(&mut e2)?;
+                let rb = fs.exp_to_anyreg(e1)?;
                 fs.free2(rb, rc);
                 ins_abc(vv, 0, rb, rc)
             }
@@ -1369,25 +1475,25 @@ impl<'a> Parser<'a> {
         loop {
             match self.lx.tok {
                 Tok::Char(b'.') => {
-                    self.fs.to_anyreg(e)?;
+                    self.fs.exp_to_anyreg(e)?;
                     self.next()?;
                     let n = self.name()?;
                     let mut key = Exp::new(EKind::Str(n));
                     self.fs.index(e, &mut key)?;
                 }
                 Tok::Char(b'[') => {
-                    self.fs.to_anyreg(e)?;
+                    self.fs.exp_to_anyreg(e)?;
                     self.next()?;
                     let mut key = Exp::new(EKind::Void);
                     self.expr(&mut key)?;
-                    self.fs.to_val(&mut key)?;
+                    self.fs.exp_to_val(&mut key)?;
                     self.expect(Tok::Char(b']'))?;
                     self.fs.index(e, &mut key)?;
                 }
                 Tok::Char(b':') => {
                     self.next()?;
                     let n = self.name()?;
-                    let obj = self.fs.to_anyreg(e)?;
+                    let obj = self.fs.exp_to_anyreg(e)?;
                     self.fs.free_exp(e);
                     let base = self.fs.freereg;
                     self.fs.emit_ad(Op::MOV, base + 1, obj)?;
@@ -1404,7 +1510,7 @@ impl<'a> Parser<'a> {
                     self.call_args(e, base)?;
                 }
                 Tok::Char(b'(') | Tok::Str | Tok::Char(b'{') => {
-                    let base = self.fs.to_nextreg(e)?;
+                    let base = self.fs.exp_to_nextreg(e)?;
                     self.call_args(e, base)?;
                 }
                 _ => return Ok(()),
@@ -1441,7 +1547,7 @@ impl<'a> Parser<'a> {
             ins_abc(Op::CALLM, base, 2, abase - base - 1)
         } else {
             if args.k != EKind::Void {
-                self.fs.to_nextreg(&mut args)?;
+                self.fs.exp_to_nextreg(&mut args)?;
             }
             ins_abc(Op::CALL, base, 2, self.fs.freereg - base)
         };
@@ -1471,7 +1577,7 @@ impl<'a> Parser<'a> {
                 Tok::Char(b'[') => {
                     self.next()?;
                     self.expr(&mut key)?;
-                    self.fs.to_val(&mut key)?;
+                    self.fs.exp_to_val(&mut key)?;
                     self.expect(Tok::Char(b']'))?;
                     self.expect(Tok::Char(b'='))?;
                     // A computed key is placed now, before the value's code runs.
@@ -1508,7 +1614,7 @@ impl<'a> Parser<'a> {
                 }
             }
             if positional {
-                self.fs.to_anyreg(&mut val)?;
+                self.fs.exp_to_anyreg(&mut val)?;
             }
             if !matches!(tab.k, EKind::Indexed { .. }) {
                 self.fs.index(&mut tab, &mut key)?;
