@@ -240,9 +240,7 @@ impl FuncState {
     }
 
     fn op_at(&self, pc: u32) -> Option<Op> {
-        self.code
-            .get(pc as usize)
-            .and_then(|&i| Op::from_u8(op_byte(i)))
+        self.code.get(pc as usize).and_then(|&i| Op::from_u8(op_byte(i)))
     }
     fn ins_at(&self, pc: u32) -> Ins {
         self.code.get(pc as usize).copied().unwrap_or(0)
@@ -449,6 +447,17 @@ impl FuncState {
                 }
                 true
             }
+            // A constant operand of `and`/`or` (`nil and x`, `0 or x`) was loaded into
+            // NO_REG just before its jump: give it the target register, or make the
+            // load a no-op (a jump to the next instruction) when no value is needed.
+            Some(Op::KPRI | Op::KSTR | Op::KNUM | Op::KSHORT) if arg_a(i) == NO_REG => {
+                if reg != NO_REG {
+                    self.set_ins(t, with_a(i, reg));
+                } else {
+                    self.set_ins(t, ins_ad(Op::JMP, self.freereg, JUMP_BIAS));
+                }
+                true
+            }
             _ => false,
         }
     }
@@ -463,7 +472,12 @@ impl FuncState {
     fn need_value(&self, mut list: u32) -> bool {
         while list != NO_JMP {
             let op = if list > 0 { self.op_at(list - 1) } else { None };
-            if !matches!(op, Some(Op::ISTC | Op::ISFC)) {
+            let carries_value = match op {
+                Some(Op::ISTC | Op::ISFC) => true,
+                Some(Op::KPRI | Op::KSTR | Op::KNUM | Op::KSHORT) => arg_a(self.ins_at(list - 1)) == NO_REG,
+                _ => false,
+            };
+            if !carries_value {
                 return true;
             }
             list = self.jump_next(list);
@@ -472,13 +486,7 @@ impl FuncState {
     }
     /// Patch a list: jumps with a test-and-copy go to `vtarget` copying into `reg`,
     /// the others to `dtarget`.
-    pub fn patch_val(
-        &mut self,
-        mut list: u32,
-        vtarget: u32,
-        reg: u32,
-        dtarget: u32,
-    ) -> CgResult<()> {
+    pub fn patch_val(&mut self, mut list: u32, vtarget: u32, reg: u32, dtarget: u32) -> CgResult<()> {
         while list != NO_JMP {
             let next = self.jump_next(list);
             if self.patch_test_reg(list, reg) {
@@ -719,6 +727,28 @@ impl FuncState {
         self.set_ins(pc - 1, i ^ 1);
     }
 
+    /// A jump that always leaves `and`/`or` with constant `e` as its value: the load
+    /// goes to NO_REG now and gets its register (or becomes a no-op) when the jump
+    /// list is patched (`patch_test_reg`).
+    fn const_then_jump(&mut self, e: &mut Exp) -> CgResult<u32> {
+        // Emitted directly: `emit_nil` could merge this load into a KNIL range.
+        match e.k {
+            EKind::Nil => self.emit_ad(Op::KPRI, NO_REG, 0)?,
+            EKind::False => self.emit_ad(Op::KPRI, NO_REG, 1)?,
+            EKind::True => self.emit_ad(Op::KPRI, NO_REG, 2)?,
+            EKind::Str(s) => {
+                let k = self.const_str(s)?;
+                self.emit_ad(Op::KSTR, NO_REG, k)?
+            }
+            EKind::Num(n) => {
+                self.load_num(NO_REG, n)?;
+                0
+            }
+            _ => 0,
+        };
+        self.jump()
+    }
+
     /// Fall through when `e` is true; collect the jumps taken when false in `e.f`.
     pub fn go_if_true(&mut self, e: &mut Exp) -> CgResult<()> {
         self.discharge(e)?;
@@ -728,7 +758,7 @@ impl FuncState {
                 self.invert_cond(pc);
                 pc
             }
-            EKind::Nil | EKind::False => self.jump()?,
+            EKind::Nil | EKind::False => self.const_then_jump(e)?,
             _ => self.branch(e, false)?,
         };
         let mut f = e.f;
@@ -745,7 +775,7 @@ impl FuncState {
         let j = match e.k {
             EKind::Nil | EKind::False => NO_JMP,
             EKind::Jmp(pc) => pc,
-            EKind::Str(_) | EKind::Num(_) | EKind::True => self.jump()?,
+            EKind::Str(_) | EKind::Num(_) | EKind::True => self.const_then_jump(e)?,
             _ => self.branch(e, true)?,
         };
         let mut t = e.t;
@@ -819,11 +849,7 @@ impl FuncState {
                     None
                 }
             }
-            EKind::Num(n)
-                if (0.0..=255.0).contains(&n)
-                    && n == n.trunc()
-                    && !(n == 0.0 && n.is_sign_negative()) =>
-            {
+            EKind::Num(n) if (0.0..=255.0).contains(&n) && n == n.trunc() && !(n == 0.0 && n.is_sign_negative()) => {
                 Some(Key::Byte(n as u32))
             }
             _ => None,
