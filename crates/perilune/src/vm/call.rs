@@ -164,6 +164,11 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         if th.frames.len() >= MAX_FRAMES {
             return Err(overflow_in(st, p));
         }
+        // Recursion without loops must meet the interrupt checks too.
+        st.hook_counter -= 1;
+        if st.hook_counter < 0 {
+            st.hook_check()?;
+        }
         let np = p.num_params as usize;
         let fs = p.framesize as usize;
         let (base, nvarargs) = if p.is_vararg {
@@ -300,7 +305,7 @@ fn enter_protected(
     }
     match precall(st, callee, cargs, -1, Cont::Pcall, pfl) {
         Ok(entered) => Ok(entered),
-        Err(Throw::Yield) => Err(Throw::Yield),
+        Err(e @ (Throw::Yield | Throw::Abort)) => Err(e),
         Err(e) => {
             // The call could not start (stack overflow), or a native callee failed.
             let msg = st.error_value(e);
@@ -343,7 +348,7 @@ fn catch(st: &mut State, msg: Value, callee: usize, handler: bool) -> LResult<()
 /// can take a traceback), drop the frames and deliver `false, msg`. `Err(e)` if no
 /// protected frame is in range; the caller passes it outward.
 pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
-    if let Throw::Yield = e {
+    if let Throw::Yield | Throw::Abort = e {
         return Err(e);
     }
     let th = st.cur;

@@ -124,6 +124,16 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
             }};
         }
+        // A loop back-edge: charge the loop body to the hook countdown.
+        macro_rules! back_edge {
+            ($units:expr) => {{
+                st.hook_counter -= $units as i64;
+                if st.hook_counter < 0 {
+                    savepc!();
+                    tri!(st.hook_check());
+                }
+            }};
+        }
         macro_rules! cond_next {
             ($take:expr) => {
                 if $take {
@@ -409,6 +419,9 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 Op::UCLO => {
                     close_upvals(st, th, base_idx + a);
                     jump!(ins);
+                    if jump_offset(ins) < 0 {
+                        back_edge!(-jump_offset(ins));
+                    }
                 }
                 Op::FNEW => {
                     savepc!();
@@ -628,6 +641,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                         reg!(a) = Value::number(i);
                         reg!(a + 3) = Value::number(i);
                         jump!(ins);
+                        back_edge!(-jump_offset(ins));
                     }
                 }
                 Op::ITERL => {
@@ -635,10 +649,17 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     if !v.is_nil() {
                         reg!(a - 1) = v;
                         jump!(ins);
+                        back_edge!(-jump_offset(ins));
                     }
                 }
-                Op::LOOP => {}
-                Op::JMP => jump!(ins),
+                Op::LOOP => back_edge!(jump_offset(ins).max(1)),
+                Op::JMP => {
+                    jump!(ins);
+                    // Backward gotos make loops without a LOOP header.
+                    if jump_offset(ins) < 0 {
+                        back_edge!(-jump_offset(ins));
+                    }
+                }
             }
         }
     }
