@@ -1590,7 +1590,8 @@ impl<'a> Parser<'a> {
             }
             if let (Some(kv), Some(vv)) = (template_const(&key), template_const(&val)) {
                 // Nil and NaN keys must raise their error when the constructor runs.
-                if !vv.is_nil() && !kv.is_nil() && !(kv.is_number() && kv.number_unchecked().is_nan()) {
+                let bad_key = kv.is_nil() || (kv.is_number() && kv.number_unchecked().is_nan());
+                if !vv.is_nil() && !bad_key {
                     let tt = match template {
                         Some(tt) => tt,
                         None => {
