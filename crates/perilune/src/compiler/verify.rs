@@ -103,7 +103,10 @@ fn verify_one(p: &Proto) -> Result<(), String> {
         return Err("upvalue names do not match upvalues".into());
     }
     let last = p.code[p.code.len() - 1];
-    if !matches!(Op::from_u8(op_byte(last)), Some(Op::RET0 | Op::RET1 | Op::RET | Op::RETM | Op::CALLT | Op::CALLMT)) {
+    if !matches!(
+        Op::from_u8(op_byte(last)),
+        Some(Op::RET0 | Op::RET1 | Op::RET | Op::RETM | Op::CALLT | Op::CALLMT)
+    ) {
         return Err("code does not end in a return".into());
     }
     for pc in 0..p.code.len() {

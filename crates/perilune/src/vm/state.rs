@@ -77,7 +77,6 @@ pub fn type_index(t: LuaType) -> usize {
 }
 
 pub struct State {
-    pub heap: Box<Heap>,
     pub gc: Gc,
     pub strings: StringTable,
     pub registry: GcRef<Table>,
@@ -95,8 +94,14 @@ pub struct State {
     pub rust_depth: u32,
     /// Set while finalizers run, so a finalizer's own safe points do not recurse.
     pub in_finalizer: bool,
-    /// Where warnings (finalizer errors) go; stderr when unset.
+    /// Where warnings (finalizer errors) go; dropped when unset.
     pub warn_handler: Option<fn(&str)>,
+    /// Countdown to the next interrupt/budget check (see `vm/hook.rs`).
+    pub hook_counter: i64,
+    pub hooks: crate::vm::hook::Hooks,
+    /// Declared last so it is dropped last: the string table's buckets (and any
+    /// other State-owned buffer) free themselves through it when the fields drop.
+    pub heap: Box<Heap>,
 }
 
 impl State {
@@ -147,6 +152,8 @@ impl State {
                     rust_depth: 0,
                     in_finalizer: false,
                     warn_handler: None,
+                    hook_counter: crate::vm::hook::HOOK_INTERVAL,
+                    hooks: crate::vm::hook::Hooks::default(),
                 }))
             }
             Err(e) => {
@@ -312,7 +319,20 @@ fn new_thread_value(heap: HeapRef, env: GcRef<Table>) -> Result<Thread, OutOfMem
 }
 
 impl Drop for State {
+    /// Closing a state runs the finalizers of every userdata that still has one (as
+    /// `lua_close` does), including those created by finalizers, then frees all.
     fn drop(&mut self) {
+        self.cur = self.main_thread;
+        let t = self.main_thread.get_mut();
+        t.frames.clear();
+        t.top = 0;
+        for _ in 0..100 {
+            gc::queue_all_finalizers(self);
+            if !gc::has_pending_finalizers(self) {
+                break;
+            }
+            self.run_finalizers();
+        }
         gc::free_all(self);
     }
 }
