@@ -137,7 +137,11 @@ fn tohex(st: &mut State) -> LResult<usize> {
     } else {
         x
     };
-    let table: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let table: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
     let mut buf = [b'0'; MAX_HEX_DIGITS as usize];
     let mut v = value;
     for slot in buf[..digits].iter_mut().rev() {

@@ -102,10 +102,30 @@ unary! {
     sinh => f64::sinh;
     cosh => f64::cosh;
     tanh => f64::tanh;
-    // Written as one multiplication by a constant, as LuaJIT does, so the last bit
-    // agrees (`to_degrees` may round differently).
-    deg => |x| x * (180.0 / std::f64::consts::PI);
-    rad => |x| x * (std::f64::consts::PI / 180.0);
+}
+
+/// `deg` and `rad` are written in Lua in LuaJIT (`x * factor`), so a bad argument
+/// is an arithmetic error raised inside that builtin, not a "bad argument" error.
+fn scale(st: &mut State, name: &str, factor: f64) -> LResult<usize> {
+    let v = st.arg(1);
+    match st.to_number(v) {
+        Some(x) => ret(st, x * factor),
+        None => {
+            let tn = crate::vm::meta::type_name(v);
+            let msg = format!("[builtin:{name}]:0: attempt to perform arithmetic on a {tn} value");
+            Err(st.error_from_text(&msg))
+        }
+    }
+}
+
+// One multiplication by a constant, as LuaJIT does, so the last bit agrees
+// (`to_degrees` may round differently).
+fn deg(st: &mut State) -> LResult<usize> {
+    scale(st, "deg", 180.0 / std::f64::consts::PI)
+}
+
+fn rad(st: &mut State) -> LResult<usize> {
+    scale(st, "rad", std::f64::consts::PI / 180.0)
 }
 
 fn atan2(st: &mut State) -> LResult<usize> {
@@ -187,7 +207,11 @@ fn ldexp(st: &mut State) -> LResult<usize> {
     let e = st.check_number(2)?;
     // The exponent is an integer argument: truncated toward zero. Anything beyond
     // +-4000 already saturates to 0 or inf for every finite x.
-    let e = if e.is_nan() { 0 } else { e.trunc().clamp(-4000.0, 4000.0) as i32 };
+    let e = if e.is_nan() {
+        0
+    } else {
+        e.trunc().clamp(-4000.0, 4000.0) as i32
+    };
     ret(st, scale_by_pow2(x, e))
 }
 
@@ -407,15 +431,21 @@ mod tests {
 
     #[test]
     fn random_matches_luajit_default_seed() {
-        let mut r = Rng { z: [0; 4], seeded: false };
+        let mut r = Rng {
+            z: [0; 4],
+            seeded: false,
+        };
         r.seed(0.0);
         // `luajit -e 'print(string.format("%.17g", math.random()))'`
-        assert_eq!(r.next_f64(), 0.794_206_292_431_240_97);
+        assert_eq!(r.next_f64(), 0.794_206_292_431_241);
     }
 
     #[test]
     fn random_in_unit_interval() {
-        let mut r = Rng { z: [0; 4], seeded: false };
+        let mut r = Rng {
+            z: [0; 4],
+            seeded: false,
+        };
         r.seed(123.0);
         for _ in 0..10_000 {
             let d = r.next_f64();

@@ -80,6 +80,20 @@ fn check_int(st: &mut State, i: usize) -> LResult<i64> {
     Ok(to_int(st.check_number(i)?))
 }
 
+/// Pay `units` into the interpreter's interrupt/budget countdown. The loops here
+/// can be long (an insert at a far negative position, a huge `move`, sorting a big
+/// array): charging them keeps interrupts and instruction budgets effective while
+/// they run, as they are for Lua loops.
+#[inline]
+fn charge(st: &mut State, units: i64) -> LResult<()> {
+    st.hook_counter -= units;
+    if st.hook_counter < 0 {
+        st.hook_check()
+    } else {
+        Ok(())
+    }
+}
+
 /// Raw `t[k] = v` with the GC barrier.
 fn set(st: &mut State, t: GcRef<Table>, k: i64, v: Value) -> LResult<()> {
     st.table_set(t, Value::number(k as f64), v)
@@ -92,6 +106,16 @@ fn check_function(st: &mut State, i: usize) -> LResult<Value> {
     } else {
         Err(st.type_error(i, "function"))
     }
+}
+
+/// LuaJIT writes `remove`, `getn`, `move`, `foreach` and `foreachi` in Lua, so a
+/// missing argument is a nil parameter there ("got nil", not "got no value"): these
+/// start by filling their frame up to their parameter count.
+fn lua_params(st: &mut State, n: usize) -> LResult<()> {
+    for _ in st.arg_count()..n {
+        st.push(Value::NIL)?;
+    }
+    Ok(())
 }
 
 /// Make the frame hold exactly `n` values (dropping extra arguments, padding with
@@ -127,6 +151,7 @@ fn concat(st: &mut State) -> LResult<usize> {
     let mut buf: HVec<u8> = HVec::new(st.heap_ref());
     let mut k = i;
     while k <= j {
+        charge(st, 1)?;
         let v = t.get_int(k);
         if let Some(s) = v.as_string() {
             buf.extend_from_slice(s.as_bytes())?;
@@ -165,6 +190,7 @@ fn insert(st: &mut State) -> LResult<usize> {
             let pos = check_int(st, 2)?;
             let mut i = end;
             while i > pos {
+                charge(st, 1)?;
                 let v = t.get_int(i - 1);
                 set(st, t, i, v)?;
                 i -= 1;
@@ -181,6 +207,7 @@ fn insert(st: &mut State) -> LResult<usize> {
 /// `remove(t [, pos])`: without `pos` pops `t[#t]`; with `pos` in `1..=#t` shifts the
 /// rest down. Returns the removed value, or nothing when there is nothing to remove.
 fn remove(st: &mut State) -> LResult<usize> {
+    lua_params(st, 2)?;
     let t = st.check_table(1)?;
     let len = t.length() as i64;
     if st.arg(2).is_nil() {
@@ -202,6 +229,7 @@ fn remove(st: &mut State) -> LResult<usize> {
     // `pos+1, pos+2, ...` and each access truncates, and so does this one.
     let mut i = pos + 1.0;
     while i <= lenf {
+        charge(st, 1)?;
         let v = t.get_int(to_int(i));
         set(st, t, to_int(i - 1.0), v)?;
         i += 1.0;
@@ -214,6 +242,7 @@ fn remove(st: &mut State) -> LResult<usize> {
 /// `move(a1, f, e, t [, a2])`: `a2[t..] = a1[f..e]`, copying backwards when the
 /// ranges overlap that way. Returns `a2`.
 fn move_(st: &mut State) -> LResult<usize> {
+    lua_params(st, 5)?;
     let a1 = st.check_table(1)?;
     let f = st.check_number(2)?;
     let e = st.check_number(3)?;
@@ -227,6 +256,7 @@ fn move_(st: &mut State) -> LResult<usize> {
         let forward = to > e || to <= f || a2 != a1;
         let mut k = 0.0;
         while k < count {
+            charge(st, 1)?;
             let i = if forward { f + k } else { e - k };
             let v = a1.get_int(to_int(i));
             set(st, a2, to_int(i + d), v)?;
@@ -251,6 +281,7 @@ fn maxn(st: &mut State) -> LResult<usize> {
 }
 
 fn getn(st: &mut State) -> LResult<usize> {
+    lua_params(st, 1)?;
     let t = st.check_table(1)?;
     st.push(Value::number(t.length() as f64))?;
     Ok(1)
@@ -304,6 +335,7 @@ fn call_pair(st: &mut State, k: Value, v: Value) -> LResult<Option<Value>> {
 /// `foreachi(t, f)`: `f(i, t[i])` for `i = 1, #t` (the length taken once); stops
 /// and returns the first non-nil result.
 fn foreachi(st: &mut State) -> LResult<usize> {
+    lua_params(st, 2)?;
     let t = st.check_table(1)?;
     check_function(st, 2)?;
     set_frame_size(st, 2)?;
@@ -321,6 +353,7 @@ fn foreachi(st: &mut State) -> LResult<usize> {
 /// `foreach(t, f)`: `f(k, v)` for every pair in `next` order; stops and returns
 /// the first non-nil result. The current key lives in slot 3.
 fn foreach(st: &mut State) -> LResult<usize> {
+    lua_params(st, 2)?;
     let t = st.check_table(1)?;
     check_function(st, 2)?;
     set_frame_size(st, 3)?;
@@ -390,6 +423,7 @@ impl Sorter {
     /// `a < b` by the comparator or the language's order. The comparator is called
     /// with `a` and `b` on the stack as its arguments, so they stay alive.
     fn less(&self, st: &mut State, a: Value, b: Value) -> LResult<bool> {
+        charge(st, 1)?;
         if self.has_cmp {
             let f = st.arg(2);
             return Ok(st.call_sync(f, &[a, b])?.is_truthy());
