@@ -287,10 +287,11 @@ fn getn(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// Largest `narray` and `nhash` for `table.new`: what a table can hold. Bigger
-/// requests are "table overflow", as in LuaJIT (whose limits are smaller).
-const NEW_MAX_ARRAY: i64 = 1 << 30;
-const NEW_MAX_HASH: i64 = 1 << 30;
+/// Largest `narray` and `nhash` for `table.new`, LuaJIT's limits (2^28 array
+/// slots, 2^26 hash nodes); bigger requests are "table overflow". Within them a
+/// request is still subject to the memory limit ("not enough memory").
+const NEW_MAX_ARRAY: i64 = 1 << 28;
+const NEW_MAX_HASH: i64 = 1 << 26;
 
 /// `table.new(narray, nhash)`: an empty table with preallocated parts. Negative
 /// sizes mean none.
