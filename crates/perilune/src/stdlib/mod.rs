@@ -5,7 +5,10 @@
 //! returns their count. Messages follow LuaJIT's wording.
 
 pub mod base;
+pub mod bit;
 pub mod coroutine;
+pub mod math;
+pub mod table;
 
 use crate::func::NativeFn;
 use crate::object::{GcRef, Table};
@@ -26,5 +29,8 @@ pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeF
 /// Open the base library and `coroutine` in the globals.
 pub fn open_base(st: &mut State) -> LResult<()> {
     base::open(st)?;
-    coroutine::open(st)
+    coroutine::open(st)?;
+    table::open(st)?;
+    math::open(st)?;
+    bit::open(st)
 }
