@@ -17,10 +17,7 @@ fn compile_file(path: &Path) -> Result<String, String> {
     let st = Box::leak(State::new().unwrap());
     match compile(st, &src, name.as_bytes()) {
         Ok(p) => Ok(listing(p)),
-        Err(Throw::Error(v)) => Err(v
-            .as_string()
-            .map(|s| s.to_str_lossy().into_owned())
-            .unwrap_or_default()),
+        Err(Throw::Error(v)) => Err(v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()),
         Err(t) => Err(format!("{t:?}")),
     }
 }
@@ -30,16 +27,10 @@ fn corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compiler");
     let bless = std::env::var_os("PERILUNE_BLESS").is_some();
     let mut failures = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut count = 0;
-    for path in files
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
-    {
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "lua")) {
         count += 1;
         let got = compile_file(path);
         let bl = path.with_extension("bl");
@@ -54,10 +45,7 @@ fn corpus() {
         }
         match std::fs::read_to_string(&expect_path) {
             Ok(want) if want == got_text => {}
-            Ok(want) => failures.push(format!(
-                "{}:\n--- want\n{want}--- got\n{got_text}",
-                path.display()
-            )),
+            Ok(want) => failures.push(format!("{}:\n--- want\n{want}--- got\n{got_text}", path.display())),
             Err(_) => failures.push(format!(
                 "{}: no {} (got:\n{got_text})",
                 path.display(),
@@ -96,8 +84,7 @@ fn mutations_never_panic() {
         .map(|p| std::fs::read(p).unwrap())
         .collect();
     sources.sort();
-    let alphabet: &[u8] =
-        b" \n()[]{}=.,;:+-*/%^#<>~'\"\\0123456789xeEpP_abgoto::endlocalfunctionreturnbreak";
+    let alphabet: &[u8] = b" \n()[]{}=.,;:+-*/%^#<>~'\"\\0123456789xeEpP_abgoto::endlocalfunctionreturnbreak";
     let tokens: &[&[u8]] = &[
         b" end ",
         b" do ",

@@ -240,9 +240,7 @@ impl FuncState {
     }
 
     fn op_at(&self, pc: u32) -> Option<Op> {
-        self.code
-            .get(pc as usize)
-            .and_then(|&i| Op::from_u8(op_byte(i)))
+        self.code.get(pc as usize).and_then(|&i| Op::from_u8(op_byte(i)))
     }
     fn ins_at(&self, pc: u32) -> Ins {
         self.code.get(pc as usize).copied().unwrap_or(0)
@@ -472,13 +470,7 @@ impl FuncState {
     }
     /// Patch a list: jumps with a test-and-copy go to `vtarget` copying into `reg`,
     /// the others to `dtarget`.
-    pub fn patch_val(
-        &mut self,
-        mut list: u32,
-        vtarget: u32,
-        reg: u32,
-        dtarget: u32,
-    ) -> CgResult<()> {
+    pub fn patch_val(&mut self, mut list: u32, vtarget: u32, reg: u32, dtarget: u32) -> CgResult<()> {
         while list != NO_JMP {
             let next = self.jump_next(list);
             if self.patch_test_reg(list, reg) {
@@ -819,11 +811,7 @@ impl FuncState {
                     None
                 }
             }
-            EKind::Num(n)
-                if (0.0..=255.0).contains(&n)
-                    && n == n.trunc()
-                    && !(n == 0.0 && n.is_sign_negative()) =>
-            {
+            EKind::Num(n) if (0.0..=255.0).contains(&n) && n == n.trunc() && !(n == 0.0 && n.is_sign_negative()) => {
                 Some(Key::Byte(n as u32))
             }
             _ => None,

@@ -527,10 +527,7 @@ impl<'a> Lexer<'a> {
                                 digits += 1;
                                 self.pos += 1;
                             }
-                            if digits == 0
-                                || self.peek() != Some(b'}')
-                                || v > 0x10ffff
-                                || (0xd800..0xe000).contains(&v)
+                            if digits == 0 || self.peek() != Some(b'}') || v > 0x10ffff || (0xd800..0xe000).contains(&v)
                             {
                                 return Err(self.bad_escape());
                             }
@@ -749,10 +746,7 @@ mod tests {
         assert_eq!(parse_number(b"0xA.8p0"), Some(10.5));
         assert_eq!(parse_number(b"0xffffffffff"), Some(1099511627775.0));
         assert_eq!(parse_number(b"0x.1"), Some(0.0625));
-        assert_eq!(
-            parse_number(b"0xffffffffffffffffff"),
-            Some(4722366482869645213696.0)
-        );
+        assert_eq!(parse_number(b"0xffffffffffffffffff"), Some(4722366482869645213696.0));
         assert_eq!(parse_number(b"5."), Some(5.0));
         assert_eq!(parse_number(b".5"), Some(0.5));
         assert_eq!(parse_number(b"1e3"), Some(1000.0));
@@ -768,12 +762,7 @@ mod tests {
             b"4x",
             b"0x1p",
         ] {
-            assert_eq!(
-                parse_number(bad),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert_eq!(parse_number(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 

@@ -80,33 +80,24 @@ fn ins_line(p: GcRef<Proto>, pc: usize, ins: Ins, is_target: bool) -> String {
         }
         fmt => {
             let _ = write!(s, "{a_txt} {d:>3}");
-            let upname = |i: u32| {
-                p.upval_names
-                    .get(i as usize)
-                    .map(|n| n.to_str_lossy().into_owned())
-            };
+            let upname = |i: u32| p.upval_names.get(i as usize).map(|n| n.to_str_lossy().into_owned());
             match fmt {
                 _ if op == Op::UGET => upname(d),
                 _ if matches!(op, Op::USETV | Op::USETP) => upname(a),
-                _ if matches!(op, Op::USETS | Op::USETN) => upname(a)
-                    .map(|n| format!("{n} ; {}", konst(d).map(fmt_const).unwrap_or_default())),
+                _ if matches!(op, Op::USETS | Op::USETN) => {
+                    upname(a).map(|n| format!("{n} ; {}", konst(d).map(fmt_const).unwrap_or_default()))
+                }
                 Format::AS | Format::AN => konst(d).map(fmt_const),
-                _ if op == Op::FNEW => p.protos.get(d as usize).map(|c| {
-                    format!(
-                        "{}:{}",
-                        super::chunk_id(c.source.as_bytes()),
-                        c.line_defined
-                    )
-                }),
+                _ if op == Op::FNEW => p
+                    .protos
+                    .get(d as usize)
+                    .map(|c| format!("{}:{}", super::chunk_id(c.source.as_bytes()), c.line_defined)),
                 _ => None,
             }
         }
     };
     if let Some(cm) = comment {
-        if matches!(
-            op.format(),
-            Format::ABC | Format::ABN | Format::ABS | Format::ABL
-        ) {
+        if matches!(op.format(), Format::ABC | Format::ABN | Format::ABS | Format::ABL) {
             let _ = write!(s, "  ; {cm}");
         } else {
             let _ = write!(s, "      ; {cm}");
@@ -155,11 +146,7 @@ pub fn fmt_num(n: f64) -> String {
         return if n < 0.0 { "-inf".into() } else { "inf".into() };
     }
     if n == 0.0 {
-        return if n.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if n.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sci = format!("{n:.13e}");
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));

@@ -9,11 +9,11 @@
 //! Entry points: [`compile`], [`chunk_id`], [`listing()`]. See `docs/compiler.md`.
 
 pub mod bytecode;
-pub mod verify;
 pub mod codegen;
 pub mod lexer;
 pub mod listing;
 pub mod parser;
+pub mod verify;
 
 pub use listing::listing;
 
@@ -58,11 +58,7 @@ pub fn chunk_id(source: &[u8]) -> String {
         }
         _ => {
             // Stop at the first control character (a line break, usually).
-            let mut len = source
-                .iter()
-                .take(ID_SIZE - 12)
-                .take_while(|&&c| c >= b' ')
-                .count();
+            let mut len = source.iter().take(ID_SIZE - 12).take_while(|&&c| c >= b' ').count();
             if len < source.len() {
                 len = len.min(ID_SIZE - 15);
                 format!("[string \"{}...\"]", lossy(&source[..len]))

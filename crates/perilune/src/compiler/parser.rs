@@ -148,10 +148,7 @@ fn fold_arith(op: BinOp, a: f64, b: f64) -> Option<f64> {
 }
 
 fn block_follow(t: Tok) -> bool {
-    matches!(
-        t,
-        Tok::Else | Tok::Elseif | Tok::End | Tok::Until | Tok::Eof
-    )
+    matches!(t, Tok::Else | Tok::Elseif | Tok::End | Tok::Until | Tok::Eof)
 }
 
 pub struct Parser<'a> {
@@ -167,12 +164,7 @@ pub struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(
-        st: &'a mut State,
-        src: &'a [u8],
-        chunkname: &'a [u8],
-        source: GcRef<LuaStr>,
-    ) -> Parser<'a> {
+    pub fn new(st: &'a mut State, src: &'a [u8], chunkname: &'a [u8], source: GcRef<LuaStr>) -> Parser<'a> {
         let h = st.heap_ref();
         Parser {
             lx: Lexer::new(st, src, chunkname),
@@ -189,9 +181,7 @@ impl<'a> Parser<'a> {
     pub fn cg_error(&mut self, e: CgError) -> Throw {
         match e {
             CgError::Oom => Throw::Oom,
-            CgError::Registers | CgError::CodeSize => self
-                .lx
-                .error("function or expression too complex", Near::Token),
+            CgError::Registers | CgError::CodeSize => self.lx.error("function or expression too complex", Near::Token),
             CgError::Constants => {
                 let line = self.fs.line_defined;
                 self.limit_error(line, MAX_CONSTS, "constants")
@@ -218,10 +208,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
     fn err_expected(&mut self, t: Tok) -> PErr {
-        PErr::Throw(
-            self.lx
-                .error(&format!("'{}' expected", t.describe()), Near::Token),
-        )
+        PErr::Throw(self.lx.error(&format!("'{}' expected", t.describe()), Near::Token))
     }
     fn err_syntax(&mut self, msg: &str) -> PErr {
         PErr::Throw(self.lx.error(msg, Near::Token))
@@ -269,8 +256,7 @@ impl<'a> Parser<'a> {
         self.level += 1;
         if self.level >= MAX_LEVEL {
             return Err(PErr::Throw(
-                self.lx
-                    .error("chunk has too many syntax levels", Near::Nothing),
+                self.lx.error("chunk has too many syntax levels", Near::Nothing),
             ));
         }
         Ok(())
@@ -285,9 +271,7 @@ impl<'a> Parser<'a> {
     fn declare_local(&mut self, name: GcRef<LuaStr>) -> PResult<()> {
         if self.fs.actvars.len() as u32 >= MAX_LOCALS {
             let l = self.fs.line_defined;
-            return Err(self
-                .limit_error(l, MAX_LOCALS as usize, "local variables")
-                .into());
+            return Err(self.limit_error(l, MAX_LOCALS as usize, "local variables").into());
         }
         let reg = self.fs.actvars.len() as u32;
         let idx = self.fs.vars.len() as u32;
@@ -327,12 +311,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn add_upval(
-        &mut self,
-        lvl: Option<usize>,
-        desc: UpvalDesc,
-        name: GcRef<LuaStr>,
-    ) -> PResult<u32> {
+    fn add_upval(&mut self, lvl: Option<usize>, desc: UpvalDesc, name: GcRef<LuaStr>) -> PResult<u32> {
         let fs = match lvl {
             Some(l) => match self.parents.get_mut(l) {
                 Some(f) => f,
@@ -692,9 +671,7 @@ impl<'a> Parser<'a> {
         while self.accept(Tok::Char(b','))? {
             if self.level + lhs.len() as u32 >= MAX_LEVEL {
                 let l = self.fs.line_defined;
-                return Err(self
-                    .limit_error(l, MAX_LEVEL as usize, "variable names")
-                    .into());
+                return Err(self.limit_error(l, MAX_LEVEL as usize, "variable names").into());
             }
             let mut v = Exp::new(EKind::Void);
             self.suffixed_exp(&mut v)?;
@@ -756,10 +733,7 @@ impl<'a> Parser<'a> {
                     nkey = Key::Reg(tmp);
                     hit = true;
                 }
-                lhs[i].k = EKind::Indexed {
-                    obj: nobj,
-                    key: nkey,
-                };
+                lhs[i].k = EKind::Indexed { obj: nobj, key: nkey };
             }
         }
         if hit {
@@ -900,9 +874,7 @@ impl<'a> Parser<'a> {
 
     fn stmt_goto(&mut self, name: GcRef<LuaStr>, line: u32) -> PResult<()> {
         let base = self.fs.label_base;
-        let found = (base..self.labels.len())
-            .rev()
-            .find(|&i| self.labels[i].name == name);
+        let found = (base..self.labels.len()).rev().find(|&i| self.labels[i].name == name);
         if let Some(i) = found {
             // Backward: the label is already known and visible.
             let l = self.labels[i];
@@ -1340,12 +1312,8 @@ impl<'a> Parser<'a> {
                         };
                         ins_ad(if eq { Op::ISEQP } else { Op::ISNEP }, ra, p)
                     }
-                    EKind::Str(s) => {
-                        ins_ad(if eq { Op::ISEQS } else { Op::ISNES }, ra, fs.const_str(s)?)
-                    }
-                    EKind::Num(n) => {
-                        ins_ad(if eq { Op::ISEQN } else { Op::ISNEN }, ra, fs.const_num(n)?)
-                    }
+                    EKind::Str(s) => ins_ad(if eq { Op::ISEQS } else { Op::ISNES }, ra, fs.const_str(s)?),
+                    EKind::Num(n) => ins_ad(if eq { Op::ISEQN } else { Op::ISNEN }, ra, fs.const_num(n)?),
                     _ => {
                         let rb = fs.exp_to_anyreg(&mut e2)?;
                         ins_ad(if eq { Op::ISEQV } else { Op::ISNEV }, ra, rb)

@@ -13,10 +13,7 @@ fn compile_str(src: &str) -> Result<GcRef<Proto>, String> {
     let st = new_state();
     match compile(st, src.as_bytes(), src.as_bytes()) {
         Ok(p) => Ok(p),
-        Err(Throw::Error(v)) => Err(v
-            .as_string()
-            .map(|s| s.to_str_lossy().into_owned())
-            .unwrap_or_default()),
+        Err(Throw::Error(v)) => Err(v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()),
         Err(t) => Err(format!("{t:?}")),
     }
 }
@@ -32,18 +29,12 @@ fn chunk_ids() {
         chunk_id(format!("@{long}").as_bytes()),
         format!("...{}", "a".repeat(56))
     );
-    assert_eq!(
-        chunk_id(long.as_bytes()),
-        format!("[string \"{}...\"]", "a".repeat(45))
-    );
+    assert_eq!(chunk_id(long.as_bytes()), format!("[string \"{}...\"]", "a".repeat(45)));
     assert_eq!(
         chunk_id("a".repeat(48).as_bytes()),
         format!("[string \"{}\"]", "a".repeat(48))
     );
-    assert_eq!(
-        chunk_id(format!("={}", "b".repeat(70)).as_bytes()),
-        "b".repeat(59)
-    );
+    assert_eq!(chunk_id(format!("={}", "b".repeat(70)).as_bytes()), "b".repeat(59));
 }
 
 #[test]
@@ -87,17 +78,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
         .unwrap_err()
         .contains("chunk has too many syntax levels"));
     let src = format!("x = -{}1", "not ".repeat(100000));
-    assert!(compile_str(&src)
-        .unwrap_err()
-        .contains("too many syntax levels"));
+    assert!(compile_str(&src).unwrap_err().contains("too many syntax levels"));
     let src = format!("{}{}", "do ".repeat(100000), "end ".repeat(100000));
-    assert!(compile_str(&src)
-        .unwrap_err()
-        .contains("too many syntax levels"));
+    assert!(compile_str(&src).unwrap_err().contains("too many syntax levels"));
     let src = format!("x = {}{}", "{".repeat(100000), "}".repeat(100000));
-    assert!(compile_str(&src)
-        .unwrap_err()
-        .contains("too many syntax levels"));
+    assert!(compile_str(&src).unwrap_err().contains("too many syntax levels"));
     let src = format!("x = {}1{}", "(".repeat(300), ")".repeat(300));
     assert!(compile_str(&src).is_err());
 }
@@ -140,15 +125,8 @@ fn out_of_memory_is_reported() {
 #[test]
 fn locvars_cover_their_scope() {
     let p = compile_str("local a = 1\ndo local b = a end\nfor i = 1, 2 do end\nreturn a").unwrap();
-    let names: Vec<String> = p
-        .locvars
-        .iter()
-        .map(|v| v.name.to_str_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        ["a", "b", "(for index)", "(for limit)", "(for step)", "i"]
-    );
+    let names: Vec<String> = p.locvars.iter().map(|v| v.name.to_str_lossy().into_owned()).collect();
+    assert_eq!(names, ["a", "b", "(for index)", "(for limit)", "(for step)", "i"]);
     let a = p.locvars[0];
     assert_eq!((a.reg, a.start_pc), (0, 1));
     assert_eq!(a.end_pc as usize, p.code.len());
@@ -162,19 +140,13 @@ fn locvars_cover_their_scope() {
 
 #[test]
 fn upvalues_and_names() {
-    let p =
-        compile_str("local x, y = 1, 2\nreturn function() return function() return y + x end end")
-            .unwrap();
+    let p = compile_str("local x, y = 1, 2\nreturn function() return function() return y + x end end").unwrap();
     let f = p.protos[0];
     let g = f.protos[0];
     assert_eq!(f.upvals.len(), 2);
     assert!(f.upvals.iter().all(|u| u.in_stack));
     assert!(g.upvals.iter().all(|u| !u.in_stack));
-    let names: Vec<String> = g
-        .upval_names
-        .iter()
-        .map(|n| n.to_str_lossy().into_owned())
-        .collect();
+    let names: Vec<String> = g.upval_names.iter().map(|n| n.to_str_lossy().into_owned()).collect();
     assert_eq!(names, ["y", "x"]);
 }
 
@@ -206,9 +178,7 @@ fn long_jumps_error_cleanly() {
         Err(e) => assert!(e.contains("control structure too long"), "{e}"),
     }
     let src = format!("while a do\n{body}{body}end");
-    assert!(compile_str(&src)
-        .unwrap_err()
-        .contains("control structure too long"));
+    assert!(compile_str(&src).unwrap_err().contains("control structure too long"));
 }
 
 #[test]

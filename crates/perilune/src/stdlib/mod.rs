@@ -6,6 +6,9 @@
 
 pub mod base;
 pub mod coroutine;
+pub mod format;
+pub mod pattern;
+pub mod string;
 
 use crate::func::NativeFn;
 use crate::object::{GcRef, Table};
@@ -23,8 +26,9 @@ pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeF
     Ok(())
 }
 
-/// Open the base library and `coroutine` in the globals.
+/// Open the base library, `coroutine` and `string` in the globals.
 pub fn open_base(st: &mut State) -> LResult<()> {
     base::open(st)?;
-    coroutine::open(st)
+    coroutine::open(st)?;
+    string::open(st)
 }

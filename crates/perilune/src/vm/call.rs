@@ -357,7 +357,9 @@ pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
 pub fn poscall(st: &mut State, mut first: usize, mut n: usize) -> LResult<()> {
     let th = st.cur;
     loop {
-        let Some(ci) = th.get_mut().frames.pop() else { return Ok(()) };
+        let Some(ci) = th.get_mut().frames.pop() else {
+            return Ok(());
+        };
         let t = th.get_mut();
         match ci.cont {
             Cont::Normal => {

@@ -156,7 +156,12 @@ impl State {
     /// above it (stack overflow is reported where the Lua code was).
     pub fn rt_error_innermost_lua(&mut self, msg: &str) -> Throw {
         let th = self.cur;
-        let pos = th.frames.iter().rev().find(|ci| ci.kind == FrameKind::Lua).and_then(|ci| self.frame_position(ci));
+        let pos = th
+            .frames
+            .iter()
+            .rev()
+            .find(|ci| ci.kind == FrameKind::Lua)
+            .and_then(|ci| self.frame_position(ci));
         let text = match pos {
             Some(pos) => format!("{pos} {msg}"),
             None => msg.to_string(),
