@@ -167,6 +167,11 @@ impl Buf {
 // --- Simple functions -----------------------------------------------------------------
 
 fn len(st: &mut State) -> LResult<usize> {
+    if st.arg_count() == 0 {
+        // LuaJIT's `string.len` is a fast function whose fallback sees a nil
+        // argument, so it reports "got nil" rather than "got no value".
+        return Err(st.arg_error(1, "string expected, got nil"));
+    }
     let s = str_arg(st, 1)?;
     st.push(Value::number(s.len() as f64))?;
     Ok(1)
