@@ -172,6 +172,10 @@ impl Session {
             Throw::Error(v) => self.report_value(v),
             Throw::Oom => self.report(b"not enough memory"),
             Throw::Yield => self.report(b"attempt to yield from outside a coroutine"),
+            Throw::Abort => {
+                let reason = self.state.hooks.abort_reason.clone();
+                self.report(reason.as_bytes())
+            }
         }
     }
 

@@ -369,6 +369,10 @@ impl FuncState {
     pub fn const_str(&mut self, s: GcRef<LuaStr>) -> CgResult<u32> {
         self.const_index(Value::string(s))
     }
+    /// A template table for `TDUP`.
+    pub fn const_table(&mut self, t: GcRef<crate::object::Table>) -> CgResult<u32> {
+        self.const_index(Value::table(t))
+    }
 
     // --- Jumps --------------------------------------------------------------------------
 
@@ -447,6 +451,17 @@ impl FuncState {
                 }
                 true
             }
+            // A constant operand of `and`/`or` (`nil and x`, `0 or x`) was loaded into
+            // NO_REG just before its jump: give it the target register, or make the
+            // load a no-op (a jump to the next instruction) when no value is needed.
+            Some(Op::KPRI | Op::KSTR | Op::KNUM | Op::KSHORT) if arg_a(i) == NO_REG => {
+                if reg != NO_REG {
+                    self.set_ins(t, with_a(i, reg));
+                } else {
+                    self.set_ins(t, ins_ad(Op::JMP, self.freereg, JUMP_BIAS));
+                }
+                true
+            }
             _ => false,
         }
     }
@@ -461,7 +476,12 @@ impl FuncState {
     fn need_value(&self, mut list: u32) -> bool {
         while list != NO_JMP {
             let op = if list > 0 { self.op_at(list - 1) } else { None };
-            if !matches!(op, Some(Op::ISTC | Op::ISFC)) {
+            let carries_value = match op {
+                Some(Op::ISTC | Op::ISFC) => true,
+                Some(Op::KPRI | Op::KSTR | Op::KNUM | Op::KSHORT) => arg_a(self.ins_at(list - 1)) == NO_REG,
+                _ => false,
+            };
+            if !carries_value {
                 return true;
             }
             list = self.jump_next(list);
@@ -711,6 +731,28 @@ impl FuncState {
         self.set_ins(pc - 1, i ^ 1);
     }
 
+    /// A jump that always leaves `and`/`or` with constant `e` as its value: the load
+    /// goes to NO_REG now and gets its register (or becomes a no-op) when the jump
+    /// list is patched (`patch_test_reg`).
+    fn const_then_jump(&mut self, e: &mut Exp) -> CgResult<u32> {
+        // Emitted directly: `emit_nil` could merge this load into a KNIL range.
+        match e.k {
+            EKind::Nil => self.emit_ad(Op::KPRI, NO_REG, 0)?,
+            EKind::False => self.emit_ad(Op::KPRI, NO_REG, 1)?,
+            EKind::True => self.emit_ad(Op::KPRI, NO_REG, 2)?,
+            EKind::Str(s) => {
+                let k = self.const_str(s)?;
+                self.emit_ad(Op::KSTR, NO_REG, k)?
+            }
+            EKind::Num(n) => {
+                self.load_num(NO_REG, n)?;
+                0
+            }
+            _ => 0,
+        };
+        self.jump()
+    }
+
     /// Fall through when `e` is true; collect the jumps taken when false in `e.f`.
     pub fn go_if_true(&mut self, e: &mut Exp) -> CgResult<()> {
         self.discharge(e)?;
@@ -720,7 +762,7 @@ impl FuncState {
                 self.invert_cond(pc);
                 pc
             }
-            EKind::Nil | EKind::False => self.jump()?,
+            EKind::Nil | EKind::False => self.const_then_jump(e)?,
             _ => self.branch(e, false)?,
         };
         let mut f = e.f;
@@ -737,7 +779,7 @@ impl FuncState {
         let j = match e.k {
             EKind::Nil | EKind::False => NO_JMP,
             EKind::Jmp(pc) => pc,
-            EKind::Str(_) | EKind::Num(_) | EKind::True => self.jump()?,
+            EKind::Str(_) | EKind::Num(_) | EKind::True => self.const_then_jump(e)?,
             _ => self.branch(e, true)?,
         };
         let mut t = e.t;

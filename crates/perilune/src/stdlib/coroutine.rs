@@ -69,6 +69,7 @@ fn resume(st: &mut State) -> LResult<usize> {
             st.push_str(msg.as_bytes())?;
             Ok(2)
         }
+        Err(ResumeError::Aborted) => Err(Throw::Abort),
     }
 }
 
@@ -123,6 +124,7 @@ fn wrap_call(st: &mut State) -> LResult<usize> {
             Err(Throw::Error(v))
         }
         Err(ResumeError::Refused(msg)) => Err(st.rt_error(msg)),
+        Err(ResumeError::Aborted) => Err(Throw::Abort),
     }
 }
 

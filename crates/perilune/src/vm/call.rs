@@ -54,6 +54,21 @@ pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult
     Ok(())
 }
 
+/// `ensure_stack` for entering Lua function `p`: an overflow is reported at the line
+/// where `p` is defined, as LuaJIT reports it (its stack check is in the callee).
+fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<crate::func::Proto>) -> LResult<()> {
+    if needed > MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK {
+        return Err(overflow_in(st, p));
+    }
+    ensure_stack(st, th, needed)
+}
+
+/// "stack overflow" positioned at the first line of the function being entered.
+fn overflow_in(st: &mut State, p: GcRef<crate::func::Proto>) -> Throw {
+    let chunk = crate::compiler::chunk_id(p.source.as_bytes());
+    st.error_from_text(&format!("{chunk}:{}: stack overflow", p.line_defined))
+}
+
 fn stack_overflow(st: &mut State) -> Throw {
     st.rt_error_innermost_lua("stack overflow")
 }
@@ -145,16 +160,21 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
             }
         }
     };
-    if th.frames.len() >= MAX_FRAMES {
-        return Err(stack_overflow(st));
-    }
     if let Some(p) = f.proto {
+        if th.frames.len() >= MAX_FRAMES {
+            return Err(overflow_in(st, p));
+        }
+        // Recursion without loops must meet the interrupt checks too.
+        st.hook_counter -= 1;
+        if st.hook_counter < 0 {
+            st.hook_check()?;
+        }
         let np = p.num_params as usize;
         let fs = p.framesize as usize;
         let (base, nvarargs) = if p.is_vararg {
             let nextra = nargs.saturating_sub(np);
             let base = func + 1 + np + nextra;
-            ensure_stack(st, th, base + fs + EXTRA_STACK)?;
+            ensure_lua_stack(st, th, base + fs + EXTRA_STACK, p)?;
             let s = th.get_mut().stack.as_mut_slice();
             for i in 0..np {
                 let src = func + 1 + i;
@@ -166,7 +186,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
             (base, nextra)
         } else {
             let base = func + 1;
-            ensure_stack(st, th, base + fs + EXTRA_STACK)?;
+            ensure_lua_stack(st, th, base + fs + EXTRA_STACK, p)?;
             let s = th.get_mut().stack.as_mut_slice();
             for slot in &mut s[base + nargs.min(np)..base + np] {
                 *slot = Value::NIL;
@@ -192,6 +212,9 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         b if b == Builtin::Pcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, false),
         b if b == Builtin::Xpcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, true),
         _ => {}
+    }
+    if th.frames.len() >= MAX_FRAMES {
+        return Err(stack_overflow(st));
     }
     call_native(st, f, func, nargs, nresults, cont, fl)?;
     Ok(Entered::Native)
@@ -282,7 +305,7 @@ fn enter_protected(
     }
     match precall(st, callee, cargs, -1, Cont::Pcall, pfl) {
         Ok(entered) => Ok(entered),
-        Err(Throw::Yield) => Err(Throw::Yield),
+        Err(e @ (Throw::Yield | Throw::Abort)) => Err(e),
         Err(e) => {
             // The call could not start (stack overflow), or a native callee failed.
             let msg = st.error_value(e);
@@ -325,7 +348,7 @@ fn catch(st: &mut State, msg: Value, callee: usize, handler: bool) -> LResult<()
 /// can take a traceback), drop the frames and deliver `false, msg`. `Err(e)` if no
 /// protected frame is in range; the caller passes it outward.
 pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
-    if let Throw::Yield = e {
+    if let Throw::Yield | Throw::Abort = e {
         return Err(e);
     }
     let th = st.cur;

@@ -29,6 +29,8 @@ pub enum ResumeError {
     Failed(Value),
     /// It could not be resumed at all (dead, running, too deep); the message.
     Refused(&'static str),
+    /// The host aborted the script while the coroutine ran; it goes on outward.
+    Aborted,
 }
 
 impl State {
@@ -86,6 +88,11 @@ impl State {
                 let base = co.frames.last().map_or(0, |ci| ci.base as usize);
                 let n = self.transfer(co, base)?;
                 Ok(n)
+            }
+            Err(Throw::Abort) => {
+                co.get_mut().status = ThreadStatus::Dead;
+                close_upvals(self, co, 0);
+                Err(ResumeError::Aborted)
             }
             Err(e) => {
                 co.get_mut().status = ThreadStatus::Dead;

@@ -215,10 +215,18 @@ impl State {
     }
 
     /// The error object carried by a throw.
-    pub fn error_value(&self, e: Throw) -> Value {
+    pub fn error_value(&mut self, e: Throw) -> Value {
         match e {
             Throw::Error(v) => v,
             Throw::Oom | Throw::Yield => Value::string(self.oom_msg),
+            Throw::Abort => {
+                let reason = std::mem::take(&mut self.hooks.abort_reason);
+                let v = self
+                    .intern(reason.as_bytes())
+                    .map_or(Value::string(self.oom_msg), Value::string);
+                self.hooks.abort_reason = reason;
+                v
+            }
         }
     }
 

@@ -96,6 +96,9 @@ pub struct State {
     pub in_finalizer: bool,
     /// Where warnings (finalizer errors) go; dropped when unset.
     pub warn_handler: Option<fn(&str)>,
+    /// Countdown to the next interrupt/budget check (see `vm/hook.rs`).
+    pub hook_counter: i64,
+    pub hooks: crate::vm::hook::Hooks,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -149,6 +152,8 @@ impl State {
                     rust_depth: 0,
                     in_finalizer: false,
                     warn_handler: None,
+                    hook_counter: crate::vm::hook::HOOK_INTERVAL,
+                    hooks: crate::vm::hook::Hooks::default(),
                 }))
             }
             Err(e) => {
@@ -191,6 +196,12 @@ impl State {
 
     pub fn new_table(&mut self, narray: usize, nhash: usize) -> Result<GcRef<Table>, OutOfMemory> {
         let t = Table::new(self.heap_ref(), narray, nhash)?;
+        self.gc.new_object(&self.heap, t, 0)
+    }
+
+    /// A new table with the contents of `template` (TDUP).
+    pub fn dup_table(&mut self, template: GcRef<Table>) -> Result<GcRef<Table>, OutOfMemory> {
+        let t = template.duplicate()?;
         self.gc.new_object(&self.heap, t, 0)
     }
 
