@@ -594,3 +594,55 @@ fn add_repl_value(
     let msg = format!("invalid replacement value (a {})", v.type_name());
     Err(st.rt_error(&msg))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run a chunk that returns one value; its `tostring`, or the error message.
+    fn run(st: &mut State, src: &str) -> String {
+        if let Err(e) = st.load(src.as_bytes(), b"=t") {
+            return format!("load error {e:?}");
+        }
+        let ok = st.pcall(0, 1, false);
+        let v = st.peek(0);
+        st.pop(1);
+        let text = st.tostring_raw(v).map(|s| s.to_str_lossy().into_owned());
+        format!("{ok} {}", text.unwrap_or_default())
+    }
+
+    #[test]
+    fn int_conversions_match_luajit() {
+        assert_eq!(num_to_i32(3.9), 3);
+        assert_eq!(num_to_i32(-3.9), -3);
+        assert_eq!(num_to_i32(2147483647.5), i32::MAX);
+        assert_eq!(num_to_i32(2147483648.0), i32::MIN);
+        assert_eq!(num_to_i32(f64::NAN), i32::MIN);
+        assert_eq!(num_to_i32(f64::NEG_INFINITY), i32::MIN);
+        assert_eq!(num_to_i64(9223372036854775808.0), i64::MIN);
+        assert_eq!(num_to_i64(-9223372036854775808.0), i64::MIN);
+        assert_eq!(num_to_i64(1e18), 1_000_000_000_000_000_000);
+        assert_eq!(num_to_i64(f64::NAN) as i32, 0);
+    }
+
+    #[test]
+    fn big_results_respect_the_memory_limit() {
+        let mut st = State::new().unwrap();
+        st.open_libs().unwrap();
+        assert_eq!(run(&mut st, "return ('ab'):rep(3, ',')"), "true ab,ab,ab");
+        st.heap.set_limit(st.heap.used() + (1 << 20));
+        for src in [
+            "local ok, e = pcall(string.rep, 'x', 1e7) return e",
+            "local ok, e = pcall(string.rep, 'x', 1e3, ('y'):rep(1e4)) return e",
+            "local ok, e = pcall(string.gsub, ('x'):rep(1000), 'x', ('y'):rep(5000)) return e",
+            "local ok, e = pcall(string.gsub, ('x'):rep(1000), 'x', function() return ('z'):rep(5000) end) return e",
+            "local s = ('x'):rep(3e5) local ok, e = pcall(string.format, '%s%s%s%s', s, s, s, s) return e",
+            "local ok, e = pcall(function() return ('x'):rep(4e5):upper():reverse() end) return e",
+        ] {
+            assert_eq!(run(&mut st, src), "true not enough memory", "{src}");
+        }
+        st.heap.set_limit(usize::MAX);
+        assert_eq!(run(&mut st, "return (('x'):rep(1e6)):upper():len()"), "true 1000000");
+        assert_eq!(run(&mut st, "return ('%d'):format(7)"), "true 7");
+    }
+}
