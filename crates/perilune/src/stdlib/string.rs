@@ -106,9 +106,8 @@ pub fn opt_int(st: &mut State, i: usize, def: i32) -> LResult<i32> {
     }
 }
 
-/// The bytes of string argument `i`. The string stays rooted in its argument slot
-/// (`check_string` stores converted numbers there), so the bytes stay valid across
-/// calls back into Lua.
+/// String argument `i`. It stays rooted in its argument slot (`check_string` stores
+/// a converted number there), so its bytes stay valid across calls back into Lua.
 fn str_arg(st: &mut State, i: usize) -> LResult<GcRef<LuaStr>> {
     st.check_string(i)
 }
