@@ -21,10 +21,11 @@
 //! reported as a hang.
 //!
 //! Environment:
-//! - `PERILUNE_SWEEP_FULL=1`: every point of every mode (use a release build).
-//! - `PERILUNE_SWEEP_POINTS=k`: points per script for `Nth` (default 256); `Nth`
-//!   over the whole run (state creation included), `From` and `NthGrow` get a
-//!   quarter each.
+//! - `PERILUNE_SWEEP_FULL=1`: every point of every mode, up to 5000 per script and
+//!   mode (a stride beyond that); use a release build.
+//! - `PERILUNE_SWEEP_POINTS=k`: points per script for `Nth` (default 256, full 5000);
+//!   `Nth` over the whole run (state creation included), `From` and `NthGrow` get a
+//!   quarter each (all k in the full sweep).
 //! - `PERILUNE_SWEEP_FILTER=a,b`: only scripts whose corpus path contains a or b.
 //! - `PERILUNE_TEST_ALL=1`: include `stdlib_pending/`.
 //! - `PERILUNE_SWEEP_TIMEOUT=s`: per-run timeout in seconds (default 30).
@@ -55,13 +56,23 @@ const EXCLUDE_IF_CONTAINS: &[&str] = &["io.read", "io.stdin", "io.lines(", "io.p
 /// corrupts memory (it would crash the whole sweep). Each has a failing test in
 /// `regressions.rs`; remove the entry when the bug is fixed.
 const KNOWN_BROKEN: &[(&str, &str)] = &[
-    ("errors/xpcall.lua", "regressions.rs tail_called_pcall_returns_its_results"),
-    ("functions/recursion.lua", "regressions.rs tail_called_pcall_returns_its_results"),
+    (
+        "errors/xpcall.lua",
+        "regressions.rs tail_called_pcall_returns_its_results",
+    ),
+    (
+        "functions/recursion.lua",
+        "regressions.rs tail_called_pcall_returns_its_results",
+    ),
 ];
 
 /// Default `Nth` points per script: keeps `cargo test` of this file under ~30 s in a
 /// debug build on 2 cores.
 const DEFAULT_POINTS: usize = 256;
+/// Points per script and mode with `PERILUNE_SWEEP_FULL=1`: every point of every
+/// corpus script but `gc/collectgarbage.lua` (about 41000 requests, swept with a
+/// stride of 9).
+const FULL_POINTS: usize = 5000;
 
 struct Script {
     /// Path relative to the corpus root.
@@ -125,14 +136,14 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The points 1..=total to try: all of them, or about `k` spread evenly with an
-/// offset that depends on the script (so different scripts cover different
-/// residues). The first few points (state creation) are always included.
-fn points(total: u64, k: usize, full: bool, salt: u64) -> Vec<u64> {
+/// The points 1..=total to try: all of them if there are at most `k`, else about `k`
+/// spread evenly with an offset that depends on the script (so different scripts
+/// cover different residues). The first three and the last are always included.
+fn points(total: u64, k: usize, salt: u64) -> Vec<u64> {
     if total == 0 {
         return Vec::new();
     }
-    if full || total <= k as u64 {
+    if total <= k as u64 {
         return (1..=total).collect();
     }
     let k = k.max(1) as u64;
@@ -244,7 +255,14 @@ impl Sweep<'_> {
                 ));
                 return None;
             }
-            return Some(if injected == 0 { "no fault hit" } else { "shrinks refused, same result" }.into());
+            return Some(
+                if injected == 0 {
+                    "no fault hit"
+                } else {
+                    "shrinks refused, same result"
+                }
+                .into(),
+            );
         }
         let kind = match end {
             End::StateOom => "state creation: OutOfMemory",
@@ -281,7 +299,11 @@ impl Sweep<'_> {
 
     fn sweep(&mut self) {
         self.stats.scripts += 1;
-        let salt = self.script.name.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+        let salt = self
+            .script
+            .name
+            .bytes()
+            .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
         let (src, name) = (&self.script.src, &self.script.chunkname);
         // Fault-free runs: count the requests of the whole run (`a`) and of running
         // the chunk only (`r`, `g` of which are growing reallocations).
@@ -294,7 +316,9 @@ impl Sweep<'_> {
         drop(st);
         take_output();
         // The reference run, with all the post-run checks.
-        let Some(base) = self.run(Fault::None, Arm::AtCreate, None) else { return };
+        let Some(base) = self.run(Fault::None, Arm::AtCreate, None) else {
+            return;
+        };
         if base.0 != end {
             self.fail(format!(
                 "{}: two fault-free runs end differently: {:?} vs {:?}",
@@ -303,19 +327,27 @@ impl Sweep<'_> {
         }
         self.stats.requests += a;
         if self.verbose {
-            eprintln!("{}: {a} allocation requests, {r} while running ({g} grows)", self.script.name);
+            eprintln!(
+                "{}: {a} allocation requests, {r} while running ({g} grows)",
+                self.script.name
+            );
         }
-        let k = self.k;
-        for n in points(r, k, self.full, salt) {
+        // The full sweep gives every mode the same number of points.
+        let (k, k4) = if self.full {
+            (self.k, self.k)
+        } else {
+            (self.k, self.k / 4)
+        };
+        for n in points(r, k, salt) {
             self.run(Fault::Nth(n), Arm::AtRun, Some(&base));
         }
-        for n in points(a, k / 4, self.full, salt / 7) {
+        for n in points(a, k4, salt / 7) {
             self.run(Fault::Nth(n), Arm::AtCreate, Some(&base));
         }
-        for n in points(r, k / 4, self.full, salt / 3) {
+        for n in points(r, k4, salt / 3) {
             self.run(Fault::From(n), Arm::AtRun, Some(&base));
         }
-        for n in points(g, k / 4, self.full, salt / 5) {
+        for n in points(g, k4, salt / 5) {
             self.run(Fault::NthGrow(n), Arm::AtRun, Some(&base));
         }
         self.run(Fault::Grows, Arm::AtRun, Some(&base));
@@ -331,7 +363,7 @@ impl Sweep<'_> {
 fn alloc_sweep_corpus() {
     let scripts = Arc::new(scripts());
     let full = env_flag("PERILUNE_SWEEP_FULL");
-    let k = env_usize("PERILUNE_SWEEP_POINTS", DEFAULT_POINTS);
+    let k = env_usize("PERILUNE_SWEEP_POINTS", if full { FULL_POINTS } else { DEFAULT_POINTS });
     let strict = env_flag("PERILUNE_SWEEP_STRICT");
     let verbose = env_flag("PERILUNE_SWEEP_VERBOSE");
     let timeout = Duration::from_secs(env_usize("PERILUNE_SWEEP_TIMEOUT", 30) as u64);
@@ -411,7 +443,10 @@ fn alloc_sweep_corpus() {
         eprintln!("  {n:>7}  {kind}");
     }
     if !t.others.is_empty() {
-        eprintln!("{} runs ended in another error after a caught fault (review):", t.others.len());
+        eprintln!(
+            "{} runs ended in another error after a caught fault (review):",
+            t.others.len()
+        );
         for o in t.others.iter().take(40) {
             eprintln!("  {o}");
         }

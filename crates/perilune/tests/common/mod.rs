@@ -194,6 +194,14 @@ fn alloc_activity(fa: &FaultyAllocator) -> (u64, u64, u64) {
 pub fn post_checks(fa: &FaultyAllocator, st: Option<Box<State>>) -> Result<(), String> {
     let mut errs = Vec::new();
     if let Some(mut st) = st {
+        // Every byte the allocator holds is accounted by the heap, and no more.
+        if fa.outstanding_bytes() != st.heap.used() {
+            errs.push(format!(
+                "accounting: the allocator holds {} bytes, the heap counts {}",
+                fa.outstanding_bytes(),
+                st.heap.used()
+            ));
+        }
         // Collect once while the fault is still armed: the collector must not need
         // memory (DESIGN.md invariant 4), so this must not even ask.
         let before = alloc_activity(fa);
@@ -238,7 +246,10 @@ pub fn post_checks(fa: &FaultyAllocator, st: Option<Box<State>>) -> Result<(), S
             }
         }
         if st.cur.top != top {
-            errs.push(format!("stack top {} after the check script, expected {top}", st.cur.top));
+            errs.push(format!(
+                "stack top {} after the check script, expected {top}",
+                st.cur.top
+            ));
         }
         if let Err(e) = gc::verify_heap(&mut st) {
             errs.push(format!("verify_heap after the check script: {e}"));
@@ -266,4 +277,74 @@ pub fn corpus_root() -> PathBuf {
 
 pub fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+thread_local! {
+    /// The allocator the `fault` native controls, and the warnings received.
+    static FA: RefCell<Option<FaultyAllocator>> = const { RefCell::new(None) };
+    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn record_warning(msg: &str) {
+    WARNINGS.with(|w| w.borrow_mut().push(msg.to_string()));
+}
+
+/// The warnings received since the last call.
+pub fn take_warnings() -> Vec<String> {
+    WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
+}
+
+/// `fault(kind [, n])` from Lua: `"off"`, `"all"` (every request fails), `"nth"`,
+/// `"from"`, `"above"` (n bytes), `"grows"`, `"shrinks"`. Allocates nothing.
+fn fault_native(st: &mut State) -> LResult<usize> {
+    let n = st.arg(2).as_number().unwrap_or(1.0) as u64;
+    let kind = st.arg(1);
+    let fault = match kind.as_string().map(|s| s.as_bytes().to_vec()).as_deref() {
+        Some(b"all") => Fault::From(1),
+        Some(b"nth") => Fault::Nth(n),
+        Some(b"from") => Fault::From(n),
+        Some(b"above") => Fault::Above(n as usize),
+        Some(b"grows") => Fault::Grows,
+        Some(b"shrinks") => Fault::Shrinks,
+        _ => Fault::None,
+    };
+    FA.with(|f| {
+        if let Some(fa) = &*f.borrow() {
+            fa.set(fault);
+        }
+    });
+    Ok(0)
+}
+
+/// `heap_used()` from Lua: the heap's accounted bytes. Allocates nothing.
+fn heap_used_native(st: &mut State) -> LResult<usize> {
+    let n = st.heap.used() as f64;
+    st.push(Value::number(n))?;
+    Ok(1)
+}
+
+/// A state on `fa` with the libraries, the capturing `print`, a warning handler
+/// that records warnings, and the test natives `fault` and `heap_used`.
+pub fn test_state(fa: &FaultyAllocator) -> Box<State> {
+    take_output();
+    take_warnings();
+    FA.with(|f| *f.borrow_mut() = Some(fa.clone()));
+    let mut st = State::with_allocator(fa.boxed()).unwrap_or_else(|_| panic!("state creation failed"));
+    st.warn_handler = Some(record_warning);
+    let r = setup(&mut st).and_then(|()| {
+        let f = st.new_native(fault_native, "fault", 0)?;
+        st.set_global("fault", Value::function(f))?;
+        let f = st.new_native(heap_used_native, "heap_used", 0)?;
+        st.set_global("heap_used", Value::function(f))
+    });
+    if r.is_err() {
+        panic!("test state setup failed");
+    }
+    st
+}
+
+/// Run a chunk in `st` and return how it ended and what it printed.
+pub fn run(st: &mut State, src: &str) -> (End, String) {
+    let end = run_chunk(st, src.as_bytes(), b"=test");
+    (end, String::from_utf8_lossy(&take_output()).into_owned())
 }
