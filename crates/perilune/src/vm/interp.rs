@@ -23,7 +23,7 @@ use crate::object::GcRef;
 use crate::value::Value;
 use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, precall, Entered};
 use crate::vm::error::{LResult, Throw};
-use crate::vm::frame::{flags, Cont, FrameKind};
+use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -43,10 +43,14 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
     let th = st.cur;
     'frame: loop {
         let ci_idx = th.frames.len() - 1;
-        let ci = th.frames[ci_idx];
+        debug_assert!(ci_idx >= entry);
+        // SAFETY: the frame stack is not empty here (the entry frame is still on it).
+        let ci = unsafe { *th.frames.as_ptr().add(ci_idx) };
         debug_assert!(ci.kind == FrameKind::Lua);
         let base_idx = ci.base as usize;
-        let Some(cl) = th.stack[ci.func as usize].as_function() else {
+        // SAFETY: a frame's function slot is below its base, inside the stack.
+        let fslot = unsafe { *th.stack.as_ptr().add(ci.func as usize) };
+        let Some(cl) = fslot.as_function() else {
             return Err(st.rt_error_here("internal error: frame without function"));
         };
         let Some(proto) = cl.proto else {
@@ -124,6 +128,16 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
             }};
         }
+        // A loop back-edge: charge the loop body to the hook countdown.
+        macro_rules! back_edge {
+            ($units:expr) => {{
+                st.hook_counter -= $units as i64;
+                if st.hook_counter < 0 {
+                    savepc!();
+                    tri!(st.hook_check());
+                }
+            }};
+        }
         macro_rules! cond_next {
             ($take:expr) => {
                 if $take {
@@ -144,7 +158,27 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 {
                     close_upvals(st, th, ci.func as usize);
                 }
-                if let Err(e) = poscall(st, first, $n) {
+                if ci.cont == Cont::Normal {
+                    // The common case inline: results to the function slot.
+                    let n: usize = $n;
+                    let dest = ci.func as usize;
+                    let t = th.get_mut();
+                    let sp = t.stack.as_mut_ptr();
+                    let want = if ci.nresults < 0 { n } else { ci.nresults as usize };
+                    // SAFETY: results lie below this frame's top and the destination
+                    // below them; `want` slots from `dest` are within the caller's frame
+                    // or, for all results, below `first + n`; the stack holds them.
+                    unsafe {
+                        for i in 0..want.min(n) {
+                            *sp.add(dest + i) = *sp.add(first + i);
+                        }
+                        for i in n..want {
+                            *sp.add(dest + i) = Value::NIL;
+                        }
+                    }
+                    t.top = dest + want;
+                    t.frames.pop();
+                } else if let Err(e) = poscall(st, first, $n) {
                     unwind_or_return!(e)
                 }
                 if th.frames.len() <= entry {
@@ -409,6 +443,9 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 Op::UCLO => {
                     close_upvals(st, th, base_idx + a);
                     jump!(ins);
+                    if jump_offset(ins) < 0 {
+                        back_edge!(-jump_offset(ins));
+                    }
                 }
                 Op::FNEW => {
                     savepc!();
@@ -532,6 +569,39 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     };
                     let nres = arg_b(ins) as i32 - 1;
                     savepc!();
+                    // Fast path: a fixed-arity Lua function with room on both stacks.
+                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
+                        let nbase = func + 1;
+                        let fs = p.framesize as usize;
+                        let np = p.num_params as usize;
+                        if !p.is_vararg
+                            && nbase + fs + EXTRA_STACK <= th.stack.len()
+                            && th.frames.len() < call::MAX_FRAMES
+                            && st.hook_counter > 0
+                        {
+                            st.hook_counter -= 1;
+                            for i in nargs..np {
+                                reg!(a + 1 + i) = Value::NIL;
+                            }
+                            let t = th.get_mut();
+                            let pushed = t.frames.push_within_capacity(CallInfo {
+                                func: func as u32,
+                                base: nbase as u32,
+                                top: (nbase + fs) as u32,
+                                pc: 0,
+                                nresults: nres,
+                                nvarargs: 0,
+                                kind: FrameKind::Lua,
+                                flags: 0,
+                                cont: Cont::Normal,
+                            });
+                            if pushed {
+                                t.top = nbase + fs;
+                                continue 'frame;
+                            }
+                            st.hook_counter += 1;
+                        }
+                    }
                     th.get_mut().top = func + 1 + nargs;
                     match tri!(precall(st, func, nargs, nres, Cont::Normal, 0)) {
                         Entered::Lua => continue 'frame,
@@ -555,14 +625,11 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     };
                     savepc!();
                     th.get_mut().top = func + 1 + nargs;
-                    match tri!(tail_call(st, ci_idx, func, nargs)) {
-                        Entered::Lua => continue 'frame,
-                        Entered::Native => {
-                            // The callee's results are at `func..top`: return them.
-                            let n = th.top.saturating_sub(func);
-                            do_return!(a, n)
-                        }
+                    tri!(tail_call(st, ci_idx, func, nargs));
+                    if th.frames.len() <= entry {
+                        return Ok(());
                     }
+                    continue 'frame;
                 }
                 Op::ITERC => {
                     let func = base_idx + a;
@@ -631,6 +698,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                         reg!(a) = Value::number(i);
                         reg!(a + 3) = Value::number(i);
                         jump!(ins);
+                        back_edge!(-jump_offset(ins));
                     }
                 }
                 Op::ITERL => {
@@ -638,10 +706,17 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     if !v.is_nil() {
                         reg!(a - 1) = v;
                         jump!(ins);
+                        back_edge!(-jump_offset(ins));
                     }
                 }
-                Op::LOOP => {}
-                Op::JMP => jump!(ins),
+                Op::LOOP => back_edge!(jump_offset(ins).max(1)),
+                Op::JMP => {
+                    jump!(ins);
+                    // Backward gotos make loops without a LOOP header.
+                    if jump_offset(ins) < 0 {
+                        back_edge!(-jump_offset(ins));
+                    }
+                }
             }
         }
     }
@@ -739,8 +814,8 @@ fn for_prep_slow(st: &mut State, slot: usize) -> LResult<(f64, f64, f64)> {
     Ok((out[0], out[1], out[2]))
 }
 
-/// A tail call from frame `ci_idx` of the function at `func`. A Lua callee replaces
-/// the frame; a native one runs and leaves its results at `func..top`.
+/// A tail call from frame `ci_idx` of the function at `func`: the callee replaces the
+/// frame. A native callee has finished (and delivered its results) on return.
 fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResult<Entered> {
     let th = st.cur;
     let mut nargs = nargs;
@@ -757,10 +832,9 @@ fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResul
         nargs += 1;
         f = mm;
     }
-    let is_lua = f.as_function().is_some_and(|f| f.is_lua());
-    if !is_lua {
-        return precall(st, func, nargs, -1, Cont::Normal, 0);
-    }
+    let _ = f;
+    // The callee takes this frame's place, natives included (as in LuaJIT), so its
+    // results go wherever this frame's would have gone.
     let ci = th.frames[ci_idx];
     let dest = ci.func as usize;
     if th.open_upvals.is_some_and(|u| u.slot as usize >= dest) {
