@@ -1,6 +1,7 @@
 //! The allocation-failure sweep (DESIGN.md "How it is checked", docs/fault-injection.md).
 //!
-//! Every script of the Lua corpus (`tests/lua/**`) runs inside the library on a
+//! Every script of the Lua corpus (`tests/lua/**`) and the sweep's own stress scripts
+//! (`crates/perilune/tests/sweep/*.lua`) runs inside the library on a
 //! [`FaultyAllocator`]: once without faults to count its allocation requests `A` (and
 //! growing reallocations `G`), then once per fault point:
 //!
@@ -56,16 +57,9 @@ const EXCLUDE_IF_CONTAINS: &[&str] = &["io.read", "io.stdin", "io.lines(", "io.p
 /// corrupts memory (it would crash the whole sweep). Each has a failing test in
 /// `regressions.rs`; remove the entry when the bug is fixed.
 const KNOWN_BROKEN: &[(&str, &str)] = &[
-    (
-        "errors/xpcall.lua",
-        "regressions.rs tail_called_pcall_returns_its_results",
-    ),
-    (
-        "functions/recursion.lua",
-        "regressions.rs tail_called_pcall_returns_its_results",
-    ),
+    // (no entry: errors/xpcall.lua and functions/recursion.lua were here until the
+    // tail call of pcall/xpcall was fixed; see regressions.rs)
 ];
-
 /// Default `Nth` points per script: keeps `cargo test` of this file under ~30 s in a
 /// debug build on 2 cores.
 const DEFAULT_POINTS: usize = 256;
@@ -122,6 +116,12 @@ fn scripts() -> Vec<Script> {
     let mut all = Vec::new();
     collect(&corpus_root(), "", &mut all);
     assert!(!all.is_empty(), "no scripts under {}", corpus_root().display());
+    // Stress scripts written for the sweep (tests/sweep/*.lua in this crate).
+    collect(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sweep"),
+        "sweep",
+        &mut all,
+    );
     if let Ok(f) = std::env::var("PERILUNE_SWEEP_FILTER") {
         let pats: Vec<&str> = f.split(',').filter(|p| !p.is_empty()).collect();
         if !pats.is_empty() {
@@ -458,4 +458,23 @@ fn alloc_sweep_corpus() {
         }
         panic!("{msg}");
     }
+}
+
+/// The harness itself: a block taken from the heap and never given back is reported
+/// (by `verify_heap`'s byte accounting and as a leak after the state is dropped).
+#[test]
+fn post_checks_catch_a_leak() {
+    let fa = FaultyAllocator::new();
+    let (st, end) = run_script_at(&fa, Fault::None, Arm::AtCreate, b"local x = {}", b"=leak");
+    assert_eq!(end, End::Ok);
+    let Some(st) = st else { panic!("no state") };
+    let layout = std::alloc::Layout::from_size_align(40, 8).unwrap_or_else(|_| unreachable!());
+    assert!(st.heap.alloc(layout).is_ok());
+    let Err(e) = post_checks(&fa, Some(st)) else {
+        panic!("the leak went unnoticed")
+    };
+    assert!(
+        e.contains("verify_heap") && e.contains("leak: 40 bytes in 1 blocks"),
+        "{e}"
+    );
 }
