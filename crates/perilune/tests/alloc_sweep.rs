@@ -11,7 +11,9 @@
 //! - `NthGrow(n)`: only the n-th growing reallocation fails, for n in 1..=G;
 //! - `Grows`: every growing reallocation fails;
 //! - `Shrinks`: every shrink is refused (the result must equal the fault-free run);
-//! - `Above(s)`: every request above s bytes fails, for a few sizes.
+//! - `Above(s)`: every request above s bytes fails, for a few sizes;
+//! - `Limit(h)`: no allocator fault, but the heap's limit is set to its use plus h
+//!   bytes when the chunk starts, for a few h (the limit path and near-limit pacing).
 //!
 //! Each run must end normally, in the script's own (fault-free) error, or in an error
 //! whose message contains `not enough memory` (`error in error handling` when the
@@ -225,6 +227,12 @@ impl Sweep<'_> {
         let Some((base_end, base_out)) = base else {
             return Some((end, out));
         };
+        // A limit refuses inside the heap, not in the allocator: count it as a fault.
+        let injected = if matches!(arm, Arm::Limit(_)) {
+            injected.max(1)
+        } else {
+            injected
+        };
         let kind = self.classify(&label, fault, &end, &out, injected, base_end, base_out);
         if let Some(kind) = kind {
             *self.stats.by_kind.entry(kind).or_default() += 1;
@@ -355,6 +363,10 @@ impl Sweep<'_> {
         self.run(Fault::Shrinks, Arm::AtCreate, Some(&base));
         for s in [64, 512, 4096, 32768] {
             self.run(Fault::Above(s), Arm::AtRun, Some(&base));
+        }
+        // Memory limits just above the heap's use when the chunk starts.
+        for h in [0, 256, 1024, 4096, 16384, 65536, 262144] {
+            self.run(Fault::None, Arm::Limit(h), Some(&base));
         }
     }
 }

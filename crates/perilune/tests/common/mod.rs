@@ -121,6 +121,10 @@ pub enum Arm {
     AtCreate,
     /// Just before the compiled chunk is called: the count covers only running it.
     AtRun,
+    /// No allocator fault: just before the chunk is called, the heap's limit is set
+    /// to its current use plus this many bytes (the limit path of `Heap::charge` and
+    /// the collector's near-limit pacing).
+    Limit(usize),
 }
 
 /// Run `src` in a fresh state on `fa` with `fault` armed at `arm`. Returns the state
@@ -148,8 +152,10 @@ pub fn run_script_at(
         let v = st.error_value(e);
         return (Some(st), End::LoadError(error_text(v)));
     }
-    if arm == Arm::AtRun {
-        fa.set(fault);
+    match arm {
+        Arm::AtRun => fa.set(fault),
+        Arm::Limit(headroom) => st.heap.set_limit(st.heap.used().saturating_add(headroom)),
+        Arm::AtCreate => {}
     }
     let end = call_chunk(&mut st, top);
     (Some(st), end)
@@ -213,6 +219,7 @@ pub fn post_checks(fa: &FaultyAllocator, st: Option<Box<State>>) -> Result<(), S
             ));
         }
         fa.disarm();
+        st.heap.set_limit(usize::MAX);
         if let Err(e) = gc::verify_heap(&mut st) {
             errs.push(format!("verify_heap after the run: {e}"));
         }
