@@ -774,13 +774,7 @@ fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::Table>
     let Some(src) = k.as_table() else {
         return Err(st.rt_error_here("internal error: TDUP without template"));
     };
-    let t = st.new_table(src.array.len(), src.node.len())?;
-    let mut key = Value::NIL;
-    while let Ok(Some((k2, v))) = src.next(key) {
-        st.table_set(t, k2, v)?;
-        key = k2;
-    }
-    Ok(t)
+    Ok(st.dup_table(src)?)
 }
 
 /// `obj[key] = v` with the fast path for plain tables and `__newindex` otherwise.
