@@ -116,7 +116,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("userdata", "local t = {} while true do t[#t + 1] = newproxy(true) end"),
     (
         "compiler input",
-        "local s = 'a = {1, 2, 3, \\'str\\', {4}} ' while true do s = s .. s assert(loadstring(s)) end",
+        "local s = 'a = (a or 0) + 1 b = {a, a, \\'str\\'} ' while true do s = s .. s assert(loadstring(s)) end",
     ),
     (
         "tostring of tables",
@@ -209,7 +209,7 @@ fn loadstring_does_not_copy_the_source_outside_the_heap() {
     let mut st = test_state(&fa);
     let (end, _) = run(
         &mut st,
-        "src = 'a = {1, 2, 3, \\'str\\', {4}} ' while #src < 1000000 do src = src .. src end",
+        "src = 'a = (a or 0) + 1 b = {a, a, \\'str\\'} ' while #src < 1000000 do src = src .. src end",
     );
     assert_eq!(end, End::Ok);
     gc::full_collect(&mut st);
