@@ -96,8 +96,8 @@ impl Lua {
     /// let b = lua.create_sandbox()?;
     /// lua.load("x = 1").set_environment(a.clone()).exec()?;
     /// assert!(lua.load("return x").set_environment(b.clone()).eval::<Option<i32>>()?.is_none());
-    /// assert!(lua.load("string.rep = nil").set_environment(a).exec().is_err());
-    /// assert_eq!(lua.load("return ('ab'):len()").set_environment(b).eval::<i32>()?, 2);
+    /// assert!(lua.load("coroutine.create = nil").set_environment(a).exec().is_err());
+    /// assert_eq!(lua.load("return type(coroutine.create)").set_environment(b).eval::<String>()?, "function");
     /// assert!(lua.globals().get::<_, Option<i32>>("x")?.is_none());
     /// # Ok::<(), perilune::Error>(())
     /// ```
