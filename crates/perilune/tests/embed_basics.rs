@@ -11,7 +11,10 @@ fn globals_and_eval() {
     g.set("x", 21).unwrap();
     assert_eq!(g.get::<_, i64>("x").unwrap(), 21);
     assert_eq!(lua.load("x * 2").eval::<i64>().unwrap(), 42);
-    assert_eq!(lua.load("return x, 'a'").eval::<(i32, String)>().unwrap(), (21, "a".to_string()));
+    assert_eq!(
+        lua.load("return x, 'a'").eval::<(i32, String)>().unwrap(),
+        (21, "a".to_string())
+    );
     lua.load("y = x + 1").exec().unwrap();
     assert_eq!(g.get::<_, u8>("y").unwrap(), 22);
     let n: i32 = lua.load("local a, b = ... return a - b").call((10, 3)).unwrap();
@@ -36,21 +39,33 @@ fn safe_libraries_only() {
 fn syntax_errors() {
     let lua = Lua::new();
     match lua.load("x = = 1").exec() {
-        Err(Error::SyntaxError { incomplete_input: false, message }) => assert!(message.contains("near")),
+        Err(Error::SyntaxError {
+            incomplete_input: false,
+            message,
+        }) => assert!(message.contains("near")),
         other => panic!("{other:?}"),
     }
     match lua.load("if x then").exec() {
-        Err(Error::SyntaxError { incomplete_input: true, .. }) => {}
+        Err(Error::SyntaxError {
+            incomplete_input: true, ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     // Bytecode is not accepted.
-    assert!(matches!(lua.load(&b"\x1bLJ\x02"[..]).exec(), Err(Error::SyntaxError { .. })));
+    assert!(matches!(
+        lua.load(&b"\x1bLJ\x02"[..]).exec(),
+        Err(Error::SyntaxError { .. })
+    ));
 }
 
 #[test]
 fn runtime_errors_carry_traceback() {
     let lua = Lua::new();
-    let err = lua.load("local function f() error('boom') end f()").set_name("t.lua").exec().unwrap_err();
+    let err = lua
+        .load("local function f() error('boom') end f()")
+        .set_name("t.lua")
+        .exec()
+        .unwrap_err();
     match &err {
         Error::RuntimeError(m) => {
             assert!(m.starts_with("t.lua:1: boom"), "{m}");
@@ -70,9 +85,18 @@ fn runtime_errors_carry_traceback() {
 fn integer_conversions_are_checked() {
     let lua = Lua::new();
     assert_eq!(lua.load("255").eval::<u8>().unwrap(), 255);
-    assert!(matches!(lua.load("256").eval::<u8>(), Err(Error::FromLuaConversionError { .. })));
-    assert!(matches!(lua.load("-1").eval::<u32>(), Err(Error::FromLuaConversionError { .. })));
-    assert!(matches!(lua.load("1.5").eval::<i32>(), Err(Error::FromLuaConversionError { .. })));
+    assert!(matches!(
+        lua.load("256").eval::<u8>(),
+        Err(Error::FromLuaConversionError { .. })
+    ));
+    assert!(matches!(
+        lua.load("-1").eval::<u32>(),
+        Err(Error::FromLuaConversionError { .. })
+    ));
+    assert!(matches!(
+        lua.load("1.5").eval::<i32>(),
+        Err(Error::FromLuaConversionError { .. })
+    ));
     assert!(lua.load("0/0").eval::<i64>().is_err());
     assert!(lua.load("1/0").eval::<i64>().is_err());
     assert!(lua.load("2^63").eval::<i64>().is_err());
@@ -150,12 +174,18 @@ fn tables() {
     t.raw_remove(1).unwrap();
     assert_eq!(t.raw_get::<_, Option<String>>(1).unwrap(), None);
     assert!(t.get_metatable().unwrap().is_none());
-    let mt: Table = lua.load("{__index = function(t, k) return k .. '!' end}").eval().unwrap();
+    let mt: Table = lua
+        .load("{__index = function(t, k) return k .. '!' end}")
+        .eval()
+        .unwrap();
     t.set_metatable(Some(mt)).unwrap();
     assert_eq!(t.get::<_, String>("zz").unwrap(), "zz!");
     assert_eq!(t.raw_get::<_, Option<String>>("zz").unwrap(), None);
     assert!(t.get_metatable().unwrap().is_some());
-    let failing: Table = lua.load("setmetatable({}, {__newindex = function() error('ro') end})").eval().unwrap();
+    let failing: Table = lua
+        .load("setmetatable({}, {__newindex = function() error('ro') end})")
+        .eval()
+        .unwrap();
     assert!(matches!(failing.set("a", 1), Err(Error::RuntimeError(ref m)) if m.contains("ro")));
     failing.raw_set("a", 1).unwrap();
     t.clear().unwrap();
@@ -165,7 +195,10 @@ fn tables() {
 #[test]
 fn functions_call_and_errors() {
     let lua = Lua::new();
-    let f: Function = lua.load("return function(...) return select('#', ...), ... end").eval().unwrap();
+    let f: Function = lua
+        .load("return function(...) return select('#', ...), ... end")
+        .eval()
+        .unwrap();
     let (n, a, b): (i32, i32, Option<i32>) = f.call((7, Nil)).unwrap();
     assert_eq!((n, a, b), (2, 7, None));
     let bad: Function = lua.load("return function() local x = {} .. 1 end").eval().unwrap();
@@ -204,7 +237,10 @@ fn registry_keys() {
     let key = lua.create_registry_value(vec![1, 2]).unwrap();
     let v: Vec<i32> = lua.registry_value(&key).unwrap();
     assert_eq!(v, [1, 2]);
-    assert!(matches!(other.registry_value::<Value>(&key), Err(Error::MismatchedRegistryKey)));
+    assert!(matches!(
+        other.registry_value::<Value>(&key),
+        Err(Error::MismatchedRegistryKey)
+    ));
     assert!(lua.owns_registry_value(&key));
     let base = lua.live_handles().unwrap();
     lua.remove_registry_value(key).unwrap();

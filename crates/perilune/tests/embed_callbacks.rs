@@ -13,7 +13,8 @@ fn rust_function_round_trip() {
     assert_eq!(lua.load("add(2, 3)").eval::<i64>().unwrap(), 5);
     assert_eq!(add.call::<_, i64>((4, 5)).unwrap(), 9);
     // Multiple results and variadics.
-    let split = lua.create_function(|_, s: String| Ok(Variadic::from(s.split(',').map(str::to_string).collect::<Vec<_>>())));
+    let split =
+        lua.create_function(|_, s: String| Ok(Variadic::from(s.split(',').map(str::to_string).collect::<Vec<_>>())));
     lua.globals().set("split", split.unwrap()).unwrap();
     assert_eq!(lua.load("select('#', split('a,b,c'))").eval::<i32>().unwrap(), 3);
 }
@@ -21,11 +22,20 @@ fn rust_function_round_trip() {
 #[test]
 fn callback_calls_back_into_lua() {
     let lua = Lua::new();
-    let apply = lua.create_function(|_, (f, x): (Function, i32)| f.call::<_, i32>(x * 10)).unwrap();
+    let apply = lua
+        .create_function(|_, (f, x): (Function, i32)| f.call::<_, i32>(x * 10))
+        .unwrap();
     lua.globals().set("apply", apply).unwrap();
-    assert_eq!(lua.load("apply(function(v) return v + 1 end, 4)").eval::<i32>().unwrap(), 41);
+    assert_eq!(
+        lua.load("apply(function(v) return v + 1 end, 4)")
+            .eval::<i32>()
+            .unwrap(),
+        41
+    );
     // A table built in Rust inside a callback.
-    let mk = lua.create_function(|lua, n: usize| lua.create_sequence_from(0..n)).unwrap();
+    let mk = lua
+        .create_function(|lua, n: usize| lua.create_sequence_from(0..n))
+        .unwrap();
     lua.globals().set("mk", mk).unwrap();
     assert_eq!(lua.load("#mk(5)").eval::<i32>().unwrap(), 5);
 }
@@ -46,16 +56,24 @@ fn bad_arguments_are_errors() {
     // Called directly from Rust: same error.
     assert!(f.call::<_, ()>(("x", "y")).is_err());
     // Lua can catch it and read the message.
-    let msg: String = lua.load("local ok, e = pcall(f, 1, {}) return tostring(e)").eval().unwrap();
+    let msg: String = lua
+        .load("local ok, e = pcall(f, 1, {}) return tostring(e)")
+        .eval()
+        .unwrap();
     assert!(msg.contains("bad argument #2"), "{msg}");
-    let msg: String = lua.load("local ok, e = pcall(f, 1, {}) return 'err: ' .. e").eval().unwrap();
+    let msg: String = lua
+        .load("local ok, e = pcall(f, 1, {}) return 'err: ' .. e")
+        .eval()
+        .unwrap();
     assert!(msg.starts_with("err: bad argument"), "{msg}");
 }
 
 #[test]
 fn callback_errors_keep_their_cause() {
     let lua = Lua::new();
-    let f = lua.create_function(|_, ()| -> perilune::Result<()> { Err(Error::runtime("custom failure")) }).unwrap();
+    let f = lua
+        .create_function(|_, ()| -> perilune::Result<()> { Err(Error::runtime("custom failure")) })
+        .unwrap();
     lua.globals().set("fail", f).unwrap();
     let e = lua.load("local function g() fail() end g()").exec().unwrap_err();
     match &e {
@@ -81,10 +99,15 @@ fn callback_errors_keep_their_cause() {
 #[test]
 fn panics_do_not_unwind_through_the_vm() {
     let lua = Lua::new();
-    let f = lua.create_function(|_, ()| -> perilune::Result<()> { panic!("kaboom") }).unwrap();
+    let f = lua
+        .create_function(|_, ()| -> perilune::Result<()> { panic!("kaboom") })
+        .unwrap();
     lua.globals().set("p", f).unwrap();
     let e = lua.load("p()").exec().unwrap_err();
-    assert!(matches!(e.root_cause(), Error::CallbackPanic(m) if m == "kaboom"), "{e:?}");
+    assert!(
+        matches!(e.root_cause(), Error::CallbackPanic(m) if m == "kaboom"),
+        "{e:?}"
+    );
     // Lua can catch it, and the state keeps working.
     let ok: bool = lua.load("return (pcall(p))").eval().unwrap();
     assert!(!ok);
@@ -133,7 +156,9 @@ fn closures_are_dropped_once() {
     let lua = Lua::new();
     {
         let t = Tracker(drops.clone());
-        let f = lua.create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst))).unwrap();
+        let f = lua
+            .create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst)))
+            .unwrap();
         f.call::<_, usize>(()).unwrap();
     }
     lua.gc_collect().unwrap();
@@ -141,7 +166,9 @@ fn closures_are_dropped_once() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     // A function still alive at close is dropped at close.
     let t = Tracker(drops.clone());
-    let f = lua.create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst))).unwrap();
+    let f = lua
+        .create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst)))
+        .unwrap();
     lua.globals().set("keep", f).unwrap();
     drop(lua);
     assert_eq!(drops.load(Ordering::SeqCst), 2);
@@ -162,7 +189,9 @@ fn values_from_rust_callbacks() {
     assert!(n.is_nil());
     assert_eq!(s, "s");
     // An error passed as a value to Lua.
-    let e = lua.create_function(|_, ()| Ok(Value::Error(Box::new(Error::runtime("as value"))))).unwrap();
+    let e = lua
+        .create_function(|_, ()| Ok(Value::Error(Box::new(Error::runtime("as value")))))
+        .unwrap();
     lua.globals().set("e", e).unwrap();
     let text: String = lua.load("return tostring(e())").eval().unwrap();
     assert!(text.contains("as value"), "{text}");

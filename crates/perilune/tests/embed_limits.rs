@@ -18,8 +18,10 @@ fn memory_limit_stops_runaway_script() {
     lua.gc_collect().unwrap();
     assert_eq!(lua.load("return 40 + 2").eval::<i32>().unwrap(), 42);
     // Lua code can catch it.
-    let caught: String =
-        lua.load("local ok, e = pcall(function() local t = {} while true do t[#t+1] = {} end end) return e").eval().unwrap();
+    let caught: String = lua
+        .load("local ok, e = pcall(function() local t = {} while true do t[#t+1] = {} end end) return e")
+        .eval()
+        .unwrap();
     assert_eq!(caught, "not enough memory");
     // Rust-side allocations honour the limit too.
     let big = "x".repeat(1024 * 1024);
@@ -86,7 +88,11 @@ fn run_workload(lua: &Lua) -> perilune::Result<i64> {
 fn allocator_failing_at_every_point() {
     // Count the allocations of a full run first.
     let count = Arc::new(AtomicUsize::new(0));
-    let alloc = FailingAlloc { count: count.clone(), fail_at: usize::MAX, fail_rest: false };
+    let alloc = FailingAlloc {
+        count: count.clone(),
+        fail_at: usize::MAX,
+        fail_rest: false,
+    };
     let lua = Lua::new_with_allocator(Box::new(alloc), StdLib::ALL_SAFE).unwrap();
     assert_eq!(run_workload(&lua).unwrap(), 20106 + 5);
     drop(lua);
@@ -94,7 +100,11 @@ fn allocator_failing_at_every_point() {
     assert!(total > 100);
     for fail_rest in [false, true] {
         for fail_at in 0..total {
-            let alloc = FailingAlloc { count: Arc::new(AtomicUsize::new(0)), fail_at, fail_rest };
+            let alloc = FailingAlloc {
+                count: Arc::new(AtomicUsize::new(0)),
+                fail_at,
+                fail_rest,
+            };
             let lua = match Lua::new_with_allocator(Box::new(alloc), StdLib::ALL_SAFE) {
                 Ok(l) => l,
                 Err(Error::MemoryError(_)) => continue,
@@ -133,7 +143,10 @@ unsafe impl Allocator for PanickingAlloc {
 
 #[test]
 fn panicking_allocator_is_a_refusal() {
-    assert!(matches!(Lua::new_with_allocator(Box::new(PanickingAlloc), StdLib::NONE), Err(Error::MemoryError(_))));
+    assert!(matches!(
+        Lua::new_with_allocator(Box::new(PanickingAlloc), StdLib::NONE),
+        Err(Error::MemoryError(_))
+    ));
 }
 
 #[test]
@@ -144,11 +157,15 @@ fn budget_stops_infinite_loop() {
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
     // pcall inside the script cannot swallow it.
     lua.set_instruction_budget(Some(1_000_000)).unwrap();
-    let r = lua.load("while true do pcall(function() while true do end end) end").exec();
+    let r = lua
+        .load("while true do pcall(function() while true do end end) end")
+        .exec();
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
     // Nor can a Rust callback in between.
     lua.set_instruction_budget(Some(1_000_000)).unwrap();
-    let f = lua.create_function(|lua, ()| lua.load("while true do end").exec()).unwrap();
+    let f = lua
+        .create_function(|lua, ()| lua.load("while true do end").exec())
+        .unwrap();
     lua.globals().set("spin", f).unwrap();
     let r = lua.load("pcall(spin) while true do end").exec();
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
@@ -158,7 +175,12 @@ fn budget_stops_infinite_loop() {
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
     // Removing the budget lets code run again.
     lua.set_instruction_budget(None).unwrap();
-    assert_eq!(lua.load("local s = 0 for i = 1, 1e6 do s = s + 1 end return s").eval::<i64>().unwrap(), 1_000_000);
+    assert_eq!(
+        lua.load("local s = 0 for i = 1, 1e6 do s = s + 1 end return s")
+            .eval::<i64>()
+            .unwrap(),
+        1_000_000
+    );
     assert_eq!(lua.instruction_budget().unwrap(), None);
 }
 
@@ -167,9 +189,20 @@ fn interrupt_callback() {
     let lua = Lua::new();
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
-    lua.set_interrupt(move || if s.load(Ordering::SeqCst) { VmState::Abort("host stop".into()) } else { VmState::Continue })
-        .unwrap();
-    assert_eq!(lua.load("local s = 0 for i = 1, 1e5 do s = s + i end return s").eval::<f64>().unwrap(), 5000050000.0);
+    lua.set_interrupt(move || {
+        if s.load(Ordering::SeqCst) {
+            VmState::Abort("host stop".into())
+        } else {
+            VmState::Continue
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        lua.load("local s = 0 for i = 1, 1e5 do s = s + i end return s")
+            .eval::<f64>()
+            .unwrap(),
+        5000050000.0
+    );
     stop.store(true, Ordering::SeqCst);
     let r = lua.load("while true do end").exec();
     assert!(matches!(r, Err(Error::Interrupted(ref m)) if m == "host stop"), "{r:?}");
@@ -185,11 +218,17 @@ fn interrupt_callback() {
     assert!(matches!(r, Err(Error::Interrupted(_))), "{r:?}");
     // Error: catchable.
     lua.set_interrupt(|| VmState::Error("soft".into())).unwrap();
-    let caught: bool = lua.load("return not pcall(function() while true do end end)").eval().unwrap();
+    let caught: bool = lua
+        .load("return not pcall(function() while true do end end)")
+        .eval()
+        .unwrap();
     assert!(caught);
     // Panic in the callback: an abort, not an unwind.
     lua.set_interrupt(|| panic!("interrupt panic")).unwrap();
-    assert!(matches!(lua.load("while true do end").exec(), Err(Error::Interrupted(_))));
+    assert!(matches!(
+        lua.load("while true do end").exec(),
+        Err(Error::Interrupted(_))
+    ));
     lua.remove_interrupt().unwrap();
     assert_eq!(lua.load("1").eval::<i32>().unwrap(), 1);
 }
@@ -200,7 +239,10 @@ fn interrupt_flag_is_catchable() {
     let flag = lua.interrupt_handle();
     flag.store(true, Ordering::SeqCst);
     let r = lua.load("while true do end").exec();
-    assert!(matches!(r, Err(Error::RuntimeError(ref m)) if m.contains("interrupted!")), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::RuntimeError(ref m)) if m.contains("interrupted!")),
+        "{r:?}"
+    );
 }
 
 #[test]

@@ -23,7 +23,10 @@ fn resume_yield_status() {
 #[test]
 fn errors_inside_coroutines() {
     let lua = Lua::new();
-    let co: Thread = lua.load("coroutine.create(function() error('inside') end)").eval().unwrap();
+    let co: Thread = lua
+        .load("coroutine.create(function() error('inside') end)")
+        .eval()
+        .unwrap();
     let e = co.resume::<_, ()>(()).unwrap_err();
     assert!(matches!(e, Error::RuntimeError(ref m) if m.contains("inside")), "{e:?}");
     assert_eq!(co.status(), ThreadStatus::Error);
@@ -41,7 +44,10 @@ fn running_coroutine_cannot_be_resumed_from_rust() {
         })
         .unwrap();
     lua.globals().set("f", f).unwrap();
-    let co: Thread = lua.load("co = coroutine.create(function() f() end) return co").eval().unwrap();
+    let co: Thread = lua
+        .load("co = coroutine.create(function() f() end) return co")
+        .eval()
+        .unwrap();
     let e = co.resume::<_, ()>(()).unwrap_err();
     assert!(matches!(e.root_cause(), Error::CoroutineUnresumable), "{e:?}");
 }
@@ -62,7 +68,10 @@ fn yield_across_rust_callback_is_an_error() {
 #[test]
 fn budget_inside_coroutine() {
     let lua = Lua::new();
-    let co: Thread = lua.load("coroutine.create(function() while true do end end)").eval().unwrap();
+    let co: Thread = lua
+        .load("coroutine.create(function() while true do end end)")
+        .eval()
+        .unwrap();
     lua.set_instruction_budget(Some(50_000)).unwrap();
     assert!(matches!(co.resume::<_, ()>(()), Err(Error::BudgetExhausted)));
     assert_eq!(co.status(), ThreadStatus::Error);

@@ -45,7 +45,10 @@ fn methods_fields_metamethods() {
     lua.load("a.x = 6 a:scale(0.5)").exec().unwrap();
     let a: AnyUserData = lua.globals().get("a").unwrap();
     assert_eq!(*a.borrow::<Vec2>().unwrap(), Vec2(3.0, 2.0));
-    assert_eq!(lua.load("tostring(a + a.new(1, 1))").eval::<String>().unwrap(), "(4, 3)");
+    assert_eq!(
+        lua.load("tostring(a + a.new(1, 1))").eval::<String>().unwrap(),
+        "(4, 3)"
+    );
     assert!(lua.load("a == a.new(3, 2)").eval::<bool>().unwrap());
     // Unknown fields: reading gives nil, writing is an error.
     assert!(lua.load("a.nope").eval::<Option<f64>>().unwrap().is_none());
@@ -78,10 +81,19 @@ fn wrong_types_are_errors() {
 fn recursive_borrow_is_an_error() {
     let lua = Lua::new();
     lua.globals().set("a", Vec2(1.0, 2.0)).unwrap();
-    let e = lua.load("a:with_callback(function() a:scale(2) end)").exec().unwrap_err();
+    let e = lua
+        .load("a:with_callback(function() a:scale(2) end)")
+        .exec()
+        .unwrap_err();
     let root = e.root_cause();
-    assert!(matches!(root, Error::UserDataBorrowMutError | Error::RecursiveMutCallback), "{e:?}");
-    let e = lua.load("a:with_callback(function() return a:len() end)").exec().unwrap_err();
+    assert!(
+        matches!(root, Error::UserDataBorrowMutError | Error::RecursiveMutCallback),
+        "{e:?}"
+    );
+    let e = lua
+        .load("a:with_callback(function() return a:len() end)")
+        .exec()
+        .unwrap_err();
     assert!(matches!(e.root_cause(), Error::UserDataBorrowError), "{e:?}");
     // Rust-side borrows.
     let a: AnyUserData = lua.globals().get("a").unwrap();
@@ -168,7 +180,10 @@ impl UserData for Restricted {
 #[test]
 fn restricted_metamethods() {
     let lua = Lua::new();
-    assert!(matches!(lua.create_userdata(Restricted), Err(Error::MetaMethodRestricted(_))));
+    assert!(matches!(
+        lua.create_userdata(Restricted),
+        Err(Error::MetaMethodRestricted(_))
+    ));
 }
 
 struct Grid {
@@ -176,7 +191,9 @@ struct Grid {
 }
 impl UserData for Grid {
     fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(methods: &mut M) {
-        methods.add_meta_method(MetaMethod::Index, |_, g, i: usize| Ok(g.cells.get(i.wrapping_sub(1)).copied()));
+        methods.add_meta_method(MetaMethod::Index, |_, g, i: usize| {
+            Ok(g.cells.get(i.wrapping_sub(1)).copied())
+        });
         methods.add_meta_method_mut(MetaMethod::NewIndex, |_, g, (i, v): (usize, i32)| {
             if let Some(c) = g.cells.get_mut(i.wrapping_sub(1)) {
                 *c = v;
