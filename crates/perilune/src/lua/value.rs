@@ -173,7 +173,7 @@ impl<'lua> Value<'lua> {
 
 /// `Integer` for whole numbers that fit in an `i64` (not -0), else `Number`.
 pub(crate) fn number_value(n: f64) -> Value<'static> {
-    if n.fract() == 0.0 && n >= -9_223_372_036_854_775_808.0 && n < 9_223_372_036_854_775_808.0 {
+    if n.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
         if n == 0.0 && n.is_sign_negative() {
             return Value::Number(n);
         }
