@@ -9,6 +9,7 @@
 //! - [`vm`]: state, threads, frames, the interpreter.
 //! - [`lib`](crate::stdlib): the standard library.
 //! - [`lua`]: the safe embedding API, re-exported here (`perilune::Lua`, ...).
+//! - [`testing`]: a fault-injecting allocator for allocation-failure tests.
 
 pub mod alloc;
 pub mod compiler;
@@ -20,6 +21,7 @@ pub mod object;
 pub mod stdlib;
 pub mod string;
 pub mod table;
+pub mod testing;
 pub mod udata;
 pub mod value;
 pub mod vm;

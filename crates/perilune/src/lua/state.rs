@@ -888,6 +888,18 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
     if libs.contains(StdLib::COROUTINE) {
         crate::stdlib::coroutine::open(st)?;
     }
+    if libs.contains(StdLib::STRING) {
+        crate::stdlib::string::open(st)?;
+    }
+    if libs.contains(StdLib::TABLE) {
+        crate::stdlib::table::open(st)?;
+    }
+    if libs.contains(StdLib::MATH) {
+        crate::stdlib::math::open(st)?;
+    }
+    if libs.contains(StdLib::BIT) {
+        crate::stdlib::bit::open(st)?;
+    }
     Ok(())
 }
 
