@@ -164,10 +164,30 @@ fn string_library_is_frozen() {
     let b = lua.create_sandbox().unwrap();
     assert!(lua.load("string.rep = nil").set_environment(a.clone()).exec().is_err());
     assert!(lua.load("math.floor = nil").set_environment(a.clone()).exec().is_err());
-    assert!(lua.load("table.insert = print").set_environment(a.clone()).exec().is_err());
-    assert_eq!(lua.load("return ('ab'):rep(2)").set_environment(b.clone()).eval::<String>().unwrap(), "abab");
-    assert_eq!(lua.load("return string.format('%d', 7)").set_environment(b.clone()).eval::<String>().unwrap(), "7");
-    assert!(lua.load("return string.dump == nil and math.randomseed == nil").set_environment(b).eval::<bool>().unwrap());
+    assert!(lua
+        .load("table.insert = print")
+        .set_environment(a.clone())
+        .exec()
+        .is_err());
+    assert_eq!(
+        lua.load("return ('ab'):rep(2)")
+            .set_environment(b.clone())
+            .eval::<String>()
+            .unwrap(),
+        "abab"
+    );
+    assert_eq!(
+        lua.load("return string.format('%d', 7)")
+            .set_environment(b.clone())
+            .eval::<String>()
+            .unwrap(),
+        "7"
+    );
+    assert!(lua
+        .load("return string.dump == nil and math.randomseed == nil")
+        .set_environment(b)
+        .eval::<bool>()
+        .unwrap());
     // The host's own libraries are untouched.
     assert_eq!(lua.load("return string.rep('x', 3)").eval::<String>().unwrap(), "xxx");
 }

@@ -254,7 +254,7 @@ impl LuaRaw {
 ///
 /// Created with [`Lua::new`] (safe standard libraries), [`Lua::new_with`], or
 /// [`Lua::new_with_allocator`]. Values taken out of it are handles ([`Table`],
-/// [`Function`], ...) that borrow it, so they cannot outlive it.
+/// [`Function`](crate::Function), ...) that borrow it, so they cannot outlive it.
 ///
 /// `Lua` is [`Send`]: it owns everything it refers to (heap, objects, Rust callbacks
 /// and userdata, which must be `Send`), nothing in it is shared with another owner,
