@@ -85,7 +85,9 @@ fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'stati
                     code.get(j)
                         .is_some_and(|&m| op_byte(m) == Op::MOV as u8 && arg_a(m) == reg + 1 && arg_d(m) == obj)
                 };
-                if is_self(i + 1) || (i > 0 && is_self(i - 1)) {
+                // A method call loads the receiver first (MOV, then TGETS); a field
+                // call that passes the table explicitly copies it afterwards.
+                if i > 0 && is_self(i - 1) {
                     Some(("method", name))
                 } else {
                     Some(("field", name))
@@ -247,6 +249,11 @@ impl State {
     /// The name of the function running in frame `idx`, from its caller's call
     /// instruction.
     pub fn function_name(&self, idx: usize) -> Option<String> {
+        self.function_name_kind(idx).map(|(_, n)| n)
+    }
+
+    /// How the caller named the function in frame `idx`: ("method", "rep"), ...
+    pub fn function_name_kind(&self, idx: usize) -> Option<(&'static str, String)> {
         let th = self.cur;
         let ci = th.frames.get(idx)?;
         if ci.cont != Cont::Normal && ci.cont != Cont::Pcall {
@@ -261,19 +268,37 @@ impl State {
         let ins = *p.code.get(pc)?;
         let op = Op::from_u8(op_byte(ins))?;
         match op {
-            Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)).map(|(_, n)| n),
-            Op::ITERC => Some("for iterator".into()),
+            Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)),
+            Op::ITERC => Some(("for iterator", "for iterator".into())),
             _ => None,
         }
     }
 
     /// A traceback of the current thread's frames, from the top, in the luajit
-    /// command's format (without the leading message).
+    /// command's format (without the leading message and without the final host
+    /// line, `[C]: at 0x...`, which the caller appends).
+    ///
+    /// Like LuaJIT's `luaL_traceback`, a traceback of more than
+    /// [`TRACEBACK_LEVELS1`] + [`TRACEBACK_LEVELS2`] levels (the host line counts as
+    /// one) shows the first [`TRACEBACK_LEVELS1`] - 1 levels, `...`, and the last
+    /// [`TRACEBACK_LEVELS2`]. Besides matching luajit's output, this bounds the text:
+    /// it is built on the Rust heap, outside the state's accounting, and a traceback
+    /// of a stack overflow 20000 frames deep used to take more than a megabyte there
+    /// (found by the memory-limit tests, tests/memory_limit.rs).
     pub fn traceback_text(&self) -> String {
         let th = self.cur;
         let mut out = String::from("stack traceback:");
         let n = th.frames.len();
+        // Levels are numbered from the top, 0..n for the frames and n for the host.
+        let cut = n + 1 > TRACEBACK_LEVELS1 + TRACEBACK_LEVELS2;
         for idx in (0..n).rev() {
+            let level = n - 1 - idx;
+            if cut && level >= TRACEBACK_LEVELS1 - 1 && level < n + 1 - TRACEBACK_LEVELS2 {
+                if level == TRACEBACK_LEVELS1 - 1 {
+                    out.push_str("\n\t...");
+                }
+                continue;
+            }
             let ci = th.frames[idx];
             out.push_str("\n\t");
             match ci.kind {
@@ -308,6 +333,13 @@ impl State {
         out
     }
 }
+
+/// Traceback levels shown before the `...` of a long traceback, plus one (LuaJIT's
+/// `TRACEBACK_LEVELS1`; it shows 11 levels).
+pub const TRACEBACK_LEVELS1: usize = 12;
+/// Traceback levels shown after the `...` of a long traceback (LuaJIT's
+/// `TRACEBACK_LEVELS2`).
+pub const TRACEBACK_LEVELS2: usize = 10;
 
 /// The prototype running in a Lua frame.
 pub fn frame_proto(st: &State, ci: &CallInfo) -> Option<GcRef<Proto>> {
