@@ -4,8 +4,8 @@
 //! - `=expr` is `return expr` (Lua 5.1's shorthand);
 //! - otherwise the input is tried as an expression list first, so an expression typed
 //!   alone prints its values (as Lua 5.3+ does), and it is compiled as statements when
-//!   it is not one; expressions are evaluated without a tail call (see [`returning`]),
-//!   so errors in them keep their `stdin:1:` position;
+//!   it is not one; a call is made without a tail call (see [`returning`]), so errors
+//!   in it keep their `stdin:1:` position;
 //! - a syntax error that ends at `'<eof>'` means the input is incomplete: the prompt
 //!   `>> ` asks for more lines, which are added to it (Lua's rule);
 //! - results, if any, are printed with the global `print`.
@@ -196,22 +196,24 @@ fn read_chunk(session: &mut Session, source: &mut dyn LineSource) -> Option<bool
 
 /// Compile an input (see the module docs for the rules).
 fn compile(state: &mut State, input: &[u8]) -> Compiled {
-    if let Some(rest) = input.strip_prefix(b"=") {
-        return match classify(state.load(&with_return(rest), CHUNKNAME)) {
-            Compiled::Ready => {
-                state.pop(1);
-                classify(state.load(&returning(rest), CHUNKNAME))
+    let (expr, statement_allowed) = match input.strip_prefix(b"=") {
+        Some(rest) => (rest, false),
+        None => (input, true),
+    };
+    match classify(state.load(&with_return(expr), CHUNKNAME)) {
+        Compiled::Ready => {
+            // An expression list that is also a statement is a single call, which
+            // `return` would make a tail call: run it through `returning` instead.
+            let is_call = state.load(expr, CHUNKNAME).is_ok();
+            state.pop(if is_call { 2 } else { 1 });
+            if !is_call {
+                return classify(state.load(&with_return(expr), CHUNKNAME));
             }
-            other => other,
-        };
-    }
-    if state.load(&with_return(input), CHUNKNAME).is_ok() {
-        state.pop(1);
-        if state.load(&returning(input), CHUNKNAME).is_ok() {
-            return Compiled::Ready;
+            classify(state.load(&returning(expr), CHUNKNAME))
         }
+        other if !statement_allowed => other,
+        _ => classify(state.load(input, CHUNKNAME)),
     }
-    classify(state.load(input, CHUNKNAME))
 }
 
 /// `return <expr>`: compiles exactly when the text is an expression list.
@@ -221,11 +223,12 @@ fn with_return(expr: &[u8]) -> Vec<u8> {
     s
 }
 
-/// A chunk returning all values of an expression list, evaluated in the chunk's own
-/// frame. A plain `return f()` would be a tail call (as in LuaJIT), which drops the
-/// chunk's frame, so an error in `f` would lose its `stdin:1:` position and the
-/// traceback its main chunk. The list is the argument of an identity function
-/// instead; the `)` goes on a line of its own so a trailing comment cannot hide it.
+/// A chunk returning all results of a call, made in the chunk's own frame. A plain
+/// `return f()` is a tail call (as in LuaJIT), which drops the chunk's frame, so an
+/// error in `f` would lose its `stdin:1:` position and the traceback its main chunk.
+/// The call is the argument of an identity function instead; the `)` goes on a line
+/// of its own so that a trailing comment cannot hide it (the call itself is still
+/// made on the call's own line).
 fn returning(expr: &[u8]) -> Vec<u8> {
     let mut s = b"return (function(...) return ... end)(".to_vec();
     s.extend_from_slice(expr);
