@@ -873,9 +873,19 @@ impl State {
     pub fn safe_point(&mut self) {
         if self.heap.debt() > 0 {
             crate::gc::check(self);
+            self.housekeeping();
         }
         if self.gc.tobefnz.is_some() {
             self.run_finalizers();
+        }
+    }
+
+    /// Housekeeping that needs fresh blocks runs at safe points, never inside a
+    /// collector step (DESIGN.md invariant 3); a failure just keeps the old blocks.
+    /// Now: give back string-table buckets after mass deaths of strings.
+    pub fn housekeeping(&mut self) {
+        if self.gc.phase != crate::gc::Phase::SweepStrings {
+            self.strings.shrink_if_sparse();
         }
     }
 
