@@ -48,8 +48,8 @@ impl Session {
         if opts.version {
             print_version();
         }
-        if opts.bytecode.is_some() {
-            return self.unsupported("-b");
+        if let Some(args) = &opts.bytecode {
+            return self.bytecode(args);
         }
         for action in &opts.actions {
             match action {
@@ -172,6 +172,10 @@ impl Session {
             Throw::Error(v) => self.report_value(v),
             Throw::Oom => self.report(b"not enough memory"),
             Throw::Yield => self.report(b"attempt to yield from outside a coroutine"),
+            Throw::Abort => {
+                let reason = self.state.hooks.abort_reason.clone();
+                self.report(reason.as_bytes())
+            }
         }
     }
 
@@ -202,6 +206,31 @@ impl Session {
         msg.extend_from_slice(b": ");
         msg.extend_from_slice(strerror(e).as_bytes());
         self.report(&msg)
+    }
+
+    /// `-b`: for now only the listing, `-bl file` (or `-b -l file`).
+    fn bytecode(&mut self, args: &[OsString]) -> Outcome {
+        let words: Vec<Vec<u8>> = args.iter().map(|a| os_bytes(a).into_owned()).collect();
+        let file = match words.as_slice() {
+            [b, path] if b.as_slice() == b"-bl" => path,
+            [b, l, path] if b.as_slice() == b"-b" && l.as_slice() == b"-l" => path,
+            _ => return self.unsupported("this form of -b"),
+        };
+        let path = bytes_to_os(file);
+        let source = self.read_file(&path)?;
+        let mut name = b"@".to_vec();
+        name.extend_from_slice(file);
+        match perilune::compiler::compile(&mut self.state, &source, &name) {
+            Ok(p) => {
+                print!("{}", perilune::compiler::listing(p));
+                Ok(())
+            }
+            Err(e) => {
+                let v = self.state.error_value(e);
+                let text = v.as_string().map(|s| s.as_bytes().to_vec()).unwrap_or_default();
+                Err(self.report(&text))
+            }
+        }
     }
 
     fn unsupported(&mut self, what: &str) -> Outcome {

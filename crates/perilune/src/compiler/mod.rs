@@ -1,26 +1,73 @@
 //! The compiler: Lua source to bytecode prototypes in one pass.
+//!
+//! - [`lexer`]: tokens and syntax error messages.
+//! - [`parser`]: grammar, scopes, gotos; drives code generation as it parses.
+//! - [`codegen`]: per-function state, registers, constants, jumps, expressions.
+//! - [`bytecode`]: the instruction set.
+//! - [`listing`]: `luajit -bl` style listings.
+//!
+//! Entry points: [`compile`], [`chunk_id`], [`listing()`]. See `docs/compiler.md`.
 
 pub mod bytecode;
+pub mod codegen;
+pub mod lexer;
+pub mod listing;
+pub mod parser;
 pub mod verify;
 
-use crate::func::Proto;
-use crate::object::GcRef;
+pub use listing::listing;
+
+use crate::object::{GcRef, Proto};
 use crate::vm::error::Throw;
 use crate::vm::state::State;
 
-/// Compile a chunk (stub until the compiler lands).
+/// Compile a chunk. `chunkname` is as given to `load` (`"@file.lua"`, `"=stdin"` or
+/// the source itself). Returns the main function's prototype (vararg, no parameters,
+/// no upvalues). Syntax errors are `Throw::Error` with LuaJIT's message text;
+/// allocation failures are `Throw::Oom`.
+///
+/// No collection runs during compilation (allocations never trigger the collector),
+/// so the strings and prototypes created here need no rooting until it returns.
 pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
-    let _ = (source, chunkname);
-    Err(state.error_from_text("compiler not available"))
+    let src_name = state.intern(chunkname)?;
+    let mut p = parser::Parser::new(state, source, chunkname, src_name);
+    match p.main_chunk() {
+        Ok(proto) => Ok(proto),
+        Err(parser::PErr::Throw(t)) => Err(t),
+        Err(parser::PErr::Cg(e)) => Err(p.cg_error(e)),
+    }
 }
 
-/// The display name of a chunk (stub).
+/// Size limit of a chunk id, as LuaJIT's `LUA_IDSIZE`.
+const ID_SIZE: usize = 60;
+
+/// The name of a chunk as shown in messages: `"@f.lua"` → `f.lua` (long paths keep
+/// their end, after `...`), `"=stdin"` → `stdin`, anything else → `[string "first
+/// line..."]`.
 pub fn chunk_id(source: &[u8]) -> String {
-    String::from_utf8_lossy(
-        source
-            .strip_prefix(b"@")
-            .or(source.strip_prefix(b"="))
-            .unwrap_or(source),
-    )
-    .into_owned()
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match source.first() {
+        Some(b'=') => lossy(&source[1..source.len().min(ID_SIZE)]),
+        Some(b'@') => {
+            let name = &source[1..];
+            if name.len() >= ID_SIZE {
+                format!("...{}", lossy(&name[name.len() - (ID_SIZE - 4)..]))
+            } else {
+                lossy(name)
+            }
+        }
+        _ => {
+            // Stop at the first control character (a line break, usually).
+            let mut len = source.iter().take(ID_SIZE - 12).take_while(|&&c| c >= b' ').count();
+            if len < source.len() {
+                len = len.min(ID_SIZE - 15);
+                format!("[string \"{}...\"]", lossy(&source[..len]))
+            } else {
+                format!("[string \"{}\"]", lossy(&source[..len]))
+            }
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

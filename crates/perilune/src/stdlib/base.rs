@@ -76,8 +76,11 @@ fn print(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
     // Convert everything first: __tostring may run Lua code, which may print too.
     for i in 1..=n {
-        let s = st.tostring(st.arg(i))?;
-        st.set_arg(i, Value::string(s));
+        let s = st.tostring_value(st.arg(i))?;
+        if !s.is_string() {
+            return Err(st.rt_error("'tostring' must return a string to 'print'"));
+        }
+        st.set_arg(i, s);
     }
     let mut out = std::io::stdout().lock();
     // Write errors (a closed stdout) are ignored, as Lua's print does.
@@ -101,8 +104,8 @@ fn type_(st: &mut State) -> LResult<usize> {
 
 fn tostring(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
-    let s = st.tostring(v)?;
-    st.push(Value::string(s))?;
+    let s = st.tostring_value(v)?;
+    st.push(s)?;
     Ok(1)
 }
 
@@ -131,7 +134,13 @@ fn frame_at_level(st: &State, level: usize) -> Option<usize> {
 fn error(st: &mut State) -> LResult<usize> {
     let msg = st.arg(1);
     let level = st.opt_integer(2, 1)?;
-    if let (Some(s), true) = (msg.as_string(), level > 0) {
+    // Strings and numbers get a position, as in Lua 5.1 (numbers are strings there).
+    let text = match (msg.as_string(), msg.as_number()) {
+        (Some(s), _) => Some(s),
+        (None, Some(n)) => Some(st.number_to_str(n)?),
+        _ => None,
+    };
+    if let (Some(s), true) = (text, level > 0) {
         if let Some(idx) = frame_at_level(st, level as usize) {
             let ci = st.cur.frames[idx];
             if ci.kind == FrameKind::Lua {
@@ -155,6 +164,12 @@ fn assert(st: &mut State) -> LResult<usize> {
         if msg.is_nil() {
             return Err(st.rt_error("assertion failed!"));
         }
+        // Like LuaJIT, a string (or number) message gets the caller's position.
+        if msg.is_string() || msg.is_number() {
+            let s = st.tostring_raw(msg)?;
+            let text = s.to_str_lossy().into_owned();
+            return Err(st.rt_error(&text));
+        }
         return Err(Throw::Error(msg));
     }
     Ok(st.arg_count())
@@ -177,6 +192,7 @@ fn select(st: &mut State) -> LResult<usize> {
 }
 
 fn pairs(st: &mut State) -> LResult<usize> {
+    st.check_any(1)?;
     let t = st.check_table(1)?;
     let k = st.intern(b"next")?;
     let nextf = st.registry.get_str(k);
@@ -187,6 +203,7 @@ fn pairs(st: &mut State) -> LResult<usize> {
 }
 
 fn ipairs(st: &mut State) -> LResult<usize> {
+    st.check_any(1)?;
     let t = st.check_table(1)?;
     let k = st.intern(b"ipairs_aux")?;
     let aux = st.registry.get_str(k);
@@ -228,8 +245,8 @@ fn next(st: &mut State) -> LResult<usize> {
 fn setmetatable(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let mt = st.arg(2);
-    if !mt.is_nil() && !mt.is_table() {
-        return Err(st.type_error(2, "nil or table"));
+    if st.arg_count() < 2 || (!mt.is_nil() && !mt.is_table()) {
+        return Err(st.arg_error(2, "nil or table expected"));
     }
     if !st.tm_in(t.metatable, Tm::Metatable).is_nil() {
         return Err(st.rt_error("cannot change a protected metatable"));
@@ -356,7 +373,7 @@ fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFuncti
         st.check_integer(1)?
     };
     if level < 0 {
-        return Err(st.arg_error(1, "level must be non-negative"));
+        return Err(st.arg_error(1, "invalid level"));
     }
     if level == 0 {
         return Ok(None);

@@ -69,14 +69,13 @@ fn resume(st: &mut State) -> LResult<usize> {
             st.push_str(msg.as_bytes())?;
             Ok(2)
         }
+        Err(ResumeError::Aborted) => Err(Throw::Abort),
     }
 }
 
 fn yield_(st: &mut State) -> LResult<usize> {
-    if st.cur == st.main_thread {
-        return Err(st.rt_error("attempt to yield from outside a coroutine"));
-    }
-    if st.cur.nny > 0 {
+    // LuaJIT gives the same message on the main thread: it has no resumer to return to.
+    if st.cur == st.main_thread || st.cur.nny > 0 {
         return Err(st.rt_error("attempt to yield across C-call boundary"));
     }
     Err(Throw::Yield)
@@ -125,6 +124,7 @@ fn wrap_call(st: &mut State) -> LResult<usize> {
             Err(Throw::Error(v))
         }
         Err(ResumeError::Refused(msg)) => Err(st.rt_error(msg)),
+        Err(ResumeError::Aborted) => Err(Throw::Abort),
     }
 }
 

@@ -210,16 +210,11 @@ impl State {
     }
     /// `tostring(v)`: uses `__tostring` when present. The result is a string value.
     pub fn tostring(&mut self, v: Value) -> LResult<GcRef<LuaStr>> {
-        let h = self.tm_of(v, Tm::Tostring);
-        if !h.is_nil() {
-            let r = self.call_sync(h, &[v])?;
-            return match r.as_string() {
-                Some(s) => Ok(s),
-                None if r.is_number() => self.number_to_str(r.number_unchecked()),
-                None => Err(self.rt_error_here("'__tostring' must return a string")),
-            };
+        let r = self.tostring_value(v)?;
+        match r.as_string() {
+            Some(s) => Ok(s),
+            None => Err(self.rt_error_here("'__tostring' must return a string")),
         }
-        self.tostring_raw(v)
     }
 
     // --- Running chunks (used by the command line and hosts) -----------------------
@@ -281,17 +276,21 @@ impl State {
         Ok(self.globals.get_str(k))
     }
 
-    /// The name of the running native function, for "bad argument" messages.
+    /// The name of the running native function, for "bad argument" messages: the name
+    /// its caller used, or `?` (as LuaJIT does for natives called from natives).
     fn current_native_name(&self) -> String {
-        let th = self.cur;
-        let idx = th.frames.len().saturating_sub(1);
-        if let Some(n) = self.function_name(idx) {
-            return n;
+        let idx = self.cur.frames.len().saturating_sub(1);
+        self.function_name(idx).unwrap_or_else(|| "?".to_string())
+    }
+
+    /// `tostring(v)` as the base library returns it: whatever `__tostring` returns, or
+    /// the default text.
+    pub fn tostring_value(&mut self, v: Value) -> LResult<Value> {
+        let h = self.tm_of(v, Tm::Tostring);
+        if !h.is_nil() {
+            return self.call_sync(h, &[v]);
         }
-        th.frames
-            .last()
-            .and_then(|ci| th.stack[ci.func as usize].as_function())
-            .map_or_else(|| "?".to_string(), |f| f.name.to_string())
+        Ok(Value::string(self.tostring_raw(v)?))
     }
 
     /// `tostring` without metamethods.
@@ -319,6 +318,10 @@ impl State {
     /// (via `__tostring` if it has one) and a traceback; a non-string error object
     /// without `__tostring` becomes "(error object is not a string)".
     pub fn traceback_message(&mut self, err: Value) -> Value {
+        // luajit's handler leaves a nil error alone; the command then prints nothing.
+        if err.is_nil() {
+            return err;
+        }
         let text = if let Some(s) = err.as_string() {
             Some(s.to_str_lossy().into_owned())
         } else if err.is_number() {

@@ -9,7 +9,7 @@
 //!   Lua or native, and whether or not a coroutine yielded in between.
 //! - Growing a stack rewrites every open upvalue pointer into it.
 
-use crate::compiler::bytecode::{jump_offset, Ins};
+use crate::compiler::bytecode::jump_offset;
 use crate::func::{Builtin, Upval};
 use crate::object::{GcHeader, GcRef, ObjKind, Thread};
 use crate::value::Value;
@@ -54,8 +54,23 @@ pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult
     Ok(())
 }
 
+/// `ensure_stack` for entering Lua function `p`: an overflow is reported at the line
+/// where `p` is defined, as LuaJIT reports it (its stack check is in the callee).
+fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<crate::func::Proto>) -> LResult<()> {
+    if needed > MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK {
+        return Err(overflow_in(st, p));
+    }
+    ensure_stack(st, th, needed)
+}
+
+/// "stack overflow" positioned at the first line of the function being entered.
+fn overflow_in(st: &mut State, p: GcRef<crate::func::Proto>) -> Throw {
+    let chunk = crate::compiler::chunk_id(p.source.as_bytes());
+    st.error_from_text(&format!("{chunk}:{}: stack overflow", p.line_defined))
+}
+
 fn stack_overflow(st: &mut State) -> Throw {
-    st.rt_error_here("stack overflow")
+    st.rt_error_innermost_lua("stack overflow")
 }
 
 /// Point every open upvalue back into the (moved) stack.
@@ -145,16 +160,21 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
             }
         }
     };
-    if th.frames.len() >= MAX_FRAMES {
-        return Err(stack_overflow(st));
-    }
     if let Some(p) = f.proto {
+        if th.frames.len() >= MAX_FRAMES {
+            return Err(overflow_in(st, p));
+        }
+        // Recursion without loops must meet the interrupt checks too.
+        st.hook_counter -= 1;
+        if st.hook_counter < 0 {
+            st.hook_check()?;
+        }
         let np = p.num_params as usize;
         let fs = p.framesize as usize;
         let (base, nvarargs) = if p.is_vararg {
             let nextra = nargs.saturating_sub(np);
             let base = func + 1 + np + nextra;
-            ensure_stack(st, th, base + fs + EXTRA_STACK)?;
+            ensure_lua_stack(st, th, base + fs + EXTRA_STACK, p)?;
             let s = th.get_mut().stack.as_mut_slice();
             for i in 0..np {
                 let src = func + 1 + i;
@@ -166,7 +186,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
             (base, nextra)
         } else {
             let base = func + 1;
-            ensure_stack(st, th, base + fs + EXTRA_STACK)?;
+            ensure_lua_stack(st, th, base + fs + EXTRA_STACK, p)?;
             let s = th.get_mut().stack.as_mut_slice();
             for slot in &mut s[base + nargs.min(np)..base + np] {
                 *slot = Value::NIL;
@@ -189,9 +209,12 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         return Ok(Entered::Lua);
     }
     match f.builtin() {
-        b if b == Builtin::Pcall as u8 => return enter_pcall(st, func, nargs, nresults, cont, fl),
-        b if b == Builtin::Xpcall as u8 => return enter_xpcall(st, func, nargs, nresults, cont, fl),
+        b if b == Builtin::Pcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, false),
+        b if b == Builtin::Xpcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, true),
         _ => {}
+    }
+    if th.frames.len() >= MAX_FRAMES {
+        return Err(stack_overflow(st));
     }
     call_native(st, f, func, nargs, nresults, cont, fl)?;
     Ok(Entered::Native)
@@ -229,26 +252,10 @@ fn call_native(
     poscall(st, first, n)
 }
 
-/// `pcall(f, ...)`: a marker frame for pcall itself (it carries the caller's
-/// continuation), then `f` in a protected frame whose results get `true` in front.
-fn enter_pcall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: Cont, fl: u8) -> LResult<Entered> {
-    if nargs == 0 {
-        return Err(st.arg_error_at(func, 1, "value expected"));
-    }
-    enter_protected(st, func, nargs, nresults, cont, fl, false)
-}
-
-/// `xpcall(f, handler, ...)`: like pcall, with the handler kept in the slot below the
-/// called function.
-fn enter_xpcall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: Cont, fl: u8) -> LResult<Entered> {
-    if nargs < 2 {
-        return Err(st.arg_error_at(func, 2, "value expected"));
-    }
-    // [xpcall][f][h][args] -> [xpcall][h][f][args]
-    st.cur.get_mut().stack.as_mut_slice().swap(func + 1, func + 2);
-    enter_protected(st, func, nargs, nresults, cont, fl, true)
-}
-
+/// `pcall(f, ...)` and `xpcall(f, handler, ...)`: a marker frame for pcall itself (it
+/// carries the caller's continuation and shows in tracebacks), then `f` in a
+/// protected frame whose results get `true` in front. xpcall keeps its handler in the
+/// slot below the called function.
 fn enter_protected(
     st: &mut State,
     func: usize,
@@ -270,15 +277,37 @@ fn enter_protected(
         flags: fl,
         cont,
     })?;
+    th.get_mut().top = func + 1 + nargs;
+    // Argument errors are raised with the marker on top, so they name the builtin.
+    if nargs == 0 {
+        return Err(st.arg_error(1, "value expected"));
+    }
+    if handler {
+        if !st.arg(2).is_function() {
+            return Err(st.type_error(2, "function"));
+        }
+        // [xpcall][f][h][args] -> [xpcall][h][f][args]
+        th.get_mut().stack.as_mut_slice().swap(func + 1, func + 2);
+    }
     let callee = if handler { func + 2 } else { func + 1 };
     let cargs = if handler { nargs - 2 } else { nargs - 1 };
     let pfl = flags::PROTECTED | if handler { flags::HANDLER } else { 0 };
     let depth = th.frames.len();
+    let target = th.stack[callee];
+    if !target.is_function() && !st.tm_of(target, Tm::Call).is_function() {
+        // LuaJIT reports an uncallable target without a position.
+        let msg = format!("attempt to call a {} value", crate::vm::meta::type_name(target));
+        let e = st.error_from_text(&msg);
+        let msg = st.error_value(e);
+        let msg = if handler { st.call_handler(callee - 1, msg) } else { msg };
+        catch(st, msg, callee, handler)?;
+        return Ok(Entered::Native);
+    }
     match precall(st, callee, cargs, -1, Cont::Pcall, pfl) {
         Ok(entered) => Ok(entered),
-        Err(Throw::Yield) => Err(Throw::Yield),
+        Err(e @ (Throw::Yield | Throw::Abort)) => Err(e),
         Err(e) => {
-            // The call could not start, or a native callee failed: catch it here.
+            // The call could not start (stack overflow), or a native callee failed.
             let msg = st.error_value(e);
             let msg = if handler { st.call_handler(callee - 1, msg) } else { msg };
             st.cur.get_mut().frames.truncate(depth);
@@ -319,7 +348,7 @@ fn catch(st: &mut State, msg: Value, callee: usize, handler: bool) -> LResult<()
 /// can take a traceback), drop the frames and deliver `false, msg`. `Err(e)` if no
 /// protected frame is in range; the caller passes it outward.
 pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
-    if let Throw::Yield = e {
+    if let Throw::Yield | Throw::Abort = e {
         return Err(e);
     }
     let th = st.cur;
@@ -345,46 +374,53 @@ pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
 
 /// A frame returns `n` results that start at stack slot `first`. Pops the frame and
 /// places the results according to its continuation, which may update the caller's
-/// pc (comparisons) or start another call (concatenation).
-pub fn poscall(st: &mut State, first: usize, n: usize) -> LResult<()> {
+/// pc (comparisons) or start another call (concatenation). A `Pcall` continuation
+/// hands the results on to the pcall marker below, iteratively: chains of tail-called
+/// pcalls can be as deep as the stack.
+pub fn poscall(st: &mut State, mut first: usize, mut n: usize) -> LResult<()> {
     let th = st.cur;
-    let Some(ci) = th.get_mut().frames.pop() else {
+    loop {
+        let Some(ci) = th.get_mut().frames.pop() else {
+            return Ok(());
+        };
+        let t = th.get_mut();
+        match ci.cont {
+            Cont::Normal => {
+                place_results(t, ci.func as usize, first, n, ci.nresults);
+            }
+            Cont::Pcall => {
+                let dest = ci.func as usize - if ci.flags & flags::HANDLER != 0 { 2 } else { 1 };
+                let s = t.stack.as_mut_slice();
+                s.copy_within(first..first + n, dest + 1);
+                s[dest] = Value::TRUE;
+                t.top = dest + 1 + n;
+                // The pcall marker frame is on top now and returns these.
+                first = dest;
+                n += 1;
+                continue;
+            }
+            Cont::Store(slot) => {
+                let v = if n > 0 { t.stack[first] } else { Value::NIL };
+                t.stack[slot as usize] = v;
+                t.top = ci.func as usize;
+            }
+            Cont::Discard => {
+                t.top = ci.func as usize;
+            }
+            Cont::Cond { negate } => {
+                let v = if n > 0 { t.stack[first] } else { Value::NIL };
+                t.top = ci.func as usize;
+                cond_jump(th, v.is_truthy() != negate);
+            }
+            Cont::Concat { dest, base, top } => {
+                let v = if n > 0 { t.stack[first] } else { Value::NIL };
+                t.stack[top as usize - 2] = v;
+                t.top = ci.func as usize;
+                crate::vm::meta::concat(st, dest as usize, base as usize, top as usize - 1)?;
+            }
+        }
         return Ok(());
-    };
-    let t = th.get_mut();
-    match ci.cont {
-        Cont::Normal => {
-            place_results(t, ci.func as usize, first, n, ci.nresults);
-        }
-        Cont::Pcall => {
-            let dest = ci.func as usize - if ci.flags & flags::HANDLER != 0 { 2 } else { 1 };
-            let s = t.stack.as_mut_slice();
-            s.copy_within(first..first + n, dest + 1);
-            s[dest] = Value::TRUE;
-            t.top = dest + 1 + n;
-            finish_pcall_frame(st)?;
-        }
-        Cont::Store(slot) => {
-            let v = if n > 0 { t.stack[first] } else { Value::NIL };
-            t.stack[slot as usize] = v;
-            t.top = ci.func as usize;
-        }
-        Cont::Discard => {
-            t.top = ci.func as usize;
-        }
-        Cont::Cond { negate } => {
-            let v = if n > 0 { t.stack[first] } else { Value::NIL };
-            t.top = ci.func as usize;
-            cond_jump(th, v.is_truthy() != negate);
-        }
-        Cont::Concat { dest, base, top } => {
-            let v = if n > 0 { t.stack[first] } else { Value::NIL };
-            t.stack[top as usize - 2] = v;
-            t.top = ci.func as usize;
-            crate::vm::meta::concat(st, dest as usize, base as usize, top as usize - 1)?;
-        }
     }
-    Ok(())
 }
 
 /// Move `n` results from `first` to `dest`, adjusted to `wanted` (-1: all).
@@ -424,11 +460,4 @@ pub fn cond_jump(th: GcRef<Thread>, take: bool) {
     } else {
         pc as u32 + 1
     };
-}
-
-/// Read the instruction before `pc` in a Lua frame (for resume after a tail call).
-pub fn prev_ins(th: GcRef<Thread>, ci: &CallInfo) -> Option<Ins> {
-    let cl = th.stack.get(ci.func as usize)?.as_function()?;
-    let p = cl.proto?;
-    p.code.get((ci.pc as usize).checked_sub(1)?).copied()
 }

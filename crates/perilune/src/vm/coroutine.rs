@@ -14,12 +14,11 @@
 //! - The resumer's `status` is `Normal` while the coroutine runs and `Running` again
 //!   afterwards, on every path.
 
-use crate::compiler::bytecode::{op_byte, Op};
 use crate::object::{GcRef, Thread};
 use crate::value::Value;
-use crate::vm::call::{self, close_upvals, ensure_stack, poscall, precall, Entered, MAX_RUST_DEPTH};
+use crate::vm::call::{close_upvals, ensure_stack, poscall, precall, Entered, MAX_RUST_DEPTH};
 use crate::vm::error::{LResult, Throw};
-use crate::vm::frame::{flags, Cont, FrameKind};
+use crate::vm::frame::{flags, Cont};
 use crate::vm::interp::execute_from;
 use crate::vm::state::State;
 use crate::vm::thread::{ThreadStatus, EXTRA_STACK};
@@ -30,6 +29,8 @@ pub enum ResumeError {
     Failed(Value),
     /// It could not be resumed at all (dead, running, too deep); the message.
     Refused(&'static str),
+    /// The host aborted the script while the coroutine ran; it goes on outward.
+    Aborted,
 }
 
 impl State {
@@ -42,7 +43,7 @@ impl State {
             return Err(ResumeError::Refused(if co.status == ThreadStatus::Dead {
                 "cannot resume dead coroutine"
             } else {
-                "cannot resume non-suspended coroutine"
+                "cannot resume running coroutine"
             }));
         }
         let fresh = co.frames.is_empty();
@@ -88,6 +89,11 @@ impl State {
                 let n = self.transfer(co, base)?;
                 Ok(n)
             }
+            Err(Throw::Abort) => {
+                co.get_mut().status = ThreadStatus::Dead;
+                close_upvals(self, co, 0);
+                Err(ResumeError::Aborted)
+            }
             Err(e) => {
                 co.get_mut().status = ThreadStatus::Dead;
                 let v = self.error_value(e);
@@ -110,20 +116,6 @@ impl State {
     fn continue_after_yield(&mut self, first: usize, nargs: usize) -> LResult<()> {
         let co = self.cur;
         poscall(self, first, nargs)?;
-        // A native called in tail position returns straight out of its Lua caller.
-        if let Some(ci) = co.frames.last().copied() {
-            if ci.kind == FrameKind::Lua {
-                if let Some(ins) = call::prev_ins(co, &ci) {
-                    let op = op_byte(ins);
-                    if op == Op::CALLT as u8 || op == Op::CALLMT as u8 {
-                        let func = ci.base as usize + crate::compiler::bytecode::arg_a(ins) as usize;
-                        let n = co.top.saturating_sub(func);
-                        close_upvals(self, co, ci.func as usize);
-                        poscall(self, func, n)?;
-                    }
-                }
-            }
-        }
         if co.frames.is_empty() {
             return Ok(());
         }

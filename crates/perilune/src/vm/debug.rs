@@ -152,6 +152,23 @@ impl State {
         self.error_from_text(&text)
     }
 
+    /// A runtime error positioned at the innermost Lua frame, whatever natives run
+    /// above it (stack overflow is reported where the Lua code was).
+    pub fn rt_error_innermost_lua(&mut self, msg: &str) -> Throw {
+        let th = self.cur;
+        let pos = th
+            .frames
+            .iter()
+            .rev()
+            .find(|ci| ci.kind == FrameKind::Lua)
+            .and_then(|ci| self.frame_position(ci));
+        let text = match pos {
+            Some(pos) => format!("{pos} {msg}"),
+            None => msg.to_string(),
+        };
+        self.error_from_text(&text)
+    }
+
     /// The register a stack slot is in the top Lua frame, if it is one.
     pub fn slot_to_reg(&self, slot: usize) -> Option<u32> {
         let ci = self.cur.frames.last()?;
@@ -198,10 +215,18 @@ impl State {
     }
 
     /// The error object carried by a throw.
-    pub fn error_value(&self, e: Throw) -> Value {
+    pub fn error_value(&mut self, e: Throw) -> Value {
         match e {
             Throw::Error(v) => v,
             Throw::Oom | Throw::Yield => Value::string(self.oom_msg),
+            Throw::Abort => {
+                let reason = std::mem::take(&mut self.hooks.abort_reason);
+                let v = self
+                    .intern(reason.as_bytes())
+                    .map_or(Value::string(self.oom_msg), Value::string);
+                self.hooks.abort_reason = reason;
+                v
+            }
         }
     }
 
@@ -225,9 +250,6 @@ impl State {
         let th = self.cur;
         let ci = th.frames.get(idx)?;
         if ci.cont != Cont::Normal && ci.cont != Cont::Pcall {
-            return None;
-        }
-        if ci.flags & flags::TAIL != 0 {
             return None;
         }
         let caller = th.frames.get(idx.checked_sub(1)?)?;

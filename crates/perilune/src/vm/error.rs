@@ -14,6 +14,9 @@ pub enum Throw {
     Oom,
     /// The running coroutine yields (only produced where yielding is allowed).
     Yield,
+    /// The host stopped the script (budget spent, interrupt callback): no `pcall` in
+    /// the script catches it. The reason is in `State::hooks.abort_reason`.
+    Abort,
 }
 
 impl From<OutOfMemory> for Throw {

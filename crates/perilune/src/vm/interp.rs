@@ -124,6 +124,16 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
             }};
         }
+        // A loop back-edge: charge the loop body to the hook countdown.
+        macro_rules! back_edge {
+            ($units:expr) => {{
+                st.hook_counter -= $units as i64;
+                if st.hook_counter < 0 {
+                    savepc!();
+                    tri!(st.hook_check());
+                }
+            }};
+        }
         macro_rules! cond_next {
             ($take:expr) => {
                 if $take {
@@ -409,6 +419,9 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 Op::UCLO => {
                     close_upvals(st, th, base_idx + a);
                     jump!(ins);
+                    if jump_offset(ins) < 0 {
+                        back_edge!(-jump_offset(ins));
+                    }
                 }
                 Op::FNEW => {
                     savepc!();
@@ -555,14 +568,11 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     };
                     savepc!();
                     th.get_mut().top = func + 1 + nargs;
-                    match tri!(tail_call(st, ci_idx, func, nargs)) {
-                        Entered::Lua => continue 'frame,
-                        Entered::Native => {
-                            // The callee's results are at `func..top`: return them.
-                            let n = th.top.saturating_sub(func);
-                            do_return!(a, n)
-                        }
+                    tri!(tail_call(st, ci_idx, func, nargs));
+                    if th.frames.len() <= entry {
+                        return Ok(());
                     }
+                    continue 'frame;
                 }
                 Op::ITERC => {
                     let func = base_idx + a;
@@ -631,6 +641,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                         reg!(a) = Value::number(i);
                         reg!(a + 3) = Value::number(i);
                         jump!(ins);
+                        back_edge!(-jump_offset(ins));
                     }
                 }
                 Op::ITERL => {
@@ -638,10 +649,17 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     if !v.is_nil() {
                         reg!(a - 1) = v;
                         jump!(ins);
+                        back_edge!(-jump_offset(ins));
                     }
                 }
-                Op::LOOP => {}
-                Op::JMP => jump!(ins),
+                Op::LOOP => back_edge!(jump_offset(ins).max(1)),
+                Op::JMP => {
+                    jump!(ins);
+                    // Backward gotos make loops without a LOOP header.
+                    if jump_offset(ins) < 0 {
+                        back_edge!(-jump_offset(ins));
+                    }
+                }
             }
         }
     }
@@ -739,8 +757,8 @@ fn for_prep_slow(st: &mut State, slot: usize) -> LResult<(f64, f64, f64)> {
     Ok((out[0], out[1], out[2]))
 }
 
-/// A tail call from frame `ci_idx` of the function at `func`. A Lua callee replaces
-/// the frame; a native one runs and leaves its results at `func..top`.
+/// A tail call from frame `ci_idx` of the function at `func`: the callee replaces the
+/// frame. A native callee has finished (and delivered its results) on return.
 fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResult<Entered> {
     let th = st.cur;
     let mut nargs = nargs;
@@ -757,10 +775,9 @@ fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResul
         nargs += 1;
         f = mm;
     }
-    let is_lua = f.as_function().is_some_and(|f| f.is_lua());
-    if !is_lua {
-        return precall(st, func, nargs, -1, Cont::Normal, 0);
-    }
+    let _ = f;
+    // The callee takes this frame's place, natives included (as in LuaJIT), so its
+    // results go wherever this frame's would have gone.
     let ci = th.frames[ci_idx];
     let dest = ci.func as usize;
     if th.open_upvals.is_some_and(|u| u.slot as usize >= dest) {

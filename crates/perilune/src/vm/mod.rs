@@ -6,6 +6,7 @@ pub mod coroutine;
 pub mod debug;
 pub mod error;
 pub mod frame;
+pub mod hook;
 pub mod interp;
 pub mod meta;
 pub mod state;

@@ -96,6 +96,9 @@ pub struct State {
     pub in_finalizer: bool,
     /// Where warnings (finalizer errors) go; dropped when unset.
     pub warn_handler: Option<fn(&str)>,
+    /// Countdown to the next interrupt/budget check (see `vm/hook.rs`).
+    pub hook_counter: i64,
+    pub hooks: crate::vm::hook::Hooks,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -149,6 +152,8 @@ impl State {
                     rust_depth: 0,
                     in_finalizer: false,
                     warn_handler: None,
+                    hook_counter: crate::vm::hook::HOOK_INTERVAL,
+                    hooks: crate::vm::hook::Hooks::default(),
                 }))
             }
             Err(e) => {

@@ -1,0 +1,1 @@
+while 1 do break x = 1 end

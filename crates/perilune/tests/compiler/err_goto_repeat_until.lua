@@ -1,0 +1,1 @@
+repeat goto c; local x; ::c:: until x

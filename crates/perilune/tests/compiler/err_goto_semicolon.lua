@@ -1,0 +1,1 @@
+do goto c; local x; ::c:: ; end

@@ -1,0 +1,6 @@
+local a, b = ...
+local t = {...}
+local n = select('#', ...)
+local c = (...)
+print(..., 1)
+return ...
