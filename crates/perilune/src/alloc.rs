@@ -338,6 +338,18 @@ impl<T: Copy> HVec<T> {
         self.len += 1;
         Ok(())
     }
+    /// Push if there is room; false (and nothing stored) when full. Never allocates,
+    /// so hot paths that checked the capacity pay no call.
+    #[inline(always)]
+    pub fn push_within_capacity(&mut self, v: T) -> bool {
+        if self.len == self.cap {
+            return false;
+        }
+        // SAFETY: len < cap.
+        unsafe { self.ptr.as_ptr().add(self.len).write(v) };
+        self.len += 1;
+        true
+    }
     pub fn pop(&mut self) -> Option<T> {
         if self.len == 0 {
             return None;

@@ -223,6 +223,19 @@ impl Table {
         })
     }
 
+    /// A copy of this table's contents (no metatable), with the same layout, for
+    /// `TDUP`: cloning the parts is much cheaper than re-inserting every key.
+    pub fn duplicate(&self) -> Result<Table, OutOfMemory> {
+        let heap = self.array.heap();
+        Ok(Table {
+            hdr: GcHeader::new(ObjKind::Table),
+            array: HVec::from_slice(heap, &self.array)?,
+            node: HVec::from_slice(heap, &self.node)?,
+            lastfree: self.lastfree,
+            metatable: None,
+        })
+    }
+
     /// Number of slots in the array part.
     #[inline(always)]
     pub fn array_len(&self) -> usize {

@@ -7,7 +7,7 @@
 //! Invariants:
 //! - NaNs produced by arithmetic are canonicalised on boxing: a NaN with the sign bit
 //!   set becomes [`NEG_NAN_BITS`] (tag 0, payload 0), one without becomes
-//!   [`POS_NAN_BITS`]. The sign survives so `print(0/0)` can say `-nan` as LuaJIT does.
+//!   [`POS_NAN_BITS`]. Otherwise a NaN payload could be mistaken for a tagged value.
 //! - Therefore `bits <= NEG_NAN_BITS` (unsigned) is exactly "is a number": one compare.
 //! - `nil`, `false` and `true` have payload 0, so each is a single fixed bit pattern.
 //! - GC pointers fit in 47 bits (user-space addresses on x86-64 and AArch64).

@@ -369,6 +369,10 @@ impl FuncState {
     pub fn const_str(&mut self, s: GcRef<LuaStr>) -> CgResult<u32> {
         self.const_index(Value::string(s))
     }
+    /// A template table for `TDUP`.
+    pub fn const_table(&mut self, t: GcRef<crate::object::Table>) -> CgResult<u32> {
+        self.const_index(Value::table(t))
+    }
 
     // --- Jumps --------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ use super::lexer::{Lexer, Near, Tok, TokVal};
 use crate::alloc::HVec;
 use crate::func::{LocVar, UpvalDesc};
 use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Proto};
+use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
 
@@ -1534,6 +1535,12 @@ impl<'a> Parser<'a> {
         self.fs.reserve(1)?;
         let mut narr: u32 = 0;
         let mut nhash: u32 = 0;
+        // Entries whose key and value are both constants go into a template table
+        // that TDUP copies, as LuaJIT does: no code and no key constants for them
+        // (so `{1, 2, ..., 100000}` compiles). The manual leaves the order of
+        // assignments in a constructor undefined, so mixing them with stored entries
+        // is fine.
+        let mut template: Option<GcRef<crate::object::Table>> = None;
         loop {
             if self.lx.tok == Tok::Char(b'}') {
                 break;
@@ -1581,6 +1588,26 @@ impl<'a> Parser<'a> {
                     break;
                 }
             }
+            if let (Some(kv), Some(vv)) = (template_const(&key), template_const(&val)) {
+                // Nil and NaN keys must raise their error when the constructor runs.
+                let bad_key = kv.is_nil() || (kv.is_number() && kv.number_unchecked().is_nan());
+                if !vv.is_nil() && !bad_key {
+                    let tt = match template {
+                        Some(tt) => tt,
+                        None => {
+                            let tt = self.lx.st.new_table(0, 0)?;
+                            template = Some(tt);
+                            tt
+                        }
+                    };
+                    self.lx.st.table_set(tt, kv, vv)?;
+                    self.fs.freereg = t + 1;
+                    if !sep {
+                        break;
+                    }
+                    continue;
+                }
+            }
             if positional {
                 self.fs.exp_to_anyreg(&mut val)?;
             }
@@ -1599,11 +1626,31 @@ impl<'a> Parser<'a> {
             1 => 1,
             n => 32 - (n - 1).leading_zeros(),
         };
-        let d = narr.min(0x7ff) | (hbits.min(31) << 11);
         let i = self.fs.code[pc as usize];
-        self.fs.code[pc as usize] = with_d(i, d);
+        if let Some(tt) = template {
+            let k = self.fs.const_table(tt)?;
+            self.fs.code[pc as usize] = ins_ad(Op::TDUP, t, k);
+        } else {
+            let d = narr.min(0x7ff) | (hbits.min(31) << 11);
+            self.fs.code[pc as usize] = with_d(i, d);
+        }
         self.fs.freereg = t + 1;
         *e = Exp::new(EKind::NonReloc(t));
         Ok(())
+    }
+}
+
+/// The value of a constant expression usable in a template table.
+fn template_const(e: &Exp) -> Option<Value> {
+    if e.has_jumps() {
+        return None;
+    }
+    match e.k {
+        EKind::Num(n) => Some(Value::number(n)),
+        EKind::Str(s) => Some(Value::string(s)),
+        EKind::True => Some(Value::TRUE),
+        EKind::False => Some(Value::FALSE),
+        EKind::Nil => Some(Value::NIL),
+        _ => None,
     }
 }

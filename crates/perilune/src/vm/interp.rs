@@ -23,7 +23,7 @@ use crate::object::GcRef;
 use crate::value::Value;
 use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, precall, Entered};
 use crate::vm::error::{LResult, Throw};
-use crate::vm::frame::{flags, Cont, FrameKind};
+use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -43,10 +43,14 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
     let th = st.cur;
     'frame: loop {
         let ci_idx = th.frames.len() - 1;
-        let ci = th.frames[ci_idx];
+        debug_assert!(ci_idx >= entry);
+        // SAFETY: the frame stack is not empty here (the entry frame is still on it).
+        let ci = unsafe { *th.frames.as_ptr().add(ci_idx) };
         debug_assert!(ci.kind == FrameKind::Lua);
         let base_idx = ci.base as usize;
-        let Some(cl) = th.stack[ci.func as usize].as_function() else {
+        // SAFETY: a frame's function slot is below its base, inside the stack.
+        let fslot = unsafe { *th.stack.as_ptr().add(ci.func as usize) };
+        let Some(cl) = fslot.as_function() else {
             return Err(st.rt_error_here("internal error: frame without function"));
         };
         let Some(proto) = cl.proto else {
@@ -154,7 +158,27 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 {
                     close_upvals(st, th, ci.func as usize);
                 }
-                if let Err(e) = poscall(st, first, $n) {
+                if ci.cont == Cont::Normal {
+                    // The common case inline: results to the function slot.
+                    let n: usize = $n;
+                    let dest = ci.func as usize;
+                    let t = th.get_mut();
+                    let sp = t.stack.as_mut_ptr();
+                    let want = if ci.nresults < 0 { n } else { ci.nresults as usize };
+                    // SAFETY: results lie below this frame's top and the destination
+                    // below them; `want` slots from `dest` are within the caller's frame
+                    // or, for all results, below `first + n`; the stack holds them.
+                    unsafe {
+                        for i in 0..want.min(n) {
+                            *sp.add(dest + i) = *sp.add(first + i);
+                        }
+                        for i in n..want {
+                            *sp.add(dest + i) = Value::NIL;
+                        }
+                    }
+                    t.top = dest + want;
+                    t.frames.pop();
+                } else if let Err(e) = poscall(st, first, $n) {
                     unwind_or_return!(e)
                 }
                 if th.frames.len() <= entry {
@@ -545,6 +569,39 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     };
                     let nres = arg_b(ins) as i32 - 1;
                     savepc!();
+                    // Fast path: a fixed-arity Lua function with room on both stacks.
+                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
+                        let nbase = func + 1;
+                        let fs = p.framesize as usize;
+                        let np = p.num_params as usize;
+                        if !p.is_vararg
+                            && nbase + fs + EXTRA_STACK <= th.stack.len()
+                            && th.frames.len() < call::MAX_FRAMES
+                            && st.hook_counter > 0
+                        {
+                            st.hook_counter -= 1;
+                            for i in nargs..np {
+                                reg!(a + 1 + i) = Value::NIL;
+                            }
+                            let t = th.get_mut();
+                            let pushed = t.frames.push_within_capacity(CallInfo {
+                                func: func as u32,
+                                base: nbase as u32,
+                                top: (nbase + fs) as u32,
+                                pc: 0,
+                                nresults: nres,
+                                nvarargs: 0,
+                                kind: FrameKind::Lua,
+                                flags: 0,
+                                cont: Cont::Normal,
+                            });
+                            if pushed {
+                                t.top = nbase + fs;
+                                continue 'frame;
+                            }
+                            st.hook_counter += 1;
+                        }
+                    }
                     th.get_mut().top = func + 1 + nargs;
                     match tri!(precall(st, func, nargs, nres, Cont::Normal, 0)) {
                         Entered::Lua => continue 'frame,
@@ -717,13 +774,7 @@ fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::Table>
     let Some(src) = k.as_table() else {
         return Err(st.rt_error_here("internal error: TDUP without template"));
     };
-    let t = st.new_table(src.array.len(), src.node.len())?;
-    let mut key = Value::NIL;
-    while let Ok(Some((k2, v))) = src.next(key) {
-        st.table_set(t, k2, v)?;
-        key = k2;
-    }
-    Ok(t)
+    Ok(st.dup_table(src)?)
 }
 
 /// `obj[key] = v` with the fast path for plain tables and `__newindex` otherwise.

@@ -199,6 +199,12 @@ impl State {
         self.gc.new_object(&self.heap, t, 0)
     }
 
+    /// A new table with the contents of `template` (TDUP).
+    pub fn dup_table(&mut self, template: GcRef<Table>) -> Result<GcRef<Table>, OutOfMemory> {
+        let t = template.duplicate()?;
+        self.gc.new_object(&self.heap, t, 0)
+    }
+
     /// Link a finished prototype into the collector.
     pub fn new_proto(&mut self, p: Proto) -> Result<GcRef<Proto>, OutOfMemory> {
         self.gc.new_object(&self.heap, p, 0)
