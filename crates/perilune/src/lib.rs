@@ -8,6 +8,7 @@
 //! - [`compiler`]: lexer, parser and code generator.
 //! - [`vm`]: state, threads, frames, the interpreter.
 //! - [`lib`](crate::stdlib): the standard library.
+//! - [`testing`]: a fault-injecting allocator for allocation-failure tests.
 
 pub mod alloc;
 pub mod compiler;
@@ -18,6 +19,7 @@ pub mod object;
 pub mod stdlib;
 pub mod string;
 pub mod table;
+pub mod testing;
 pub mod udata;
 pub mod value;
 pub mod vm;

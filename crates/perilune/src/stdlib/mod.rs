@@ -5,7 +5,13 @@
 //! returns their count. Messages follow LuaJIT's wording.
 
 pub mod base;
+pub mod bit;
 pub mod coroutine;
+pub mod format;
+pub mod math;
+pub mod pattern;
+pub mod string;
+pub mod table;
 
 use crate::func::NativeFn;
 use crate::object::{GcRef, Table};
@@ -23,8 +29,12 @@ pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeF
     Ok(())
 }
 
-/// Open the base library and `coroutine` in the globals.
+/// Open the base library, `coroutine` and `string` in the globals.
 pub fn open_base(st: &mut State) -> LResult<()> {
     base::open(st)?;
-    coroutine::open(st)
+    coroutine::open(st)?;
+    string::open(st)?;
+    table::open(st)?;
+    math::open(st)?;
+    bit::open(st)
 }

@@ -219,7 +219,8 @@ impl State {
 
     // --- Running chunks (used by the command line and hosts) -----------------------
 
-    /// Compile a chunk and push it as a function whose environment is the globals.
+    /// Compile a chunk and push it as a function whose environment is the running
+    /// thread's globals.
     /// On a syntax error the message is returned as `Throw::Error`.
     pub fn load(&mut self, source: &[u8], chunkname: &[u8]) -> LResult<()> {
         let p = crate::compiler::compile(self, source, chunkname)?;
@@ -228,7 +229,8 @@ impl State {
         if let Err(e) = crate::compiler::verify::verify(p) {
             return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
         }
-        let env = self.globals;
+        // As in Lua 5.1, a loaded chunk sees the running thread's globals (setfenv(0)).
+        let env = self.cur.env;
         let f = self.new_lua_closure(p, env)?;
         self.push(Value::function(f))
     }

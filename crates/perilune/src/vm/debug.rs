@@ -268,12 +268,30 @@ impl State {
     }
 
     /// A traceback of the current thread's frames, from the top, in the luajit
-    /// command's format (without the leading message).
+    /// command's format (without the leading message and without the final host
+    /// line, `[C]: at 0x...`, which the caller appends).
+    ///
+    /// Like LuaJIT's `luaL_traceback`, a traceback of more than
+    /// [`TRACEBACK_LEVELS1`] + [`TRACEBACK_LEVELS2`] levels (the host line counts as
+    /// one) shows the first [`TRACEBACK_LEVELS1`] - 1 levels, `...`, and the last
+    /// [`TRACEBACK_LEVELS2`]. Besides matching luajit's output, this bounds the text:
+    /// it is built on the Rust heap, outside the state's accounting, and a traceback
+    /// of a stack overflow 20000 frames deep used to take more than a megabyte there
+    /// (found by the memory-limit tests, tests/memory_limit.rs).
     pub fn traceback_text(&self) -> String {
         let th = self.cur;
         let mut out = String::from("stack traceback:");
         let n = th.frames.len();
+        // Levels are numbered from the top, 0..n for the frames and n for the host.
+        let cut = n + 1 > TRACEBACK_LEVELS1 + TRACEBACK_LEVELS2;
         for idx in (0..n).rev() {
+            let level = n - 1 - idx;
+            if cut && level >= TRACEBACK_LEVELS1 - 1 && level < n + 1 - TRACEBACK_LEVELS2 {
+                if level == TRACEBACK_LEVELS1 - 1 {
+                    out.push_str("\n\t...");
+                }
+                continue;
+            }
             let ci = th.frames[idx];
             out.push_str("\n\t");
             match ci.kind {
@@ -308,6 +326,13 @@ impl State {
         out
     }
 }
+
+/// Traceback levels shown before the `...` of a long traceback, plus one (LuaJIT's
+/// `TRACEBACK_LEVELS1`; it shows 11 levels).
+pub const TRACEBACK_LEVELS1: usize = 12;
+/// Traceback levels shown after the `...` of a long traceback (LuaJIT's
+/// `TRACEBACK_LEVELS2`).
+pub const TRACEBACK_LEVELS2: usize = 10;
 
 /// The prototype running in a Lua frame.
 pub fn frame_proto(st: &State, ci: &CallInfo) -> Option<GcRef<Proto>> {

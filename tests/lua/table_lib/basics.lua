@@ -1,4 +1,4 @@
--- The table library (pending): insert/remove/concat/sort, and the C-call boundary.
+-- The table library: insert/remove/concat/sort, and the C-call boundary.
 local t = {3, 1, 2}
 table.insert(t, 4)
 table.insert(t, 1, 0)

@@ -1,0 +1,87 @@
+//! Focused regression tests for bugs found by the allocation-failure sweep and the
+//! finalizer / memory-pressure tests (docs/fault-injection.md). Each test names the
+//! scenario that found it; the ones still open are listed in the doc.
+
+mod common;
+
+use common::{post_checks, run_script, take_output, End};
+use perilune::testing::{Fault, FaultyAllocator};
+
+/// Run `src` fault-free and return its ending and output; panics on a failed
+/// post-run check.
+fn run_ok(src: &str) -> (End, String) {
+    let fa = FaultyAllocator::new();
+    let (st, end) = run_script(&fa, Fault::None, src.as_bytes(), b"=regression");
+    let out = String::from_utf8_lossy(&take_output()).into_owned();
+    if let Err(e) = post_checks(&fa, st) {
+        panic!("post-run checks: {e}");
+    }
+    (end, out)
+}
+
+/// Found by the sweep (fault-free baseline of errors/xpcall.lua and
+/// functions/recursion.lua, memory error under valgrind): `return pcall(f)` /
+/// `return xpcall(f, h)` in tail position. `tail_call` (vm/interp.rs) runs a non-Lua
+/// callee through `precall`, but pcall/xpcall push a marker frame and return
+/// `Entered::Lua` when `f` is a Lua function; `CALLT` then does `continue 'frame`,
+/// and when the protected call returns, the *calling* frame resumes after its
+/// `CALLT`, which is the last instruction of the function: the interpreter reads
+/// past the end of the bytecode (out-of-bounds read, then garbage opcodes or a
+/// SIGSEGV) instead of returning the results.
+#[test]
+fn tail_called_pcall_returns_its_results() {
+    let (end, out) = run_ok(
+        "local function f(...) return pcall(function(...) return ... end, ...) end\n\
+         print(f(1, 2, 3))\n\
+         local function g() return xpcall(function() error('inner') end, function(e) return 'H:' .. e end) end\n\
+         print(g())\n\
+         print(select('#', f()))\n\
+         local function rec() return pcall(rec) end\n\
+         local r = {rec()}\n\
+         print(r[1], #r > 100)",
+    );
+    assert_eq!(end, End::Ok);
+    assert_eq!(out, "true\t1\t2\t3\nfalse\tH:regression:3: inner\n1\ntrue\ttrue\n");
+}
+
+/// Found by memory_limit.rs ("deep recursion"): the traceback of an error raised
+/// 20000 frames deep was built in full as a Rust `String` (about 1.3 MB outside the
+/// accounted heap, unbounded, so a memory limit did not bound the process) and then
+/// interned. LuaJIT's `luaL_traceback` shows the first 11 levels, `...` and the last
+/// 10 when there are more than 22; `State::traceback_text` now does the same.
+#[test]
+fn traceback_of_deep_recursion_is_bounded() {
+    let (end, _) =
+        run_ok("local function rec(n) if n == 0 then error('bottom') end return (rec(n - 1)) end rec(20000)");
+    let End::RunError(m) = end else {
+        panic!("expected an error, got {end:?}")
+    };
+    let lines: Vec<&str> = m.lines().collect();
+    // message, "stack traceback:", 11 levels, "...", 10 levels (the last is the host).
+    assert_eq!(lines.len(), 24, "{m}");
+    assert_eq!(lines[0], "regression:1: bottom");
+    assert_eq!(lines[1], "stack traceback:");
+    assert_eq!(lines[2], "\t[C]: in function 'error'");
+    assert_eq!(lines[3], "\tregression:1: in function 'rec'");
+    assert_eq!(lines[13], "\t...");
+    assert_eq!(lines[21], "\tregression:1: in function 'rec'");
+    assert_eq!(lines[22], "\tregression:1: in main chunk");
+    assert_eq!(lines[23], "\t[C]: at 0x?");
+}
+
+/// The boundary of the rule above, checked against luajit 2.1: 22 levels are shown
+/// in full, 23 are cut (11, `...`, 10).
+#[test]
+fn traceback_cut_boundary() {
+    let src =
+        |n: u32| format!("local function rec(n) if n == 0 then error('bottom') end return (rec(n - 1)) end rec({n})");
+    // error + (n + 1) rec + main + host = n + 4 levels
+    let (end, _) = run_ok(&src(18));
+    let m = end.message().unwrap_or_default().to_string();
+    assert_eq!(m.lines().count(), 2 + 22, "{m}");
+    assert!(!m.contains("\t..."), "{m}");
+    let (end, _) = run_ok(&src(19));
+    let m = end.message().unwrap_or_default().to_string();
+    assert_eq!(m.lines().count(), 2 + 22, "{m}");
+    assert_eq!(m.lines().filter(|l| *l == "\t...").count(), 1, "{m}");
+}

@@ -1,0 +1,15 @@
+-- bit.tohex: default 8 digits, explicit digit counts, upper case for negative
+-- counts, counts converted like bit arguments.
+print(bit.tohex(255), bit.tohex(-1), bit.tohex(0), bit.tohex(0x12345678))
+print(bit.tohex(255, 2), bit.tohex(255, -2), bit.tohex(0xabcdef, 4), bit.tohex(0xabcdef, -4))
+print(bit.tohex(0x1234, 1), bit.tohex(0x1234, 3), bit.tohex(0x1234, 7), bit.tohex(0x1234, 8))
+print(bit.tohex(0x1234, 9), bit.tohex(-1, 12), bit.tohex(-1, -12), bit.tohex(1, 16))
+print(#bit.tohex(1, 100), #bit.tohex(1, -100), #bit.tohex(1, 254))
+print("[" .. bit.tohex(1, 0) .. "]", "[" .. bit.tohex(255, -0) .. "]", "[" .. bit.tohex(255, 0.4) .. "]")
+print(bit.tohex(0x1234, 1.5), bit.tohex(0x1234, -1.5), bit.tohex(0x1234, 2^32 + 3))
+print(bit.tohex(2^40 + 5), bit.tohex(-2^40 + 5, 16), bit.tohex(2^35, 16), bit.tohex("0x10"), bit.tohex(2^31))
+print(bit.tohex(-0x7fffffff), bit.tohex(0.5), bit.tohex(1.5))
+print(pcall(bit.tohex))
+print(pcall(bit.tohex, {}))
+print(pcall(bit.tohex, 1, "x"))
+print(pcall(bit.tohex, 1, nil))

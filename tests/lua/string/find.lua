@@ -1,0 +1,22 @@
+-- string.find: plain and pattern searches, init, anchors, captures in results.
+local s = "hello world"
+print(s:find("o"), s:find("o", 6), s:find("o", -3), s:find("xyz"), s:find(""))
+print(s:find("l+"), s:find("o w"), s:find("(o)(r)"), s:find("()o()"))
+print(s:find("", 1), s:find("", 11), s:find("", 12), s:find("", 13), s:find("", 100))
+print(s:find("d", 100), s:find("h", -100), s:find("h", 0), s:find("d", -1))
+print(s:find("^hello"), s:find("^world"), s:find("world$"), s:find("hello$"))
+print(("a.b"):find(".", 1, true), ("a.b"):find("."), ("a+b"):find("+", 1, true))
+print(("a.b"):find("%."), ("x^y"):find("^", 1, true), ("x^y"):find("y^"))
+print(("abc"):find("b", nil, true), ("abc"):find("b", 1, false), ("abc"):find("b", 1, nil))
+-- Patterns without special characters are searched plainly (even ')' or ']').
+print(("a)b"):find(")"), ("a]b"):find("]"), ("f(x)"):find("x)"))
+print(("a\0b"):find("\0"), ("a\0b"):find("\0", 1, true), ("a\0b"):find("%z"))
+print(("abc"):find("c", 2^32 + 1), ("abc"):find("b", "2"))
+print(("THE (quick) fox"):find("%((%a+)%)"))
+print(("f(a(b)c)d"):find("%b()"))
+print(("aaa"):find("a-", 2), ("aaa"):find("a*", 2), ("aaa"):find("a+$"))
+print(string.find(12345, 34), string.find(12345, 3.4))
+print(pcall(string.find))
+print(pcall(string.find, "x"))
+print(pcall(string.find, "x", {}))
+print(pcall(string.find, "x", "x", "y"))

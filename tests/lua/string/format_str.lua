@@ -1,0 +1,27 @@
+-- string.format %s (tostring semantics, width, precision), %q, %%, %p of non-objects.
+local f = string.format
+print(f("%s|%s|%s|%s|%s", "x", 1, 2.5, true, nil))
+print(f("%s|%s|%s", 1e15, -0.0, 2^63))
+print(f("%.2s|%10.2s|%-10s|%5.0s|%.0s|%.10s|", "hello", "hello", "hi", "ab", "cd", "abc"))
+print(f("%5s|%-5s|%05s|%+s|%#s", true, false, "x", "x", "x"))
+print(f("%s|%.20s", ("x"):rep(200), ("y"):rep(200)))
+print(f("%s", "a\0b") == "a\0b", #f("%s%s", "a\0", "\0b"))
+local T = setmetatable({}, { __tostring = function() return "TS" end })
+print(f("%s|%5s|%-5s|%.1s", T, T, T, T))
+print(f("%s", setmetatable({}, { __tostring = function() return 42 end })))
+print(f("%s", setmetatable({}, { __tostring = function() return nil end })))
+print(f("%s", setmetatable({}, { __tostring = function() return false end })))
+print(pcall(f, "%s", setmetatable({}, { __tostring = function() error("boom") end })))
+print(pcall(f, "%s", setmetatable({}, { __tostring = function() error("boom", 0) end })))
+-- %q
+print(f("%q", "a\nb\0c\1d\"e\\f\r\t\127\255"))
+print(f("%q", "\0001"), f("%q", "\0"), f("%q", "\0011\0012\31\0319"), f("%q", "\1271"))
+print(f("%q", "\r\n"), f("%q", "\226\130\172"), f("%q", ""))
+print(f("%q|%10q|%-10q|%.1q|%+q", "x", "x", "x", "xyz", "x"))
+print(f("%q|%q|%q|%q", 1/3, 42, 2^63, -1/0), f("%q", 0/0))
+print(f("%q|%q|%q", true, nil, T))
+print(f("%q", setmetatable({}, { __tostring = function() return "a\nb" end })))
+-- %% and literal text.
+print(f("%%|100%%|%%d"), f("abc"), f(""), f(12), f(1.5))
+print(f("%d%%", 50), f("%s=%d", "x", 1), f("%5.1f%%", 99.44))
+print(f("%p|%p|%p|%p", 1, nil, true, "x" == "y"))

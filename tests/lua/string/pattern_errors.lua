@@ -1,0 +1,38 @@
+-- Malformed patterns and bad captures raise LuaJIT's errors; matching stays safe.
+local function t(f, ...) print(pcall(f, ...)) end
+t(string.find, "abc", "%")
+t(string.find, "abc", "a%")
+t(string.find, "abc", "[a")
+t(string.find, "abc", "[]")
+t(string.find, "abc", "[^]")
+t(string.find, "abc", "[a%")
+t(string.match, "abc", "[%]")
+t(string.find, "abc", "%f")
+t(string.find, "abc", "%fx")
+t(string.find, "abc", "(a")
+t(string.match, "abc", "(()")
+t(string.match, "abc", "a)")
+t(string.gsub, "abc", "a)", "")
+t(string.find, "abc", "%1")
+t(string.find, "abc", "%0")
+t(string.find, "abc", "(a)%2")
+t(string.find, "abc", "(a%1)")
+t(string.find, "abc", "%b")
+t(string.find, "abc", "%ba")
+t(string.find, "aaa", string.rep("(a?)", 33))
+t(string.match, "aaa", string.rep("()", 33))
+print(select("#", string.find("aaa", string.rep("(a?)", 32))))
+-- Errors appear only where matching gets to.
+t(string.find, "abc", "x(")
+t(string.find, "abc", string.rep("(a)", 33))
+t(string.find, "abc", ")")
+-- A NUL ends the pattern, as in LuaJIT.
+t(string.match, "a\0b", "\0b")
+t(string.match, "a\0b", "[\0]")
+t(string.find, "a\0b", "\0b")
+-- gmatch raises when iterating.
+local it = string.gmatch("abc", "(")
+t(it)
+-- In the caller's position when called from Lua code.
+print(pcall(function() return ("x"):match("%") end))
+print(pcall(function() return ("x"):find("[x") end))
