@@ -8,12 +8,14 @@
 //! - [`compiler`]: lexer, parser and code generator.
 //! - [`vm`]: state, threads, frames, the interpreter.
 //! - [`lib`](crate::stdlib): the standard library.
+//! - [`lua`]: the safe embedding API, re-exported here (`perilune::Lua`, ...).
 //! - [`testing`]: a fault-injecting allocator for allocation-failure tests.
 
 pub mod alloc;
 pub mod compiler;
 pub mod func;
 pub mod gc;
+pub mod lua;
 pub mod number;
 pub mod object;
 pub mod stdlib;
@@ -23,3 +25,10 @@ pub mod testing;
 pub mod udata;
 pub mod value;
 pub mod vm;
+
+pub use lua::{
+    AnyUserData, AsChunk, BString, Chunk, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti, Function, IntoLua,
+    IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil, RegistryKey, Result, StdLib,
+    Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods, UserDataRef,
+    UserDataRefMut, Value, Variadic, VmState,
+};

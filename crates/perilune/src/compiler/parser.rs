@@ -1097,7 +1097,7 @@ impl<'a> Parser<'a> {
         self.for_body(base, line, 1, true)
     }
 
-    fn for_in(&mut self, var: GcRef<LuaStr>, line: u32) -> PResult<()> {
+    fn for_in(&mut self, var: GcRef<LuaStr>, _for_line: u32) -> PResult<()> {
         let base = self.fs.freereg;
         self.declare_internal("(for generator)")?;
         self.declare_internal("(for state)")?;
@@ -1110,6 +1110,9 @@ impl<'a> Parser<'a> {
             nvars += 1;
         }
         self.expect(Tok::In)?;
+        // Like LuaJIT, the iterator call is reported at the line where the
+        // expressions after `in` start.
+        let line = self.lx.line;
         let mut e = Exp::new(EKind::Void);
         let nexps = self.explist(&mut e)?;
         self.adjust_assign(3, nexps, &mut e)?;

@@ -156,7 +156,13 @@ pub unsafe fn free_object(heap: &Heap, o: GcRef<GcHeader>) {
             ObjKind::Upval => drop_and_free::<Upval>(heap, o, 0),
             ObjKind::Thread => drop_and_free::<Thread>(heap, o, 0),
             ObjKind::Userdata => {
-                let extra = o.cast::<Userdata>().len;
+                let u = o.cast::<Userdata>();
+                // A Rust value in the payload is dropped exactly once: `host` is
+                // taken out first (see `udata.rs`).
+                if let Some(host) = u.get_mut().host.take() {
+                    (host.drop)(Userdata::payload_ptr(u));
+                }
+                let extra = u.len;
                 drop_and_free::<Userdata>(heap, o, extra)
             }
         }

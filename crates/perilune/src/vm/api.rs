@@ -98,7 +98,15 @@ impl State {
     }
     /// `bad argument #i to 'name' (msg)`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> Throw {
-        let name = self.current_native_name();
+        let idx = self.cur.frames.len().saturating_sub(1);
+        let (kind, name) = self.function_name_kind(idx).unwrap_or(("", "?".to_string()));
+        // For `obj:name(...)` the caller counts arguments after the receiver.
+        if kind == "method" {
+            if i == 1 {
+                return self.rt_error_here(&format!("calling '{name}' on bad self ({msg})"));
+            }
+            return self.rt_error_here(&format!("bad argument #{} to '{name}' ({msg})", i - 1));
+        }
         self.rt_error_here(&format!("bad argument #{i} to '{name}' ({msg})"))
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.
@@ -276,13 +284,6 @@ impl State {
     pub fn get_global(&mut self, name: &str) -> LResult<Value> {
         let k = self.intern(name.as_bytes())?;
         Ok(self.globals.get_str(k))
-    }
-
-    /// The name of the running native function, for "bad argument" messages: the name
-    /// its caller used, or `?` (as LuaJIT does for natives called from natives).
-    fn current_native_name(&self) -> String {
-        let idx = self.cur.frames.len().saturating_sub(1);
-        self.function_name(idx).unwrap_or_else(|| "?".to_string())
     }
 
     /// `tostring(v)` as the base library returns it: whatever `__tostring` returns, or

@@ -85,7 +85,9 @@ fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'stati
                     code.get(j)
                         .is_some_and(|&m| op_byte(m) == Op::MOV as u8 && arg_a(m) == reg + 1 && arg_d(m) == obj)
                 };
-                if is_self(i + 1) || (i > 0 && is_self(i - 1)) {
+                // A method call loads the receiver first (MOV, then TGETS); a field
+                // call that passes the table explicitly copies it afterwards.
+                if i > 0 && is_self(i - 1) {
                     Some(("method", name))
                 } else {
                     Some(("field", name))
@@ -247,6 +249,11 @@ impl State {
     /// The name of the function running in frame `idx`, from its caller's call
     /// instruction.
     pub fn function_name(&self, idx: usize) -> Option<String> {
+        self.function_name_kind(idx).map(|(_, n)| n)
+    }
+
+    /// How the caller named the function in frame `idx`: ("method", "rep"), ...
+    pub fn function_name_kind(&self, idx: usize) -> Option<(&'static str, String)> {
         let th = self.cur;
         let ci = th.frames.get(idx)?;
         if ci.cont != Cont::Normal && ci.cont != Cont::Pcall {
@@ -261,8 +268,8 @@ impl State {
         let ins = *p.code.get(pc)?;
         let op = Op::from_u8(op_byte(ins))?;
         match op {
-            Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)).map(|(_, n)| n),
-            Op::ITERC => Some("for iterator".into()),
+            Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)),
+            Op::ITERC => Some(("for iterator", "for iterator".into())),
             _ => None,
         }
     }

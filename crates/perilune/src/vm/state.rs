@@ -288,6 +288,7 @@ impl State {
             metatable: None,
             env: self.globals,
             len,
+            host: None,
         };
         self.gc.new_object(&self.heap, u, len)
     }

@@ -1,0 +1,172 @@
+//! [`Chunk`]: Lua source waiting to be compiled and run.
+
+use std::borrow::Cow;
+
+use crate::vm::error::Throw;
+
+use super::error::{Error, Result};
+use super::function::Function;
+use super::state::{mem_error, set_function_env, Lua, LuaRef};
+use super::table::Table;
+use super::value::{FromLuaMulti, IntoLuaMulti};
+
+/// Source code that can be loaded: `&str`, `String`, `&[u8]`, `Vec<u8>`.
+pub trait AsChunk<'a> {
+    fn source(self) -> Cow<'a, [u8]>;
+}
+impl<'a> AsChunk<'a> for &'a str {
+    fn source(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+impl<'a> AsChunk<'a> for String {
+    fn source(self) -> Cow<'a, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+}
+impl<'a> AsChunk<'a> for &'a String {
+    fn source(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+impl<'a> AsChunk<'a> for &'a [u8] {
+    fn source(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+impl<'a> AsChunk<'a> for Vec<u8> {
+    fn source(self) -> Cow<'a, [u8]> {
+        Cow::Owned(self)
+    }
+}
+
+/// A chunk of Lua source, made by [`Lua::load`]. Only source text is accepted
+/// (Perilune does not load bytecode).
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// lua.load("x = 1").set_name("setup").exec()?;
+/// assert_eq!(lua.load("x + 1").eval::<i32>()?, 2);
+/// let err = lua.load("error('bad')").set_name("script.lua").exec().unwrap_err();
+/// assert!(err.to_string().contains("script.lua:1: bad"));
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[must_use = "a chunk does nothing until it is executed"]
+pub struct Chunk<'lua, 'a> {
+    lua: &'lua Lua,
+    source: Cow<'a, [u8]>,
+    name: Option<String>,
+    env: Option<Table<'lua>>,
+}
+
+impl Lua {
+    /// Prepare a chunk of Lua source.
+    pub fn load<'lua, 'a>(&'lua self, chunk: impl AsChunk<'a>) -> Chunk<'lua, 'a> {
+        Chunk {
+            lua: self,
+            source: chunk.source(),
+            name: None,
+            env: None,
+        }
+    }
+}
+
+impl<'lua, 'a> Chunk<'lua, 'a> {
+    /// The name used in error messages and tracebacks. A name starting with `@` is
+    /// a file name, `=` is used verbatim; any other name is shown as given.
+    pub fn set_name(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.name = Some(if name.starts_with('@') || name.starts_with('=') {
+            name
+        } else {
+            format!("={name}")
+        });
+        self
+    }
+
+    /// Run the chunk with `env` as its global environment instead of the globals
+    /// (Lua 5.1 `setfenv` on the loaded function): see [`Lua::create_sandbox`].
+    pub fn set_environment(mut self, env: Table<'lua>) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// Compile the chunk into a function.
+    pub fn into_function(self) -> Result<Function<'lua>> {
+        self.compile(&self.source)
+    }
+
+    fn compile(&self, source: &[u8]) -> Result<Function<'lua>> {
+        let lua = self.lua;
+        let name: Vec<u8> = match &self.name {
+            Some(n) => n.as_bytes().to_vec(),
+            None => self.source.to_vec(),
+        };
+        let env = self.env.as_ref().and_then(|t| t.0.val.as_table());
+        lua.with_state(|st, raw| {
+            let top = st.cur.top;
+            match st.load(source, &name) {
+                Ok(()) => {}
+                Err(Throw::Error(v)) => {
+                    st.cur.get_mut().top = top;
+                    let message = v
+                        .as_string()
+                        .map_or_else(String::new, |s| s.to_str_lossy().into_owned());
+                    let incomplete_input = message.ends_with("'<eof>'") || message.ends_with("<eof>");
+                    return Err(Error::SyntaxError {
+                        message,
+                        incomplete_input,
+                    });
+                }
+                Err(_) => {
+                    st.cur.get_mut().top = top;
+                    return Err(mem_error());
+                }
+            }
+            let f = st.peek(0);
+            if let Some(env) = env {
+                set_function_env(st, f, env);
+            }
+            let r = LuaRef::new(lua, st, raw, f);
+            st.cur.get_mut().top = top;
+            Ok(Function(r?))
+        })
+    }
+
+    /// Run the chunk, discarding its results.
+    pub fn exec(self) -> Result<()> {
+        self.into_function()?.call(())
+    }
+
+    /// Evaluate the chunk as an expression if it is one (`1 + 1`), else run it as
+    /// statements (`return 1 + 1` works too), and convert its results.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// assert_eq!(lua.load("2 ^ 10").eval::<u32>()?, 1024);
+    /// assert_eq!(lua.load("local x = 5 return x").eval::<u32>()?, 5);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn eval<R: FromLuaMulti<'lua>>(self) -> Result<R> {
+        let mut expr = b"return ".to_vec();
+        expr.extend_from_slice(&self.source);
+        let f = match self.compile(&expr) {
+            Ok(f) => f,
+            Err(Error::SyntaxError { .. }) => self.compile(&self.source)?,
+            Err(e) => return Err(e),
+        };
+        f.call(())
+    }
+
+    /// Run the chunk with arguments (its `...`) and convert its results.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let n: i32 = lua.load("local a, b = ... return a * b").call((6, 7))?;
+    /// assert_eq!(n, 42);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn call<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(self, args: A) -> Result<R> {
+        self.into_function()?.call(args)
+    }
+}

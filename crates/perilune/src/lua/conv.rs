@@ -1,0 +1,371 @@
+//! `IntoLua` / `FromLua` for Rust types.
+//!
+//! Integers are checked both ways: a Lua number converts to an integer type only if
+//! it is whole and in range, and an integer converts to Lua only if a double holds
+//! it exactly. Numeric strings convert to numbers and numbers to strings, as Lua
+//! coerces them.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
+
+use super::error::{Error, Result};
+use super::function::Function;
+use super::state::Lua;
+use super::string::LuaString;
+use super::table::Table;
+use super::thread::Thread;
+use super::userdata::{AnyUserData, UserData};
+use super::value::{FromLua, IntoLua, LightUserData, Value};
+
+impl<'lua> IntoLua<'lua> for Value<'lua> {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(self)
+    }
+}
+impl<'lua> FromLua<'lua> for Value<'lua> {
+    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        Ok(v)
+    }
+}
+impl<'lua> IntoLua<'lua> for &Value<'lua> {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(self.clone())
+    }
+}
+
+impl<'lua> IntoLua<'lua> for bool {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::Boolean(self))
+    }
+}
+/// Lua truthiness: `nil` and `false` are false, everything else is true.
+impl<'lua> FromLua<'lua> for bool {
+    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        Ok(v.is_truthy())
+    }
+}
+
+impl<'lua> IntoLua<'lua> for LightUserData {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        if (self.0 as usize as u64) >> 47 != 0 {
+            return Err(Error::ToLuaConversionError {
+                from: "LightUserData",
+                to: "userdata",
+                message: Some("address does not fit in 47 bits".into()),
+            });
+        }
+        Ok(Value::LightUserData(self))
+    }
+}
+impl<'lua> FromLua<'lua> for LightUserData {
+    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        match v {
+            Value::LightUserData(p) => Ok(p),
+            v => Err(Error::from_conv(v.type_name(), "LightUserData", None)),
+        }
+    }
+}
+
+/// The number in `v`, with Lua's string coercion.
+fn coerce_number(v: &Value<'_>) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => crate::number::str_to_number(s.as_bytes()),
+        _ => None,
+    }
+}
+
+macro_rules! impl_int {
+    ($($t:ty),*) => {$(
+        impl<'lua> IntoLua<'lua> for $t {
+            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+                let wide = self as i128;
+                let f = self as f64;
+                if f as i128 != wide {
+                    return Err(Error::ToLuaConversionError {
+                        from: stringify!($t),
+                        to: "number",
+                        message: Some("integer cannot be represented exactly by a Lua number".into()),
+                    });
+                }
+                Ok(match i64::try_from(wide) {
+                    Ok(i) => Value::Integer(i),
+                    Err(_) => Value::Number(f),
+                })
+            }
+        }
+        impl<'lua> FromLua<'lua> for $t {
+            fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+                if let Value::Integer(i) = v {
+                    return <$t>::try_from(i).map_err(|_| {
+                        Error::from_conv("number", stringify!($t), Some("out of range".into()))
+                    });
+                }
+                let Some(n) = coerce_number(&v) else {
+                    return Err(Error::from_conv(v.type_name(), stringify!($t), None));
+                };
+                if n.fract() != 0.0 || !n.is_finite() {
+                    return Err(Error::from_conv("number", stringify!($t), Some("number has no integer representation".into())));
+                }
+                if !(-1.7014118346046923e38..1.7014118346046923e38).contains(&n) {
+                    return Err(Error::from_conv("number", stringify!($t), Some("out of range".into())));
+                }
+                <$t>::try_from(n as i128)
+                    .map_err(|_| Error::from_conv("number", stringify!($t), Some("out of range".into())))
+            }
+        }
+    )*};
+}
+
+impl_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+macro_rules! impl_float {
+    ($($t:ty),*) => {$(
+        impl<'lua> IntoLua<'lua> for $t {
+            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+                Ok(Value::Number(self as f64))
+            }
+        }
+        impl<'lua> FromLua<'lua> for $t {
+            fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+                match coerce_number(&v) {
+                    Some(n) => Ok(n as $t),
+                    None => Err(Error::from_conv(v.type_name(), stringify!($t), None)),
+                }
+            }
+        }
+    )*};
+}
+
+impl_float!(f32, f64);
+
+impl<'lua> IntoLua<'lua> for &str {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(lua.create_string(self)?))
+    }
+}
+impl<'lua> IntoLua<'lua> for String {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(lua.create_string(self)?))
+    }
+}
+impl<'lua> IntoLua<'lua> for &String {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(lua.create_string(self)?))
+    }
+}
+impl<'lua> IntoLua<'lua> for Cow<'_, str> {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(lua.create_string(self.as_bytes())?))
+    }
+}
+impl<'lua> IntoLua<'lua> for char {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        let mut buf = [0u8; 4];
+        Ok(Value::String(lua.create_string(self.encode_utf8(&mut buf))?))
+    }
+}
+
+/// A string, or a number formatted as Lua formats it.
+fn coerce_string<'lua>(v: Value<'lua>, lua: &'lua Lua, to: &'static str) -> Result<LuaString<'lua>> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Integer(_) | Value::Number(_) => {
+            let n = v.as_number().unwrap_or(0.0);
+            let mut buf = [0u8; 64];
+            let len = crate::number::fmt_number(n, &mut buf);
+            lua.create_string(&buf[..len])
+        }
+        v => Err(Error::from_conv(v.type_name(), to, None)),
+    }
+}
+
+/// Only valid UTF-8 converts; use [`LuaString`] or [`BString`] for other bytes.
+impl<'lua> FromLua<'lua> for String {
+    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+        let s = coerce_string(v, lua, "String")?;
+        match std::str::from_utf8(s.as_bytes()) {
+            Ok(t) => Ok(t.to_owned()),
+            Err(e) => Err(Error::from_conv("string", "String", Some(e.to_string()))),
+        }
+    }
+}
+
+impl<'lua> IntoLua<'lua> for LuaString<'lua> {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(self))
+    }
+}
+impl<'lua> IntoLua<'lua> for &LuaString<'lua> {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(self.clone()))
+    }
+}
+impl<'lua> FromLua<'lua> for LuaString<'lua> {
+    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+        coerce_string(v, lua, "string")
+    }
+}
+
+/// A byte string: converts to and from a Lua string holding any bytes.
+///
+/// ```
+/// use perilune::{BString, Lua};
+/// let lua = Lua::new();
+/// let b: BString = lua.load(r#"return "\255\0x""#).eval()?;
+/// assert_eq!(b.0, vec![255, 0, b'x']);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BString(pub Vec<u8>);
+
+impl From<Vec<u8>> for BString {
+    fn from(v: Vec<u8>) -> Self {
+        BString(v)
+    }
+}
+impl From<&[u8]> for BString {
+    fn from(v: &[u8]) -> Self {
+        BString(v.to_vec())
+    }
+}
+impl<'lua> IntoLua<'lua> for BString {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(lua.create_string(&self.0)?))
+    }
+}
+impl<'lua> IntoLua<'lua> for &[u8] {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::String(lua.create_string(self)?))
+    }
+}
+impl<'lua> FromLua<'lua> for BString {
+    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+        Ok(BString(coerce_string(v, lua, "BString")?.as_bytes().to_vec()))
+    }
+}
+
+macro_rules! impl_handle {
+    ($t:ident, $variant:ident, $name:literal) => {
+        impl<'lua> IntoLua<'lua> for $t<'lua> {
+            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+                Ok(Value::$variant(self))
+            }
+        }
+        impl<'lua> IntoLua<'lua> for &$t<'lua> {
+            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+                Ok(Value::$variant(self.clone()))
+            }
+        }
+        impl<'lua> FromLua<'lua> for $t<'lua> {
+            fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+                match v {
+                    Value::$variant(x) => Ok(x),
+                    v => Err(Error::from_conv(v.type_name(), $name, None)),
+                }
+            }
+        }
+    };
+}
+
+impl_handle!(Table, Table, "table");
+impl_handle!(Function, Function, "function");
+impl_handle!(Thread, Thread, "thread");
+impl_handle!(AnyUserData, UserData, "userdata");
+
+impl<'lua> IntoLua<'lua> for Error {
+    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::Error(Box::new(self)))
+    }
+}
+
+impl<'lua, T: IntoLua<'lua>> IntoLua<'lua> for Option<T> {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        match self {
+            Some(v) => v.into_lua(lua),
+            None => Ok(Value::Nil),
+        }
+    }
+}
+impl<'lua, T: FromLua<'lua>> FromLua<'lua> for Option<T> {
+    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+        match v {
+            Value::Nil => Ok(None),
+            v => T::from_lua(v, lua).map(Some),
+        }
+    }
+}
+
+impl<'lua, T: IntoLua<'lua>> IntoLua<'lua> for Vec<T> {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::Table(lua.create_sequence_from(self)?))
+    }
+}
+impl<'lua, T: IntoLua<'lua>, const N: usize> IntoLua<'lua> for [T; N] {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::Table(lua.create_sequence_from(self)?))
+    }
+}
+/// From a table's sequence part (raw `t[1]`, `t[2]`, ... up to the first nil).
+impl<'lua, T: FromLua<'lua>> FromLua<'lua> for Vec<T> {
+    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        match v {
+            Value::Table(t) => t.sequence_values::<T>().collect(),
+            v => Err(Error::from_conv(v.type_name(), "Vec", Some("expected table".into()))),
+        }
+    }
+}
+
+impl<'lua, K, V, S> IntoLua<'lua> for HashMap<K, V, S>
+where
+    K: IntoLua<'lua>,
+    V: IntoLua<'lua>,
+{
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::Table(lua.create_table_from(self)?))
+    }
+}
+impl<'lua, K, V, S> FromLua<'lua> for HashMap<K, V, S>
+where
+    K: FromLua<'lua> + Eq + Hash,
+    V: FromLua<'lua>,
+    S: BuildHasher + Default,
+{
+    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        match v {
+            Value::Table(t) => t.pairs::<K, V>().collect(),
+            v => Err(Error::from_conv(
+                v.type_name(),
+                "HashMap",
+                Some("expected table".into()),
+            )),
+        }
+    }
+}
+
+impl<'lua, K: IntoLua<'lua>, V: IntoLua<'lua>> IntoLua<'lua> for BTreeMap<K, V> {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::Table(lua.create_table_from(self)?))
+    }
+}
+impl<'lua, K: FromLua<'lua> + Ord, V: FromLua<'lua>> FromLua<'lua> for BTreeMap<K, V> {
+    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        match v {
+            Value::Table(t) => t.pairs::<K, V>().collect(),
+            v => Err(Error::from_conv(
+                v.type_name(),
+                "BTreeMap",
+                Some("expected table".into()),
+            )),
+        }
+    }
+}
+
+/// A Rust value implementing [`UserData`] becomes a new userdata.
+impl<'lua, T: UserData> IntoLua<'lua> for T {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+        Ok(Value::UserData(lua.create_userdata(self)?))
+    }
+}

@@ -1,0 +1,207 @@
+//! Errors of the embedding API.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The result type of the embedding API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when using Lua from Rust.
+///
+/// Errors raised by Lua code become [`Error::RuntimeError`] (message followed by a
+/// stack traceback), errors returned by Rust callbacks reach the host wrapped in
+/// [`Error::CallbackError`], and a script stopped by the host is
+/// [`Error::BudgetExhausted`] or [`Error::Interrupted`], which no `pcall` inside the
+/// script can catch.
+///
+/// ```
+/// use perilune::{Error, Lua};
+/// let lua = Lua::new();
+/// match lua.load("error('boom')").exec() {
+///     Err(Error::RuntimeError(msg)) => assert!(msg.contains("boom")),
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// A chunk did not compile. `incomplete_input` is true when more input could
+    /// complete it (the message ends at `<eof>`), as an interactive prompt needs.
+    SyntaxError { message: String, incomplete_input: bool },
+    /// Lua code raised an error. The message is followed by a stack traceback.
+    RuntimeError(String),
+    /// An allocation failed: the memory limit was reached, or the allocator refused.
+    MemoryError(String),
+    /// The instruction budget set with [`Lua::set_instruction_budget`] ran out.
+    ///
+    /// [`Lua::set_instruction_budget`]: crate::Lua::set_instruction_budget
+    BudgetExhausted,
+    /// The interrupt callback set with [`Lua::set_interrupt`] stopped the script; the
+    /// reason it gave.
+    ///
+    /// [`Lua::set_interrupt`]: crate::Lua::set_interrupt
+    Interrupted(String),
+    /// The Lua state is in use by the code that is running now and cannot be used
+    /// from here (for example from the `Drop` of a value stored in a userdata, which
+    /// runs inside the collector).
+    StateBusy,
+    /// A Rust callback (a function made by `create_function_mut`) was called again
+    /// while it was already running.
+    RecursiveMutCallback,
+    /// A Rust value could not be converted to a Lua value.
+    ToLuaConversionError {
+        from: &'static str,
+        to: &'static str,
+        message: Option<String>,
+    },
+    /// A Lua value could not be converted to the Rust type asked for.
+    FromLuaConversionError {
+        from: &'static str,
+        to: &'static str,
+        message: Option<String>,
+    },
+    /// A resumed coroutine is dead or running.
+    CoroutineUnresumable,
+    /// A userdata is not of the Rust type asked for.
+    UserDataTypeMismatch,
+    /// The Rust value in a userdata was taken out with `AnyUserData::take`.
+    UserDataDestructed,
+    /// A userdata could not be borrowed because it is mutably borrowed.
+    UserDataBorrowError,
+    /// A userdata could not be borrowed mutably because it is borrowed.
+    UserDataBorrowMutError,
+    /// A metamethod that the API manages itself (`__gc`, `__metatable`, `__mode`)
+    /// was registered.
+    MetaMethodRestricted(String),
+    /// A registry key was used with a `Lua` it does not belong to.
+    MismatchedRegistryKey,
+    /// An argument of a Rust function had the wrong type.
+    BadArgument {
+        /// The function, if known.
+        to: Option<String>,
+        /// 1-based position.
+        pos: usize,
+        /// The argument's name, if known.
+        name: Option<String>,
+        cause: Arc<Error>,
+    },
+    /// An error raised by a Rust callback, as seen from outside the Lua code that
+    /// called it.
+    CallbackError { traceback: String, cause: Arc<Error> },
+    /// A Rust callback panicked; the panic was stopped at the Lua boundary.
+    CallbackPanic(String),
+    /// Any other error a Rust callback wants to raise.
+    ExternalError(Arc<dyn std::error::Error + Send + Sync>),
+    /// An error with some context added (see [`ErrorContext`]).
+    WithContext { context: String, cause: Arc<Error> },
+}
+
+impl Error {
+    /// A runtime error with this message.
+    pub fn runtime<S: fmt::Display>(message: S) -> Self {
+        Error::RuntimeError(message.to_string())
+    }
+    /// Wrap any error.
+    pub fn external<E: Into<Box<dyn std::error::Error + Send + Sync>>>(err: E) -> Self {
+        Error::ExternalError(Arc::from(err.into()))
+    }
+    pub(crate) fn from_conv(from: &'static str, to: &'static str, message: Option<String>) -> Self {
+        Error::FromLuaConversionError { from, to, message }
+    }
+    /// The innermost cause: follows `CallbackError`, `BadArgument` and `WithContext`.
+    pub fn root_cause(&self) -> &Error {
+        match self {
+            Error::CallbackError { cause, .. }
+            | Error::BadArgument { cause, .. }
+            | Error::WithContext { cause, .. } => cause.root_cause(),
+            e => e,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::SyntaxError { message, .. } => write!(f, "syntax error: {message}"),
+            Error::RuntimeError(m) => write!(f, "runtime error: {m}"),
+            Error::MemoryError(m) => write!(f, "memory error: {m}"),
+            Error::BudgetExhausted => f.write_str("instruction budget exhausted"),
+            Error::Interrupted(m) => write!(f, "interrupted: {m}"),
+            Error::StateBusy => f.write_str("the Lua state is busy and cannot be used here"),
+            Error::RecursiveMutCallback => f.write_str("mutable callback called recursively"),
+            Error::ToLuaConversionError { from, to, message } => {
+                write!(f, "error converting {from} to Lua {to}")?;
+                match message {
+                    Some(m) => write!(f, " ({m})"),
+                    None => Ok(()),
+                }
+            }
+            Error::FromLuaConversionError { from, to, message } => {
+                write!(f, "error converting Lua {from} to {to}")?;
+                match message {
+                    Some(m) => write!(f, " ({m})"),
+                    None => Ok(()),
+                }
+            }
+            Error::CoroutineUnresumable => f.write_str("cannot resume a dead or running coroutine"),
+            Error::UserDataTypeMismatch => f.write_str("userdata is not expected type"),
+            Error::UserDataDestructed => f.write_str("userdata has been destructed"),
+            Error::UserDataBorrowError => f.write_str("error borrowing userdata"),
+            Error::UserDataBorrowMutError => f.write_str("error mutably borrowing userdata"),
+            Error::MetaMethodRestricted(m) => write!(f, "metamethod {m} is restricted"),
+            Error::MismatchedRegistryKey => f.write_str("registry key used with a different Lua"),
+            Error::BadArgument { to, pos, name, cause } => {
+                write!(f, "bad argument #{pos}")?;
+                if let Some(n) = name {
+                    write!(f, " `{n}`")?;
+                }
+                if let Some(t) = to {
+                    write!(f, " to `{t}`")?;
+                }
+                write!(f, ": {cause}")
+            }
+            Error::CallbackError { traceback, cause } => write!(f, "callback error: {cause}\n{traceback}"),
+            Error::CallbackPanic(m) => write!(f, "Rust callback panicked: {m}"),
+            Error::ExternalError(e) => write!(f, "{e}"),
+            Error::WithContext { context, cause } => write!(f, "{context}\n{cause}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::CallbackError { cause, .. }
+            | Error::BadArgument { cause, .. }
+            | Error::WithContext { cause, .. } => Some(cause.as_ref()),
+            Error::ExternalError(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// Turn any error into an [`Error`] (like mlua's `ExternalError`).
+pub trait ExternalError {
+    fn into_lua_err(self) -> Error;
+}
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> ExternalError for E {
+    fn into_lua_err(self) -> Error {
+        Error::external(self)
+    }
+}
+
+/// Add context to errors of a `Result`.
+pub trait ErrorContext: Sized {
+    /// Wrap the error with a message.
+    fn context<C: fmt::Display>(self, context: C) -> Self;
+}
+
+impl<T> ErrorContext for Result<T> {
+    fn context<C: fmt::Display>(self, context: C) -> Self {
+        self.map_err(|e| Error::WithContext {
+            context: context.to_string(),
+            cause: Arc::new(e),
+        })
+    }
+}

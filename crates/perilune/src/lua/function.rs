@@ -1,0 +1,307 @@
+//! [`Function`]: calling Lua functions, and Rust closures as Lua functions.
+//!
+//! A Rust closure becomes a native function with one upvalue: a userdata whose
+//! payload holds the closure (so it is counted by the allocator and dropped by the
+//! collector with the function, exactly once). The native itself is a trampoline
+//! monomorphised for the closure type: it checks the upvalue's type, makes the state
+//! available to the closure (see `state.rs`), converts the arguments, calls the
+//! closure under `catch_unwind`, and pushes the results. An `Err` or a panic becomes
+//! a Lua error; no unwinding crosses the VM.
+
+use std::cell::{Cell, UnsafeCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+use crate::func::NativeFn;
+use crate::value::Value as Raw;
+use crate::vm::error::{LResult, Throw};
+use crate::vm::state::State;
+
+use super::error::{Error, Result};
+use super::state::{mem_error, protect, Lua, LuaRaw, LuaRef, BUDGET_REASON};
+use super::userdata::{new_host_userdata, new_wrapped_error, UdCell};
+use super::value::{FromLuaMulti, IntoLuaMulti, MultiValue, Value};
+
+/// A Lua function (Lua or Rust).
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// let f: perilune::Function = lua.load("return function(a, b) return a + b, a * b end").eval()?;
+/// let (s, p): (i32, i32) = f.call((3, 4))?;
+/// assert_eq!((s, p), (7, 12));
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function<'lua>(pub(crate) LuaRef<'lua>);
+
+impl<'lua> Function<'lua> {
+    /// Call the function with `args` and convert its results to `R`.
+    /// Errors raised inside come back as `Err` (see [`Error`]).
+    pub fn call<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(&self, args: A) -> Result<R> {
+        let lua = self.0.lua;
+        let args = args.into_lua_multi(lua)?;
+        let results = call_values(lua, self.0.val, args)?;
+        R::from_lua_multi(results, lua)
+    }
+}
+
+/// Call VM function value `f` with `args`, protected; collect all results.
+pub(crate) fn call_values<'lua>(lua: &'lua Lua, f: Raw, args: MultiValue<'lua>) -> Result<MultiValue<'lua>> {
+    lua.with_state(|st, raw| {
+        let func_slot = st.cur.top;
+        let nargs = args.len();
+        protect(st, raw, |st| {
+            st.push(f)?;
+            for a in args.iter() {
+                let v = a.to_raw(st, raw).map_err(|_| Throw::Oom)?;
+                st.push(v)?;
+            }
+            st.call(nargs, -1)
+        })?;
+        let th = st.cur;
+        let n = th.top.saturating_sub(func_slot);
+        let mut out = Vec::with_capacity(n);
+        let mut res = Ok(());
+        for i in 0..n {
+            match Value::from_raw(lua, st, raw, th.stack[func_slot + i]) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            }
+        }
+        th.get_mut().top = func_slot;
+        res.map(|()| MultiValue::from_vec(out))
+    })
+}
+
+/// The payload of a Rust callback. The userdata cell holding it is only ever
+/// accessed shared (`peek`); calls borrow `f` through `borrow` (like a `RefCell`).
+struct Cb<F> {
+    raw: NonNull<LuaRaw>,
+    /// > 0: running shared calls; -1: running `FnMut` call; 0: idle.
+    borrow: Cell<isize>,
+    f: UnsafeCell<F>,
+}
+
+impl Lua {
+    /// A Lua function that calls a Rust closure. Arguments are converted to `A`
+    /// (a conversion error is a "bad argument" error naming the position) and the
+    /// result `R` back to Lua values. An `Err` returned by the closure is raised as a
+    /// Lua error (the host sees it as [`Error::CallbackError`]); a panic is caught
+    /// and raised as [`Error::CallbackPanic`].
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let greet = lua.create_function(|_, name: String| Ok(format!("hello, {name}")))?;
+    /// lua.globals().set("greet", greet)?;
+    /// assert_eq!(lua.load("return greet('moon')").eval::<String>()?, "hello, moon");
+    /// assert!(lua.load("return greet({})").eval::<String>().is_err());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_function<'lua, A, R, F>(&'lua self, func: F) -> Result<Function<'lua>>
+    where
+        A: FromLuaMulti<'lua>,
+        R: IntoLuaMulti<'lua>,
+        F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
+    {
+        self.create_callback(func, fn_trampoline::<A, R, F>)
+    }
+
+    /// Like [`Lua::create_function`] for an `FnMut`. Calling it again while it runs
+    /// (recursion through Lua) fails with [`Error::RecursiveMutCallback`].
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let mut count = 0;
+    /// let tick = lua.create_function_mut(move |_, ()| { count += 1; Ok(count) })?;
+    /// tick.call::<_, ()>(())?;
+    /// assert_eq!(tick.call::<_, i32>(())?, 2);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_function_mut<'lua, A, R, F>(&'lua self, func: F) -> Result<Function<'lua>>
+    where
+        A: FromLuaMulti<'lua>,
+        R: IntoLuaMulti<'lua>,
+        F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static,
+    {
+        self.create_callback(func, fn_mut_trampoline::<A, R, F>)
+    }
+
+    fn create_callback<F: Send + 'static>(&self, f: F, tramp: NativeFn) -> Result<Function<'_>> {
+        self.with_state(|st, raw| {
+            let data = Cb {
+                raw: NonNull::from(raw),
+                borrow: Cell::new(0),
+                f: UnsafeCell::new(f),
+            };
+            let u = new_host_userdata(st, data, None).map_err(|_| mem_error())?;
+            // `u` is not rooted yet, but nothing below can run the collector
+            // (allocation never collects, DESIGN.md invariant 5).
+            let func = st.new_native(tramp, "?", 1).map_err(|_| mem_error())?;
+            // A fresh function is white: no barrier needed.
+            func.native_upvals()[0] = Raw::userdata(u);
+            Ok(Function(LuaRef::new(self, st, raw, Raw::function(func))?))
+        })
+    }
+}
+
+/// The callback data of the running native, checked to be a `Cb<F>`.
+fn callback_data<'a, F: 'static>(st: &mut State) -> LResult<&'a Cb<F>> {
+    let cb = st.native_upval(0).as_userdata().and_then(|u| {
+        // SAFETY: the userdata is an upvalue of the running function, which sits in
+        // its frame's function slot: it stays alive for the whole call, and `'a` is
+        // only used within the trampoline.
+        unsafe { UdCell::<Cb<F>>::of(u) }
+    });
+    match cb.and_then(|c| c.peek()) {
+        Some(c) => Ok(c),
+        None => Err(st.rt_error("internal error: Rust callback data missing")),
+    }
+}
+
+fn fn_trampoline<'lua, A, R, F>(st: &mut State) -> LResult<usize>
+where
+    A: FromLuaMulti<'lua>,
+    R: IntoLuaMulti<'lua>,
+    F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
+{
+    let cb = callback_data::<F>(st)?;
+    run_callback(st, cb.raw, |lua: &'lua Lua| {
+        let guard = CbBorrow::shared(cb)?;
+        let args = take_args(lua)?;
+        let a = A::from_lua_args(args, 1, None, lua)?;
+        let r = guard.get()(lua, a)?;
+        drop(guard);
+        let out = r.into_lua_multi(lua)?;
+        push_results(lua, out)
+    })
+}
+
+fn fn_mut_trampoline<'lua, A, R, F>(st: &mut State) -> LResult<usize>
+where
+    A: FromLuaMulti<'lua>,
+    R: IntoLuaMulti<'lua>,
+    F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static,
+{
+    let cb = callback_data::<F>(st)?;
+    run_callback(st, cb.raw, |lua: &'lua Lua| {
+        let mut guard = CbBorrow::exclusive(cb)?;
+        let args = take_args(lua)?;
+        let a = A::from_lua_args(args, 1, None, lua)?;
+        let r = guard.get_mut()(lua, a)?;
+        drop(guard);
+        let out = r.into_lua_multi(lua)?;
+        push_results(lua, out)
+    })
+}
+
+/// A borrow of a callback's closure, released on drop (also when a panic unwinds).
+struct CbBorrow<'a, F: 'static> {
+    cb: &'a Cb<F>,
+}
+
+impl<'a, F: 'static> CbBorrow<'a, F> {
+    fn shared(cb: &'a Cb<F>) -> Result<Self> {
+        let b = cb.borrow.get();
+        if b < 0 || b == isize::MAX {
+            return Err(Error::RecursiveMutCallback);
+        }
+        cb.borrow.set(b + 1);
+        Ok(CbBorrow { cb })
+    }
+    fn exclusive(cb: &'a Cb<F>) -> Result<Self> {
+        if cb.borrow.get() != 0 {
+            return Err(Error::RecursiveMutCallback);
+        }
+        cb.borrow.set(-1);
+        Ok(CbBorrow { cb })
+    }
+    fn get(&self) -> &F {
+        // SAFETY: a shared or exclusive borrow is recorded, so no `&mut F` exists.
+        unsafe { &*self.cb.f.get() }
+    }
+    fn get_mut(&mut self) -> &mut F {
+        // SAFETY: only used on exclusive borrows: no other reference to `f` exists.
+        unsafe { &mut *self.cb.f.get() }
+    }
+}
+
+impl<F: 'static> Drop for CbBorrow<'_, F> {
+    fn drop(&mut self) {
+        let b = self.cb.borrow.get();
+        self.cb.borrow.set(if b < 0 { 0 } else { b - 1 });
+    }
+}
+
+/// The arguments of the running native as values.
+fn take_args(lua: &Lua) -> Result<MultiValue<'_>> {
+    lua.with_state(|st, raw| {
+        let n = st.arg_count();
+        let mut out = Vec::with_capacity(n);
+        for i in 1..=n {
+            out.push(Value::from_raw(lua, st, raw, st.arg(i))?);
+        }
+        Ok(MultiValue::from_vec(out))
+    })
+}
+
+/// Push results for the running native; returns their count.
+fn push_results(lua: &Lua, out: MultiValue<'_>) -> Result<usize> {
+    lua.with_state(|st, raw| {
+        let n = out.len();
+        for v in out.iter() {
+            let r = v.to_raw(st, raw)?;
+            st.push(r).map_err(|e| super::state::error_from_throw(st, raw, e))?;
+        }
+        Ok(n)
+    })
+}
+
+/// Run a callback body with the state made available to it through the `Lua`
+/// (see `state.rs`), catching panics, and turn its error into a raise.
+fn run_callback<'lua>(
+    st: &mut State,
+    rawp: NonNull<LuaRaw>,
+    body: impl FnOnce(&'lua Lua) -> Result<usize>,
+) -> LResult<usize> {
+    // SAFETY: the `LuaRaw` outlives the state running this native (`Lua::drop` frees
+    // the state before the block).
+    let raw: &LuaRaw = unsafe { rawp.as_ref() };
+    let prev = raw.state.replace(st as *mut State);
+    // SAFETY: `self_view` lives as long as the block. The `'lua` handles made from it
+    // cannot outlive this call unless `'lua` is the real lifetime of a leaked `Lua`
+    // (callbacks are `'static`, so they cannot store anything shorter).
+    let lua: &'lua Lua = unsafe { &*(&*raw.self_view as *const Lua) };
+    let r = catch_unwind(AssertUnwindSafe(|| body(lua)));
+    raw.state.set(prev);
+    match r {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(e)) => Err(throw_from_error(st, raw, e)),
+        Err(payload) => {
+            let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+                (*s).to_string()
+            } else if let Some(s) = payload.downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "panic".to_string()
+            };
+            Err(throw_from_error(st, raw, Error::CallbackPanic(msg)))
+        }
+    }
+}
+
+/// Raise a Rust error inside Lua: memory errors and host stops keep their kind,
+/// everything else travels as a wrapped error value.
+pub(crate) fn throw_from_error(st: &mut State, raw: &LuaRaw, e: Error) -> Throw {
+    match e {
+        Error::MemoryError(_) => Throw::Oom,
+        Error::BudgetExhausted => st.abort(BUDGET_REASON),
+        Error::Interrupted(m) => st.abort(&m),
+        e => match new_wrapped_error(st, raw, e) {
+            Ok(u) => Throw::Error(Raw::userdata(u)),
+            Err(_) => Throw::Oom,
+        },
+    }
+}

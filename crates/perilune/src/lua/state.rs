@@ -1,0 +1,1012 @@
+//! [`Lua`]: the owner of one Lua universe, and the plumbing every handle uses.
+//!
+//! # How the state is reached (and why it is sound)
+//!
+//! `Lua` points to a heap block, [`LuaRaw`], that never moves and lives until the
+//! `Lua` is dropped. It holds a raw pointer to the VM [`State`] in a `Cell`. Every
+//! operation *takes* that pointer ([`Lua::with_state`]), leaving null behind, turns it
+//! into `&mut State` for the duration of the operation and puts it back. So at most
+//! one `&mut State` derived from it exists at a time, and code that runs while the
+//! VM is busy (the `Drop` of a Rust value stored in a userdata, which runs inside the
+//! collector) finds null and gets [`Error::StateBusy`] instead of a second `&mut`.
+//!
+//! When the VM calls a Rust callback, the trampoline puts the `&mut State` *it* was
+//! given back into the cell (as a raw pointer derived from it) while the callback
+//! runs, and takes it out again afterwards: the callback's operations are reborrows of
+//! the VM's reference, never siblings of it.
+//!
+//! # Handles
+//!
+//! A handle ([`LuaRef`]) keeps its value alive by storing it in the *refs table*, an
+//! integer-keyed table in the registry (like `luaL_ref`). Reference counts and the
+//! free list live on the Rust side; a handle's `Drop` only decrements a count and, at
+//! zero, queues the slot, which the next operation clears. `Drop` never touches the
+//! state, so it is harmless wherever it runs. Handles borrow the `Lua` (`'lua`), so
+//! they cannot outlive it, and the `Lua` cannot be moved to another thread while any
+//! exist.
+
+use std::any::TypeId;
+use std::cell::{Cell, UnsafeCell};
+use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use crate::alloc::{Allocator, HeapRef, SystemAllocator};
+use crate::object::{GcRef, Table as RawTable};
+use crate::value::Value as Raw;
+use crate::vm::call::close_upvals;
+use crate::vm::error::{LResult, Throw};
+use crate::vm::hook::HookAction;
+use crate::vm::state::State;
+
+use super::error::{Error, Result};
+use super::string::LuaString;
+use super::table::Table;
+use super::userdata::{error_metatable_native, UdCell, WrappedError};
+use super::value::{IntoLua, IntoLuaMulti, Value};
+
+/// The abort reason `vm::hook` gives when the instruction budget runs out.
+pub(crate) const BUDGET_REASON: &str = "instruction budget exhausted";
+
+/// Which standard libraries to open. Combine with `|`.
+///
+/// Only libraries Perilune implements are opened; asking for one it does not have
+/// yet is not an error (it is simply absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StdLib(u32);
+
+impl StdLib {
+    /// `coroutine`.
+    pub const COROUTINE: StdLib = StdLib(1);
+    /// `table`.
+    pub const TABLE: StdLib = StdLib(1 << 1);
+    /// `io` (unsafe).
+    pub const IO: StdLib = StdLib(1 << 2);
+    /// `os` (unsafe).
+    pub const OS: StdLib = StdLib(1 << 3);
+    /// `string`.
+    pub const STRING: StdLib = StdLib(1 << 4);
+    /// `math`.
+    pub const MATH: StdLib = StdLib(1 << 5);
+    /// `package` (unsafe: it loads native code).
+    pub const PACKAGE: StdLib = StdLib(1 << 6);
+    /// LuaJIT's `bit`.
+    pub const BIT: StdLib = StdLib(1 << 7);
+    /// LuaJIT's `jit`.
+    pub const JIT: StdLib = StdLib(1 << 8);
+    /// LuaJIT's `ffi` (unsafe).
+    pub const FFI: StdLib = StdLib(1 << 9);
+    /// `debug` (unsafe).
+    pub const DEBUG: StdLib = StdLib(1 << 10);
+    /// `dofile`, `loadfile` in the base library (unsafe: they read files).
+    pub const BASE_FILES: StdLib = StdLib(1 << 11);
+    /// No library but the (safe) base library.
+    pub const NONE: StdLib = StdLib(0);
+    /// Every library that cannot reach outside the Lua state.
+    pub const ALL_SAFE: StdLib = StdLib(1 | (1 << 1) | (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8));
+    /// Everything.
+    pub const ALL: StdLib = StdLib(u32::MAX);
+    const UNSAFE: StdLib = StdLib((1 << 2) | (1 << 3) | (1 << 6) | (1 << 9) | (1 << 10) | (1 << 11));
+
+    /// Are all libraries of `other` in `self`?
+    pub fn contains(self, other: StdLib) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for StdLib {
+    type Output = StdLib;
+    fn bitor(self, rhs: StdLib) -> StdLib {
+        StdLib(self.0 | rhs.0)
+    }
+}
+impl std::ops::BitOrAssign for StdLib {
+    fn bitor_assign(&mut self, rhs: StdLib) {
+        self.0 |= rhs.0;
+    }
+}
+impl std::ops::BitAnd for StdLib {
+    type Output = StdLib;
+    fn bitand(self, rhs: StdLib) -> StdLib {
+        StdLib(self.0 & rhs.0)
+    }
+}
+
+/// Options for [`Lua::new_with`] (none yet; kept for mlua's shape).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct LuaOptions {}
+
+impl LuaOptions {
+    pub fn new() -> Self {
+        LuaOptions {}
+    }
+}
+
+/// What an interrupt callback ([`Lua::set_interrupt`]) asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VmState {
+    /// Keep running.
+    Continue,
+    /// Raise a Lua error with this message; the script can catch it with `pcall`.
+    Error(String),
+    /// Stop the script: the call the host made returns [`Error::Interrupted`] with
+    /// this reason, and no `pcall` in the script can catch it.
+    Abort(String),
+}
+
+/// Reference counts of the refs table's slots.
+#[derive(Default)]
+struct RefBook {
+    /// `counts[i]`: live handles for slot `i` (slot 0 is unused).
+    counts: Vec<u32>,
+    /// Slots whose count reached zero, cleared at the next operation.
+    dead: Vec<u32>,
+    /// Cleared slots ready for reuse.
+    free: Vec<u32>,
+}
+
+/// The heap block a [`Lua`] points to. See the module documentation.
+pub(crate) struct LuaRaw {
+    /// The VM state while nobody uses it; null while an operation runs.
+    pub(crate) state: Cell<*mut State>,
+    /// The state's heap (its counters are `Cell`s, read without the state).
+    heap: HeapRef,
+    refs: GcRef<RawTable>,
+    /// SAFETY discipline: only touched by the small non-reentrant functions below,
+    /// which call neither user code nor anything that could reach them again; `Lua`
+    /// is `!Sync` and handles are `!Send`, so this is single-threaded.
+    book: UnsafeCell<RefBook>,
+    /// Slots released by dropped [`RegistryKey`]s (which may be dropped anywhere).
+    key_queue: Arc<Mutex<Vec<u32>>>,
+    /// A `Lua` aliasing this block, handed to callbacks as `&Lua`. Never dropped.
+    pub(crate) self_view: ManuallyDrop<Lua>,
+    pub(crate) interrupt_flag: Arc<AtomicBool>,
+    /// Cached metatables of userdata types, each held by a ref that is never freed.
+    pub(crate) ud_metatables: UnsafeCell<HashMap<TypeId, GcRef<RawTable>>>,
+    /// Metatable of wrapped Rust errors (held by a permanent ref).
+    pub(crate) error_mt: GcRef<RawTable>,
+    pub(crate) globals_ref: u32,
+    pub(crate) globals: Raw,
+    /// The sandbox environment maker, once built (a permanent ref).
+    pub(crate) sandbox_maker: Cell<Option<Raw>>,
+}
+
+impl LuaRaw {
+    /// Take a new ref on `v` (which must be rooted or fresh: no collection runs here).
+    pub(crate) fn make_ref(&self, st: &mut State, v: Raw) -> Result<u32> {
+        // SAFETY: see `book`; no user code runs while the borrow is live.
+        let book = unsafe { &mut *self.book.get() };
+        let idx = match book.free.pop() {
+            Some(i) => i,
+            None => {
+                if book.counts.is_empty() {
+                    book.counts.push(0);
+                }
+                let i = book.counts.len() as u32;
+                book.counts.push(0);
+                i
+            }
+        };
+        match self.refs.get_mut().set_int(idx as i64, v) {
+            Ok(()) => {
+                crate::gc::barrier_back(st, self.refs, v);
+                book.counts[idx as usize] = 1;
+                Ok(idx)
+            }
+            Err(_) => {
+                book.free.push(idx);
+                Err(Error::MemoryError("not enough memory".into()))
+            }
+        }
+    }
+
+    pub(crate) fn inc_ref(&self, idx: u32) {
+        // SAFETY: see `book`.
+        let book = unsafe { &mut *self.book.get() };
+        if let Some(c) = book.counts.get_mut(idx as usize) {
+            *c = c.saturating_add(1);
+        }
+    }
+
+    pub(crate) fn dec_ref(&self, idx: u32) {
+        // SAFETY: see `book`.
+        let book = unsafe { &mut *self.book.get() };
+        if let Some(c) = book.counts.get_mut(idx as usize) {
+            if *c > 0 {
+                *c -= 1;
+                if *c == 0 {
+                    book.dead.push(idx);
+                }
+            }
+        }
+    }
+
+    /// Clear the slots of dropped handles and registry keys. Never allocates in the
+    /// Lua heap (the slots exist already).
+    fn drain(&self, _st: &mut State) {
+        if let Ok(mut q) = self.key_queue.try_lock() {
+            for idx in q.drain(..) {
+                self.dec_ref(idx);
+            }
+        }
+        // SAFETY: see `book`.
+        let book = unsafe { &mut *self.book.get() };
+        while let Some(idx) = book.dead.pop() {
+            // Storing nil into an existing slot never allocates.
+            let _ = self.refs.get_mut().set_int(idx as i64, Raw::NIL);
+            book.free.push(idx);
+        }
+    }
+
+    /// Number of live refs (for tests and leak checks).
+    pub(crate) fn live_refs(&self) -> usize {
+        // SAFETY: see `book`.
+        let book = unsafe { &*self.book.get() };
+        book.counts.iter().filter(|&&c| c > 0).count()
+    }
+}
+
+/// A Lua state: the owner of one independent Lua universe.
+///
+/// Created with [`Lua::new`] (safe standard libraries), [`Lua::new_with`], or
+/// [`Lua::new_with_allocator`]. Values taken out of it are handles ([`Table`],
+/// [`Function`](crate::Function), ...) that borrow it, so they cannot outlive it.
+///
+/// `Lua` is [`Send`]: it owns everything it refers to (heap, objects, Rust callbacks
+/// and userdata, which must be `Send`), nothing in it is shared with another owner,
+/// and the handles that borrow it keep it from being moved while they exist. It is
+/// not `Sync`: it is used through `&self` with interior mutability.
+///
+/// ```
+/// use perilune::Lua;
+/// let lua = Lua::new();
+/// lua.globals().set("x", 20)?;
+/// let y: i64 = lua.load("return x * 2 + 2").eval()?;
+/// assert_eq!(y, 42);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+pub struct Lua {
+    raw: NonNull<LuaRaw>,
+}
+
+// SAFETY: a `Lua` is the single owner of its `LuaRaw` and `State`. Everything they
+// hold is either owned (the heap and its objects, host allocator: `Send`; Rust
+// callbacks and userdata values: required to be `Send`; interrupt callback: `Send`)
+// or shared only through `Arc`s of `Send + Sync` types (interrupt flag, registry-key
+// queue). Handles borrow the `Lua`, so none can be left behind on the old thread.
+// Nothing uses thread-local storage.
+unsafe impl Send for Lua {}
+
+impl Lua {
+    pub(crate) fn raw(&self) -> &LuaRaw {
+        // SAFETY: the block lives until the owning `Lua` is dropped, and every `Lua`
+        // view (`self_view`) lives inside it; a `&self` proves the owner is alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// A state with the safe standard libraries ([`StdLib::ALL_SAFE`]): the base
+    /// library without `dofile`/`loadfile`, `coroutine`, `string`, `table`, `math`,
+    /// `bit` (those Perilune has). No `io`, `os`, `debug` or `package`.
+    ///
+    /// Aborts the process (as Rust does on allocation failure) if the system
+    /// allocator cannot provide the few kilobytes a state needs.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// assert!(lua.load("return io").eval::<Option<perilune::Table>>()?.is_none());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn new() -> Lua {
+        match Lua::create(Box::new(SystemAllocator), StdLib::ALL_SAFE) {
+            Ok(lua) => lua,
+            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
+        }
+    }
+
+    /// A state with the given libraries; fails if an unsafe one (`io`, `os`,
+    /// `debug`, `package`, `ffi`, base's file functions) is asked for.
+    ///
+    /// ```
+    /// use perilune::{Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_with(StdLib::COROUTINE, LuaOptions::new())?;
+    /// assert!(Lua::new_with(StdLib::IO, LuaOptions::new()).is_err());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn new_with(libs: StdLib, _options: LuaOptions) -> Result<Lua> {
+        if libs.0 & StdLib::UNSAFE.0 != 0 {
+            return Err(Error::RuntimeError(
+                "unsafe standard libraries cannot be loaded in safe mode".into(),
+            ));
+        }
+        Lua::create(Box::new(SystemAllocator), libs)
+    }
+
+    /// A state with any libraries, unsafe ones included.
+    ///
+    /// # Safety
+    /// Unsafe libraries let scripts reach outside the state (files, processes, native
+    /// code); the caller vouches for the scripts it runs.
+    pub unsafe fn unsafe_new_with(libs: StdLib, _options: LuaOptions) -> Lua {
+        match Lua::create(Box::new(SystemAllocator), libs) {
+            Ok(lua) => lua,
+            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
+        }
+    }
+
+    /// A state whose every allocation goes through `allocator` (the analogue of
+    /// `lua_newstate` with a `lua_Alloc`), with the given safe libraries. Fails with
+    /// [`Error::MemoryError`] if the allocator refuses what the state needs to start.
+    /// A panic inside the allocator is caught and treated as a refusal.
+    ///
+    /// ```
+    /// use perilune::{Lua, StdLib};
+    /// use perilune::alloc::SystemAllocator;
+    /// let lua = Lua::new_with_allocator(Box::new(SystemAllocator), StdLib::ALL_SAFE)?;
+    /// assert_eq!(lua.load("return 1 + 1").eval::<i32>()?, 2);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn new_with_allocator(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
+        if libs.0 & StdLib::UNSAFE.0 != 0 {
+            return Err(Error::RuntimeError(
+                "unsafe standard libraries cannot be loaded in safe mode".into(),
+            ));
+        }
+        Lua::create(Box::new(CatchUnwindAllocator(allocator)), libs)
+    }
+
+    fn create(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
+        let mut st = State::with_allocator(allocator).map_err(|_| Error::MemoryError("not enough memory".into()))?;
+        let setup = open_libs(&mut st, libs).and_then(|()| {
+            let refs = st.new_table(16, 0)?;
+            let k = st.str_value(b"perilune.refs")?;
+            let reg = st.registry;
+            st.table_set(reg, k, Raw::table(refs))?;
+            let error_mt = error_metatable_native(&mut st)?;
+            let k = st.str_value(b"perilune.error_mt")?;
+            st.table_set(reg, k, Raw::table(error_mt))?;
+            Ok((refs, error_mt))
+        });
+        let (refs, error_mt) = match setup {
+            Ok(x) => x,
+            Err(Throw::Oom) => return Err(Error::MemoryError("not enough memory".into())),
+            Err(e) => {
+                let v = st.error_value(e);
+                let msg = v
+                    .as_string()
+                    .map_or_else(String::new, |s| s.to_str_lossy().into_owned());
+                return Err(Error::RuntimeError(msg));
+            }
+        };
+        let heap = st.heap_ref();
+        let interrupt_flag = st.interrupt_handle();
+        let globals = Raw::table(st.globals);
+        let st_ptr = Box::into_raw(st);
+        let raw = Box::new(LuaRaw {
+            state: Cell::new(st_ptr),
+            heap,
+            refs,
+            book: UnsafeCell::new(RefBook::default()),
+            key_queue: Arc::new(Mutex::new(Vec::new())),
+            self_view: ManuallyDrop::new(Lua {
+                raw: NonNull::dangling(),
+            }),
+            interrupt_flag,
+            ud_metatables: UnsafeCell::new(HashMap::new()),
+            error_mt,
+            globals_ref: 0,
+            globals,
+            sandbox_maker: Cell::new(None),
+        });
+        let ptr = NonNull::from(Box::leak(raw));
+        // SAFETY: `ptr` is the block just leaked; nothing else refers to it yet.
+        unsafe { (*ptr.as_ptr()).self_view = ManuallyDrop::new(Lua { raw: ptr }) };
+        let lua = Lua { raw: ptr };
+        let globals_ref = lua.with_state(|st, raw| raw.make_ref(st, globals))?;
+        // SAFETY: no other reference to the block is live here.
+        unsafe { (*ptr.as_ptr()).globals_ref = globals_ref };
+        Ok(lua)
+    }
+
+    /// Run `f` with exclusive access to the VM state (see the module documentation).
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State, &LuaRaw) -> Result<R>) -> Result<R> {
+        let raw = self.raw();
+        let p = raw.state.replace(std::ptr::null_mut());
+        if p.is_null() {
+            return Err(Error::StateBusy);
+        }
+        // SAFETY: `p` came from `Box::into_raw` (or from the `&mut State` a trampoline
+        // was given, see the module docs) and was taken out of the cell, so this is the
+        // only `&mut State` derived from it until it is put back below.
+        let st = unsafe { &mut *p };
+        raw.drain(st);
+        let r = f(st, raw);
+        raw.state.set(p);
+        r
+    }
+
+    /// The global environment table.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// lua.globals().set("answer", 42)?;
+    /// assert_eq!(lua.load("return answer").eval::<u8>()?, 42);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn globals(&self) -> Table<'_> {
+        let raw = self.raw();
+        raw.inc_ref(raw.globals_ref);
+        Table(LuaRef::from_parts(self, raw.globals_ref, raw.globals))
+    }
+
+    /// A new, empty table.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_table()?;
+    /// t.set(1, "one")?;
+    /// assert_eq!(t.len()?, 1);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_table(&self) -> Result<Table<'_>> {
+        self.create_table_with_capacity(0, 0)
+    }
+
+    /// A new table with room for `narr` array and `nrec` hash entries.
+    pub fn create_table_with_capacity(&self, narr: usize, nrec: usize) -> Result<Table<'_>> {
+        self.with_state(|st, raw| {
+            let t = st.new_table(narr, nrec).map_err(|_| mem_error())?;
+            Ok(Table(LuaRef::new(self, st, raw, Raw::table(t))?))
+        })
+    }
+
+    /// A table filled from key/value pairs.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_table_from([("a", 1), ("b", 2)])?;
+    /// assert_eq!(t.get::<_, i32>("b")?, 2);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_table_from<'lua, K, V, I>(&'lua self, iter: I) -> Result<Table<'lua>>
+    where
+        K: IntoLua<'lua>,
+        V: IntoLua<'lua>,
+        I: IntoIterator<Item = (K, V)>,
+    {
+        let t = self.create_table()?;
+        for (k, v) in iter {
+            t.raw_set(k, v)?;
+        }
+        Ok(t)
+    }
+
+    /// A table with the values of `iter` at keys 1, 2, ...
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_sequence_from([10, 20, 30])?;
+    /// assert_eq!(t.raw_len(), 3);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_sequence_from<'lua, V, I>(&'lua self, iter: I) -> Result<Table<'lua>>
+    where
+        V: IntoLua<'lua>,
+        I: IntoIterator<Item = V>,
+    {
+        let t = self.create_table()?;
+        for (i, v) in iter.into_iter().enumerate() {
+            t.raw_set(i as i64 + 1, v)?;
+        }
+        Ok(t)
+    }
+
+    /// A Lua string (any bytes).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let s = lua.create_string(b"caf\xc3\xa9")?;
+    /// assert_eq!(s.to_str()?, "café");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_string(&self, s: impl AsRef<[u8]>) -> Result<LuaString<'_>> {
+        self.with_state(|st, raw| {
+            let v = st.str_value(s.as_ref()).map_err(|_| mem_error())?;
+            Ok(LuaString(LuaRef::new(self, st, raw, v)?))
+        })
+    }
+
+    /// Convert a Rust value to a Lua value.
+    pub fn pack<'lua, T: IntoLua<'lua>>(&'lua self, t: T) -> Result<Value<'lua>> {
+        t.into_lua(self)
+    }
+
+    /// Convert a Lua value to a Rust value.
+    pub fn unpack<'lua, T: super::value::FromLua<'lua>>(&'lua self, v: Value<'lua>) -> Result<T> {
+        T::from_lua(v, self)
+    }
+
+    /// Convert a Rust value to several Lua values.
+    pub fn pack_multi<'lua, T: IntoLuaMulti<'lua>>(&'lua self, t: T) -> Result<super::value::MultiValue<'lua>> {
+        t.into_lua_multi(self)
+    }
+
+    // --- Limits ---------------------------------------------------------------------
+
+    /// Bytes currently allocated by this state.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// assert!(lua.used_memory() > 0);
+    /// ```
+    pub fn used_memory(&self) -> usize {
+        self.raw().heap.get().used()
+    }
+
+    /// Limit the state to `limit` bytes (0: no limit) and return the previous limit
+    /// (0 if there was none). Allocations that would pass it fail with `not enough
+    /// memory`, which Lua code sees as an error and the host as
+    /// [`Error::MemoryError`]; the state stays usable. Memory already in use is not
+    /// taken back.
+    ///
+    /// ```
+    /// use perilune::{Error, Lua};
+    /// let lua = Lua::new();
+    /// lua.set_memory_limit(lua.used_memory() + 256 * 1024)?;
+    /// let r = lua.load("local t = {} for i = 1, 1e7 do t[i] = i end").exec();
+    /// assert!(matches!(r, Err(Error::MemoryError(_))));
+    /// assert_eq!(lua.load("return 1 + 1").eval::<i32>()?, 2);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn set_memory_limit(&self, limit: usize) -> Result<usize> {
+        let heap = self.raw().heap.get();
+        let prev = heap.limit();
+        heap.set_limit(if limit == 0 { usize::MAX } else { limit });
+        Ok(if prev == usize::MAX { 0 } else { prev })
+    }
+
+    /// Limit execution to about `units` VM instructions from now (loop iterations
+    /// are charged by the length of their body, calls one unit each); `None` removes
+    /// the limit. When it runs out, the running call returns
+    /// [`Error::BudgetExhausted`], which no `pcall` in the script can catch; later
+    /// calls fail the same way until a new budget is set.
+    ///
+    /// ```
+    /// use perilune::{Error, Lua};
+    /// let lua = Lua::new();
+    /// lua.set_instruction_budget(Some(100_000))?;
+    /// let r = lua.load("while true do end").exec();
+    /// assert!(matches!(r, Err(Error::BudgetExhausted)));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn set_instruction_budget(&self, units: Option<u64>) -> Result<()> {
+        self.with_state(|st, _| {
+            st.set_budget(units);
+            Ok(())
+        })
+    }
+
+    /// What is left of the instruction budget, if one is set.
+    pub fn instruction_budget(&self) -> Result<Option<u64>> {
+        self.with_state(|st, _| Ok(st.budget_remaining()))
+    }
+
+    /// Call `callback` regularly while Lua code runs (about every 10 000
+    /// instructions, and at every budget check). It can let the script go on, raise an
+    /// error in it, or abort it ([`Error::Interrupted`]). A panic in the callback
+    /// aborts the script.
+    ///
+    /// ```
+    /// use perilune::{Error, Lua, VmState};
+    /// let lua = Lua::new();
+    /// let mut checks = 0;
+    /// lua.set_interrupt(move || {
+    ///     checks += 1;
+    ///     if checks > 3 { VmState::Abort("too slow".into()) } else { VmState::Continue }
+    /// })?;
+    /// let r = lua.load("while true do end").exec();
+    /// assert!(matches!(r, Err(Error::Interrupted(ref m)) if m == "too slow"));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn set_interrupt<F>(&self, mut callback: F) -> Result<()>
+    where
+        F: FnMut() -> VmState + Send + 'static,
+    {
+        let f = Box::new(move || match catch_unwind(AssertUnwindSafe(&mut callback)) {
+            Ok(VmState::Continue) => HookAction::Continue,
+            Ok(VmState::Error(m)) => HookAction::Error(m),
+            Ok(VmState::Abort(m)) => HookAction::Abort(m),
+            Err(_) => HookAction::Abort("interrupt callback panicked".into()),
+        });
+        self.with_state(|st, _| {
+            st.set_interrupt(Some(f));
+            Ok(())
+        })
+    }
+
+    /// Remove the interrupt callback.
+    pub fn remove_interrupt(&self) -> Result<()> {
+        self.with_state(|st, _| {
+            st.set_interrupt(None);
+            Ok(())
+        })
+    }
+
+    /// A flag that, set to `true` from anywhere (another thread, a signal handler),
+    /// makes running Lua code raise the catchable error `interrupted!` at its next
+    /// check (as the `luajit` command does on Ctrl-C). For a stop the script cannot
+    /// catch, use [`Lua::set_interrupt`] returning [`VmState::Abort`].
+    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.raw().interrupt_flag.clone()
+    }
+
+    // --- Garbage collector ---------------------------------------------------------
+
+    /// A full collection, then pending finalizers.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// lua.load("garbage = {} for i = 1, 1000 do garbage[i] = {} end garbage = nil").exec()?;
+    /// let before = lua.used_memory();
+    /// lua.gc_collect()?;
+    /// assert!(lua.used_memory() < before);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn gc_collect(&self) -> Result<()> {
+        self.with_state(|st, _| {
+            crate::gc::full_collect(st);
+            st.run_finalizers();
+            Ok(())
+        })
+    }
+
+    /// One incremental step (the work normally done for 1 KiB of allocation); true
+    /// if it finished a cycle.
+    pub fn gc_step(&self) -> Result<bool> {
+        self.gc_step_kbytes(0)
+    }
+
+    /// A step doing the work of `kbytes` KiB of allocation; true if it finished a
+    /// cycle.
+    pub fn gc_step_kbytes(&self, kbytes: usize) -> Result<bool> {
+        self.with_state(|st, _| {
+            let done = crate::gc::step_kb(st, kbytes);
+            st.run_finalizers();
+            Ok(done)
+        })
+    }
+
+    /// Stop automatic collection (explicit collections still work; a memory limit
+    /// still holds).
+    pub fn gc_stop(&self) -> Result<()> {
+        self.with_state(|st, _| {
+            crate::gc::set_stopped(st, true);
+            Ok(())
+        })
+    }
+
+    /// Restart automatic collection.
+    pub fn gc_restart(&self) -> Result<()> {
+        self.with_state(|st, _| {
+            crate::gc::set_stopped(st, false);
+            Ok(())
+        })
+    }
+
+    /// Is automatic collection running?
+    pub fn gc_is_running(&self) -> Result<bool> {
+        self.with_state(|st, _| Ok(!st.gc.stopped))
+    }
+
+    /// Set the pause (percent; 200 waits until memory doubles) and return the old one.
+    pub fn gc_set_pause(&self, pause: u32) -> Result<u32> {
+        self.with_state(|st, _| Ok(crate::gc::set_pause(st, pause)))
+    }
+
+    /// Set the step multiplier (percent of work per allocation; 0: each step is a
+    /// full cycle) and return the old one.
+    pub fn gc_set_step_multiplier(&self, stepmul: u32) -> Result<u32> {
+        self.with_state(|st, _| Ok(crate::gc::set_stepmul(st, stepmul)))
+    }
+
+    // --- Registry ----------------------------------------------------------------
+
+    /// Keep a value alive with a key that is `'static` and `Send` (it can be stored
+    /// anywhere, inside callbacks too).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let key = lua.create_registry_value("kept")?;
+    /// assert_eq!(lua.registry_value::<String>(&key)?, "kept");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_registry_value<'lua, T: IntoLua<'lua>>(&'lua self, t: T) -> Result<RegistryKey> {
+        let v = t.into_lua(self)?;
+        self.with_state(|st, raw| {
+            let rv = v.to_raw(st, raw)?;
+            let idx = raw.make_ref(st, rv)?;
+            Ok(RegistryKey {
+                idx,
+                queue: raw.key_queue.clone(),
+            })
+        })
+    }
+
+    /// The value a registry key holds.
+    pub fn registry_value<'lua, T: super::value::FromLua<'lua>>(&'lua self, key: &RegistryKey) -> Result<T> {
+        let v = self.with_state(|st, raw| {
+            if !Arc::ptr_eq(&key.queue, &raw.key_queue) {
+                return Err(Error::MismatchedRegistryKey);
+            }
+            let rv = raw.refs.get_int(key.idx as i64);
+            Value::from_raw(self, st, raw, rv)
+        })?;
+        T::from_lua(v, self)
+    }
+
+    /// Release a registry key now (dropping it does the same).
+    pub fn remove_registry_value(&self, key: RegistryKey) -> Result<()> {
+        if !Arc::ptr_eq(&key.queue, &self.raw().key_queue) {
+            return Err(Error::MismatchedRegistryKey);
+        }
+        drop(key);
+        Ok(())
+    }
+
+    /// Does `key` belong to this state?
+    pub fn owns_registry_value(&self, key: &RegistryKey) -> bool {
+        Arc::ptr_eq(&key.queue, &self.raw().key_queue)
+    }
+
+    /// Number of values Rust handles keep alive (a debugging aid: it goes back down
+    /// when handles are dropped and the next operation runs).
+    pub fn live_handles(&self) -> Result<usize> {
+        self.with_state(|_, raw| Ok(raw.live_refs()))
+    }
+}
+
+impl Default for Lua {
+    fn default() -> Self {
+        Lua::new()
+    }
+}
+
+impl std::fmt::Debug for Lua {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lua({:p})", self.raw)
+    }
+}
+
+impl Drop for Lua {
+    fn drop(&mut self) {
+        let ptr = self.raw;
+        // SAFETY: this is the owning `Lua` (views are `ManuallyDrop` and never
+        // dropped); no handle borrows it any more.
+        let raw = unsafe { ptr.as_ref() };
+        let st = raw.state.replace(std::ptr::null_mut());
+        if !st.is_null() {
+            // SAFETY: `st` came from `Box::into_raw` in `create` and nobody else holds
+            // it. Dropping it runs the remaining finalizers and frees every object;
+            // userdata payload drops run with the cell empty, so they cannot reach
+            // the state. The `LuaRaw` is still alive for handles dropped meanwhile.
+            drop(unsafe { Box::from_raw(st) });
+        }
+        // (A null cell means an operation panicked half-way; the state is leaked
+        // rather than freed in an unknown condition.)
+        // SAFETY: allocated by `Box::leak` in `create`; the state that could refer to
+        // it is gone.
+        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+    }
+}
+
+/// A key to a value kept alive in the Lua registry; `'static`, `Send` and `Sync`.
+/// Made by [`Lua::create_registry_value`]. Dropping it releases the value (at the
+/// state's next operation).
+pub struct RegistryKey {
+    idx: u32,
+    queue: Arc<Mutex<Vec<u32>>>,
+}
+
+impl std::fmt::Debug for RegistryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RegistryKey({})", self.idx)
+    }
+}
+
+impl Drop for RegistryKey {
+    fn drop(&mut self) {
+        match self.queue.lock() {
+            Ok(mut q) => q.push(self.idx),
+            Err(poisoned) => poisoned.into_inner().push(self.idx),
+        }
+    }
+}
+
+pub(crate) fn mem_error() -> Error {
+    Error::MemoryError("not enough memory".into())
+}
+
+/// A reference to a Lua value held by Rust: one slot of the refs table plus the
+/// value's bits (valid as long as the slot holds it).
+pub(crate) struct LuaRef<'lua> {
+    pub(crate) lua: &'lua Lua,
+    idx: u32,
+    pub(crate) val: Raw,
+}
+
+impl<'lua> LuaRef<'lua> {
+    /// A new ref on `v`, which must be reachable or fresh (no collection runs here).
+    pub(crate) fn new(lua: &'lua Lua, st: &mut State, raw: &LuaRaw, v: Raw) -> Result<LuaRef<'lua>> {
+        let idx = raw.make_ref(st, v)?;
+        Ok(LuaRef { lua, idx, val: v })
+    }
+    fn from_parts(lua: &'lua Lua, idx: u32, val: Raw) -> LuaRef<'lua> {
+        LuaRef { lua, idx, val }
+    }
+}
+
+impl Clone for LuaRef<'_> {
+    fn clone(&self) -> Self {
+        self.lua.raw().inc_ref(self.idx);
+        LuaRef {
+            lua: self.lua,
+            idx: self.idx,
+            val: self.val,
+        }
+    }
+}
+
+impl Drop for LuaRef<'_> {
+    fn drop(&mut self) {
+        self.lua.raw().dec_ref(self.idx);
+    }
+}
+
+impl std::fmt::Debug for LuaRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {:#x}", self.val.type_name(), self.val.bits() & 0x7FFF_FFFF_FFFF)
+    }
+}
+
+impl PartialEq for LuaRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        Raw::raw_equal(self.val, other.val)
+    }
+}
+
+/// Open the requested libraries on a fresh state.
+fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
+    crate::stdlib::base::open(st)?;
+    if !libs.contains(StdLib::BASE_FILES) {
+        for name in ["dofile", "loadfile"] {
+            st.set_global(name, Raw::NIL)?;
+        }
+    }
+    if libs.contains(StdLib::COROUTINE) {
+        crate::stdlib::coroutine::open(st)?;
+    }
+    if libs.contains(StdLib::STRING) {
+        crate::stdlib::string::open(st)?;
+    }
+    if libs.contains(StdLib::TABLE) {
+        crate::stdlib::table::open(st)?;
+    }
+    if libs.contains(StdLib::MATH) {
+        crate::stdlib::math::open(st)?;
+    }
+    if libs.contains(StdLib::BIT) {
+        crate::stdlib::bit::open(st)?;
+    }
+    Ok(())
+}
+
+/// Run `f` (which may raise) and turn a raise into an [`Error`], leaving the current
+/// thread as it was: frames above, stack values above and open upvalues above the
+/// starting top are dropped.
+pub(crate) fn protect<R>(st: &mut State, raw: &LuaRaw, f: impl FnOnce(&mut State) -> LResult<R>) -> Result<R> {
+    let th = st.cur;
+    let depth = th.frames.len();
+    let top = th.top;
+    match f(st) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let err = error_from_throw(st, raw, e);
+            st.cur = th;
+            close_upvals(st, th, top);
+            let t = th.get_mut();
+            t.frames.truncate(depth);
+            t.top = top;
+            Err(err)
+        }
+    }
+}
+
+/// The host-side error for a raise. Must be called before the frames are dropped
+/// (the traceback reads them).
+pub(crate) fn error_from_throw(st: &mut State, raw: &LuaRaw, e: Throw) -> Error {
+    match e {
+        Throw::Oom => mem_error(),
+        Throw::Abort => {
+            let reason = std::mem::take(&mut st.hooks.abort_reason);
+            if reason == BUDGET_REASON {
+                Error::BudgetExhausted
+            } else {
+                Error::Interrupted(reason)
+            }
+        }
+        Throw::Yield => Error::RuntimeError("attempt to yield across a C-call boundary".into()),
+        Throw::Error(v) => error_from_value(st, raw, v, true),
+    }
+}
+
+/// The host-side error for a Lua error object.
+pub(crate) fn error_from_value(st: &mut State, _raw: &LuaRaw, v: Raw, traceback: bool) -> Error {
+    if v.as_string() == Some(st.oom_msg) {
+        return mem_error();
+    }
+    let tb = || if traceback { st.traceback_text() } else { String::new() };
+    if let Some(u) = v.as_userdata() {
+        // SAFETY: the userdata is alive while `of`'s result is used: it is the error
+        // being handled, still on the stack.
+        if let Some(e) = unsafe { UdCell::<WrappedError>::of(u) }.and_then(|c| c.peek()) {
+            return match &e.0 {
+                Error::CallbackError { .. } => e.0.clone(),
+                other => Error::CallbackError {
+                    traceback: tb(),
+                    cause: Arc::new(other.clone()),
+                },
+            };
+        }
+    }
+    let msg = if let Some(s) = v.as_string() {
+        s.to_str_lossy().into_owned()
+    } else if let Some(n) = v.as_number() {
+        let mut buf = [0u8; 64];
+        let len = crate::number::fmt_number(n, &mut buf);
+        String::from_utf8_lossy(&buf[..len]).into_owned()
+    } else if v.is_nil() {
+        "nil".to_string()
+    } else {
+        format!("(error object is a {} value)", v.type_name())
+    };
+    if traceback {
+        Error::RuntimeError(format!("{msg}\n{}", st.traceback_text()))
+    } else {
+        Error::RuntimeError(msg)
+    }
+}
+
+/// An allocator adapter that turns a panic in the host's allocator into a refusal,
+/// so no unwinding can cross the VM.
+struct CatchUnwindAllocator(Box<dyn Allocator>);
+
+// SAFETY: forwards to the wrapped allocator, which upholds the contract; a caught
+// panic is reported as a refusal (allowed) or, for `dealloc`, leaks the block.
+unsafe impl Allocator for CatchUnwindAllocator {
+    fn alloc(&self, layout: std::alloc::Layout) -> Option<NonNull<u8>> {
+        catch_unwind(AssertUnwindSafe(|| self.0.alloc(layout))).ok().flatten()
+    }
+    unsafe fn realloc(&self, ptr: NonNull<u8>, old: std::alloc::Layout, new_size: usize) -> Option<NonNull<u8>> {
+        // SAFETY: caller contract, forwarded.
+        catch_unwind(AssertUnwindSafe(|| unsafe { self.0.realloc(ptr, old, new_size) }))
+            .ok()
+            .flatten()
+    }
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: std::alloc::Layout) {
+        // SAFETY: caller contract, forwarded.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { self.0.dealloc(ptr, layout) }));
+    }
+}
+
+/// Give a function's environment (setfenv on a Lua function).
+pub(crate) fn set_function_env(st: &mut State, f: Raw, env: GcRef<RawTable>) {
+    if let Some(func) = f.as_function() {
+        if func.is_lua() {
+            func.get_mut().env = env;
+            crate::gc::barrier_forward(st, func.header(), Raw::table(env));
+        }
+    }
+}

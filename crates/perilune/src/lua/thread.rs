@@ -1,0 +1,129 @@
+//! [`Thread`]: coroutines driven from Rust.
+
+use crate::vm::coroutine::ResumeError;
+use crate::vm::thread::ThreadStatus as VmStatus;
+
+use super::error::{Error, Result};
+use super::function::Function;
+use super::state::{error_from_value, mem_error, protect, Lua, LuaRef};
+use super::value::{FromLuaMulti, IntoLuaMulti, MultiValue, Value};
+
+/// Where a coroutine is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadStatus {
+    /// Not started, or suspended in `coroutine.yield`: can be resumed.
+    Resumable,
+    /// Running, or waiting for a coroutine it resumed.
+    Running,
+    /// Returned from its body.
+    Finished,
+    /// Died with an error (or was stopped by the host).
+    Error,
+}
+
+/// A Lua coroutine.
+///
+/// ```
+/// use perilune::{Lua, Thread, ThreadStatus};
+/// let lua = Lua::new();
+/// let co: Thread = lua.load("return coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end)").eval()?;
+/// assert_eq!(co.resume::<_, i32>(1)?, 2);
+/// assert_eq!(co.status(), ThreadStatus::Resumable);
+/// assert_eq!(co.resume::<_, i32>(10)?, 20);
+/// assert_eq!(co.status(), ThreadStatus::Finished);
+/// assert!(co.resume::<_, ()>(()).is_err());
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thread<'lua>(pub(crate) LuaRef<'lua>);
+
+impl Lua {
+    /// A new coroutine that will run `func`.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let f = lua.create_function(|_, x: i32| Ok(x * 3))?;
+    /// let co = lua.create_thread(f)?;
+    /// assert_eq!(co.resume::<_, i32>(5)?, 15);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn create_thread<'lua>(&'lua self, func: Function<'lua>) -> Result<Thread<'lua>> {
+        self.with_state(|st, raw| {
+            let env = st.globals;
+            let co = st.new_thread(env).map_err(|_| mem_error())?;
+            let t = co.get_mut();
+            t.stack[0] = func.0.val;
+            t.top = 1;
+            Ok(Thread(LuaRef::new(self, st, raw, crate::value::Value::thread(co))?))
+        })
+    }
+}
+
+impl<'lua> Thread<'lua> {
+    /// Resume the coroutine with `args`; returns what it yields or returns.
+    /// Resuming a dead or running coroutine fails with
+    /// [`Error::CoroutineUnresumable`]; an error inside it is returned as `Err` and
+    /// leaves it dead.
+    pub fn resume<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(&self, args: A) -> Result<R> {
+        let lua = self.0.lua;
+        let args = args.into_lua_multi(lua)?;
+        let Some(co) = self.0.val.as_thread() else {
+            return Err(Error::CoroutineUnresumable);
+        };
+        let results = lua.with_state(|st, raw| {
+            if co.status != VmStatus::Suspended || (co.frames.is_empty() && co.top == 0) {
+                return Err(Error::CoroutineUnresumable);
+            }
+            let base = st.cur.top;
+            let nargs = args.len();
+            protect(st, raw, |st| {
+                for a in args.iter() {
+                    let v = a.to_raw(st, raw).map_err(|_| crate::vm::error::Throw::Oom)?;
+                    st.push(v)?;
+                }
+                Ok(())
+            })?;
+            let r = st.resume(co, nargs);
+            let th = st.cur;
+            let out = match r {
+                Ok(n) => {
+                    let first = th.top - n;
+                    let mut out = Vec::with_capacity(n);
+                    let mut res = Ok(());
+                    for i in 0..n {
+                        match Value::from_raw(lua, st, raw, th.stack[first + i]) {
+                            Ok(v) => out.push(v),
+                            Err(e) => {
+                                res = Err(e);
+                                break;
+                            }
+                        }
+                    }
+                    res.map(|()| MultiValue::from_vec(out))
+                }
+                Err(ResumeError::Failed(v)) => Err(error_from_value(st, raw, v, false)),
+                Err(ResumeError::Refused(_)) => Err(Error::CoroutineUnresumable),
+                Err(ResumeError::Aborted) => {
+                    Err(super::state::error_from_throw(st, raw, crate::vm::error::Throw::Abort))
+                }
+            };
+            th.get_mut().top = base;
+            out
+        })?;
+        R::from_lua_multi(results, lua)
+    }
+
+    /// The coroutine's status.
+    pub fn status(&self) -> ThreadStatus {
+        let Some(co) = self.0.val.as_thread() else {
+            return ThreadStatus::Error;
+        };
+        match co.status {
+            VmStatus::Suspended if co.frames.is_empty() && co.top == 0 => ThreadStatus::Finished,
+            VmStatus::Suspended => ThreadStatus::Resumable,
+            VmStatus::Running | VmStatus::Normal => ThreadStatus::Running,
+            VmStatus::Dead if co.frames.is_empty() => ThreadStatus::Finished,
+            VmStatus::Dead => ThreadStatus::Error,
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! [`Value`], the owned Lua value, and the conversion traits.
+
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+
+use crate::value::Value as Raw;
+use crate::vm::state::State;
+
+use super::error::{Error, Result};
+use super::function::Function;
+use super::state::{mem_error, Lua, LuaRaw, LuaRef};
+use super::string::LuaString;
+use super::table::Table;
+use super::thread::Thread;
+use super::userdata::{new_wrapped_error, AnyUserData, UdCell, WrappedError};
+
+/// A light userdata: a bare address (at most 47 bits, as values are NaN-boxed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LightUserData(pub *mut std::ffi::c_void);
+
+/// A Lua value held by Rust. Reference types are handles that keep the value alive.
+///
+/// Numbers that are whole and fit in an `i64` come out of Lua as
+/// [`Value::Integer`], others as [`Value::Number`] (Lua 5.1 has only doubles, as
+/// mlua does for LuaJIT).
+///
+/// ```
+/// use perilune::{Lua, Value};
+/// let lua = Lua::new();
+/// let v: Value = lua.load("return 3").eval()?;
+/// assert_eq!(v, Value::Integer(3));
+/// let v: Value = lua.load("return 0.5").eval()?;
+/// assert_eq!(v, Value::Number(0.5));
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub enum Value<'lua> {
+    #[default]
+    Nil,
+    Boolean(bool),
+    LightUserData(LightUserData),
+    /// A whole number (stored in Lua as a double; beyond 2^53 it is rounded).
+    Integer(i64),
+    Number(f64),
+    String(LuaString<'lua>),
+    Table(Table<'lua>),
+    Function(Function<'lua>),
+    Thread(Thread<'lua>),
+    UserData(AnyUserData<'lua>),
+    /// A Rust error travelling through Lua as a value.
+    Error(Box<Error>),
+}
+
+pub use self::Value::Nil;
+
+impl<'lua> Value<'lua> {
+    /// The Lua type name (`"nil"`, `"number"`, `"table"`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::Boolean(_) => "boolean",
+            Value::LightUserData(_) => "userdata",
+            Value::Integer(_) | Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Table(_) => "table",
+            Value::Function(_) => "function",
+            Value::Thread(_) => "thread",
+            Value::UserData(_) | Value::Error(_) => "userdata",
+        }
+    }
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+    /// Lua truthiness: everything but `nil` and `false`.
+    pub fn is_truthy(&self) -> bool {
+        !matches!(self, Value::Nil | Value::Boolean(false))
+    }
+    pub fn as_boolean(&self) -> Option<bool> {
+        match self {
+            Value::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+    /// The number, for integers and numbers.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Integer(i) => Some(*i as f64),
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::String(s) => Some(s.to_string_lossy()),
+            _ => None,
+        }
+    }
+    pub fn as_table(&self) -> Option<&Table<'lua>> {
+        match self {
+            Value::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn as_function(&self) -> Option<&Function<'lua>> {
+        match self {
+            Value::Function(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The VM value. Reference types are kept alive by their handle; an error value
+    /// becomes a new userdata.
+    pub(crate) fn to_raw(&self, st: &mut State, raw: &LuaRaw) -> Result<Raw> {
+        Ok(match self {
+            Value::Nil => Raw::NIL,
+            Value::Boolean(b) => Raw::boolean(*b),
+            Value::LightUserData(p) => Raw::light_userdata(p.0 as usize),
+            Value::Integer(i) => Raw::number(*i as f64),
+            Value::Number(n) => Raw::number(*n),
+            Value::String(s) => s.0.val,
+            Value::Table(t) => t.0.val,
+            Value::Function(f) => f.0.val,
+            Value::Thread(t) => t.0.val,
+            Value::UserData(u) => u.0.val,
+            Value::Error(e) => {
+                let u = new_wrapped_error(st, raw, (**e).clone()).map_err(|_| mem_error())?;
+                Raw::userdata(u)
+            }
+        })
+    }
+
+    /// A handle for a VM value (reachable or fresh: no collection runs here).
+    pub(crate) fn from_raw(lua: &'lua Lua, st: &mut State, raw: &LuaRaw, v: Raw) -> Result<Value<'lua>> {
+        if let Some(n) = v.as_number() {
+            return Ok(number_value(n));
+        }
+        if v.is_nil() {
+            return Ok(Value::Nil);
+        }
+        if let Some(b) = v.as_bool() {
+            return Ok(Value::Boolean(b));
+        }
+        if let Some(p) = v.as_light_userdata() {
+            return Ok(Value::LightUserData(LightUserData(p as *mut std::ffi::c_void)));
+        }
+        if let Some(u) = v.as_userdata() {
+            // SAFETY: the userdata is reachable (caller contract) while the result
+            // of `of` is used.
+            if let Some(e) = unsafe { UdCell::<WrappedError>::of(u) }.and_then(|c| c.peek()) {
+                return Ok(Value::Error(Box::new(e.0.clone())));
+            }
+        }
+        let r = LuaRef::new(lua, st, raw, v)?;
+        Ok(if v.is_string() {
+            Value::String(LuaString(r))
+        } else if v.is_table() {
+            Value::Table(Table(r))
+        } else if v.is_function() {
+            Value::Function(Function(r))
+        } else if v.as_thread().is_some() {
+            Value::Thread(Thread(r))
+        } else {
+            Value::UserData(AnyUserData(r))
+        })
+    }
+}
+
+/// `Integer` for whole numbers that fit in an `i64` (not -0), else `Number`.
+pub(crate) fn number_value(n: f64) -> Value<'static> {
+    if n.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
+        if n == 0.0 && n.is_sign_negative() {
+            return Value::Number(n);
+        }
+        return Value::Integer(n as i64);
+    }
+    Value::Number(n)
+}
+
+impl PartialEq for Value<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Nil, Value::Nil) => true,
+            (Value::Boolean(a), Value::Boolean(b)) => a == b,
+            (Value::LightUserData(a), Value::LightUserData(b)) => a == b,
+            (Value::Integer(_) | Value::Number(_), Value::Integer(_) | Value::Number(_)) => match (self, other) {
+                (Value::Integer(a), Value::Integer(b)) => a == b,
+                _ => self.as_number() == other.as_number(),
+            },
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Table(a), Value::Table(b)) => a == b,
+            (Value::Function(a), Value::Function(b)) => a == b,
+            (Value::Thread(a), Value::Thread(b)) => a == b,
+            (Value::UserData(a), Value::UserData(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Rust values that can become one Lua value.
+pub trait IntoLua<'lua> {
+    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>>;
+}
+
+/// Rust values that can be made from one Lua value.
+pub trait FromLua<'lua>: Sized {
+    fn from_lua(value: Value<'lua>, lua: &'lua Lua) -> Result<Self>;
+}
+
+/// Several Lua values (arguments, results), in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MultiValue<'lua>(VecDeque<Value<'lua>>);
+
+impl<'lua> MultiValue<'lua> {
+    pub fn new() -> Self {
+        MultiValue(VecDeque::new())
+    }
+    pub fn from_vec(v: Vec<Value<'lua>>) -> Self {
+        MultiValue(v.into())
+    }
+    pub fn into_vec(self) -> Vec<Value<'lua>> {
+        self.0.into()
+    }
+    /// Take the first value (nil if none).
+    pub fn pop_front(&mut self) -> Option<Value<'lua>> {
+        self.0.pop_front()
+    }
+    pub fn push_back(&mut self, v: Value<'lua>) {
+        self.0.push_back(v)
+    }
+    pub fn push_front(&mut self, v: Value<'lua>) {
+        self.0.push_front(v)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Value<'lua>> {
+        self.0.iter()
+    }
+}
+
+impl<'lua> FromIterator<Value<'lua>> for MultiValue<'lua> {
+    fn from_iter<I: IntoIterator<Item = Value<'lua>>>(iter: I) -> Self {
+        MultiValue(iter.into_iter().collect())
+    }
+}
+
+impl<'lua> IntoIterator for MultiValue<'lua> {
+    type Item = Value<'lua>;
+    type IntoIter = std::collections::vec_deque::IntoIter<Value<'lua>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// Rust values that become any number of Lua values (arguments, results).
+pub trait IntoLuaMulti<'lua> {
+    fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>>;
+}
+
+/// Rust values made from any number of Lua values. Missing values are nil, extra
+/// ones are ignored.
+pub trait FromLuaMulti<'lua>: Sized {
+    fn from_lua_multi(values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self>;
+
+    /// Like `from_lua_multi` for the arguments of a Rust function, the first at
+    /// position `pos`: a conversion error names the argument's position.
+    fn from_lua_args(values: MultiValue<'lua>, pos: usize, to: Option<&str>, lua: &'lua Lua) -> Result<Self> {
+        Self::from_lua_multi(values, lua).map_err(|e| bad_argument(pos, to, e))
+    }
+}
+
+pub(crate) fn bad_argument(pos: usize, to: Option<&str>, e: Error) -> Error {
+    match e {
+        e @ (Error::BadArgument { .. }
+        | Error::MemoryError(_)
+        | Error::BudgetExhausted
+        | Error::Interrupted(_)
+        | Error::StateBusy) => e,
+        e => Error::BadArgument {
+            to: to.map(str::to_string),
+            pos,
+            name: None,
+            cause: std::sync::Arc::new(e),
+        },
+    }
+}
+
+impl<'lua, T: IntoLua<'lua>> IntoLuaMulti<'lua> for T {
+    fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>> {
+        let mut m = MultiValue::new();
+        m.push_back(self.into_lua(lua)?);
+        Ok(m)
+    }
+}
+
+impl<'lua, T: FromLua<'lua>> FromLuaMulti<'lua> for T {
+    fn from_lua_multi(mut values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self> {
+        T::from_lua(values.pop_front().unwrap_or(Value::Nil), lua)
+    }
+}
+
+impl<'lua> IntoLuaMulti<'lua> for MultiValue<'lua> {
+    fn into_lua_multi(self, _: &'lua Lua) -> Result<MultiValue<'lua>> {
+        Ok(self)
+    }
+}
+
+impl<'lua> FromLuaMulti<'lua> for MultiValue<'lua> {
+    fn from_lua_multi(values: MultiValue<'lua>, _: &'lua Lua) -> Result<Self> {
+        Ok(values)
+    }
+}
+
+/// Any number of values of one type: as arguments, "all the rest"; as results, all
+/// of them.
+///
+/// ```
+/// use perilune::{Lua, Variadic};
+/// let lua = Lua::new();
+/// let sum = lua.create_function(|_, xs: Variadic<f64>| Ok(xs.iter().sum::<f64>()))?;
+/// lua.globals().set("sum", sum)?;
+/// assert_eq!(lua.load("return sum(1, 2, 3.5)").eval::<f64>()?, 6.5);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Variadic<T>(Vec<T>);
+
+impl<T> Variadic<T> {
+    pub fn new() -> Self {
+        Variadic(Vec::new())
+    }
+}
+
+impl<T> Deref for Variadic<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+impl<T> DerefMut for Variadic<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        &mut self.0
+    }
+}
+impl<T> From<Vec<T>> for Variadic<T> {
+    fn from(v: Vec<T>) -> Self {
+        Variadic(v)
+    }
+}
+impl<T> From<Variadic<T>> for Vec<T> {
+    fn from(v: Variadic<T>) -> Self {
+        v.0
+    }
+}
+impl<T> FromIterator<T> for Variadic<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Variadic(iter.into_iter().collect())
+    }
+}
+impl<T> IntoIterator for Variadic<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'lua, T: IntoLua<'lua>> IntoLuaMulti<'lua> for Variadic<T> {
+    fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>> {
+        self.0.into_iter().map(|v| v.into_lua(lua)).collect()
+    }
+}
+
+impl<'lua, T: FromLua<'lua>> FromLuaMulti<'lua> for Variadic<T> {
+    fn from_lua_multi(values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self> {
+        values.into_iter().map(|v| T::from_lua(v, lua)).collect()
+    }
+    fn from_lua_args(values: MultiValue<'lua>, pos: usize, to: Option<&str>, lua: &'lua Lua) -> Result<Self> {
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| T::from_lua(v, lua).map_err(|e| bad_argument(pos + i, to, e)))
+            .collect()
+    }
+}
+
+impl<'lua> IntoLuaMulti<'lua> for () {
+    fn into_lua_multi(self, _: &'lua Lua) -> Result<MultiValue<'lua>> {
+        Ok(MultiValue::new())
+    }
+}
+
+impl<'lua> FromLuaMulti<'lua> for () {
+    fn from_lua_multi(_: MultiValue<'lua>, _: &'lua Lua) -> Result<Self> {
+        Ok(())
+    }
+}
+
+macro_rules! impl_tuple {
+    ($($name:ident),* ; $last:ident) => {
+        impl<'lua, $($name: IntoLua<'lua>,)* $last: IntoLuaMulti<'lua>> IntoLuaMulti<'lua> for ($($name,)* $last,) {
+            #[allow(non_snake_case)]
+            fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>> {
+                let ($($name,)* $last,) = self;
+                let mut out = MultiValue::new();
+                $( out.push_back($name.into_lua(lua)?); )*
+                for v in $last.into_lua_multi(lua)? {
+                    out.push_back(v);
+                }
+                Ok(out)
+            }
+        }
+
+        impl<'lua, $($name: FromLua<'lua>,)* $last: FromLuaMulti<'lua>> FromLuaMulti<'lua> for ($($name,)* $last,) {
+            #[allow(non_snake_case, unused_mut)]
+            fn from_lua_multi(mut values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self> {
+                $( let $name = $name::from_lua(values.pop_front().unwrap_or(Value::Nil), lua)?; )*
+                let $last = $last::from_lua_multi(values, lua)?;
+                Ok(($($name,)* $last,))
+            }
+            #[allow(non_snake_case, unused_mut, unused_assignments)]
+            fn from_lua_args(mut values: MultiValue<'lua>, pos: usize, to: Option<&str>, lua: &'lua Lua) -> Result<Self> {
+                let mut i = pos;
+                $(
+                    let $name = $name::from_lua(values.pop_front().unwrap_or(Value::Nil), lua)
+                        .map_err(|e| bad_argument(i, to, e))?;
+                    i += 1;
+                )*
+                let $last = $last::from_lua_args(values, i, to, lua)?;
+                Ok(($($name,)* $last,))
+            }
+        }
+    };
+}
+
+impl_tuple!(; A);
+impl_tuple!(A; B);
+impl_tuple!(A, B; C);
+impl_tuple!(A, B, C; D);
+impl_tuple!(A, B, C, D; E);
+impl_tuple!(A, B, C, D, E; F);
+impl_tuple!(A, B, C, D, E, F; G);
+impl_tuple!(A, B, C, D, E, F, G; H);
+impl_tuple!(A, B, C, D, E, F, G, H; I);
+impl_tuple!(A, B, C, D, E, F, G, H, I; J);
+impl_tuple!(A, B, C, D, E, F, G, H, I, J; K);
+impl_tuple!(A, B, C, D, E, F, G, H, I, J, K; L);

@@ -1,0 +1,215 @@
+//! Embedding API: Rust functions called from Lua, errors and panics across the boundary.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use perilune::{Error, Function, Lua, Table, Value, Variadic};
+
+#[test]
+fn rust_function_round_trip() {
+    let lua = Lua::new();
+    let add = lua.create_function(|_, (a, b): (i64, i64)| Ok(a + b)).unwrap();
+    lua.globals().set("add", add.clone()).unwrap();
+    assert_eq!(lua.load("add(2, 3)").eval::<i64>().unwrap(), 5);
+    assert_eq!(add.call::<_, i64>((4, 5)).unwrap(), 9);
+    // Multiple results and variadics.
+    let split =
+        lua.create_function(|_, s: String| Ok(Variadic::from(s.split(',').map(str::to_string).collect::<Vec<_>>())));
+    lua.globals().set("split", split.unwrap()).unwrap();
+    assert_eq!(lua.load("select('#', split('a,b,c'))").eval::<i32>().unwrap(), 3);
+}
+
+#[test]
+fn callback_calls_back_into_lua() {
+    let lua = Lua::new();
+    let apply = lua
+        .create_function(|_, (f, x): (Function, i32)| f.call::<_, i32>(x * 10))
+        .unwrap();
+    lua.globals().set("apply", apply).unwrap();
+    assert_eq!(
+        lua.load("apply(function(v) return v + 1 end, 4)")
+            .eval::<i32>()
+            .unwrap(),
+        41
+    );
+    // A table built in Rust inside a callback.
+    let mk = lua
+        .create_function(|lua, n: usize| lua.create_sequence_from(0..n))
+        .unwrap();
+    lua.globals().set("mk", mk).unwrap();
+    assert_eq!(lua.load("#mk(5)").eval::<i32>().unwrap(), 5);
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let lua = Lua::new();
+    let f = lua.create_function(|_, (_a, _b): (i32, String)| Ok(())).unwrap();
+    lua.globals().set("f", f.clone()).unwrap();
+    let e = lua.load("f(1, {})").exec().unwrap_err();
+    match e {
+        Error::CallbackError { cause, .. } => match cause.as_ref() {
+            Error::BadArgument { pos: 2, .. } => {}
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    // Called directly from Rust: same error.
+    assert!(f.call::<_, ()>(("x", "y")).is_err());
+    // Lua can catch it and read the message.
+    let msg: String = lua
+        .load("local ok, e = pcall(f, 1, {}) return tostring(e)")
+        .eval()
+        .unwrap();
+    assert!(msg.contains("bad argument #2"), "{msg}");
+    let msg: String = lua
+        .load("local ok, e = pcall(f, 1, {}) return 'err: ' .. e")
+        .eval()
+        .unwrap();
+    assert!(msg.starts_with("err: bad argument"), "{msg}");
+}
+
+#[test]
+fn callback_errors_keep_their_cause() {
+    let lua = Lua::new();
+    let f = lua
+        .create_function(|_, ()| -> perilune::Result<()> { Err(Error::runtime("custom failure")) })
+        .unwrap();
+    lua.globals().set("fail", f).unwrap();
+    let e = lua.load("local function g() fail() end g()").exec().unwrap_err();
+    match &e {
+        Error::CallbackError { cause, traceback } => {
+            assert!(matches!(cause.as_ref(), Error::RuntimeError(m) if m == "custom failure"));
+            assert!(traceback.contains("stack traceback"), "{traceback}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(std::error::Error::source(&e).is_some());
+    assert!(matches!(e.root_cause(), Error::RuntimeError(_)));
+    // An error value rethrown by Lua is still recognised.
+    let e = lua.load("local ok, err = pcall(fail) error(err)").exec().unwrap_err();
+    assert!(matches!(e, Error::CallbackError { .. }), "{e:?}");
+    // External errors.
+    let f = lua
+        .create_function(|_, ()| -> perilune::Result<()> { Err(Error::external(std::io::Error::other("disk"))) })
+        .unwrap();
+    let e = f.call::<_, ()>(()).unwrap_err();
+    assert!(e.to_string().contains("disk"), "{e}");
+}
+
+#[test]
+fn panics_do_not_unwind_through_the_vm() {
+    let lua = Lua::new();
+    let f = lua
+        .create_function(|_, ()| -> perilune::Result<()> { panic!("kaboom") })
+        .unwrap();
+    lua.globals().set("p", f).unwrap();
+    let e = lua.load("p()").exec().unwrap_err();
+    assert!(
+        matches!(e.root_cause(), Error::CallbackPanic(m) if m == "kaboom"),
+        "{e:?}"
+    );
+    // Lua can catch it, and the state keeps working.
+    let ok: bool = lua.load("return (pcall(p))").eval().unwrap();
+    assert!(!ok);
+    assert_eq!(lua.load("1 + 2").eval::<i32>().unwrap(), 3);
+}
+
+#[test]
+fn recursive_mut_callback_is_an_error() {
+    let lua = Lua::new();
+    let f = lua
+        .create_function_mut(|lua, depth: i32| {
+            if depth > 0 {
+                let me: Function = lua.globals().get("rec")?;
+                me.call::<_, ()>(depth - 1)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    lua.globals().set("rec", f.clone()).unwrap();
+    f.call::<_, ()>(0).unwrap();
+    let e = f.call::<_, ()>(1).unwrap_err();
+    assert!(matches!(e.root_cause(), Error::RecursiveMutCallback), "{e:?}");
+    // Shared (Fn) callbacks may recurse.
+    let g = lua
+        .create_function(|lua, n: i32| -> perilune::Result<i32> {
+            if n == 0 {
+                return Ok(0);
+            }
+            let me: Function = lua.globals().get("fact")?;
+            Ok(n + me.call::<_, i32>(n - 1)?)
+        })
+        .unwrap();
+    lua.globals().set("fact", g.clone()).unwrap();
+    assert_eq!(g.call::<_, i32>(10).unwrap(), 55);
+}
+
+#[test]
+fn closures_are_dropped_once() {
+    struct Tracker(Arc<AtomicUsize>);
+    impl Drop for Tracker {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let lua = Lua::new();
+    {
+        let t = Tracker(drops.clone());
+        let f = lua
+            .create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst)))
+            .unwrap();
+        f.call::<_, usize>(()).unwrap();
+    }
+    lua.gc_collect().unwrap();
+    lua.gc_collect().unwrap();
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    // A function still alive at close is dropped at close.
+    let t = Tracker(drops.clone());
+    let f = lua
+        .create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst)))
+        .unwrap();
+    lua.globals().set("keep", f).unwrap();
+    drop(lua);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn values_from_rust_callbacks() {
+    let lua = Lua::new();
+    let f = lua
+        .create_function(|lua, ()| {
+            let t = lua.create_table()?;
+            t.set("n", 1)?;
+            Ok((t, Value::Nil, "s"))
+        })
+        .unwrap();
+    let (t, n, s): (Table, Value, String) = f.call(()).unwrap();
+    assert_eq!(t.get::<_, i32>("n").unwrap(), 1);
+    assert!(n.is_nil());
+    assert_eq!(s, "s");
+    // An error passed as a value to Lua.
+    let e = lua
+        .create_function(|_, ()| Ok(Value::Error(Box::new(Error::runtime("as value")))))
+        .unwrap();
+    lua.globals().set("e", e).unwrap();
+    let text: String = lua.load("return tostring(e())").eval().unwrap();
+    assert!(text.contains("as value"), "{text}");
+    let v: Value = lua.load("return e()").eval().unwrap();
+    assert!(matches!(v, Value::Error(_)));
+}
+
+#[test]
+fn lua_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Lua>();
+    let lua = Lua::new();
+    lua.globals().set("x", 5).unwrap();
+    let handle = std::thread::spawn(move || {
+        let x: i32 = lua.load("x * 2").eval().unwrap();
+        (lua, x)
+    });
+    let (lua, x) = handle.join().unwrap();
+    assert_eq!(x, 10);
+    assert_eq!(lua.load("x").eval::<i32>().unwrap(), 5);
+}

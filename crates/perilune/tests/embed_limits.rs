@@ -1,0 +1,270 @@
+//! Embedding API: memory limit, custom allocators, instruction budget, interrupts, GC.
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use perilune::alloc::{Allocator, SystemAllocator};
+use perilune::{Error, Lua, StdLib, VmState};
+
+#[test]
+fn memory_limit_stops_runaway_script() {
+    let lua = Lua::new();
+    assert_eq!(lua.set_memory_limit(lua.used_memory() + 512 * 1024).unwrap(), 0);
+    let r = lua.load("local t = {} while true do t[#t + 1] = {} end").exec();
+    assert!(matches!(r, Err(Error::MemoryError(_))), "{r:?}");
+    // Garbage is gone after the error; the state works.
+    lua.gc_collect().unwrap();
+    assert_eq!(lua.load("return 40 + 2").eval::<i32>().unwrap(), 42);
+    // Lua code can catch it.
+    let caught: String = lua
+        .load("local ok, e = pcall(function() local t = {} while true do t[#t+1] = {} end end) return e")
+        .eval()
+        .unwrap();
+    assert_eq!(caught, "not enough memory");
+    // Rust-side allocations honour the limit too.
+    let big = "x".repeat(1024 * 1024);
+    assert!(matches!(lua.create_string(&big), Err(Error::MemoryError(_))));
+    assert!(lua.set_memory_limit(0).unwrap() > 0);
+    lua.create_string(&big).unwrap();
+}
+
+/// An allocator that refuses the allocation numbered `fail_at` and everything after
+/// it while `fail_rest` is set.
+struct FailingAlloc {
+    count: Arc<AtomicUsize>,
+    fail_at: usize,
+    fail_rest: bool,
+}
+
+// SAFETY: forwards to the system allocator; refusing is always allowed.
+unsafe impl Allocator for FailingAlloc {
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let n = self.count.fetch_add(1, Ordering::SeqCst);
+        if n == self.fail_at || (self.fail_rest && n > self.fail_at) {
+            return None;
+        }
+        SystemAllocator.alloc(layout)
+    }
+    unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>> {
+        let n = self.count.fetch_add(1, Ordering::SeqCst);
+        if new_size > old.size() && (n == self.fail_at || (self.fail_rest && n > self.fail_at)) {
+            return None;
+        }
+        // SAFETY: caller contract.
+        unsafe { SystemAllocator.realloc(ptr, old, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: caller contract.
+        unsafe { SystemAllocator.dealloc(ptr, layout) }
+    }
+}
+
+const WORKLOAD: &str = r#"
+local t = {}
+for i = 1, 200 do t[i] = { i, tostring(i) } end
+local s = 0
+for _, v in ipairs(t) do s = s + v[1] end
+local co = coroutine.create(function(a) local b = coroutine.yield(a * 2) return b + s end)
+local _, x = coroutine.resume(co, 3)
+local _, y = coroutine.resume(co, x)
+return y
+"#;
+
+fn run_workload(lua: &Lua) -> perilune::Result<i64> {
+    let f = lua.create_function(|lua, n: i64| {
+        let t = lua.create_table()?;
+        t.set("n", n)?;
+        Ok(t)
+    })?;
+    lua.globals().set("mk", f)?;
+    let v: i64 = lua.load(WORKLOAD).eval()?;
+    let t: perilune::Table = lua.load("return mk(5)").eval()?;
+    Ok(v + t.get::<_, i64>("n")?)
+}
+
+#[test]
+fn allocator_failing_at_every_point() {
+    // Count the allocations of a full run first.
+    let count = Arc::new(AtomicUsize::new(0));
+    let alloc = FailingAlloc {
+        count: count.clone(),
+        fail_at: usize::MAX,
+        fail_rest: false,
+    };
+    let lua = Lua::new_with_allocator(Box::new(alloc), StdLib::ALL_SAFE).unwrap();
+    assert_eq!(run_workload(&lua).unwrap(), 20106 + 5);
+    drop(lua);
+    let total = count.load(Ordering::SeqCst);
+    assert!(total > 100);
+    for fail_rest in [false, true] {
+        for fail_at in 0..total {
+            let alloc = FailingAlloc {
+                count: Arc::new(AtomicUsize::new(0)),
+                fail_at,
+                fail_rest,
+            };
+            let lua = match Lua::new_with_allocator(Box::new(alloc), StdLib::ALL_SAFE) {
+                Ok(l) => l,
+                Err(Error::MemoryError(_)) => continue,
+                Err(e) => panic!("unexpected creation error {e:?}"),
+            };
+            match run_workload(&lua) {
+                Ok(v) => assert_eq!(v, 20111),
+                Err(e) => {
+                    // Every failure is a memory error, possibly wrapped by a callback.
+                    let text = e.to_string();
+                    assert!(
+                        matches!(e.root_cause(), Error::MemoryError(_)) || text.contains("not enough memory"),
+                        "fail_at {fail_at}: {e:?}"
+                    );
+                }
+            }
+            if !fail_rest {
+                // One refusal never poisons the state.
+                assert_eq!(lua.load("return 1 + 1").eval::<i32>().unwrap(), 2, "fail_at {fail_at}");
+            }
+        }
+    }
+}
+
+struct PanickingAlloc;
+// SAFETY: never hands out memory.
+unsafe impl Allocator for PanickingAlloc {
+    fn alloc(&self, _: Layout) -> Option<NonNull<u8>> {
+        panic!("allocator panic")
+    }
+    unsafe fn realloc(&self, _: NonNull<u8>, _: Layout, _: usize) -> Option<NonNull<u8>> {
+        panic!("allocator panic")
+    }
+    unsafe fn dealloc(&self, _: NonNull<u8>, _: Layout) {}
+}
+
+#[test]
+fn panicking_allocator_is_a_refusal() {
+    assert!(matches!(
+        Lua::new_with_allocator(Box::new(PanickingAlloc), StdLib::NONE),
+        Err(Error::MemoryError(_))
+    ));
+}
+
+#[test]
+fn budget_stops_infinite_loop() {
+    let lua = Lua::new();
+    lua.set_instruction_budget(Some(1_000_000)).unwrap();
+    let r = lua.load("while true do end").exec();
+    assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
+    // pcall inside the script cannot swallow it.
+    lua.set_instruction_budget(Some(1_000_000)).unwrap();
+    let r = lua
+        .load("while true do pcall(function() while true do end end) end")
+        .exec();
+    assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
+    // Nor can a Rust callback in between.
+    lua.set_instruction_budget(Some(1_000_000)).unwrap();
+    let f = lua
+        .create_function(|lua, ()| lua.load("while true do end").exec())
+        .unwrap();
+    lua.globals().set("spin", f).unwrap();
+    let r = lua.load("pcall(spin) while true do end").exec();
+    assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
+    // Recursion without loops is charged too.
+    lua.set_instruction_budget(Some(100_000)).unwrap();
+    let r = lua.load("local function f() return f() end f()").exec();
+    assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
+    // Removing the budget lets code run again.
+    lua.set_instruction_budget(None).unwrap();
+    assert_eq!(
+        lua.load("local s = 0 for i = 1, 1e6 do s = s + 1 end return s")
+            .eval::<i64>()
+            .unwrap(),
+        1_000_000
+    );
+    assert_eq!(lua.instruction_budget().unwrap(), None);
+}
+
+#[test]
+fn interrupt_callback() {
+    let lua = Lua::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    lua.set_interrupt(move || {
+        if s.load(Ordering::SeqCst) {
+            VmState::Abort("host stop".into())
+        } else {
+            VmState::Continue
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        lua.load("local s = 0 for i = 1, 1e5 do s = s + i end return s")
+            .eval::<f64>()
+            .unwrap(),
+        5000050000.0
+    );
+    stop.store(true, Ordering::SeqCst);
+    let r = lua.load("while true do end").exec();
+    assert!(matches!(r, Err(Error::Interrupted(ref m)) if m == "host stop"), "{r:?}");
+    // From another thread.
+    stop.store(false, Ordering::SeqCst);
+    let s2 = stop.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        s2.store(true, Ordering::SeqCst);
+    });
+    let r = lua.load("while true do end").exec();
+    t.join().unwrap();
+    assert!(matches!(r, Err(Error::Interrupted(_))), "{r:?}");
+    // Error: catchable.
+    lua.set_interrupt(|| VmState::Error("soft".into())).unwrap();
+    let caught: bool = lua
+        .load("return not pcall(function() while true do end end)")
+        .eval()
+        .unwrap();
+    assert!(caught);
+    // Panic in the callback: an abort, not an unwind.
+    lua.set_interrupt(|| panic!("interrupt panic")).unwrap();
+    assert!(matches!(
+        lua.load("while true do end").exec(),
+        Err(Error::Interrupted(_))
+    ));
+    lua.remove_interrupt().unwrap();
+    assert_eq!(lua.load("1").eval::<i32>().unwrap(), 1);
+}
+
+#[test]
+fn interrupt_flag_is_catchable() {
+    let lua = Lua::new();
+    let flag = lua.interrupt_handle();
+    flag.store(true, Ordering::SeqCst);
+    let r = lua.load("while true do end").exec();
+    assert!(
+        matches!(r, Err(Error::RuntimeError(ref m)) if m.contains("interrupted!")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn gc_controls() {
+    let lua = Lua::new();
+    assert!(lua.gc_is_running().unwrap());
+    lua.gc_stop().unwrap();
+    assert!(!lua.gc_is_running().unwrap());
+    lua.load("for i = 1, 1000 do local t = {} end").exec().unwrap();
+    let before = lua.used_memory();
+    lua.gc_collect().unwrap();
+    assert!(lua.used_memory() < before);
+    lua.gc_restart().unwrap();
+    assert!(lua.gc_is_running().unwrap());
+    assert_eq!(lua.gc_set_pause(150).unwrap(), 200);
+    assert_eq!(lua.gc_set_step_multiplier(300).unwrap(), 200);
+    let mut finished = false;
+    for _ in 0..10_000 {
+        if lua.gc_step().unwrap() {
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished);
+}
