@@ -12,37 +12,44 @@
 
 use std::io::Write;
 
-use perilune::stdlib::register;
-use perilune::value::Value;
-use perilune::vm::error::LResult;
-use perilune::vm::state::State;
+use perilune::{Error, Lua, Table, Value, Variadic};
 
 /// Add `os.exit` when the runtime has no `os` library (or one without `exit`).
-pub fn install(state: &mut State) -> LResult<()> {
-    let os = state.get_global("os")?;
-    let table = match os.as_table() {
-        Some(t) => {
-            let key = state.intern(b"exit")?;
-            if !t.get_str(key).is_nil() {
+pub fn install(lua: &Lua) -> perilune::Result<()> {
+    let globals = lua.globals();
+    let table = match globals.raw_get::<_, Value>("os")? {
+        Value::Table(t) => {
+            if !t.raw_get::<_, Value>("exit")?.is_nil() {
                 return Ok(());
             }
             t
         }
-        None if os.is_nil() => {
-            let t = state.new_table(0, 1)?;
-            state.set_global("os", Value::table(t))?;
+        Value::Nil => {
+            let t: Table = lua.create_table_with_capacity(0, 1)?;
+            globals.raw_set("os", &t)?;
             t
         }
-        None => return Ok(()),
+        _ => return Ok(()),
     };
-    register(state, table, &[("exit", os_exit)])
+    table.raw_set("exit", lua.create_function(os_exit)?)
 }
 
-fn os_exit(st: &mut State) -> LResult<usize> {
-    let status = match st.arg(1).as_bool() {
-        Some(true) => 0,
-        Some(false) => 1,
-        None => st.opt_integer(1, 0)? as i32,
+fn os_exit(lua: &Lua, args: Variadic<Value>) -> perilune::Result<()> {
+    let status = match args.first() {
+        Some(Value::Boolean(true)) | Some(Value::Nil) | None => 0,
+        Some(Value::Boolean(false)) => 1,
+        // A number, or a string Lua converts to one (`'5'`, `' 0x10 '`).
+        Some(v @ (Value::Integer(_) | Value::Number(_) | Value::String(_))) => match lua.unpack::<f64>(v.clone()) {
+            Ok(n) if n.is_finite() => n as i64 as i32,
+            Ok(_) => 0,
+            Err(_) => return Err(Error::plain_argument(1, "number expected, got string")),
+        },
+        Some(other) => {
+            return Err(Error::plain_argument(
+                1,
+                format!("number expected, got {}", other.type_name()),
+            ))
+        }
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
