@@ -130,9 +130,12 @@ impl Error {
     /// let lua = Lua::new();
     /// let f = lua.create_function(|_, ()| Err::<(), _>(Error::plain("out of cheese")))?;
     /// lua.globals().set("f", f)?;
-    /// let (ok, msg): (bool, String) = lua.load("return pcall(f)").set_name("=script").eval()?;
+    /// let (ok, msg): (bool, String) = lua.load("return pcall(function() f() end)").set_name("=script").eval()?;
     /// assert!(!ok);
     /// assert_eq!(msg, "script:1: out of cheese");
+    /// // Called by a Rust function (here `pcall`), there is no Lua position to give.
+    /// let (_, msg): (bool, String) = lua.load("return pcall(f)").eval()?;
+    /// assert_eq!(msg, "out of cheese");
     /// # Ok::<(), Error>(())
     /// ```
     pub fn plain<S: fmt::Display>(message: S) -> Self {

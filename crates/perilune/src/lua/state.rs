@@ -101,7 +101,7 @@ impl StdLib {
     /// Every library but `ffi`: what the `perilune` command opens. With these, the
     /// state has exactly the standard libraries the runtime implements, opened in the
     /// standard order (`package` last, so that `package.loaded` lists the others).
-    pub const ALL_TRUSTED: StdLib = StdLib(u32::MAX & !(1 << 9));
+    pub const ALL_TRUSTED: StdLib = StdLib(!(1 << 9));
     /// Everything.
     pub const ALL: StdLib = StdLib(u32::MAX);
     /// Libraries that reach outside the state.
