@@ -337,7 +337,11 @@ fn tmpname(st: &mut State) -> LResult<usize> {
         Ok((path, f)) => {
             drop(f);
             use std::os::unix::ffi::OsStrExt;
-            st.push_str(path.as_os_str().as_bytes())?;
+            if let Err(e) = st.push_str(path.as_os_str().as_bytes()) {
+                // Nobody will learn the name: do not leave the file behind.
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
             Ok(1)
         }
         Err(_) => Err(st.rt_error("unable to generate a unique filename")),
