@@ -754,3 +754,57 @@ pub fn flush_all(st: &mut State) {
     let _ = io::Write::flush(&mut io::stdout());
     let _ = io::Write::flush(&mut io::stderr());
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::vm::state::State;
+
+    fn run(st: &mut State, src: &str) {
+        assert!(st.load(src.as_bytes(), b"=test").is_ok(), "compiles");
+        assert!(st.pcall(0, 0, false), "script failed");
+    }
+
+    fn temp_name(tag: &str) -> String {
+        let (path, f) = super::create_temp(&format!("perilune_test_{tag}_")).expect("temp file");
+        drop(f);
+        path.to_string_lossy().into_owned()
+    }
+
+    /// A file that is never closed is flushed when the state closes (payload drop).
+    #[test]
+    fn unclosed_file_is_flushed_at_state_close() {
+        let name = temp_name("close");
+        let mut st = State::new().expect("state");
+        st.open_libs().expect("libs");
+        run(&mut st, &format!("F = io.open({name:?}, 'w') F:write('kept', 1)"));
+        assert_eq!(std::fs::read(&name).expect("read"), b"");
+        drop(st);
+        assert_eq!(std::fs::read(&name).expect("read"), b"kept1");
+        let _ = std::fs::remove_file(&name);
+    }
+
+    /// An unreachable file is closed (and flushed) by the collector.
+    #[test]
+    fn collected_file_is_flushed() {
+        let name = temp_name("gc");
+        let mut st = State::new().expect("state");
+        st.open_libs().expect("libs");
+        run(
+            &mut st,
+            &format!("do local f = io.open({name:?}, 'w') f:write('gone') end collectgarbage() collectgarbage()"),
+        );
+        assert_eq!(std::fs::read(&name).expect("read"), b"gone");
+        drop(st);
+        let _ = std::fs::remove_file(&name);
+    }
+
+    #[test]
+    fn modes_follow_glibc() {
+        for m in ["r", "w", "a", "r+", "rb", "w+b", "ab+", "rw", "rbb", "wx"] {
+            assert!(super::parse_mode(m.as_bytes()).is_some(), "{m}");
+        }
+        for m in ["", "+", "x", "b", "R"] {
+            assert!(super::parse_mode(m.as_bytes()).is_none(), "{m}");
+        }
+    }
+}
