@@ -177,14 +177,15 @@ pub fn os_error_text(e: &io::Error) -> (String, i32) {
 /// Push `nil, "[name: ]message", errno` and return 3.
 pub fn push_error(st: &mut State, e: &io::Error, name: Option<&[u8]>) -> LResult<usize> {
     let (text, code) = os_error_text(e);
-    let mut msg = Vec::new();
+    // The name is script-sized: build the message in an accounted buffer.
+    let mut msg = Buf::new(st.heap_ref());
     if let Some(n) = name {
-        msg.extend_from_slice(n);
-        msg.extend_from_slice(b": ");
+        msg.extend(n)?;
+        msg.extend(b": ")?;
     }
-    msg.extend_from_slice(text.as_bytes());
+    msg.extend(text.as_bytes())?;
     st.push(Value::NIL)?;
-    st.push_str(&msg)?;
+    st.push_str(msg.as_slice())?;
     st.push(Value::number(f64::from(code)))?;
     Ok(3)
 }

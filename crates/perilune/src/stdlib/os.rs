@@ -101,6 +101,11 @@ fn broken_down(t: libc::time_t, utc: bool) -> Option<libc::tm> {
 
 /// `strftime` of one conversion into `out`.
 fn strftime_piece(out: &mut Buf, spec: &[u8], tm: &libc::tm) -> LResult<()> {
+    // A conversion is a few bytes; an absurd width is copied as text rather than
+    // handed to strftime (and to the Rust heap).
+    if spec.len() > 16 {
+        return out.extend(spec);
+    }
     let Ok(cspec) = CString::new(spec) else {
         return out.extend(spec);
     };
