@@ -598,7 +598,7 @@ fn traceback(st: &mut State) -> LResult<usize> {
         Some(s)
     } else if let Some(n) = msg.as_number() {
         Some(st.number_to_str(n)?)
-    } else if a + 1 <= st.arg_count() {
+    } else if a < st.arg_count() {
         // A message that is not a string is returned as it is.
         st.push(msg)?;
         return Ok(1);

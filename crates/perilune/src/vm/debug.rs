@@ -252,25 +252,27 @@ impl State {
     /// A traceback of the current thread's frames, from the top, in the luajit
     /// command's format (without the leading message and without the final host
     /// line, `[C]: at 0x...`, which the caller appends; it counts as a level for the
-    /// cut described in [`State::traceback_of`]).
+    /// cut described in [`State::traceback_of`]). The luajit command takes it from
+    /// its error handler at level 1, so the top frame here is LuaJIT's level 1.
     pub fn traceback_text(&self) -> String {
-        self.traceback_lines(self.cur, 0, true, false)
+        self.traceback_lines(self.cur, 0, 1, true, false)
     }
 
     /// `stack traceback:` and the levels of thread `th` from `level` on (0 = its top
     /// frame), as LuaJIT's `debug.traceback` prints them. The main thread ends with
     /// the host's line, `[C]: at 0x...` (luajit's host C frame); a coroutine has none.
     ///
-    /// Like LuaJIT's `luaL_traceback`, a traceback of more than
-    /// [`TRACEBACK_LEVELS1`] + [`TRACEBACK_LEVELS2`] levels shows the first
-    /// [`TRACEBACK_LEVELS1`] - 1 levels, `...`, and the last [`TRACEBACK_LEVELS2`].
-    /// Besides matching luajit's output, this bounds the text: it is built on the
-    /// Rust heap, outside the state's accounting, and a traceback of a stack overflow
-    /// 20000 frames deep used to take more than a megabyte there (found by the
-    /// memory-limit tests, tests/memory_limit.rs).
+    /// Like LuaJIT's `luaL_traceback`, when the levels run past index
+    /// [`TRACEBACK_LEVELS1`] + [`TRACEBACK_LEVELS2`] (counting from level 0 whatever
+    /// the first level shown), only levels below [`TRACEBACK_LEVELS1`], `...` and the
+    /// last [`TRACEBACK_LEVELS2`] levels are shown. Besides matching luajit's output,
+    /// this bounds the text: it is built on the Rust heap, outside the state's
+    /// accounting, and a traceback of a stack overflow 20000 frames deep used to take
+    /// more than a megabyte there (found by the memory-limit tests,
+    /// tests/memory_limit.rs).
     pub fn traceback_of(&self, th: GcRef<Thread>, level: usize) -> String {
         let host = th == self.main_thread;
-        self.traceback_lines(th, level, host, host)
+        self.traceback_lines(th, level, 0, host, host)
     }
 
     /// The host line that ends a traceback of the main thread.
@@ -278,21 +280,29 @@ impl State {
         format!("[C]: at {:#x}", self as *const State as usize)
     }
 
-    fn traceback_lines(&self, th: GcRef<Thread>, level: usize, count_host: bool, print_host: bool) -> String {
+    /// Levels `level..` of `th`; `off` is added to a level to get LuaJIT's level
+    /// number, which decides the cut.
+    fn traceback_lines(
+        &self,
+        th: GcRef<Thread>,
+        level: usize,
+        off: usize,
+        count_host: bool,
+        print_host: bool,
+    ) -> String {
         let mut out = String::from("stack traceback:");
         let n = th.frames.len();
         // Levels are numbered from the top, 0..n for the frames and n for the host.
         let total = n + count_host as usize;
-        if level >= total {
-            return out;
-        }
-        let shown = total - level;
-        let cut = shown > TRACEBACK_LEVELS1 + TRACEBACK_LEVELS2;
+        let count = total + off;
+        let cut = count > TRACEBACK_LEVELS1 + TRACEBACK_LEVELS2 + 1;
+        let mut dots = false;
         for lv in level..total {
-            let rel = lv - level;
-            if cut && rel >= TRACEBACK_LEVELS1 - 1 && rel < shown - TRACEBACK_LEVELS2 {
-                if rel == TRACEBACK_LEVELS1 - 1 {
+            let abs = lv + off;
+            if cut && abs >= TRACEBACK_LEVELS1 && abs < count - TRACEBACK_LEVELS2 {
+                if !dots {
                     out.push_str("\n\t...");
+                    dots = true;
                 }
                 continue;
             }
@@ -406,8 +416,8 @@ pub fn function_name_kind_in(th: GcRef<Thread>, idx: usize) -> Option<(&'static 
     }
 }
 
-/// Traceback levels shown before the `...` of a long traceback, plus one (LuaJIT's
-/// `TRACEBACK_LEVELS1`; it shows 11 levels).
+/// LuaJIT levels below this are shown before the `...` of a long traceback (LuaJIT's
+/// `TRACEBACK_LEVELS1`).
 pub const TRACEBACK_LEVELS1: usize = 12;
 /// Traceback levels shown after the `...` of a long traceback (LuaJIT's
 /// `TRACEBACK_LEVELS2`).
