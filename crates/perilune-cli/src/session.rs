@@ -1,14 +1,19 @@
 //! Running what the command line asked for, the way `luajit` does it.
 //!
-//! Order of work (as in luajit's `pmain`): open the libraries, build the global `arg`
-//! table, run `LUA_INIT` (unless `-E`), print the version (`-v`), run the `-e`/`-l`/
-//! `-j`/`-O` actions in order, run the script, then either enter interactive mode or,
-//! when there was no script, no `-e` and no `-v`, run standard input if it is not a
-//! terminal. The first failure is reported and ends the run with exit status 1.
+//! Order of work (as luajit does it): open the libraries (plus the [`crate::shims`]),
+//! build the global `arg` table, run `LUA_INIT` (unless `-E`), print the version
+//! (`-v`), run the `-e`/`-l`/`-j`/`-O` actions in order, run the script, then either
+//! enter interactive mode ([`crate::repl`]) or, when there was no script, no `-e` and no
+//! `-v`, read the script from standard input — or start the prompt when standard input
+//! is a terminal. The first failure is reported and ends the run with exit status 1.
+//! `-b` (only `-O` may come before it) runs the bytecode tool ([`crate::bytecode`])
+//! after `LUA_INIT` and `-O`, and then the run ends.
 //!
 //! Reports go to stderr as `<progname>: <message>`, where `<progname>` is `argv[0]`
-//! (as luajit does). A message is the error value when it is a string or number, `(error
-//! object is not a string)` otherwise, and nothing at all for a `nil` error.
+//! (as luajit does); at the interactive prompt the prefix is left out. A message is
+//! the error value when it is a string or number, `(error object is not a string)`
+//! otherwise, and nothing at all for a `nil` error. Lua code runs with Ctrl-C turned
+//! into the `interrupted!` error ([`crate::interrupt`]).
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
@@ -17,28 +22,37 @@ use perilune::value::Value;
 use perilune::vm::error::Throw;
 use perilune::vm::state::State;
 
+use crate::interrupt::run_interruptible;
 use crate::options::{os_bytes, Action, Options, Script};
 
 /// The failure has already been reported on stderr.
 #[derive(Debug)]
 pub struct Reported;
 
-type Outcome = Result<(), Reported>;
+pub type Outcome = Result<(), Reported>;
 
 /// One run of the command: the state plus what reports need.
 pub struct Session {
-    state: Box<State>,
+    pub state: Box<State>,
     progname: Vec<u8>,
+    /// Whether reports start with `<progname>: ` (not at the interactive prompt).
+    pub prefix_reports: bool,
 }
 
 impl Session {
     pub fn new(state: Box<State>, progname: Vec<u8>) -> Session {
-        Session { state, progname }
+        Session {
+            state,
+            progname,
+            prefix_reports: true,
+        }
     }
 
     /// Execute the parsed command line.
     pub fn run(&mut self, argv: &[OsString], opts: &Options) -> Outcome {
         let r = self.state.open_libs();
+        self.check(r)?;
+        let r = crate::shims::install(&mut self.state);
         self.check(r)?;
         let r = self.create_arg_table(argv, opts.script_index(argv.len()));
         self.check(r)?;
@@ -48,16 +62,16 @@ impl Session {
         if opts.version {
             print_version();
         }
-        if let Some(args) = &opts.bytecode {
-            return self.bytecode(args);
-        }
         for action in &opts.actions {
             match action {
                 Action::Exec(chunk) => self.do_chunk(&os_bytes(chunk), b"=(command line)", &[])?,
-                Action::Require(_) => return self.unsupported("-l"),
-                Action::Jit(_) => return self.unsupported("-j"),
-                Action::Optimize(_) => return self.unsupported("-O"),
+                Action::Require(name) => self.require(&os_bytes(name))?,
+                Action::Jit(cmd) => crate::jit::command(self, &os_bytes(cmd))?,
+                Action::Optimize(opt) => crate::jit::optimize(self, &os_bytes(opt))?,
             }
+        }
+        if let Some(args) = &opts.bytecode {
+            return crate::bytecode::run(self, args);
         }
         if let Some((index, script)) = &opts.script {
             let script_args = &argv[index + 1..];
@@ -67,16 +81,35 @@ impl Session {
             }
         }
         if opts.interactive {
-            return self.unsupported("-i");
-        }
-        if opts.script.is_none() && !opts.has_exec() && !opts.version {
+            crate::repl::run(self);
+        } else if opts.script.is_none() && !opts.has_exec() && !opts.version {
             if std::io::stdin().is_terminal() {
                 print_version();
-                return self.unsupported("interactive mode");
+                crate::repl::run(self);
+            } else {
+                self.do_file(None, &[])?;
             }
-            self.do_file(None, &[])?;
         }
         Ok(())
+    }
+
+    /// `-l name`: call the global `require` with the name, as luajit does. Perilune
+    /// has no package library yet; when `require` is missing that is said plainly
+    /// (luajit would report "attempt to call a nil value").
+    fn require(&mut self, name: &[u8]) -> Outcome {
+        let r = self.state.get_global("require");
+        let require = self.check(r)?;
+        if require.is_nil() {
+            let mut msg = b"module '".to_vec();
+            msg.extend_from_slice(name);
+            msg.extend_from_slice(b"' not found: 'require' is not available (no package library)");
+            return Err(self.report(&msg));
+        }
+        let r = self.state.push(require);
+        self.check(r)?;
+        let r = self.state.push_str(name);
+        self.check(r)?;
+        self.call_reported(1, true)
     }
 
     /// `arg[i - script_index] = argv[i]` for every argument.
@@ -126,7 +159,7 @@ impl Session {
         self.do_chunk(&source, &chunkname, args)
     }
 
-    fn read_file(&mut self, path: &OsString) -> Result<Vec<u8>, Reported> {
+    pub fn read_file(&mut self, path: &OsString) -> Result<Vec<u8>, Reported> {
         let name = os_bytes(path).into_owned();
         let mut file = match std::fs::File::open(path) {
             Ok(f) => f,
@@ -148,7 +181,13 @@ impl Session {
             let r = self.push_arg(a);
             self.check(r)?;
         }
-        if self.state.pcall(args.len(), 0, true) {
+        self.call_reported(args.len(), true)
+    }
+
+    /// Call the function below the `nargs` arguments on the stack, discarding its
+    /// results; an error is reported (with a traceback when `traceback`).
+    pub fn call_reported(&mut self, nargs: usize, traceback: bool) -> Outcome {
+        if self.call_interruptible(nargs, 0, traceback) {
             Ok(())
         } else {
             let err = self.state.peek(0);
@@ -158,16 +197,24 @@ impl Session {
         }
     }
 
+    /// [`State::pcall`] with Ctrl-C turned into an interrupt.
+    pub fn call_interruptible(&mut self, nargs: usize, nresults: i32, traceback: bool) -> bool {
+        let flag = self.state.interrupt_handle();
+        let state = &mut self.state;
+        run_interruptible(&flag, || state.pcall(nargs, nresults, traceback))
+    }
+
     fn push_arg(&mut self, a: &OsString) -> Result<(), Throw> {
         let v = self.state.str_value(&os_bytes(a))?;
         self.state.push(v)
     }
 
-    fn check(&mut self, r: Result<(), Throw>) -> Outcome {
+    /// Report the error of `r`, if any.
+    pub fn check<T>(&mut self, r: Result<T, Throw>) -> Result<T, Reported> {
         r.map_err(|t| self.report_throw(t))
     }
 
-    fn report_throw(&mut self, t: Throw) -> Reported {
+    pub fn report_throw(&mut self, t: Throw) -> Reported {
         match t {
             Throw::Error(v) => self.report_value(v),
             Throw::Oom => self.report(b"not enough memory"),
@@ -180,7 +227,7 @@ impl Session {
     }
 
     /// Report an error value as luajit does.
-    fn report_value(&mut self, v: Value) -> Reported {
+    pub fn report_value(&mut self, v: Value) -> Reported {
         if v.is_nil() {
             return Reported;
         }
@@ -200,7 +247,7 @@ impl Session {
         self.report(b"(error object is not a string)")
     }
 
-    fn report_io(&mut self, what: &str, name: &[u8], e: &std::io::Error) -> Reported {
+    pub fn report_io(&mut self, what: &str, name: &[u8], e: &std::io::Error) -> Reported {
         let mut msg = format!("cannot {what} ").into_bytes();
         msg.extend_from_slice(name);
         msg.extend_from_slice(b": ");
@@ -208,49 +255,28 @@ impl Session {
         self.report(&msg)
     }
 
-    /// `-b`: for now only the listing, `-bl file` (or `-b -l file`).
-    fn bytecode(&mut self, args: &[OsString]) -> Outcome {
-        let words: Vec<Vec<u8>> = args.iter().map(|a| os_bytes(a).into_owned()).collect();
-        let file = match words.as_slice() {
-            [b, path] if b.as_slice() == b"-bl" => path,
-            [b, l, path] if b.as_slice() == b"-b" && l.as_slice() == b"-l" => path,
-            _ => return self.unsupported("this form of -b"),
-        };
-        let path = bytes_to_os(file);
-        let source = self.read_file(&path)?;
-        let mut name = b"@".to_vec();
-        name.extend_from_slice(file);
-        match perilune::compiler::compile(&mut self.state, &source, &name) {
-            Ok(p) => {
-                print!("{}", perilune::compiler::listing(p));
-                Ok(())
-            }
-            Err(e) => {
-                let v = self.state.error_value(e);
-                let text = v.as_string().map(|s| s.as_bytes().to_vec()).unwrap_or_default();
-                Err(self.report(&text))
-            }
-        }
-    }
-
-    fn unsupported(&mut self, what: &str) -> Outcome {
-        Err(self.report(format!("{what} is not supported yet").as_bytes()))
-    }
-
-    /// Print `<progname>: <msg>` on stderr.
-    fn report(&mut self, msg: &[u8]) -> Reported {
-        message(&self.progname, msg);
+    /// Print `<progname>: <msg>` on stderr (just `<msg>` at the prompt).
+    pub fn report(&mut self, msg: &[u8]) -> Reported {
+        let prefix: &[u8] = if self.prefix_reports { &self.progname } else { b"" };
+        message(prefix, msg);
         Reported
+    }
+
+    /// The program name reports start with.
+    pub fn progname(&self) -> &[u8] {
+        &self.progname
     }
 }
 
-/// Print `<progname>: <msg>` on stderr (stdout is flushed first so the order of
-/// interleaved output is kept).
+/// Print `<progname>: <msg>` on stderr, or just `<msg>` when `progname` is empty
+/// (stdout is flushed first so the order of interleaved output is kept).
 pub fn message(progname: &[u8], msg: &[u8]) {
     let _ = std::io::stdout().flush();
     let mut line = Vec::with_capacity(progname.len() + msg.len() + 3);
-    line.extend_from_slice(progname);
-    line.extend_from_slice(b": ");
+    if !progname.is_empty() {
+        line.extend_from_slice(progname);
+        line.extend_from_slice(b": ");
+    }
     line.extend_from_slice(msg);
     line.push(b'\n');
     let mut err = std::io::stderr().lock();
@@ -264,24 +290,49 @@ pub fn print_usage(progname: &[u8]) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(b"usage: ");
     let _ = err.write_all(progname);
-    let _ = err.write_all(
-        b" [options]... [script [args]...].\n\
-Available options are:\n\
-\x20 -e chunk  Execute string 'chunk'.\n\
-\x20 -l name   Require library 'name'.\n\
-\x20 -b ...    Save or list bytecode.\n\
-\x20 -j cmd    Perform LuaJIT control command.\n\
-\x20 -O[opt]   Control LuaJIT optimizations.\n\
-\x20 -i        Enter interactive mode after executing 'script'.\n\
-\x20 -v        Show version information.\n\
-\x20 -E        Ignore environment variables.\n\
-\x20 --        Stop handling options.\n\
-\x20 -         Execute stdin and stop handling options.\n",
-    );
+    let _ = err.write_all(b" [options]... [script [args]...].\nAvailable options are:\n");
+    let _ = err.write_all(LUAJIT_OPTIONS.as_bytes());
     let _ = err.flush();
 }
 
-fn print_version() {
+/// The option list of luajit's usage text (the usage text must stay luajit's).
+const LUAJIT_OPTIONS: &str = "\
+\x20 -e chunk  Execute string 'chunk'.
+\x20 -l name   Require library 'name'.
+\x20 -b ...    Save or list bytecode.
+\x20 -j cmd    Perform LuaJIT control command.
+\x20 -O[opt]   Control LuaJIT optimizations.
+\x20 -i        Enter interactive mode after executing 'script'.
+\x20 -v        Show version information.
+\x20 -E        Ignore environment variables.
+\x20 --        Stop handling options.
+\x20 -         Execute stdin and stop handling options.
+";
+
+/// `--help`: luajit's usage text, Perilune's additions and the environment, on stdout.
+pub fn print_help(progname: &[u8]) {
+    let name = String::from_utf8_lossy(progname);
+    let mut out = std::io::stdout().lock();
+    let _ = write!(
+        out,
+        "usage: {name} [options]... [script [args]...].\n\
+Available options are:\n{LUAJIT_OPTIONS}\
+Perilune options:\n\
+\x20 --memory-limit SIZE  Limit the Lua heap to SIZE bytes (suffix K, M or G for\n\
+\x20                      KiB, MiB, GiB); going over it raises 'not enough memory'.\n\
+\x20 --help               Show this help.\n\
+Environment:\n\
+\x20 LUA_INIT             Run this chunk, or the file after '@', before anything else.\n\
+\x20 PERILUNE_HISTORY     History file of the interactive prompt\n\
+\x20                      (default ~/.perilune_history; empty: no history).\n\
+Without a script, the script is read from stdin, or the prompt starts when stdin\n\
+is a terminal. At the prompt, an expression prints its value; Ctrl-C interrupts\n\
+running code; Ctrl-D exits. See docs/cli.md.\n"
+    );
+    let _ = out.flush();
+}
+
+pub fn print_version() {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -293,7 +344,7 @@ fn print_version() {
 
 /// The C library's wording of an I/O error (`No such file or directory`), without
 /// the ` (os error N)` suffix Rust adds.
-fn strerror(e: &std::io::Error) -> String {
+pub fn strerror(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(pos) if e.raw_os_error().is_some() => text[..pos].to_string(),
@@ -301,7 +352,7 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-fn bytes_to_os(b: &[u8]) -> OsString {
+pub fn bytes_to_os(b: &[u8]) -> OsString {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;

@@ -1,9 +1,13 @@
-//! The command line itself: `arg`, `-e`, stdin, `--`, usage errors, missing files,
-//! uncaught error reports and `LUA_INIT`, each compared with LuaJIT's behaviour.
+//! The command line itself: `arg`, `-e`, `-l`, `-j`, `-O`, `-b`, `-i` on a pipe,
+//! stdin, `--`, usage errors, missing files, uncaught error reports, `LUA_INIT`,
+//! `os.exit` statuses, and Perilune's `--memory-limit` and `--help`, each compared
+//! with LuaJIT's behaviour where LuaJIT has it.
 //!
 //! `perilune_command_line` checks the `perilune` binary; `luajit_command_line` runs
-//! the same cases through `luajit` (skipped when it is not installed) to prove the
-//! expectations are LuaJIT's. All failures are reported together.
+//! the same cases (less the `perilune_only` ones) through `luajit` (skipped when it is
+//! not installed) to prove the expectations are LuaJIT's. All failures are reported
+//! together. Ctrl-C on a running script is checked by `sigint_interrupts_a_script`;
+//! the interactive prompt on a terminal by `tests/prompt.rs`.
 
 mod common;
 
@@ -37,6 +41,35 @@ const CASE: Case = Case {
 };
 
 const ARGS_LUA: &str = "print('script', select('#', ...), ...)\nfor i = -3, #arg do print(i, arg[i]) end\n";
+
+/// A script whose bytecode listing Perilune and luajit agree on.
+const LIST_LUA: &str = "x = 1\n";
+
+/// `luajit -bl` of [`LIST_LUA`] and of `-e x=1`.
+const LISTING: &str = "-- BYTECODE -- list.lua:0-2\n0001    KSHORT   0   1\n0002    GSET     0   0      ; \"x\"\n0003    RET0     0   1\n\n";
+const LISTING_E: &str = "-- BYTECODE -- \"x=1\":0-1\n0001    KSHORT   0   1\n0002    GSET     0   0      ; \"x\"\n0003    RET0     0   1\n\n";
+
+const BC_USAGE: &str = "List bytecode: perilune -bl[options] input [output]
+  -l        Only list bytecode (required: saving bytecode is not supported yet).
+  -s        Strip debug info (accepted; listings are unaffected).
+  -g        Keep debug info (accepted; listings are unaffected).
+  -n name   Set module name (accepted; listings are unaffected).
+  -t type   Set output file type (accepted; listings are unaffected).
+  -a arch   Override architecture (accepted; listings are unaffected).
+  -o os     Override OS (accepted; listings are unaffected).
+  -e chunk  Use chunk string as input.
+  --        Stop handling options.
+  -         Use stdin as input and/or stdout as output.
+";
+
+const VERSION: &str = concat!(
+    "Perilune ",
+    env!("CARGO_PKG_VERSION"),
+    " -- a LuaJIT-compatible Lua 5.1 runtime\n"
+);
+
+/// A runaway allocation for the memory-limit cases.
+const RUNAWAY: &str = "local t = {} for i = 1, 1e9 do t[i] = i end";
 
 const USAGE: &str = "usage: perilune [options]... [script [args]...].
 Available options are:
@@ -208,7 +241,218 @@ fn cases() -> Vec<Case> {
             name: "-v prints the version and does not read stdin",
             args: &["-v"],
             stdin: Some("print('stdin')"),
-            stdout: concat!("Perilune ", env!("CARGO_PKG_VERSION"), " -- a LuaJIT-compatible Lua 5.1 runtime\n"),
+            stdout: VERSION,
+            perilune_only: true,
+            ..CASE
+        },
+        Case { name: "-h is a usage error", args: &["-h"], stderr: USAGE, status: 1, ..CASE },
+        // -l: Perilune has no package library yet, so `require` is missing.
+        Case {
+            name: "-l without a package library",
+            args: &["-l", "mod", "-e", "print('not run')"],
+            stderr: "perilune: module 'mod' not found: 'require' is not available (no package library)\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-l calls the global require",
+            args: &["-e", "function require(n) print('require', n) end", "-lfoo", "-e", "print('after')"],
+            stdout: "require\tfoo\nafter\n",
+            ..CASE
+        },
+        Case {
+            name: "-l reports an error from require with a traceback",
+            args: &["-e", "function require(n) error('no '..n, 0) end", "-l", "foo"],
+            stderr: "perilune: no foo\nstack traceback:\n\t[C]: in function 'error'\n\t(command line):1: in function <(command line):1>\n\t[C]: at 0x?\n",
+            status: 1,
+            ..CASE
+        },
+        // -j and -O: accepted without effect, with luajit's checks.
+        Case {
+            name: "-j on/off/flush/status and -O forms are accepted",
+            args: &["-jon", "-joff", "-jflush", "-j", "status", "-joff=", "-O", "-O3", "-Ofold,nocse,no-dse,-abc,+sink", "-Ohotloop=10,minstitch=0", "-e", "print('ok')"],
+            stdout: "ok\n",
+            ..CASE
+        },
+        Case {
+            name: "-j with an unknown command",
+            args: &["-jnosuchcommand", "-e", "print('not run')"],
+            stderr: "perilune: unknown luaJIT command or jit.* modules not installed\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-jv without the jit.* modules",
+            args: &["-jv", "-e", "print('not run')"],
+            stderr: "perilune: unknown luaJIT command or jit.* modules not installed\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-jon with an argument",
+            args: &["-jon=1"],
+            stderr: "perilune: bad argument #1 to '?' (function expected, got string)\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-O with an unknown flag",
+            args: &["-Onofoo"],
+            stderr: "perilune: unknown or malformed optimization flag 'nofoo'\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-O with a malformed parameter",
+            args: &["-Ohotloop=-1"],
+            stderr: "perilune: unknown or malformed optimization flag 'hotloop=-1'\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-O with an empty piece",
+            args: &["-O3,"],
+            stderr: "perilune: bad argument #2 to '?' (string expected, got nil)\n",
+            status: 1,
+            ..CASE
+        },
+        // -b: listings.
+        Case { name: "-bl file", args: &["-bl", "list.lua"], stdout: LISTING, ..CASE },
+        Case { name: "-b -l file", args: &["-b", "-l", "list.lua"], stdout: LISTING, ..CASE },
+        Case { name: "-bl -e chunk", args: &["-bl", "-e", "x=1"], stdout: LISTING_E, ..CASE },
+        Case {
+            name: "-bl - reads stdin",
+            args: &["-bl", "-"],
+            stdin: Some(LIST_LUA),
+            stdout: "-- BYTECODE -- stdin:0-2\n0001    KSHORT   0   1\n0002    GSET     0   0      ; \"x\"\n0003    RET0     0   1\n\n",
+            ..CASE
+        },
+        Case {
+            name: "-O and LUA_INIT run before -b",
+            args: &["-O3", "-bl", "list.lua"],
+            env: &[("LUA_INIT", "print('init')")],
+            stdout: concat!("init\n", "-- BYTECODE -- list.lua:0-2\n0001    KSHORT   0   1\n0002    GSET     0   0      ; \"x\"\n0003    RET0     0   1\n\n"),
+            ..CASE
+        },
+        Case { name: "-b after -v is a usage error", args: &["-v", "-bl", "list.lua"], stderr: USAGE, status: 1, ..CASE },
+        Case { name: "-b after -e is a usage error", args: &["-e", "x=1", "-bl", "list.lua"], stderr: USAGE, status: 1, ..CASE },
+        Case {
+            name: "-bl with a missing file",
+            args: &["-bl", "nofile.lua"],
+            stderr: "perilune: cannot open nofile.lua: No such file or directory\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-bl with a syntax error",
+            args: &["-bl", "-e", "x("],
+            stderr: "perilune: [string \"x(\"]:1: unexpected symbol near '<eof>'\n",
+            status: 1,
+            ..CASE
+        },
+        Case { name: "-b alone prints the tool's usage", args: &["-b"], stderr: BC_USAGE, status: 1, perilune_only: true, ..CASE },
+        Case { name: "-bl with too many files", args: &["-bl", "a", "b", "c"], stderr: BC_USAGE, status: 1, perilune_only: true, ..CASE },
+        Case {
+            name: "saving bytecode is not supported",
+            args: &["-b", "list.lua", "list.out"],
+            stderr: "perilune: saving bytecode is not supported yet (-bl lists it)\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        // os.exit
+        Case { name: "os.exit()", args: &["-e", "os.exit()"], ..CASE },
+        Case { name: "os.exit(3) flushes stdout", args: &["-e", "print('a') os.exit(3) print('b')"], stdout: "a\n", status: 3, ..CASE },
+        Case { name: "os.exit(true)", args: &["-e", "os.exit(true)"], ..CASE },
+        Case { name: "os.exit(false)", args: &["-e", "os.exit(false)"], status: 1, ..CASE },
+        Case { name: "os.exit(-1)", args: &["-e", "os.exit(-1)"], status: 255, ..CASE },
+        Case { name: "os.exit(263)", args: &["-e", "os.exit(263)"], status: 7, ..CASE },
+        Case { name: "os.exit('5')", args: &["-e", "os.exit('5')"], status: 5, ..CASE },
+        Case { name: "os.exit(2.7)", args: &["args.lua", "-e"], env: &[("LUA_INIT", "os.exit(2.7)")], status: 2, ..CASE },
+        Case {
+            name: "os.exit with a bad argument",
+            args: &["-e", "os.exit('x')"],
+            stderr: "perilune: (command line):1: bad argument #1 to 'exit' (number expected, got string)\nstack traceback:\n\t[C]: in function 'exit'\n\t(command line):1: in main chunk\n\t[C]: at 0x?\n",
+            status: 1,
+            ..CASE
+        },
+        Case { name: "os.exit in a script", args: &["-"], stdin: Some("print(1)\nos.exit(9)\nprint(2)"), stdout: "1\n", status: 9, ..CASE },
+        // -i with standard input that is not a terminal: prompts on stdout.
+        Case {
+            name: "-i on a pipe",
+            args: &["-i"],
+            stdin: Some("print(1)\n=1+1\nfor i=1,2 do\nprint(i)\nend\nerror('x')\nx = \n5\n=x\n"),
+            stdout: concat!("Perilune ", env!("CARGO_PKG_VERSION"), " -- a LuaJIT-compatible Lua 5.1 runtime\n", "> 1\n> 2\n> >> >> 1\n2\n> > >> > 5\n> \n"),
+            stderr: "stdin:1: x\nstack traceback:\n\t[C]: in function 'error'\n\tstdin:1: in main chunk\n\t[C]: at 0x?\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-i: an expression alone prints its values",
+            args: &["-i", "-e", "function f() return 1, nil, 'x' end"],
+            stdin: Some("f()\n1 + 1 -- comment\ntype(f)\n  \nlocal a = 5\n_PROMPT = 'lua> '\n"),
+            stdout: concat!("Perilune ", env!("CARGO_PKG_VERSION"), " -- a LuaJIT-compatible Lua 5.1 runtime\n", "> 1\tnil\tx\n> 2\n> function\n> > > lua> \n"),
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-i: errors in expressions keep their position",
+            args: &["-i"],
+            stdin: Some("nosuch.field\nerror()\nerror({})\n"),
+            stdout: concat!("Perilune ", env!("CARGO_PKG_VERSION"), " -- a LuaJIT-compatible Lua 5.1 runtime\n", "> > > > \n"),
+            stderr: "stdin:1: attempt to index global 'nosuch' (a nil value)\nstack traceback:\n\tstdin:1: in main chunk\n\t[C]: at 0x?\n(error object is not a string)\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-i after a failing script does not start",
+            args: &["-i", "-e", "error('x', 0)"],
+            stdin: Some("print('not run')\n"),
+            stdout: VERSION,
+            stderr: "perilune: x\nstack traceback:\n\t[C]: in function 'error'\n\t(command line):1: in main chunk\n\t[C]: at 0x?\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        // --memory-limit
+        Case {
+            name: "--memory-limit turns a runaway allocation into an error",
+            args: &["--memory-limit", "10M", "-e", RUNAWAY],
+            stderr: "perilune: not enough memory\nstack traceback:\n\t(command line):1: in main chunk\n\t[C]: at 0x?\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "--memory-limit: pcall catches it and the state goes on",
+            args: &["--memory-limit=10M", "-e", "print(pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end)) print('after')"],
+            stdout: "false\tnot enough memory\nafter\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "--memory-limit too small to start",
+            args: &["--memory-limit", "1K", "-e", "print('not run')"],
+            stderr: "perilune: not enough memory\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "--memory-limit with a bad size",
+            args: &["--memory-limit", "10X", "-e", "print('not run')"],
+            stderr: "perilune: bad memory limit '10X' (expected bytes, or a number with K, M or G)\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "--memory-limit without a size",
+            args: &["--memory-limit"],
+            stderr: "perilune: --memory-limit needs a size\n",
+            status: 1,
             perilune_only: true,
             ..CASE
         },
@@ -220,6 +464,7 @@ fn fixture_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("perilune-cli-test-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create fixture dir");
     std::fs::write(dir.join("args.lua"), ARGS_LUA).expect("write fixture");
+    std::fs::write(dir.join("list.lua"), LIST_LUA).expect("write fixture");
     dir
 }
 
@@ -288,5 +533,111 @@ fn luajit_command_line() {
     match Interp::luajit() {
         Some(luajit) => run_cases(&luajit, "luajit"),
         None => eprintln!("note: luajit not found; differential command-line test skipped"),
+    }
+}
+
+#[test]
+fn help_lists_everything() {
+    let dir = fixture_dir("help");
+    let got = Interp::perilune()
+        .run(&dir, &["--help"], None, common::timeout())
+        .expect("run perilune");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(got.status, Some(0), "status");
+    let out = String::from_utf8_lossy(&got.stdout);
+    assert!(
+        out.starts_with("usage: perilune [options]... [script [args]...].\n"),
+        "{out}"
+    );
+    for option in [
+        "-e chunk",
+        "-l name",
+        "-b ...",
+        "-j cmd",
+        "-O[opt]",
+        "-i ",
+        "-v ",
+        "-E ",
+        "--memory-limit SIZE",
+        "--help",
+        "LUA_INIT",
+        "PERILUNE_HISTORY",
+    ] {
+        assert!(out.contains(option), "--help does not mention {option}:\n{out}");
+    }
+    assert!(
+        got.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+}
+
+/// Ctrl-C (SIGINT) while a script runs raises `interrupted!` in it: uncaught, it is
+/// reported with a traceback and the status is 1; `pcall` can catch it.
+#[cfg(unix)]
+#[test]
+fn sigint_interrupts_a_script() {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let cases: &[(&str, &str, &str, i32)] = &[
+        (
+            "print('ready') while true do end",
+            "ready\n",
+            "perilune: (command line):1: interrupted!\nstack traceback:\n\t(command line):1: in main chunk\n\t[C]: at 0x?\n",
+            1,
+        ),
+        (
+            "print('ready') print(pcall(function() while true do end end)) print('next')",
+            "ready\nfalse\t(command line):1: interrupted!\nnext\n",
+            "",
+            0,
+        ),
+    ];
+    for &(chunk, stdout, stderr, status) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_perilune"))
+            .arg0("perilune")
+            .args(["-e", chunk])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn perilune");
+        // Wait for "ready" so the handler is installed and the loop is running.
+        let mut out = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 6];
+        std::io::Read::read_exact(&mut out, &mut first).expect("read ready");
+        assert_eq!(&first, b"ready\n");
+        std::thread::sleep(Duration::from_millis(100));
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let start = Instant::now();
+        let exit = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("perilune did not stop after SIGINT: {chunk}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut rest);
+        let mut err = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut child.stderr.take().expect("stderr"), &mut err);
+        let mut all = first.to_vec();
+        all.extend_from_slice(&rest);
+        assert_eq!(String::from_utf8_lossy(&all), stdout, "stdout of {chunk}");
+        assert_eq!(
+            String::from_utf8_lossy(&normalize_stderr(&err)),
+            stderr,
+            "stderr of {chunk}"
+        );
+        assert_eq!(exit.code(), Some(status), "status of {chunk}");
     }
 }

@@ -20,6 +20,9 @@ use std::alloc::Layout;
 use std::hash::{BuildHasher, Hasher};
 use std::ptr::NonNull;
 
+/// The smallest bucket array (also the initial one).
+const MIN_BUCKETS: usize = 256;
+
 /// A string object; `len` bytes follow the struct, then a NUL.
 #[repr(C)]
 pub struct LuaStr {
@@ -74,7 +77,7 @@ pub struct StringTable {
 impl StringTable {
     pub fn new(heap: HeapRef) -> Result<StringTable, OutOfMemory> {
         Ok(StringTable {
-            buckets: HVec::filled(heap, 256, None)?,
+            buckets: HVec::filled(heap, MIN_BUCKETS, None)?,
             count: 0,
             hasher: std::collections::hash_map::RandomState::new(),
         })
@@ -124,7 +127,7 @@ impl StringTable {
             return Ok(s);
         }
         if self.count >= self.buckets.len() {
-            self.grow();
+            self.resize(self.buckets.len() * 2);
         }
         let layout = LuaStr::layout(bytes.len())?;
         let p = heap.alloc(layout)?.cast::<LuaStr>();
@@ -146,9 +149,21 @@ impl StringTable {
         Ok(s)
     }
 
-    /// Double the bucket array. A failure leaves the table as it was.
-    fn grow(&mut self) {
-        let n = self.buckets.len() * 2;
+    /// Halve the bucket array while it is less than a quarter full (housekeeping at a
+    /// safe point, never inside a collector step: the string sweep walks buckets by
+    /// index). A failed allocation leaves the table as it was.
+    pub fn shrink_if_sparse(&mut self) {
+        let mut n = self.buckets.len();
+        while n > MIN_BUCKETS && self.count * 4 < n {
+            n /= 2;
+        }
+        if n < self.buckets.len() {
+            self.resize(n);
+        }
+    }
+
+    /// Rehash into `n` buckets (a power of two). A failure leaves the table as it was.
+    fn resize(&mut self, n: usize) {
         let Ok(mut fresh) = HVec::<Option<GcRef<LuaStr>>>::filled(self.buckets.heap(), n, None) else {
             return;
         };

@@ -5,9 +5,9 @@
 //! 46..0 a payload (a pointer to a GC object, a light userdata address, or nothing).
 //!
 //! Invariants:
-//! - NaNs produced by arithmetic are canonicalised on boxing: a NaN with the sign bit
-//!   set becomes [`NEG_NAN_BITS`] (tag 0, payload 0), one without becomes
-//!   [`POS_NAN_BITS`]. Otherwise a NaN payload could be mistaken for a tagged value.
+//! - A negative NaN with a payload is canonicalised to [`NEG_NAN_BITS`] (tag 0,
+//!   payload 0) on boxing; otherwise it could be mistaken for a tagged value. Positive
+//!   NaNs are left alone: they sort below the tagged range anyway.
 //! - Therefore `bits <= NEG_NAN_BITS` (unsigned) is exactly "is a number": one compare.
 //! - `nil`, `false` and `true` have payload 0, so each is a single fixed bit pattern.
 //! - GC pointers fit in 47 bits (user-space addresses on x86-64 and AArch64).
@@ -111,14 +111,14 @@ impl Value {
 
     #[inline(always)]
     pub fn number(n: f64) -> Value {
-        if n.is_nan() {
-            if n.is_sign_negative() {
-                Value(NEG_NAN_BITS)
-            } else {
-                Value(POS_NAN_BITS)
-            }
+        // Only negative NaNs with a payload sort above NEG_NAN_BITS and would read as
+        // tagged values; every other double, positive NaNs included, already reads as
+        // a number. One unsigned compare, almost never taken.
+        let bits = n.to_bits();
+        if bits > NEG_NAN_BITS {
+            Value(NEG_NAN_BITS)
         } else {
-            Value(n.to_bits())
+            Value(bits)
         }
     }
     #[inline(always)]

@@ -85,3 +85,19 @@ fn traceback_cut_boundary() {
     assert_eq!(m.lines().count(), 2 + 22, "{m}");
     assert_eq!(m.lines().filter(|l| *l == "\t...").count(), 1, "{m}");
 }
+
+/// Found by the benchmark suite (varargs peaked at 56 MB): after many short-lived
+/// strings die, the string table kept its grown bucket array (1 MB for 100000 dead
+/// strings). The buckets now shrink as housekeeping at safe points and after
+/// `collectgarbage("collect")`, outside any collector step.
+#[test]
+fn string_table_gives_buckets_back() {
+    let (end, out) = run_ok(
+        "local function f(x) return tostring(x) end\n\
+         for i = 1, 100000 do f(i) end\n\
+         collectgarbage()\n\
+         print(collectgarbage('count') < 200)",
+    );
+    assert_eq!(end, End::Ok);
+    assert_eq!(out, "true\n");
+}

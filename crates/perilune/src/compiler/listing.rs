@@ -24,7 +24,7 @@ fn list_proto(p: GcRef<Proto>, out: &mut String) {
     for &child in p.protos.iter() {
         list_proto(child, out);
     }
-    let name = super::chunk_id(p.source.as_bytes());
+    let name = listing_name(p.source.as_bytes());
     let _ = writeln!(
         out,
         "-- BYTECODE -- {}:{}-{}",
@@ -46,6 +46,24 @@ fn list_proto(p: GcRef<Proto>, out: &mut String) {
         let _ = writeln!(out, "{}", ins_line(p, pc, ins, target[pc]));
     }
     out.push('\n');
+}
+
+/// A chunk as `luajit -bl` names it: a file by its base name, `=name` as `name`, a
+/// short string chunk in double quotes; longer ones as error messages show them.
+fn listing_name(source: &[u8]) -> String {
+    match source.first() {
+        Some(b'@') => {
+            let path = &source[1..];
+            let base = path
+                .iter()
+                .rposition(|&c| c == b'/' || c == b'\\')
+                .map_or(path, |i| &path[i + 1..]);
+            String::from_utf8_lossy(base).into_owned()
+        }
+        Some(b'=') => String::from_utf8_lossy(&source[1..]).into_owned(),
+        _ if source.len() <= 40 => format!("\"{}\"", String::from_utf8_lossy(source)),
+        _ => super::chunk_id(source),
+    }
 }
 
 fn ins_line(p: GcRef<Proto>, pc: usize, ins: Ins, is_target: bool) -> String {

@@ -1636,6 +1636,9 @@ impl<'a> Parser<'a> {
         };
         let i = self.fs.code[pc as usize];
         if let Some(tt) = template {
+            // Size the array part for every positional item, as TNEW's hint would, so
+            // `#` sees the same layout (`#{nil, nil, 3}` is 3, as in LuaJIT).
+            tt.get_mut().reserve_array(narr as usize)?;
             let k = self.fs.const_table(tt)?;
             self.fs.code[pc as usize] = ins_ad(Op::TDUP, t, k);
         } else {

@@ -305,6 +305,7 @@ fn collectgarbage(st: &mut State) -> LResult<usize> {
     let r = match opt.as_slice() {
         b"collect" => {
             crate::gc::full_collect(st);
+            st.housekeeping();
             st.run_finalizers();
             Value::number(0.0)
         }

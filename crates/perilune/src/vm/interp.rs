@@ -511,15 +511,15 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                         _ => Value::number(arg_c(ins) as f64),
                     };
                     if let Some(t) = o.as_table() {
-                        let v = match op {
-                            Op::TGETS => match key.as_string() {
-                                Some(k) => t.get_str(k),
-                                None => t.get(key),
-                            },
-                            Op::TGETB => t.get_int(arg_c(ins) as i64),
-                            _ => t.get(key),
+                        let v = if let Some(slot) = array_slot(t, key) {
+                            // SAFETY: array_slot returned a slot of the live array part.
+                            unsafe { *slot }
+                        } else if let Some(k) = key.as_string() {
+                            t.get_str(k)
+                        } else {
+                            t.get(key)
                         };
-                        if !v.is_nil() || st.tm_in(t.metatable, Tm::Index).is_nil() {
+                        if !v.is_nil() || t.metatable.is_none() || st.tm_in(t.metatable, Tm::Index).is_nil() {
                             reg!(a) = v;
                             continue;
                         }
@@ -542,6 +542,19 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                         Op::TSETS => kv!(arg_c(ins)),
                         _ => Value::number(arg_c(ins) as f64),
                     };
+                    // Fast path: an existing slot of the array part, no __newindex.
+                    if let Some(t) = o.as_table() {
+                        if let Some(slot) = array_slot(t, key) {
+                            // SAFETY: array_slot returned a slot of the live array part;
+                            // nothing between here and the store can move it.
+                            let old = unsafe { *slot };
+                            if !old.is_nil() || t.metatable.is_none() || st.tm_in(t.metatable, Tm::NewIndex).is_nil() {
+                                unsafe { *slot = v };
+                                crate::gc::barrier_back(st, t, v);
+                                continue;
+                            }
+                        }
+                    }
                     savepc!();
                     tri!(set_index(st, o, key, v, Some(b)));
                     if th.frames.len() != ci_idx + 1 {
@@ -722,6 +735,20 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
     }
 }
 
+/// The array-part slot for `key` if it is an integer inside the array part.
+#[inline(always)]
+fn array_slot(t: GcRef<crate::object::Table>, key: Value) -> Option<*mut Value> {
+    let n = key.as_number()?;
+    let i = n as i64;
+    let len = t.array.len();
+    if i as f64 == n && (i as u64).wrapping_sub(1) < len as u64 {
+        // SAFETY: 1 <= i <= len, so i - 1 indexes the array part.
+        Some(unsafe { t.get_mut().array.as_mut_ptr().add(i as usize - 1) })
+    } else {
+        None
+    }
+}
+
 /// A primitive operand: 0 nil, 1 false, 2 true.
 #[inline(always)]
 fn pri(d: u32) -> Value {
@@ -846,9 +873,19 @@ impl State {
     pub fn safe_point(&mut self) {
         if self.heap.debt() > 0 {
             crate::gc::check(self);
+            self.housekeeping();
         }
         if self.gc.tobefnz.is_some() {
             self.run_finalizers();
+        }
+    }
+
+    /// Housekeeping that needs fresh blocks runs at safe points, never inside a
+    /// collector step (DESIGN.md invariant 3); a failure just keeps the old blocks.
+    /// Now: give back string-table buckets after mass deaths of strings.
+    pub fn housekeeping(&mut self) {
+        if self.gc.phase != crate::gc::Phase::SweepStrings {
+            self.strings.shrink_if_sparse();
         }
     }
 

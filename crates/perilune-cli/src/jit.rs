@@ -1,0 +1,218 @@
+//! `-j cmd` and `-O[opt]`: LuaJIT's JIT control options.
+//!
+//! Perilune has no JIT yet, so these are accepted with LuaJIT's syntax, checks and
+//! messages and have no effect:
+//! - `-j name[=arg,arg...]`: when a global `jit` table has a function `name`, it is
+//!   called with the arguments (strings; an empty one is nil). Otherwise `on`, `off`
+//!   and `flush` are accepted without arguments (with a string argument they fail as
+//!   LuaJIT's do: they expect a function), and `status` is accepted. Any other name
+//!   is a `jit.name` module, loaded with `require` and started with its `start`
+//!   function; without such a module (or without `require`) the message is LuaJIT's
+//!   `unknown luaJIT command or jit.* modules not installed`.
+//! - `-O[opt,opt...]`: when `jit.opt.start` exists it is called with the pieces.
+//!   Otherwise each piece is checked: a level `0`-`9`, a flag (`fold`, `+fold`,
+//!   `-fold`, `nofold`, `no-fold`) or a parameter `name=digits`; anything else gives
+//!   LuaJIT's `unknown or malformed optimization flag 'x'`, an empty piece LuaJIT's
+//!   `bad argument #n to '?' (string expected, got nil)`.
+//!
+//! Errors are reported without a traceback, as luajit does for these options.
+
+use perilune::value::Value;
+use perilune::vm::error::Throw;
+use perilune::vm::state::State;
+
+use crate::session::{Outcome, Session};
+
+/// The optimisation flags of LuaJIT 2.1.
+const FLAGS: &[&str] = &[
+    "fold", "cse", "dce", "fwd", "dse", "narrow", "loop", "abc", "sink", "fuse",
+];
+
+/// The numeric optimisation parameters of LuaJIT 2.1.
+const PARAMS: &[&str] = &[
+    "maxtrace",
+    "maxrecord",
+    "maxirconst",
+    "maxside",
+    "maxsnap",
+    "minstitch",
+    "hotloop",
+    "hotexit",
+    "tryside",
+    "instunroll",
+    "loopunroll",
+    "callunroll",
+    "recunroll",
+    "sizemcode",
+    "maxmcode",
+];
+
+const UNKNOWN_COMMAND: &[u8] = b"unknown luaJIT command or jit.* modules not installed";
+
+/// Split a comma-separated argument list: an empty list has no arguments, an empty
+/// piece is nil (`None`).
+fn split_args(list: Option<&[u8]>) -> Vec<Option<&[u8]>> {
+    match list {
+        None | Some(b"") => Vec::new(),
+        Some(l) => l.split(|&c| c == b',').map(|p| (!p.is_empty()).then_some(p)).collect(),
+    }
+}
+
+/// `-j cmd`.
+pub fn command(session: &mut Session, cmd: &[u8]) -> Outcome {
+    let (name, list) = match cmd.iter().position(|&c| c == b'=') {
+        Some(eq) => (&cmd[..eq], Some(&cmd[eq + 1..])),
+        None => (cmd, None),
+    };
+    let args = split_args(list);
+    let r = lookup(&mut session.state, &["jit", &String::from_utf8_lossy(name)]);
+    if let Some(f) = session.check(r)?.filter(|v| v.is_function()) {
+        return call(session, f, &args);
+    }
+    match name {
+        b"on" | b"off" | b"flush" => match args.first() {
+            Some(Some(_)) => Err(session.report(b"bad argument #1 to '?' (function expected, got string)")),
+            _ => Ok(()),
+        },
+        b"status" => Ok(()),
+        _ => run_module(session, name, &args),
+    }
+}
+
+/// A `jit.*` module: `require("jit." .. name).start(args...)`.
+fn run_module(session: &mut Session, name: &[u8], args: &[Option<&[u8]>]) -> Outcome {
+    let r = session.state.get_global("require");
+    let require = session.check(r)?;
+    if !require.is_function() {
+        return Err(session.report(UNKNOWN_COMMAND));
+    }
+    let mut module = b"jit.".to_vec();
+    module.extend_from_slice(name);
+    let r = session.state.push(require);
+    session.check(r)?;
+    let r = session.state.push_str(&module);
+    session.check(r)?;
+    if !session.call_interruptible(1, 1, false) {
+        let err = session.state.peek(0);
+        session.state.pop(1);
+        if err.as_string().is_some_and(|s| s.as_bytes().starts_with(b"module ")) {
+            return Err(session.report(UNKNOWN_COMMAND));
+        }
+        return Err(session.report_value(err));
+    }
+    let table = session.state.peek(0);
+    session.state.pop(1);
+    let start = match table.as_table() {
+        Some(t) => {
+            let r = session.state.intern(b"start").map_err(Throw::from);
+            let key = session.check(r)?;
+            t.get_str(key)
+        }
+        None => Value::NIL,
+    };
+    if start.is_nil() {
+        return Err(session.report(UNKNOWN_COMMAND));
+    }
+    call(session, start, args)
+}
+
+/// `-O[opt]`.
+pub fn optimize(session: &mut Session, opt: &[u8]) -> Outcome {
+    let args = split_args(Some(opt));
+    let r = lookup(&mut session.state, &["jit", "opt", "start"]);
+    if let Some(f) = session.check(r)?.filter(|v| v.is_function()) {
+        return call(session, f, &args);
+    }
+    for (i, piece) in args.iter().enumerate() {
+        let Some(piece) = piece else {
+            let msg = format!("bad argument #{} to '?' (string expected, got nil)", i + 1);
+            return Err(session.report(msg.as_bytes()));
+        };
+        if !(is_level(piece) || is_flag(piece) || is_param(piece)) {
+            let mut msg = b"unknown or malformed optimization flag '".to_vec();
+            msg.extend_from_slice(piece);
+            msg.push(b'\'');
+            return Err(session.report(&msg));
+        }
+    }
+    Ok(())
+}
+
+fn is_level(s: &[u8]) -> bool {
+    matches!(s, [b'0'..=b'9'])
+}
+
+fn is_flag(s: &[u8]) -> bool {
+    let name = if let Some(rest) = s.strip_prefix(b"+").or_else(|| s.strip_prefix(b"-")) {
+        rest
+    } else if let Some(rest) = s.strip_prefix(b"no") {
+        rest.strip_prefix(b"-").unwrap_or(rest)
+    } else {
+        s
+    };
+    FLAGS.iter().any(|f| f.as_bytes() == name)
+}
+
+fn is_param(s: &[u8]) -> bool {
+    let Some(eq) = s.iter().position(|&c| c == b'=') else {
+        return false;
+    };
+    PARAMS.iter().any(|p| p.as_bytes() == &s[..eq]) && s[eq + 1..].iter().all(u8::is_ascii_digit)
+}
+
+/// `t1.t2...name` from the globals through plain tables, without metamethods.
+fn lookup(state: &mut State, path: &[&str]) -> Result<Option<Value>, Throw> {
+    let mut v = Value::table(state.globals);
+    for name in path {
+        let Some(t) = v.as_table() else {
+            return Ok(None);
+        };
+        let key = state.intern(name.as_bytes())?;
+        v = t.get_str(key);
+    }
+    Ok((!v.is_nil()).then_some(v))
+}
+
+/// Call `f` with the arguments, no traceback on error.
+fn call(session: &mut Session, f: Value, args: &[Option<&[u8]>]) -> Outcome {
+    let r = push_call(&mut session.state, f, args);
+    session.check(r)?;
+    session.call_reported(args.len(), false)
+}
+
+fn push_call(state: &mut State, f: Value, args: &[Option<&[u8]>]) -> Result<(), Throw> {
+    state.push(f)?;
+    for a in args {
+        match a {
+            Some(s) => state.push_str(s)?,
+            None => state.push(Value::NIL)?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces() {
+        assert!(is_level(b"3") && !is_level(b"10") && !is_level(b""));
+        for ok in ["fold", "+cse", "-dce", "nofwd", "no-dse", "fuse"] {
+            assert!(is_flag(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["nofoo", "no", "+", "fold2", "no+fold"] {
+            assert!(!is_flag(bad.as_bytes()), "{bad}");
+        }
+        assert!(is_param(b"hotloop=10") && is_param(b"hotloop=") && is_param(b"minstitch=0"));
+        assert!(!is_param(b"hotloop=-1") && !is_param(b"hotloop") && !is_param(b"foo=1"));
+    }
+
+    #[test]
+    fn argument_lists() {
+        assert!(split_args(None).is_empty());
+        assert!(split_args(Some(b"")).is_empty());
+        assert_eq!(split_args(Some(b"a,,b")), vec![Some(&b"a"[..]), None, Some(&b"b"[..])]);
+        assert_eq!(split_args(Some(b"3,")), vec![Some(&b"3"[..]), None]);
+    }
+}

@@ -1,0 +1,309 @@
+//! The interactive prompt (`perilune` on a terminal, or `-i`).
+//!
+//! Each input is compiled as the chunk `stdin`:
+//! - `=expr` is `return expr` (Lua 5.1's shorthand);
+//! - otherwise the input is tried as an expression list first, so an expression typed
+//!   alone prints its values (as Lua 5.3+ does), and it is compiled as statements when
+//!   it is not one; a call is made without a tail call (see [`returning`]), so errors
+//!   in it keep their `stdin:1:` position;
+//! - a syntax error that ends at `'<eof>'` means the input is incomplete: the prompt
+//!   `>> ` asks for more lines, which are added to it (Lua's rule);
+//! - results, if any, are printed with the global `print`.
+//!
+//! Errors are printed without the program-name prefix, with a traceback, and the
+//! prompt comes back. The prompts are `> ` and `>> `, or the values of the globals
+//! `_PROMPT` and `_PROMPT2` when they are strings or numbers.
+//!
+//! On a terminal, lines are edited with `rustyline`; history persists in the file
+//! named by `PERILUNE_HISTORY` (empty: no history file) or `~/.perilune_history`.
+//! Ctrl-C at the prompt drops the line being typed (and any unfinished statement);
+//! Ctrl-C while code runs raises `interrupted!` in it ([`crate::interrupt`]); Ctrl-D
+//! on an empty line ends the session. When standard input is not a terminal (`-i` with
+//! a pipe) lines are read plainly and the prompts are written to standard output, as
+//! luajit does.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use perilune::value::Value;
+use perilune::vm::error::Throw;
+use perilune::vm::state::State;
+
+use crate::session::Session;
+
+const CHUNKNAME: &[u8] = b"=stdin";
+
+/// What reading a line gave.
+enum Input {
+    Line(Vec<u8>),
+    /// Ctrl-C at the prompt.
+    Interrupted,
+    /// Ctrl-D or end of input.
+    Eof,
+}
+
+/// Where lines come from.
+trait LineSource {
+    fn read(&mut self, prompt: &str) -> Input;
+    /// Remember a complete input in the history.
+    fn remember(&mut self, _entry: &str) {}
+}
+
+/// A terminal, through rustyline.
+struct Terminal {
+    editor: rustyline::DefaultEditor,
+    history: Option<PathBuf>,
+}
+
+impl LineSource for Terminal {
+    fn read(&mut self, prompt: &str) -> Input {
+        use rustyline::error::ReadlineError;
+        match self.editor.readline(prompt) {
+            Ok(line) => Input::Line(line.into_bytes()),
+            Err(ReadlineError::Interrupted) => Input::Interrupted,
+            Err(_) => Input::Eof,
+        }
+    }
+
+    fn remember(&mut self, entry: &str) {
+        if entry.trim().is_empty() {
+            return;
+        }
+        let _ = self.editor.add_history_entry(entry);
+        // Saved after every entry, so `os.exit` or a kill loses nothing.
+        if let Some(path) = &self.history {
+            let _ = self.editor.save_history(path);
+        }
+    }
+}
+
+/// Standard input that is not a terminal: prompts on stdout, no editing.
+struct Plain;
+
+impl LineSource for Plain {
+    fn read(&mut self, prompt: &str) -> Input {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(prompt.as_bytes());
+        let _ = out.flush();
+        drop(out);
+        let mut line = Vec::new();
+        match std::io::stdin().lock().read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => Input::Eof,
+            Ok(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                Input::Line(line)
+            }
+        }
+    }
+}
+
+/// The history file: `PERILUNE_HISTORY` (empty disables it) or `~/.perilune_history`.
+pub fn history_path() -> Option<PathBuf> {
+    match std::env::var_os("PERILUNE_HISTORY") {
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(PathBuf::from(p)),
+        None => std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".perilune_history")),
+    }
+}
+
+fn terminal() -> Option<Terminal> {
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .max_history_size(1000)
+        .ok()?
+        .history_ignore_dups(true)
+        .ok()?
+        .build();
+    let mut editor = rustyline::DefaultEditor::with_config(config).ok()?;
+    let history = history_path();
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    Some(Terminal { editor, history })
+}
+
+/// Run the prompt until end of input.
+pub fn run(session: &mut Session) {
+    let mut source: Box<dyn LineSource> = if std::io::stdin().is_terminal() {
+        match terminal() {
+            Some(t) => Box::new(t),
+            None => Box::new(Plain),
+        }
+    } else {
+        Box::new(Plain)
+    };
+    let saved = session.prefix_reports;
+    session.prefix_reports = false;
+    while let Some(ready) = read_chunk(session, source.as_mut()) {
+        if ready {
+            run_chunk(session);
+        }
+    }
+    session.prefix_reports = saved;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// What compiling the input gave.
+enum Compiled {
+    /// The function is on the stack.
+    Ready,
+    /// The input ends in the middle of a statement.
+    Incomplete,
+    Failed(Throw),
+}
+
+/// Read and compile one input. `None` at end of input; `Some(true)` with the function
+/// on the stack; `Some(false)` when nothing is to run (an error was reported, or
+/// the line was dropped with Ctrl-C).
+fn read_chunk(session: &mut Session, source: &mut dyn LineSource) -> Option<bool> {
+    let first = prompt(&mut session.state, "_PROMPT", "> ");
+    let mut buffer = match source.read(&first) {
+        Input::Line(l) => l,
+        Input::Interrupted => return Some(false),
+        Input::Eof => return None,
+    };
+    loop {
+        match compile(&mut session.state, &buffer) {
+            Compiled::Ready => {
+                source.remember(&String::from_utf8_lossy(&buffer));
+                return Some(true);
+            }
+            Compiled::Failed(t) => {
+                source.remember(&String::from_utf8_lossy(&buffer));
+                session.report_throw(t);
+                return Some(false);
+            }
+            Compiled::Incomplete => {}
+        }
+        let more = prompt(&mut session.state, "_PROMPT2", ">> ");
+        match source.read(&more) {
+            Input::Line(l) => {
+                buffer.push(b'\n');
+                buffer.extend_from_slice(&l);
+            }
+            Input::Interrupted => return Some(false),
+            // As lua does: an unfinished statement at end of input ends the session.
+            Input::Eof => return None,
+        }
+    }
+}
+
+/// Compile an input (see the module docs for the rules).
+fn compile(state: &mut State, input: &[u8]) -> Compiled {
+    let (expr, statement_allowed) = match input.strip_prefix(b"=") {
+        Some(rest) => (rest, false),
+        None => (input, true),
+    };
+    match classify(state.load(&with_return(expr), CHUNKNAME)) {
+        Compiled::Ready => {
+            // An expression list that is also a statement is a single call, which
+            // `return` would make a tail call: run it through `returning` instead.
+            let is_call = state.load(expr, CHUNKNAME).is_ok();
+            state.pop(if is_call { 2 } else { 1 });
+            if !is_call {
+                return classify(state.load(&with_return(expr), CHUNKNAME));
+            }
+            classify(state.load(&returning(expr), CHUNKNAME))
+        }
+        other if !statement_allowed => other,
+        _ => classify(state.load(input, CHUNKNAME)),
+    }
+}
+
+/// `return <expr>`: compiles exactly when the text is an expression list.
+fn with_return(expr: &[u8]) -> Vec<u8> {
+    let mut s = b"return ".to_vec();
+    s.extend_from_slice(expr);
+    s
+}
+
+/// A chunk returning all results of a call, made in the chunk's own frame. A plain
+/// `return f()` is a tail call (as in LuaJIT), which drops the chunk's frame, so an
+/// error in `f` would lose its `stdin:1:` position and the traceback its main chunk.
+/// The call is the argument of an identity function instead; the `)` goes on a line
+/// of its own so that a trailing comment cannot hide it (the call itself is still
+/// made on the call's own line).
+fn returning(expr: &[u8]) -> Vec<u8> {
+    let mut s = b"return (function(...) return ... end)(".to_vec();
+    s.extend_from_slice(expr);
+    s.extend_from_slice(b"\n)");
+    s
+}
+
+fn classify(r: Result<(), Throw>) -> Compiled {
+    match r {
+        Ok(()) => Compiled::Ready,
+        Err(Throw::Error(v)) if is_incomplete(v) => Compiled::Incomplete,
+        Err(t) => Compiled::Failed(t),
+    }
+}
+
+/// A syntax error at the end of the input: the message ends with `'<eof>'`.
+fn is_incomplete(err: Value) -> bool {
+    err.as_string().is_some_and(|s| s.as_bytes().ends_with(b"'<eof>'"))
+}
+
+/// Run the compiled input (on the stack) and print its results.
+fn run_chunk(session: &mut Session) {
+    let base = session.state.cur.top - 1;
+    if !session.call_interruptible(0, -1, true) {
+        let err = session.state.peek(0);
+        session.report_value(err);
+        session.state.pop(1);
+        return;
+    }
+    let nres = session.state.cur.top.saturating_sub(base);
+    if nres > 0 {
+        print_results(session, base, nres);
+    }
+    let top = session.state.cur.top;
+    session.state.pop(top.saturating_sub(base));
+}
+
+/// Call the global `print` with the `nres` values from stack slot `base`.
+fn print_results(session: &mut Session, base: usize, nres: usize) {
+    let pushed = (|| -> Result<(), Throw> {
+        let print = session.state.get_global("print")?;
+        session.state.push(print)?;
+        for k in 0..nres {
+            let v = session.state.cur.stack[base + k];
+            session.state.push(v)?;
+        }
+        Ok(())
+    })();
+    if let Err(t) = pushed {
+        session.report_throw(t);
+        return;
+    }
+    if !session.call_interruptible(nres, 0, false) {
+        let err = session.state.peek(0);
+        let text = match err.as_string() {
+            Some(s) => s.as_bytes().to_vec(),
+            None => b"(error object is not a string)".to_vec(),
+        };
+        session.state.pop(1);
+        let mut msg = b"error calling 'print' (".to_vec();
+        msg.extend_from_slice(&text);
+        msg.push(b')');
+        session.report(&msg);
+    }
+}
+
+/// The prompt: the global `name` when it is a string or number, else `default`.
+fn prompt(state: &mut State, name: &str, default: &str) -> String {
+    let Ok(v) = state.get_global(name) else {
+        return default.to_string();
+    };
+    if v.is_string() || v.is_number() {
+        if let Ok(s) = state.tostring_raw(v) {
+            return s.to_str_lossy().into_owned();
+        }
+    }
+    default.to_string()
+}
