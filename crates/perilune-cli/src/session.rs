@@ -93,9 +93,9 @@ impl Session {
         Ok(())
     }
 
-    /// `-l name`: call the global `require` with the name, as luajit does. Perilune
-    /// has no package library yet; when `require` is missing that is said plainly
-    /// (luajit would report "attempt to call a nil value").
+    /// `-l name`: call the global `require` with the name, as luajit does. When
+    /// `require` is missing (a state without the package library) that is said
+    /// plainly (luajit would report "attempt to call a nil value").
     fn require(&mut self, name: &[u8]) -> Outcome {
         let r = self.state.get_global("require");
         let require = self.check(r)?;

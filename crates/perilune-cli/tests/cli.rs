@@ -246,11 +246,12 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case { name: "-h is a usage error", args: &["-h"], stderr: USAGE, status: 1, ..CASE },
-        // -l: Perilune has no package library yet, so `require` is missing.
+        // -l: a module that is not found. Perilune-only: luajit names no C function
+        // called from C in a traceback (it prints `[C]: at 0x...` for `require`).
         Case {
-            name: "-l without a package library",
-            args: &["-l", "mod", "-e", "print('not run')"],
-            stderr: "perilune: module 'mod' not found: 'require' is not available (no package library)\n",
+            name: "-l with a module that is not found",
+            args: &["-e", "package.path='./?.lua' package.cpath=''", "-l", "mod", "-e", "print('not run')"],
+            stderr: "perilune: module 'mod' not found:\n\tno field package.preload['mod']\n\tno file './mod.lua'\nstack traceback:\n\t[C]: in function 'require'\n\t[C]: at 0x?\n",
             status: 1,
             perilune_only: true,
             ..CASE

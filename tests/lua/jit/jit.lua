@@ -14,7 +14,8 @@ print(pcall(jit.attach, print))
 print(pcall(jit.attach))
 print(pcall(jit.attach, 1))
 for _, a in ipairs{"12", "+fold", "-hotloop", "hotloop", "hotloop=", "hotloop=5x", "maxmcode=1",
-                   "+foo", "", "O3", "fold=1", "sizemcode=32", "-dce", "loop", "3"} do
+                   "+foo", "", "O3", "fold=1", "sizemcode=32", "-dce", "loop", "3", "nocse",
+                   "no-dse", "nohotloop", "no", "minstitch=2"} do
   print(a, pcall(jit.opt.start, a))
 end
 print(pcall(jit.opt.start, 3, "hotloop=5", "-fold"))

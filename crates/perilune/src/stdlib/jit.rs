@@ -18,7 +18,8 @@ pub const VERSION: &str = "LuaJIT 2.1.0-beta3";
 /// What `jit.version_num` reports.
 pub const VERSION_NUM: f64 = 20100.0;
 
-/// Optimisation flags `jit.opt.start` accepts (`+name`, `-name`, `name`).
+/// Optimisation flags `jit.opt.start` accepts (`name`, `+name`, `-name`, `noname`,
+/// `no-name`).
 const OPT_FLAGS: [&str; 10] = [
     "fold", "cse", "dce", "fwd", "dse", "narrow", "loop", "abc", "sink", "fuse",
 ];
@@ -169,8 +170,9 @@ fn valid_opt(s: &[u8]) -> bool {
     if s.len() == 1 && s[0].is_ascii_digit() {
         return true;
     }
-    let (flag, signed) = match s.first() {
-        Some(b'+' | b'-') => (&s[1..], true),
+    let (flag, signed) = match s {
+        [b'+' | b'-', rest @ ..] => (rest, true),
+        [b'n', b'o', b'-', rest @ ..] | [b'n', b'o', rest @ ..] => (rest, true),
         _ => (s, false),
     };
     if OPT_FLAGS.iter().any(|f| f.as_bytes() == flag) {
