@@ -209,6 +209,20 @@ fn cases() -> Vec<Case> {
         Case { name: "-e without a chunk", args: &["-e"], stderr: USAGE, status: 1, ..CASE },
         Case { name: "flag with trailing text", args: &["-vx"], stderr: USAGE, status: 1, ..CASE },
         Case {
+            name: "LUA_PATH sets package.path, ;; is the default",
+            args: &["-e", "print(package.path:sub(1, 9), package.path:sub(-6))"],
+            env: &[("LUA_PATH", "./x/?.lua;;!")],
+            stdout: "./x/?.lua\t.lua;!\n",
+            ..CASE
+        },
+        Case {
+            name: "-E ignores LUA_PATH",
+            args: &["-E", "-e", "print(package.path:sub(1, 7))"],
+            env: &[("LUA_PATH", "./x/?.lua")],
+            stdout: "./?.lua\n",
+            ..CASE
+        },
+        Case {
             name: "LUA_INIT runs first",
             args: &["-e", "print('main')"],
             env: &[("LUA_INIT", "print('init')")],
