@@ -6,8 +6,7 @@
 //! - [`session`] runs what it asks for on a fresh [`perilune::Lua`], through the
 //!   safe embedding API only (docs/embedding.md);
 //! - [`jit`] (`-j`, `-O`) and [`bytecode`] (`-b`) are luajit's tool options;
-//! - [`repl`] is the interactive prompt, [`interrupt`] turns Ctrl-C into an error;
-//! - [`shims`] adds library functions the runtime lacks so far (`os.exit`).
+//! - [`repl`] is the interactive prompt, [`interrupt`] turns Ctrl-C into an error.
 //!
 //! See docs/cli.md.
 
@@ -17,7 +16,6 @@ mod jit;
 mod options;
 mod repl;
 mod session;
-mod shims;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -54,7 +52,8 @@ fn run(argv: &[OsString]) -> u8 {
     // The state has every library but `ffi`, and the memory limit from the start,
     // so that the libraries are counted too. `--memory-limit 0` leaves no room at
     // all (the API's 0 would mean no limit).
-    let mut options = perilune::LuaOptions::new();
+    // `-E`: the package library ignores LUA_PATH and LUA_CPATH, as in luajit.
+    let mut options = perilune::LuaOptions::new().ignore_env_vars(opts.no_env);
     if let Some(limit) = opts.memory_limit {
         options = options.memory_limit(limit.max(1));
     }

@@ -1,6 +1,7 @@
 //! Running what the command line asked for, the way `luajit` does it.
 //!
-//! Order of work (as luajit does it): open the libraries (plus the [`crate::shims`]),
+//! Order of work (as luajit does it): open the libraries (done by `main`, with `-E`
+//! already applied),
 //! build the global `arg` table, run `LUA_INIT` (unless `-E`), print the version
 //! (`-v`), run the `-e`/`-l`/`-j`/`-O` actions in order, run the script, then either
 //! enter interactive mode ([`crate::repl`]) or, when there was no script, no `-e` and no
@@ -48,8 +49,6 @@ impl Session {
 
     /// Execute the parsed command line (the libraries are open already).
     pub fn run(&mut self, argv: &[OsString], opts: &Options) -> Outcome {
-        let r = crate::shims::install(&self.lua);
-        self.check(r)?;
         let r = self.create_arg_table(argv, opts.script_index(argv.len()));
         self.check(r)?;
         if !opts.no_env {
@@ -89,9 +88,9 @@ impl Session {
         Ok(())
     }
 
-    /// `-l name`: call the global `require` with the name, as luajit does. Perilune
-    /// has no package library yet; when `require` is missing that is said plainly
-    /// (luajit would report "attempt to call a nil value").
+    /// `-l name`: call the global `require` with the name, as luajit does. When
+    /// `require` is missing (a state without the package library) that is said
+    /// plainly (luajit would report "attempt to call a nil value").
     fn require(&self, name: &[u8]) -> Outcome {
         let r = self.lua.globals().raw_get::<_, Value>("require");
         let require = self.check(r)?;

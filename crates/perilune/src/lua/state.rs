@@ -98,9 +98,8 @@ impl StdLib {
     pub const NONE: StdLib = StdLib(0);
     /// Every library that cannot reach outside the Lua state.
     pub const ALL_SAFE: StdLib = StdLib(1 | (1 << 1) | (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8));
-    /// Every library but `ffi`: what the `perilune` command opens. With these, the
-    /// state has exactly the standard libraries the runtime implements, opened in the
-    /// standard order (`package` last, so that `package.loaded` lists the others).
+    /// Every library but `ffi`: what the `perilune` command opens (`package` opens
+    /// last, so that `package.loaded` lists the others).
     pub const ALL_TRUSTED: StdLib = StdLib(!(1 << 9));
     /// Everything.
     pub const ALL: StdLib = StdLib(u32::MAX);
@@ -153,6 +152,7 @@ impl std::ops::BitAnd for StdLib {
 #[non_exhaustive]
 pub struct LuaOptions {
     memory_limit: usize,
+    ignore_env_vars: bool,
 }
 
 impl LuaOptions {
@@ -168,6 +168,23 @@ impl LuaOptions {
     #[must_use]
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
+        self
+    }
+
+    /// With `true`, the `package` library ignores the environment variables
+    /// `LUA_PATH` and `LUA_CPATH` and starts from the default paths, as `luajit -E`
+    /// does (the registry's `LUA_NOENV` is set before the libraries open).
+    ///
+    /// ```
+    /// use perilune::{Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new().ignore_env_vars(true))?;
+    /// let path: String = lua.load("return package.path").eval()?;
+    /// assert!(path.starts_with("./?.lua;"));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    #[must_use]
+    pub fn ignore_env_vars(mut self, ignore: bool) -> Self {
+        self.ignore_env_vars = ignore;
         self
     }
 }
@@ -438,7 +455,16 @@ impl Lua {
         if options.memory_limit != 0 {
             st.heap.set_limit(options.memory_limit);
         }
-        let setup = open_libs(&mut st, libs).and_then(|()| {
+        let noenv = options.ignore_env_vars;
+        let setup = (|| {
+            if noenv {
+                let k = st.str_value(b"LUA_NOENV")?;
+                let reg = st.registry;
+                st.table_set(reg, k, Raw::TRUE)?;
+            }
+            open_libs(&mut st, libs)
+        })()
+        .and_then(|()| {
             // The refs table is the state's host root, not a registry entry: scripts
             // with the `debug` library can reach the registry, and a script that
             // could clear a slot would free a value a handle still points to.
@@ -958,10 +984,6 @@ impl PartialEq for LuaRef<'_> {
 
 /// Open the requested libraries on a fresh state.
 fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
-    if libs.contains(StdLib::ALL_TRUSTED) {
-        // Every library the runtime has, in the standard order.
-        return crate::stdlib::open_base(st);
-    }
     crate::stdlib::base::open(st)?;
     if !libs.contains(StdLib::BASE_FILES) {
         for name in ["dofile", "loadfile"] {
@@ -982,6 +1004,22 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
     }
     if libs.contains(StdLib::BIT) {
         crate::stdlib::bit::open(st)?;
+    }
+    if libs.contains(StdLib::IO) {
+        crate::stdlib::io::open(st)?;
+    }
+    if libs.contains(StdLib::OS) {
+        crate::stdlib::os::open(st)?;
+    }
+    if libs.contains(StdLib::DEBUG) {
+        crate::stdlib::debug::open(st)?;
+    }
+    if libs.contains(StdLib::JIT) {
+        crate::stdlib::jit::open(st)?;
+    }
+    // Last: it enters the libraries opened before it into `package.loaded`.
+    if libs.contains(StdLib::PACKAGE) {
+        crate::stdlib::package::open(st)?;
     }
     Ok(())
 }
