@@ -10,6 +10,8 @@
 //!
 //! See docs/cli.md.
 
+#![forbid(unsafe_code)]
+
 mod bytecode;
 mod interrupt;
 mod jit;
