@@ -1,30 +1,47 @@
--- debug.sethook/gethook: what is set is what gethook returns (hooks are per state)
-local function hk() end
-local function show(f, m, c) print(f == hk and "hk" or tostring(f), "[" .. m .. "]", c) end
-show(debug.gethook())
-debug.sethook(hk, "crl", 5)
-show(debug.gethook())
+-- debug.sethook: line, call/return and count events, as LuaJIT fires them.
+local lines = {}
+local function f(x)
+  local y = x + 1
+  return y * 2
+end
+debug.sethook(function(ev, line) lines[#lines + 1] = ev .. ":" .. tostring(line) end, "l")
+local a = f(1)
+for i = 1, 2 do
+  a = a + i
+end
 debug.sethook()
-show(debug.gethook())
-print(pcall(debug.sethook, 1))
-print(pcall(debug.sethook, hk))
-print(pcall(debug.sethook, 1, "l"))
-print(pcall(debug.sethook, hk, 1))
-show(debug.gethook())
-debug.sethook(hk, "", 0)
-show(debug.gethook())
-debug.sethook(hk, "", 3)
-show(debug.gethook())
-debug.sethook(hk, "lrc")
-show(debug.gethook())
-debug.sethook(hk, "xyz")
-show(debug.gethook())
-local co = coroutine.create(print)
-debug.sethook(co, hk, "l")
-show(debug.gethook(co))
-show(debug.gethook())
-debug.sethook(nil, "l")
-show(debug.gethook())
-debug.sethook(co)
-show(debug.gethook(co))
-print(select("#", debug.sethook()))
+print(table.concat(lines, " "))
+local calls = {}
+debug.sethook(function(ev) local info = debug.getinfo(2, "nS") calls[#calls + 1] = ev .. ":" .. tostring(info.name) .. ":" .. info.what end, "cr")
+f(2)
+debug.sethook()
+print(table.concat(calls, " "))
+local n = 0
+debug.sethook(function(ev) n = n + 1 end, "", 10)
+for i = 1, 100 do end
+debug.sethook()
+print(n > 5, n < 100)
+print(debug.gethook())
+-- a hook sees the function that triggered it
+local seen
+debug.sethook(function(ev, line)
+  if not seen then
+    local info = debug.getinfo(2, "Sl")
+    seen = info.short_src .. ":" .. info.currentline
+  end
+end, "l")
+local z = 1
+debug.sethook()
+print(seen)
+-- line events in a condition
+local events = {}
+debug.sethook(function(_, l) events[#events + 1] = l end, "l")
+if
+math.sin(1)
+then
+  z = 2
+else
+  z = 3
+end
+debug.sethook()
+print(table.concat(events, " "))

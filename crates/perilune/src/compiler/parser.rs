@@ -968,8 +968,10 @@ impl<'a> Parser<'a> {
         self.next()?;
         let mut e = Exp::new(EKind::Void);
         self.expr(&mut e)?;
-        self.expect(Tok::Then)?;
+        // The test belongs to the condition's line, not the `then` line (line hooks
+        // and error positions see it there, as in LuaJIT).
         self.fs.go_if_true(&mut e)?;
+        self.expect(Tok::Then)?;
         self.block()?;
         Ok(e.f)
     }

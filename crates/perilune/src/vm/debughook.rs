@@ -17,13 +17,12 @@
 //! empty (`sethook(f, "")` keeps `f`); only `sethook()` / `sethook(nil, ...)` remove
 //! it. The hook is *active* when the function is set and the mask is not zero.
 //!
-//! TODO(interpreter, lead engineer): firing the hook is not implemented. The
-//! interpreter must, when `dbg_hook.mask != 0`: call the hook with `"call"` /
-//! `"tail call"` on function entry (CALL), `"return"` on return (RET), `"line"` and
-//! the new line when the current line changes or a backward jump is taken (LINE),
-//! and `"count"` every `dbg_hook.count` instructions (COUNT); it must run the hook
-//! with the hook disabled (no recursion), as a VM frame at a safe point, and make
-//! `debug.getinfo(2)` inside the hook describe the function that triggered it.
+//! Firing: the interpreter runs a second copy of its loop while a hook is set
+//! (`vm/interp.rs`, `run::<true>`): `"line"` when the line changes or a jump goes
+//! back, `"count"` every `count` instructions, `"call"`/`"tail call"` on entry to a
+//! Lua function and `"return"` before it returns; natives get `"call"`/`"return"` in
+//! `call_native`. The hook runs as a nested call with hooks off, above the live
+//! registers of the frame that triggered it, so `debug.getinfo(2)` describes it.
 
 use crate::object::{GcRef, Thread};
 use crate::value::Value;
@@ -72,6 +71,9 @@ impl State {
         } else {
             DebugHook { mask, count }
         };
+        self.hook_count_left = count;
+        // The next instruction starts a new line for the new hook.
+        self.hook_last = (0, 0);
         Ok(())
     }
 
@@ -79,6 +81,22 @@ impl State {
     pub fn debug_hook(&self, _thread: GcRef<Thread>) -> (Value, u8, u32) {
         let f = self.registry.get(hook_key());
         (f, self.dbg_hook.mask, self.dbg_hook.count)
+    }
+
+    /// Call the hook function with `event` (and `line`) above the current top, with
+    /// hooks off while it runs. Errors in the hook propagate, as in Lua 5.1.
+    pub fn call_debug_hook(&mut self, event: &[u8], line: Option<u32>) -> LResult<()> {
+        let th = self.cur;
+        let (f, _, _) = self.debug_hook(th);
+        if !f.is_function() || self.in_hook {
+            return Ok(());
+        }
+        let ev = self.str_value(event)?;
+        let arg = line.map_or(Value::NIL, |l| Value::number(l as f64));
+        self.in_hook = true;
+        let r = self.call_sync(f, &[ev, arg]);
+        self.in_hook = false;
+        r.map(|_| ())
     }
 
     /// Is a hook set for any event? (What the interpreter will test.)

@@ -22,6 +22,7 @@ use crate::func::{LuaFunction, Upval};
 use crate::object::GcRef;
 use crate::value::Value;
 use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, precall, Entered};
+use crate::vm::debughook::mask::{CALL as HOOK_CALL, COUNT as HOOK_COUNT, LINE as HOOK_LINE, RET as HOOK_RET};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
 use crate::vm::meta::{self, Arith, Lookup};
@@ -40,6 +41,22 @@ pub fn execute(st: &mut State) -> LResult<()> {
 /// Run the current thread until the frame at index `entry` returns (a coroutine body
 /// runs with entry 0, so errors find `pcall` frames anywhere in it).
 pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
+    // Two copies of the loop: the hooked one fires debug hooks, the plain one pays
+    // nothing for them. Each returns `false` when the hook state changed under it.
+    loop {
+        let done = if st.debug_hook_active() {
+            run::<true>(st, entry)?
+        } else {
+            run::<false>(st, entry)?
+        };
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// The dispatch loop; `HOOKS` selects the copy that fires debug hooks.
+fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
     let th = st.cur;
     'frame: loop {
         let ci_idx = th.frames.len() - 1;
@@ -61,6 +78,25 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
         let mut pc = ci.pc as usize;
         // SAFETY: precall ensured the stack holds base + framesize + EXTRA_STACK slots.
         let mut base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
+        if HOOKS != st.debug_hook_active() {
+            return Ok(false);
+        }
+        if HOOKS && pc == 0 && st.dbg_hook.mask & HOOK_CALL != 0 && !st.in_hook {
+            let event: &[u8] = if ci.flags & flags::TAIL != 0 {
+                b"tail call"
+            } else {
+                b"call"
+            };
+            if let Err(e) = fire_hook(st, ci_idx, 0, event, None) {
+                match call::unwind(st, e, entry) {
+                    Ok(()) if th.frames.len() <= entry => return Ok(true),
+                    Ok(()) => continue 'frame,
+                    Err(e) => return Err(e),
+                }
+            }
+            // SAFETY: as above; the hook may have moved the stack.
+            base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
+        }
 
         macro_rules! reg {
             ($i:expr) => {
@@ -94,7 +130,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                 match call::unwind(st, $e, entry) {
                     Ok(()) => {
                         if th.frames.len() <= entry {
-                            return Ok(());
+                            return Ok(true);
                         }
                         continue 'frame;
                     }
@@ -151,6 +187,12 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
         }
         macro_rules! do_return {
             ($first:expr, $n:expr) => {{
+                if HOOKS && st.dbg_hook.mask & HOOK_RET != 0 && !st.in_hook {
+                    // The results sit in registers below the frame's top, so the hook
+                    // (called above the top) leaves them alone.
+                    tri!(fire_hook(st, ci_idx, pc, b"return", None));
+                    reload_base!();
+                }
                 let first = base_idx + $first;
                 if th
                     .open_upvals
@@ -182,7 +224,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     unwind_or_return!(e)
                 }
                 if th.frames.len() <= entry {
-                    return Ok(());
+                    return Ok(true);
                 }
                 continue 'frame;
             }};
@@ -207,6 +249,38 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
             // target instructions (module invariants).
             let ins = unsafe { *code.add(pc) };
             pc += 1;
+            // Debug hooks run before the fetched instruction, with the pc already past
+            // it (so errors and `getinfo` see the instruction's line).
+            if HOOKS && !st.in_hook {
+                let m = st.dbg_hook.mask;
+                let mut event: Option<(&[u8], Option<u32>)> = None;
+                if m & HOOK_COUNT != 0 && st.dbg_hook.count > 0 {
+                    st.hook_count_left = st.hook_count_left.saturating_sub(1);
+                    if st.hook_count_left == 0 {
+                        st.hook_count_left = st.dbg_hook.count;
+                        event = Some((b"count", None));
+                    }
+                }
+                if let Some((ev, _)) = event {
+                    tri!(fire_hook(st, ci_idx, pc, ev, None));
+                    reload_base!();
+                }
+                if m & HOOK_LINE != 0 {
+                    // A line event starts at a new line, at a jump back, and (as in
+                    // LuaJIT, which remembers the last instruction across frames) at
+                    // the first instruction run after any other function's.
+                    let cur = pc - 1;
+                    let line = proto.lineinfo.get(cur).copied().unwrap_or(0);
+                    let (lp, lpc) = st.hook_last;
+                    let same_proto = lp == proto.as_ptr() as usize;
+                    let new_line = !same_proto || cur <= lpc || proto.lineinfo.get(lpc).copied().unwrap_or(0) != line;
+                    st.hook_last = (proto.as_ptr() as usize, cur);
+                    if new_line {
+                        tri!(fire_hook(st, ci_idx, pc, b"line", Some(line)));
+                        reload_base!();
+                    }
+                }
+            }
             let a = arg_a(ins) as usize;
             // SAFETY: the compiler only emits valid opcodes.
             let op: Op = unsafe { std::mem::transmute::<u8, Op>(op_byte(ins)) };
@@ -626,6 +700,11 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                             if nres >= 0 {
                                 safepoint!();
                             }
+                            // `debug.sethook` may have just switched hooks on or off.
+                            if HOOKS != st.debug_hook_active() {
+                                savepc!();
+                                return Ok(false);
+                            }
                         }
                     }
                 }
@@ -640,7 +719,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
                     th.get_mut().top = func + 1 + nargs;
                     tri!(tail_call(st, ci_idx, func, nargs));
                     if th.frames.len() <= entry {
-                        return Ok(());
+                        return Ok(true);
                     }
                     continue 'frame;
                 }
@@ -733,6 +812,25 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
             }
         }
     }
+}
+
+/// Call the debug hook with `event` (and the line for line events) while frame
+/// `ci_idx` is stopped before the instruction at `pc_next - 1`, so `debug.getinfo(2)`
+/// in the hook sees that frame at that line. The hook runs with hooks off.
+#[cold]
+fn fire_hook(st: &mut State, ci_idx: usize, pc_next: usize, event: &[u8], line: Option<u32>) -> LResult<()> {
+    let th = st.cur;
+    let top = match th.get_mut().frames.as_mut_slice().get_mut(ci_idx) {
+        Some(c) => {
+            c.pc = pc_next as u32;
+            c.top as usize
+        }
+        None => return Ok(()),
+    };
+    // Registers up to the frame's top are live: call the hook above them.
+    let t = th.get_mut();
+    t.top = t.top.max(top);
+    st.call_debug_hook(event, line)
 }
 
 /// The array-part slot for `key` if it is an integer inside the array part.

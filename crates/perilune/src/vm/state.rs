@@ -105,6 +105,12 @@ pub struct State {
     pub hooks: crate::vm::hook::Hooks,
     /// Mask and count of the Lua debug hook (`vm/debughook.rs`).
     pub dbg_hook: crate::vm::debughook::DebugHook,
+    /// Set while the debug hook runs, so it does not fire inside itself.
+    pub in_hook: bool,
+    /// Instructions left until the next `count` hook event.
+    pub hook_count_left: u32,
+    /// Prototype address and pc of the last instruction run with a line hook set.
+    pub hook_last: (usize, usize),
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -162,6 +168,9 @@ impl State {
                     hook_counter: crate::vm::hook::HOOK_INTERVAL,
                     hooks: crate::vm::hook::Hooks::default(),
                     dbg_hook: crate::vm::debughook::DebugHook::default(),
+                    in_hook: false,
+                    hook_count_left: 0,
+                    hook_last: (0, 0),
                 }))
             }
             Err(e) => {
