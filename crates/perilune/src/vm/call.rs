@@ -33,19 +33,43 @@ pub enum Entered {
     Native,
 }
 
+/// Frames and stack slots an error handler may use beyond the limits, so that
+/// `xpcall(f, debug.traceback)` still works after a stack overflow (LuaJIT keeps
+/// such headroom too).
+const ERROR_FRAMES: usize = 1_000;
+const ERROR_SLOTS: usize = 10_000;
+
+/// The frame limit now: raised while an error handler runs.
+#[inline(always)]
+pub fn frame_limit(st: &State) -> usize {
+    if st.error_headroom {
+        MAX_FRAMES + ERROR_FRAMES
+    } else {
+        MAX_FRAMES
+    }
+}
+
+/// The stack size limit now: raised while an error handler runs.
+#[inline(always)]
+fn stack_limit(st: &State) -> usize {
+    let base = MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK;
+    if st.error_headroom {
+        base + ERROR_SLOTS
+    } else {
+        base
+    }
+}
+
 /// Make sure `th` has at least `needed` slots in total.
 pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult<()> {
     let t = th.get_mut();
     if needed <= t.stack.len() {
         return Ok(());
     }
-    if needed > MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK {
+    if needed > stack_limit(st) {
         return Err(stack_overflow(st));
     }
-    let new_len = needed
-        .max(t.stack.len() * 2)
-        .min(MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK)
-        .max(needed);
+    let new_len = needed.max(t.stack.len() * 2).min(stack_limit(st)).max(needed);
     let old = t.stack.as_ptr();
     t.stack.resize(new_len, Value::NIL)?;
     if t.stack.as_ptr() != old {
@@ -57,7 +81,7 @@ pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult
 /// `ensure_stack` for entering Lua function `p`: an overflow is reported at the line
 /// where `p` is defined, as LuaJIT reports it (its stack check is in the callee).
 fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<crate::func::Proto>) -> LResult<()> {
-    if needed > MAX_STACK + 2 * EXTRA_STACK + NATIVE_MIN_STACK {
+    if needed > stack_limit(st) {
         return Err(overflow_in(st, p));
     }
     ensure_stack(st, th, needed)
@@ -161,7 +185,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         }
     };
     if let Some(p) = f.proto {
-        if th.frames.len() >= MAX_FRAMES {
+        if th.frames.len() >= frame_limit(st) {
             return Err(overflow_in(st, p));
         }
         // Recursion without loops must meet the interrupt checks too.
@@ -213,7 +237,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         b if b == Builtin::Xpcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, true),
         _ => {}
     }
-    if th.frames.len() >= MAX_FRAMES {
+    if th.frames.len() >= frame_limit(st) {
         return Err(stack_overflow(st));
     }
     call_native(st, f, func, nargs, nresults, cont, fl)?;

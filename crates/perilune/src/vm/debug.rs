@@ -228,7 +228,11 @@ impl State {
     /// the message. A failing handler gives "error in error handling".
     pub fn call_handler(&mut self, slot: usize, msg: Value) -> Value {
         let h = self.cur.stack.get(slot).copied().unwrap_or(Value::NIL);
-        match self.call_sync(h, &[msg]) {
+        // The handler may run right after a stack overflow: give it headroom.
+        let saved = std::mem::replace(&mut self.error_headroom, true);
+        let r = self.call_sync(h, &[msg]);
+        self.error_headroom = saved;
+        match r {
             Ok(v) => v,
             Err(Throw::Oom) => Value::string(self.oom_msg),
             Err(_) => match self.intern(b"error in error handling") {

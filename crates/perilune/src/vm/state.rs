@@ -105,6 +105,8 @@ pub struct State {
     pub hooks: crate::vm::hook::Hooks,
     /// Mask and count of the Lua debug hook (`vm/debughook.rs`).
     pub dbg_hook: crate::vm::debughook::DebugHook,
+    /// Set while an error handler runs: the stack and frame limits are raised a little.
+    pub error_headroom: bool,
     /// Set while the debug hook runs, so it does not fire inside itself.
     pub in_hook: bool,
     /// Instructions left until the next `count` hook event.
@@ -169,6 +171,7 @@ impl State {
                     hooks: crate::vm::hook::Hooks::default(),
                     dbg_hook: crate::vm::debughook::DebugHook::default(),
                     in_hook: false,
+                    error_headroom: false,
                     hook_count_left: 0,
                     hook_last: (0, 0),
                 }))
