@@ -101,3 +101,67 @@ fn string_table_gives_buckets_back() {
     assert_eq!(end, End::Ok);
     assert_eq!(out, "true\n");
 }
+
+/// Run `src` through the safe API on its own thread with `setup` applied to the
+/// state; `None` if it has not finished after `secs` seconds (the thread is left
+/// behind: a hang must fail the test, not block it).
+fn run_bounded(
+    src: &'static str,
+    secs: u64,
+    setup: impl FnOnce(&perilune::Lua) + Send + 'static,
+) -> Option<perilune::Result<()>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lua = perilune::Lua::new();
+        setup(&lua);
+        let _ = tx.send(lua.load(src).exec());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).ok()
+}
+
+/// A pattern whose backtracking takes exponential time: `.-` four times over a
+/// 3000-byte subject that does not contain `b` is about 3000^4/24 matcher steps.
+const CATASTROPHIC_PATTERN: &str = "local s = string.rep('a', 3000) return string.find(s, '.-.-.-.-b')";
+
+/// Found by the `run` fuzz target (docs/fuzzing.md: a timeout after 15 s with a
+/// 200 000 instruction budget): a pathological pattern never paid anything into the
+/// instruction budget, because the interpreter charges only loop back-edges and
+/// calls, and `string.find` is one call. The budget that a host sets to stop
+/// untrusted code did not stop it. The matcher now counts its steps and pays them
+/// into the VM's countdown (`State::pay_native`).
+#[test]
+fn instruction_budget_stops_a_catastrophic_pattern() {
+    let r = run_bounded(CATASTROPHIC_PATTERN, 20, |lua| {
+        lua.set_instruction_budget(Some(200_000)).unwrap();
+    });
+    match r {
+        Some(Err(perilune::Error::BudgetExhausted)) => {}
+        Some(other) => panic!("expected the budget to run out, got {other:?}"),
+        None => panic!("the budget did not stop the pattern within 20 s"),
+    }
+    // gsub and gmatch go through the same meter.
+    for src in [
+        "local s = string.rep('a', 3000) return s:gsub('.-.-.-.-b', '')",
+        "local s = string.rep('a', 3000) for m in s:gmatch('.-.-.-.-b') do end",
+    ] {
+        let r = run_bounded(src, 20, |lua| lua.set_instruction_budget(Some(200_000)).unwrap());
+        assert!(matches!(r, Some(Err(perilune::Error::BudgetExhausted))), "{src}: {r:?}");
+    }
+}
+
+/// The same pattern with no budget is stopped by the interrupt flag (Ctrl-C in the
+/// command line), which the interpreter looks at only when the countdown runs out.
+#[test]
+fn interrupt_stops_a_catastrophic_pattern() {
+    let r = run_bounded(CATASTROPHIC_PATTERN, 20, |lua| {
+        let flag = lua.interrupt_handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    });
+    match r {
+        Some(Err(e)) => assert!(e.to_string().contains("interrupted!"), "{e}"),
+        other => panic!("expected 'interrupted!', got {other:?}"),
+    }
+}
