@@ -15,8 +15,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use common::{diff, show, Interp};
 
@@ -112,48 +110,15 @@ fn check(interp: &Interp, prog: &Program) -> Option<String> {
 
 /// Run every program on a few threads and panic with all failures.
 fn run_all(interp: &Interp, progs: &[Program]) {
-    let next = AtomicUsize::new(0);
-    let failures = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(prog) = progs.get(i) else { break };
-                if let Some(report) = check(interp, prog) {
-                    failures
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((prog.name.clone(), report));
-                }
-            });
-        }
-    });
-    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    failures.sort();
-    eprintln!(
-        "{}: {} of {} benchmark programs passed at small size",
-        interp.name,
-        progs.len() - failures.len(),
-        progs.len()
+    common::check_all(
+        interp,
+        progs,
+        |p| p.name.clone(),
+        |p| check(interp, p),
+        "benchmark programs at small size",
+        |name| format!("bench/{name}.lua"),
+        "Rerun one program with PERILUNE_TEST_FILTER=<name>.",
     );
-    if failures.is_empty() {
-        return;
-    }
-    let mut msg = format!(
-        "{}: {} of {} benchmark programs failed at small size:\n",
-        interp.name,
-        failures.len(),
-        progs.len()
-    );
-    for (name, _) in &failures {
-        msg.push_str(&format!("  {name}\n"));
-    }
-    for (name, report) in &failures {
-        msg.push_str(&format!("\n=== bench/{name}.lua ({})\n{report}", interp.name));
-    }
-    msg.push_str("\nRerun one program with PERILUNE_TEST_FILTER=<name>.\n");
-    panic!("{msg}");
 }
 
 #[test]

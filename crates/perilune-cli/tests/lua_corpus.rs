@@ -15,8 +15,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use common::{diff, normalize_stderr, show, Interp};
 
@@ -144,48 +142,15 @@ fn check(interp: &Interp, case: &Case) -> Option<String> {
 
 /// Run all cases on a few threads and panic with every failure.
 fn run_corpus(interp: &Interp, cases: &[Case]) {
-    let next = AtomicUsize::new(0);
-    let failures = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = cases.get(i) else { break };
-                if let Some(report) = check(interp, case) {
-                    failures
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((case.name.clone(), report));
-                }
-            });
-        }
-    });
-    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    failures.sort();
-    eprintln!(
-        "{}: {} of {} scripts passed",
-        interp.name,
-        cases.len() - failures.len(),
-        cases.len()
+    common::check_all(
+        interp,
+        cases,
+        |c| c.name.clone(),
+        |c| check(interp, c),
+        "scripts",
+        |name| name.to_string(),
+        "Rerun one script with PERILUNE_TEST_FILTER=<part of its path>.",
     );
-    if failures.is_empty() {
-        return;
-    }
-    let mut msg = format!(
-        "{}: {} of {} scripts failed:\n",
-        interp.name,
-        failures.len(),
-        cases.len()
-    );
-    for (name, _) in &failures {
-        msg.push_str(&format!("  {name}\n"));
-    }
-    for (name, report) in &failures {
-        msg.push_str(&format!("\n=== {name} ({})\n{report}", interp.name));
-    }
-    msg.push_str("\nRerun one script with PERILUNE_TEST_FILTER=<part of its path>.\n");
-    panic!("{msg}");
 }
 
 #[test]

@@ -254,10 +254,13 @@ impl<T: Copy> HVec<T> {
     }
     /// Create with `len` copies of `fill`.
     pub fn filled(heap: HeapRef, len: usize, fill: T) -> Result<HVec<T>, OutOfMemory> {
-        let mut v = HVec::with_capacity(heap, len)?;
-        for _ in 0..len {
-            v.push(fill)?;
+        let mut v: HVec<T> = HVec::with_capacity(heap, len)?;
+        let p = v.ptr.as_ptr();
+        for i in 0..len {
+            // SAFETY: the capacity is at least `len` (reserved above).
+            unsafe { p.add(i).write(fill) };
         }
+        v.len = len;
         Ok(v)
     }
     #[inline(always)]

@@ -229,3 +229,61 @@ impl Outcome {
 pub fn show(b: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(b))
 }
+
+/// Check every item on a few threads and panic with every failure at once.
+/// `name` labels an item in the report (`label` formats its section heading), `what`
+/// names the items ("scripts"), `rerun` says how to run one again.
+pub fn check_all<T: Sync>(
+    interp: &Interp,
+    items: &[T],
+    name: impl Fn(&T) -> String + Sync,
+    check: impl Fn(&T) -> Option<String> + Sync,
+    what: &str,
+    label: impl Fn(&str) -> String,
+    rerun: &str,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                if let Some(report) = check(item) {
+                    failures
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((name(item), report));
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    failures.sort();
+    eprintln!(
+        "{}: {} of {} {what} passed",
+        interp.name,
+        items.len() - failures.len(),
+        items.len()
+    );
+    if failures.is_empty() {
+        return;
+    }
+    let mut msg = format!(
+        "{}: {} of {} {what} failed:\n",
+        interp.name,
+        failures.len(),
+        items.len()
+    );
+    for (name, _) in &failures {
+        msg.push_str(&format!("  {name}\n"));
+    }
+    for (name, report) in &failures {
+        msg.push_str(&format!("\n=== {} ({})\n{report}", label(name), interp.name));
+    }
+    msg.push_str(&format!("\n{rerun}\n"));
+    panic!("{msg}");
+}

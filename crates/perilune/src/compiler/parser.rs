@@ -1587,7 +1587,8 @@ impl<'a> Parser<'a> {
                     self.fs.set_multret(&val);
                     let k = self.fs.const_num(narr as f64)?;
                     self.fs.emit_ad(Op::TSETM, base, k)?;
-                    narr -= 1;
+                    // Keep the spread item's slot in the size hint: at least one
+                    // value usually comes back, and a rehash per table is costly.
                     break;
                 }
             }

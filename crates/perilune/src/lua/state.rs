@@ -900,6 +900,12 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
     if libs.contains(StdLib::BIT) {
         crate::stdlib::bit::open(st)?;
     }
+    if libs.contains(StdLib::IO) {
+        crate::stdlib::io::open(st)?;
+    }
+    if libs.contains(StdLib::OS) {
+        crate::stdlib::os::open(st)?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,10 @@ pub mod base;
 pub mod bit;
 pub mod coroutine;
 pub mod format;
+pub mod io;
+pub mod iofile;
 pub mod math;
+pub mod os;
 pub mod pattern;
 pub mod string;
 pub mod table;
@@ -36,5 +39,7 @@ pub fn open_base(st: &mut State) -> LResult<()> {
     string::open(st)?;
     table::open(st)?;
     math::open(st)?;
-    bit::open(st)
+    bit::open(st)?;
+    io::open(st)?;
+    os::open(st)
 }

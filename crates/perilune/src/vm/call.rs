@@ -234,12 +234,29 @@ fn call_native(
         return Err(st.call_error(func, Value::function(f)));
     };
     ensure_stack(st, th, func + 1 + nargs + NATIVE_MIN_STACK + EXTRA_STACK)?;
+    push_native_frame(th, func, nargs, NATIVE_MIN_STACK, nresults, cont, fl)?;
+    let n = native(st)?;
+    let first = st.cur.top.saturating_sub(n);
+    poscall(st, first, n)
+}
+
+/// Push a native frame for the function at `func` with `nargs` arguments above it
+/// (and `room` more slots it may use), and set `top` after the arguments.
+fn push_native_frame(
+    th: GcRef<Thread>,
+    func: usize,
+    nargs: usize,
+    room: usize,
+    nresults: i32,
+    cont: Cont,
+    fl: u8,
+) -> LResult<()> {
     let t = th.get_mut();
     t.top = func + 1 + nargs;
     t.frames.push(CallInfo {
         func: func as u32,
         base: (func + 1) as u32,
-        top: (func + 1 + nargs + NATIVE_MIN_STACK) as u32,
+        top: (func + 1 + nargs + room) as u32,
         pc: 0,
         nresults,
         nvarargs: 0,
@@ -247,9 +264,7 @@ fn call_native(
         flags: fl,
         cont,
     })?;
-    let n = native(st)?;
-    let first = st.cur.top.saturating_sub(n);
-    poscall(st, first, n)
+    Ok(())
 }
 
 /// `pcall(f, ...)` and `xpcall(f, handler, ...)`: a marker frame for pcall itself (it
@@ -266,18 +281,7 @@ fn enter_protected(
     handler: bool,
 ) -> LResult<Entered> {
     let th = st.cur;
-    th.get_mut().frames.push(CallInfo {
-        func: func as u32,
-        base: (func + 1) as u32,
-        top: (func + 1 + nargs) as u32,
-        pc: 0,
-        nresults,
-        nvarargs: 0,
-        kind: FrameKind::Native,
-        flags: fl,
-        cont,
-    })?;
-    th.get_mut().top = func + 1 + nargs;
+    push_native_frame(th, func, nargs, 0, nresults, cont, fl)?;
     // Argument errors are raised with the marker on top, so they name the builtin.
     if nargs == 0 {
         return Err(st.arg_error(1, "value expected"));

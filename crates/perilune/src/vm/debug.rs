@@ -269,7 +269,7 @@ impl State {
         let op = Op::from_u8(op_byte(ins))?;
         match op {
             Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)),
-            Op::ITERC => Some(("for iterator", "for iterator".into())),
+            Op::ITERC => Some(("for iterator", "(for generator)".into())),
             _ => None,
         }
     }
