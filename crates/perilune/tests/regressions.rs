@@ -165,3 +165,29 @@ fn interrupt_stops_a_catastrophic_pattern() {
         other => panic!("expected 'interrupted!', got {other:?}"),
     }
 }
+
+/// Found by the `run_structured` fuzz target (`assertion failed: ci.kind ==
+/// FrameKind::Lua` in `execute_from`): `xpcall` of a value that cannot be called,
+/// with a handler that raises. The call fails before any frame is pushed for it,
+/// the handler runs and fails too, and the interpreter then resumed a frame that
+/// was not a Lua frame.
+#[test]
+fn xpcall_of_uncallable_with_failing_handler() {
+    let (end, out) = run_ok(
+        "print(xpcall(false, function() error('x') end))\n\
+         print(pcall(xpcall, {}, function() local x = nil; x() end))\n\
+         print(xpcall(nil, function(...) return (nil)() end))\n\
+         local co = coroutine.wrap(function() return xpcall(false, function() error('y') end) end)\n\
+         print(co())\n\
+         print(xpcall(false, function(e) return 'handled: ' .. e end))",
+    );
+    assert_eq!(end, End::Ok);
+    assert_eq!(
+        out,
+        "false\terror in error handling\n\
+         true\tfalse\terror in error handling\n\
+         false\terror in error handling\n\
+         false\terror in error handling\n\
+         false\thandled: attempt to call a boolean value\n"
+    );
+}
