@@ -50,6 +50,11 @@ impl Session {
 
     /// Execute the parsed command line.
     pub fn run(&mut self, argv: &[OsString], opts: &Options) -> Outcome {
+        if opts.no_env {
+            // As luajit does: the package library then ignores LUA_PATH/LUA_CPATH.
+            let r = set_noenv(&mut self.state);
+            self.check(r)?;
+        }
         let r = self.state.open_libs();
         self.check(r)?;
         let r = crate::shims::install(&mut self.state);
@@ -93,9 +98,9 @@ impl Session {
         Ok(())
     }
 
-    /// `-l name`: call the global `require` with the name, as luajit does. Perilune
-    /// has no package library yet; when `require` is missing that is said plainly
-    /// (luajit would report "attempt to call a nil value").
+    /// `-l name`: call the global `require` with the name, as luajit does. When
+    /// `require` is missing (a state without the package library) that is said
+    /// plainly (luajit would report "attempt to call a nil value").
     fn require(&mut self, name: &[u8]) -> Outcome {
         let r = self.state.get_global("require");
         let require = self.check(r)?;
@@ -362,4 +367,11 @@ pub fn bytes_to_os(b: &[u8]) -> OsString {
     {
         OsString::from(String::from_utf8_lossy(b).into_owned())
     }
+}
+
+/// Set the registry's `LUA_NOENV` to true (`-E`), before the libraries open.
+fn set_noenv(state: &mut State) -> perilune::vm::error::LResult<()> {
+    let key = state.str_value(b"LUA_NOENV")?;
+    let reg = state.registry;
+    state.table_set(reg, key, Value::TRUE)
 }

@@ -209,6 +209,20 @@ fn cases() -> Vec<Case> {
         Case { name: "-e without a chunk", args: &["-e"], stderr: USAGE, status: 1, ..CASE },
         Case { name: "flag with trailing text", args: &["-vx"], stderr: USAGE, status: 1, ..CASE },
         Case {
+            name: "LUA_PATH sets package.path, ;; is the default",
+            args: &["-e", "print(package.path:sub(1, 9), package.path:sub(-6))"],
+            env: &[("LUA_PATH", "./x/?.lua;;!")],
+            stdout: "./x/?.lua\t.lua;!\n",
+            ..CASE
+        },
+        Case {
+            name: "-E ignores LUA_PATH",
+            args: &["-E", "-e", "print(package.path:sub(1, 7))"],
+            env: &[("LUA_PATH", "./x/?.lua")],
+            stdout: "./?.lua\n",
+            ..CASE
+        },
+        Case {
             name: "LUA_INIT runs first",
             args: &["-e", "print('main')"],
             env: &[("LUA_INIT", "print('init')")],
@@ -246,11 +260,12 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case { name: "-h is a usage error", args: &["-h"], stderr: USAGE, status: 1, ..CASE },
-        // -l: Perilune has no package library yet, so `require` is missing.
+        // -l: a module that is not found. Perilune-only: luajit names no C function
+        // called from C in a traceback (it prints `[C]: at 0x...` for `require`).
         Case {
-            name: "-l without a package library",
-            args: &["-l", "mod", "-e", "print('not run')"],
-            stderr: "perilune: module 'mod' not found: 'require' is not available (no package library)\n",
+            name: "-l with a module that is not found",
+            args: &["-e", "package.path='./?.lua' package.cpath=''", "-l", "mod", "-e", "print('not run')"],
+            stderr: "perilune: module 'mod' not found:\n\tno field package.preload['mod']\n\tno file './mod.lua'\nstack traceback:\n\t[C]: in function 'require'\n\t[C]: at 0x?\n",
             status: 1,
             perilune_only: true,
             ..CASE

@@ -452,10 +452,15 @@ impl<'a> Parser<'a> {
             return Err(self.err_expected(Tok::Eof));
         }
         let last = self.lx.line;
-        self.finish_function(last)
+        // As in LuaJIT, the closing RET0 of a chunk is on the line of its last token
+        // (the end of file may be lines further down).
+        let ret_line = self.lx.lastline;
+        self.finish_function(last, ret_line)
     }
 
-    fn finish_function(&mut self, last_line: u32) -> PResult<GcRef<Proto>> {
+    /// Close the function being compiled: `last_line` is its `lastlinedefined`,
+    /// `ret_line` the line of the RET0 added when it does not end in a return.
+    fn finish_function(&mut self, last_line: u32, ret_line: u32) -> PResult<GcRef<Proto>> {
         let goto_base = self.fs.blocks.first().map(|b| b.goto_start).unwrap_or(0);
         self.close_block()?;
         if let Some(g) = self.gotos.get(goto_base).copied() {
@@ -466,7 +471,7 @@ impl<'a> Parser<'a> {
             return Err(PErr::Throw(self.lx.error_at(&msg, Near::Nothing, g.line)));
         }
         let fs = &mut self.fs;
-        fs.line = last_line;
+        fs.line = ret_line;
         let pc = fs.pc();
         let ends_in_return = pc > 0
             && fs.lasttarget != pc
@@ -553,7 +558,7 @@ impl<'a> Parser<'a> {
         self.block_body()?;
         let last = self.lx.line;
         self.expect_match(Tok::End, Tok::Function, line)?;
-        let proto = self.finish_function(last)?;
+        let proto = self.finish_function(last, last)?;
         let Some(parent) = self.parents.pop() else {
             return Err(CgError::CodeSize.into());
         };

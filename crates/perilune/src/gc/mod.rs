@@ -474,6 +474,15 @@ pub fn barrier_forward(state: &mut State, o: GcRef<GcHeader>, v: Value) {
     }
 }
 
+/// Forward barrier for a reference that is not a value: object `o` now references
+/// object `v` (a closure that takes another closure's upvalue, `debug.upvaluejoin`).
+#[inline]
+pub fn barrier_forward_obj(state: &mut State, o: GcRef<GcHeader>, v: GcRef<GcHeader>) {
+    if is_black(o) && is_white(v) {
+        barrier_forward_slow(state, o, v);
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn barrier_forward_slow(state: &mut State, o: GcRef<GcHeader>, v: GcRef<GcHeader>) {

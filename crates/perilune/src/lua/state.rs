@@ -906,6 +906,16 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
     if libs.contains(StdLib::OS) {
         crate::stdlib::os::open(st)?;
     }
+    if libs.contains(StdLib::DEBUG) {
+        crate::stdlib::debug::open(st)?;
+    }
+    if libs.contains(StdLib::JIT) {
+        crate::stdlib::jit::open(st)?;
+    }
+    // Last: it enters the libraries opened before it into `package.loaded`.
+    if libs.contains(StdLib::PACKAGE) {
+        crate::stdlib::package::open(st)?;
+    }
     Ok(())
 }
 

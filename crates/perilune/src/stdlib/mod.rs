@@ -7,11 +7,14 @@
 pub mod base;
 pub mod bit;
 pub mod coroutine;
+pub mod debug;
 pub mod format;
 pub mod io;
 pub mod iofile;
+pub mod jit;
 pub mod math;
 pub mod os;
+pub mod package;
 pub mod pattern;
 pub mod string;
 pub mod table;
@@ -32,7 +35,8 @@ pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeF
     Ok(())
 }
 
-/// Open the base library, `coroutine` and `string` in the globals.
+/// Open the standard libraries in the globals. `package` opens last: it enters the
+/// libraries opened before it into `package.loaded`.
 pub fn open_base(st: &mut State) -> LResult<()> {
     base::open(st)?;
     coroutine::open(st)?;
@@ -41,5 +45,8 @@ pub fn open_base(st: &mut State) -> LResult<()> {
     math::open(st)?;
     bit::open(st)?;
     io::open(st)?;
-    os::open(st)
+    os::open(st)?;
+    debug::open(st)?;
+    jit::open(st)?;
+    package::open(st)
 }

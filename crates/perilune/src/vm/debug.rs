@@ -8,7 +8,7 @@
 
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, op_byte, Ins, Op};
 use crate::func::Proto;
-use crate::object::GcRef;
+use crate::object::{GcRef, Thread};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
@@ -121,20 +121,12 @@ impl State {
 
     /// `chunk:line:` of a Lua frame's current instruction.
     pub fn frame_position(&self, ci: &CallInfo) -> Option<String> {
-        let p = frame_proto(self, ci)?;
-        let line = p.lineinfo.get((ci.pc as usize).saturating_sub(1)).copied().unwrap_or(0);
-        Some(format!("{}:{}:", crate::compiler::chunk_id(p.source.as_bytes()), line))
+        frame_position_in(self.cur, ci)
     }
 
-    /// The current line of the Lua frame at `level` (0 = top), or -1.
+    /// The current line of a Lua frame of the running thread, or -1.
     pub fn current_line(&self, ci: &CallInfo) -> i64 {
-        match frame_proto(self, ci) {
-            Some(p) => p
-                .lineinfo
-                .get((ci.pc as usize).saturating_sub(1))
-                .map_or(-1, |&l| l as i64),
-            None => -1,
-        }
+        current_line_in(self.cur, ci)
     }
 
     /// Make an error value from text, never failing (falls back to the OOM error).
@@ -254,57 +246,82 @@ impl State {
 
     /// How the caller named the function in frame `idx`: ("method", "rep"), ...
     pub fn function_name_kind(&self, idx: usize) -> Option<(&'static str, String)> {
-        let th = self.cur;
-        let ci = th.frames.get(idx)?;
-        if ci.cont != Cont::Normal && ci.cont != Cont::Pcall {
-            return None;
-        }
-        let caller = th.frames.get(idx.checked_sub(1)?)?;
-        if caller.kind != FrameKind::Lua {
-            return None;
-        }
-        let p = frame_proto(self, caller)?;
-        let pc = (caller.pc as usize).checked_sub(1)?;
-        let ins = *p.code.get(pc)?;
-        let op = Op::from_u8(op_byte(ins))?;
-        match op {
-            Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)),
-            Op::ITERC => Some(("for iterator", "(for generator)".into())),
-            _ => None,
-        }
+        function_name_kind_in(self.cur, idx)
     }
 
     /// A traceback of the current thread's frames, from the top, in the luajit
     /// command's format (without the leading message and without the final host
-    /// line, `[C]: at 0x...`, which the caller appends).
-    ///
-    /// Like LuaJIT's `luaL_traceback`, a traceback of more than
-    /// [`TRACEBACK_LEVELS1`] + [`TRACEBACK_LEVELS2`] levels (the host line counts as
-    /// one) shows the first [`TRACEBACK_LEVELS1`] - 1 levels, `...`, and the last
-    /// [`TRACEBACK_LEVELS2`]. Besides matching luajit's output, this bounds the text:
-    /// it is built on the Rust heap, outside the state's accounting, and a traceback
-    /// of a stack overflow 20000 frames deep used to take more than a megabyte there
-    /// (found by the memory-limit tests, tests/memory_limit.rs).
+    /// line, `[C]: at 0x...`, which the caller appends; it counts as a level for the
+    /// cut described in [`State::traceback_of`]). The luajit command takes it from
+    /// its error handler at level 1, so the top frame here is LuaJIT's level 1.
     pub fn traceback_text(&self) -> String {
-        let th = self.cur;
+        self.traceback_lines(self.cur, 0, 1, true, false)
+    }
+
+    /// `stack traceback:` and the levels of thread `th` from `level` on (0 = its top
+    /// frame), as LuaJIT's `debug.traceback` prints them. The main thread ends with
+    /// the host's line, `[C]: at 0x...` (luajit's host C frame); a coroutine has none.
+    ///
+    /// Like LuaJIT's `luaL_traceback`, when the levels run past index
+    /// [`TRACEBACK_LEVELS1`] + [`TRACEBACK_LEVELS2`] (counting from level 0 whatever
+    /// the first level shown), only levels below [`TRACEBACK_LEVELS1`], `...` and the
+    /// last [`TRACEBACK_LEVELS2`] levels are shown. Besides matching luajit's output,
+    /// this bounds the text: it is built on the Rust heap, outside the state's
+    /// accounting, and a traceback of a stack overflow 20000 frames deep used to take
+    /// more than a megabyte there (found by the memory-limit tests,
+    /// tests/memory_limit.rs).
+    pub fn traceback_of(&self, th: GcRef<Thread>, level: usize) -> String {
+        let host = th == self.main_thread;
+        self.traceback_lines(th, level, 0, host, host)
+    }
+
+    /// The host line that ends a traceback of the main thread.
+    pub fn host_frame_line(&self) -> String {
+        format!("[C]: at {:#x}", self as *const State as usize)
+    }
+
+    /// Levels `level..` of `th`; `off` is added to a level to get LuaJIT's level
+    /// number, which decides the cut.
+    fn traceback_lines(
+        &self,
+        th: GcRef<Thread>,
+        level: usize,
+        off: usize,
+        count_host: bool,
+        print_host: bool,
+    ) -> String {
         let mut out = String::from("stack traceback:");
         let n = th.frames.len();
         // Levels are numbered from the top, 0..n for the frames and n for the host.
-        let cut = n + 1 > TRACEBACK_LEVELS1 + TRACEBACK_LEVELS2;
-        for idx in (0..n).rev() {
-            let level = n - 1 - idx;
-            if cut && level >= TRACEBACK_LEVELS1 - 1 && level < n + 1 - TRACEBACK_LEVELS2 {
-                if level == TRACEBACK_LEVELS1 - 1 {
+        let total = n + count_host as usize;
+        let count = total + off;
+        let cut = count > TRACEBACK_LEVELS1 + TRACEBACK_LEVELS2 + 1;
+        let mut dots = false;
+        for lv in level..total {
+            let abs = lv + off;
+            if cut && abs >= TRACEBACK_LEVELS1 && abs < count - TRACEBACK_LEVELS2 {
+                if !dots {
                     out.push_str("\n\t...");
+                    dots = true;
                 }
                 continue;
             }
+            if lv == n {
+                if print_host {
+                    out.push_str("\n\t");
+                    out.push_str(&self.host_frame_line());
+                }
+                continue;
+            }
+            let idx = n - 1 - lv;
             let ci = th.frames[idx];
             out.push_str("\n\t");
             match ci.kind {
                 FrameKind::Native => {
                     let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
-                    let name = self.function_name(idx).or_else(|| f.map(|f| f.name.to_string()));
+                    let name = function_name_kind_in(th, idx)
+                        .map(|(_, n)| n)
+                        .or_else(|| f.map(|f| f.name.to_string()));
                     match name {
                         Some(n) if n != "?" => {
                             let _ = write!(out, "[C]: in function '{n}'");
@@ -313,11 +330,11 @@ impl State {
                     }
                 }
                 FrameKind::Lua => {
-                    let Some(p) = frame_proto(self, &ci) else { continue };
-                    let pos = self.frame_position(&ci).unwrap_or_default();
+                    let Some(p) = thread_frame_proto(th, &ci) else { continue };
+                    let pos = frame_position_in(th, &ci).unwrap_or_default();
                     if p.line_defined == 0 {
                         let _ = write!(out, "{pos} in main chunk");
-                    } else if let Some(name) = self.function_name(idx) {
+                    } else if let Some((_, name)) = function_name_kind_in(th, idx) {
                         let _ = write!(out, "{pos} in function '{name}'");
                     } else {
                         let _ = write!(
@@ -334,17 +351,87 @@ impl State {
     }
 }
 
-/// Traceback levels shown before the `...` of a long traceback, plus one (LuaJIT's
-/// `TRACEBACK_LEVELS1`; it shows 11 levels).
+/// `chunk:line:` of a Lua frame's current instruction, in thread `th`.
+pub fn frame_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
+    let p = thread_frame_proto(th, ci)?;
+    let line = p.lineinfo.get((ci.pc as usize).saturating_sub(1)).copied().unwrap_or(0);
+    Some(format!("{}:{}:", crate::compiler::chunk_id(p.source.as_bytes()), line))
+}
+
+/// The current line of a Lua frame of thread `th`, or -1 (natives).
+pub fn current_line_in(th: GcRef<Thread>, ci: &CallInfo) -> i64 {
+    match thread_frame_proto(th, ci) {
+        Some(p) => p
+            .lineinfo
+            .get((ci.pc as usize).saturating_sub(1))
+            .map_or(-1, |&l| l as i64),
+        None => -1,
+    }
+}
+
+/// The metamethod an instruction invokes when its operands need one.
+fn metamethod_of(op: Op) -> Option<&'static str> {
+    use Op::*;
+    Some(match op {
+        GGET | TGETV | TGETS | TGETB => "__index",
+        GSET | TSETV | TSETS | TSETB | TSETM => "__newindex",
+        ADDVN | ADDNV | ADDVV => "__add",
+        SUBVN | SUBNV | SUBVV => "__sub",
+        MULVN | MULNV | MULVV => "__mul",
+        DIVVN | DIVNV | DIVVV => "__div",
+        MODVN | MODNV | MODVV => "__mod",
+        POW => "__pow",
+        UNM => "__unm",
+        LEN => "__len",
+        CAT => "__concat",
+        ISEQV | ISNEV | ISEQS | ISNES | ISEQN | ISNEN | ISEQP | ISNEP => "__eq",
+        ISLT | ISGE => "__lt",
+        ISLE | ISGT => "__le",
+        _ => return None,
+    })
+}
+
+/// How the caller named the function in frame `idx` of thread `th`, from the
+/// caller's current instruction, as LuaJIT 2.1 reports it: the called register's
+/// name for calls (a generic `for` calls its `(for generator)` local), or
+/// `("metamethod", "__index")` and the like for a metamethod run by an instruction.
+/// `None` when a native called it (pcall, sort comparators, ...).
+pub fn function_name_kind_in(th: GcRef<Thread>, idx: usize) -> Option<(&'static str, String)> {
+    let ci = th.frames.get(idx)?;
+    let caller = th.frames.get(idx.checked_sub(1)?)?;
+    if caller.kind != FrameKind::Lua {
+        return None;
+    }
+    let p = thread_frame_proto(th, caller)?;
+    let pc = (caller.pc as usize).checked_sub(1)?;
+    let ins = *p.code.get(pc)?;
+    let op = Op::from_u8(op_byte(ins))?;
+    if ci.cont != Cont::Normal && ci.cont != Cont::Pcall {
+        return metamethod_of(op).map(|m| ("metamethod", m.to_string()));
+    }
+    match op {
+        Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)),
+        Op::ITERC => reg_name(&p, pc, arg_a(ins).checked_sub(3)?),
+        _ => None,
+    }
+}
+
+/// LuaJIT levels below this are shown before the `...` of a long traceback (LuaJIT's
+/// `TRACEBACK_LEVELS1`).
 pub const TRACEBACK_LEVELS1: usize = 12;
 /// Traceback levels shown after the `...` of a long traceback (LuaJIT's
 /// `TRACEBACK_LEVELS2`).
 pub const TRACEBACK_LEVELS2: usize = 10;
 
-/// The prototype running in a Lua frame.
+/// The prototype running in a Lua frame of the running thread.
 pub fn frame_proto(st: &State, ci: &CallInfo) -> Option<GcRef<Proto>> {
+    thread_frame_proto(st.cur, ci)
+}
+
+/// The prototype running in a Lua frame of thread `th`.
+pub fn thread_frame_proto(th: GcRef<Thread>, ci: &CallInfo) -> Option<GcRef<Proto>> {
     if ci.kind != FrameKind::Lua {
         return None;
     }
-    st.cur.stack.get(ci.func as usize)?.as_function()?.proto
+    th.stack.get(ci.func as usize)?.as_function()?.proto
 }

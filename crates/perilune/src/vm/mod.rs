@@ -4,6 +4,7 @@ pub mod api;
 pub mod call;
 pub mod coroutine;
 pub mod debug;
+pub mod debughook;
 pub mod error;
 pub mod frame;
 pub mod hook;

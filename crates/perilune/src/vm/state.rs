@@ -99,6 +99,8 @@ pub struct State {
     /// Countdown to the next interrupt/budget check (see `vm/hook.rs`).
     pub hook_counter: i64,
     pub hooks: crate::vm::hook::Hooks,
+    /// Mask and count of the Lua debug hook (`vm/debughook.rs`).
+    pub dbg_hook: crate::vm::debughook::DebugHook,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -154,6 +156,7 @@ impl State {
                     warn_handler: None,
                     hook_counter: crate::vm::hook::HOOK_INTERVAL,
                     hooks: crate::vm::hook::Hooks::default(),
+                    dbg_hook: crate::vm::debughook::DebugHook::default(),
                 }))
             }
             Err(e) => {

@@ -1,0 +1,536 @@
+//! The `package` library and `require`/`module`, with Lua 5.1's semantics as LuaJIT
+//! 2.1 ships them.
+//!
+//! - `package.loaded` is the registry's `_LOADED` table; `require` and `module` keep
+//!   the original table (as upvalues), so replacing `package.loaded` does not change
+//!   what they use, as in Lua 5.1.
+//! - `package.loaders` holds four searchers, tried in order: `package.preload`, Lua
+//!   files along `package.path`, native modules along `package.cpath`, and the
+//!   all-in-one native searcher (the root name of `a.b.c` along `package.cpath`).
+//!   Native modules cannot be loaded until Perilune has a C API: a native file that
+//!   is found gives Lua 5.1's error for a build without dynamic libraries.
+//! - `package.path` and `package.cpath` start from `LUA_PATH` and `LUA_CPATH` when
+//!   set (a `;;` in them stands for the default), unless the registry field
+//!   `LUA_NOENV` is true (the command line's `-E`), as in LuaJIT. The defaults are
+//!   [`DEFAULT_PATH`] and [`DEFAULT_CPATH`] (docs/stdlib-debug-package-jit.md).
+//! - `module(name, ...)` creates or reuses the module table, sets `_NAME`, `_M` and
+//!   `_PACKAGE`, makes it the environment of the calling function and applies the
+//!   options (`package.seeall`).
+//!
+//! This library opens after the others: it enters every library table already in
+//! the globals into `package.loaded` and puts LuaJIT's loadable `table.new` and
+//! `table.clear` into `package.preload`.
+
+use crate::object::{GcRef, LuaStr, Table};
+use crate::value::Value;
+use crate::vm::error::{LResult, Throw};
+use crate::vm::frame::FrameKind;
+use crate::vm::state::State;
+
+/// Default `package.path`: the current directory, Perilune's own module directory,
+/// then the usual Lua 5.1 module trees, so pure-Lua modules installed for Lua 5.1 or
+/// LuaJIT are found.
+#[cfg(not(windows))]
+pub const DEFAULT_PATH: &str = "./?.lua;/usr/local/share/perilune/?.lua;/usr/local/share/lua/5.1/?.lua;\
+/usr/local/share/lua/5.1/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua";
+/// Default `package.cpath` (searched so that error messages list it; loading native
+/// modules needs the C API).
+#[cfg(not(windows))]
+pub const DEFAULT_CPATH: &str = "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;\
+/usr/local/lib/lua/5.1/loadall.so";
+#[cfg(windows)]
+pub const DEFAULT_PATH: &str = ".\\?.lua;!\\lua\\?.lua;!\\lua\\?\\init.lua;!\\?.lua;!\\?\\init.lua";
+#[cfg(windows)]
+pub const DEFAULT_CPATH: &str = ".\\?.dll;!\\?.dll;!\\loadall.dll";
+
+/// Directory separator used in module names turned into paths.
+const DIRSEP: &str = if cfg!(windows) { "\\" } else { "/" };
+
+/// Why a native module cannot be loaded (Lua 5.1's text for a build without dynamic
+/// libraries).
+const NO_DYNLIB: &str = "dynamic libraries not enabled; check your Lua installation";
+
+/// Libraries entered into `package.loaded` when present in the globals.
+const LIBS: [&str; 13] = [
+    "_G",
+    "coroutine",
+    "string",
+    "table",
+    "math",
+    "bit",
+    "io",
+    "os",
+    "debug",
+    "jit",
+    "ffi",
+    "package",
+    "string.buffer",
+];
+
+/// Private static whose address marks a module being loaded in `package.loaded`.
+static SENTINEL: u8 = 0;
+
+fn sentinel() -> Value {
+    Value::light_userdata(&SENTINEL as *const u8 as usize)
+}
+
+fn set_field(st: &mut State, t: GcRef<Table>, name: &[u8], v: Value) -> LResult<()> {
+    let k = st.str_value(name)?;
+    st.table_set(t, k, v)
+}
+
+fn get_field(st: &mut State, t: GcRef<Table>, name: &[u8]) -> LResult<Value> {
+    let k = st.intern(name)?;
+    Ok(t.get_str(k))
+}
+
+/// A native closure with the given upvalues.
+fn closure(st: &mut State, f: crate::func::NativeFn, name: &'static str, ups: &[Value]) -> LResult<Value> {
+    let c = st.new_native(f, name, ups.len())?;
+    c.native_upvals().copy_from_slice(ups);
+    Ok(Value::function(c))
+}
+
+/// The path from environment variable `var` (`;;` = the default), or the default.
+fn env_path(noenv: bool, var: &str, default: &str) -> String {
+    match std::env::var(var) {
+        Ok(p) if !noenv => {
+            let p = p.replace(";;", ";\u{1};");
+            p.replace('\u{1}', default)
+        }
+        _ => default.to_string(),
+    }
+}
+
+pub fn open(st: &mut State) -> LResult<()> {
+    let reg = st.registry;
+    let pkg = st.new_table(0, 12)?;
+    st.set_global("package", Value::table(pkg))?;
+    // package.loaded is the registry's _LOADED.
+    let loaded = match get_field(st, reg, b"_LOADED")?.as_table() {
+        Some(t) => t,
+        None => {
+            let t = st.new_table(0, 16)?;
+            set_field(st, reg, b"_LOADED", Value::table(t))?;
+            t
+        }
+    };
+    set_field(st, pkg, b"loaded", Value::table(loaded))?;
+    let preload = st.new_table(0, 4)?;
+    set_field(st, pkg, b"preload", Value::table(preload))?;
+
+    let pv = Value::table(pkg);
+    let loaders = st.new_table(4, 0)?;
+    set_field(st, pkg, b"loaders", Value::table(loaders))?;
+    let searchers: [(crate::func::NativeFn, &'static str); 4] = [
+        (loader_preload, "loader_preload"),
+        (loader_lua, "loader_Lua"),
+        (loader_c, "loader_C"),
+        (loader_croot, "loader_Croot"),
+    ];
+    for (i, (f, name)) in searchers.into_iter().enumerate() {
+        let c = closure(st, f, name, &[pv])?;
+        st.table_set(loaders, Value::number((i + 1) as f64), c)?;
+    }
+    super::register(
+        st,
+        pkg,
+        &[("loadlib", loadlib), ("searchpath", searchpath), ("seeall", seeall)],
+    )?;
+
+    let noenv = get_field(st, reg, b"LUA_NOENV")?.is_truthy();
+    let path = env_path(noenv, "LUA_PATH", DEFAULT_PATH);
+    let v = st.str_value(path.as_bytes())?;
+    set_field(st, pkg, b"path", v)?;
+    let cpath = env_path(noenv, "LUA_CPATH", DEFAULT_CPATH);
+    let v = st.str_value(cpath.as_bytes())?;
+    set_field(st, pkg, b"cpath", v)?;
+    let config = format!("{DIRSEP}\n;\n?\n!\n-\n");
+    let v = st.str_value(config.as_bytes())?;
+    set_field(st, pkg, b"config", v)?;
+
+    let lv = Value::table(loaded);
+    let req = closure(st, require, "require", &[pv, lv])?;
+    st.set_global("require", req)?;
+    let module_fn = closure(st, module, "module", &[lv])?;
+    st.set_global("module", module_fn)?;
+
+    // The libraries opened so far, and LuaJIT's submodules.
+    let g = st.globals;
+    for name in LIBS {
+        let v = get_field(st, g, name.as_bytes())?;
+        if v.is_table() {
+            set_field(st, loaded, name.as_bytes(), v)?;
+        }
+    }
+    if let Some(jit) = get_field(st, g, b"jit")?.as_table() {
+        let opt = get_field(st, jit, b"opt")?;
+        if opt.is_table() {
+            set_field(st, loaded, b"jit.opt", opt)?;
+        }
+    }
+    if let Some(table) = get_field(st, g, b"table")?.as_table() {
+        for (field, module) in [(&b"new"[..], &b"table.new"[..]), (b"clear", b"table.clear")] {
+            let f = get_field(st, table, field)?;
+            if f.is_function() {
+                let l = closure(st, preload_value, "preload", &[f])?;
+                set_field(st, preload, module, l)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `package.preload` loader that returns its upvalue (`table.new`, ...).
+fn preload_value(st: &mut State) -> LResult<usize> {
+    let v = st.native_upval(0);
+    st.push(v)?;
+    Ok(1)
+}
+
+// --- require ------------------------------------------------------------------------
+
+fn require(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let pkg = st.native_upval(0).as_table();
+    let Some(loaded) = st.native_upval(1).as_table() else {
+        return Err(st.rt_error("'package.loaded' must be a table"));
+    };
+    let have = loaded.get_str(name);
+    if have.is_truthy() {
+        if Value::raw_equal(have, sentinel()) {
+            let msg = format!("loop or previous error loading module '{}'", name.to_str_lossy());
+            return Err(st.rt_error(&msg));
+        }
+        st.push(have)?;
+        return Ok(1);
+    }
+    let loaders = match pkg {
+        Some(p) => get_field(st, p, b"loaders")?,
+        None => Value::NIL,
+    };
+    let Some(loaders) = loaders.as_table() else {
+        return Err(st.rt_error("'package.loaders' must be a table"));
+    };
+    // Keep the loaders table on the stack: the loaders below run Lua code.
+    st.push(Value::table(loaders))?;
+    let mut tried: Vec<u8> = Vec::new();
+    let mut i = 1i64;
+    let opener = loop {
+        let loader = loaders.get_int(i);
+        if loader.is_nil() {
+            let msg = format!(
+                "module '{}' not found:{}",
+                name.to_str_lossy(),
+                String::from_utf8_lossy(&tried)
+            );
+            return Err(st.rt_error(&msg));
+        }
+        let r = st.call_sync(loader, &[Value::string(name)])?;
+        if r.is_function() {
+            break r;
+        }
+        if let Some(s) = r.as_string() {
+            tried.extend_from_slice(s.as_bytes());
+        } else if let Some(n) = r.as_number() {
+            tried.extend_from_slice(st.number_to_str(n)?.as_bytes());
+        }
+        i += 1;
+    };
+    st.table_set(loaded, Value::string(name), sentinel())?;
+    let r = st.call_sync(opener, &[Value::string(name)])?;
+    if !r.is_nil() {
+        st.table_set(loaded, Value::string(name), r)?;
+    }
+    let mut v = loaded.get_str(name);
+    if Value::raw_equal(v, sentinel()) {
+        v = Value::TRUE;
+        st.table_set(loaded, Value::string(name), v)?;
+    }
+    st.push(v)?;
+    Ok(1)
+}
+
+/// `package.<field>` as a string (numbers converted), or the error Lua 5.1 gives.
+fn path_field(st: &mut State, field: &str) -> LResult<Vec<u8>> {
+    let pkg = st.native_upval(0).as_table();
+    let v = match pkg {
+        Some(p) => get_field(st, p, field.as_bytes())?,
+        None => Value::NIL,
+    };
+    if let Some(s) = v.as_string() {
+        return Ok(s.as_bytes().to_vec());
+    }
+    if let Some(n) = v.as_number() {
+        return Ok(st.number_to_str(n)?.as_bytes().to_vec());
+    }
+    Err(st.rt_error(&format!("'package.{field}' must be a string")))
+}
+
+/// Can `path` be opened for reading?
+fn readable(path: &[u8]) -> bool {
+    match std::str::from_utf8(path) {
+        Ok(p) => std::fs::File::open(p).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Look for `name` along `path` (`;`-separated templates, `?` = `name` with `sep`
+/// replaced by `rep`): the first readable file, or the "no file" lines.
+fn search(name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+    let name = if sep.is_empty() {
+        name.to_vec()
+    } else {
+        replace(name, sep, rep)
+    };
+    let mut tried = Vec::new();
+    for template in path.split(|&b| b == b';').filter(|t| !t.is_empty()) {
+        let file = replace(template, b"?", &name);
+        if readable(&file) {
+            return Ok(file);
+        }
+        tried.extend_from_slice(b"\n\tno file '");
+        tried.extend_from_slice(&file);
+        tried.push(b'\'');
+    }
+    Err(tried)
+}
+
+/// `s` with every occurrence of `from` (not empty) replaced by `to`.
+fn replace(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// "error loading module 'x' from file 'f':\n\tmsg".
+fn load_error(st: &mut State, name: GcRef<LuaStr>, file: &[u8], msg: &[u8]) -> Throw {
+    let text = format!(
+        "error loading module '{}' from file '{}':\n\t{}",
+        name.to_str_lossy(),
+        String::from_utf8_lossy(file),
+        String::from_utf8_lossy(msg)
+    );
+    st.rt_error(&text)
+}
+
+fn loader_preload(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let pkg = st.native_upval(0).as_table();
+    let preload = match pkg {
+        Some(p) => get_field(st, p, b"preload")?,
+        None => Value::NIL,
+    };
+    let Some(preload) = preload.as_table() else {
+        return Err(st.rt_error("'package.preload' must be a table"));
+    };
+    let v = preload.get_str(name);
+    if v.is_nil() {
+        let msg = format!("\n\tno field package.preload['{}']", name.to_str_lossy());
+        st.push_str(msg.as_bytes())?;
+    } else {
+        st.push(v)?;
+    }
+    Ok(1)
+}
+
+fn loader_lua(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let path = path_field(st, "path")?;
+    let file = match search(name.as_bytes(), &path, b".", DIRSEP.as_bytes()) {
+        Ok(f) => f,
+        Err(tried) => {
+            st.push_str(&tried)?;
+            return Ok(1);
+        }
+    };
+    let mut src = match std::str::from_utf8(&file).ok().and_then(|f| std::fs::read(f).ok()) {
+        Some(s) => s,
+        None => {
+            let msg = format!("cannot read {}", String::from_utf8_lossy(&file));
+            return Err(load_error(st, name, &file, msg.as_bytes()));
+        }
+    };
+    if src.first() == Some(&b'#') {
+        // Skip a shebang line, keeping the newline so line numbers stay right.
+        let end = src.iter().position(|&b| b == b'\n').unwrap_or(src.len());
+        src.drain(..end);
+    }
+    let mut chunk = b"@".to_vec();
+    chunk.extend_from_slice(&file);
+    match st.load(&src, &chunk) {
+        Ok(()) => Ok(1),
+        Err(Throw::Error(msg)) => {
+            let text = match msg.as_string() {
+                Some(s) => s.as_bytes().to_vec(),
+                None => b"?".to_vec(),
+            };
+            Err(load_error(st, name, &file, &text))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn loader_c(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let cpath = path_field(st, "cpath")?;
+    match search(name.as_bytes(), &cpath, b".", DIRSEP.as_bytes()) {
+        Ok(file) => Err(load_error(st, name, &file, NO_DYNLIB.as_bytes())),
+        Err(tried) => {
+            st.push_str(&tried)?;
+            Ok(1)
+        }
+    }
+}
+
+fn loader_croot(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let Some(dot) = name.as_bytes().iter().position(|&b| b == b'.') else {
+        return Ok(0);
+    };
+    let root = name.as_bytes()[..dot].to_vec();
+    let cpath = path_field(st, "cpath")?;
+    match search(&root, &cpath, b".", DIRSEP.as_bytes()) {
+        Ok(file) => Err(load_error(st, name, &file, NO_DYNLIB.as_bytes())),
+        Err(tried) => {
+            st.push_str(&tried)?;
+            Ok(1)
+        }
+    }
+}
+
+// --- package functions --------------------------------------------------------------
+
+fn loadlib(st: &mut State) -> LResult<usize> {
+    st.check_string(1)?;
+    st.check_string(2)?;
+    st.push(Value::NIL)?;
+    st.push_str(NO_DYNLIB.as_bytes())?;
+    st.push_str(b"absent")?;
+    Ok(3)
+}
+
+fn searchpath(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let path = st.check_string(2)?;
+    let sep = if st.arg(3).is_nil() {
+        b".".to_vec()
+    } else {
+        st.check_string(3)?.as_bytes().to_vec()
+    };
+    let rep = if st.arg(4).is_nil() {
+        DIRSEP.as_bytes().to_vec()
+    } else {
+        st.check_string(4)?.as_bytes().to_vec()
+    };
+    match search(name.as_bytes(), path.as_bytes(), &sep, &rep) {
+        Ok(file) => {
+            st.push_str(&file)?;
+            Ok(1)
+        }
+        Err(tried) => {
+            st.push(Value::NIL)?;
+            st.push_str(&tried)?;
+            Ok(2)
+        }
+    }
+}
+
+fn seeall(st: &mut State) -> LResult<usize> {
+    let m = st.check_table(1)?;
+    let mt = match m.metatable {
+        Some(mt) => mt,
+        None => {
+            let mt = st.new_table(0, 1)?;
+            m.get_mut().metatable = Some(mt);
+            crate::gc::barrier_forward(st, m.header(), Value::table(mt));
+            mt
+        }
+    };
+    let env = Value::table(st.cur.env);
+    set_field(st, mt, b"__index", env)?;
+    Ok(0)
+}
+
+// --- module -------------------------------------------------------------------------
+
+/// The table at dotted path `name` under `root`, creating missing levels; `Err`
+/// with the name if a level holds something else.
+fn find_table(st: &mut State, root: GcRef<Table>, name: &[u8]) -> LResult<Option<GcRef<Table>>> {
+    let mut t = root;
+    for part in name.split(|&b| b == b'.') {
+        let k = st.str_value(part)?;
+        let v = t.get(k);
+        t = if v.is_nil() {
+            let n = st.new_table(0, 1)?;
+            st.table_set(t, k, Value::table(n))?;
+            n
+        } else {
+            match v.as_table() {
+                Some(n) => n,
+                None => return Ok(None),
+            }
+        };
+    }
+    Ok(Some(t))
+}
+
+fn module(st: &mut State) -> LResult<usize> {
+    let name = st.check_string(1)?;
+    let Some(loaded) = st.native_upval(0).as_table() else {
+        return Err(st.rt_error("'package.loaded' must be a table"));
+    };
+    let m = match loaded.get_str(name).as_table() {
+        Some(m) => m,
+        None => {
+            let env = st.cur.env;
+            let Some(m) = find_table(st, env, name.as_bytes())? else {
+                let msg = format!("name conflict for module '{}'", name.to_str_lossy());
+                return Err(st.rt_error(&msg));
+            };
+            st.table_set(loaded, Value::string(name), Value::table(m))?;
+            m
+        }
+    };
+    let mv = Value::table(m);
+    if get_field(st, m, b"_NAME")?.is_nil() {
+        set_field(st, m, b"_M", mv)?;
+        set_field(st, m, b"_NAME", Value::string(name))?;
+        let bytes = name.as_bytes();
+        let prefix = match bytes.iter().rposition(|&b| b == b'.') {
+            Some(i) => &bytes[..=i],
+            None => &[][..],
+        };
+        let p = st.str_value(prefix)?;
+        set_field(st, m, b"_PACKAGE", p)?;
+    }
+    // The calling function (level 1) gets the module as its environment.
+    let th = st.cur;
+    let caller = th
+        .frames
+        .len()
+        .checked_sub(2)
+        .map(|i| th.frames[i])
+        .filter(|ci| ci.kind == FrameKind::Lua)
+        .and_then(|ci| th.stack.get(ci.func as usize).copied())
+        .and_then(|v| v.as_function());
+    let Some(f) = caller else {
+        return Err(st.rt_error("'module' not called from a Lua function"));
+    };
+    f.get_mut().env = m;
+    crate::gc::barrier_forward(st, f.header(), mv);
+    for i in 2..=st.arg_count() {
+        let opt = st.arg(i);
+        st.call_sync(opt, &[mv])?;
+    }
+    Ok(0)
+}
