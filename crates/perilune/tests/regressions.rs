@@ -191,3 +191,77 @@ fn xpcall_of_uncallable_with_failing_handler() {
          false\thandled: attempt to call a boolean value\n"
     );
 }
+
+/// An allocator that never gives freed blocks back while it lives: it fills them
+/// with 0xDD and keeps them, so a write to a freed object stays visible.
+#[derive(Clone, Default)]
+struct Quarantine(std::sync::Arc<std::sync::Mutex<Vec<(usize, std::alloc::Layout)>>>);
+
+// SAFETY: blocks come from the system allocator with the layout asked for; a freed
+// block is only poisoned and remembered, never handed out again.
+unsafe impl perilune::alloc::Allocator for Quarantine {
+    fn alloc(&self, layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
+        perilune::alloc::SystemAllocator.alloc(layout)
+    }
+    unsafe fn realloc(
+        &self,
+        ptr: std::ptr::NonNull<u8>,
+        old: std::alloc::Layout,
+        new_size: usize,
+    ) -> Option<std::ptr::NonNull<u8>> {
+        let layout = std::alloc::Layout::from_size_align(new_size, old.align()).ok()?;
+        let new = perilune::alloc::SystemAllocator.alloc(layout)?;
+        // SAFETY: both blocks are live and at least this long; they do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(ptr.as_ptr(), new.as_ptr(), old.size().min(new_size)) };
+        // SAFETY: `ptr` was allocated here with `old` and is not used again.
+        unsafe { self.dealloc(ptr, old) };
+        Some(new)
+    }
+    unsafe fn dealloc(&self, ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+        // SAFETY: the block is `layout.size()` bytes and belongs to the caller.
+        unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0xDD, layout.size()) };
+        if let Ok(mut v) = self.0.lock() {
+            v.push((ptr.as_ptr() as usize, layout));
+        }
+    }
+}
+
+impl Quarantine {
+    /// Check that every freed block is still all 0xDD, then free them for real.
+    /// Returns how many freed blocks were written to.
+    fn written_after_free(&self) -> usize {
+        let blocks = std::mem::take(&mut *self.0.lock().unwrap());
+        let mut dirty = 0;
+        for (p, layout) in blocks {
+            // SAFETY: the block is still allocated (quarantined) with `layout`.
+            let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, layout.size()) };
+            if bytes.iter().any(|&b| b != 0xDD) {
+                dirty += 1;
+            }
+            // SAFETY: allocated by the system allocator with `layout`, freed once.
+            unsafe { std::alloc::dealloc(p as *mut u8, layout) };
+        }
+        dirty
+    }
+}
+
+/// Found by valgrind over the unit tests (`.ci/valgrind tests`: "Invalid write of
+/// size 8" in `State::drop` in `gc::tests::dropping_the_state_frees_every_byte`):
+/// `gc::free_all` frees every object, and dropping the state afterwards wrote to
+/// the freed main thread (clearing its frames) before calling `free_all` again.
+#[test]
+fn dropping_a_state_after_free_all_writes_no_freed_object() {
+    let q = Quarantine::default();
+    let mut st = perilune::vm::state::State::with_allocator(Box::new(q.clone())).unwrap();
+    st.open_libs().unwrap();
+    st.load(b"t = {1, 2, 3} co = coroutine.create(function() end)", b"=t")
+        .unwrap();
+    st.call(0, 0).unwrap();
+    perilune::gc::free_all(&mut st);
+    drop(st);
+    assert_eq!(q.written_after_free(), 0, "freed blocks were written to");
+    // A state dropped normally writes nothing it freed either.
+    let st = perilune::vm::state::State::with_allocator(Box::new(q.clone())).unwrap();
+    drop(st);
+    assert_eq!(q.written_after_free(), 0);
+}
