@@ -94,7 +94,7 @@ fn parse(args: &[OsString]) -> Option<Request> {
 }
 
 /// Run the tool.
-pub fn run(session: &mut Session, args: &[OsString]) -> Outcome {
+pub fn run(session: &Session, args: &[OsString]) -> Outcome {
     let Some(req) = parse(args) else {
         print_usage(session.progname());
         return Err(Reported);
@@ -102,26 +102,30 @@ pub fn run(session: &mut Session, args: &[OsString]) -> Outcome {
     if !req.list {
         return Err(session.report(b"saving bytecode is not supported yet (-bl lists it)"));
     }
+    // `-e chunk` is named by its text (no chunk name), as luajit does.
     let (source, chunkname) = match &req.files[0] {
-        Input::Chunk(c) => (c.clone(), c.clone()),
+        Input::Chunk(c) => (c.clone(), None),
         Input::Path(p) if p == b"-" => {
             let mut source = Vec::new();
             if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut source) {
                 return Err(session.report(format!("cannot read stdin: {}", strerror(&e)).as_bytes()));
             }
-            (source, b"=stdin".to_vec())
+            (source, Some(b"=stdin".to_vec()))
         }
         Input::Path(p) => {
             let source = session.read_file(&bytes_to_os(p))?;
             let mut name = b"@".to_vec();
             name.extend_from_slice(p);
-            (source, name)
+            (source, Some(name))
         }
     };
-    let text = match perilune::compiler::compile(&mut session.state, &source, &chunkname) {
-        Ok(p) => perilune::compiler::listing(p),
-        Err(e) => return Err(session.report_throw(e)),
+    let chunk = session.lua.load(source);
+    let chunk = match chunkname {
+        Some(name) => chunk.set_name(name),
+        None => chunk,
     };
+    let r = chunk.bytecode_listing();
+    let text = session.check(r)?;
     match req.files.get(1) {
         Some(Input::Path(out)) if out != b"-" => match std::fs::write(bytes_to_os(out), text) {
             Ok(()) => Ok(()),

@@ -11,26 +11,24 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// True while [`run_interruptible`] runs Lua code.
-static RUNNING: AtomicBool = AtomicBool::new(false);
+/// False while [`run_interruptible`] runs Lua code.
+static IDLE: AtomicBool = AtomicBool::new(true);
 
 /// Install the SIGINT handler that sets `flag` (the state's interrupt handle).
 /// Failure to install is not an error: Ctrl-C then simply ends the process.
+///
+/// Built from signal-hook's safe actions, which run in the order they are
+/// registered: terminate by the signal when no Lua code runs, terminate when an
+/// interrupt is already pending (a second Ctrl-C before the first was noticed), and
+/// otherwise set the interrupt flag.
 pub fn install(flag: Arc<AtomicBool>) {
     #[cfg(unix)]
     {
         use signal_hook::consts::SIGINT;
-        use signal_hook::low_level;
-        let handler = move || {
-            // Atomics only: this runs inside the signal handler.
-            if RUNNING.load(Ordering::SeqCst) && !flag.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            let _ = low_level::emulate_default_handler(SIGINT);
-        };
-        // SAFETY: the handler only touches atomics and calls signal-hook's
-        // emulate_default_handler, which is meant to be called from a handler.
-        let _ = unsafe { low_level::register(SIGINT, handler) };
+        use signal_hook::flag;
+        let _ = flag::register_conditional_default(SIGINT, &IDLE)
+            .and_then(|_| flag::register_conditional_default(SIGINT, flag.clone()))
+            .and_then(|_| flag::register(SIGINT, flag));
     }
     #[cfg(not(unix))]
     drop(flag);
@@ -40,8 +38,8 @@ pub fn install(flag: Arc<AtomicBool>) {
 /// interrupt left over from an earlier run is cleared first.
 pub fn run_interruptible<T>(flag: &AtomicBool, f: impl FnOnce() -> T) -> T {
     flag.store(false, Ordering::SeqCst);
-    let was = RUNNING.swap(true, Ordering::SeqCst);
+    let was_idle = IDLE.swap(false, Ordering::SeqCst);
     let r = f();
-    RUNNING.store(was, Ordering::SeqCst);
+    IDLE.store(was_idle, Ordering::SeqCst);
     r
 }

@@ -17,9 +17,7 @@
 //!
 //! Errors are reported without a traceback, as luajit does for these options.
 
-use perilune::value::Value;
-use perilune::vm::error::Throw;
-use perilune::vm::state::State;
+use perilune::{Error, Lua, ReportStyle, Value};
 
 use crate::session::{Outcome, Session};
 
@@ -59,14 +57,14 @@ fn split_args(list: Option<&[u8]>) -> Vec<Option<&[u8]>> {
 }
 
 /// `-j cmd`.
-pub fn command(session: &mut Session, cmd: &[u8]) -> Outcome {
+pub fn command(session: &Session, cmd: &[u8]) -> Outcome {
     let (name, list) = match cmd.iter().position(|&c| c == b'=') {
         Some(eq) => (&cmd[..eq], Some(&cmd[eq + 1..])),
         None => (cmd, None),
     };
     let args = split_args(list);
-    let r = lookup(&mut session.state, &["jit", &String::from_utf8_lossy(name)]);
-    if let Some(f) = session.check(r)?.filter(|v| v.is_function()) {
+    let r = lookup(&session.lua, &["jit", &String::from_utf8_lossy(name)]);
+    if let Some(f) = session.check(r)?.filter(|v| matches!(v, Value::Function(_))) {
         return call(session, f, &args);
     }
     match name {
@@ -80,35 +78,31 @@ pub fn command(session: &mut Session, cmd: &[u8]) -> Outcome {
 }
 
 /// A `jit.*` module: `require("jit." .. name).start(args...)`.
-fn run_module(session: &mut Session, name: &[u8], args: &[Option<&[u8]>]) -> Outcome {
-    let r = session.state.get_global("require");
-    let require = session.check(r)?;
-    if !require.is_function() {
-        return Err(session.report(UNKNOWN_COMMAND));
-    }
+fn run_module(session: &Session, name: &[u8], args: &[Option<&[u8]>]) -> Outcome {
+    let r = session.lua.globals().raw_get::<_, Value>("require");
+    let require = match session.check(r)? {
+        Value::Function(f) => f,
+        _ => return Err(session.report(UNKNOWN_COMMAND)),
+    };
     let mut module = b"jit.".to_vec();
     module.extend_from_slice(name);
-    let r = session.state.push(require);
-    session.check(r)?;
-    let r = session.state.push_str(&module);
-    session.check(r)?;
-    if !session.call_interruptible(1, 1, false) {
-        let err = session.state.peek(0);
-        session.state.pop(1);
-        if err.as_string().is_some_and(|s| s.as_bytes().starts_with(b"module ")) {
-            return Err(session.report(UNKNOWN_COMMAND));
+    let r = session.lua.create_string(&module);
+    let module = session.check(r)?;
+    let table = match session.call_interruptible(&require, vec![Value::String(module)], ReportStyle::Message) {
+        Ok(results) => results.into_iter().next().unwrap_or(Value::Nil),
+        Err(e) => {
+            if e.report().is_some_and(|m| m.starts_with(b"module ")) {
+                return Err(session.report(UNKNOWN_COMMAND));
+            }
+            return Err(session.report_error(&e));
         }
-        return Err(session.report_value(err));
-    }
-    let table = session.state.peek(0);
-    session.state.pop(1);
-    let start = match table.as_table() {
-        Some(t) => {
-            let r = session.state.intern(b"start").map_err(Throw::from);
-            let key = session.check(r)?;
-            t.get_str(key)
+    };
+    let start = match &table {
+        Value::Table(t) => {
+            let r = t.raw_get::<_, Value>("start");
+            session.check(r)?
         }
-        None => Value::NIL,
+        _ => Value::Nil,
     };
     if start.is_nil() {
         return Err(session.report(UNKNOWN_COMMAND));
@@ -117,10 +111,10 @@ fn run_module(session: &mut Session, name: &[u8], args: &[Option<&[u8]>]) -> Out
 }
 
 /// `-O[opt]`.
-pub fn optimize(session: &mut Session, opt: &[u8]) -> Outcome {
+pub fn optimize(session: &Session, opt: &[u8]) -> Outcome {
     let args = split_args(Some(opt));
-    let r = lookup(&mut session.state, &["jit", "opt", "start"]);
-    if let Some(f) = session.check(r)?.filter(|v| v.is_function()) {
+    let r = lookup(&session.lua, &["jit", "opt", "start"]);
+    if let Some(f) = session.check(r)?.filter(|v| matches!(v, Value::Function(_))) {
         return call(session, f, &args);
     }
     for (i, piece) in args.iter().enumerate() {
@@ -161,34 +155,30 @@ fn is_param(s: &[u8]) -> bool {
 }
 
 /// `t1.t2...name` from the globals through plain tables, without metamethods.
-fn lookup(state: &mut State, path: &[&str]) -> Result<Option<Value>, Throw> {
-    let mut v = Value::table(state.globals);
+fn lookup<'lua>(lua: &'lua Lua, path: &[&str]) -> Result<Option<Value<'lua>>, Error> {
+    let mut v = Value::Table(lua.globals());
     for name in path {
-        let Some(t) = v.as_table() else {
+        let Value::Table(t) = v else {
             return Ok(None);
         };
-        let key = state.intern(name.as_bytes())?;
-        v = t.get_str(key);
+        v = t.raw_get(*name)?;
     }
     Ok((!v.is_nil()).then_some(v))
 }
 
-/// Call `f` with the arguments, no traceback on error.
-fn call(session: &mut Session, f: Value, args: &[Option<&[u8]>]) -> Outcome {
-    let r = push_call(&mut session.state, f, args);
-    session.check(r)?;
-    session.call_reported(args.len(), false)
-}
-
-fn push_call(state: &mut State, f: Value, args: &[Option<&[u8]>]) -> Result<(), Throw> {
-    state.push(f)?;
+/// Call `f` with the arguments (strings; `None` is nil), no traceback on error.
+fn call(session: &Session, f: Value, args: &[Option<&[u8]>]) -> Outcome {
+    let mut values = Vec::with_capacity(args.len());
     for a in args {
         match a {
-            Some(s) => state.push_str(s)?,
-            None => state.push(Value::NIL)?,
+            Some(s) => {
+                let r = session.lua.create_string(s);
+                values.push(Value::String(session.check(r)?));
+            }
+            None => values.push(Value::Nil),
         }
     }
-    Ok(())
+    session.call_value(f, values, ReportStyle::Message).map(drop)
 }
 
 #[cfg(test)]

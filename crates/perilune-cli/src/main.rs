@@ -3,12 +3,14 @@
 //!
 //! - [`options`] parses the command line (luajit's grammar plus `--help` and
 //!   `--memory-limit`);
-//! - [`session`] runs what it asks for on a fresh [`perilune::vm::state::State`];
+//! - [`session`] runs what it asks for on a fresh [`perilune::Lua`], through the
+//!   safe embedding API only (docs/embedding.md);
 //! - [`jit`] (`-j`, `-O`) and [`bytecode`] (`-b`) are luajit's tool options;
-//! - [`repl`] is the interactive prompt, [`interrupt`] turns Ctrl-C into an error;
-//! - [`shims`] adds library functions the runtime lacks so far (`os.exit`).
+//! - [`repl`] is the interactive prompt, [`interrupt`] turns Ctrl-C into an error.
 //!
 //! See docs/cli.md.
+
+#![forbid(unsafe_code)]
 
 mod bytecode;
 mod interrupt;
@@ -16,7 +18,6 @@ mod jit;
 mod options;
 mod repl;
 mod session;
-mod shims;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -50,18 +51,23 @@ fn run(argv: &[OsString]) -> u8 {
         session::print_help(&progname);
         return 0;
     }
-    let state = match perilune::vm::state::State::new() {
-        Ok(s) => s,
-        Err(_) => {
-            session::message(&progname, b"cannot create state: not enough memory");
+    // The state has every library but `ffi`, and the memory limit from the start,
+    // so that the libraries are counted too. `--memory-limit 0` leaves no room at
+    // all (the API's 0 would mean no limit).
+    // `-E`: the package library ignores LUA_PATH and LUA_CPATH, as in luajit.
+    let mut options = perilune::LuaOptions::new().ignore_env_vars(opts.no_env);
+    if let Some(limit) = opts.memory_limit {
+        options = options.memory_limit(limit.max(1));
+    }
+    let lua = match perilune::Lua::new_trusted(perilune::StdLib::ALL_TRUSTED, options) {
+        Ok(lua) => lua,
+        Err(e) => {
+            session::message(&progname, &e.report().unwrap_or_default());
             return 1;
         }
     };
-    if let Some(limit) = opts.memory_limit {
-        state.heap.set_limit(limit);
-    }
-    interrupt::install(state.interrupt_handle());
-    let mut session = session::Session::new(state, progname);
+    interrupt::install(lua.interrupt_handle());
+    let mut session = session::Session::new(lua, progname);
     match session.run(argv, &opts) {
         Ok(()) => 0,
         Err(session::Reported) => 1,

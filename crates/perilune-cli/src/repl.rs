@@ -25,13 +25,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-use perilune::value::Value;
-use perilune::vm::error::Throw;
-use perilune::vm::state::State;
+use perilune::{BString, Error, Function, Lua, MultiValue, ReportStyle, Value};
 
 use crate::session::Session;
 
-const CHUNKNAME: &[u8] = b"=stdin";
+const CHUNKNAME: &str = "=stdin";
 
 /// What reading a line gave.
 enum Input {
@@ -138,9 +136,12 @@ pub fn run(session: &mut Session) {
     };
     let saved = session.prefix_reports;
     session.prefix_reports = false;
-    while let Some(ready) = read_chunk(session, source.as_mut()) {
-        if ready {
-            run_chunk(session);
+    {
+        let session: &Session = session;
+        while let Some(ready) = read_chunk(session, source.as_mut()) {
+            if let Some(f) = ready {
+                run_chunk(session, &f);
+            }
         }
     }
     session.prefix_reports = saved;
@@ -150,69 +151,71 @@ pub fn run(session: &mut Session) {
 }
 
 /// What compiling the input gave.
-enum Compiled {
-    /// The function is on the stack.
-    Ready,
+enum Compiled<'lua> {
+    Ready(Function<'lua>),
     /// The input ends in the middle of a statement.
     Incomplete,
-    Failed(Throw),
+    Failed(Error),
 }
 
-/// Read and compile one input. `None` at end of input; `Some(true)` with the function
-/// on the stack; `Some(false)` when nothing is to run (an error was reported, or
+/// Read and compile one input. `None` at end of input; `Some(Some(f))` with the
+/// function to run; `Some(None)` when nothing is to run (an error was reported, or
 /// the line was dropped with Ctrl-C).
-fn read_chunk(session: &mut Session, source: &mut dyn LineSource) -> Option<bool> {
-    let first = prompt(&mut session.state, "_PROMPT", "> ");
+fn read_chunk<'lua>(session: &'lua Session, source: &mut dyn LineSource) -> Option<Option<Function<'lua>>> {
+    let first = prompt(&session.lua, "_PROMPT", "> ");
     let mut buffer = match source.read(&first) {
         Input::Line(l) => l,
-        Input::Interrupted => return Some(false),
+        Input::Interrupted => return Some(None),
         Input::Eof => return None,
     };
     loop {
-        match compile(&mut session.state, &buffer) {
-            Compiled::Ready => {
+        match compile(&session.lua, &buffer) {
+            Compiled::Ready(f) => {
                 source.remember(&String::from_utf8_lossy(&buffer));
-                return Some(true);
+                return Some(Some(f));
             }
-            Compiled::Failed(t) => {
+            Compiled::Failed(e) => {
                 source.remember(&String::from_utf8_lossy(&buffer));
-                session.report_throw(t);
-                return Some(false);
+                session.report_error(&e);
+                return Some(None);
             }
             Compiled::Incomplete => {}
         }
-        let more = prompt(&mut session.state, "_PROMPT2", ">> ");
+        let more = prompt(&session.lua, "_PROMPT2", ">> ");
         match source.read(&more) {
             Input::Line(l) => {
                 buffer.push(b'\n');
                 buffer.extend_from_slice(&l);
             }
-            Input::Interrupted => return Some(false),
+            Input::Interrupted => return Some(None),
             // As lua does: an unfinished statement at end of input ends the session.
             Input::Eof => return None,
         }
     }
 }
 
+/// Compile `source` as the chunk `stdin` (nothing runs).
+fn load<'lua>(lua: &'lua Lua, source: &[u8]) -> perilune::Result<Function<'lua>> {
+    lua.load(source).set_name(CHUNKNAME).into_function()
+}
+
 /// Compile an input (see the module docs for the rules).
-fn compile(state: &mut State, input: &[u8]) -> Compiled {
+fn compile<'lua>(lua: &'lua Lua, input: &[u8]) -> Compiled<'lua> {
     let (expr, statement_allowed) = match input.strip_prefix(b"=") {
         Some(rest) => (rest, false),
         None => (input, true),
     };
-    match classify(state.load(&with_return(expr), CHUNKNAME)) {
-        Compiled::Ready => {
+    match classify(load(lua, &with_return(expr))) {
+        Compiled::Ready(f) => {
             // An expression list that is also a statement is a single call, which
             // `return` would make a tail call: run it through `returning` instead.
-            let is_call = state.load(expr, CHUNKNAME).is_ok();
-            state.pop(if is_call { 2 } else { 1 });
-            if !is_call {
-                return classify(state.load(&with_return(expr), CHUNKNAME));
+            if load(lua, expr).is_err() {
+                return Compiled::Ready(f);
             }
-            classify(state.load(&returning(expr), CHUNKNAME))
+            classify(load(lua, &returning(expr)))
         }
         other if !statement_allowed => other,
-        _ => classify(state.load(input, CHUNKNAME)),
+        _ => classify(load(lua, input)),
     }
 }
 
@@ -236,58 +239,38 @@ fn returning(expr: &[u8]) -> Vec<u8> {
     s
 }
 
-fn classify(r: Result<(), Throw>) -> Compiled {
+/// A syntax error at the end of the input (the message ends with `'<eof>'`) means
+/// the input is incomplete (Lua's rule).
+fn classify(r: perilune::Result<Function<'_>>) -> Compiled<'_> {
     match r {
-        Ok(()) => Compiled::Ready,
-        Err(Throw::Error(v)) if is_incomplete(v) => Compiled::Incomplete,
-        Err(t) => Compiled::Failed(t),
+        Ok(f) => Compiled::Ready(f),
+        Err(Error::SyntaxError { message, .. }) if message.ends_with("'<eof>'") => Compiled::Incomplete,
+        Err(e) => Compiled::Failed(e),
     }
 }
 
-/// A syntax error at the end of the input: the message ends with `'<eof>'`.
-fn is_incomplete(err: Value) -> bool {
-    err.as_string().is_some_and(|s| s.as_bytes().ends_with(b"'<eof>'"))
-}
-
-/// Run the compiled input (on the stack) and print its results.
-fn run_chunk(session: &mut Session) {
-    let base = session.state.cur.top - 1;
-    if !session.call_interruptible(0, -1, true) {
-        let err = session.state.peek(0);
-        session.report_value(err);
-        session.state.pop(1);
-        return;
-    }
-    let nres = session.state.cur.top.saturating_sub(base);
-    if nres > 0 {
-        print_results(session, base, nres);
-    }
-    let top = session.state.cur.top;
-    session.state.pop(top.saturating_sub(base));
-}
-
-/// Call the global `print` with the `nres` values from stack slot `base`.
-fn print_results(session: &mut Session, base: usize, nres: usize) {
-    let pushed = (|| -> Result<(), Throw> {
-        let print = session.state.get_global("print")?;
-        session.state.push(print)?;
-        for k in 0..nres {
-            let v = session.state.cur.stack[base + k];
-            session.state.push(v)?;
+/// Run the compiled input and print its results.
+fn run_chunk<'lua>(session: &'lua Session, f: &Function<'lua>) {
+    match session.call_interruptible(f, Vec::new(), ReportStyle::Traceback) {
+        Ok(results) if !results.is_empty() => print_results(session, results),
+        Ok(_) => {}
+        Err(e) => {
+            session.report_error(&e);
         }
-        Ok(())
-    })();
-    if let Err(t) = pushed {
-        session.report_throw(t);
-        return;
     }
-    if !session.call_interruptible(nres, 0, false) {
-        let err = session.state.peek(0);
-        let text = match err.as_string() {
-            Some(s) => s.as_bytes().to_vec(),
-            None => b"(error object is not a string)".to_vec(),
-        };
-        session.state.pop(1);
+}
+
+/// Call the global `print` with the results.
+fn print_results<'lua>(session: &'lua Session, results: MultiValue<'lua>) {
+    let print = match session.lua.globals().raw_get::<_, Value>("print") {
+        Ok(p) => p,
+        Err(e) => {
+            session.report_error(&e);
+            return;
+        }
+    };
+    if let Err(e) = session.try_call_value(print, results.into_vec(), ReportStyle::Message) {
+        let text = e.report().unwrap_or_else(|| b"(error object is not a string)".to_vec());
         let mut msg = b"error calling 'print' (".to_vec();
         msg.extend_from_slice(&text);
         msg.push(b')');
@@ -296,14 +279,12 @@ fn print_results(session: &mut Session, base: usize, nres: usize) {
 }
 
 /// The prompt: the global `name` when it is a string or number, else `default`.
-fn prompt(state: &mut State, name: &str, default: &str) -> String {
-    let Ok(v) = state.get_global(name) else {
-        return default.to_string();
-    };
-    if v.is_string() || v.is_number() {
-        if let Ok(s) = state.tostring_raw(v) {
-            return s.to_str_lossy().into_owned();
-        }
+fn prompt(lua: &Lua, name: &str, default: &str) -> String {
+    match lua.globals().raw_get::<_, Value>(name) {
+        Ok(v @ (Value::String(_) | Value::Integer(_) | Value::Number(_))) => match lua.unpack::<BString>(v) {
+            Ok(s) => String::from_utf8_lossy(&s.0).into_owned(),
+            Err(_) => default.to_string(),
+        },
+        _ => default.to_string(),
     }
-    default.to_string()
 }

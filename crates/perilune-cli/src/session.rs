@@ -1,6 +1,7 @@
 //! Running what the command line asked for, the way `luajit` does it.
 //!
-//! Order of work (as luajit does it): open the libraries (plus the [`crate::shims`]),
+//! Order of work (as luajit does it): open the libraries (done by `main`, with `-E`
+//! already applied),
 //! build the global `arg` table, run `LUA_INIT` (unless `-E`), print the version
 //! (`-v`), run the `-e`/`-l`/`-j`/`-O` actions in order, run the script, then either
 //! enter interactive mode ([`crate::repl`]) or, when there was no script, no `-e` and no
@@ -18,9 +19,7 @@
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
 
-use perilune::value::Value;
-use perilune::vm::error::Throw;
-use perilune::vm::state::State;
+use perilune::{Error, Function, Lua, ReportStyle, Value};
 
 use crate::interrupt::run_interruptible;
 use crate::options::{os_bytes, Action, Options, Script};
@@ -31,34 +30,25 @@ pub struct Reported;
 
 pub type Outcome = Result<(), Reported>;
 
-/// One run of the command: the state plus what reports need.
+/// One run of the command: the Lua state plus what reports need.
 pub struct Session {
-    pub state: Box<State>,
+    pub lua: Lua,
     progname: Vec<u8>,
     /// Whether reports start with `<progname>: ` (not at the interactive prompt).
     pub prefix_reports: bool,
 }
 
 impl Session {
-    pub fn new(state: Box<State>, progname: Vec<u8>) -> Session {
+    pub fn new(lua: Lua, progname: Vec<u8>) -> Session {
         Session {
-            state,
+            lua,
             progname,
             prefix_reports: true,
         }
     }
 
-    /// Execute the parsed command line.
+    /// Execute the parsed command line (the libraries are open already).
     pub fn run(&mut self, argv: &[OsString], opts: &Options) -> Outcome {
-        if opts.no_env {
-            // As luajit does: the package library then ignores LUA_PATH/LUA_CPATH.
-            let r = set_noenv(&mut self.state);
-            self.check(r)?;
-        }
-        let r = self.state.open_libs();
-        self.check(r)?;
-        let r = crate::shims::install(&mut self.state);
-        self.check(r)?;
         let r = self.create_arg_table(argv, opts.script_index(argv.len()));
         self.check(r)?;
         if !opts.no_env {
@@ -101,8 +91,8 @@ impl Session {
     /// `-l name`: call the global `require` with the name, as luajit does. When
     /// `require` is missing (a state without the package library) that is said
     /// plainly (luajit would report "attempt to call a nil value").
-    fn require(&mut self, name: &[u8]) -> Outcome {
-        let r = self.state.get_global("require");
+    fn require(&self, name: &[u8]) -> Outcome {
+        let r = self.lua.globals().raw_get::<_, Value>("require");
         let require = self.check(r)?;
         if require.is_nil() {
             let mut msg = b"module '".to_vec();
@@ -110,28 +100,24 @@ impl Session {
             msg.extend_from_slice(b"' not found: 'require' is not available (no package library)");
             return Err(self.report(&msg));
         }
-        let r = self.state.push(require);
-        self.check(r)?;
-        let r = self.state.push_str(name);
-        self.check(r)?;
-        self.call_reported(1, true)
+        let r = self.lua.create_string(name);
+        let name = self.check(r)?;
+        self.call_value(require, vec![Value::String(name)], ReportStyle::Traceback)
+            .map(drop)
     }
 
     /// `arg[i - script_index] = argv[i]` for every argument.
-    fn create_arg_table(&mut self, argv: &[OsString], script_index: usize) -> Result<(), Throw> {
+    fn create_arg_table(&self, argv: &[OsString], script_index: usize) -> perilune::Result<()> {
         let narray = argv.len().saturating_sub(script_index + 1);
-        let table = self.state.new_table(narray, script_index + 1)?;
-        // Allocation never starts a collection, so the table needs no rooting
-        // until it is stored in the globals below.
+        let table = self.lua.create_table_with_capacity(narray, script_index + 1)?;
         for (i, a) in argv.iter().enumerate() {
-            let v = self.state.str_value(&os_bytes(a))?;
-            table.get_mut().set_int(i as i64 - script_index as i64, v)?;
+            table.raw_set(i as i64 - script_index as i64, self.lua.create_string(os_bytes(a))?)?;
         }
-        self.state.set_global("arg", Value::table(table))
+        self.lua.globals().raw_set("arg", table)
     }
 
     /// `LUA_INIT`: `@file` runs a file, anything else runs as a chunk.
-    fn run_lua_init(&mut self) -> Outcome {
+    fn run_lua_init(&self) -> Outcome {
         let Some(init) = std::env::var_os("LUA_INIT") else {
             return Ok(());
         };
@@ -146,7 +132,7 @@ impl Session {
     }
 
     /// Load and run a script file (`None`: standard input).
-    fn do_file(&mut self, path: Option<&OsString>, args: &[OsString]) -> Outcome {
+    fn do_file(&self, path: Option<&OsString>, args: &[OsString]) -> Outcome {
         let (source, chunkname) = match path {
             Some(p) => {
                 let mut name = b"@".to_vec();
@@ -164,7 +150,7 @@ impl Session {
         self.do_chunk(&source, &chunkname, args)
     }
 
-    pub fn read_file(&mut self, path: &OsString) -> Result<Vec<u8>, Reported> {
+    pub fn read_file(&self, path: &OsString) -> Result<Vec<u8>, Reported> {
         let name = os_bytes(path).into_owned();
         let mut file = match std::fs::File::open(path) {
             Ok(f) => f,
@@ -177,82 +163,70 @@ impl Session {
         }
     }
 
-    /// Compile `source` and call it with `args` as `...`.
-    fn do_chunk(&mut self, source: &[u8], chunkname: &[u8], args: &[OsString]) -> Outcome {
-        if let Err(t) = self.state.load(source, chunkname) {
-            return Err(self.report_throw(t));
-        }
-        for a in args {
-            let r = self.push_arg(a);
-            self.check(r)?;
-        }
-        self.call_reported(args.len(), true)
+    /// Compile `source` and call it with `args` as `...`; an error is reported with
+    /// a traceback (a syntax error without one).
+    fn do_chunk(&self, source: &[u8], chunkname: &[u8], args: &[OsString]) -> Outcome {
+        let r = self.lua.load(source).set_name(chunkname).into_function();
+        let f = self.check(r)?;
+        let r = args
+            .iter()
+            .map(|a| self.lua.create_string(os_bytes(a)).map(Value::String))
+            .collect::<perilune::Result<Vec<_>>>();
+        let args = self.check(r)?;
+        let r = self.call_interruptible(&f, args, ReportStyle::Traceback);
+        self.check(r).map(drop)
     }
 
-    /// Call the function below the `nargs` arguments on the stack, discarding its
-    /// results; an error is reported (with a traceback when `traceback`).
-    pub fn call_reported(&mut self, nargs: usize, traceback: bool) -> Outcome {
-        if self.call_interruptible(nargs, 0, traceback) {
-            Ok(())
-        } else {
-            let err = self.state.peek(0);
-            let reported = self.report_value(err);
-            self.state.pop(1);
-            Err(reported)
-        }
+    /// Call `f` with Ctrl-C turned into an interrupt; errors come back reported in
+    /// `style` (see [`perilune::Function::call_reported`]).
+    pub fn call_interruptible<'lua>(
+        &self,
+        f: &Function<'lua>,
+        args: Vec<Value<'lua>>,
+        style: ReportStyle,
+    ) -> perilune::Result<perilune::MultiValue<'lua>> {
+        let flag = self.lua.interrupt_handle();
+        let args = perilune::MultiValue::from_vec(args);
+        run_interruptible(&flag, || f.call_reported(args, style))
     }
 
-    /// [`State::pcall`] with Ctrl-C turned into an interrupt.
-    pub fn call_interruptible(&mut self, nargs: usize, nresults: i32, traceback: bool) -> bool {
-        let flag = self.state.interrupt_handle();
-        let state = &mut self.state;
-        run_interruptible(&flag, || state.pcall(nargs, nresults, traceback))
+    /// Call any value the way Lua calls it (a function, or a table or userdata with
+    /// `__call`), with Ctrl-C turned into an interrupt; errors are reported.
+    pub fn call_value<'lua>(
+        &'lua self,
+        v: Value<'lua>,
+        args: Vec<Value<'lua>>,
+        style: ReportStyle,
+    ) -> Result<perilune::MultiValue<'lua>, Reported> {
+        let r = self.try_call_value(v, args, style);
+        self.check(r)
     }
 
-    fn push_arg(&mut self, a: &OsString) -> Result<(), Throw> {
-        let v = self.state.str_value(&os_bytes(a))?;
-        self.state.push(v)
+    /// [`Session::call_value`] without reporting the error.
+    pub fn try_call_value<'lua>(
+        &'lua self,
+        v: Value<'lua>,
+        args: Vec<Value<'lua>>,
+        style: ReportStyle,
+    ) -> perilune::Result<perilune::MultiValue<'lua>> {
+        let (f, args) = callable(&self.lua, v, args, style)?;
+        self.call_interruptible(&f, args, style)
     }
 
     /// Report the error of `r`, if any.
-    pub fn check<T>(&mut self, r: Result<T, Throw>) -> Result<T, Reported> {
-        r.map_err(|t| self.report_throw(t))
+    pub fn check<T>(&self, r: perilune::Result<T>) -> Result<T, Reported> {
+        r.map_err(|e| self.report_error(&e))
     }
 
-    pub fn report_throw(&mut self, t: Throw) -> Reported {
-        match t {
-            Throw::Error(v) => self.report_value(v),
-            Throw::Oom => self.report(b"not enough memory"),
-            Throw::Yield => self.report(b"attempt to yield from outside a coroutine"),
-            Throw::Abort => {
-                let reason = self.state.hooks.abort_reason.clone();
-                self.report(reason.as_bytes())
-            }
+    /// Report an error as luajit does: a `nil` error object prints nothing.
+    pub fn report_error(&self, e: &Error) -> Reported {
+        match e.report() {
+            Some(text) => self.report(&text),
+            None => Reported,
         }
     }
 
-    /// Report an error value as luajit does.
-    pub fn report_value(&mut self, v: Value) -> Reported {
-        if v.is_nil() {
-            return Reported;
-        }
-        if let Some(s) = v.as_string() {
-            let msg = s.as_bytes().to_vec();
-            return self.report(&msg);
-        }
-        if let Some(n) = v.as_number() {
-            return match self.state.number_to_str(n) {
-                Ok(s) => {
-                    let msg = s.as_bytes().to_vec();
-                    self.report(&msg)
-                }
-                Err(_) => self.report(b"not enough memory"),
-            };
-        }
-        self.report(b"(error object is not a string)")
-    }
-
-    pub fn report_io(&mut self, what: &str, name: &[u8], e: &std::io::Error) -> Reported {
+    pub fn report_io(&self, what: &str, name: &[u8], e: &std::io::Error) -> Reported {
         let mut msg = format!("cannot {what} ").into_bytes();
         msg.extend_from_slice(name);
         msg.extend_from_slice(b": ");
@@ -261,7 +235,7 @@ impl Session {
     }
 
     /// Print `<progname>: <msg>` on stderr (just `<msg>` at the prompt).
-    pub fn report(&mut self, msg: &[u8]) -> Reported {
+    pub fn report(&self, msg: &[u8]) -> Reported {
         let prefix: &[u8] = if self.prefix_reports { &self.progname } else { b"" };
         message(prefix, msg);
         Reported
@@ -271,6 +245,38 @@ impl Session {
     pub fn progname(&self) -> &[u8] {
         &self.progname
     }
+}
+
+/// The function to call for calling `v` with `args`: `v` itself, or a table's
+/// `__call` metamethod with the table in front of the arguments. Anything else fails
+/// with what the VM reports for such a call: `attempt to call a X value` (with the
+/// host's frame as the traceback in [`ReportStyle::Traceback`]).
+fn callable<'lua>(
+    lua: &'lua Lua,
+    v: Value<'lua>,
+    mut args: Vec<Value<'lua>>,
+    style: ReportStyle,
+) -> perilune::Result<(Function<'lua>, Vec<Value<'lua>>)> {
+    let metatable = match &v {
+        Value::Function(f) => return Ok((f.clone(), args)),
+        Value::Table(t) => t.get_metatable()?,
+        _ => None,
+    };
+    if let Some(mt) = metatable {
+        if let Value::Function(call) = mt.raw_get::<_, Value>("__call")? {
+            args.insert(0, v);
+            return Ok((call, args));
+        }
+    }
+    let msg = format!("attempt to call a {} value", v.type_name());
+    let report = match style {
+        ReportStyle::Message => msg.clone(),
+        ReportStyle::Traceback => format!("{msg}\nstack traceback:\n\t[C]: at {lua:p}"),
+    };
+    Err(Error::Reported {
+        report: Some(report.into_bytes()),
+        cause: std::sync::Arc::new(Error::runtime(msg)),
+    })
 }
 
 /// Print `<progname>: <msg>` on stderr, or just `<msg>` when `progname` is empty
@@ -367,11 +373,4 @@ pub fn bytes_to_os(b: &[u8]) -> OsString {
     {
         OsString::from(String::from_utf8_lossy(b).into_owned())
     }
-}
-
-/// Set the registry's `LUA_NOENV` to true (`-E`), before the libraries open.
-fn set_noenv(state: &mut State) -> perilune::vm::error::LResult<()> {
-    let key = state.str_value(b"LUA_NOENV")?;
-    let reg = state.registry;
-    state.table_set(reg, key, Value::TRUE)
 }

@@ -74,6 +74,9 @@ pub(crate) fn start_cycle(state: &mut State) {
 fn mark_roots(state: &mut State, new_cycle: bool) {
     let gc = &mut state.gc;
     mark_object(gc, state.registry.header());
+    if let Some(t) = state.host_root {
+        mark_object(gc, t.header());
+    }
     mark_object(gc, state.globals.header());
     mark_object(gc, state.main_thread.header());
     mark_object(gc, state.cur.header());

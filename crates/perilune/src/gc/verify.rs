@@ -133,6 +133,9 @@ fn check_reachable(state: &State, home: &HashMap<usize, Home>) -> Result<(), Str
         (state.main_thread.header(), "main thread"),
         (state.cur.header(), "current thread"),
     ];
+    if let Some(t) = state.host_root {
+        todo.push((t.header(), "host root"));
+    }
     for mt in state.type_mts.iter().flatten() {
         todo.push((mt.header(), "type metatable"));
     }

@@ -55,7 +55,7 @@ impl<'a> AsChunk<'a> for Vec<u8> {
 pub struct Chunk<'lua, 'a> {
     lua: &'lua Lua,
     source: Cow<'a, [u8]>,
-    name: Option<String>,
+    name: Option<Vec<u8>>,
     env: Option<Table<'lua>>,
 }
 
@@ -72,14 +72,30 @@ impl Lua {
 }
 
 impl<'lua, 'a> Chunk<'lua, 'a> {
-    /// The name used in error messages and tracebacks. A name starting with `@` is
-    /// a file name, `=` is used verbatim; any other name is shown as given.
-    pub fn set_name(mut self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        self.name = Some(if name.starts_with('@') || name.starts_with('=') {
-            name
+    /// The name used in error messages and tracebacks, as Lua's `chunkname`: a name
+    /// starting with `@` is a file name (`@dir/a.lua` shows as `dir/a.lua`, shortened
+    /// from the left when long), one starting with `=` is shown verbatim without the
+    /// `=` (`=stdin` shows as `stdin`); any other name is shown as given, as if it
+    /// started with `=`. Names are bytes, so a file name need not be UTF-8. Without a
+    /// name, a chunk is named by its source text (`[string "x = 1"]`).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let e = lua.load("error('x')").set_name("@scripts/a.lua").exec().unwrap_err();
+    /// assert!(e.to_string().contains("scripts/a.lua:1: x"));
+    /// let e = lua.load("error('x')").set_name("=stdin").exec().unwrap_err();
+    /// assert!(e.to_string().contains("stdin:1: x"));
+    /// let e = lua.load("error('x')").exec().unwrap_err();
+    /// assert!(e.to_string().contains(r#"[string "error('x')"]:1: x"#));
+    /// ```
+    pub fn set_name(mut self, name: impl AsRef<[u8]>) -> Self {
+        let name = name.as_ref();
+        self.name = Some(if name.starts_with(b"@") || name.starts_with(b"=") {
+            name.to_vec()
         } else {
-            format!("={name}")
+            let mut n = b"=".to_vec();
+            n.extend_from_slice(name);
+            n
         });
         self
     }
@@ -98,30 +114,13 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
 
     fn compile(&self, source: &[u8]) -> Result<Function<'lua>> {
         let lua = self.lua;
-        let name: Vec<u8> = match &self.name {
-            Some(n) => n.as_bytes().to_vec(),
-            None => self.source.to_vec(),
-        };
+        let name = self.chunk_name();
         let env = self.env.as_ref().and_then(|t| t.0.val.as_table());
         lua.with_state(|st, raw| {
             let top = st.cur.top;
-            match st.load(source, &name) {
-                Ok(()) => {}
-                Err(Throw::Error(v)) => {
-                    st.cur.get_mut().top = top;
-                    let message = v
-                        .as_string()
-                        .map_or_else(String::new, |s| s.to_str_lossy().into_owned());
-                    let incomplete_input = message.ends_with("'<eof>'") || message.ends_with("<eof>");
-                    return Err(Error::SyntaxError {
-                        message,
-                        incomplete_input,
-                    });
-                }
-                Err(_) => {
-                    st.cur.get_mut().top = top;
-                    return Err(mem_error());
-                }
+            if let Err(e) = st.load(source, &name) {
+                st.cur.get_mut().top = top;
+                return Err(compile_error(e));
             }
             let f = st.peek(0);
             if let Some(env) = env {
@@ -131,6 +130,37 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
             st.cur.get_mut().top = top;
             Ok(Function(r?))
         })
+    }
+
+    /// The chunk name given to the compiler.
+    fn chunk_name(&self) -> Vec<u8> {
+        match &self.name {
+            Some(n) => n.clone(),
+            None => self.source.to_vec(),
+        }
+    }
+
+    /// The chunk's bytecode listing, in the format of `luajit -bl` (one block per
+    /// function, named `chunk:first-last`), without running anything. A syntax error
+    /// is [`Error::SyntaxError`]. This is what `perilune -bl` prints.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let text = lua.load("x = 1\n").set_name("@list.lua").bytecode_listing()?;
+    /// assert!(text.starts_with("-- BYTECODE -- list.lua:0-2\n0001    KSHORT   0   1\n"));
+    /// // Without a name, the chunk is named by its source, as `luajit -bl -e` does.
+    /// let text = lua.load("x=1").bytecode_listing()?;
+    /// assert!(text.starts_with("-- BYTECODE -- \"x=1\":0-1\n"));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn bytecode_listing(self) -> Result<String> {
+        let name = self.chunk_name();
+        self.lua
+            .with_state(|st, _| match crate::compiler::compile(st, &self.source, &name) {
+                // The prototype is not rooted: the listing is made before any safe point.
+                Ok(p) => Ok(crate::compiler::listing(p)),
+                Err(e) => Err(compile_error(e)),
+            })
     }
 
     /// Run the chunk, discarding its results.
@@ -168,5 +198,22 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
     /// ```
     pub fn call<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(self, args: A) -> Result<R> {
         self.into_function()?.call(args)
+    }
+}
+
+/// The error for a chunk that did not compile.
+fn compile_error(e: Throw) -> Error {
+    match e {
+        Throw::Error(v) => {
+            let message = v
+                .as_string()
+                .map_or_else(String::new, |s| s.to_str_lossy().into_owned());
+            let incomplete_input = message.ends_with("'<eof>'") || message.ends_with("<eof>");
+            Error::SyntaxError {
+                message,
+                incomplete_input,
+            }
+        }
+        _ => mem_error(),
     }
 }

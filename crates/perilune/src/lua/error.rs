@@ -94,6 +94,23 @@ pub enum Error {
     ExternalError(Arc<dyn std::error::Error + Send + Sync>),
     /// An error with some context added (see [`ErrorContext`]).
     WithContext { context: String, cause: Arc<Error> },
+    /// An error of [`Function::call_reported`]: `report` is the text the standalone
+    /// `lua`/`luajit` command prints for it, in the [`ReportStyle`] asked for (the
+    /// exact bytes of the Lua message), or `None` when the error object is `nil`
+    /// (the command prints nothing); `cause` is the error [`Function::call`] would
+    /// have returned.
+    ///
+    /// [`Function::call_reported`]: crate::Function::call_reported
+    /// [`Function::call`]: crate::Function::call
+    /// [`ReportStyle`]: crate::ReportStyle
+    Reported { report: Option<Vec<u8>>, cause: Arc<Error> },
+    /// An error a Rust callback raises the way Lua's own functions raise theirs
+    /// (`luaL_error`, `luaL_argerror`): Lua code receives a plain string, not a
+    /// wrapped Rust error, made of the position of the calling Lua code and the
+    /// message — or, with `argument: Some(n)`, `bad argument #n to 'name' (message)`
+    /// with the name the caller used for the function. Make it with
+    /// [`Error::plain`] or [`Error::plain_argument`].
+    PlainError { message: String, argument: Option<usize> },
 }
 
 impl Error {
@@ -105,6 +122,68 @@ impl Error {
     pub fn external<E: Into<Box<dyn std::error::Error + Send + Sync>>>(err: E) -> Self {
         Error::ExternalError(Arc::from(err.into()))
     }
+    /// An error a Rust callback raises as a plain Lua string with the caller's
+    /// position, as `error(message)` would from Lua code ([`Error::PlainError`]).
+    ///
+    /// ```
+    /// use perilune::{Error, Lua};
+    /// let lua = Lua::new();
+    /// let f = lua.create_function(|_, ()| Err::<(), _>(Error::plain("out of cheese")))?;
+    /// lua.globals().set("f", f)?;
+    /// let (ok, msg): (bool, String) = lua.load("return pcall(function() f() end)").set_name("=script").eval()?;
+    /// assert!(!ok);
+    /// assert_eq!(msg, "script:1: out of cheese");
+    /// // Called by a Rust function (here `pcall`), there is no Lua position to give.
+    /// let (_, msg): (bool, String) = lua.load("return pcall(f)").eval()?;
+    /// assert_eq!(msg, "out of cheese");
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn plain<S: fmt::Display>(message: S) -> Self {
+        Error::PlainError {
+            message: message.to_string(),
+            argument: None,
+        }
+    }
+
+    /// A bad-argument error a Rust callback raises the way the built-in functions do:
+    /// Lua code receives the plain string `<position> bad argument #pos to 'name'
+    /// (message)`, where `name` is what the caller called the function
+    /// ([`Error::PlainError`]).
+    ///
+    /// ```
+    /// use perilune::{Error, Lua, Value};
+    /// let lua = Lua::new();
+    /// let f = lua.create_function(|_, v: Value| match v {
+    ///     Value::Integer(n) => Ok(n),
+    ///     other => Err(Error::plain_argument(1, format!("number expected, got {}", other.type_name()))),
+    /// })?;
+    /// lua.globals().set("count", f)?;
+    /// let (_, msg): (bool, String) = lua.load("return pcall(count, 'x')").set_name("=script").eval()?;
+    /// assert_eq!(msg, "bad argument #1 to '?' (number expected, got string)");
+    /// let (_, msg): (bool, String) = lua.load("local ok, e = pcall(function() count('x') end) return ok, e")
+    ///     .set_name("=script")
+    ///     .eval()?;
+    /// assert_eq!(msg, "script:1: bad argument #1 to 'count' (number expected, got string)");
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn plain_argument<S: fmt::Display>(pos: usize, message: S) -> Self {
+        Error::PlainError {
+            message: message.to_string(),
+            argument: Some(pos),
+        }
+    }
+
+    /// The text the standalone command prints for an [`Error::Reported`] (`None`
+    /// for a `nil` error object); for any other error, its `Display` text.
+    pub fn report(&self) -> Option<Vec<u8>> {
+        match self {
+            Error::Reported { report, .. } => report.clone(),
+            Error::SyntaxError { message, .. } => Some(message.clone().into_bytes()),
+            Error::MemoryError(m) => Some(m.clone().into_bytes()),
+            e => Some(e.to_string().into_bytes()),
+        }
+    }
+
     pub(crate) fn from_conv(from: &'static str, to: &'static str, message: Option<String>) -> Self {
         Error::FromLuaConversionError { from, to, message }
     }
@@ -113,7 +192,8 @@ impl Error {
         match self {
             Error::CallbackError { cause, .. }
             | Error::BadArgument { cause, .. }
-            | Error::WithContext { cause, .. } => cause.root_cause(),
+            | Error::WithContext { cause, .. }
+            | Error::Reported { cause, .. } => cause.root_cause(),
             e => e,
         }
     }
@@ -164,6 +244,14 @@ impl fmt::Display for Error {
             Error::CallbackPanic(m) => write!(f, "Rust callback panicked: {m}"),
             Error::ExternalError(e) => write!(f, "{e}"),
             Error::WithContext { context, cause } => write!(f, "{context}\n{cause}"),
+            Error::Reported { report, .. } => match report {
+                Some(r) => f.write_str(&String::from_utf8_lossy(r)),
+                None => f.write_str("nil"),
+            },
+            Error::PlainError { message, argument } => match argument {
+                Some(n) => write!(f, "bad argument #{n} ({message})"),
+                None => f.write_str(message),
+            },
         }
     }
 }
@@ -173,7 +261,8 @@ impl std::error::Error for Error {
         match self {
             Error::CallbackError { cause, .. }
             | Error::BadArgument { cause, .. }
-            | Error::WithContext { cause, .. } => Some(cause.as_ref()),
+            | Error::WithContext { cause, .. }
+            | Error::Reported { cause, .. } => Some(cause.as_ref()),
             Error::ExternalError(e) => Some(e.as_ref()),
             _ => None,
         }

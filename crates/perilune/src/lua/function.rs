@@ -11,6 +11,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use crate::func::NativeFn;
 use crate::value::Value as Raw;
@@ -18,7 +19,7 @@ use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
 
 use super::error::{Error, Result};
-use super::state::{mem_error, protect, Lua, LuaRaw, LuaRef, BUDGET_REASON};
+use super::state::{error_from_throw, mem_error, protect_with, Lua, LuaRaw, LuaRef, BUDGET_REASON};
 use super::userdata::{new_host_userdata, new_wrapped_error, UdCell};
 use super::value::{FromLuaMulti, IntoLuaMulti, MultiValue, Value};
 
@@ -45,12 +46,112 @@ impl<'lua> Function<'lua> {
     }
 }
 
+/// How [`Function::call_reported`] words an error: the way the standalone `lua` and
+/// `luajit` commands report errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReportStyle {
+    /// The message alone, as lua.c's `report` prints it: a string or number error
+    /// object as its text, any other object `(error object is not a string)`.
+    Message,
+    /// The message followed by `stack traceback:` and the frames, taken where the
+    /// error was raised and ending in the host's frame (`[C]: at 0x...`), as lua.c's
+    /// `docall` with its `traceback` handler makes it: a non-string error object is
+    /// converted with its `__tostring` metamethod if it has one, else reported as
+    /// `(error object is not a string)` without a traceback.
+    Traceback,
+}
+
+impl<'lua> Function<'lua> {
+    /// Call the function like [`Function::call`], with an error reported the way
+    /// the standalone `lua`/`luajit` command reports it: the error is
+    /// [`Error::Reported`], whose `report` is the text the command prints (exact
+    /// bytes; `None` for a `nil` error object, for which it prints nothing) and whose
+    /// `cause` is the error `call` would have returned. Memory errors, interrupts and
+    /// errors from Rust callbacks are reported too (`not enough memory` with a
+    /// traceback, ...). Errors converting the arguments or results are returned
+    /// as they are.
+    ///
+    /// ```
+    /// use perilune::{Error, Function, Lua, ReportStyle};
+    /// let lua = Lua::new();
+    /// let f: Function = lua.load("local t = nil\nreturn t.x").set_name("@main.lua").into_function()?;
+    /// match f.call_reported::<_, ()>((), ReportStyle::Traceback) {
+    ///     Err(Error::Reported { report: Some(text), .. }) => {
+    ///         let text = String::from_utf8(text).unwrap();
+    ///         assert!(text.starts_with("main.lua:2: attempt to index local 't' (a nil value)\nstack traceback:\n"));
+    ///         assert!(text.contains("\n\tmain.lua:2: in main chunk\n\t[C]: at 0x"));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// let f: Function = lua.load("error(setmetatable({}, {__tostring = function() return 'custom' end}))").into_function()?;
+    /// let e = f.call_reported::<_, ()>((), ReportStyle::Traceback).unwrap_err();
+    /// assert!(e.report().unwrap().starts_with(b"custom\nstack traceback:"));
+    /// let e = f.call_reported::<_, ()>((), ReportStyle::Message).unwrap_err();
+    /// assert_eq!(e.report().unwrap(), b"(error object is not a string)");
+    /// let f: Function = lua.load("error(nil)").into_function()?;
+    /// assert!(matches!(f.call_reported::<_, ()>((), ReportStyle::Traceback), Err(Error::Reported { report: None, .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn call_reported<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(
+        &self,
+        args: A,
+        style: ReportStyle,
+    ) -> Result<R> {
+        let lua = self.0.lua;
+        let args = args.into_lua_multi(lua)?;
+        let results = call_values_with(lua, self.0.val, args, |st, raw, e| report_error(st, raw, e, style))?;
+        R::from_lua_multi(results, lua)
+    }
+}
+
+/// The [`Error::Reported`] for a raise, made before the failing frames are dropped.
+fn report_error(st: &mut State, raw: &LuaRaw, e: Throw, style: ReportStyle) -> Error {
+    // The error object first: `error_value` leaves the abort reason in place for
+    // `error_from_throw`, which takes it.
+    let v = st.error_value(e);
+    let cause = error_from_throw(st, raw, e);
+    let report = if v.is_nil() {
+        None
+    } else {
+        match style {
+            ReportStyle::Traceback => {
+                // `traceback_message` roots `v` (as an argument) while `__tostring` runs.
+                let m = st.traceback_message(v);
+                Some(m.as_string().map_or_else(Vec::new, |s| s.as_bytes().to_vec()))
+            }
+            ReportStyle::Message => Some(if let Some(s) = v.as_string() {
+                s.as_bytes().to_vec()
+            } else if let Some(n) = v.as_number() {
+                let mut buf = [0u8; 64];
+                let len = crate::number::fmt_number(n, &mut buf);
+                buf[..len].to_vec()
+            } else {
+                b"(error object is not a string)".to_vec()
+            }),
+        }
+    };
+    Error::Reported {
+        report,
+        cause: Arc::new(cause),
+    }
+}
+
 /// Call VM function value `f` with `args`, protected; collect all results.
 pub(crate) fn call_values<'lua>(lua: &'lua Lua, f: Raw, args: MultiValue<'lua>) -> Result<MultiValue<'lua>> {
+    call_values_with(lua, f, args, error_from_throw)
+}
+
+/// [`call_values`] with the error made by `on_error` (before the frames are dropped).
+fn call_values_with<'lua>(
+    lua: &'lua Lua,
+    f: Raw,
+    args: MultiValue<'lua>,
+    on_error: impl FnOnce(&mut State, &LuaRaw, Throw) -> Error,
+) -> Result<MultiValue<'lua>> {
     lua.with_state(|st, raw| {
         let func_slot = st.cur.top;
         let nargs = args.len();
-        protect(st, raw, |st| {
+        protect_with(st, raw, on_error, |st| {
             st.push(f)?;
             for a in args.iter() {
                 let v = a.to_raw(st, raw).map_err(|_| Throw::Oom)?;
@@ -147,16 +248,20 @@ impl Lua {
     }
 }
 
-/// The callback data of the running native, checked to be a `Cb<F>`.
-fn callback_data<'a, F: 'static>(st: &mut State) -> LResult<&'a Cb<F>> {
-    let cb = st.native_upval(0).as_userdata().and_then(|u| {
-        // SAFETY: the userdata is an upvalue of the running function, which sits in
-        // its frame's function slot: it stays alive for the whole call, and `'a` is
-        // only used within the trampoline.
+/// The callback data of the running native, checked to be a `Cb<F>`, and the
+/// userdata holding it. The caller must keep the userdata alive while it uses the
+/// data ([`run_callback`] pins it with a ref): the function's upvalue alone does not,
+/// since `debug.setupvalue` can replace it while the callback runs.
+fn callback_data<'a, F: 'static>(st: &mut State) -> LResult<(&'a Cb<F>, Raw)> {
+    let ud = st.native_upval(0);
+    let cb = ud.as_userdata().and_then(|u| {
+        // SAFETY: the userdata is an upvalue of the running function, alive until
+        // the next safe point; the trampoline pins it before any code runs, and `'a`
+        // is only used within the trampoline.
         unsafe { UdCell::<Cb<F>>::of(u) }
     });
     match cb.and_then(|c| c.peek()) {
-        Some(c) => Ok(c),
+        Some(c) => Ok((c, ud)),
         None => Err(st.rt_error("internal error: Rust callback data missing")),
     }
 }
@@ -167,8 +272,8 @@ where
     R: IntoLuaMulti<'lua>,
     F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
 {
-    let cb = callback_data::<F>(st)?;
-    run_callback(st, cb.raw, |lua: &'lua Lua| {
+    let (cb, ud) = callback_data::<F>(st)?;
+    run_callback(st, cb.raw, ud, |lua: &'lua Lua| {
         let guard = CbBorrow::shared(cb)?;
         let args = take_args(lua)?;
         let a = A::from_lua_args(args, 1, None, lua)?;
@@ -185,8 +290,8 @@ where
     R: IntoLuaMulti<'lua>,
     F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static,
 {
-    let cb = callback_data::<F>(st)?;
-    run_callback(st, cb.raw, |lua: &'lua Lua| {
+    let (cb, ud) = callback_data::<F>(st)?;
+    run_callback(st, cb.raw, ud, |lua: &'lua Lua| {
         let mut guard = CbBorrow::exclusive(cb)?;
         let args = take_args(lua)?;
         let a = A::from_lua_args(args, 1, None, lua)?;
@@ -261,14 +366,29 @@ fn push_results(lua: &Lua, out: MultiValue<'_>) -> Result<usize> {
 
 /// Run a callback body with the state made available to it through the `Lua`
 /// (see `state.rs`), catching panics, and turn its error into a raise.
+/// `ud` (the userdata holding the callback) is pinned by a ref for the duration.
 fn run_callback<'lua>(
     st: &mut State,
     rawp: NonNull<LuaRaw>,
+    ud: Raw,
     body: impl FnOnce(&'lua Lua) -> Result<usize>,
 ) -> LResult<usize> {
     // SAFETY: the `LuaRaw` outlives the state running this native (`Lua::drop` frees
     // the state before the block).
     let raw: &LuaRaw = unsafe { rawp.as_ref() };
+    let Ok(pin) = raw.make_ref(st, ud) else {
+        return Err(Throw::Oom);
+    };
+    let r = run_callback_pinned(st, raw, body);
+    raw.dec_ref(pin);
+    r
+}
+
+fn run_callback_pinned<'lua>(
+    st: &mut State,
+    raw: &LuaRaw,
+    body: impl FnOnce(&'lua Lua) -> Result<usize>,
+) -> LResult<usize> {
     let prev = raw.state.replace(st as *mut State);
     // SAFETY: `self_view` lives as long as the block. The `'lua` handles made from it
     // cannot outlive this call unless `'lua` is the real lifetime of a leaked `Lua`
@@ -299,6 +419,10 @@ pub(crate) fn throw_from_error(st: &mut State, raw: &LuaRaw, e: Error) -> Throw 
         Error::MemoryError(_) => Throw::Oom,
         Error::BudgetExhausted => st.abort(BUDGET_REASON),
         Error::Interrupted(m) => st.abort(&m),
+        Error::PlainError { message, argument } => match argument {
+            Some(n) => st.arg_error(n, &message),
+            None => st.rt_error(&message),
+        },
         e => match new_wrapped_error(st, raw, e) {
             Ok(u) => Throw::Error(Raw::userdata(u)),
             Err(_) => Throw::Oom,

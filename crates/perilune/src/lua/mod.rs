@@ -43,7 +43,7 @@ mod value;
 pub use chunk::{AsChunk, Chunk};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, Result};
-pub use function::Function;
+pub use function::{Function, ReportStyle};
 pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState};
 pub use string::LuaString;
 pub use table::{Table, TablePairs, TableSequence};

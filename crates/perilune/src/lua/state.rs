@@ -18,7 +18,8 @@
 //! # Handles
 //!
 //! A handle ([`LuaRef`]) keeps its value alive by storing it in the *refs table*, an
-//! integer-keyed table in the registry (like `luaL_ref`). Reference counts and the
+//! integer-keyed table like the registry's `luaL_ref` slots, but rooted in the state's
+//! `host_root` instead of the registry, so that no script can reach it. Reference counts and the
 //! free list live on the Rust side; a handle's `Drop` only decrements a count and, at
 //! zero, queues the slot, which the next operation clears. `Drop` never touches the
 //! state, so it is harmless wherever it runs. Handles borrow the `Lua` (`'lua`), so
@@ -55,6 +56,16 @@ pub(crate) const BUDGET_REASON: &str = "instruction budget exhausted";
 ///
 /// Only libraries Perilune implements are opened; asking for one it does not have
 /// yet is not an error (it is simply absent).
+///
+/// The libraries fall in three groups:
+/// - *safe* ([`StdLib::ALL_SAFE`]): they cannot reach outside the state; any script
+///   may have them ([`Lua::new`], [`Lua::new_with`]);
+/// - *trusted* (`io`, `os`, `package`, `debug`, base's `dofile`/`loadfile`): they reach
+///   files, processes, the environment and the state's internals, so they are only
+///   for scripts the host trusts ([`Lua::new_trusted`]); they cannot break the host's
+///   memory safety;
+/// - *unsafe* (`ffi`): scripts can corrupt memory with it
+///   ([`Lua::unsafe_new_with`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StdLib(u32);
 
@@ -63,15 +74,15 @@ impl StdLib {
     pub const COROUTINE: StdLib = StdLib(1);
     /// `table`.
     pub const TABLE: StdLib = StdLib(1 << 1);
-    /// `io` (unsafe).
+    /// `io` (trusted).
     pub const IO: StdLib = StdLib(1 << 2);
-    /// `os` (unsafe).
+    /// `os` (trusted).
     pub const OS: StdLib = StdLib(1 << 3);
     /// `string`.
     pub const STRING: StdLib = StdLib(1 << 4);
     /// `math`.
     pub const MATH: StdLib = StdLib(1 << 5);
-    /// `package` (unsafe: it loads native code).
+    /// `package` (trusted: it loads files; Perilune never loads native code).
     pub const PACKAGE: StdLib = StdLib(1 << 6);
     /// LuaJIT's `bit`.
     pub const BIT: StdLib = StdLib(1 << 7);
@@ -79,21 +90,31 @@ impl StdLib {
     pub const JIT: StdLib = StdLib(1 << 8);
     /// LuaJIT's `ffi` (unsafe).
     pub const FFI: StdLib = StdLib(1 << 9);
-    /// `debug` (unsafe).
+    /// `debug` (trusted).
     pub const DEBUG: StdLib = StdLib(1 << 10);
-    /// `dofile`, `loadfile` in the base library (unsafe: they read files).
+    /// `dofile`, `loadfile` in the base library (trusted: they read files).
     pub const BASE_FILES: StdLib = StdLib(1 << 11);
     /// No library but the (safe) base library.
     pub const NONE: StdLib = StdLib(0);
     /// Every library that cannot reach outside the Lua state.
     pub const ALL_SAFE: StdLib = StdLib(1 | (1 << 1) | (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8));
+    /// Every library but `ffi`: what the `perilune` command opens (`package` opens
+    /// last, so that `package.loaded` lists the others).
+    pub const ALL_TRUSTED: StdLib = StdLib(!(1 << 9));
     /// Everything.
     pub const ALL: StdLib = StdLib(u32::MAX);
-    const UNSAFE: StdLib = StdLib((1 << 2) | (1 << 3) | (1 << 6) | (1 << 9) | (1 << 10) | (1 << 11));
+    /// Libraries that reach outside the state.
+    const TRUSTED: StdLib = StdLib((1 << 2) | (1 << 3) | (1 << 6) | (1 << 10) | (1 << 11));
+    /// Libraries that can break memory safety.
+    const UNSAFE: StdLib = StdLib(1 << 9);
 
     /// Are all libraries of `other` in `self`?
     pub fn contains(self, other: StdLib) -> bool {
         self.0 & other.0 == other.0
+    }
+
+    fn intersects(self, other: StdLib) -> bool {
+        self.0 & other.0 != 0
     }
 }
 
@@ -115,14 +136,56 @@ impl std::ops::BitAnd for StdLib {
     }
 }
 
-/// Options for [`Lua::new_with`] (none yet; kept for mlua's shape).
+/// Options for creating a state ([`Lua::new_with`], [`Lua::new_trusted`],
+/// [`Lua::unsafe_new_with`]).
+///
+/// ```
+/// use perilune::{Error, Lua, LuaOptions, StdLib};
+/// // A limit set here already counts the standard libraries.
+/// let r = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new().memory_limit(1024));
+/// assert!(matches!(r, Err(Error::MemoryError(_))));
+/// let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new().memory_limit(8 << 20))?;
+/// assert!(lua.used_memory() < 8 << 20);
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
-pub struct LuaOptions {}
+pub struct LuaOptions {
+    memory_limit: usize,
+    ignore_env_vars: bool,
+}
 
 impl LuaOptions {
     pub fn new() -> Self {
-        LuaOptions {}
+        LuaOptions::default()
+    }
+
+    /// Limit the state to `bytes` (0: no limit) from its creation on, before the
+    /// standard libraries are opened, so that everything the state allocates is
+    /// counted (a later [`Lua::set_memory_limit`] can only count what comes after).
+    /// A limit too small for the libraries makes creation fail with
+    /// [`Error::MemoryError`].
+    #[must_use]
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// With `true`, the `package` library ignores the environment variables
+    /// `LUA_PATH` and `LUA_CPATH` and starts from the default paths, as `luajit -E`
+    /// does (the registry's `LUA_NOENV` is set before the libraries open).
+    ///
+    /// ```
+    /// use perilune::{Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new().ignore_env_vars(true))?;
+    /// let path: String = lua.load("return package.path").eval()?;
+    /// assert!(path.starts_with("./?.lua;"));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    #[must_use]
+    pub fn ignore_env_vars(mut self, ignore: bool) -> Self {
+        self.ignore_env_vars = ignore;
+        self
     }
 }
 
@@ -301,14 +364,14 @@ impl Lua {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new() -> Lua {
-        match Lua::create(Box::new(SystemAllocator), StdLib::ALL_SAFE) {
+        match Lua::create(Box::new(SystemAllocator), StdLib::ALL_SAFE, LuaOptions::new()) {
             Ok(lua) => lua,
             Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
         }
     }
 
-    /// A state with the given libraries; fails if an unsafe one (`io`, `os`,
-    /// `debug`, `package`, `ffi`, base's file functions) is asked for.
+    /// A state with the given libraries; fails if one that reaches outside the state
+    /// (`io`, `os`, `debug`, `package`, `ffi`, base's file functions) is asked for.
     ///
     /// ```
     /// use perilune::{Lua, LuaOptions, StdLib};
@@ -316,22 +379,51 @@ impl Lua {
     /// assert!(Lua::new_with(StdLib::IO, LuaOptions::new()).is_err());
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn new_with(libs: StdLib, _options: LuaOptions) -> Result<Lua> {
-        if libs.0 & StdLib::UNSAFE.0 != 0 {
+    pub fn new_with(libs: StdLib, options: LuaOptions) -> Result<Lua> {
+        if libs.intersects(StdLib::TRUSTED) || libs.intersects(StdLib::UNSAFE) {
             return Err(Error::RuntimeError(
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
         }
-        Lua::create(Box::new(SystemAllocator), libs)
+        Lua::create(Box::new(SystemAllocator), libs, options)
     }
 
-    /// A state with any libraries, unsafe ones included.
+    /// A state for scripts the host trusts: any libraries but `ffi`, including those
+    /// that reach outside the state (`io`, `os`, `package`, `debug`, `dofile` and
+    /// `loadfile`). This is how the `perilune` command creates its state
+    /// (`Lua::new_trusted(StdLib::ALL_TRUSTED, ...)`). None of these libraries can
+    /// break the host's memory safety (the values the API's handles hold are out of
+    /// every script's reach, `debug.getregistry` included); they give scripts the
+    /// powers of the process. Fails if `ffi` is asked for (see
+    /// [`Lua::unsafe_new_with`]), or with [`Error::MemoryError`] if the memory limit
+    /// of `options` is too small for the libraries.
+    ///
+    /// ```
+    /// use perilune::{Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new())?;
+    /// assert!(lua.load("return dofile").eval::<Option<perilune::Function>>()?.is_some());
+    /// assert!(Lua::new_trusted(StdLib::ALL, LuaOptions::new()).is_err());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn new_trusted(libs: StdLib, options: LuaOptions) -> Result<Lua> {
+        if libs.intersects(StdLib::UNSAFE) {
+            return Err(Error::RuntimeError(
+                "the ffi library is unsafe: use Lua::unsafe_new_with".into(),
+            ));
+        }
+        Lua::create(Box::new(SystemAllocator), libs, options)
+    }
+
+    /// A state with any libraries, `ffi` included.
+    ///
+    /// Aborts the process (as Rust does on allocation failure) if the state cannot
+    /// be created, a memory limit in `options` included.
     ///
     /// # Safety
-    /// Unsafe libraries let scripts reach outside the state (files, processes, native
-    /// code); the caller vouches for the scripts it runs.
-    pub unsafe fn unsafe_new_with(libs: StdLib, _options: LuaOptions) -> Lua {
-        match Lua::create(Box::new(SystemAllocator), libs) {
+    /// Scripts can break memory safety with the `ffi` library; the caller vouches for
+    /// the scripts it runs.
+    pub unsafe fn unsafe_new_with(libs: StdLib, options: LuaOptions) -> Lua {
+        match Lua::create(Box::new(SystemAllocator), libs, options) {
             Ok(lua) => lua,
             Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
         }
@@ -350,24 +442,37 @@ impl Lua {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_with_allocator(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
-        if libs.0 & StdLib::UNSAFE.0 != 0 {
+        if libs.intersects(StdLib::TRUSTED) || libs.intersects(StdLib::UNSAFE) {
             return Err(Error::RuntimeError(
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
         }
-        Lua::create(Box::new(CatchUnwindAllocator(allocator)), libs)
+        Lua::create(Box::new(CatchUnwindAllocator(allocator)), libs, LuaOptions::new())
     }
 
-    fn create(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
+    fn create(allocator: Box<dyn Allocator>, libs: StdLib, options: LuaOptions) -> Result<Lua> {
         let mut st = State::with_allocator(allocator).map_err(|_| Error::MemoryError("not enough memory".into()))?;
-        let setup = open_libs(&mut st, libs).and_then(|()| {
+        if options.memory_limit != 0 {
+            st.heap.set_limit(options.memory_limit);
+        }
+        let noenv = options.ignore_env_vars;
+        let setup = (|| {
+            if noenv {
+                let k = st.str_value(b"LUA_NOENV")?;
+                let reg = st.registry;
+                st.table_set(reg, k, Raw::TRUE)?;
+            }
+            open_libs(&mut st, libs)
+        })()
+        .and_then(|()| {
+            // The refs table is the state's host root, not a registry entry: scripts
+            // with the `debug` library can reach the registry, and a script that
+            // could clear a slot would free a value a handle still points to.
             let refs = st.new_table(16, 0)?;
-            let k = st.str_value(b"perilune.refs")?;
-            let reg = st.registry;
-            st.table_set(reg, k, Raw::table(refs))?;
+            st.host_root = Some(refs);
             let error_mt = error_metatable_native(&mut st)?;
             let k = st.str_value(b"perilune.error_mt")?;
-            st.table_set(reg, k, Raw::table(error_mt))?;
+            st.table_set(refs, k, Raw::table(error_mt))?;
             Ok((refs, error_mt))
         });
         let (refs, error_mt) = match setup {
@@ -923,13 +1028,24 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
 /// thread as it was: frames above, stack values above and open upvalues above the
 /// starting top are dropped.
 pub(crate) fn protect<R>(st: &mut State, raw: &LuaRaw, f: impl FnOnce(&mut State) -> LResult<R>) -> Result<R> {
+    protect_with(st, raw, error_from_throw, f)
+}
+
+/// [`protect`] with the error made by `on_error` (called before the frames above are
+/// dropped, so it can read them).
+pub(crate) fn protect_with<R>(
+    st: &mut State,
+    raw: &LuaRaw,
+    on_error: impl FnOnce(&mut State, &LuaRaw, Throw) -> Error,
+    f: impl FnOnce(&mut State) -> LResult<R>,
+) -> Result<R> {
     let th = st.cur;
     let depth = th.frames.len();
     let top = th.top;
     match f(st) {
         Ok(r) => Ok(r),
         Err(e) => {
-            let err = error_from_throw(st, raw, e);
+            let err = on_error(st, raw, e);
             st.cur = th;
             close_upvals(st, th, top);
             let t = th.get_mut();

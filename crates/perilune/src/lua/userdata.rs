@@ -178,7 +178,7 @@ pub(crate) fn new_wrapped_error(
 /// The metatable of wrapped errors: `__tostring`, `__concat`, protected.
 pub(crate) fn error_metatable_native(st: &mut State) -> LResult<GcRef<RawTable>> {
     let mt = st.new_table(0, 4)?;
-    // Rooted at once: the caller stores it in the registry before any safe point.
+    // Rooted at once: the caller stores it in the host root before any safe point.
     for (name, f) in [
         ("__tostring", error_tostring as crate::func::NativeFn),
         ("__concat", error_concat),

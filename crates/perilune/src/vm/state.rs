@@ -80,6 +80,10 @@ pub struct State {
     pub gc: Gc,
     pub strings: StringTable,
     pub registry: GcRef<Table>,
+    /// A table for the embedding host's own values (the safe API's handles), rooted
+    /// here rather than in the registry so that no script can reach it, not even
+    /// through `debug.getregistry`.
+    pub host_root: Option<GcRef<Table>>,
     /// The globals table (`_G`), also the main thread's environment.
     pub globals: GcRef<Table>,
     pub main_thread: GcRef<Thread>,
@@ -145,6 +149,7 @@ impl State {
                     gc,
                     strings,
                     registry,
+                    host_root: None,
                     globals,
                     main_thread,
                     cur: main_thread,
