@@ -101,3 +101,167 @@ fn string_table_gives_buckets_back() {
     assert_eq!(end, End::Ok);
     assert_eq!(out, "true\n");
 }
+
+/// Run `src` through the safe API on its own thread with `setup` applied to the
+/// state; `None` if it has not finished after `secs` seconds (the thread is left
+/// behind: a hang must fail the test, not block it).
+fn run_bounded(
+    src: &'static str,
+    secs: u64,
+    setup: impl FnOnce(&perilune::Lua) + Send + 'static,
+) -> Option<perilune::Result<()>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lua = perilune::Lua::new();
+        setup(&lua);
+        let _ = tx.send(lua.load(src).exec());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).ok()
+}
+
+/// A pattern whose backtracking takes exponential time: `.-` four times over a
+/// 3000-byte subject that does not contain `b` is about 3000^4/24 matcher steps.
+const CATASTROPHIC_PATTERN: &str = "local s = string.rep('a', 3000) return string.find(s, '.-.-.-.-b')";
+
+/// Found by the `run` fuzz target (docs/fuzzing.md: a timeout after 15 s with a
+/// 200 000 instruction budget): a pathological pattern never paid anything into the
+/// instruction budget, because the interpreter charges only loop back-edges and
+/// calls, and `string.find` is one call. The budget that a host sets to stop
+/// untrusted code did not stop it. The matcher now counts its steps and pays them
+/// into the VM's countdown (`State::pay_native`).
+#[test]
+fn instruction_budget_stops_a_catastrophic_pattern() {
+    let r = run_bounded(CATASTROPHIC_PATTERN, 20, |lua| {
+        lua.set_instruction_budget(Some(200_000)).unwrap();
+    });
+    match r {
+        Some(Err(perilune::Error::BudgetExhausted)) => {}
+        Some(other) => panic!("expected the budget to run out, got {other:?}"),
+        None => panic!("the budget did not stop the pattern within 20 s"),
+    }
+    // gsub and gmatch go through the same meter.
+    for src in [
+        "local s = string.rep('a', 3000) return s:gsub('.-.-.-.-b', '')",
+        "local s = string.rep('a', 3000) for m in s:gmatch('.-.-.-.-b') do end",
+    ] {
+        let r = run_bounded(src, 20, |lua| lua.set_instruction_budget(Some(200_000)).unwrap());
+        assert!(matches!(r, Some(Err(perilune::Error::BudgetExhausted))), "{src}: {r:?}");
+    }
+}
+
+/// The same pattern with no budget is stopped by the interrupt flag (Ctrl-C in the
+/// command line), which the interpreter looks at only when the countdown runs out.
+#[test]
+fn interrupt_stops_a_catastrophic_pattern() {
+    let r = run_bounded(CATASTROPHIC_PATTERN, 20, |lua| {
+        let flag = lua.interrupt_handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    });
+    match r {
+        Some(Err(e)) => assert!(e.to_string().contains("interrupted!"), "{e}"),
+        other => panic!("expected 'interrupted!', got {other:?}"),
+    }
+}
+
+/// Found by the `run_structured` fuzz target (`assertion failed: ci.kind ==
+/// FrameKind::Lua` in `execute_from`): `xpcall` of a value that cannot be called,
+/// with a handler that raises. The call fails before any frame is pushed for it,
+/// the handler runs and fails too, and the interpreter then resumed a frame that
+/// was not a Lua frame.
+#[test]
+fn xpcall_of_uncallable_with_failing_handler() {
+    let (end, out) = run_ok(
+        "print(xpcall(false, function() error('x') end))\n\
+         print(pcall(xpcall, {}, function() local x = nil; x() end))\n\
+         print(xpcall(nil, function(...) return (nil)() end))\n\
+         local co = coroutine.wrap(function() return xpcall(false, function() error('y') end) end)\n\
+         print(co())\n\
+         print(xpcall(false, function(e) return 'handled: ' .. e end))",
+    );
+    assert_eq!(end, End::Ok);
+    assert_eq!(
+        out,
+        "false\terror in error handling\n\
+         true\tfalse\terror in error handling\n\
+         false\terror in error handling\n\
+         false\terror in error handling\n\
+         false\thandled: attempt to call a boolean value\n"
+    );
+}
+
+/// An allocator that never gives freed blocks back while it lives: it fills them
+/// with 0xDD and keeps them, so a write to a freed object stays visible.
+#[derive(Clone, Default)]
+struct Quarantine(std::sync::Arc<std::sync::Mutex<Vec<(usize, std::alloc::Layout)>>>);
+
+// SAFETY: blocks come from the system allocator with the layout asked for; a freed
+// block is only poisoned and remembered, never handed out again.
+unsafe impl perilune::alloc::Allocator for Quarantine {
+    fn alloc(&self, layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
+        perilune::alloc::SystemAllocator.alloc(layout)
+    }
+    unsafe fn realloc(
+        &self,
+        ptr: std::ptr::NonNull<u8>,
+        old: std::alloc::Layout,
+        new_size: usize,
+    ) -> Option<std::ptr::NonNull<u8>> {
+        let layout = std::alloc::Layout::from_size_align(new_size, old.align()).ok()?;
+        let new = perilune::alloc::SystemAllocator.alloc(layout)?;
+        // SAFETY: both blocks are live and at least this long; they do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(ptr.as_ptr(), new.as_ptr(), old.size().min(new_size)) };
+        // SAFETY: `ptr` was allocated here with `old` and is not used again.
+        unsafe { self.dealloc(ptr, old) };
+        Some(new)
+    }
+    unsafe fn dealloc(&self, ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+        // SAFETY: the block is `layout.size()` bytes and belongs to the caller.
+        unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0xDD, layout.size()) };
+        if let Ok(mut v) = self.0.lock() {
+            v.push((ptr.as_ptr() as usize, layout));
+        }
+    }
+}
+
+impl Quarantine {
+    /// Check that every freed block is still all 0xDD, then free them for real.
+    /// Returns how many freed blocks were written to.
+    fn written_after_free(&self) -> usize {
+        let blocks = std::mem::take(&mut *self.0.lock().unwrap());
+        let mut dirty = 0;
+        for (p, layout) in blocks {
+            // SAFETY: the block is still allocated (quarantined) with `layout`.
+            let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, layout.size()) };
+            if bytes.iter().any(|&b| b != 0xDD) {
+                dirty += 1;
+            }
+            // SAFETY: allocated by the system allocator with `layout`, freed once.
+            unsafe { std::alloc::dealloc(p as *mut u8, layout) };
+        }
+        dirty
+    }
+}
+
+/// Found by valgrind over the unit tests (`.ci/valgrind tests`: "Invalid write of
+/// size 8" in `State::drop` in `gc::tests::dropping_the_state_frees_every_byte`):
+/// `gc::free_all` frees every object, and dropping the state afterwards wrote to
+/// the freed main thread (clearing its frames) before calling `free_all` again.
+#[test]
+fn dropping_a_state_after_free_all_writes_no_freed_object() {
+    let q = Quarantine::default();
+    let mut st = perilune::vm::state::State::with_allocator(Box::new(q.clone())).unwrap();
+    st.open_libs().unwrap();
+    st.load(b"t = {1, 2, 3} co = coroutine.create(function() end)", b"=t")
+        .unwrap();
+    st.call(0, 0).unwrap();
+    perilune::gc::free_all(&mut st);
+    drop(st);
+    assert_eq!(q.written_after_free(), 0, "freed blocks were written to");
+    // A state dropped normally writes nothing it freed either.
+    let st = perilune::vm::state::State::with_allocator(Box::new(q.clone())).unwrap();
+    drop(st);
+    assert_eq!(q.written_after_free(), 0);
+}

@@ -117,6 +117,9 @@ pub struct Gc {
     pub stepmul: u32,
     pub threshold: usize,
     pub estimate: usize,
+    /// Every object has been freed (`free_all`): the state's references (main
+    /// thread, globals, registry) dangle and closing it must not touch them.
+    pub freed: bool,
 }
 
 impl Default for Gc {
@@ -145,6 +148,7 @@ impl Gc {
             stepmul: 200,
             threshold: 0,
             estimate: 0,
+            freed: false,
         }
     }
 

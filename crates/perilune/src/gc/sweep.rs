@@ -209,6 +209,7 @@ pub fn free_all(state: &mut State) {
     gc.sweep_prev = None;
     gc.sweep_list = SweepList::AllGc;
     gc.phase = super::Phase::Pause;
+    gc.freed = true;
     for head in lists {
         let mut cur = head;
         while let Some(o) = cur {

@@ -19,8 +19,13 @@
 //!   complex", as in LuaJIT (which uses the same limit, so the same patterns fail).
 //!   Plain steps (single characters, `%b`, `%f`, back-references) loop instead of
 //!   recursing, so long literal patterns cost no depth. Running time can still be
-//!   exponential for pathological patterns (as in every backtracking Lua matcher);
-//!   that is bounded by the VM's instruction/time budget, not here.
+//!   exponential for pathological patterns (as in every backtracking Lua matcher).
+//! - Metered work: every level of matching, and every 32 subject bytes a `%b` or a
+//!   back-reference scans, is a *step*. A matcher runs with an allowance of steps
+//!   ([`Matcher::set_fuel`]) and fails with [`PatternError::OutOfFuel`] when it is
+//!   spent; the string library pays the steps into the VM's instruction countdown
+//!   and retries with a larger allowance, so the instruction budget and interrupts
+//!   stop a pathological pattern (found by fuzzing, docs/fuzzing.md).
 //!
 //! LuaJIT compatibility details kept on purpose:
 //! - A pattern ends at its first NUL byte (LuaJIT scans patterns as C strings); use
@@ -46,6 +51,8 @@ pub enum PatternError {
     InvalidCaptureIndex,
     TooManyCaptures,
     TooComplex,
+    /// The step allowance ran out (not a Lua error: the caller pays and retries).
+    OutOfFuel,
 }
 
 impl PatternError {
@@ -61,6 +68,7 @@ impl PatternError {
             PatternError::InvalidCaptureIndex => "invalid capture index",
             PatternError::TooManyCaptures => "too many captures",
             PatternError::TooComplex => "pattern too complex",
+            PatternError::OutOfFuel => "pattern matching ran out of steps",
         }
     }
 }
@@ -150,7 +158,13 @@ pub struct Matcher<'a> {
     level: usize,
     caps: [(usize, CapState); MAX_CAPTURES],
     depth: u32,
+    /// Step allowance (`u64::MAX`: unlimited) and steps taken since it was set.
+    fuel: u64,
+    spent: u64,
 }
+
+/// Subject bytes scanned by `%b` or a back-reference that count as one step.
+const BYTES_PER_STEP: usize = 32;
 
 impl<'a> Matcher<'a> {
     /// A matcher of `pat` (cut at its first NUL, see the module docs) against `src`.
@@ -162,7 +176,29 @@ impl<'a> Matcher<'a> {
             level: 0,
             caps: [(0, CapState::Open); MAX_CAPTURES],
             depth: 0,
+            fuel: u64::MAX,
+            spent: 0,
         }
+    }
+
+    /// Allow `fuel` steps from now on (see the module docs); resets [`Matcher::spent`].
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.fuel = fuel;
+        self.spent = 0;
+    }
+
+    /// Steps taken since the allowance was set.
+    pub fn spent(&self) -> u64 {
+        self.spent
+    }
+
+    #[inline]
+    fn spend(&mut self, steps: u64) -> Result<(), PatternError> {
+        self.spent = self.spent.saturating_add(steps);
+        if self.spent > self.fuel {
+            return Err(PatternError::OutOfFuel);
+        }
+        Ok(())
     }
 
     /// The pattern as matched (up to its first NUL).
@@ -226,6 +262,7 @@ impl<'a> Matcher<'a> {
 
     /// One counted level of matching. Every recursion goes through here.
     fn do_match(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+        self.spend(1)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(PatternError::TooComplex);
@@ -257,7 +294,9 @@ impl<'a> Matcher<'a> {
                 }
                 b'%' => match self.at(p + 1) {
                     b'b' => {
-                        match self.match_balance(s, p + 2)? {
+                        let (end, scanned) = self.match_balance(s, p + 2)?;
+                        self.spend((scanned / BYTES_PER_STEP) as u64)?;
+                        match end {
                             Some(next) => s = next,
                             None => return Ok(None),
                         }
@@ -283,6 +322,9 @@ impl<'a> Matcher<'a> {
                     }
                     d @ b'0'..=b'9' => {
                         let l = self.check_backref(d)?;
+                        if let Some(&(_, CapState::Closed(len))) = self.caps.get(l) {
+                            self.spend((len / BYTES_PER_STEP) as u64)?;
+                        }
                         match self.match_backref(s, l) {
                             Some(next) => s = next,
                             None => return Ok(None),
@@ -402,14 +444,15 @@ impl<'a> Matcher<'a> {
         !found
     }
 
-    /// `%bxy` with `x` at `p`: the end of a balanced `x...y` run at `s`.
-    fn match_balance(&self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+    /// `%bxy` with `x` at `p`: the end of a balanced `x...y` run at `s`, and how many
+    /// subject bytes were scanned to find out.
+    fn match_balance(&self, s: usize, p: usize) -> Result<(Option<usize>, usize), PatternError> {
         if p + 1 >= self.pat.len() {
             return Err(PatternError::UnbalancedPattern);
         }
         let (open, close) = (self.at(p), self.at(p + 1));
         if self.src.get(s) != Some(&open) {
-            return Ok(None);
+            return Ok((None, 0));
         }
         let mut nest = 1usize;
         let mut i = s + 1;
@@ -418,14 +461,14 @@ impl<'a> Matcher<'a> {
             if c == close {
                 nest -= 1;
                 if nest == 0 {
-                    return Ok(Some(i + 1));
+                    return Ok((Some(i + 1), i - s));
                 }
             } else if c == open {
                 nest += 1;
             }
             i += 1;
         }
-        Ok(None)
+        Ok((None, i - s))
     }
 
     /// The capture a `%d` back-reference names; it must exist and be closed.
@@ -486,6 +529,7 @@ impl<'a> Matcher<'a> {
         while self.single_at(s + n, p, ep) {
             n += 1;
         }
+        self.spend((n / BYTES_PER_STEP) as u64)?;
         loop {
             if let Some(e) = self.do_match(s + n, ep + 1)? {
                 return Ok(Some(e));

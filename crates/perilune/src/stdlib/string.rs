@@ -117,6 +117,35 @@ fn pat_err(st: &mut State, e: PatternError) -> Throw {
     st.rt_error(e.message())
 }
 
+/// Matcher steps allowed before the first payment into the instruction countdown.
+const FUEL_CHUNK: u64 = 50_000;
+
+/// Run one matcher call (`search` or `match_at`) and pay its steps into the VM's
+/// instruction countdown, so that the instruction budget and interrupts stop a
+/// pathological pattern (found by the `run` fuzz target, docs/fuzzing.md; the
+/// interpreter charges the whole `string.find` as one call). The call runs with an
+/// allowance of steps; when that is spent, the steps are paid (which may abort on
+/// the budget, raise `interrupted!` or run the host's callback) and the call starts
+/// over with twice the allowance. A matcher call has no side effects, so starting
+/// over is invisible, and the total work stays below about twice that of the match.
+fn metered<T>(
+    st: &mut State,
+    mt: &mut Matcher<'_>,
+    mut f: impl FnMut(&mut Matcher<'_>) -> Result<T, PatternError>,
+) -> LResult<T> {
+    let mut chunk = FUEL_CHUNK;
+    loop {
+        mt.set_fuel(chunk);
+        let r = f(mt);
+        st.pay_native(mt.spent())?;
+        match r {
+            Ok(v) => return Ok(v),
+            Err(PatternError::OutOfFuel) => chunk = chunk.saturating_mul(2),
+            Err(e) => return Err(pat_err(st, e)),
+        }
+    }
+}
+
 // --- Accounted output buffer --------------------------------------------------------
 
 /// A growable byte buffer on the state's heap, capped at [`MAX_STR`].
@@ -370,9 +399,9 @@ fn find_aux(st: &mut State, find: bool) -> LResult<usize> {
     }
     let mut mt = Matcher::new(src, pat);
     let anchored = mt.pattern().first() == Some(&b'^');
-    let found = mt.search(init, usize::from(anchored), anchored);
+    let found = metered(st, &mut mt, |mt| mt.search(init, usize::from(anchored), anchored))?;
     match found {
-        Ok(Some((ms, me))) => {
+        Some((ms, me)) => {
             if find {
                 st.push(Value::number((ms + 1) as f64))?;
                 st.push(Value::number(me as f64))?;
@@ -381,11 +410,10 @@ fn find_aux(st: &mut State, find: bool) -> LResult<usize> {
                 push_captures(st, &mt, ms, me, true)
             }
         }
-        Ok(None) => {
+        None => {
             st.push(Value::NIL)?;
             Ok(1)
         }
-        Err(e) => Err(pat_err(st, e)),
     }
 }
 
@@ -425,15 +453,14 @@ fn gmatch_step(st: &mut State) -> LResult<usize> {
     let mut mt = Matcher::new(src, p.as_bytes());
     let mut pos = if start >= 0.0 { start as usize } else { 0 };
     while pos <= src.len() {
-        match mt.match_at(pos, 0) {
-            Ok(Some(e)) => {
+        match metered(st, &mut mt, |mt| mt.match_at(pos, 0))? {
+            Some(e) => {
                 // After an empty match, step one byte so the loop makes progress.
                 let next = if e == pos { e + 1 } else { e };
                 set_own_upval(st, 2, Value::number(next as f64));
                 return push_captures(st, &mt, pos, e, true);
             }
-            Ok(None) => pos += 1,
-            Err(err) => return Err(pat_err(st, err)),
+            None => pos += 1,
         }
     }
     set_own_upval(st, 2, Value::number((src.len() + 1) as f64));
@@ -481,10 +508,7 @@ fn gsub(st: &mut State) -> LResult<usize> {
     let mut pos = 0;
     let mut n: i64 = 0;
     while n < max_n {
-        let e = match mt.match_at(pos, p0) {
-            Ok(e) => e,
-            Err(err) => return Err(pat_err(st, err)),
-        };
+        let e = metered(st, &mut mt, |mt| mt.match_at(pos, p0))?;
         if let Some(e) = e {
             n += 1;
             let whole = src.get(pos..e).unwrap_or(&[]);

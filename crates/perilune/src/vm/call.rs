@@ -332,6 +332,11 @@ fn enter_protected(
         let e = st.error_from_text(&msg);
         let msg = st.error_value(e);
         let msg = if handler { st.call_handler(callee - 1, msg) } else { msg };
+        // A handler that raised leaves its frames behind (as in the branch below);
+        // without this the marker frame was not on top when `catch` finished it and
+        // the interpreter resumed the handler's native frame as a Lua frame (found
+        // by fuzzing: `xpcall(false, function() error('x') end)`).
+        st.cur.get_mut().frames.truncate(depth);
         catch(st, msg, callee, handler)?;
         return Ok(Entered::Native);
     }

@@ -96,6 +96,21 @@ impl State {
         self.hook_counter = n;
     }
 
+    /// Pay `units` of work done inside a native function into the countdown (the
+    /// pattern matcher's steps: its running time can be exponential, and the
+    /// interpreter sees the whole match as one call). When the countdown runs out
+    /// this is a check like any other: the budget is charged (and may abort), the
+    /// interrupt flag and the host's callback are looked at.
+    pub fn pay_native(&mut self, units: u64) -> LResult<()> {
+        // Capped so that `charged_from - hook_counter` in `hook_check` cannot overflow.
+        let units = units.min(1 << 52) as i64;
+        self.hook_counter -= units;
+        if self.hook_counter < 0 {
+            self.hook_check()?;
+        }
+        Ok(())
+    }
+
     /// The countdown ran out: look at the flags, charge the budget, ask the host.
     #[cold]
     pub fn hook_check(&mut self) -> LResult<()> {

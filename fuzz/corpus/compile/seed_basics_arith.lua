@@ -1,0 +1,25 @@
+-- Arithmetic operators on numbers, precedence and associativity.
+print(1 + 2, 7 - 10, 6 * 7, 7 / 2, 2 ^ 10)
+print(7 % 3, -7 % 3, 7 % -3, -7 % -3)
+print(5.5 % 2, -5.5 % 2, 5.5 % -2)
+print(1 / 0, -1 / 0, 0 / 0 ~= 0 / 0)
+print(2 ^ -1, 2 ^ 0.5, (-8) ^ (1 / 3) ~= (-8) ^ (1 / 3))
+print(-2 ^ 2, (-2) ^ 2, 2 ^ 3 ^ 2, (2 ^ 3) ^ 2)
+print(1 + 2 * 3 - 4 / 2, (1 + 2) * (3 - 4) / 2)
+print(10 - 2 - 3, 100 / 10 / 5, 2 * 3 % 4)
+print(- -3, - - -3, -(-(-3)))
+print(0.1 + 0.2, 0.1 + 0.2 == 0.3, 1 - 0.9)
+print(1e308 * 10, -1e308 * 10, 1e-320 > 0)
+-- modulo with infinities and zero
+local inf = 1 / 0
+print(5 % inf, -5 % inf, inf % 2 ~= inf % 2)
+print(0 * -1, -0 + 0, 0 / -1)
+print(2 ^ 53, 2 ^ 53 + 1, 2 ^ 63, -2 ^ 63)
+print(1e15, 1e16, 123456789012345, 1234567890123456)
+print(100, 100.0, 1e2, 0x10, 0xff, 0XA, 0x7fffffff, 0xffffffff)
+print(3.0, -3.0, 3.5, -0.5, .5, 5., 1e-3, 1E+3, 5e-324)
+print(12345678901234567890, 0.1, 1/3, -1/3, 2/3)
+print(8 % 3.5, 2 ^ 2 ^ 0, 1e300 * 1e300 == inf)
+local a, b = 17, 5
+print(a + b, a - b, a * b, a / b, a % b, a ^ 2, -a)
+print(a == a + 0, a ~= b, (a - a % b) / b)
