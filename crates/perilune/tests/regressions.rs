@@ -265,3 +265,18 @@ fn dropping_a_state_after_free_all_writes_no_freed_object() {
     drop(st);
     assert_eq!(q.written_after_free(), 0);
 }
+
+/// Found by the PUC-Rio suite (big.lua:11): concatenating past LuaJIT's largest
+/// string must raise "string length overflow" (before trying to allocate), not
+/// "not enough memory" or succeed.
+#[test]
+fn concatenation_past_the_largest_string_overflows() {
+    let (end, out) = run_ok(
+        "local s = string.rep('x', 2^26)\n\
+         local f = loadstring('return function(a) return a' .. string.rep('..a', 40) .. ' end')()\n\
+         local ok, e = pcall(f, s)\n\
+         print(ok, (string.find(e, 'string length overflow', 1, true)) ~= nil)",
+    );
+    assert_eq!(end, End::Ok);
+    assert_eq!(out, "false\ttrue\n");
+}

@@ -423,6 +423,10 @@ fn join(st: &mut State, from: usize, to: usize) -> LResult<GcRef<crate::object::
             None => 32,
         });
     }
+    // LuaJIT's largest string; beyond it the error is an overflow, not memory.
+    if total > crate::stdlib::string::MAX_STR {
+        return Err(st.rt_error_here("string length overflow"));
+    }
     let mut buf: crate::alloc::HVec<u8> = crate::alloc::HVec::with_capacity(st.heap_ref(), total)?;
     for i in from..to {
         let v = th.stack[i];
