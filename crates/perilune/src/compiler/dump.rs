@@ -408,7 +408,8 @@ pub fn undump(state: &mut State, chunk: &[u8]) -> Result<GcRef<Proto>, UndumpErr
     // format version, another platform) is incompatible rather than malformed.
     let head_len = SIGNATURE.len() + 3 + 8;
     if chunk.len() < head_len {
-        return if chunk.starts_with(SIGNATURE) || SIGNATURE.starts_with(chunk) {
+        // As LuaJIT: cut inside the header proper is malformed, shorter is foreign.
+        return if chunk.starts_with(SIGNATURE) {
             bad("truncated header")
         } else {
             Err(UndumpError::Incompatible)
