@@ -172,3 +172,55 @@ fn luajit_matches_expected() {
         .collect();
     run_corpus(&luajit, &cases);
 }
+
+/// The driver for `dumped_scripts_match_expected`: compile the script, dump it, load
+/// the binary chunk and run that instead. `arg` is set as the command would set it.
+fn dump_driver(file: &str) -> String {
+    format!(
+        "local f = assert(loadfile({file:?})) \
+         f = assert(loadstring(string.dump(f), '=dumped')) \
+         arg = {{ [0] = {file:?}, [-1] = 'perilune' }} \
+         return f()"
+    )
+}
+
+/// Every script that ends normally and writes nothing to stderr behaves the same
+/// (same stdout, status 0) after a trip through `string.dump` and `loadstring`.
+#[test]
+fn dumped_scripts_match_expected() {
+    let interp = Interp::perilune();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| !c.sibling("status").exists() && !c.sibling("stderr").exists())
+        .collect();
+    common::check_all(
+        &interp,
+        &cases,
+        |c| c.name.clone(),
+        |case| {
+            let expected = std::fs::read(case.sibling("expected")).unwrap_or_default();
+            let dir = case.script.parent().unwrap_or(Path::new("."));
+            let file = case
+                .script
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let driver = dump_driver(&file);
+            let got = match interp.run(dir, &["-e", &driver], None, common::timeout()) {
+                Ok(o) => o,
+                Err(e) => return Some(format!("  cannot run: {e}\n")),
+            };
+            let mut report = String::new();
+            if got.status != Some(0) {
+                report.push_str(&format!("  exit status {}: {}\n", got.status_text(), show(&got.stderr)));
+            }
+            if got.stdout != expected {
+                report.push_str(&diff("stdout", &expected, &got.stdout));
+            }
+            (!report.is_empty()).then_some(report)
+        },
+        "dumped scripts",
+        |name| name.to_string(),
+        "Rerun one script with PERILUNE_TEST_FILTER=<part of its path>.",
+    );
+}

@@ -191,3 +191,31 @@ fn string_library_is_frozen() {
     // The host's own libraries are untouched.
     assert_eq!(lua.load("return string.rep('x', 3)").eval::<String>().unwrap(), "xxx");
 }
+
+#[test]
+fn safe_states_refuse_binary_chunks() {
+    let lua = perilune::Lua::new();
+    let bin: Vec<u8> = lua
+        .load("return string.dump(function() return 1 end)")
+        .eval::<perilune::LuaString>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let err = lua.load(bin.clone()).exec().unwrap_err().to_string();
+    assert!(err.contains("attempt to load a binary chunk"), "{err}");
+    let r: (Option<perilune::Function>, String) = lua
+        .load("return loadstring(...)")
+        .call(lua.create_string(&bin).unwrap())
+        .unwrap();
+    assert!(r.0.is_none() && r.1.contains("binary chunk"), "{}", r.1);
+    let trusted = perilune::Lua::new_trusted(perilune::StdLib::ALL_TRUSTED, perilune::LuaOptions::new()).unwrap();
+    assert_eq!(trusted.load(bin.clone()).eval::<i32>().unwrap(), 1);
+    // A sandbox in a trusted state still refuses them.
+    let env = trusted.create_sandbox().unwrap();
+    let r: Option<perilune::Function> = trusted
+        .load("return (loadstring(...))")
+        .set_environment(env)
+        .call(trusted.create_string(&bin).unwrap())
+        .unwrap();
+    assert!(r.is_none());
+}

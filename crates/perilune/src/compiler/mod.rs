@@ -10,6 +10,7 @@
 
 pub mod bytecode;
 pub mod codegen;
+pub mod dump;
 pub mod lexer;
 pub mod listing;
 pub mod parser;

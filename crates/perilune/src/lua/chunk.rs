@@ -40,8 +40,10 @@ impl<'a> AsChunk<'a> for Vec<u8> {
     }
 }
 
-/// A chunk of Lua source, made by [`Lua::load`]. Only source text is accepted
-/// (Perilune does not load bytecode).
+/// A chunk of Lua source, made by [`Lua::load`]. Binary chunks (`string.dump`
+/// output) are refused by states from the safe constructors ([`Lua::new`],
+/// [`Lua::new_with`], [`Lua::new_with_allocator`]) with "attempt to load a binary
+/// chunk (mode is 't')"; trusted states load them (always verified).
 ///
 /// ```
 /// let lua = perilune::Lua::new();

@@ -7,7 +7,8 @@
 //!   proxy stored in `E` whose protected metatable reads through to a hidden, frozen
 //!   copy of the library and raises an error on any assignment, so `string.rep = nil`
 //!   fails and `rawset(string, ...)` can only change this script's own proxy;
-//! - `_G` is `E`; `load`/`loadstring` give the chunks they load `E` as environment;
+//! - `_G` is `E`; `load`/`loadstring` give the chunks they load `E` as environment
+//!   and refuse binary chunks (mode `"t"`), even in a trusted state;
 //!   `getmetatable` hides the string metatable; `collectgarbage` only allows
 //!   `collect`, `count` and `step`; `getfenv`/`setfenv` (which would reach the real
 //!   globals), `dofile`, `loadfile` and `module`/`require` are absent.
@@ -67,12 +68,12 @@ return function()
     return getmetatable(o)
   end)
   rawset(env, "loadstring", function(s, name)
-    local f, e = loadstring(s, name)
+    local f, e = loadstring(s, name, "t")
     if f then setfenv(f, env) end
     return f, e
   end)
   rawset(env, "load", function(c, name)
-    local f, e = load(c, name)
+    local f, e = load(c, name, "t")
     if f then setfenv(f, env) end
     return f, e
   end)

@@ -364,7 +364,7 @@ impl Lua {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new() -> Lua {
-        match Lua::create(Box::new(SystemAllocator), StdLib::ALL_SAFE, LuaOptions::new()) {
+        match Lua::create(Box::new(SystemAllocator), StdLib::ALL_SAFE, LuaOptions::new(), false) {
             Ok(lua) => lua,
             Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
         }
@@ -385,7 +385,7 @@ impl Lua {
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
         }
-        Lua::create(Box::new(SystemAllocator), libs, options)
+        Lua::create(Box::new(SystemAllocator), libs, options, false)
     }
 
     /// A state for scripts the host trusts: any libraries but `ffi`, including those
@@ -411,7 +411,7 @@ impl Lua {
                 "the ffi library is unsafe: use Lua::unsafe_new_with".into(),
             ));
         }
-        Lua::create(Box::new(SystemAllocator), libs, options)
+        Lua::create(Box::new(SystemAllocator), libs, options, true)
     }
 
     /// A state with any libraries, `ffi` included.
@@ -423,7 +423,7 @@ impl Lua {
     /// Scripts can break memory safety with the `ffi` library; the caller vouches for
     /// the scripts it runs.
     pub unsafe fn unsafe_new_with(libs: StdLib, options: LuaOptions) -> Lua {
-        match Lua::create(Box::new(SystemAllocator), libs, options) {
+        match Lua::create(Box::new(SystemAllocator), libs, options, true) {
             Ok(lua) => lua,
             Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
         }
@@ -447,11 +447,19 @@ impl Lua {
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
         }
-        Lua::create(Box::new(CatchUnwindAllocator(allocator)), libs, LuaOptions::new())
+        Lua::create(
+            Box::new(CatchUnwindAllocator(allocator)),
+            libs,
+            LuaOptions::new(),
+            false,
+        )
     }
 
-    fn create(allocator: Box<dyn Allocator>, libs: StdLib, options: LuaOptions) -> Result<Lua> {
+    /// `allow_bytecode`: whether `load` accepts binary chunks (`string.dump` output);
+    /// only the trusted and unsafe constructors allow it.
+    fn create(allocator: Box<dyn Allocator>, libs: StdLib, options: LuaOptions, allow_bytecode: bool) -> Result<Lua> {
         let mut st = State::with_allocator(allocator).map_err(|_| Error::MemoryError("not enough memory".into()))?;
+        st.allow_bytecode = allow_bytecode;
         if options.memory_limit != 0 {
             st.heap.set_limit(options.memory_limit);
         }

@@ -429,9 +429,10 @@ fn newproxy(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// Push the result of compiling: the function, or nil and the message.
-fn load_result(st: &mut State, src: &[u8], name: &[u8]) -> LResult<usize> {
-    match st.load(src, name) {
+/// Push the result of compiling: the function, or nil and the message. `mode` is
+/// LuaJIT's load mode (`"t"`, `"b"`, `"bt"`), `None` for both.
+fn load_result(st: &mut State, src: &[u8], name: &[u8], mode: Option<&[u8]>) -> LResult<usize> {
+    match st.load_mode(src, name, mode) {
         Ok(()) => Ok(1),
         Err(Throw::Error(msg)) => {
             st.push(Value::NIL)?;
@@ -442,15 +443,25 @@ fn load_result(st: &mut State, src: &[u8], name: &[u8]) -> LResult<usize> {
     }
 }
 
+/// Optional mode argument `i`, copied (it is tiny) so the state can be borrowed.
+fn mode_arg(st: &mut State, i: usize) -> LResult<Option<Vec<u8>>> {
+    if st.arg(i).is_nil() {
+        return Ok(None);
+    }
+    let m = st.check_string(i)?;
+    Ok(Some(m.as_bytes().iter().take(8).copied().collect()))
+}
+
 fn loadstring(st: &mut State) -> LResult<usize> {
     let s = st.check_string(1)?;
     let name = if st.arg(2).is_nil() { s } else { st.check_string(2)? };
+    let mode = mode_arg(st, 3)?;
     // Compile straight from the string objects, no copy: a copy would live on the
     // Rust heap, outside the state's accounting and limit (for a large chunk it was
     // as big as the chunk; found by tests/memory_limit.rs). Both strings are
     // arguments, so they stay rooted on the stack, and the compiler never runs the
     // collector anyway.
-    load_result(st, s.as_bytes(), name.as_bytes())
+    load_result(st, s.as_bytes(), name.as_bytes(), mode.as_deref())
 }
 
 fn load(st: &mut State) -> LResult<usize> {
@@ -466,6 +477,7 @@ fn load(st: &mut State) -> LResult<usize> {
     } else {
         st.check_string(2)?.as_bytes().to_vec()
     };
+    let mode = mode_arg(st, 3)?;
     let mut src: Vec<u8> = Vec::new();
     loop {
         let piece = st.call_sync(chunk, &[])?;
@@ -478,7 +490,7 @@ fn load(st: &mut State) -> LResult<usize> {
             None => return Err(st.rt_error("reader function must return a string")),
         }
     }
-    load_result(st, &src, &name)
+    load_result(st, &src, &name, mode.as_deref())
 }
 
 /// A chunk's source and its chunk name.
@@ -512,8 +524,9 @@ fn loadfile(st: &mut State) -> LResult<usize> {
     } else {
         Some(st.check_string(1)?)
     };
+    let mode = mode_arg(st, 2)?;
     match read_chunk_file(name) {
-        Ok((src, chunk)) => load_result(st, &src, &chunk),
+        Ok((src, chunk)) => load_result(st, &src, &chunk, mode.as_deref()),
         Err(msg) => {
             st.push(Value::NIL)?;
             st.push_str(msg.as_bytes())?;

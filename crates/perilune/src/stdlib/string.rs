@@ -14,8 +14,9 @@
 //!   byte after an empty match (so `("abc"):gsub("b*", "-")` is `-a--c-`).
 //! - In a `gsub` replacement string `%` followed by a non-digit is that character
 //!   (LuaJIT 2.1 has no "invalid use of '%'" error) and a final `%` adds a NUL byte.
-//! - `string.dump` always raises "unable to dump given function": there is no
-//!   bytecode loader yet (a later issue), so there is nothing to dump to.
+//! - `string.dump(f)` writes Perilune's own binary format (`docs/bytecode-dump.md`,
+//!   `compiler/dump.rs`), not LuaJIT's; native functions raise "unable to dump given
+//!   function". The `strip` argument is ignored (debug info is always kept).
 //!
 //! Every buffer whose size a script controls is an accounted [`Buf`], capped at
 //! LuaJIT's largest string ([`MAX_STR`]), so the memory limit applies and a huge
@@ -341,11 +342,21 @@ fn rep(st: &mut State) -> LResult<usize> {
 }
 
 fn dump(st: &mut State) -> LResult<usize> {
-    if !st.arg(1).is_function() {
+    let Some(f) = st.arg(1).as_function() else {
         return Err(st.type_error(1, "function"));
+    };
+    // The second argument (`strip`) is accepted and ignored: debug info is always kept.
+    let Some(p) = f.proto else {
+        return Err(st.rt_error("unable to dump given function"));
+    };
+    match crate::compiler::dump::dump(st, p) {
+        Ok(buf) => {
+            st.push_str(buf.as_slice())?;
+            Ok(1)
+        }
+        Err(crate::compiler::dump::DumpError::Oom) => Err(Throw::Oom),
+        Err(crate::compiler::dump::DumpError::Unsupported) => Err(st.rt_error("unable to dump given function")),
     }
-    // No bytecode loader exists yet, so no function can be dumped (see module docs).
-    Err(st.rt_error("unable to dump given function"))
 }
 
 // --- find / match -----------------------------------------------------------------

@@ -227,19 +227,72 @@ impl State {
 
     // --- Running chunks (used by the command line and hosts) -----------------------
 
-    /// Compile a chunk and push it as a function whose environment is the running
-    /// thread's globals.
+    /// Compile a chunk (or read a binary one, see [`State::load_mode`]) and push it as
+    /// a function whose environment is the running thread's globals.
     /// On a syntax error the message is returned as `Throw::Error`.
     pub fn load(&mut self, source: &[u8], chunkname: &[u8]) -> LResult<()> {
-        let p = crate::compiler::compile(self, source, chunkname)?;
-        // Debug builds check every chunk the compiler produces before running it.
-        #[cfg(debug_assertions)]
-        if let Err(e) = crate::compiler::verify::verify(p) {
-            return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
+        self.load_mode(source, chunkname, None)
+    }
+    /// [`State::load`] with LuaJIT's `mode` argument: a string holding `t` (text
+    /// allowed) and/or `b` (binary allowed); `None` allows both. A chunk starting with
+    /// `\x1b` is binary: it is read by `compiler::dump::undump` (only if
+    /// [`State::allow_bytecode`] is set) and always verified; other chunks are
+    /// compiled. Errors (syntax, malformed or refused binary chunks) are
+    /// `Throw::Error` with the message, as `load` returns it.
+    pub fn load_mode(&mut self, source: &[u8], chunkname: &[u8], mode: Option<&[u8]>) -> LResult<()> {
+        let binary = crate::compiler::dump::is_binary(source);
+        if let Some(m) = mode {
+            if !m.contains(if binary { &b'b' } else { &b't' }) {
+                return Err(self.error_from_text("attempt to load chunk with wrong mode"));
+            }
+        }
+        let p = if binary {
+            if !self.allow_bytecode {
+                return Err(self.error_from_text("attempt to load a binary chunk (mode is 't')"));
+            }
+            match crate::compiler::dump::undump(self, source) {
+                Ok(p) => p,
+                Err(e) => {
+                    use crate::compiler::dump::UndumpError;
+                    // LuaJIT names a binary chunk loaded under its own text "(binary)".
+                    let name = if crate::compiler::dump::is_binary(chunkname) {
+                        "(binary)".to_string()
+                    } else {
+                        crate::compiler::chunk_id(chunkname)
+                    };
+                    let what = match e {
+                        UndumpError::Oom => return Err(Throw::Oom),
+                        UndumpError::Incompatible => "incompatible",
+                        UndumpError::Malformed(_) => "malformed",
+                    };
+                    return Err(self.error_from_text(&format!("{name}: cannot load {what} bytecode")));
+                }
+            }
+        } else {
+            let p = crate::compiler::compile(self, source, chunkname)?;
+            // Debug builds check every chunk the compiler produces before running it.
+            #[cfg(debug_assertions)]
+            if let Err(e) = crate::compiler::verify::verify(p) {
+                return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
+            }
+            p
+        };
+        // A binary chunk's main function may have had upvalues: as in Lua 5.1 it gets
+        // fresh ones holding nil. Make them before the closure, so that no closure with
+        // unset upvalue slots exists if an allocation fails.
+        let nup = p.upvals.len();
+        let mut ups = [None; crate::compiler::codegen::MAX_UPVALS];
+        for slot in ups.iter_mut().take(nup) {
+            *slot = Some(self.new_upval_closed(Value::NIL)?);
         }
         // As in Lua 5.1, a loaded chunk sees the running thread's globals (setfenv(0)).
         let env = self.cur.env;
         let f = self.new_lua_closure(p, env)?;
+        for (dst, src) in f.lua_upvals().iter_mut().zip(ups.iter()) {
+            if let Some(u) = src {
+                *dst = *u;
+            }
+        }
         self.push(Value::function(f))
     }
     /// Protected call of the function `nargs + 1` slots below the top. On success the

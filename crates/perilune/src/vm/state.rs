@@ -113,6 +113,9 @@ pub struct State {
     pub hook_count_left: u32,
     /// Prototype address and pc of the last instruction run with a line hook set.
     pub hook_last: (usize, usize),
+    /// Whether `load` and friends accept binary chunks (made by `string.dump`). On by
+    /// default; the safe embedding API turns it off (see `docs/embedding.md`).
+    pub allow_bytecode: bool,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -174,6 +177,7 @@ impl State {
                     error_headroom: false,
                     hook_count_left: 0,
                     hook_last: (0, 0),
+                    allow_bytecode: true,
                 }))
             }
             Err(e) => {

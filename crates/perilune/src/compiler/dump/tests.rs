@@ -1,0 +1,225 @@
+//! Round trips and hostile inputs for binary chunks: every failure must be a clean
+//! error, never a panic.
+
+use super::*;
+use crate::vm::error::Throw;
+
+/// A leaked state (see compiler/tests.rs for why states are not dropped in tests).
+fn new_state() -> &'static mut State {
+    Box::leak(State::new().unwrap())
+}
+
+const SAMPLE: &str = r#"
+local up = 1
+local function f(a, b, ...)
+  local t = { 1, 2.5, "s", x = true, y = false, [10] = "ten", nil, nil }
+  local u = { f = function() return up, a end }
+  for i = 1, 3 do t[i] = (t[i] or 0) end
+  for k, v in pairs(t) do up = up + 1 end
+  while a < b do a = a + 1 if a == 5 then break end end
+  return #t, select('#', ...), u.f(), a .. "x" .. b
+end
+return f(1, 10, "a", "b")
+"#;
+
+fn compile_dump(st: &mut State, src: &str) -> Vec<u8> {
+    let p = crate::compiler::compile(st, src.as_bytes(), b"=sample").unwrap();
+    dump(st, p).ok().unwrap().as_slice().to_vec()
+}
+
+#[test]
+fn round_trip_is_stable() {
+    let st = new_state();
+    let bytes = compile_dump(st, SAMPLE);
+    assert!(bytes.starts_with(SIGNATURE));
+    let p = undump(st, &bytes).unwrap();
+    let again = dump(st, p).ok().unwrap();
+    assert_eq!(bytes, again.as_slice());
+    assert_eq!(p.source.as_bytes(), b"=sample");
+}
+
+#[test]
+fn loaded_chunk_runs() {
+    let st = new_state();
+    crate::stdlib::open_base(st).unwrap();
+    let bytes = compile_dump(st, "return 6 * 7, ({1, 2, 3})[3]");
+    st.load(&bytes, b"=bin").unwrap();
+    st.call(0, 2).unwrap();
+    assert_eq!(st.peek(1).as_number(), Some(42.0));
+    assert_eq!(st.peek(0).as_number(), Some(3.0));
+}
+
+#[test]
+fn every_truncation_fails_cleanly() {
+    let st = new_state();
+    let bytes = compile_dump(st, SAMPLE);
+    for n in 0..bytes.len() {
+        assert!(undump(st, &bytes[..n]).is_err(), "truncated at {n} was accepted");
+    }
+}
+
+#[test]
+fn foreign_headers_are_incompatible() {
+    let st = new_state();
+    assert_eq!(
+        undump(st, b"\x1bLJ\x02garbage garbage garbage"),
+        Err(UndumpError::Incompatible)
+    );
+    let mut bytes = compile_dump(st, "return 1");
+    bytes[SIGNATURE.len()] = FORMAT_VERSION + 1;
+    assert_eq!(undump(st, &bytes), Err(UndumpError::Incompatible));
+}
+
+#[test]
+fn load_reports_luajit_messages() {
+    let st = new_state();
+    let msg = |r: Result<(), Throw>| match r {
+        Err(Throw::Error(v)) => v.as_string().unwrap().to_str_lossy().into_owned(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(
+        msg(st.load(b"\x1bLJ\x02junkjunkjunkjunk", b"=x")),
+        "x: cannot load incompatible bytecode"
+    );
+    let bytes = compile_dump(st, "return 1");
+    assert_eq!(
+        msg(st.load(&bytes[..bytes.len() - 1], &bytes[..bytes.len() - 1])),
+        "(binary): cannot load malformed bytecode"
+    );
+    st.allow_bytecode = false;
+    assert_eq!(
+        msg(st.load(&bytes, b"=x")),
+        "attempt to load a binary chunk (mode is 't')"
+    );
+}
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn flipped_bytes_never_panic() {
+    let st = new_state();
+    let bytes = compile_dump(st, SAMPLE);
+    for i in 0..bytes.len() {
+        for x in [0x01u8, 0x80, 0xff] {
+            let mut m = bytes.clone();
+            m[i] ^= x;
+            // Accepted mutations have passed the verifier; that is all we require.
+            let _ = undump(st, &m);
+        }
+    }
+}
+
+#[test]
+fn random_mutations_never_panic() {
+    let st = new_state();
+    let bytes = compile_dump(st, SAMPLE);
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut accepted = 0;
+    for _ in 0..4000 {
+        let mut m = bytes.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(m.len());
+            match rng.below(5) {
+                0 => m[at] = rng.next() as u8,
+                1 => m[at] ^= 1 << rng.below(8),
+                2 => {
+                    m.remove(at);
+                }
+                3 => m.insert(at, rng.next() as u8),
+                _ => {
+                    // A plausible large count where a length might be.
+                    let v = (rng.next() as u32).to_le_bytes();
+                    for (k, b) in v.iter().enumerate() {
+                        if let Some(slot) = m.get_mut(at + k) {
+                            *slot = *b;
+                        }
+                    }
+                }
+            }
+        }
+        if undump(st, &m).is_ok() {
+            accepted += 1;
+        }
+    }
+    // Most mutations must be caught; a few (line numbers, names) are harmless.
+    assert!(accepted < 4000);
+}
+
+#[test]
+fn random_garbage_after_the_header_fails() {
+    let st = new_state();
+    let header = compile_dump(st, "return 1");
+    let head_len = SIGNATURE.len() + 3 + 8;
+    let mut rng = Rng(42);
+    for _ in 0..2000 {
+        let mut m = header[..head_len].to_vec();
+        let n = rng.below(200);
+        m.extend((0..n).map(|_| rng.next() as u8));
+        let _ = undump(st, &m);
+    }
+    // Huge counts right after the header allocate nothing.
+    let mut m = header[..head_len].to_vec();
+    m.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(undump(st, &m), Err(UndumpError::Malformed(_))));
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let st = new_state();
+    // Build a chain of 300 nested empty functions by hand.
+    let mut w = Writer {
+        out: HVec::new(st.heap_ref()),
+    };
+    w.out.extend_from_slice(SIGNATURE).unwrap();
+    w.u8(FORMAT_VERSION).ok().unwrap();
+    w.u8(4).ok().unwrap();
+    w.u8(8).ok().unwrap();
+    w.u64(TEST_NUMBER.to_bits()).ok().unwrap();
+    w.bytes(b"=deep").ok().unwrap();
+    for _ in 0..300 {
+        for v in [0u32, 0] {
+            w.u32(v).ok().unwrap();
+        }
+        for b in [0u8, 1, 1] {
+            w.u8(b).ok().unwrap();
+        }
+        w.u32(1).ok().unwrap();
+        w.u32(crate::compiler::bytecode::ins_ad(
+            crate::compiler::bytecode::Op::RET0,
+            0,
+            1,
+        ))
+        .ok()
+        .unwrap();
+        w.u32(0).ok().unwrap();
+        for _ in 0..3 {
+            w.u32(0).ok().unwrap();
+        }
+        w.u32(1).ok().unwrap();
+    }
+    let r = undump(st, w.out.as_slice());
+    assert!(matches!(r, Err(UndumpError::Malformed(_))), "{r:?}");
+}
+
+#[test]
+fn allocation_failures_are_oom() {
+    let st = new_state();
+    let bytes = compile_dump(st, SAMPLE);
+    let used = st.heap.used();
+    st.heap.set_limit(used + 64);
+    let r = undump(st, &bytes);
+    st.heap.set_limit(0);
+    assert_eq!(r.err(), Some(UndumpError::Oom));
+}
