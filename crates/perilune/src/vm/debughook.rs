@@ -19,7 +19,7 @@
 //!
 //! Firing: the interpreter runs a second copy of its loop while a hook is set
 //! (`vm/interp.rs`, `run::<true>`): `"line"` when the line changes or a jump goes
-//! back, `"count"` every `count` instructions, `"call"`/`"tail call"` on entry to a
+//! back, `"count"` every `count` instructions, `"call"` (tail calls too, as in LuaJIT) on entry to a
 //! Lua function and `"return"` before it returns; natives get `"call"`/`"return"` in
 //! `call_native`. The hook runs as a nested call with hooks off, above the live
 //! registers of the frame that triggered it, so `debug.getinfo(2)` describes it.

@@ -82,12 +82,8 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             return Ok(false);
         }
         if HOOKS && pc == 0 && st.dbg_hook.mask & HOOK_CALL != 0 && !st.in_hook {
-            let event: &[u8] = if ci.flags & flags::TAIL != 0 {
-                b"tail call"
-            } else {
-                b"call"
-            };
-            if let Err(e) = fire_hook(st, ci_idx, 0, event, None) {
+            // LuaJIT reports tail calls as plain "call" events (no "tail call").
+            if let Err(e) = fire_hook(st, ci_idx, 0, b"call", None) {
                 match call::unwind(st, e, entry) {
                     Ok(()) if th.frames.len() <= entry => return Ok(true),
                     Ok(()) => continue 'frame,
