@@ -17,7 +17,7 @@
 //! - GC steps and finalizers run only at the safe points marked `safepoint!`, with the
 //!   thread's `top` covering every live register.
 
-use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Op, JUMP_BIAS};
+use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Op};
 use crate::func::{LuaFunction, Upval};
 use crate::object::GcRef;
 use crate::value::Value;
@@ -934,7 +934,7 @@ fn for_prep_slow(st: &mut State, slot: usize) -> LResult<(f64, f64, f64)> {
 fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResult<Entered> {
     let th = st.cur;
     let mut nargs = nargs;
-    let mut f = th.stack[func];
+    let f = th.stack[func];
     if !f.is_function() {
         let mm = st.tm_of(f, Tm::Call);
         if !mm.is_function() {
@@ -945,9 +945,7 @@ fn tail_call(st: &mut State, ci_idx: usize, func: usize, nargs: usize) -> LResul
         s.copy_within(func..func + nargs + 1, func + 1);
         s[func] = mm;
         nargs += 1;
-        f = mm;
     }
-    let _ = f;
     // The callee takes this frame's place, natives included (as in LuaJIT), so its
     // results go wherever this frame's would have gone.
     let ci = th.frames[ci_idx];
@@ -1028,6 +1026,3 @@ impl State {
         }
     }
 }
-
-#[allow(dead_code)]
-const _: u32 = JUMP_BIAS;
