@@ -381,7 +381,8 @@ pub fn concat(st: &mut State, dest: usize, base: usize, mut top: usize) -> LResu
                 let reg = st.slot_to_reg(bad_slot);
                 return Err(st.op_error("concatenate", bad, reg));
             }
-            let frames = th.frames.len();
+            // A Lua metamethod leaves a frame whose continuation finishes the rest; a
+            // native one has already run that continuation.
             call_meta(
                 st,
                 h,
@@ -392,10 +393,6 @@ pub fn concat(st: &mut State, dest: usize, base: usize, mut top: usize) -> LResu
                     top: top as u32,
                 },
             )?;
-            if th.frames.len() > frames {
-                return Ok(());
-            }
-            // A native metamethod finished, and its continuation finished the rest.
             return Ok(());
         }
         // Join the longest run of strings/numbers ending at top - 1.
