@@ -280,3 +280,17 @@ fn concatenation_past_the_largest_string_overflows() {
     assert_eq!(end, End::Ok);
     assert_eq!(out, "false\ttrue\n");
 }
+
+/// Found in review: a Rust caller asking for more results than the callee's frame
+/// had stack room for (`State::pcall(0, 300)`) indexed past the stack while padding
+/// with nil. `poscall` now makes room first.
+#[test]
+fn many_wanted_results_get_stack_room() {
+    let mut st = perilune::vm::state::State::new().expect("state");
+    st.load(b"return 1, 2", b"=t").map_err(|_| ()).expect("load");
+    assert!(st.pcall(0, 300, false));
+    assert_eq!(st.peek(299).as_number(), Some(1.0));
+    assert_eq!(st.peek(298).as_number(), Some(2.0));
+    assert!(st.peek(0).is_nil());
+    st.pop(300);
+}

@@ -422,7 +422,13 @@ pub fn poscall(st: &mut State, mut first: usize, mut n: usize) -> LResult<()> {
         let t = th.get_mut();
         match ci.cont {
             Cont::Normal => {
-                place_results(t, ci.func as usize, first, n, ci.nresults);
+                // A Rust caller may want more results than the callee's frame had
+                // room for (`State::call(0, 100)`): make room before padding with nil.
+                let end = ci.func as usize + ci.nresults.max(0) as usize;
+                if end > t.stack.len() {
+                    ensure_stack(st, th, end + EXTRA_STACK)?;
+                }
+                place_results(th.get_mut(), ci.func as usize, first, n, ci.nresults);
             }
             Cont::Pcall => {
                 let dest = ci.func as usize - if ci.flags & flags::HANDLER != 0 { 2 } else { 1 };

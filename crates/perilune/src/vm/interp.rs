@@ -196,16 +196,20 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 {
                     close_upvals(st, th, ci.func as usize);
                 }
-                if ci.cont == Cont::Normal {
-                    // The common case inline: results to the function slot.
+                // The common case inline: results to the function slot, when the
+                // stack already has room for every wanted result (a Rust caller of
+                // the entry frame may want more than the frame had; `poscall` grows).
+                if ci.cont == Cont::Normal
+                    && (ci.nresults < 0 || ci.func as usize + ci.nresults as usize <= th.stack.len())
+                {
                     let n: usize = $n;
                     let dest = ci.func as usize;
                     let t = th.get_mut();
                     let sp = t.stack.as_mut_ptr();
                     let want = if ci.nresults < 0 { n } else { ci.nresults as usize };
                     // SAFETY: results lie below this frame's top and the destination
-                    // below them; `want` slots from `dest` are within the caller's frame
-                    // or, for all results, below `first + n`; the stack holds them.
+                    // below them; `want` slots from `dest` fit in the stack (checked
+                    // above) or, for all results, end below `first + n`.
                     unsafe {
                         for i in 0..want.min(n) {
                             *sp.add(dest + i) = *sp.add(first + i);
