@@ -5,10 +5,12 @@
 //! 46..0 a payload (a pointer to a GC object, a light userdata address, or nothing).
 //!
 //! Invariants:
-//! - A negative NaN with a payload is canonicalised to [`NEG_NAN_BITS`] (tag 0,
-//!   payload 0) on boxing; otherwise it could be mistaken for a tagged value. Positive
-//!   NaNs are left alone: they sort below the tagged range anyway.
+//! - Every NaN is boxed without a payload (sign kept): [`POS_NAN_BITS`] or
+//!   [`NEG_NAN_BITS`]. A negative NaN with a payload would read as a tagged value.
 //! - Therefore `bits <= NEG_NAN_BITS` (unsigned) is exactly "is a number": one compare.
+//! - Hardware `+ - * /`, negation and rounding on such numbers only ever produce such
+//!   numbers (a NaN result is the default NaN or an operand's NaN, its sign perhaps
+//!   flipped), so the interpreter boxes their results with [`Value::arith`], unchecked.
 //! - `nil`, `false` and `true` have payload 0, so each is a single fixed bit pattern.
 //! - GC pointers fit in 47 bits (user-space addresses on x86-64 and AArch64).
 
@@ -21,6 +23,7 @@ pub const POS_NAN_BITS: u64 = 0x7FF8_0000_0000_0000;
 pub const NEG_NAN_BITS: u64 = 0xFFF8_0000_0000_0000;
 
 const PAYLOAD_MASK: u64 = (1 << 47) - 1;
+const SIGN_BIT: u64 = 1 << 63;
 
 /// The 4-bit tags of non-number values. Order matters: every tag from `Str` on is a
 /// collectable object, and `Nil`/`False` are the only falsy ones.
@@ -109,17 +112,29 @@ impl Value {
         self.0
     }
 
+    /// Box any double. A NaN loses its payload (keeping its sign), so that NaNs stay
+    /// numbers whatever arithmetic is done on them later.
     #[inline(always)]
     pub fn number(n: f64) -> Value {
-        // Only negative NaNs with a payload sort above NEG_NAN_BITS and would read as
-        // tagged values; every other double, positive NaNs included, already reads as
-        // a number. One unsigned compare, almost never taken.
         let bits = n.to_bits();
-        if bits > NEG_NAN_BITS {
-            Value(NEG_NAN_BITS)
+        if n.is_nan() {
+            Value((bits & SIGN_BIT) | POS_NAN_BITS)
         } else {
             Value(bits)
         }
+    }
+
+    /// Box the result of `+ - * /`, negation, `floor` or `%` on numbers taken from
+    /// values. Such a result never carries a NaN payload (module invariants), so it
+    /// needs no canonicalisation: this keeps a compare and a move between register
+    /// files off the interpreter's arithmetic paths.
+    #[inline(always)]
+    pub fn arith(n: f64) -> Value {
+        debug_assert!(
+            !n.is_nan() || n.to_bits() & !SIGN_BIT == POS_NAN_BITS,
+            "NaN payload from arithmetic"
+        );
+        Value(n.to_bits())
     }
     #[inline(always)]
     pub fn boolean(b: bool) -> Value {
@@ -365,6 +380,30 @@ mod tests {
         assert!(neg.number_unchecked().is_sign_negative());
         assert!(!pos.number_unchecked().is_sign_negative());
         assert!(!Value::raw_equal(neg, neg));
+    }
+
+    #[test]
+    fn nan_payloads_are_dropped_so_arithmetic_stays_boxed() {
+        for bits in [
+            0x7FF0_0000_0000_0001,
+            0x7FFF_FFFF_FFFF_FFFF,
+            0xFFF0_0000_0000_0001,
+            0xFFFF_FFFF_FFFF_FFFF,
+        ] {
+            let v = Value::number(f64::from_bits(bits));
+            assert!(v.is_number(), "{bits:#x}");
+            assert_eq!(v.bits() & !SIGN_BIT, POS_NAN_BITS, "{bits:#x}");
+            assert_eq!(v.bits() & SIGN_BIT, bits & SIGN_BIT, "{bits:#x}");
+            // Negating or combining canonical NaNs gives canonical NaNs.
+            let n = v.number_unchecked();
+            for r in [-n, n + 1.0, n * n, 1.0 / n, n - n] {
+                assert!(
+                    Value::number(r).bits() == r.to_bits(),
+                    "{bits:#x} -> {:#x}",
+                    r.to_bits()
+                );
+            }
+        }
     }
 
     #[test]

@@ -229,13 +229,30 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 continue 'frame;
             }};
         }
+        // Pointers to a register and to a constant, for operands read as numbers.
+        macro_rules! rp {
+            ($i:expr) => {
+                // SAFETY: registers are below framesize (module invariants).
+                unsafe { base.add($i as usize) as *const Value }
+            };
+        }
+        macro_rules! kp {
+            ($i:expr) => {
+                // SAFETY: constant operands index existing constants (module invariants).
+                unsafe { kst.add($i as usize) }
+            };
+        }
+        // `R(a) = x op y` for operand slots `px`, `py`; metamethods otherwise.
         macro_rules! arith_op {
-            ($op:expr, $x:expr, $y:expr, $regs:expr, $a:expr) => {{
-                let (x, y) = ($x, $y);
-                if let (Some(n), Some(m)) = (x.as_number(), y.as_number()) {
-                    reg!($a) = Value::number($op.apply(n, m));
+            ($op:expr, $px:expr, $py:expr, $regs:expr, $a:expr) => {{
+                let (px, py): (*const Value, *const Value) = ($px, $py);
+                // SAFETY: both point at live registers or constants.
+                if let (Some(n), Some(m)) = unsafe { (slot_number(px), slot_number(py)) } {
+                    reg!($a) = $op.apply_boxed(n, m);
                 } else {
                     savepc!();
+                    // SAFETY: as above.
+                    let (x, y) = unsafe { (*px, *py) };
                     match tri!(meta::arith(st, $op, x, y, base_idx + $a, $regs)) {
                         Some(v) => reg!($a) = v,
                         None => continue 'frame,
@@ -368,16 +385,15 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 Op::NOT => reg!(a) = Value::boolean(reg!(arg_d(ins)).is_falsy()),
                 Op::UNM => {
                     let d = arg_d(ins);
-                    let x = reg!(d);
-                    arith_op!(Arith::Unm, x, x, (Some(d), Some(d)), a)
+                    arith_op!(Arith::Unm, rp!(d), rp!(d), (Some(d), Some(d)), a)
                 }
                 Op::LEN => {
                     let d = arg_d(ins);
                     let x = reg!(d);
                     if let Some(s) = x.as_string() {
-                        reg!(a) = Value::number(s.len() as f64);
+                        reg!(a) = Value::arith(s.len() as f64);
                     } else if let Some(t) = x.as_table() {
-                        reg!(a) = Value::number(t.length() as f64);
+                        reg!(a) = Value::arith(t.length() as f64);
                     } else {
                         savepc!();
                         match tri!(meta::length(st, x, base_idx + a, Some(d))) {
@@ -388,97 +404,97 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 }
                 Op::ADDVN => arith_op!(
                     Arith::Add,
-                    reg!(arg_b(ins)),
-                    kv!(arg_c(ins)),
+                    rp!(arg_b(ins)),
+                    kp!(arg_c(ins)),
                     (Some(arg_b(ins)), None),
                     a
                 ),
                 Op::SUBVN => arith_op!(
                     Arith::Sub,
-                    reg!(arg_b(ins)),
-                    kv!(arg_c(ins)),
+                    rp!(arg_b(ins)),
+                    kp!(arg_c(ins)),
                     (Some(arg_b(ins)), None),
                     a
                 ),
                 Op::MULVN => arith_op!(
                     Arith::Mul,
-                    reg!(arg_b(ins)),
-                    kv!(arg_c(ins)),
+                    rp!(arg_b(ins)),
+                    kp!(arg_c(ins)),
                     (Some(arg_b(ins)), None),
                     a
                 ),
                 Op::DIVVN => arith_op!(
                     Arith::Div,
-                    reg!(arg_b(ins)),
-                    kv!(arg_c(ins)),
+                    rp!(arg_b(ins)),
+                    kp!(arg_c(ins)),
                     (Some(arg_b(ins)), None),
                     a
                 ),
                 Op::MODVN => arith_op!(
                     Arith::Mod,
-                    reg!(arg_b(ins)),
-                    kv!(arg_c(ins)),
+                    rp!(arg_b(ins)),
+                    kp!(arg_c(ins)),
                     (Some(arg_b(ins)), None),
                     a
                 ),
                 Op::ADDNV => arith_op!(
                     Arith::Add,
-                    kv!(arg_c(ins)),
-                    reg!(arg_b(ins)),
+                    kp!(arg_c(ins)),
+                    rp!(arg_b(ins)),
                     (None, Some(arg_b(ins))),
                     a
                 ),
                 Op::SUBNV => arith_op!(
                     Arith::Sub,
-                    kv!(arg_c(ins)),
-                    reg!(arg_b(ins)),
+                    kp!(arg_c(ins)),
+                    rp!(arg_b(ins)),
                     (None, Some(arg_b(ins))),
                     a
                 ),
                 Op::MULNV => arith_op!(
                     Arith::Mul,
-                    kv!(arg_c(ins)),
-                    reg!(arg_b(ins)),
+                    kp!(arg_c(ins)),
+                    rp!(arg_b(ins)),
                     (None, Some(arg_b(ins))),
                     a
                 ),
                 Op::DIVNV => arith_op!(
                     Arith::Div,
-                    kv!(arg_c(ins)),
-                    reg!(arg_b(ins)),
+                    kp!(arg_c(ins)),
+                    rp!(arg_b(ins)),
                     (None, Some(arg_b(ins))),
                     a
                 ),
                 Op::MODNV => arith_op!(
                     Arith::Mod,
-                    kv!(arg_c(ins)),
-                    reg!(arg_b(ins)),
+                    kp!(arg_c(ins)),
+                    rp!(arg_b(ins)),
                     (None, Some(arg_b(ins))),
                     a
                 ),
                 Op::ADDVV => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
-                    arith_op!(Arith::Add, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                    arith_op!(Arith::Add, rp!(b), rp!(c), (Some(b), Some(c)), a)
                 }
                 Op::SUBVV => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
-                    arith_op!(Arith::Sub, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                    arith_op!(Arith::Sub, rp!(b), rp!(c), (Some(b), Some(c)), a)
                 }
                 Op::MULVV => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
-                    arith_op!(Arith::Mul, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                    arith_op!(Arith::Mul, rp!(b), rp!(c), (Some(b), Some(c)), a)
                 }
                 Op::DIVVV => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
-                    arith_op!(Arith::Div, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                    arith_op!(Arith::Div, rp!(b), rp!(c), (Some(b), Some(c)), a)
                 }
                 Op::MODVV => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
-                    arith_op!(Arith::Mod, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                    arith_op!(Arith::Mod, rp!(b), rp!(c), (Some(b), Some(c)), a)
                 }
                 Op::POW => {
                     let (b, c) = (arg_b(ins), arg_c(ins));
-                    arith_op!(Arith::Pow, reg!(b), reg!(c), (Some(b), Some(c)), a)
+                    arith_op!(Arith::Pow, rp!(b), rp!(c), (Some(b), Some(c)), a)
                 }
                 Op::CAT => {
                     savepc!();
@@ -493,7 +509,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     safepoint!();
                 }
                 Op::KSTR | Op::KNUM => reg!(a) = kv!(arg_d(ins)),
-                Op::KSHORT => reg!(a) = Value::number(arg_d(ins) as u16 as i16 as f64),
+                Op::KSHORT => reg!(a) = Value::arith(arg_d(ins) as u16 as i16 as f64),
                 Op::KPRI => reg!(a) = pri(arg_d(ins)),
                 Op::KNIL => {
                     for r in a..=arg_d(ins) as usize {
@@ -582,7 +598,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let key = match op {
                         Op::TGETV => reg!(arg_c(ins)),
                         Op::TGETS => kv!(arg_c(ins)),
-                        _ => Value::number(arg_c(ins) as f64),
+                        _ => Value::arith(arg_c(ins) as f64),
                     };
                     if let Some(t) = o.as_table() {
                         let v = if let Some(slot) = array_slot(t, key) {
@@ -614,7 +630,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let key = match op {
                         Op::TSETV => reg!(arg_c(ins)),
                         Op::TSETS => kv!(arg_c(ins)),
-                        _ => Value::number(arg_c(ins) as f64),
+                        _ => Value::arith(arg_c(ins) as f64),
                     };
                     // Fast path: an existing slot of the array part, no __newindex.
                     if let Some(t) = o.as_table() {
@@ -777,7 +793,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                         }
                     };
                     if if step >= 0.0 { i <= lim } else { i >= lim } {
-                        reg!(a + 3) = Value::number(i);
+                        reg!(a + 3) = Value::arith(i);
                     } else {
                         jump!(ins);
                     }
@@ -787,8 +803,8 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let i = reg!(a).number_unchecked() + step;
                     let lim = reg!(a + 1).number_unchecked();
                     if if step >= 0.0 { i <= lim } else { i >= lim } {
-                        reg!(a) = Value::number(i);
-                        reg!(a + 3) = Value::number(i);
+                        reg!(a) = Value::arith(i);
+                        reg!(a + 3) = Value::arith(i);
                         jump!(ins);
                         back_edge!(-jump_offset(ins));
                     }
@@ -842,6 +858,28 @@ fn array_slot(t: GcRef<crate::object::Table>, key: Value) -> Option<*mut Value> 
     if i as f64 == n && (i as u64).wrapping_sub(1) < len as u64 {
         // SAFETY: 1 <= i <= len, so i - 1 indexes the array part.
         Some(unsafe { t.get_mut().array.as_mut_ptr().add(i as usize - 1) })
+    } else {
+        None
+    }
+}
+
+/// The number in a value slot, or `None`. The type check reads the slot's upper half
+/// and the number is loaded straight into a float register: reading the value once as
+/// an integer and moving it across register files would put that move on the critical
+/// path of every arithmetic instruction.
+///
+/// # Safety
+/// `p` points at a live, initialised value.
+#[inline(always)]
+unsafe fn slot_number(p: *const Value) -> Option<f64> {
+    let hi_offset = if cfg!(target_endian = "little") { 1 } else { 0 };
+    // SAFETY: a value is 8 bytes, aligned: both halves and the whole are readable.
+    let hi = unsafe { *(p as *const u32).add(hi_offset) };
+    // No number has upper half above NEG_NAN's and no tagged value at or below it:
+    // negative NaNs with a payload are never boxed (value.rs).
+    if hi <= (crate::value::NEG_NAN_BITS >> 32) as u32 {
+        // SAFETY: as above.
+        Some(unsafe { *(p as *const f64) })
     } else {
         None
     }

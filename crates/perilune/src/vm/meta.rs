@@ -50,6 +50,15 @@ impl Arith {
             Arith::Unm => Tm::Unm,
         }
     }
+    /// The boxed result: unchecked for the operators done in hardware (see
+    /// `Value::arith`), canonicalised for those that go through library code.
+    #[inline(always)]
+    pub fn apply_boxed(self, a: f64, b: f64) -> Value {
+        match self {
+            Arith::Mod | Arith::Pow => Value::number(self.apply(a, b)),
+            _ => Value::arith(self.apply(a, b)),
+        }
+    }
     #[inline(always)]
     pub fn apply(self, a: f64, b: f64) -> f64 {
         match self {
