@@ -19,6 +19,11 @@ mod options;
 mod repl;
 mod session;
 
+/// Objects are allocated through Rust's global allocator (the state's default
+/// `SystemAllocator`, accounted by its heap); this one makes small objects cheap.
+#[global_allocator]
+static GLOBAL: perilune::process_alloc::ProcessAllocator = perilune::process_alloc::ProcessAllocator;
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;

@@ -10,6 +10,7 @@
 //! - [`lib`](crate::stdlib): the standard library.
 //! - [`lua`]: the safe embedding API, re-exported here (`perilune::Lua`, ...).
 //! - [`testing`]: a fault-injecting allocator for allocation-failure tests.
+//! - `process_alloc` (feature `mimalloc`): a fast process-wide allocator for binaries.
 
 pub mod alloc;
 pub mod compiler;
@@ -18,6 +19,8 @@ pub mod gc;
 pub mod lua;
 pub mod number;
 pub mod object;
+#[cfg(feature = "mimalloc")]
+pub mod process_alloc;
 pub mod stdlib;
 pub mod string;
 pub mod table;

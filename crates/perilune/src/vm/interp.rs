@@ -155,6 +155,17 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 }
             };
         }
+        // A safe point after a native returned results that may reach past the frame's
+        // top (CALLM's variable results, or a tail-called native's results delivered to
+        // the frame below): `top` must survive for the instruction that consumes them.
+        macro_rules! safepoint_keep_top {
+            () => {
+                if st.heap.debt() > 0 || st.gc.tobefnz.is_some() {
+                    st.safe_point_keeping_top();
+                    reload_base!();
+                }
+            };
+        }
         macro_rules! jump {
             ($ins:expr) => {{
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
@@ -715,6 +726,9 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                             reload_base!();
                             if nres >= 0 {
                                 safepoint!();
+                            } else {
+                                savepc!();
+                                safepoint_keep_top!();
                             }
                             // `debug.sethook` may have just switched hooks on or off.
                             if HOOKS != st.debug_hook_active() {
@@ -733,9 +747,13 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     };
                     savepc!();
                     th.get_mut().top = func + 1 + nargs;
-                    tri!(tail_call(st, ci_idx, func, nargs));
+                    let entered = tri!(tail_call(st, ci_idx, func, nargs));
                     if th.frames.len() <= entry {
                         return Ok(true);
+                    }
+                    if let Entered::Native = entered {
+                        // This frame is gone; the one below now has the results.
+                        safepoint_keep_top!();
                     }
                     continue 'frame;
                 }
@@ -1012,6 +1030,18 @@ impl State {
         if self.gc.tobefnz.is_some() {
             self.run_finalizers();
         }
+    }
+
+    /// A safe point between two instructions of the frame on top, whose live values
+    /// end at its top or at the thread's `top`, whichever is higher; `top` itself is
+    /// kept for the next instruction (it may count variable results).
+    pub fn safe_point_keeping_top(&mut self) {
+        let th = self.cur;
+        let saved = th.top;
+        let frame_top = th.frames.last().map_or(saved, |c| c.top as usize);
+        th.get_mut().top = saved.max(frame_top);
+        self.safe_point();
+        th.get_mut().top = saved;
     }
 
     /// Housekeeping that needs fresh blocks runs at safe points, never inside a
