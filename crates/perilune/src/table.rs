@@ -355,6 +355,17 @@ impl Table {
 
     // ---- stores --------------------------------------------------------------------
 
+    /// The value slot of string key `key` if the hash part has a node for it (its
+    /// value may be nil: a dead key). For in-place stores by the interpreter, which
+    /// also clears the metamethod cache here, as every store does.
+    #[inline(always)]
+    pub fn str_slot(&mut self, key: GcRef<LuaStr>) -> Option<*mut Value> {
+        let i = self.find_node(Value::string(key).bits(), key.hash())?;
+        self.hdr.flags = 0;
+        // SAFETY: find_node returns an index below the node count.
+        Some(unsafe { &mut (*self.node.as_mut_ptr().add(i)).val as *mut Value })
+    }
+
     /// Raw set (`rawset`). Clears the metamethod cache. Assigning nil to an absent key
     /// does nothing; assigning to a present key never allocates.
     #[inline]

@@ -61,12 +61,21 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
     'frame: loop {
         let ci_idx = th.frames.len() - 1;
         debug_assert!(ci_idx >= entry);
-        // SAFETY: the frame stack is not empty here (the entry frame is still on it).
-        let ci = unsafe { *th.frames.as_ptr().add(ci_idx) };
-        debug_assert!(ci.kind == FrameKind::Lua);
-        let base_idx = ci.base as usize;
+        // The frame's fields are read where they are needed (`ci!()`), not copied
+        // here: entering a frame is on the path of every call and return.
+        macro_rules! ci {
+            () => {
+                // SAFETY: frame `ci_idx` is on the frame stack while this loop runs it
+                // (paths that pop it leave through `continue 'frame` or a return).
+                unsafe { &*th.frames.as_ptr().add(ci_idx) }
+            };
+        }
+        debug_assert!(ci!().kind == FrameKind::Lua);
+        let base_idx = ci!().base as usize;
+        let mut pc = ci!().pc as usize;
+        let func_idx = ci!().func as usize;
         // SAFETY: a frame's function slot is below its base, inside the stack.
-        let fslot = unsafe { *th.stack.as_ptr().add(ci.func as usize) };
+        let fslot = unsafe { *th.stack.as_ptr().add(func_idx) };
         let Some(cl) = fslot.as_function() else {
             return Err(st.rt_error_here("internal error: frame without function"));
         };
@@ -75,7 +84,6 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         };
         let code = proto.code.as_ptr();
         let kst = proto.consts.as_ptr();
-        let mut pc = ci.pc as usize;
         // SAFETY: precall ensured the stack holds base + framesize + EXTRA_STACK slots.
         let mut base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
         if HOOKS != st.debug_hook_active() {
@@ -149,7 +157,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             () => {
                 if st.heap.debt() > 0 || st.gc.tobefnz.is_some() {
                     savepc!();
-                    th.get_mut().top = ci.top as usize;
+                    th.get_mut().top = ci!().top as usize;
                     st.safe_point();
                     reload_base!();
                 }
@@ -165,6 +173,48 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     reload_base!();
                 }
             };
+        }
+        // `R(a) = o[key]` through `__index` (the fast paths have failed).
+        macro_rules! index_slow {
+            ($a:expr, $o:expr, $key:expr, $b:expr) => {{
+                let (o, key) = ($o, $key);
+                savepc!();
+                match tri!(st.index_chain(o, key, Some($b))) {
+                    Lookup::Found(v) => reg!($a) = v,
+                    Lookup::Call(h, o2) => {
+                        tri!(meta::call_meta(
+                            st,
+                            h,
+                            &[o2, key],
+                            Cont::Store((base_idx + $a) as u32)
+                        ));
+                        continue 'frame;
+                    }
+                }
+            }};
+        }
+        // `o[key] = v` through `__newindex` or a raw store that may allocate.
+        macro_rules! newindex_slow {
+            ($o:expr, $key:expr, $v:expr, $b:expr) => {{
+                savepc!();
+                tri!(set_index(st, $o, $key, $v, Some($b)));
+                if th.frames.len() != ci_idx + 1 {
+                    continue 'frame;
+                }
+            }};
+        }
+        // Store into an existing slot of table `t` unless the slot is empty and the
+        // table has a `__newindex`; then go on with the next instruction.
+        macro_rules! store_if_plain {
+            ($t:expr, $slot:expr, $v:expr) => {{
+                let (t, slot, v) = ($t, $slot, $v);
+                // SAFETY: `slot` is a live slot of `t`; nothing below can move it.
+                if !unsafe { *slot }.is_nil() || no_meta(st, t, Tm::NewIndex) {
+                    unsafe { *slot = v };
+                    crate::gc::barrier_back(st, t, v);
+                    continue;
+                }
+            }};
         }
         macro_rules! jump {
             ($ins:expr) => {{
@@ -203,21 +253,25 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 let first = base_idx + $first;
                 if th
                     .open_upvals
-                    .is_some_and(|u| u.slot as usize >= ci.func as usize)
+                    .is_some_and(|u| u.slot as usize >= ci!().func as usize)
                 {
-                    close_upvals(st, th, ci.func as usize);
+                    close_upvals(st, th, ci!().func as usize);
                 }
                 // The common case inline: results to the function slot, when the
                 // stack already has room for every wanted result (a Rust caller of
                 // the entry frame may want more than the frame had; `poscall` grows).
-                if ci.cont == Cont::Normal
-                    && (ci.nresults < 0 || ci.func as usize + ci.nresults as usize <= th.stack.len())
+                if ci!().cont == Cont::Normal
+                    && (ci!().nresults < 0 || ci!().func as usize + ci!().nresults as usize <= th.stack.len())
                 {
                     let n: usize = $n;
-                    let dest = ci.func as usize;
+                    let dest = ci!().func as usize;
                     let t = th.get_mut();
                     let sp = t.stack.as_mut_ptr();
-                    let want = if ci.nresults < 0 { n } else { ci.nresults as usize };
+                    let want = if ci!().nresults < 0 {
+                        n
+                    } else {
+                        ci!().nresults as usize
+                    };
                     // SAFETY: results lie below this frame's top and the destination
                     // below them; `want` slots from `dest` fit in the stack (checked
                     // above) or, for all results, end below `first + n`.
@@ -314,12 +368,15 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             let op: Op = unsafe { std::mem::transmute::<u8, Op>(op_byte(ins)) };
             match op {
                 Op::ISLT | Op::ISGE => {
-                    let (x, y) = (reg!(a), reg!(arg_d(ins)));
+                    let (px, py) = (rp!(a), rp!(arg_d(ins)));
                     let negate = op == Op::ISGE;
-                    let r = if let (Some(n), Some(m)) = (x.as_number(), y.as_number()) {
+                    // SAFETY: both point at live registers.
+                    let r = if let (Some(n), Some(m)) = unsafe { (slot_number(px), slot_number(py)) } {
                         n < m
                     } else {
                         savepc!();
+                        // SAFETY: as above.
+                        let (x, y) = unsafe { (*px, *py) };
                         match tri!(meta::less_than(st, x, y, negate)) {
                             Some(r) => r,
                             None => continue 'frame,
@@ -328,12 +385,15 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     cond_next!(r != negate);
                 }
                 Op::ISLE | Op::ISGT => {
-                    let (x, y) = (reg!(a), reg!(arg_d(ins)));
+                    let (px, py) = (rp!(a), rp!(arg_d(ins)));
                     let negate = op == Op::ISGT;
-                    let r = if let (Some(n), Some(m)) = (x.as_number(), y.as_number()) {
+                    // SAFETY: both point at live registers.
+                    let r = if let (Some(n), Some(m)) = unsafe { (slot_number(px), slot_number(py)) } {
                         n <= m
                     } else {
                         savepc!();
+                        // SAFETY: as above.
+                        let (x, y) = unsafe { (*px, *py) };
                         match tri!(meta::less_equal(st, x, y, negate)) {
                             Some(r) => r,
                             None => continue 'frame,
@@ -511,7 +571,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     savepc!();
                     let depth = th.frames.len();
                     let (b, c) = (arg_b(ins) as usize, arg_c(ins) as usize);
-                    th.get_mut().top = ci.top as usize;
+                    th.get_mut().top = ci!().top as usize;
                     tri!(meta::concat(st, base_idx + a, base_idx + b, base_idx + c + 1));
                     if th.frames.len() != depth {
                         continue 'frame;
@@ -603,64 +663,79 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                         continue 'frame;
                     }
                 }
-                Op::TGETV | Op::TGETS | Op::TGETB => {
-                    let b = arg_b(ins);
+                Op::TGETV => {
+                    let (b, key) = (arg_b(ins), reg!(arg_c(ins)));
                     let o = reg!(b);
-                    let key = match op {
-                        Op::TGETV => reg!(arg_c(ins)),
-                        Op::TGETS => kv!(arg_c(ins)),
-                        _ => Value::arith(arg_c(ins) as f64),
-                    };
                     if let Some(t) = o.as_table() {
                         let v = if let Some(slot) = array_slot(t, key) {
                             // SAFETY: array_slot returned a slot of the live array part.
                             unsafe { *slot }
-                        } else if let Some(k) = key.as_string() {
-                            t.get_str(k)
                         } else {
                             t.get(key)
                         };
-                        if !v.is_nil() || t.metatable.is_none() || st.tm_in(t.metatable, Tm::Index).is_nil() {
+                        if !v.is_nil() || no_meta(st, t, Tm::Index) {
                             reg!(a) = v;
                             continue;
                         }
                     }
-                    savepc!();
-                    match tri!(st.index_chain(o, key, Some(b))) {
-                        Lookup::Found(v) => reg!(a) = v,
-                        Lookup::Call(h, o2) => {
-                            tri!(meta::call_meta(st, h, &[o2, key], Cont::Store((base_idx + a) as u32)));
-                            continue 'frame;
+                    index_slow!(a, o, key, b);
+                }
+                Op::TGETS => {
+                    let (b, key) = (arg_b(ins), kv!(arg_c(ins)));
+                    let o = reg!(b);
+                    if let (Some(t), Some(k)) = (o.as_table(), key.as_string()) {
+                        let v = t.get_str(k);
+                        if !v.is_nil() || no_meta(st, t, Tm::Index) {
+                            reg!(a) = v;
+                            continue;
                         }
                     }
+                    index_slow!(a, o, key, b);
                 }
-                Op::TSETV | Op::TSETS | Op::TSETB => {
-                    let b = arg_b(ins);
+                Op::TGETB => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
                     let o = reg!(b);
-                    let v = reg!(a);
-                    let key = match op {
-                        Op::TSETV => reg!(arg_c(ins)),
-                        Op::TSETS => kv!(arg_c(ins)),
-                        _ => Value::arith(arg_c(ins) as f64),
-                    };
+                    if let Some(t) = o.as_table() {
+                        let v = t.get_int(c as i64);
+                        if !v.is_nil() || no_meta(st, t, Tm::Index) {
+                            reg!(a) = v;
+                            continue;
+                        }
+                    }
+                    index_slow!(a, o, Value::arith(c as f64), b);
+                }
+                Op::TSETV => {
+                    let (b, key) = (arg_b(ins), reg!(arg_c(ins)));
+                    let (o, v) = (reg!(b), reg!(a));
                     // Fast path: an existing slot of the array part, no __newindex.
                     if let Some(t) = o.as_table() {
                         if let Some(slot) = array_slot(t, key) {
-                            // SAFETY: array_slot returned a slot of the live array part;
-                            // nothing between here and the store can move it.
-                            let old = unsafe { *slot };
-                            if !old.is_nil() || t.metatable.is_none() || st.tm_in(t.metatable, Tm::NewIndex).is_nil() {
-                                unsafe { *slot = v };
-                                crate::gc::barrier_back(st, t, v);
-                                continue;
-                            }
+                            store_if_plain!(t, slot, v);
                         }
                     }
-                    savepc!();
-                    tri!(set_index(st, o, key, v, Some(b)));
-                    if th.frames.len() != ci_idx + 1 {
-                        continue 'frame;
+                    newindex_slow!(o, key, v, b);
+                }
+                Op::TSETS => {
+                    let (b, key) = (arg_b(ins), kv!(arg_c(ins)));
+                    let (o, v) = (reg!(b), reg!(a));
+                    // Fast path: a key already in the hash part, no __newindex.
+                    if let (Some(t), Some(k)) = (o.as_table(), key.as_string()) {
+                        if let Some(slot) = t.get_mut().str_slot(k) {
+                            store_if_plain!(t, slot, v);
+                        }
                     }
+                    newindex_slow!(o, key, v, b);
+                }
+                Op::TSETB => {
+                    let (b, c) = (arg_b(ins), arg_c(ins));
+                    let (o, v) = (reg!(b), reg!(a));
+                    let key = Value::arith(c as f64);
+                    if let Some(t) = o.as_table() {
+                        if let Some(slot) = array_slot(t, key) {
+                            store_if_plain!(t, slot, v);
+                        }
+                    }
+                    newindex_slow!(o, key, v, b);
                 }
                 Op::TSETM => {
                     savepc!();
@@ -746,6 +821,39 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                         th.top.saturating_sub(func + 1)
                     };
                     savepc!();
+                    // Fast path: a fixed-arity Lua function replaces this frame in place.
+                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
+                        let dest = ci!().func as usize;
+                        let fs = p.framesize as usize;
+                        let np = p.num_params as usize;
+                        if !p.is_vararg && dest + 1 + fs + EXTRA_STACK <= th.stack.len() && st.hook_counter > 0 {
+                            if th.open_upvals.is_some_and(|u| u.slot as usize >= dest) {
+                                close_upvals(st, th, dest);
+                            }
+                            st.hook_counter -= 1;
+                            let t = th.get_mut();
+                            let sp = t.stack.as_mut_ptr();
+                            // SAFETY: the callee and its arguments lie below `top`, the
+                            // frame's function slot below them, and the new frame's
+                            // registers below the stack's end (checked above);
+                            // `ptr::copy` allows the overlap.
+                            unsafe {
+                                std::ptr::copy(sp.add(func), sp.add(dest), nargs + 1);
+                                for i in nargs..np {
+                                    *sp.add(dest + 1 + i) = Value::NIL;
+                                }
+                            }
+                            t.top = dest + 1 + fs;
+                            if let Some(c) = t.frames.as_mut_slice().last_mut() {
+                                c.base = (dest + 1) as u32;
+                                c.top = (dest + 1 + fs) as u32;
+                                c.pc = 0;
+                                c.nvarargs = 0;
+                                c.flags |= flags::TAIL;
+                            }
+                            continue 'frame;
+                        }
+                    }
                     th.get_mut().top = func + 1 + nargs;
                     let entered = tri!(tail_call(st, ci_idx, func, nargs));
                     if th.frames.len() <= entry {
@@ -777,7 +885,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     }
                 }
                 Op::VARG => {
-                    let nvar = ci.nvarargs as usize;
+                    let nvar = ci!().nvarargs as usize;
                     let vbase = base_idx - nvar;
                     let b = arg_b(ins) as usize;
                     let dest = base_idx + a;
@@ -901,6 +1009,12 @@ unsafe fn slot_number(p: *const Value) -> Option<f64> {
     } else {
         None
     }
+}
+
+/// Whether table `t` lacks metamethod `tm` (no metatable, or the cache says so).
+#[inline(always)]
+fn no_meta(st: &State, t: GcRef<crate::object::Table>, tm: Tm) -> bool {
+    t.metatable.is_none() || st.tm_in(t.metatable, tm).is_nil()
 }
 
 /// A primitive operand: 0 nil, 1 false, 2 true.
