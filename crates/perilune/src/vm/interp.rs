@@ -744,6 +744,12 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     };
                     let start = kv!(arg_d(ins)).number_unchecked() as i64;
                     let n = th.top.saturating_sub(base_idx + a);
+                    // Size the array part once, as SETLIST does, instead of growing it
+                    // through rehashes one store at a time.
+                    let last = (start - 1).max(0) as usize + n;
+                    if n > 0 && last > t.array_len() {
+                        tri!(t.get_mut().reserve_array(last).map_err(Throw::from));
+                    }
                     for i in 0..n {
                         let v = reg!(a + i);
                         tri!(st.table_set(t, Value::number((start + i as i64) as f64), v));
@@ -758,37 +764,113 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     };
                     let nres = arg_b(ins) as i32 - 1;
                     savepc!();
-                    // Fast path: a fixed-arity Lua function with room on both stacks.
+                    // Fast path: a Lua function with room on both stacks.
                     if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
-                        let nbase = func + 1;
                         let fs = p.framesize as usize;
                         let np = p.num_params as usize;
-                        if !p.is_vararg
-                            && nbase + fs + EXTRA_STACK <= th.stack.len()
+                        // A vararg function's registers start above its extra arguments.
+                        let (nbase, nvar) = if p.is_vararg {
+                            (func + 1 + nargs.max(np), nargs.saturating_sub(np))
+                        } else {
+                            (func + 1, 0)
+                        };
+                        if nbase + fs + EXTRA_STACK <= th.stack.len()
                             && th.frames.len() < call::MAX_FRAMES
+                            && th.frames.len() < th.frames.capacity()
                             && st.hook_counter > 0
                         {
                             st.hook_counter -= 1;
-                            for i in nargs..np {
-                                reg!(a + 1 + i) = Value::NIL;
-                            }
                             let t = th.get_mut();
-                            let pushed = t.frames.push_within_capacity(CallInfo {
+                            let sp = t.stack.as_mut_ptr();
+                            // SAFETY: arguments lie below `top`, the new registers below
+                            // the stack's end (checked above).
+                            unsafe {
+                                if p.is_vararg {
+                                    // Fixed parameters move up; their old slots are
+                                    // cleared so only the extra arguments remain below.
+                                    for i in 0..np {
+                                        let src = sp.add(func + 1 + i);
+                                        *sp.add(nbase + i) = if i < nargs { *src } else { Value::NIL };
+                                        if i < nargs {
+                                            *src = Value::NIL;
+                                        }
+                                    }
+                                } else {
+                                    for i in nargs..np {
+                                        *sp.add(nbase + i) = Value::NIL;
+                                    }
+                                }
+                            }
+                            t.frames.push_within_capacity(CallInfo {
                                 func: func as u32,
                                 base: nbase as u32,
                                 top: (nbase + fs) as u32,
                                 pc: 0,
                                 nresults: nres,
-                                nvarargs: 0,
+                                nvarargs: nvar as u32,
                                 kind: FrameKind::Lua,
                                 flags: 0,
                                 cont: Cont::Normal,
                             });
-                            if pushed {
-                                t.top = nbase + fs;
-                                continue 'frame;
+                            t.top = nbase + fs;
+                            continue 'frame;
+                        }
+                    }
+                    // Fast path: a plain native (not pcall/xpcall) with room on both
+                    // stacks, called without going through `precall`.
+                    if let Some(f) = reg!(a).as_function() {
+                        if let (Some(native), 0) = (f.native, f.builtin()) {
+                            if func + 1 + nargs + call::NATIVE_MIN_STACK + EXTRA_STACK <= th.stack.len()
+                                && th.frames.len() < call::MAX_FRAMES
+                                && th.frames.len() < th.frames.capacity()
+                                && !HOOKS
+                            {
+                                let t = th.get_mut();
+                                t.top = func + 1 + nargs;
+                                t.frames.push_within_capacity(CallInfo {
+                                    func: func as u32,
+                                    base: (func + 1) as u32,
+                                    top: (func + 1 + nargs + call::NATIVE_MIN_STACK) as u32,
+                                    pc: 0,
+                                    nresults: nres,
+                                    nvarargs: 0,
+                                    kind: FrameKind::Native,
+                                    flags: 0,
+                                    cont: Cont::Normal,
+                                });
+                                let n = tri!(native(st));
+                                let t = th.get_mut();
+                                let first = t.top.saturating_sub(n);
+                                let want = if nres < 0 { n } else { nres as usize };
+                                let sp = t.stack.as_mut_ptr();
+                                // SAFETY: the results lie below `top`; `want` slots from
+                                // `func` stay below this frame's top (fixed results)
+                                // or end at the results' end (all results); `ptr::copy`
+                                // allows the overlap (the destination is lower).
+                                unsafe {
+                                    std::ptr::copy(sp.add(first), sp.add(func), want.min(n));
+                                    for i in n..want {
+                                        *sp.add(func + i) = Value::NIL;
+                                    }
+                                }
+                                t.top = func + want;
+                                t.frames.pop();
+                                // From here on as after `precall` (below).
+                                if th.frames.len() != ci_idx + 1 {
+                                    continue 'frame;
+                                }
+                                reload_base!();
+                                if nres >= 0 {
+                                    safepoint!();
+                                } else {
+                                    safepoint_keep_top!();
+                                }
+                                if st.debug_hook_active() {
+                                    savepc!();
+                                    return Ok(false);
+                                }
+                                continue;
                             }
-                            st.hook_counter += 1;
                         }
                     }
                     th.get_mut().top = func + 1 + nargs;
