@@ -1123,12 +1123,14 @@ fn new_closure(
     child: GcRef<crate::func::Proto>,
     base: usize,
 ) -> LResult<GcRef<LuaFunction>> {
+    const MAX: usize = crate::compiler::codegen::MAX_UPVALS;
     let th = st.cur;
-    let n = child.upvals.len();
-    // Resolve upvalues first so the closure never holds an unset slot.
-    let mut ups: [Option<GcRef<Upval>>; 256] = [None; 256];
-    for (i, d) in child.upvals.iter().enumerate().take(256) {
-        ups[i] = Some(if d.in_stack {
+    let n = child.upvals.len().min(MAX);
+    // Resolve upvalues first so the closure never holds an unset slot. The buffer is
+    // left uninitialised: clearing it for every closure showed up in profiles.
+    let mut ups = [const { std::mem::MaybeUninit::<GcRef<Upval>>::uninit() }; MAX];
+    for (slot, d) in ups.iter_mut().zip(child.upvals.iter()) {
+        slot.write(if d.in_stack {
             find_upval(st, th, base + d.index as usize)?
         } else {
             match parent.lua_upvals().get(d.index as usize) {
@@ -1138,10 +1140,9 @@ fn new_closure(
         });
     }
     let f = st.new_lua_closure(child, parent.env)?;
-    for (slot, u) in f.lua_upvals().iter_mut().zip(ups.iter().take(n)) {
-        if let Some(u) = u {
-            *slot = *u;
-        }
+    for (dst, src) in f.lua_upvals().iter_mut().zip(&ups[..n]) {
+        // SAFETY: the loop above wrote the first `n` entries (or returned).
+        *dst = unsafe { src.assume_init() };
     }
     Ok(f)
 }
