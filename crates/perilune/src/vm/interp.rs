@@ -689,6 +689,10 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                             reg!(a) = v;
                             continue;
                         }
+                        if let Some(v) = get_str_inherited(st, t, k) {
+                            reg!(a) = v;
+                            continue;
+                        }
                     }
                     index_slow!(a, o, key, b);
                 }
@@ -1097,6 +1101,26 @@ unsafe fn slot_number(p: *const Value) -> Option<f64> {
 #[inline(always)]
 fn no_meta(st: &State, t: GcRef<crate::object::Table>, tm: Tm) -> bool {
     t.metatable.is_none() || st.tm_in(t.metatable, tm).is_nil()
+}
+
+/// `t[k]` for a string key missing from `t` itself, following `__index` while it is
+/// a table (classes and inheritance). `None` when a function handler must be called
+/// or the chain is too long: the caller takes the slow path, which also reports loops.
+#[inline(never)]
+fn get_str_inherited(st: &State, t: GcRef<crate::object::Table>, k: GcRef<crate::object::LuaStr>) -> Option<Value> {
+    let mut t = t;
+    for _ in 0..meta::MAX_META_CHAIN {
+        let h = st.tm_in(t.metatable, Tm::Index);
+        if h.is_nil() {
+            return Some(Value::NIL);
+        }
+        t = h.as_table()?;
+        let v = t.get_str(k);
+        if !v.is_nil() {
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// A primitive operand: 0 nil, 1 false, 2 true.
