@@ -225,11 +225,13 @@ impl HeapRef {
 }
 
 /// A growable array of `Copy` elements whose storage is accounted by the heap.
-/// Every growing operation is fallible; shrinking never fails.
+/// Every growing operation is fallible; shrinking never fails. Length and capacity
+/// are 32-bit (a larger buffer is refused as out of memory), which keeps the buffer at
+/// 24 bytes: a table holds two of them, and table size is cache footprint.
 pub struct HVec<T: Copy> {
     ptr: NonNull<T>,
-    len: usize,
-    cap: usize,
+    len: u32,
+    cap: u32,
     heap: HeapRef,
 }
 
@@ -260,12 +262,12 @@ impl<T: Copy> HVec<T> {
             // SAFETY: the capacity is at least `len` (reserved above).
             unsafe { p.add(i).write(fill) };
         }
-        v.len = len;
+        v.len = len as u32; // the capacity, reserved above, fits in u32
         Ok(v)
     }
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
@@ -273,7 +275,7 @@ impl<T: Copy> HVec<T> {
     }
     #[inline(always)]
     pub fn capacity(&self) -> usize {
-        self.cap
+        self.cap as usize
     }
     #[inline(always)]
     pub fn as_ptr(&self) -> *const T {
@@ -288,7 +290,7 @@ impl<T: Copy> HVec<T> {
     }
     /// Bytes of heap this buffer holds.
     pub fn byte_size(&self) -> usize {
-        self.cap * std::mem::size_of::<T>()
+        self.capacity() * std::mem::size_of::<T>()
     }
 
     fn layout(cap: usize) -> Result<Layout, OutOfMemory> {
@@ -296,12 +298,13 @@ impl<T: Copy> HVec<T> {
     }
 
     fn set_capacity(&mut self, new_cap: usize) -> Result<(), OutOfMemory> {
+        let new_cap32 = u32::try_from(new_cap).map_err(|_| OutOfMemory)?;
         let new_layout = Self::layout(new_cap)?;
         let heap = self.heap.get();
         let new_ptr = if self.cap == 0 {
             heap.alloc(new_layout)?.cast::<T>()
         } else {
-            let old_layout = Self::layout(self.cap)?;
+            let old_layout = Self::layout(self.capacity())?;
             // SAFETY: ptr was allocated from this heap with old_layout.
             let (p, got) = unsafe { heap.realloc(self.ptr.cast(), old_layout, new_layout.size())? };
             if got != new_layout.size() {
@@ -311,22 +314,28 @@ impl<T: Copy> HVec<T> {
             p.cast::<T>()
         };
         self.ptr = new_ptr;
-        self.cap = new_cap;
+        self.cap = new_cap32;
         Ok(())
     }
 
     /// Make room for `extra` more elements, growing geometrically.
     pub fn reserve(&mut self, extra: usize) -> Result<(), OutOfMemory> {
-        let need = self.len.checked_add(extra).ok_or(OutOfMemory)?;
-        if need <= self.cap {
+        let need = self.len().checked_add(extra).ok_or(OutOfMemory)?;
+        if need <= self.capacity() {
             return Ok(());
         }
-        let new_cap = need.max(self.cap.saturating_mul(2)).max(4);
+        // Doubling stops at the largest capacity; `need` beyond it fails.
+        let new_cap = self
+            .capacity()
+            .saturating_mul(2)
+            .max(4)
+            .min(u32::MAX as usize)
+            .max(need);
         self.set_capacity(new_cap)
     }
     pub fn reserve_exact(&mut self, extra: usize) -> Result<(), OutOfMemory> {
-        let need = self.len.checked_add(extra).ok_or(OutOfMemory)?;
-        if need <= self.cap {
+        let need = self.len().checked_add(extra).ok_or(OutOfMemory)?;
+        if need <= self.capacity() {
             return Ok(());
         }
         self.set_capacity(need)
@@ -337,7 +346,7 @@ impl<T: Copy> HVec<T> {
             self.reserve(1)?;
         }
         // SAFETY: len < cap after reserve.
-        unsafe { self.ptr.as_ptr().add(self.len).write(v) };
+        unsafe { self.ptr.as_ptr().add(self.len as usize).write(v) };
         self.len += 1;
         Ok(())
     }
@@ -349,7 +358,7 @@ impl<T: Copy> HVec<T> {
             return false;
         }
         // SAFETY: len < cap.
-        unsafe { self.ptr.as_ptr().add(self.len).write(v) };
+        unsafe { self.ptr.as_ptr().add(self.len as usize).write(v) };
         self.len += 1;
         true
     }
@@ -359,32 +368,32 @@ impl<T: Copy> HVec<T> {
         }
         self.len -= 1;
         // SAFETY: index < old len, initialised.
-        Some(unsafe { self.ptr.as_ptr().add(self.len).read() })
+        Some(unsafe { self.ptr.as_ptr().add(self.len as usize).read() })
     }
     pub fn extend_from_slice(&mut self, items: &[T]) -> Result<(), OutOfMemory> {
         self.reserve(items.len())?;
         // SAFETY: capacity reserved; source and destination do not overlap.
-        unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), self.ptr.as_ptr().add(self.len), items.len()) };
-        self.len += items.len();
+        unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), self.ptr.as_ptr().add(self.len()), items.len()) };
+        self.len += items.len() as u32; // fits: at most the capacity
         Ok(())
     }
     /// Grow to `len` with copies of `fill`, or truncate.
     pub fn resize(&mut self, len: usize, fill: T) -> Result<(), OutOfMemory> {
-        if len <= self.len {
-            self.len = len;
+        if len <= self.len() {
+            self.len = len as u32;
             return Ok(());
         }
-        self.reserve_exact(len - self.len)?;
-        while self.len < len {
+        self.reserve_exact(len - self.len())?;
+        while self.len() < len {
             // SAFETY: capacity reserved above.
-            unsafe { self.ptr.as_ptr().add(self.len).write(fill) };
+            unsafe { self.ptr.as_ptr().add(self.len()).write(fill) };
             self.len += 1;
         }
         Ok(())
     }
     pub fn truncate(&mut self, len: usize) {
-        if len < self.len {
-            self.len = len;
+        if len < self.len() {
+            self.len = len as u32;
         }
     }
     pub fn clear(&mut self) {
@@ -396,13 +405,13 @@ impl<T: Copy> HVec<T> {
             if self.len == 0 {
                 self.free_storage();
             } else {
-                let _ = self.set_capacity(self.len);
+                let _ = self.set_capacity(self.len());
             }
         }
     }
     fn free_storage(&mut self) {
         if self.cap != 0 {
-            if let Ok(layout) = Self::layout(self.cap) {
+            if let Ok(layout) = Self::layout(self.capacity()) {
                 // SAFETY: allocated from this heap with this layout.
                 unsafe { self.heap.get().dealloc(self.ptr.cast(), layout) };
             }
@@ -413,12 +422,12 @@ impl<T: Copy> HVec<T> {
     #[inline(always)]
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: ptr is valid for len initialised elements (dangling+0 is fine).
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len()) }
     }
     #[inline(always)]
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         // SAFETY: as above, and we hold &mut self.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len()) }
     }
 }
 

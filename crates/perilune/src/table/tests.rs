@@ -939,3 +939,14 @@ fn hash_mixing_spreads_integers_and_pointers() {
         assert!(distinct > 140, "only {distinct} of 256 buckets used");
     }
 }
+
+#[test]
+fn table_header_stays_small() {
+    // Every table pays for this header; it was 104 bytes with 64-bit buffer lengths.
+    assert!(
+        std::mem::size_of::<Table>() <= 88,
+        "Table is {} bytes",
+        std::mem::size_of::<Table>()
+    );
+    assert_eq!(std::mem::size_of::<crate::alloc::HVec<Value>>(), 24);
+}
