@@ -210,6 +210,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 let (t, slot, v) = ($t, $slot, $v);
                 // SAFETY: `slot` is a live slot of `t`; nothing below can move it.
                 if !unsafe { *slot }.is_nil() || no_meta(st, t, Tm::NewIndex) {
+                    // SAFETY: as above.
                     unsafe { *slot = v };
                     crate::gc::barrier_back(st, t, v);
                     continue;
