@@ -8,7 +8,7 @@
 //! - Every NaN is boxed without a payload (sign kept): [`POS_NAN_BITS`] or
 //!   [`NEG_NAN_BITS`]. A negative NaN with a payload would read as a tagged value.
 //! - Therefore `bits <= NEG_NAN_BITS` (unsigned) is exactly "is a number": one compare.
-//! - Hardware `+ - * /`, negation and rounding on such numbers only ever produce such
+//! - Hardware `+ - * /` and negation on such numbers only ever produce such
 //!   numbers (a NaN result is the default NaN or an operand's NaN, its sign perhaps
 //!   flipped), so the interpreter boxes their results with [`Value::arith`], unchecked.
 //! - `nil`, `false` and `true` have payload 0, so each is a single fixed bit pattern.
@@ -124,10 +124,12 @@ impl Value {
         }
     }
 
-    /// Box the result of `+ - * /`, negation, `floor` or `%` on numbers taken from
-    /// values. Such a result never carries a NaN payload (module invariants), so it
-    /// needs no canonicalisation: this keeps a compare and a move between register
-    /// files off the interpreter's arithmetic paths.
+    /// Box the result of hardware `+ - * /` or negation on numbers taken from values,
+    /// or an integer converted to a double. Such a result never carries a NaN payload
+    /// (module invariants), so it needs no canonicalisation: this keeps a compare and
+    /// a move between register files off the interpreter's arithmetic paths. Results
+    /// of library code (`%` through `floor`, `pow`, `math.*`) go through
+    /// [`Value::number`].
     #[inline(always)]
     pub fn arith(n: f64) -> Value {
         debug_assert!(
