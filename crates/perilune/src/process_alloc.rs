@@ -17,9 +17,20 @@ use libmimalloc_sys as mi;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
 
-/// mimalloc aligns every block to this; larger alignments need its `_aligned` calls,
-/// which cost about twice as many instructions.
+/// mimalloc aligns a block of at least this many bytes to this, and a smaller block
+/// to its size rounded down to a power of two; other alignments need its `_aligned`
+/// calls, which cost about twice as many instructions.
 const MI_ALIGN: usize = 16;
+
+/// Whether `mi_malloc` alone returns a block aligned for `layout`.
+#[inline(always)]
+fn naturally_aligned(layout: Layout) -> bool {
+    layout.align() <= MI_ALIGN && layout.align() <= layout.size()
+}
+
+/// `mi_realloc` keeps only pointer-size alignment (mimalloc's own aligned realloc
+/// takes this shortcut only up to that).
+const MI_REALLOC_ALIGN: usize = std::mem::size_of::<usize>();
 
 /// The mimalloc half, calling the C library directly (the `mimalloc` crate always
 /// uses the aligned entry points).
@@ -31,7 +42,7 @@ unsafe impl GlobalAlloc for MiMalloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: plain C allocation calls; no preconditions beyond the sizes.
         unsafe {
-            if layout.align() <= MI_ALIGN {
+            if naturally_aligned(layout) {
                 mi::mi_malloc(layout.size()) as *mut u8
             } else {
                 mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8
@@ -42,7 +53,7 @@ unsafe impl GlobalAlloc for MiMalloc {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as above.
         unsafe {
-            if layout.align() <= MI_ALIGN {
+            if naturally_aligned(layout) {
                 mi::mi_zalloc(layout.size()) as *mut u8
             } else {
                 mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8
@@ -58,7 +69,7 @@ unsafe impl GlobalAlloc for MiMalloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` came from mimalloc with `layout` (caller contract).
         unsafe {
-            if layout.align() <= MI_ALIGN {
+            if layout.align() <= MI_REALLOC_ALIGN {
                 mi::mi_realloc(ptr as *mut c_void, new_size) as *mut u8
             } else {
                 mi::mi_realloc_aligned(ptr as *mut c_void, new_size, layout.align()) as *mut u8
@@ -155,6 +166,44 @@ mod tests {
             let back = a.realloc(bigger, Layout::from_size_align(LARGE * 4, 8).unwrap(), 32);
             assert!((0..32).all(|i| *back.add(i) == i as u8));
             a.dealloc(back, Layout::from_size_align(32, 8).unwrap());
+        }
+    }
+
+    #[test]
+    fn every_alignment_is_honoured() {
+        let a = ProcessAllocator;
+        for (size, align) in [
+            (1, 1),
+            (8, 8),
+            (8, 16),
+            (4, 16),
+            (24, 16),
+            (16, 32),
+            (100, 64),
+            (48, 4096),
+        ] {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: nonzero sizes; each block is freed with the layout it has.
+            unsafe {
+                let p = a.alloc(layout);
+                assert!(
+                    !p.is_null() && (p as usize).is_multiple_of(align),
+                    "alloc {size}/{align}"
+                );
+                let z = a.alloc_zeroed(layout);
+                assert!(
+                    !z.is_null() && (z as usize).is_multiple_of(align),
+                    "zalloc {size}/{align}"
+                );
+                assert!((0..size).all(|i| *z.add(i) == 0));
+                let grown = a.realloc(p, layout, size * 3);
+                assert!(
+                    !grown.is_null() && (grown as usize).is_multiple_of(align),
+                    "realloc {size}/{align}"
+                );
+                a.dealloc(grown, Layout::from_size_align(size * 3, align).unwrap());
+                a.dealloc(z, layout);
+            }
         }
     }
 }
