@@ -10,7 +10,7 @@
 //! - Growing a stack rewrites every open upvalue pointer into it.
 
 use crate::compiler::bytecode::jump_offset;
-use crate::func::{Builtin, Upval};
+use crate::func::{Builtin, Proto, Upval};
 use crate::object::{GcHeader, GcRef, ObjKind, Thread};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
@@ -158,6 +158,75 @@ pub fn close_upvals(st: &mut State, th: GcRef<Thread>, level: usize) {
     }
 }
 
+/// Where the registers of Lua function `p` called at `func` with `nargs` arguments
+/// start, and how many extra arguments lie below them: a vararg function's registers
+/// start above its extra arguments.
+#[inline(always)]
+pub(crate) fn lua_frame_base(p: &Proto, func: usize, nargs: usize) -> (usize, usize) {
+    if p.is_vararg {
+        let np = p.num_params as usize;
+        (func + 1 + nargs.max(np), nargs.saturating_sub(np))
+    } else {
+        (func + 1, 0)
+    }
+}
+
+/// Push the frame of Lua function `p` called at `func` with `nargs` arguments, its
+/// registers at `base` (from [`lua_frame_base`]): a vararg function's fixed parameters
+/// move up, their old slots cleared so only the extra arguments remain below; missing
+/// parameters become nil; `top` goes to the frame's end. Shared by `precall` and the
+/// interpreter's inline call.
+///
+/// # Safety
+/// The stack holds `base + framesize + EXTRA_STACK` slots, the arguments lie below
+/// `top`, and the frame stack has a free slot (no allocation happens here).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn push_lua_frame(
+    t: &mut Thread,
+    p: &Proto,
+    func: usize,
+    nargs: usize,
+    (base, nvarargs): (usize, usize),
+    nresults: i32,
+    cont: Cont,
+    fl: u8,
+) {
+    let np = p.num_params as usize;
+    let fs = p.framesize as usize;
+    let sp = t.stack.as_mut_ptr();
+    // SAFETY: caller contract; `base >= func + 1 + np` for a vararg function, so the
+    // moved parameters never overlap their sources.
+    unsafe {
+        if p.is_vararg {
+            for i in 0..np {
+                let src = sp.add(func + 1 + i);
+                *sp.add(base + i) = if i < nargs { *src } else { Value::NIL };
+                if i < nargs {
+                    *src = Value::NIL;
+                }
+            }
+        } else {
+            for i in nargs..np {
+                *sp.add(base + i) = Value::NIL;
+            }
+        }
+    }
+    t.top = base + fs;
+    let pushed = t.frames.push_within_capacity(CallInfo {
+        func: func as u32,
+        base: base as u32,
+        top: (base + fs) as u32,
+        pc: 0,
+        nresults,
+        nvarargs: nvarargs as u32,
+        kind: FrameKind::Lua,
+        flags: fl,
+        cont,
+    });
+    debug_assert!(pushed, "push_lua_frame without a free frame slot");
+}
+
 /// Set up a call of the value at stack slot `func` with the `nargs` values above it.
 /// Lua functions get a frame; natives run to completion here.
 pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: Cont, fl: u8) -> LResult<Entered> {
@@ -193,43 +262,11 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         if st.hook_counter < 0 {
             st.hook_check()?;
         }
-        let np = p.num_params as usize;
-        let fs = p.framesize as usize;
-        let (base, nvarargs) = if p.is_vararg {
-            let nextra = nargs.saturating_sub(np);
-            let base = func + 1 + np + nextra;
-            ensure_lua_stack(st, th, base + fs + EXTRA_STACK, p)?;
-            let s = th.get_mut().stack.as_mut_slice();
-            for i in 0..np {
-                let src = func + 1 + i;
-                s[base + i] = if i < nargs { s[src] } else { Value::NIL };
-                if i < nargs {
-                    s[src] = Value::NIL;
-                }
-            }
-            (base, nextra)
-        } else {
-            let base = func + 1;
-            ensure_lua_stack(st, th, base + fs + EXTRA_STACK, p)?;
-            let s = th.get_mut().stack.as_mut_slice();
-            for slot in &mut s[base + nargs.min(np)..base + np] {
-                *slot = Value::NIL;
-            }
-            (base, 0)
-        };
-        let t = th.get_mut();
-        t.top = base + fs;
-        t.frames.push(CallInfo {
-            func: func as u32,
-            base: base as u32,
-            top: (base + fs) as u32,
-            pc: 0,
-            nresults,
-            nvarargs: nvarargs as u32,
-            kind: FrameKind::Lua,
-            flags: fl,
-            cont,
-        })?;
+        let (base, nvarargs) = lua_frame_base(&p, func, nargs);
+        ensure_lua_stack(st, th, base + p.framesize as usize + EXTRA_STACK, p)?;
+        th.get_mut().frames.reserve(1)?;
+        // SAFETY: room on both stacks was made just above.
+        unsafe { push_lua_frame(th.get_mut(), &p, func, nargs, (base, nvarargs), nresults, cont, fl) };
         return Ok(Entered::Lua);
     }
     match f.builtin() {
@@ -270,7 +307,8 @@ fn call_native(
 
 /// Push a native frame for the function at `func` with `nargs` arguments above it
 /// (and `room` more slots it may use), and set `top` after the arguments.
-fn push_native_frame(
+#[inline]
+pub(crate) fn push_native_frame(
     th: GcRef<Thread>,
     func: usize,
     nargs: usize,
@@ -465,27 +503,26 @@ pub fn poscall(st: &mut State, mut first: usize, mut n: usize) -> LResult<()> {
     }
 }
 
-/// Move `n` results from `first` to `dest`, adjusted to `wanted` (-1: all).
-/// (`do_return` in interp.rs inlines the same move for Lua returns: through this
-/// function fib costs 9% more instructions.)
-fn place_results(t: &mut Thread, dest: usize, first: usize, n: usize, wanted: i32) {
-    let s = t.stack.as_mut_slice();
-    if wanted < 0 {
-        if first != dest {
-            s.copy_within(first..first + n, dest);
+/// Move `n` results from `first` to `dest`, adjusted to `wanted` (-1: all), and set
+/// `top` after them. (`do_return` in interp.rs inlines the same move for Lua returns:
+/// through this function fib costs 9% more instructions.)
+///
+/// Callers guarantee `dest <= first`, `first + n <= stack.len()` (results lie below
+/// `top`) and, for `wanted >= 0`, `dest + wanted <= stack.len()` (`poscall` grows the
+/// stack first; the interpreter's inline native call stays below its frame's top).
+#[inline(never)]
+pub(crate) fn place_results(t: &mut Thread, dest: usize, first: usize, n: usize, wanted: i32) {
+    let want = if wanted < 0 { n } else { wanted as usize };
+    debug_assert!(dest <= first && first + n <= t.stack.len() && dest + want <= t.stack.len());
+    let sp = t.stack.as_mut_ptr();
+    // SAFETY: the bounds above (caller contract); `ptr::copy` allows the overlap.
+    unsafe {
+        std::ptr::copy(sp.add(first), sp.add(dest), want.min(n));
+        for i in n..want {
+            *sp.add(dest + i) = Value::NIL;
         }
-        t.top = dest + n;
-    } else {
-        let w = wanted as usize;
-        let m = n.min(w);
-        if first != dest {
-            s.copy_within(first..first + m, dest);
-        }
-        for slot in &mut s[dest + m..dest + w] {
-            *slot = Value::NIL;
-        }
-        t.top = dest + w;
     }
+    t.top = dest + want;
 }
 
 /// Apply a comparison result to the Lua frame on top of `th`: its pc points at the JMP

@@ -24,7 +24,7 @@ use crate::value::Value;
 use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, precall, Entered};
 use crate::vm::debughook::mask::{CALL as HOOK_CALL, COUNT as HOOK_COUNT, LINE as HOOK_LINE, RET as HOOK_RET};
 use crate::vm::error::{LResult, Throw};
-use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
+use crate::vm::frame::{flags, Cont, FrameKind};
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -771,53 +771,26 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     savepc!();
                     // Fast path: a Lua function with room on both stacks.
                     if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
-                        let fs = p.framesize as usize;
-                        let np = p.num_params as usize;
-                        // A vararg function's registers start above its extra arguments.
-                        let (nbase, nvar) = if p.is_vararg {
-                            (func + 1 + nargs.max(np), nargs.saturating_sub(np))
-                        } else {
-                            (func + 1, 0)
-                        };
-                        if nbase + fs + EXTRA_STACK <= th.stack.len()
+                        let (nbase, nvar) = call::lua_frame_base(&p, func, nargs);
+                        if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len()
                             && th.frames.len() < call::MAX_FRAMES
                             && th.frames.len() < th.frames.capacity()
                             && st.hook_counter > 0
                         {
                             st.hook_counter -= 1;
-                            let t = th.get_mut();
-                            let sp = t.stack.as_mut_ptr();
-                            // SAFETY: arguments lie below `top`, the new registers below
-                            // the stack's end (checked above).
+                            // SAFETY: room on both stacks was checked just above.
                             unsafe {
-                                if p.is_vararg {
-                                    // Fixed parameters move up; their old slots are
-                                    // cleared so only the extra arguments remain below.
-                                    for i in 0..np {
-                                        let src = sp.add(func + 1 + i);
-                                        *sp.add(nbase + i) = if i < nargs { *src } else { Value::NIL };
-                                        if i < nargs {
-                                            *src = Value::NIL;
-                                        }
-                                    }
-                                } else {
-                                    for i in nargs..np {
-                                        *sp.add(nbase + i) = Value::NIL;
-                                    }
-                                }
-                            }
-                            t.frames.push_within_capacity(CallInfo {
-                                func: func as u32,
-                                base: nbase as u32,
-                                top: (nbase + fs) as u32,
-                                pc: 0,
-                                nresults: nres,
-                                nvarargs: nvar as u32,
-                                kind: FrameKind::Lua,
-                                flags: 0,
-                                cont: Cont::Normal,
-                            });
-                            t.top = nbase + fs;
+                                call::push_lua_frame(
+                                    th.get_mut(),
+                                    &p,
+                                    func,
+                                    nargs,
+                                    (nbase, nvar),
+                                    nres,
+                                    Cont::Normal,
+                                    0,
+                                )
+                            };
                             continue 'frame;
                         }
                     }
@@ -830,35 +803,19 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                                 && th.frames.len() < th.frames.capacity()
                                 && !HOOKS
                             {
-                                let t = th.get_mut();
-                                t.top = func + 1 + nargs;
-                                t.frames.push_within_capacity(CallInfo {
-                                    func: func as u32,
-                                    base: (func + 1) as u32,
-                                    top: (func + 1 + nargs + call::NATIVE_MIN_STACK) as u32,
-                                    pc: 0,
-                                    nresults: nres,
-                                    nvarargs: 0,
-                                    kind: FrameKind::Native,
-                                    flags: 0,
-                                    cont: Cont::Normal,
-                                });
+                                tri!(call::push_native_frame(
+                                    th,
+                                    func,
+                                    nargs,
+                                    call::NATIVE_MIN_STACK,
+                                    nres,
+                                    Cont::Normal,
+                                    0
+                                ));
                                 let n = tri!(native(st));
                                 let t = th.get_mut();
                                 let first = t.top.saturating_sub(n);
-                                let want = if nres < 0 { n } else { nres as usize };
-                                let sp = t.stack.as_mut_ptr();
-                                // SAFETY: the results lie below `top`; `want` slots from
-                                // `func` stay below this frame's top (fixed results)
-                                // or end at the results' end (all results); `ptr::copy`
-                                // allows the overlap (the destination is lower).
-                                unsafe {
-                                    std::ptr::copy(sp.add(first), sp.add(func), want.min(n));
-                                    for i in n..want {
-                                        *sp.add(func + i) = Value::NIL;
-                                    }
-                                }
-                                t.top = func + want;
+                                call::place_results(t, func, first, n, nres);
                                 t.frames.pop();
                                 // From here on as after `precall` (below).
                                 if th.frames.len() != ci_idx + 1 {
@@ -1185,7 +1142,7 @@ fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::Table>
 #[inline]
 fn set_index(st: &mut State, obj: Value, key: Value, v: Value, reg: Option<u32>) -> LResult<()> {
     if let Some(t) = obj.as_table() {
-        if t.metatable.is_none() || st.tm_in(t.metatable, Tm::NewIndex).is_nil() {
+        if no_meta(st, t, Tm::NewIndex) {
             return st.table_set(t, key, v);
         }
     }
