@@ -865,36 +865,30 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                         th.top.saturating_sub(func + 1)
                     };
                     savepc!();
-                    // Fast path: a fixed-arity Lua function replaces this frame in place.
+                    // Fast path: a Lua function takes this frame's place (as `tail_call`
+                    // then `precall` would do it), when both stacks have room.
                     if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
-                        let dest = ci!().func as usize;
-                        let fs = p.framesize as usize;
-                        let np = p.num_params as usize;
-                        if !p.is_vararg && dest + 1 + fs + EXTRA_STACK <= th.stack.len() && st.hook_counter > 0 {
+                        let ci = *ci!();
+                        let dest = ci.func as usize;
+                        let (nbase, nvar) = call::lua_frame_base(&p, dest, nargs);
+                        if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len() && st.hook_counter > 0 {
                             if th.open_upvals.is_some_and(|u| u.slot as usize >= dest) {
                                 close_upvals(st, th, dest);
                             }
                             st.hook_counter -= 1;
                             let t = th.get_mut();
                             let sp = t.stack.as_mut_ptr();
-                            // SAFETY: the callee and its arguments lie below `top`, the
-                            // frame's function slot below them, and the new frame's
-                            // registers below the stack's end (checked above);
-                            // `ptr::copy` allows the overlap.
+                            // SAFETY: the callee and its arguments lie below `top` and
+                            // this frame's function slot below them; `ptr::copy` allows
+                            // the overlap.
+                            unsafe { std::ptr::copy(sp.add(func), sp.add(dest), nargs + 1) };
+                            t.frames.pop();
+                            let fl = ci.flags | flags::TAIL;
+                            // SAFETY: stack room was checked above; the popped frame
+                            // left a free frame slot.
                             unsafe {
-                                std::ptr::copy(sp.add(func), sp.add(dest), nargs + 1);
-                                for i in nargs..np {
-                                    *sp.add(dest + 1 + i) = Value::NIL;
-                                }
-                            }
-                            t.top = dest + 1 + fs;
-                            if let Some(c) = t.frames.as_mut_slice().last_mut() {
-                                c.base = (dest + 1) as u32;
-                                c.top = (dest + 1 + fs) as u32;
-                                c.pc = 0;
-                                c.nvarargs = 0;
-                                c.flags |= flags::TAIL;
-                            }
+                                call::push_lua_frame(t, &p, dest, nargs, (nbase, nvar), ci.nresults, ci.cont, fl)
+                            };
                             continue 'frame;
                         }
                     }
