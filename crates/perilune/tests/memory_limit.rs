@@ -118,6 +118,12 @@ const WORKLOADS: &[(&str, &str)] = &[
         "compiler input",
         "local s = 'a = (a or 0) + 1 b = {a, a, \\'str\\'} ' while true do s = s .. s assert(loadstring(s)) end",
     ),
+    // Found in review: the reader's pieces were joined in a Rust `Vec`, outside the
+    // heap's accounting, so an endless reader grew the process until it aborted.
+    (
+        "load with an endless reader",
+        "local s = string.rep('x', 4096) assert(load(function() return s end))",
+    ),
     (
         "tostring of tables",
         "local t = {} while true do t[#t + 1] = tostring({}) end",
@@ -225,4 +231,47 @@ fn loadstring_does_not_copy_the_source_outside_the_heap() {
     assert!(over < SLACK as isize, "compiling used {over} bytes outside the heap");
     take_warnings();
     assert!(post_checks(&fa, Some(st)).is_ok());
+}
+
+/// Found in review, with the endless reader above: `loadfile`, `dofile` and `require`
+/// read the file into a Rust `Vec`, so a file larger than the limit (or an endless
+/// one, `/dev/zero`) was held outside the heap or aborted the process.
+#[test]
+fn loading_a_file_larger_than_the_limit_is_an_error() {
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("perilune-memlimit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let big = dir.join("big.lua");
+    let line = format!("-- {}\n", "x".repeat(1000));
+    std::fs::write(&big, line.repeat(4 * 1024)).expect("write big.lua");
+    let fa = FaultyAllocator::new();
+    let mut st = test_state(&fa);
+    gc::full_collect(&mut st);
+    let base = st.heap.used();
+    st.heap.set_limit(base + HEADROOM);
+    let path = big.display().to_string().replace('\\', "/");
+    let script = format!(
+        "print(loadfile('{path}'))
+         print(pcall(dofile, '{path}'))
+         print(select('#', loadfile('{path}')))"
+    );
+    let fa2 = fa.clone();
+    let mut out = String::new();
+    let over = overshoot(|| {
+        fa2.reset_peak();
+        let before = fa2.outstanding_bytes();
+        let (end, o) = run(&mut st, &script);
+        assert_eq!(end, End::Ok);
+        out = o;
+        fa2.peak_bytes() - before
+    });
+    assert_eq!(out, "nil\tnot enough memory\nfalse\tnot enough memory\n2\n");
+    eprintln!("loading a 4 MB file under a 2 MB limit: {over} process bytes beyond the heap's growth");
+    assert!(over < SLACK as isize, "loading used {over} bytes outside the heap");
+    st.heap.set_limit(usize::MAX);
+    let (end, out) = run(&mut st, COUNT_CHECK);
+    assert_eq!((end, out.as_str()), (End::Ok, "true\n"));
+    take_warnings();
+    assert!(post_checks(&fa, Some(st)).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -79,9 +79,9 @@ a.y = 1
 a()
 
 -- loaded chunks
-local chunk = loadstring("local a = 1\nlocal b = 2\n\nreturn debug.getinfo(1, 'SlL')")
+local chunk = assert(loadstring("local a = 1\nlocal b = 2\n\nreturn debug.getinfo(1, 'SlL')"))
 show("chunk", chunk())
-show("named chunk", debug.getinfo(loadstring("return 1", "=name"), "S"))
+show("named chunk", debug.getinfo(assert(loadstring("return 1", "=name")), "S"))
 
 -- threads
 local co = coroutine.create(function(x) local y = x; coroutine.yield(y) end)

@@ -22,7 +22,7 @@ print(assert(loadstring(string.dump(complex)))(7, 8, 9))
 -- Upvalues come back fresh and nil, as in Lua 5.1.
 local counter = 10
 local function bump() counter = (counter or 0) + 1 return counter end
-local bump2 = loadstring(string.dump(bump))
+local bump2 = assert(loadstring(string.dump(bump)))
 print(bump2(), bump2(), counter)
 
 -- Reading a binary chunk piecewise through a reader function.
@@ -62,4 +62,4 @@ print("mutations rejected:", bad > #s / 2)
 -- Load modes (LuaJIT 2.1): "t" refuses binary, "b" refuses text.
 print(load(s, "=m", "t"))
 print(load("return 1", "=m", "b"))
-print(load(s, "=m", "bt") ~= nil, loadstring("return 2", "=m", "t")())
+print(load(s, "=m", "bt") ~= nil, assert(loadstring("return 2", "=m", "t"))())

@@ -6,11 +6,13 @@
 
 use crate::func::Builtin;
 use crate::object::{GcRef, LuaFunction};
+use crate::stdlib::io::os_error_text;
+use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
 use crate::vm::state::{State, Tm};
-use std::io::Write;
+use std::io::{Read, Write};
 
 pub fn open(st: &mut State) -> LResult<()> {
     let g = st.globals;
@@ -430,17 +432,23 @@ fn newproxy(st: &mut State) -> LResult<usize> {
 }
 
 /// Push the result of compiling: the function, or nil and the message. `mode` is
-/// LuaJIT's load mode (`"t"`, `"b"`, `"bt"`), `None` for both.
+/// LuaJIT's load mode (`"t"`, `"b"`, `"bt"`), `None` for both. Running out of memory
+/// while compiling is reported the same way, as LuaJIT's `load` family does.
 fn load_result(st: &mut State, src: &[u8], name: &[u8], mode: Option<&[u8]>) -> LResult<usize> {
-    match st.load_mode(src, name, mode) {
-        Ok(()) => Ok(1),
-        Err(Throw::Error(msg)) => {
-            st.push(Value::NIL)?;
-            st.push(msg)?;
-            Ok(2)
-        }
-        Err(e) => Err(e),
-    }
+    let msg = match st.load_mode(src, name, mode) {
+        Ok(()) => return Ok(1),
+        Err(Throw::Error(msg)) => msg,
+        Err(Throw::Oom) => Value::string(st.oom_msg),
+        Err(e) => return Err(e),
+    };
+    push_fail(st, msg)
+}
+
+/// Push `nil, msg` and return 2.
+fn push_fail(st: &mut State, msg: Value) -> LResult<usize> {
+    st.push(Value::NIL)?;
+    st.push(msg)?;
+    Ok(2)
 }
 
 /// Optional mode argument `i`, copied (it is tiny) so the state can be borrowed.
@@ -464,6 +472,13 @@ fn loadstring(st: &mut State) -> LResult<usize> {
     load_result(st, s.as_bytes(), name.as_bytes(), mode.as_deref())
 }
 
+/// `load(reader [, chunkname [, mode]])`: the reader's pieces are joined in a buffer
+/// on the state's heap (under the memory limit), then compiled. An error raised by
+/// the reader, a piece that is not a string, or running out of memory ends the load
+/// with `nil, message`, as in LuaJIT; only a stop by the host goes through.
+///
+/// Unlike LuaJIT, which lexes while it reads, all pieces are read before compiling,
+/// so a reader of a chunk with an early syntax error is called more often.
 fn load(st: &mut State) -> LResult<usize> {
     let chunk = st.arg(1);
     if chunk.is_string() {
@@ -478,75 +493,114 @@ fn load(st: &mut State) -> LResult<usize> {
         st.check_string(2)?.as_bytes().to_vec()
     };
     let mode = mode_arg(st, 3)?;
-    let mut src: Vec<u8> = Vec::new();
+    let mut src = Buf::new(st.heap_ref());
     loop {
-        let piece = st.call_sync(chunk, &[])?;
+        st.push(chunk)?;
+        if let Err(msg) = st.call_catching(0, 1)? {
+            return push_fail(st, msg);
+        }
+        let piece = st.peek(0);
+        st.pop(1);
         if piece.is_nil() {
             break;
         }
-        match piece.as_string() {
-            Some(s) if s.is_empty() => break,
-            Some(s) => src.extend_from_slice(s.as_bytes()),
-            None => return Err(st.rt_error("reader function must return a string")),
+        let Some(s) = piece.as_string() else {
+            let e = st.rt_error("reader function must return a string");
+            let msg = st.error_value(e);
+            return push_fail(st, msg);
+        };
+        if s.is_empty() {
+            break;
+        }
+        if src.extend(s.as_bytes()).is_err() {
+            return push_fail(st, Value::string(st.oom_msg));
         }
     }
-    load_result(st, &src, &name, mode.as_deref())
+    load_result(st, src.as_slice(), &name, mode.as_deref())
 }
 
-/// A chunk's source and its chunk name.
-type Chunk = (Vec<u8>, Vec<u8>);
-
-fn read_chunk_file(name: Option<GcRef<crate::object::LuaStr>>) -> Result<Chunk, String> {
-    let Some(name) = name else {
-        let mut buf = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
-        return Ok((buf, b"=stdin".to_vec()));
-    };
-    let path = name.to_str_lossy().into_owned();
-    match std::fs::read(&path) {
-        Ok(mut bytes) => {
-            if bytes.first() == Some(&b'#') {
-                // Skip a shebang line, keeping the newline so line numbers stay right.
-                let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
-                bytes.drain(..end);
-            }
-            let mut chunk = b"@".to_vec();
-            chunk.extend_from_slice(name.as_bytes());
-            Ok((bytes, chunk))
-        }
-        Err(_) => Err(format!("cannot open {path}")),
+/// A source file read whole into a buffer on the state's heap, so the memory limit
+/// covers it (a copy on the Rust heap would not be; `loadfile("/dev/zero")` would
+/// abort the process), or the message for a file that cannot be opened or read.
+/// `None` reads standard input.
+pub(crate) fn read_source(st: &State, path: Option<&str>) -> LResult<Result<Buf, String>> {
+    match path {
+        None => read_all(st, &mut std::io::stdin().lock(), "stdin"),
+        Some(p) => match std::fs::File::open(p) {
+            Ok(mut f) => read_all(st, &mut f, p),
+            Err(e) => Ok(Err(format!("cannot open {p}: {}", os_error_text(&e).0))),
+        },
     }
+}
+
+fn read_all(st: &State, input: &mut impl Read, name: &str) -> LResult<Result<Buf, String>> {
+    let mut src = Buf::new(st.heap_ref());
+    let mut block = [0u8; 16 * 1024];
+    loop {
+        match input.read(&mut block) {
+            Ok(0) => return Ok(Ok(src)),
+            Ok(n) => src.extend(block.get(..n).unwrap_or(&[]))?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Ok(Err(format!("cannot read {name}: {}", os_error_text(&e).0))),
+        }
+    }
+}
+
+/// The source without a first line starting with `#` (a shebang); the newline stays,
+/// so line numbers stay right.
+pub(crate) fn skip_shebang(src: &[u8]) -> &[u8] {
+    if src.first() != Some(&b'#') {
+        return src;
+    }
+    let end = src.iter().position(|&b| b == b'\n').unwrap_or(src.len());
+    src.get(end..).unwrap_or(&[])
+}
+
+/// The chunk name of a file: `@path`, or `=stdin`.
+fn file_chunk_name(path: Option<&str>) -> Vec<u8> {
+    match path {
+        Some(p) => [b"@", p.as_bytes()].concat(),
+        None => b"=stdin".to_vec(),
+    }
+}
+
+/// The optional file name argument `i` of `loadfile`/`dofile`.
+fn path_arg(st: &mut State, i: usize) -> LResult<Option<String>> {
+    if st.arg(i).is_nil() {
+        return Ok(None);
+    }
+    Ok(Some(st.check_string(i)?.to_str_lossy().into_owned()))
 }
 
 fn loadfile(st: &mut State) -> LResult<usize> {
-    let name = if st.arg(1).is_nil() {
-        None
-    } else {
-        Some(st.check_string(1)?)
-    };
+    let path = path_arg(st, 1)?;
     let mode = mode_arg(st, 2)?;
-    match read_chunk_file(name) {
-        Ok((src, chunk)) => load_result(st, &src, &chunk, mode.as_deref()),
-        Err(msg) => {
-            st.push(Value::NIL)?;
-            st.push_str(msg.as_bytes())?;
-            Ok(2)
+    let src = match read_source(st, path.as_deref()) {
+        Ok(Ok(src)) => src,
+        Ok(Err(msg)) => {
+            let msg = st.str_value(msg.as_bytes())?;
+            return push_fail(st, msg);
         }
-    }
+        Err(Throw::Oom) => return push_fail(st, Value::string(st.oom_msg)),
+        Err(e) => return Err(e),
+    };
+    load_result(
+        st,
+        skip_shebang(src.as_slice()),
+        &file_chunk_name(path.as_deref()),
+        mode.as_deref(),
+    )
 }
 
 fn dofile(st: &mut State) -> LResult<usize> {
-    let name = if st.arg(1).is_nil() {
-        None
-    } else {
-        Some(st.check_string(1)?)
-    };
-    let (src, chunk) = match read_chunk_file(name) {
-        Ok(x) => x,
+    let path = path_arg(st, 1)?;
+    let src = match read_source(st, path.as_deref())? {
+        Ok(src) => src,
         Err(msg) => return Err(st.error_from_text(&msg)),
     };
     let base = st.cur.top;
-    st.load(&src, &chunk)?;
+    st.load(skip_shebang(src.as_slice()), &file_chunk_name(path.as_deref()))?;
+    drop(src); // the source is not needed while the chunk runs
     st.call(0, -1)?;
     Ok(st.cur.top - base)
 }

@@ -22,6 +22,7 @@
 //! `table.clear` into `package.preload`.
 
 use crate::object::{GcRef, LuaStr, Table};
+use crate::stdlib::base::{read_source, skip_shebang};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
@@ -353,21 +354,14 @@ fn loader_lua(st: &mut State) -> LResult<usize> {
             return Ok(1);
         }
     };
-    let mut src = match std::str::from_utf8(&file).ok().and_then(|f| std::fs::read(f).ok()) {
-        Some(s) => s,
-        None => {
-            let msg = format!("cannot read {}", String::from_utf8_lossy(&file));
-            return Err(load_error(st, name, &file, msg.as_bytes()));
-        }
+    let path = String::from_utf8_lossy(&file).into_owned();
+    let src = match read_source(st, Some(&path))? {
+        Ok(src) => src,
+        Err(msg) => return Err(load_error(st, name, &file, msg.as_bytes())),
     };
-    if src.first() == Some(&b'#') {
-        // Skip a shebang line, keeping the newline so line numbers stay right.
-        let end = src.iter().position(|&b| b == b'\n').unwrap_or(src.len());
-        src.drain(..end);
-    }
     let mut chunk = b"@".to_vec();
     chunk.extend_from_slice(&file);
-    match st.load(&src, &chunk) {
+    match st.load(skip_shebang(src.as_slice()), &chunk) {
         Ok(()) => Ok(1),
         Err(Throw::Error(msg)) => {
             let text = match msg.as_string() {

@@ -313,15 +313,40 @@ impl State {
                 if traceback {
                     msg = self.traceback_message(msg);
                 }
-                close_upvals(self, th, func);
-                let t = th.get_mut();
-                t.frames.truncate(depth);
-                t.top = func;
+                self.unwind_failed_call(func, depth);
                 // The slot of the called function is free now, so this cannot fail.
                 let _ = self.push(msg);
                 false
             }
         }
+    }
+    /// [`State::call`] for natives that report a callee's error instead of raising it
+    /// (`load` with a reader function). A Lua error or a failed allocation in the callee
+    /// gives `Ok(Err(error object))` with the stack cut back to below the function;
+    /// stopping by the host and yields are not caught.
+    pub fn call_catching(&mut self, nargs: usize, nresults: i32) -> LResult<Result<(), Value>> {
+        let th = self.cur;
+        let Some(func) = th.top.checked_sub(nargs + 1) else {
+            return Err(self.rt_error_here("internal error: call without function"));
+        };
+        let depth = th.frames.len();
+        match self.call(nargs, nresults) {
+            Ok(()) => Ok(Ok(())),
+            Err(e @ (Throw::Abort | Throw::Yield)) => Err(e),
+            Err(e) => {
+                let msg = self.error_value(e);
+                self.unwind_failed_call(func, depth);
+                Ok(Err(msg))
+            }
+        }
+    }
+    /// Drop what a failed call left above stack slot `func` and frame `depth`.
+    fn unwind_failed_call(&mut self, func: usize, depth: usize) {
+        let th = self.cur;
+        close_upvals(self, th, func);
+        let t = th.get_mut();
+        t.frames.truncate(depth);
+        t.top = func;
     }
     /// Register the base library and `coroutine` in the globals.
     pub fn open_libs(&mut self) -> LResult<()> {

@@ -33,5 +33,5 @@ print(ok, e)
 local fs = {}
 for i = 1, 50 do local up = {i} fs[i] = function() up[1] = up[1] + 1 return up[1] end end
 print(fs[50](), fs[50]())
-print(loadstring("local a, b = ... return a + b, 'x' .. a")(3, 4))
+print(assert(loadstring("local a, b = ... return a + b, 'x' .. a"))(3, 4))
 print(loadstring("syntax error here"))
