@@ -85,6 +85,14 @@ Available options are:
   -         Execute stdin and stop handling options.
 ";
 
+/// A 271-byte command line (a string of 262 `x`s), then two short ones.
+const DEBUG_LONG_LINE: &str = concat!(
+    "print(\"",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "\")\nprint(2)\ncont\n"
+);
+
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -429,6 +437,18 @@ fn cases() -> Vec<Case> {
             stderr: "perilune: x\nstack traceback:\n\t[C]: in function 'error'\n\t(command line):1: in main chunk\n\t[C]: at 0x?\n",
             status: 1,
             perilune_only: true,
+            ..CASE
+        },
+        // debug.debug reads at most 249 bytes per command, as luajit's fgets buffer; it
+        // used to read any line whole, outside the heap (an endless one aborted).
+        Case {
+            name: "debug.debug runs a long line in 249-byte pieces",
+            args: &["-e", "debug.debug() print('after')"],
+            stdin: Some(DEBUG_LONG_LINE),
+            stdout: "2\nafter\n",
+            stderr: "lua_debug> (debug command):1: unfinished string near '<eof>'\n\
+                     lua_debug> (debug command):1: unfinished string near '\")'\n\
+                     lua_debug> lua_debug> ",
             ..CASE
         },
         // --memory-limit

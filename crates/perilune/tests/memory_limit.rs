@@ -124,6 +124,18 @@ const WORKLOADS: &[(&str, &str)] = &[
         "load with an endless reader",
         "local s = string.rep('x', 4096) assert(load(function() return s end))",
     ),
+    // Found by an audit (2026-11-26): the candidate file names (path times name) and
+    // require's joined loader messages were built in Rust `Vec`s.
+    (
+        "package.searchpath of a long path",
+        "assert(package.searchpath(string.rep('x', 10000), string.rep('?', 100000)))",
+    ),
+    (
+        "require's loader messages",
+        "local s = string.rep('x', 100000) local L = {}
+         for i = 1, 200 do L[i] = function() return s end end
+         package.loaders = L require('m')",
+    ),
     (
         "tostring of tables",
         "local t = {} while true do t[#t + 1] = tostring({}) end",

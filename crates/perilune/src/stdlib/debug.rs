@@ -550,17 +550,26 @@ fn gethook(st: &mut State) -> LResult<usize> {
 
 // --- debug.debug, traceback ---------------------------------------------------------
 
+/// The most bytes `debug.debug` reads as one command, as LuaJIT's 250-byte `fgets`
+/// buffer: a longer line is run in pieces. It also bounds the memory a line can take
+/// outside the heap (an endless line used to grow until the process aborted).
+const DEBUG_LINE_MAX: u64 = 249;
+
 /// `debug.debug()`: read lines from stdin and run each, until `cont` or end of input.
 fn debug(st: &mut State) -> LResult<usize> {
-    use std::io::{BufRead, Write};
+    use std::io::{BufRead, Read, Write};
     loop {
         {
             let mut err = std::io::stderr().lock();
             let _ = err.write_all(b"lua_debug> ");
             let _ = err.flush();
         }
-        let mut line = Vec::new();
-        match std::io::stdin().lock().read_until(b'\n', &mut line) {
+        let mut line = Vec::with_capacity(DEBUG_LINE_MAX as usize);
+        match std::io::stdin()
+            .lock()
+            .take(DEBUG_LINE_MAX)
+            .read_until(b'\n', &mut line)
+        {
             Ok(0) | Err(_) => return Ok(0),
             Ok(_) => {}
         }
@@ -579,11 +588,11 @@ fn debug(st: &mut State) -> LResult<usize> {
         if !ok {
             let msg = st.peek(0);
             let text = match msg.as_string() {
-                Some(s) => s.as_bytes().to_vec(),
-                None => st.tostring_raw(msg)?.as_bytes().to_vec(),
+                Some(s) => s,
+                None => st.tostring_raw(msg)?,
             };
             let mut err = std::io::stderr().lock();
-            let _ = err.write_all(&text);
+            let _ = err.write_all(text.as_bytes());
             let _ = err.write_all(b"\n");
             let _ = err.flush();
         }

@@ -23,6 +23,7 @@
 
 use crate::object::{GcRef, LuaStr, Table};
 use crate::stdlib::base::{read_source, skip_shebang};
+use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
@@ -215,26 +216,25 @@ fn require(st: &mut State) -> LResult<usize> {
     };
     // Keep the loaders table on the stack: the loaders below run Lua code.
     st.push(Value::table(loaders))?;
-    let mut tried: Vec<u8> = Vec::new();
+    // The loaders' messages are joined on the heap: there can be any number of them.
+    let mut msg = Buf::new(st.heap_ref());
+    msg.extend(b"module '")?;
+    msg.extend(name.as_bytes())?;
+    msg.extend(b"' not found:")?;
     let mut i = 1i64;
     let opener = loop {
         let loader = loaders.get_int(i);
         if loader.is_nil() {
-            let msg = format!(
-                "module '{}' not found:{}",
-                name.to_str_lossy(),
-                String::from_utf8_lossy(&tried)
-            );
-            return Err(st.rt_error(&msg));
+            return Err(st.rt_error_bytes(msg.as_slice()));
         }
         let r = st.call_sync(loader, &[Value::string(name)])?;
         if r.is_function() {
             break r;
         }
         if let Some(s) = r.as_string() {
-            tried.extend_from_slice(s.as_bytes());
+            msg.extend(s.as_bytes())?;
         } else if let Some(n) = r.as_number() {
-            tried.extend_from_slice(st.number_to_str(n)?.as_bytes());
+            msg.extend(st.number_to_str(n)?.as_bytes())?;
         }
         i += 1;
     };
@@ -277,40 +277,38 @@ fn readable(path: &[u8]) -> bool {
 }
 
 /// Look for `name` along `path` (`;`-separated templates, `?` = `name` with `sep`
-/// replaced by `rep`): the first readable file, or the "no file" lines.
-fn search(name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
-    let name = if sep.is_empty() {
-        name.to_vec()
-    } else {
-        replace(name, sep, rep)
-    };
-    let mut tried = Vec::new();
+/// replaced by `rep`): the first readable file, or the "no file" lines. Both are
+/// built on the state's heap: their size is the path's times the name's, so a
+/// script could make them huge.
+fn search(st: &State, name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> LResult<Result<Buf, Buf>> {
+    let name = replace(st, name, sep, rep)?;
+    let mut tried = Buf::new(st.heap_ref());
     for template in path.split(|&b| b == b';').filter(|t| !t.is_empty()) {
-        let file = replace(template, b"?", &name);
-        if readable(&file) {
-            return Ok(file);
+        let file = replace(st, template, b"?", name.as_slice())?;
+        if readable(file.as_slice()) {
+            return Ok(Ok(file));
         }
-        tried.extend_from_slice(b"\n\tno file '");
-        tried.extend_from_slice(&file);
-        tried.push(b'\'');
+        tried.extend(b"\n\tno file '")?;
+        tried.extend(file.as_slice())?;
+        tried.push(b'\'')?;
     }
-    Err(tried)
+    Ok(Err(tried))
 }
 
-/// `s` with every occurrence of `from` (not empty) replaced by `to`.
-fn replace(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
+/// `s` with every occurrence of `from` replaced by `to` (none if `from` is empty).
+fn replace(st: &State, s: &[u8], from: &[u8], to: &[u8]) -> LResult<Buf> {
+    let mut out = Buf::with_capacity(st.heap_ref(), s.len())?;
+    let mut rest = s;
+    while !rest.is_empty() {
+        if !from.is_empty() && rest.starts_with(from) {
+            out.extend(to)?;
+            rest = rest.get(from.len()..).unwrap_or(&[]);
         } else {
-            out.push(s[i]);
-            i += 1;
+            out.extend(rest.get(..1).unwrap_or(&[]))?;
+            rest = rest.get(1..).unwrap_or(&[]);
         }
     }
-    out
+    Ok(out)
 }
 
 /// "error loading module 'x' from file 'f':\n\tmsg".
@@ -347,20 +345,21 @@ fn loader_preload(st: &mut State) -> LResult<usize> {
 fn loader_lua(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let path = path_field(st, "path")?;
-    let file = match search(name.as_bytes(), &path, b".", DIRSEP.as_bytes()) {
+    let file = match search(st, name.as_bytes(), &path, b".", DIRSEP.as_bytes())? {
         Ok(f) => f,
         Err(tried) => {
-            st.push_str(&tried)?;
+            st.push_str(tried.as_slice())?;
             return Ok(1);
         }
     };
-    let path = String::from_utf8_lossy(&file).into_owned();
+    let file = file.as_slice();
+    let path = String::from_utf8_lossy(file).into_owned();
     let src = match read_source(st, Some(&path))? {
         Ok(src) => src,
-        Err(msg) => return Err(load_error(st, name, &file, msg.as_bytes())),
+        Err(msg) => return Err(load_error(st, name, file, msg.as_bytes())),
     };
     let mut chunk = b"@".to_vec();
-    chunk.extend_from_slice(&file);
+    chunk.extend_from_slice(file);
     match st.load(skip_shebang(src.as_slice()), &chunk) {
         Ok(()) => Ok(1),
         Err(Throw::Error(msg)) => {
@@ -368,7 +367,7 @@ fn loader_lua(st: &mut State) -> LResult<usize> {
                 Some(s) => s.as_bytes().to_vec(),
                 None => b"?".to_vec(),
             };
-            Err(load_error(st, name, &file, &text))
+            Err(load_error(st, name, file, &text))
         }
         Err(e) => Err(e),
     }
@@ -377,10 +376,10 @@ fn loader_lua(st: &mut State) -> LResult<usize> {
 fn loader_c(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let cpath = path_field(st, "cpath")?;
-    match search(name.as_bytes(), &cpath, b".", DIRSEP.as_bytes()) {
-        Ok(file) => Err(load_error(st, name, &file, NO_DYNLIB.as_bytes())),
+    match search(st, name.as_bytes(), &cpath, b".", DIRSEP.as_bytes())? {
+        Ok(file) => Err(load_error(st, name, file.as_slice(), NO_DYNLIB.as_bytes())),
         Err(tried) => {
-            st.push_str(&tried)?;
+            st.push_str(tried.as_slice())?;
             Ok(1)
         }
     }
@@ -393,10 +392,10 @@ fn loader_croot(st: &mut State) -> LResult<usize> {
     };
     let root = name.as_bytes()[..dot].to_vec();
     let cpath = path_field(st, "cpath")?;
-    match search(&root, &cpath, b".", DIRSEP.as_bytes()) {
-        Ok(file) => Err(load_error(st, name, &file, NO_DYNLIB.as_bytes())),
+    match search(st, &root, &cpath, b".", DIRSEP.as_bytes())? {
+        Ok(file) => Err(load_error(st, name, file.as_slice(), NO_DYNLIB.as_bytes())),
         Err(tried) => {
-            st.push_str(&tried)?;
+            st.push_str(tried.as_slice())?;
             Ok(1)
         }
     }
@@ -426,14 +425,14 @@ fn searchpath(st: &mut State) -> LResult<usize> {
     } else {
         st.check_string(4)?.as_bytes().to_vec()
     };
-    match search(name.as_bytes(), path.as_bytes(), &sep, &rep) {
+    match search(st, name.as_bytes(), path.as_bytes(), &sep, &rep)? {
         Ok(file) => {
-            st.push_str(&file)?;
+            st.push_str(file.as_slice())?;
             Ok(1)
         }
         Err(tried) => {
             st.push(Value::NIL)?;
-            st.push_str(&tried)?;
+            st.push_str(tried.as_slice())?;
             Ok(2)
         }
     }

@@ -6,6 +6,7 @@
 //! it tells (GGET: global, TGETS: field or method, UGET: upvalue, MOV: the source's
 //! name).
 
+use crate::alloc::HVec;
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, op_byte, Ins, Op};
 use crate::func::Proto;
 use crate::object::{GcRef, Thread};
@@ -139,11 +140,27 @@ impl State {
 
     /// A runtime error positioned at the current Lua code.
     pub fn rt_error_here(&mut self, msg: &str) -> Throw {
-        let text = match self.position_frame().and_then(|ci| self.frame_position(&ci)) {
-            Some(pos) => format!("{pos} {msg}"),
-            None => msg.to_string(),
+        self.rt_error_bytes(msg.as_bytes())
+    }
+
+    /// [`State::rt_error_here`] for a message of any bytes and size: it is joined to
+    /// the position on the heap, so a script-sized message stays under the limit.
+    pub fn rt_error_bytes(&mut self, msg: &[u8]) -> Throw {
+        let Some(pos) = self.position_frame().and_then(|ci| self.frame_position(&ci)) else {
+            return match self.intern(msg) {
+                Ok(s) => Throw::Error(Value::string(s)),
+                Err(_) => Throw::Oom,
+            };
         };
-        self.error_from_text(&text)
+        let mut text = HVec::new(self.heap_ref());
+        let joined = text
+            .extend_from_slice(pos.as_bytes())
+            .and_then(|()| text.push(b' '))
+            .and_then(|()| text.extend_from_slice(msg));
+        match joined.and_then(|()| self.intern(text.as_slice())) {
+            Ok(s) => Throw::Error(Value::string(s)),
+            Err(_) => Throw::Oom,
+        }
     }
 
     /// A runtime error positioned at the innermost Lua frame, whatever natives run
