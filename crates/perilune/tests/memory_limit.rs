@@ -136,6 +136,18 @@ const WORKLOADS: &[(&str, &str)] = &[
          for i = 1, 200 do L[i] = function() return s end end
          package.loaders = L require('m')",
     ),
+    // Found by the same audit: every traceback line copied the caller's name for the
+    // function (a string constant of any size) into Rust text, three bytes for
+    // each invalid UTF-8 byte; 21 lines of a 200 KB name were 12 MB outside the heap.
+    (
+        "tracebacks through long names",
+        "local N = string.rep('\\255', 200000)
+         local f = assert(loadstring('local t = {} t[\"' .. N .. '\"] = function(n) if n > 0 then ' ..
+           'return (t[\"' .. N .. '\"](n - 1)) end return debug.traceback() end return t[\"' .. N .. '\"]'))
+         N = nil
+         local g, keep = f(), {}
+         while true do keep[#keep + 1] = g(30) end",
+    ),
     (
         "tostring of tables",
         "local t = {} while true do t[#t + 1] = tostring({}) end",

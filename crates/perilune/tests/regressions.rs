@@ -294,3 +294,27 @@ fn many_wanted_results_get_stack_room() {
     assert!(st.peek(0).is_nil());
     st.pop(300);
 }
+
+/// Found by an audit of script-sized Rust allocations: traceback lines copied the
+/// function's name whole into Rust text, so long names (string constants of any size)
+/// made tracebacks arbitrarily large outside the heap. Names longer than
+/// `TRACEBACK_NAME_MAX` (200) bytes are cut and end in `...`; shorter ones are whole.
+#[test]
+fn traceback_shows_long_names_cut() {
+    let long = "n".repeat(300);
+    let exact = "e".repeat(200);
+    let src = format!(
+        "local t = {{}} t.{long} = function() error('x') end t.{exact} = function() t.{long}() end t.{exact}()"
+    );
+    let (end, _) = run_ok(&src);
+    let End::RunError(m) = end else {
+        panic!("expected an error, got {end:?}")
+    };
+    let lines: Vec<&str> = m.lines().collect();
+    assert_eq!(
+        lines[3],
+        format!("\tregression:1: in function '{}...'", "n".repeat(200)),
+        "{m}"
+    );
+    assert_eq!(lines[4], format!("\tregression:1: in function '{exact}'"), "{m}");
+}

@@ -147,11 +147,7 @@ fn error(st: &mut State) -> LResult<usize> {
             let ci = st.cur.frames[idx];
             if ci.kind == FrameKind::Lua {
                 if let Some(pos) = st.frame_position(&ci) {
-                    let mut text = pos.into_bytes();
-                    text.push(b' ');
-                    text.extend_from_slice(s.as_bytes());
-                    let v = st.str_value(&text)?;
-                    return Err(Throw::Error(v));
+                    return Err(st.error_at(Some(&pos), &[s.as_bytes()]));
                 }
             }
         }
@@ -169,8 +165,7 @@ fn assert(st: &mut State) -> LResult<usize> {
         // Like LuaJIT, a string (or number) message gets the caller's position.
         if msg.is_string() || msg.is_number() {
             let s = st.tostring_raw(msg)?;
-            let text = s.to_str_lossy().into_owned();
-            return Err(st.rt_error(&text));
+            return Err(st.rt_error_bytes(s.as_bytes()));
         }
         return Err(Throw::Error(msg));
     }

@@ -620,12 +620,11 @@ fn traceback(st: &mut State) -> LResult<usize> {
         Ok(level) => st.traceback_of(th, level),
         Err(_) => String::from("stack traceback:"),
     };
-    let mut out = Vec::with_capacity(body.len() + 64);
-    if let Some(s) = text {
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'\n');
-    }
-    out.extend_from_slice(body.as_bytes());
-    st.push_str(&out)?;
+    // Joined on the heap: the message can be as large as any string of the script.
+    let out = match text {
+        Some(s) => st.join_bytes(&[s.as_bytes(), b"\n", body.as_bytes()])?,
+        None => st.intern(body.as_bytes())?,
+    };
+    st.push(Value::string(out))?;
     Ok(1)
 }

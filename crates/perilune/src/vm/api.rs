@@ -13,6 +13,7 @@
 use crate::object::{GcRef, LuaStr, Table};
 use crate::value::Value;
 use crate::vm::call::{close_upvals, ensure_stack, precall, Entered, MAX_RUST_DEPTH};
+use crate::vm::debug::DebugName;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, Cont};
 use crate::vm::state::{State, Tm};
@@ -99,15 +100,18 @@ impl State {
     /// `bad argument #i to 'name' (msg)`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> Throw {
         let idx = self.cur.frames.len().saturating_sub(1);
-        let (kind, name) = self.function_name_kind(idx).unwrap_or(("", "?".to_string()));
+        let (kind, name) = self.function_name_kind(idx).unwrap_or(("", DebugName::Builtin("?")));
+        let (name, msg) = (name.as_bytes(), msg.as_bytes());
         // For `obj:name(...)` the caller counts arguments after the receiver.
         if kind == "method" {
             if i == 1 {
-                return self.rt_error_here(&format!("calling '{name}' on bad self ({msg})"));
+                return self.rt_error_parts(&[b"calling '", name, b"' on bad self (", msg, b")"]);
             }
-            return self.rt_error_here(&format!("bad argument #{} to '{name}' ({msg})", i - 1));
+            let n = (i - 1).to_string();
+            return self.rt_error_parts(&[b"bad argument #", n.as_bytes(), b" to '", name, b"' (", msg, b")"]);
         }
-        self.rt_error_here(&format!("bad argument #{i} to '{name}' ({msg})"))
+        let n = i.to_string();
+        self.rt_error_parts(&[b"bad argument #", n.as_bytes(), b" to '", name, b"' (", msg, b")"])
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.
     pub fn type_error(&mut self, i: usize, expected: &str) -> Throw {
@@ -404,23 +408,28 @@ impl State {
             return err;
         }
         let text = if let Some(s) = err.as_string() {
-            Some(s.to_str_lossy().into_owned())
+            Some(s)
         } else if err.is_number() {
-            self.tostring_raw(err).ok().map(|s| s.to_str_lossy().into_owned())
+            self.tostring_raw(err).ok()
         } else if !self.tm_of(err, Tm::Tostring).is_nil() {
-            self.tostring(err).ok().map(|s| s.to_str_lossy().into_owned())
+            self.tostring(err).ok()
         } else {
             None
         };
-        let full = match text {
-            Some(t) => format!(
-                "{t}\n{}\n\t[C]: at {:#x}",
-                self.traceback_text(),
-                self as *const State as usize
-            ),
-            None => "(error object is not a string)".to_string(),
+        // The message keeps its bytes and is joined on the heap: it can be as large
+        // as any string of the script.
+        let joined = match text {
+            Some(t) => {
+                let tail = format!(
+                    "\n{}\n\t[C]: at {:#x}",
+                    self.traceback_text(),
+                    self as *const State as usize
+                );
+                self.join_bytes(&[t.as_bytes(), tail.as_bytes()])
+            }
+            None => self.intern(b"(error object is not a string)"),
         };
-        match self.intern(full.as_bytes()) {
+        match joined {
             Ok(s) => Value::string(s),
             Err(_) => Value::string(self.oom_msg),
         }

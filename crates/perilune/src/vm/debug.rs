@@ -6,10 +6,10 @@
 //! it tells (GGET: global, TGETS: field or method, UGET: upvalue, MOV: the source's
 //! name).
 
-use crate::alloc::HVec;
+use crate::alloc::{HVec, OutOfMemory};
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, op_byte, Ins, Op};
 use crate::func::Proto;
-use crate::object::{GcRef, Thread};
+use crate::object::{GcRef, LuaStr, Thread};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
@@ -45,21 +45,50 @@ pub fn local_name(p: &Proto, pc: usize, reg: u32) -> Option<GcRef<crate::object:
         .map(|lv| lv.name)
 }
 
-fn const_str(p: &Proto, idx: u32) -> Option<String> {
-    p.consts
-        .get(idx as usize)
-        .and_then(|v| v.as_string())
-        .map(|s| s.to_str_lossy().into_owned())
+/// A name shown in messages and tracebacks: a string of the program (a variable,
+/// field or method name, any bytes and any length) or a builtin's own name.
+#[derive(Clone, Copy, Debug)]
+pub enum DebugName {
+    Lua(GcRef<LuaStr>),
+    Builtin(&'static str),
+}
+
+impl DebugName {
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            DebugName::Lua(s) => s.as_bytes(),
+            DebugName::Builtin(s) => s.as_bytes(),
+        }
+    }
+    /// For tracebacks, which are text on the Rust heap: at most
+    /// [`TRACEBACK_NAME_MAX`] bytes of the name, then `...`.
+    fn traceback_text(&self) -> String {
+        let b = self.as_bytes();
+        match b.get(..TRACEBACK_NAME_MAX) {
+            Some(head) if b.len() > TRACEBACK_NAME_MAX => format!("{}...", String::from_utf8_lossy(head)),
+            _ => String::from_utf8_lossy(b).into_owned(),
+        }
+    }
+}
+
+/// The longest function name a traceback line shows whole. Tracebacks are built as
+/// Rust text (the embedding API hands them out as `String`s), and a program can name
+/// a function with a string constant of any size: 22 lines of a 10 MB name asked for
+/// about 1 GB. LuaJIT shows names whole; names this long do not occur in real code.
+pub const TRACEBACK_NAME_MAX: usize = 200;
+
+fn const_str(p: &Proto, idx: u32) -> Option<GcRef<LuaStr>> {
+    p.consts.get(idx as usize).and_then(|v| v.as_string())
 }
 
 /// What register `reg` holds at instruction `pc`: ("local", "x"), ("global", "f"), ...
-pub fn reg_name(p: &Proto, pc: usize, reg: u32) -> Option<(&'static str, String)> {
+pub fn reg_name(p: &Proto, pc: usize, reg: u32) -> Option<(&'static str, DebugName)> {
     reg_name_depth(p, pc, reg, 0)
 }
 
-fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'static str, String)> {
+fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'static str, DebugName)> {
     if let Some(n) = local_name(p, pc, reg) {
-        return Some(("local", n.to_str_lossy().into_owned()));
+        return Some(("local", DebugName::Lua(n)));
     }
     if depth > 8 {
         return None;
@@ -74,13 +103,13 @@ fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'stati
         }
         let op = Op::from_u8(op_byte(ins))?;
         return match op {
-            Op::GGET => Some(("global", const_str(p, arg_d(ins))?)),
+            Op::GGET => Some(("global", DebugName::Lua(const_str(p, arg_d(ins))?))),
             Op::UGET => {
                 let n = p.upval_names.get(arg_d(ins) as usize)?;
-                Some(("upvalue", n.to_str_lossy().into_owned()))
+                Some(("upvalue", DebugName::Lua(*n)))
             }
             Op::TGETS => {
-                let name = const_str(p, arg_c(ins))?;
+                let name = DebugName::Lua(const_str(p, arg_c(ins))?);
                 let obj = arg_b(ins);
                 let is_self = |j: usize| {
                     code.get(j)
@@ -143,24 +172,48 @@ impl State {
         self.rt_error_bytes(msg.as_bytes())
     }
 
-    /// [`State::rt_error_here`] for a message of any bytes and size: it is joined to
-    /// the position on the heap, so a script-sized message stays under the limit.
+    /// [`State::rt_error_here`] for a message of any bytes and size.
     pub fn rt_error_bytes(&mut self, msg: &[u8]) -> Throw {
-        let Some(pos) = self.position_frame().and_then(|ci| self.frame_position(&ci)) else {
-            return match self.intern(msg) {
-                Ok(s) => Throw::Error(Value::string(s)),
-                Err(_) => Throw::Oom,
-            };
+        self.rt_error_parts(&[msg])
+    }
+
+    /// A runtime error positioned at the current Lua code, its message the
+    /// concatenation of `parts`. The parts are joined on the heap, so names and
+    /// messages of any size (a script's strings) stay under the memory limit, and
+    /// their bytes are kept as they are.
+    pub fn rt_error_parts(&mut self, parts: &[&[u8]]) -> Throw {
+        let pos = self.position_frame().and_then(|ci| self.frame_position(&ci));
+        self.error_at(pos.as_deref(), parts)
+    }
+
+    /// An error whose message is `pos` (if any), a space and the concatenation of
+    /// `parts`, joined on the heap.
+    pub fn error_at(&mut self, pos: Option<&str>, parts: &[&[u8]]) -> Throw {
+        let joined = match pos {
+            Some(pos) => {
+                let all: Vec<&[u8]> = [pos.as_bytes(), b" "]
+                    .into_iter()
+                    .chain(parts.iter().copied())
+                    .collect();
+                self.join_bytes(&all)
+            }
+            None => self.join_bytes(parts),
         };
-        let mut text = HVec::new(self.heap_ref());
-        let joined = text
-            .extend_from_slice(pos.as_bytes())
-            .and_then(|()| text.push(b' '))
-            .and_then(|()| text.extend_from_slice(msg));
-        match joined.and_then(|()| self.intern(text.as_slice())) {
+        match joined {
             Ok(s) => Throw::Error(Value::string(s)),
             Err(_) => Throw::Oom,
         }
+    }
+
+    /// The string of `parts` joined, built on the heap (no Rust copy of a part that
+    /// may be as large as a script's string).
+    pub fn join_bytes(&mut self, parts: &[&[u8]]) -> Result<GcRef<LuaStr>, OutOfMemory> {
+        let len = parts.iter().map(|p| p.len()).fold(0usize, usize::saturating_add);
+        let mut text = HVec::with_capacity(self.heap_ref(), len)?;
+        for part in parts {
+            text.extend_from_slice(part)?;
+        }
+        self.intern(text.as_slice())
     }
 
     /// A runtime error positioned at the innermost Lua frame, whatever natives run
@@ -186,26 +239,35 @@ impl State {
         (ci.kind == FrameKind::Lua && slot >= ci.base as usize).then(|| (slot - ci.base as usize) as u32)
     }
 
-    /// Describe register `reg` of the top Lua frame: `local 'x'`, `global 'f'`, ...
-    fn describe_reg(&self, reg: Option<u32>) -> Option<String> {
+    /// The name of register `reg` of the top Lua frame: ("local", "x"), ...
+    fn describe_reg(&self, reg: Option<u32>) -> Option<(&'static str, DebugName)> {
         let reg = reg?;
         let ci = *self.cur.frames.last()?;
         if ci.kind != FrameKind::Lua {
             return None;
         }
         let p = frame_proto(self, &ci)?;
-        let (kind, name) = reg_name(&p, (ci.pc as usize).saturating_sub(1), reg)?;
-        Some(format!("{kind} '{name}'"))
+        reg_name(&p, (ci.pc as usize).saturating_sub(1), reg)
     }
 
     /// "attempt to <op> local 'x' (a nil value)" or "attempt to <op> a nil value".
     pub fn op_error(&mut self, op: &str, v: Value, reg: Option<u32>) -> Throw {
-        let tn = crate::vm::meta::type_name(v);
-        let msg = match self.describe_reg(reg) {
-            Some(d) => format!("attempt to {op} {d} (a {tn} value)"),
-            None => format!("attempt to {op} a {tn} value"),
-        };
-        self.rt_error_here(&msg)
+        let tn = crate::vm::meta::type_name(v).as_bytes();
+        let op = op.as_bytes();
+        match self.describe_reg(reg) {
+            Some((kind, name)) => self.rt_error_parts(&[
+                b"attempt to ",
+                op,
+                b" ",
+                kind.as_bytes(),
+                b" '",
+                name.as_bytes(),
+                b"' (a ",
+                tn,
+                b" value)",
+            ]),
+            None => self.rt_error_parts(&[b"attempt to ", op, b" a ", tn, b" value"]),
+        }
     }
 
     /// "attempt to call ..." for the value at stack slot `func`.
@@ -259,14 +321,8 @@ impl State {
         }
     }
 
-    /// The name of the function running in frame `idx`, from its caller's call
-    /// instruction.
-    pub fn function_name(&self, idx: usize) -> Option<String> {
-        self.function_name_kind(idx).map(|(_, n)| n)
-    }
-
     /// How the caller named the function in frame `idx`: ("method", "rep"), ...
-    pub fn function_name_kind(&self, idx: usize) -> Option<(&'static str, String)> {
+    pub fn function_name_kind(&self, idx: usize) -> Option<(&'static str, DebugName)> {
         function_name_kind_in(self.cur, idx)
     }
 
@@ -342,10 +398,10 @@ impl State {
                     let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
                     let name = function_name_kind_in(th, idx)
                         .map(|(_, n)| n)
-                        .or_else(|| f.map(|f| f.name.to_string()));
+                        .or_else(|| f.map(|f| DebugName::Builtin(f.name)));
                     match name {
-                        Some(n) if n != "?" => {
-                            let _ = write!(out, "[C]: in function '{n}'");
+                        Some(n) if n.as_bytes() != b"?" => {
+                            let _ = write!(out, "[C]: in function '{}'", n.traceback_text());
                         }
                         _ => out.push_str("[C]: ?"),
                     }
@@ -356,7 +412,7 @@ impl State {
                     if p.line_defined == 0 {
                         let _ = write!(out, "{pos} in main chunk");
                     } else if let Some((_, name)) = function_name_kind_in(th, idx) {
-                        let _ = write!(out, "{pos} in function '{name}'");
+                        let _ = write!(out, "{pos} in function '{}'", name.traceback_text());
                     } else {
                         let _ = write!(
                             out,
@@ -417,7 +473,7 @@ fn metamethod_of(op: Op) -> Option<&'static str> {
 /// name for calls (a generic `for` calls its `(for generator)` local), or
 /// `("metamethod", "__index")` and the like for a metamethod run by an instruction.
 /// `None` when a native called it (pcall, sort comparators, ...).
-pub fn function_name_kind_in(th: GcRef<Thread>, idx: usize) -> Option<(&'static str, String)> {
+pub fn function_name_kind_in(th: GcRef<Thread>, idx: usize) -> Option<(&'static str, DebugName)> {
     let ci = th.frames.get(idx)?;
     let caller = th.frames.get(idx.checked_sub(1)?)?;
     if caller.kind != FrameKind::Lua {
@@ -428,7 +484,7 @@ pub fn function_name_kind_in(th: GcRef<Thread>, idx: usize) -> Option<(&'static 
     let ins = *p.code.get(pc)?;
     let op = Op::from_u8(op_byte(ins))?;
     if ci.cont != Cont::Normal && ci.cont != Cont::Pcall {
-        return metamethod_of(op).map(|m| ("metamethod", m.to_string()));
+        return metamethod_of(op).map(|m| ("metamethod", DebugName::Builtin(m)));
     }
     match op {
         Op::CALL | Op::CALLM | Op::CALLT | Op::CALLMT => reg_name(&p, pc, arg_a(ins)),
