@@ -19,3 +19,10 @@ print(select(2, pcall(function() local r = t["r\255p"]() return r end)) == "bina
 -- debug.getinfo's name field.
 t["\200"] = function() return debug.getinfo(1, "n").name end
 print(t["\200"]() == "\200")
+
+-- Arguments quoted in library messages keep their bytes too.
+print(select(2, pcall(collectgarbage, "x\255")) == "bad argument #1 to '?' (invalid option 'x\255')")
+print(select(2, pcall(string.format, "%-\255")) == "invalid option '%-\255' to 'format'")
+print(select(2, loadfile("no\255such.lua")) == "cannot open no\255such.lua: No such file or directory")
+print(select(2, pcall(dofile, "no\255such.lua")) == "cannot open no\255such.lua: No such file or directory")
+print(select(2, pcall(io.lines, "no\255such.lua")) == "bad argument #1 to '?' (no\255such.lua: No such file or directory)")

@@ -5,8 +5,8 @@
 //! reached some other way.
 
 use crate::func::Builtin;
-use crate::object::{GcRef, LuaFunction};
-use crate::stdlib::io::os_error_text;
+use crate::object::{GcRef, LuaFunction, LuaStr};
+use crate::stdlib::io::{os_error_text, path_of};
 use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
@@ -293,13 +293,15 @@ fn rawequal(st: &mut State) -> LResult<usize> {
 }
 
 fn collectgarbage(st: &mut State) -> LResult<usize> {
-    let opt = if st.arg(1).is_nil() {
-        b"collect".to_vec()
+    // The option string is an argument, so it stays alive (and in place) meanwhile.
+    let opt_arg = if st.arg(1).is_nil() {
+        None
     } else {
-        st.check_string(1)?.as_bytes().to_vec()
+        Some(st.check_string(1)?)
     };
+    let opt = opt_arg.as_ref().map_or(b"collect".as_slice(), |s| s.as_bytes());
     let arg = st.opt_number(2, 0.0)?;
-    let r = match opt.as_slice() {
+    let r = match opt {
         b"collect" => {
             crate::gc::full_collect(st);
             st.housekeeping();
@@ -323,10 +325,7 @@ fn collectgarbage(st: &mut State) -> LResult<usize> {
         b"isrunning" => Value::boolean(!st.gc.stopped),
         b"setpause" => Value::number(crate::gc::set_pause(st, arg.max(0.0) as u32) as f64),
         b"setstepmul" => Value::number(crate::gc::set_stepmul(st, arg.max(0.0) as u32) as f64),
-        _ => {
-            let msg = format!("invalid option '{}'", String::from_utf8_lossy(&opt));
-            return Err(st.arg_error(1, &msg));
-        }
+        _ => return Err(st.arg_error_parts(1, &[b"invalid option '", opt, b"'"])),
     };
     st.push(r)?;
     Ok(1)
@@ -516,19 +515,28 @@ fn load(st: &mut State) -> LResult<usize> {
 
 /// A source file read whole into a buffer on the state's heap, so the memory limit
 /// covers it (a copy on the Rust heap would not be; `loadfile("/dev/zero")` would
-/// abort the process), or the message for a file that cannot be opened or read.
-/// `None` reads standard input.
-pub(crate) fn read_source(st: &State, path: Option<&str>) -> LResult<Result<Buf, String>> {
-    match path {
-        None => read_all(st, &mut std::io::stdin().lock(), "stdin"),
-        Some(p) => match std::fs::File::open(p) {
-            Ok(mut f) => read_all(st, &mut f, p),
-            Err(e) => Ok(Err(format!("cannot open {p}: {}", os_error_text(&e).0))),
+/// abort the process), or the message for a file that cannot be opened or read
+/// (`cannot open NAME: reason`, as LuaJIT's). `None` reads standard input.
+pub(crate) fn read_source(st: &mut State, path: Option<&[u8]>) -> LResult<Result<Buf, Value>> {
+    let (what, name, e) = match path {
+        None => match read_all(st, &mut std::io::stdin().lock())? {
+            Ok(src) => return Ok(Ok(src)),
+            Err(e) => ("cannot read ", b"stdin".as_slice(), e),
         },
-    }
+        Some(p) => match std::fs::File::open(path_of(p)) {
+            Ok(mut f) => match read_all(st, &mut f)? {
+                Ok(src) => return Ok(Ok(src)),
+                Err(e) => ("cannot read ", p, e),
+            },
+            Err(e) => ("cannot open ", p, e),
+        },
+    };
+    let (text, _) = os_error_text(&e);
+    let msg = st.join_bytes(&[what.as_bytes(), name, b": ", text.as_bytes()])?;
+    Ok(Err(Value::string(msg)))
 }
 
-fn read_all(st: &State, input: &mut impl Read, name: &str) -> LResult<Result<Buf, String>> {
+fn read_all(st: &State, input: &mut impl Read) -> LResult<std::io::Result<Buf>> {
     let mut src = Buf::new(st.heap_ref());
     let mut block = [0u8; 16 * 1024];
     loop {
@@ -536,7 +544,7 @@ fn read_all(st: &State, input: &mut impl Read, name: &str) -> LResult<Result<Buf
             Ok(0) => return Ok(Ok(src)),
             Ok(n) => src.extend(block.get(..n).unwrap_or(&[]))?,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Ok(Err(format!("cannot read {name}: {}", os_error_text(&e).0))),
+            Err(e) => return Ok(Err(e)),
         }
     }
 }
@@ -552,49 +560,49 @@ pub(crate) fn skip_shebang(src: &[u8]) -> &[u8] {
 }
 
 /// The chunk name of a file: `@path`, or `=stdin`.
-fn file_chunk_name(path: Option<&str>) -> Vec<u8> {
+fn file_chunk_name(path: Option<&[u8]>) -> Vec<u8> {
     match path {
-        Some(p) => [b"@", p.as_bytes()].concat(),
+        Some(p) => [b"@", p].concat(),
         None => b"=stdin".to_vec(),
     }
 }
 
-/// The optional file name argument `i` of `loadfile`/`dofile`.
-fn path_arg(st: &mut State, i: usize) -> LResult<Option<String>> {
+/// The optional file name argument `i` of `loadfile`/`dofile` (an argument, so it
+/// stays alive while it is used).
+fn path_arg(st: &mut State, i: usize) -> LResult<Option<GcRef<LuaStr>>> {
     if st.arg(i).is_nil() {
         return Ok(None);
     }
-    Ok(Some(st.check_string(i)?.to_str_lossy().into_owned()))
+    Ok(Some(st.check_string(i)?))
 }
 
 fn loadfile(st: &mut State) -> LResult<usize> {
     let path = path_arg(st, 1)?;
+    let path = path.as_ref().map(|p| p.as_bytes());
     let mode = mode_arg(st, 2)?;
-    let src = match read_source(st, path.as_deref()) {
+    let src = match read_source(st, path) {
         Ok(Ok(src)) => src,
-        Ok(Err(msg)) => {
-            let msg = st.str_value(msg.as_bytes())?;
-            return push_fail(st, msg);
-        }
+        Ok(Err(msg)) => return push_fail(st, msg),
         Err(Throw::Oom) => return push_fail(st, Value::string(st.oom_msg)),
         Err(e) => return Err(e),
     };
     load_result(
         st,
         skip_shebang(src.as_slice()),
-        &file_chunk_name(path.as_deref()),
+        &file_chunk_name(path),
         mode.as_deref(),
     )
 }
 
 fn dofile(st: &mut State) -> LResult<usize> {
     let path = path_arg(st, 1)?;
-    let src = match read_source(st, path.as_deref())? {
+    let path = path.as_ref().map(|p| p.as_bytes());
+    let src = match read_source(st, path)? {
         Ok(src) => src,
-        Err(msg) => return Err(st.error_from_text(&msg)),
+        Err(msg) => return Err(Throw::Error(msg)),
     };
     let base = st.cur.top;
-    st.load(skip_shebang(src.as_slice()), &file_chunk_name(path.as_deref()))?;
+    st.load(skip_shebang(src.as_slice()), &file_chunk_name(path))?;
     drop(src); // the source is not needed while the chunk runs
     st.call(0, -1)?;
     Ok(st.cur.top - base)

@@ -115,8 +115,7 @@ pub fn format(st: &mut State) -> LResult<usize> {
                 // The message quotes the spec as a C string would show it: up to a NUL.
                 let text = fmt.get(i..end).unwrap_or(&[]);
                 let text = text.split(|&b| b == 0).next().unwrap_or(&[]);
-                let msg = format!("invalid option '{}' to 'format'", String::from_utf8_lossy(text));
-                return Err(st.rt_error(&msg));
+                return Err(st.rt_error_parts(&[b"invalid option '", text, b"' to 'format'"]));
             }
         };
         arg += 1;

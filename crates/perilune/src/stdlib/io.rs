@@ -201,7 +201,7 @@ fn push_result(st: &mut State, r: io::Result<()>) -> LResult<usize> {
     }
 }
 
-fn path_of(name: &[u8]) -> &std::path::Path {
+pub(crate) fn path_of(name: &[u8]) -> &std::path::Path {
     std::path::Path::new(std::ffi::OsStr::from_bytes(name))
 }
 
@@ -428,8 +428,7 @@ fn io_lines(st: &mut State) -> LResult<usize> {
         Ok(u) => push_lines(st, u, 2, nfmt, true),
         Err(e) => {
             let (text, _) = os_error_text(&e);
-            let msg = format!("{}: {text}", name.to_str_lossy());
-            Err(st.arg_error(1, &msg))
+            Err(st.arg_error_parts(1, &[name.as_bytes(), b": ", text.as_bytes()]))
         }
     }
 }
@@ -518,10 +517,7 @@ fn check_option(st: &mut State, i: usize, default: Option<usize>, opts: &[&str])
     let s = st.check_string(i)?;
     match opts.iter().position(|o| o.as_bytes() == s.as_bytes()) {
         Some(p) => Ok(p),
-        None => {
-            let msg = format!("invalid option '{}'", s.to_str_lossy());
-            Err(st.arg_error(i, &msg))
-        }
+        None => Err(st.arg_error_parts(i, &[b"invalid option '", s.as_bytes(), b"'"])),
     }
 }
 
@@ -632,8 +628,7 @@ fn std_getset(st: &mut State, k: &'static u8, mode: &[u8]) -> LResult<usize> {
                 Ok(u) => u,
                 Err(e) => {
                     let (text, _) = os_error_text(&e);
-                    let msg = format!("{}: {text}", name.to_str_lossy());
-                    return Err(st.arg_error(1, &msg));
+                    return Err(st.arg_error_parts(1, &[name.as_bytes(), b": ", text.as_bytes()]));
                 }
             }
         };

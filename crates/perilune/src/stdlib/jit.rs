@@ -193,8 +193,7 @@ fn opt_start(st: &mut State) -> LResult<usize> {
     for i in 1..=st.arg_count() {
         let s = st.check_string(i)?;
         if !valid_opt(s.as_bytes()) {
-            let msg = format!("unknown or malformed optimization flag '{}'", s.to_str_lossy());
-            return Err(st.rt_error(&msg));
+            return Err(st.rt_error_parts(&[b"unknown or malformed optimization flag '", s.as_bytes(), b"'"]));
         }
     }
     Ok(0)

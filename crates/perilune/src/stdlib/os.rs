@@ -326,8 +326,7 @@ fn setlocale(st: &mut State) -> LResult<usize> {
     if !st.arg(2).is_nil() {
         let c = st.check_string(2)?;
         if !cats.iter().any(|n| n.as_bytes() == c.as_bytes()) {
-            let msg = format!("invalid option '{}'", c.to_str_lossy());
-            return Err(st.arg_error(2, &msg));
+            return Err(st.arg_error_parts(2, &[b"invalid option '", c.as_bytes(), b"'"]));
         }
     }
     match loc.as_ref().map(|l| l.as_bytes()) {

@@ -353,10 +353,13 @@ fn loader_lua(st: &mut State) -> LResult<usize> {
         }
     };
     let file = file.as_slice();
-    let path = String::from_utf8_lossy(file).into_owned();
-    let src = match read_source(st, Some(&path))? {
+    let src = match read_source(st, Some(file))? {
         Ok(src) => src,
-        Err(msg) => return Err(load_error(st, name, file, msg.as_bytes())),
+        Err(msg) => {
+            let text = msg.as_string();
+            let text = text.as_ref().map_or(&b"?"[..], |s| s.as_bytes());
+            return Err(load_error(st, name, file, text));
+        }
     };
     let mut chunk = b"@".to_vec();
     chunk.extend_from_slice(file);

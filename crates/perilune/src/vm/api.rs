@@ -99,19 +99,27 @@ impl State {
     }
     /// `bad argument #i to 'name' (msg)`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> Throw {
+        self.arg_error_parts(i, &[msg.as_bytes()])
+    }
+    /// [`State::arg_error`] with the message in parts of any bytes (a script's
+    /// strings quoted in it), joined on the heap.
+    pub fn arg_error_parts(&mut self, i: usize, msg: &[&[u8]]) -> Throw {
         let idx = self.cur.frames.len().saturating_sub(1);
         let (kind, name) = self.function_name_kind(idx).unwrap_or(("", DebugName::Builtin("?")));
-        let (name, msg) = (name.as_bytes(), msg.as_bytes());
+        let name = name.as_bytes();
         // For `obj:name(...)` the caller counts arguments after the receiver.
-        if kind == "method" {
-            if i == 1 {
-                return self.rt_error_parts(&[b"calling '", name, b"' on bad self (", msg, b")"]);
-            }
-            let n = (i - 1).to_string();
-            return self.rt_error_parts(&[b"bad argument #", n.as_bytes(), b" to '", name, b"' (", msg, b")"]);
-        }
-        let n = i.to_string();
-        self.rt_error_parts(&[b"bad argument #", n.as_bytes(), b" to '", name, b"' (", msg, b")"])
+        let n = if kind == "method" { i - 1 } else { i }.to_string();
+        let head = if kind == "method" && i == 1 {
+            vec![b"calling '".as_slice(), name, b"' on bad self ("]
+        } else {
+            vec![b"bad argument #".as_slice(), n.as_bytes(), b" to '", name, b"' ("]
+        };
+        let parts: Vec<&[u8]> = head
+            .into_iter()
+            .chain(msg.iter().copied())
+            .chain([b")".as_slice()])
+            .collect();
+        self.rt_error_parts(&parts)
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.
     pub fn type_error(&mut self, i: usize, expected: &str) -> Throw {
