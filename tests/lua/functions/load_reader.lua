@@ -1,5 +1,6 @@
--- load() with a reader function: pieces, end of input, and errors raised or
--- returned by the reader, which load reports as nil plus the message.
+-- load() with a reader function: pieces, end of input, errors raised or returned
+-- by the reader (load reports them as nil plus the message), and when the reader
+-- is called: only as the lexer needs more, so not after a syntax error.
 -- Runs inside a coroutine: there no message handler is active, so the messages
 -- are the same whichever way the error travels.
 
@@ -65,6 +66,35 @@ coroutine.wrap(function()
   f = assert(load(chars(bin), "=bin", "b"))
   print(f())
   show(load(chars(bin), "=bin", "t"))
+
+  -- The reader is called as the lexer needs more: a syntax error stops it.
+  local n = 0
+  local function counted(s)
+    return function()
+      n = n + 1
+      return s:sub(n, n)
+    end
+  end
+  print(load(counted("*a = 123")), n)
+  n = 0
+  print(load(counted("x = = 1 -- the rest is never read")), n)
+  n = 0
+  f = assert(load(counted("#!shebang line\nreturn 7")))
+  print(f(), n)
+
+  -- The reader may collect garbage while the chunk is compiled.
+  local src = [[
+    local t = {}
+    for i = 1, 3 do t[i] = function(x) return function(y) return "s" .. x .. y .. i end end end
+    return t[1]("a")("b"), t[3]("c")("d"), #t
+  ]]
+  local i = 0
+  f = assert(load(function()
+    i = i + 1
+    collectgarbage()
+    return src:sub(i, i)
+  end))
+  print(f())
 
   -- The state is fine afterwards.
   print(assert(load(pieces{'return ', '"still working"'}))())

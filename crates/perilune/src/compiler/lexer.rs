@@ -5,6 +5,9 @@
 //! long brackets, comments), line counting (`\n`, `\r`, `\r\n`, `\n\r` each count as
 //! one line) and the text of syntax error messages (`chunk:line: msg near 'tok'`).
 //!
+//! The source is a byte slice, or a `load` reader function called only when the next
+//! byte is needed (see `Input`; the collector is locked meanwhile).
+//!
 //! Names and strings are interned as soon as they are read, so the parser deals in
 //! `GcRef<LuaStr>`s. The raw text of the current token (what an error message shows
 //! after `near`) and the decoded string body live in accounted [`HVec`] buffers.
@@ -133,9 +136,27 @@ pub enum Near {
     Eof,
 }
 
+/// Where the source bytes come from.
+enum Input<'a> {
+    /// The whole chunk, borrowed (a string, a file read in full).
+    Slice(&'a [u8]),
+    /// A `load` reader function, called for more only when the lexer needs the next
+    /// byte, as LuaJIT's lexer calls it. The bytes read so far stay in `buf`.
+    Reader(ReaderInput),
+}
+
+struct ReaderInput {
+    buf: HVec<u8>,
+    reader: Value,
+    /// The reader returned nil or "", failed, or gave a bad piece: call it no more.
+    done: bool,
+    /// Why the reader stopped, if it failed; the compilation ends with this error.
+    error: Option<Throw>,
+}
+
 pub struct Lexer<'a> {
     pub st: &'a mut State,
-    src: &'a [u8],
+    input: Input<'a>,
     pos: usize,
     /// Line the reader is on (used in error messages, as LuaJIT does).
     pub line: u32,
@@ -150,6 +171,8 @@ pub struct Lexer<'a> {
     /// Decoded body of the string being read.
     sbuf: HVec<u8>,
     chunkname: &'a [u8],
+    /// No token read yet (a first line starting with `#` is still to be skipped).
+    first: bool,
 }
 
 fn is_ident(c: u8) -> bool {
@@ -158,21 +181,43 @@ fn is_ident(c: u8) -> bool {
 
 impl<'a> Lexer<'a> {
     pub fn new(st: &'a mut State, src: &'a [u8], chunkname: &'a [u8]) -> Lexer<'a> {
+        Lexer::with_input(st, Input::Slice(src), chunkname)
+    }
+
+    /// A lexer that pulls its source from `reader`, a Lua function returning pieces
+    /// (`load`), starting with `first`, the piece already read. The collector must be
+    /// locked meanwhile: the reader runs Lua code while the compiler holds objects no
+    /// root reaches.
+    pub fn with_reader(
+        st: &'a mut State,
+        first: &[u8],
+        reader: Value,
+        chunkname: &'a [u8],
+    ) -> Result<Lexer<'a>, Throw> {
+        let mut buf = HVec::new(st.heap_ref());
+        buf.extend_from_slice(first)?;
+        let input = Input::Reader(ReaderInput {
+            buf,
+            reader,
+            done: false,
+            error: None,
+        });
+        Ok(Lexer::with_input(st, input, chunkname))
+    }
+
+    fn with_input(st: &'a mut State, input: Input<'a>, chunkname: &'a [u8]) -> Lexer<'a> {
         let h = st.heap_ref();
-        let mut pos = 0;
-        // A UTF-8 byte order mark and a `#!` first line are skipped, as by luajit.
-        if src.starts_with(b"\xef\xbb\xbf") {
-            pos = 3;
-        }
-        if src.get(pos) == Some(&b'#') {
-            while pos < src.len() && src[pos] != b'\n' && src[pos] != b'\r' {
-                pos += 1;
-            }
-        }
+        // A UTF-8 byte order mark is skipped, as by luajit (a `#!` line in `scan`).
+        let bytes = match &input {
+            Input::Slice(s) => *s,
+            Input::Reader(r) => r.buf.as_slice(),
+        };
+        let pos = if bytes.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
         Lexer {
             st,
-            src,
+            input,
             pos,
+            first: true,
             line: 1,
             lastline: 1,
             tok: Tok::Eof,
@@ -217,12 +262,65 @@ impl<'a> Lexer<'a> {
     // --- Reading ----------------------------------------------------------------------
 
     #[inline]
-    fn peek(&self) -> Option<u8> {
-        self.src.get(self.pos).copied()
+    fn peek(&mut self) -> Option<u8> {
+        self.peek_at(0)
     }
     #[inline]
-    fn peek_at(&self, off: usize) -> Option<u8> {
-        self.src.get(self.pos + off).copied()
+    fn peek_at(&mut self, off: usize) -> Option<u8> {
+        let i = self.pos + off;
+        match &self.input {
+            Input::Slice(s) => s.get(i).copied(),
+            Input::Reader(r) => match r.buf.get(i) {
+                Some(&b) => Some(b),
+                None => self.read_more(i),
+            },
+        }
+    }
+
+    /// Call the reader until byte `i` exists or it stops. Its failure is kept for
+    /// [`Lexer::reader_error`] and reads as the end of the input here.
+    #[cold]
+    fn read_more(&mut self, i: usize) -> Option<u8> {
+        let Input::Reader(r) = &mut self.input else {
+            return None;
+        };
+        while !r.done {
+            match read_piece(self.st, r.reader) {
+                Ok(Some(piece)) => {
+                    if r.buf.extend_from_slice(piece.as_bytes()).is_err() {
+                        r.error = Some(Throw::Oom);
+                        r.done = true;
+                    }
+                }
+                Ok(None) => r.done = true,
+                Err(e) => {
+                    r.error = Some(e);
+                    r.done = true;
+                }
+            }
+            if let Some(&b) = r.buf.get(i) {
+                return Some(b);
+            }
+        }
+        None
+    }
+
+    /// Why the reader stopped early, if it did: the compilation's real error.
+    pub fn reader_error(&mut self) -> Option<Throw> {
+        match &mut self.input {
+            Input::Reader(r) => r.error.take(),
+            Input::Slice(_) => None,
+        }
+    }
+
+    /// The source bytes from `start` to `end` (a field borrow, so the state stays
+    /// usable meanwhile).
+    fn slice_of<'s>(input: &'s Input<'_>, start: usize, end: usize) -> &'s [u8] {
+        let bytes = match input {
+            Input::Slice(s) => s,
+            Input::Reader(r) => r.buf.as_slice(),
+        };
+        bytes.get(start..end).unwrap_or(&[])
     }
     /// Save a byte of raw token text.
     fn save(&mut self, c: u8) -> Result<(), Throw> {
@@ -262,6 +360,9 @@ impl<'a> Lexer<'a> {
         let (t, v) = self.scan()?;
         self.tok = t;
         self.val = v;
+        // Like LuaJIT's lexer, which always holds the character after the token:
+        // a reader is called for it now, not when the parser asks for the next token.
+        self.peek();
         Ok(())
     }
 
@@ -280,6 +381,15 @@ impl<'a> Lexer<'a> {
 
     fn scan(&mut self) -> Result<(Tok, TokVal), Throw> {
         self.text.clear();
+        if self.first {
+            self.first = false;
+            // A first line starting with `#` (a `#!` line) is skipped, as by luajit.
+            if self.peek() == Some(b'#') {
+                while self.peek().is_some_and(|c| c != b'\n' && c != b'\r') {
+                    self.pos += 1;
+                }
+            }
+        }
         loop {
             let Some(c) = self.peek() else {
                 return Ok((Tok::Eof, TokVal::None));
@@ -354,7 +464,7 @@ impl<'a> Lexer<'a> {
                     while self.peek().is_some_and(is_ident) {
                         self.pos += 1;
                     }
-                    let word = &self.src[start..self.pos];
+                    let word = Self::slice_of(&self.input, start, self.pos);
                     if let Some((_, t)) = KEYWORDS.iter().find(|(k, _)| *k == word) {
                         return Ok((*t, TokVal::None));
                     }
@@ -592,7 +702,7 @@ impl<'a> Lexer<'a> {
                 break;
             }
         }
-        let raw = &self.src[start..self.pos];
+        let raw = Self::slice_of(&self.input, start, self.pos);
         self.text.extend_from_slice(raw)?;
         match parse_number(raw) {
             Some(n) => Ok(n),
@@ -734,6 +844,27 @@ fn ldexp(mut x: f64, mut e: i64) -> f64 {
         }
     }
     x * 2f64.powi(e as i32)
+}
+
+/// The next piece from a `load` reader: `None` at the end (nil or an empty string).
+/// The reader's own error, or a piece that is not a string, is the error (a
+/// `Throw::Error`; a stop by the host passes as it is). The piece is not rooted: use
+/// it before anything can collect.
+pub fn read_piece(st: &mut State, reader: Value) -> Result<Option<GcRef<LuaStr>>, Throw> {
+    st.push(reader)?;
+    if let Err(msg) = st.call_catching(0, 1)? {
+        return Err(Throw::Error(msg));
+    }
+    let piece = st.peek(0);
+    st.pop(1);
+    if piece.is_nil() {
+        return Ok(None);
+    }
+    match piece.as_string() {
+        // Unrooted once popped, but the collector is locked while compiling.
+        Some(s) => Ok((!s.is_empty()).then_some(s)),
+        None => Err(st.rt_error("reader function must return a string")),
+    }
 }
 
 #[cfg(test)]

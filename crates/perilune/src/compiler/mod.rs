@@ -19,6 +19,7 @@ pub mod verify;
 pub use listing::listing;
 
 use crate::object::{GcRef, Proto};
+use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
 
@@ -31,11 +32,30 @@ use crate::vm::state::State;
 /// so the strings and prototypes created here need no rooting until it returns.
 pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
     let src_name = state.intern(chunkname)?;
-    let mut p = parser::Parser::new(state, source, chunkname, src_name);
-    match p.main_chunk() {
+    parse(parser::Parser::new(state, source, chunkname, src_name))
+}
+
+/// Compile a chunk read through `reader`, a Lua function returning pieces of source
+/// (`load`); `first` is the piece already read. The reader is called only when the
+/// lexer needs more, as LuaJIT does, so a syntax error stops the reading. Its error
+/// (or a piece that is not a string) is the compilation's error. The caller locks the
+/// collector: the reader runs Lua code while the compiler holds unrooted objects.
+pub fn compile_reader(state: &mut State, first: &[u8], reader: Value, chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
+    let src_name = state.intern(chunkname)?;
+    let lx = lexer::Lexer::with_reader(state, first, reader, chunkname)?;
+    parse(parser::Parser::with_lexer(lx, src_name))
+}
+
+fn parse(mut p: parser::Parser<'_>) -> Result<GcRef<Proto>, Throw> {
+    let r = match p.main_chunk() {
         Ok(proto) => Ok(proto),
         Err(parser::PErr::Throw(t)) => Err(t),
         Err(parser::PErr::Cg(e)) => Err(p.cg_error(e)),
+    };
+    // A reader that failed ended the input early: its error is the real one.
+    match p.lx.reader_error() {
+        Some(e) => Err(e),
+        None => r,
     }
 }
 

@@ -166,9 +166,14 @@ pub struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub fn new(st: &'a mut State, src: &'a [u8], chunkname: &'a [u8], source: GcRef<LuaStr>) -> Parser<'a> {
-        let h = st.heap_ref();
+        Parser::with_lexer(Lexer::new(st, src, chunkname), source)
+    }
+
+    /// A parser over a lexer (a string's or a reader's, see [`Lexer::with_reader`]).
+    pub fn with_lexer(lx: Lexer<'a>, source: GcRef<LuaStr>) -> Parser<'a> {
+        let h = lx.st.heap_ref();
         Parser {
-            lx: Lexer::new(st, src, chunkname),
+            lx,
             fs: FuncState::new(h, 0, 0),
             parents: Vec::new(),
             gotos: HVec::new(h),

@@ -111,6 +111,10 @@ pub struct Gc {
     pub sweep_prev: Option<GcRef<GcHeader>>,
     /// Collection paused by `collectgarbage("stop")`.
     pub stopped: bool,
+    /// Compilations in progress that run Lua code (`load` with a reader function):
+    /// while above zero no collection work runs at all, not even a requested one,
+    /// because the compiler holds objects that no root reaches. Debt just builds up.
+    pub locked: u32,
     /// Percent: wait until memory grows to `pause`% of the live estimate.
     pub pause: u32,
     /// Percent: work done per step relative to allocation.
@@ -144,6 +148,7 @@ impl Gc {
             sweep_list: SweepList::AllGc,
             sweep_prev: None,
             stopped: false,
+            locked: 0,
             pause: 200,
             stepmul: 200,
             threshold: 0,
@@ -234,7 +239,7 @@ fn is_white_value(v: Value) -> bool {
 /// has passed [`LIMIT_URGENT_PERCENT`] of it, the current cycle is finished at once so
 /// that garbage is freed before allocations start to be refused.
 pub fn check(state: &mut State) {
-    if state.gc.stopped || state.heap.debt() <= 0 {
+    if state.gc.stopped || state.gc.locked > 0 || state.heap.debt() <= 0 {
         return;
     }
     if near_limit(&state.heap) {
@@ -258,6 +263,9 @@ pub fn step(state: &mut State) -> bool {
 /// `collectgarbage("step", kb)`: work as if `kb` KiB had been allocated. Returns
 /// `true` if a cycle finished.
 pub fn step_kb(state: &mut State, kb: usize) -> bool {
+    if state.gc.locked > 0 {
+        return false;
+    }
     let budget = work_budget(&state.gc, kb.saturating_mul(1024));
     run_work(state, budget)
 }
@@ -265,6 +273,9 @@ pub fn step_kb(state: &mut State, kb: usize) -> bool {
 /// A full, non-incremental collection (`collectgarbage("collect")`). Marking in
 /// progress is abandoned (its sweep only whitens), then a whole cycle runs.
 pub fn full_collect(state: &mut State) {
+    if state.gc.locked > 0 {
+        return;
+    }
     if state.gc.phase == Phase::Propagate {
         // Abandon the marks: sweeping now frees nothing, because no object carries
         // the other white until the next atomic phase, and it whitens everything.

@@ -4,6 +4,7 @@
 //! frames (see `vm/call.rs`), so their native bodies here only guard against being
 //! reached some other way.
 
+use crate::compiler::lexer::read_piece;
 use crate::func::Builtin;
 use crate::object::{GcRef, LuaFunction, LuaStr};
 use crate::stdlib::io::{os_error_text, path_of};
@@ -466,13 +467,12 @@ fn loadstring(st: &mut State) -> LResult<usize> {
     load_result(st, s.as_bytes(), name.as_bytes(), mode.as_deref())
 }
 
-/// `load(reader [, chunkname [, mode]])`: the reader's pieces are joined in a buffer
-/// on the state's heap (under the memory limit), then compiled. An error raised by
-/// the reader, a piece that is not a string, or running out of memory ends the load
-/// with `nil, message`, as in LuaJIT; only a stop by the host goes through.
-///
-/// Unlike LuaJIT, which lexes while it reads, all pieces are read before compiling,
-/// so a reader of a chunk with an early syntax error is called more often.
+/// `load(reader [, chunkname [, mode]])`. A text chunk is compiled while it is read:
+/// the reader is called when the lexer needs more, as in LuaJIT, so it is not called
+/// again after a syntax error. A binary chunk (first byte `\x1b`) is read whole into
+/// a buffer on the state's heap, then undumped. An error raised by the reader, a
+/// piece that is not a string, or running out of memory ends the load with
+/// `nil, message`, as in LuaJIT; only a stop by the host goes through.
 fn load(st: &mut State) -> LResult<usize> {
     let chunk = st.arg(1);
     if chunk.is_string() {
@@ -487,30 +487,51 @@ fn load(st: &mut State) -> LResult<usize> {
         st.check_string(2)?.as_bytes().to_vec()
     };
     let mode = mode_arg(st, 3)?;
+    let first = match read_piece(st, chunk) {
+        Ok(Some(first)) => first,
+        Ok(None) => return load_result(st, b"", &name, mode.as_deref()),
+        Err(Throw::Error(msg)) => return push_fail(st, msg),
+        Err(e) => return Err(e),
+    };
+    if crate::compiler::dump::is_binary(first.as_bytes()) {
+        return load_binary(st, chunk, first, &name, mode.as_deref());
+    }
+    if mode.as_ref().is_some_and(|m| !m.contains(&b't')) {
+        let e = st.error_from_text("attempt to load chunk with wrong mode");
+        let msg = st.error_value(e);
+        return push_fail(st, msg);
+    }
+    let msg = match st.load_reader(first.as_bytes(), chunk, &name) {
+        Ok(()) => return Ok(1),
+        Err(Throw::Error(msg)) => msg,
+        Err(Throw::Oom) => Value::string(st.oom_msg),
+        Err(e) => return Err(e),
+    };
+    push_fail(st, msg)
+}
+
+/// The rest of a binary chunk from the reader, joined on the state's heap (under the
+/// memory limit), then loaded.
+fn load_binary(
+    st: &mut State,
+    reader: Value,
+    first: GcRef<LuaStr>,
+    name: &[u8],
+    mode: Option<&[u8]>,
+) -> LResult<usize> {
     let mut src = Buf::new(st.heap_ref());
-    loop {
-        st.push(chunk)?;
-        if let Err(msg) = st.call_catching(0, 1)? {
-            return push_fail(st, msg);
-        }
-        let piece = st.peek(0);
-        st.pop(1);
-        if piece.is_nil() {
-            break;
-        }
-        let Some(s) = piece.as_string() else {
-            let e = st.rt_error("reader function must return a string");
-            let msg = st.error_value(e);
-            return push_fail(st, msg);
-        };
-        if s.is_empty() {
-            break;
-        }
-        if src.extend(s.as_bytes()).is_err() {
+    let mut piece = Some(first);
+    while let Some(p) = piece {
+        if src.extend(p.as_bytes()).is_err() {
             return push_fail(st, Value::string(st.oom_msg));
         }
+        piece = match read_piece(st, reader) {
+            Ok(next) => next,
+            Err(Throw::Error(msg)) => return push_fail(st, msg),
+            Err(e) => return Err(e),
+        };
     }
-    load_result(st, src.as_slice(), &name, mode.as_deref())
+    load_result(st, src.as_slice(), name, mode)
 }
 
 /// A source file read whole into a buffer on the state's heap, so the memory limit

@@ -289,6 +289,27 @@ impl State {
             }
             p
         };
+        self.push_chunk(p)
+    }
+
+    /// Compile a text chunk read through `reader` (`load` with a function) and push
+    /// it; `first` is the reader's first piece, already read (so the caller could
+    /// tell a binary chunk, which it reads whole, from text). The collector is locked
+    /// meanwhile (see `Gc::locked`).
+    pub fn load_reader(&mut self, first: &[u8], reader: Value, chunkname: &[u8]) -> LResult<()> {
+        self.gc.locked += 1;
+        let r = crate::compiler::compile_reader(self, first, reader, chunkname);
+        self.gc.locked -= 1;
+        let p = r?;
+        #[cfg(debug_assertions)]
+        if let Err(e) = crate::compiler::verify::verify(p) {
+            return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
+        }
+        self.push_chunk(p)
+    }
+
+    /// Push a closure of a loaded chunk's main prototype.
+    fn push_chunk(&mut self, p: GcRef<crate::object::Proto>) -> LResult<()> {
         // A binary chunk's main function may have had upvalues: as in Lua 5.1 it gets
         // fresh ones holding nil. Make them before the closure, so that no closure with
         // unset upvalue slots exists if an allocation fails.
