@@ -26,3 +26,8 @@ print(select(2, pcall(string.format, "%-\255")) == "invalid option '%-\255' to '
 print(select(2, loadfile("no\255such.lua")) == "cannot open no\255such.lua: No such file or directory")
 print(select(2, pcall(dofile, "no\255such.lua")) == "cannot open no\255such.lua: No such file or directory")
 print(select(2, pcall(io.lines, "no\255such.lua")) == "bad argument #1 to '?' (no\255such.lua: No such file or directory)")
+
+-- Syntax errors quote the token's bytes.
+print(select(2, loadstring("\255\255 \255", "=c")) == "c:1: '=' expected near '\255'")
+print(select(2, loadstring("x = 1\255", "=c")) == "c:1: malformed number near '1\255'")
+print(select(2, loadstring("x = 'a\255\n", "=c")) == "c:1: unfinished string near ''a\255'")

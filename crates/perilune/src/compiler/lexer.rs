@@ -238,22 +238,27 @@ impl<'a> Lexer<'a> {
     }
 
     pub fn error_at(&mut self, msg: &str, near: Near, line: u32) -> Throw {
-        let mut m = format!("{}:{}: {}", super::chunk_id(self.chunkname), line, msg);
-        let shown = match near {
+        let head = format!("{}:{}: {}", super::chunk_id(self.chunkname), line, msg);
+        // The token's text is the source's bytes (as big as the source, and not
+        // necessarily UTF-8): it goes into the message as it is, joined on the heap.
+        let described;
+        let shown: Option<&[u8]> = match near {
             Near::Nothing => None,
-            Near::Eof => Some("<eof>".to_string()),
-            Near::Partial => Some(String::from_utf8_lossy(&self.text).into_owned()),
-            Near::Token => Some(match self.tok {
-                Tok::Name | Tok::Str | Tok::Num => String::from_utf8_lossy(&self.text).into_owned(),
-                t => t.describe(),
-            }),
+            Near::Eof => Some(b"<eof>"),
+            Near::Partial => Some(self.text.as_slice()),
+            Near::Token => match self.tok {
+                Tok::Name | Tok::Str | Tok::Num => Some(self.text.as_slice()),
+                t => {
+                    described = t.describe();
+                    Some(described.as_bytes())
+                }
+            },
         };
-        if let Some(s) = shown {
-            m.push_str(" near '");
-            m.push_str(&s);
-            m.push('\'');
-        }
-        match self.st.intern(m.as_bytes()) {
+        let joined = match shown {
+            Some(s) => self.st.join_bytes(&[head.as_bytes(), b" near '", s, b"'"]),
+            None => self.st.join_bytes(&[head.as_bytes()]),
+        };
+        match joined {
             Ok(s) => Throw::Error(Value::string(s)),
             Err(_) => Throw::Oom,
         }
