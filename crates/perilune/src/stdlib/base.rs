@@ -430,7 +430,14 @@ fn newproxy(st: &mut State) -> LResult<usize> {
 /// LuaJIT's load mode (`"t"`, `"b"`, `"bt"`), `None` for both. Running out of memory
 /// while compiling is reported the same way, as LuaJIT's `load` family does.
 fn load_result(st: &mut State, src: &[u8], name: &[u8], mode: Option<&[u8]>) -> LResult<usize> {
-    let msg = match st.load_mode(src, name, mode) {
+    let r = st.load_mode(src, name, mode);
+    loaded_or_fail(st, r)
+}
+
+/// The results of a load: the function pushed (1), or `nil, message` for an error or
+/// a failed allocation; a stop by the host goes through.
+fn loaded_or_fail(st: &mut State, r: LResult<()>) -> LResult<usize> {
+    let msg = match r {
         Ok(()) => return Ok(1),
         Err(Throw::Error(msg)) => msg,
         Err(Throw::Oom) => Value::string(st.oom_msg),
@@ -501,13 +508,8 @@ fn load(st: &mut State) -> LResult<usize> {
         let msg = st.error_value(e);
         return push_fail(st, msg);
     }
-    let msg = match st.load_reader(first.as_bytes(), chunk, &name) {
-        Ok(()) => return Ok(1),
-        Err(Throw::Error(msg)) => msg,
-        Err(Throw::Oom) => Value::string(st.oom_msg),
-        Err(e) => return Err(e),
-    };
-    push_fail(st, msg)
+    let r = st.load_reader(first.as_bytes(), chunk, &name);
+    loaded_or_fail(st, r)
 }
 
 /// The rest of a binary chunk from the reader, joined on the state's heap (under the
@@ -604,8 +606,7 @@ fn loadfile(st: &mut State) -> LResult<usize> {
     let src = match read_source(st, path) {
         Ok(Ok(src)) => src,
         Ok(Err(msg)) => return push_fail(st, msg),
-        Err(Throw::Oom) => return push_fail(st, Value::string(st.oom_msg)),
-        Err(e) => return Err(e),
+        Err(e) => return loaded_or_fail(st, Err(e)),
     };
     load_result(
         st,

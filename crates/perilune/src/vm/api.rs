@@ -109,16 +109,13 @@ impl State {
         let name = name.as_bytes();
         // For `obj:name(...)` the caller counts arguments after the receiver.
         let n = if kind == "method" { i - 1 } else { i }.to_string();
-        let head = if kind == "method" && i == 1 {
-            vec![b"calling '".as_slice(), name, b"' on bad self ("]
+        let mut parts: Vec<&[u8]> = if kind == "method" && i == 1 {
+            vec![b"calling '", name, b"' on bad self ("]
         } else {
-            vec![b"bad argument #".as_slice(), n.as_bytes(), b" to '", name, b"' ("]
+            vec![b"bad argument #", n.as_bytes(), b" to '", name, b"' ("]
         };
-        let parts: Vec<&[u8]> = head
-            .into_iter()
-            .chain(msg.iter().copied())
-            .chain([b")".as_slice()])
-            .collect();
+        parts.extend_from_slice(msg);
+        parts.push(b")");
         self.rt_error_parts(&parts)
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.

@@ -174,6 +174,26 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 }
             };
         }
+        // After CALL/CALLM ran a native to completion: go on in this frame (unless the
+        // native left it, e.g. a coroutine switch), pay GC debt, and leave for the other
+        // copy of the loop if `debug.sethook` switched hooks on or off.
+        macro_rules! after_native_call {
+            ($nres:expr) => {
+                if th.frames.len() != ci_idx + 1 {
+                    continue 'frame;
+                }
+                reload_base!();
+                if $nres >= 0 {
+                    safepoint!();
+                } else {
+                    safepoint_keep_top!();
+                }
+                if HOOKS != st.debug_hook_active() {
+                    savepc!();
+                    return Ok(false);
+                }
+            };
+        }
         // `R(a) = o[key]` through `__index` (the fast paths have failed).
         macro_rules! index_slow {
             ($a:expr, $o:expr, $key:expr, $b:expr) => {{
@@ -817,20 +837,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                                 let first = t.top.saturating_sub(n);
                                 call::place_results(t, func, first, n, nres);
                                 t.frames.pop();
-                                // From here on as after `precall` (below).
-                                if th.frames.len() != ci_idx + 1 {
-                                    continue 'frame;
-                                }
-                                reload_base!();
-                                if nres >= 0 {
-                                    safepoint!();
-                                } else {
-                                    safepoint_keep_top!();
-                                }
-                                if st.debug_hook_active() {
-                                    savepc!();
-                                    return Ok(false);
-                                }
+                                after_native_call!(nres);
                                 continue;
                             }
                         }
@@ -838,22 +845,9 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     th.get_mut().top = func + 1 + nargs;
                     match tri!(precall(st, func, nargs, nres, Cont::Normal, 0)) {
                         Entered::Lua => continue 'frame,
+                        // `pc` was saved before the call.
                         Entered::Native => {
-                            if th.frames.len() != ci_idx + 1 {
-                                continue 'frame;
-                            }
-                            reload_base!();
-                            if nres >= 0 {
-                                safepoint!();
-                            } else {
-                                savepc!();
-                                safepoint_keep_top!();
-                            }
-                            // `debug.sethook` may have just switched hooks on or off.
-                            if HOOKS != st.debug_hook_active() {
-                                savepc!();
-                                return Ok(false);
-                            }
+                            after_native_call!(nres);
                         }
                     }
                 }
