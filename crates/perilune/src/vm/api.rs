@@ -108,7 +108,7 @@ impl State {
         let (kind, name) = self.function_name_kind(idx).unwrap_or(("", DebugName::Builtin("?")));
         let name = name.as_bytes();
         // For `obj:name(...)` the caller counts arguments after the receiver.
-        let n = if kind == "method" { i - 1 } else { i }.to_string();
+        let n = if kind == "method" { i.saturating_sub(1) } else { i }.to_string();
         let mut parts: Vec<&[u8]> = if kind == "method" && i == 1 {
             vec![b"calling '", name, b"' on bad self ("]
         } else {
