@@ -1624,7 +1624,10 @@ impl<'a> Parser<'a> {
                     continue;
                 }
             }
-            if positional {
+            if positional || val.has_jumps() || matches!(val.k, EKind::Jmp(_)) {
+                // A value with pending jumps (`b or 1`, `a < b`) is finished in a register
+                // first: a constant key that needs a register (`[false]`, `[1000]`)
+                // must not be loaded on one branch of the value's code only.
                 self.fs.exp_to_anyreg(&mut val)?;
             }
             if !matches!(tab.k, EKind::Indexed { .. }) {
