@@ -34,7 +34,6 @@ pub enum Tok {
     False,
     For,
     Function,
-    Goto,
     If,
     In,
     Local,
@@ -74,7 +73,6 @@ const KEYWORDS: &[(&[u8], Tok)] = &[
     (b"false", Tok::False),
     (b"for", Tok::For),
     (b"function", Tok::Function),
-    (b"goto", Tok::Goto),
     (b"if", Tok::If),
     (b"in", Tok::In),
     (b"local", Tok::Local),
@@ -369,6 +367,18 @@ impl<'a> Lexer<'a> {
         // a reader is called for it now, not when the parser asks for the next token.
         self.peek();
         Ok(())
+    }
+
+    /// The current token is the name `goto`. (LuaJIT reads `goto` as a name
+    /// everywhere except at the start of a statement followed by another name.)
+    pub fn is_goto_name(&self) -> bool {
+        self.tok == Tok::Name && self.text.as_slice() == b"goto"
+    }
+
+    /// The token after the current one is a name other than `goto`; the lookahead
+    /// token is read if it was not already.
+    pub fn ahead_is_goto_target(&mut self) -> Result<bool, Throw> {
+        Ok(self.lookahead()? == Tok::Name && self.ahead_text.as_slice() != b"goto")
     }
 
     /// Look at the token after the current one without consuming it.

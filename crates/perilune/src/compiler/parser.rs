@@ -605,6 +605,7 @@ impl<'a> Parser<'a> {
         self.enter_level()?;
         let line = self.lx.line;
         let mut last = false;
+        let is_goto = self.lx.is_goto_name() && self.lx.ahead_is_goto_target()?;
         match self.lx.tok {
             Tok::If => self.stmt_if(line)?,
             Tok::While => self.stmt_while(line)?,
@@ -639,7 +640,7 @@ impl<'a> Parser<'a> {
                 })?;
                 last = true;
             }
-            Tok::Goto => {
+            Tok::Name if is_goto => {
                 self.next()?;
                 let name = self.name()?;
                 self.stmt_goto(name, line)?;
