@@ -714,9 +714,7 @@ pub fn str_to_number(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     let mag = match body {
-        [b'0', b'x' | b'X', rest @ ..] => parse_hex(rest)?,
-        [b'0', b'b' | b'B', rest @ ..] => parse_bin(rest)?,
-        [b'0'..=b'9' | b'.', ..] => parse_dec(body)?,
+        [b'0'..=b'9' | b'.', ..] => parse_numeral(body)?,
         _ => {
             let v = parse_special(body)?;
             // NaN keeps LuaJIT's bit pattern whatever the sign; infinity takes it.
@@ -724,6 +722,19 @@ pub fn str_to_number(s: &[u8]) -> Option<f64> {
         }
     };
     Some(if neg { -mag } else { mag })
+}
+
+/// The numeral forms alone, without whitespace, sign or `inf`/`nan`: a decimal number,
+/// a `0x` hex number (optional fraction and `p` exponent) or a `0b` binary integer.
+/// The lexer reads numeric literals with this, so that source text and `tonumber`
+/// agree (`0b101` is 5 in both, `5e1048576` is malformed in both).
+pub fn parse_numeral(s: &[u8]) -> Option<f64> {
+    match s {
+        [b'0', b'x' | b'X', rest @ ..] => parse_hex(rest),
+        [b'0', b'b' | b'B', rest @ ..] => parse_bin(rest),
+        [b'0'..=b'9' | b'.', ..] => parse_dec(s),
+        _ => None,
+    }
 }
 
 /// `inf`, `infinity`, `nan`, in any case, after the sign.

@@ -704,12 +704,16 @@ impl<'a> Lexer<'a> {
     }
 
     /// Read a number token. Like LuaJIT, first take the longest run of identifier
-    /// characters, dots and exponent signs, then convert it as a whole.
+    /// characters, dots and exponent signs, then convert it as a whole with the
+    /// scanner `tonumber` uses. A sign belongs to the number only right after the
+    /// exponent letter: `e`/`E`, or in a hex literal `p`/`P` (`0xe+9` is `0xe + 9`).
     fn number(&mut self) -> Result<f64, Throw> {
         let start = self.pos;
+        let hex = self.peek() == Some(b'0') && matches!(self.peek_at(1), Some(b'x' | b'X'));
+        let (e_lo, e_up) = if hex { (b'p', b'P') } else { (b'e', b'E') };
         let mut prev = 0u8;
         while let Some(c) = self.peek() {
-            let exp_sign = (c == b'+' || c == b'-') && matches!(prev, b'e' | b'E' | b'p' | b'P');
+            let exp_sign = (c == b'+' || c == b'-') && (prev == e_lo || prev == e_up);
             if is_ident(c) || c == b'.' || exp_sign {
                 prev = c;
                 self.pos += 1;
@@ -719,146 +723,11 @@ impl<'a> Lexer<'a> {
         }
         let raw = Self::slice_of(&self.input, start, self.pos);
         self.text.extend_from_slice(raw)?;
-        match parse_number(raw) {
+        match crate::number::parse_numeral(raw) {
             Some(n) => Ok(n),
             None => Err(self.error("malformed number", Near::Partial)),
         }
     }
-}
-
-/// Convert the text of a numeric literal (decimal or `0x` hex with optional fraction
-/// and binary exponent). `None` if malformed.
-pub fn parse_number(s: &[u8]) -> Option<f64> {
-    if s.len() >= 2 && s[0] == b'0' && (s[1] == b'x' || s[1] == b'X') {
-        return parse_hex(&s[2..]);
-    }
-    // Validate the decimal grammar ourselves: Rust's parser also takes "inf", "nan".
-    let mut i = 0;
-    let mut digits = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        i += 1;
-        digits += 1;
-    }
-    if i < s.len() && s[i] == b'.' {
-        i += 1;
-        while i < s.len() && s[i].is_ascii_digit() {
-            i += 1;
-            digits += 1;
-        }
-    }
-    if digits == 0 {
-        return None;
-    }
-    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
-        i += 1;
-        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-            i += 1;
-        }
-        let e0 = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == e0 {
-            return None;
-        }
-    }
-    if i != s.len() {
-        return None;
-    }
-    std::str::from_utf8(s).ok()?.parse::<f64>().ok()
-}
-
-/// Hex digits with an optional `.` fraction and `p` exponent, rounded correctly.
-fn parse_hex(s: &[u8]) -> Option<f64> {
-    let mut mant: u64 = 0;
-    let mut sticky = false;
-    let mut exp: i64 = 0;
-    let mut digits = 0;
-    let mut i = 0;
-    let mut seen_dot = false;
-    while i < s.len() {
-        let c = s[i];
-        if c == b'.' {
-            if seen_dot {
-                return None;
-            }
-            seen_dot = true;
-        } else if let Some(d) = (c as char).to_digit(16) {
-            digits += 1;
-            if mant >> 60 == 0 {
-                mant = (mant << 4) | d as u64;
-                if seen_dot {
-                    exp -= 4;
-                }
-            } else {
-                // The mantissa already holds more bits than a double keeps; further
-                // digits only matter for rounding (sticky) and magnitude.
-                sticky |= d != 0;
-                if !seen_dot {
-                    exp += 4;
-                }
-            }
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if digits == 0 {
-        return None;
-    }
-    if i < s.len() && (s[i] == b'p' || s[i] == b'P') {
-        i += 1;
-        let mut neg = false;
-        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-            neg = s[i] == b'-';
-            i += 1;
-        }
-        let e0 = i;
-        let mut e: i64 = 0;
-        while i < s.len() && s[i].is_ascii_digit() {
-            e = (e * 10 + (s[i] - b'0') as i64).min(1 << 20);
-            i += 1;
-        }
-        if i == e0 {
-            return None;
-        }
-        exp += if neg { -e } else { e };
-    }
-    if i != s.len() {
-        return None;
-    }
-    if mant == 0 {
-        return Some(0.0);
-    }
-    // Normalise so the top bit is set, fold the sticky bit into the lowest bit (which
-    // is below the double's precision, so round-to-nearest-even stays correct).
-    let shift = mant.leading_zeros();
-    mant <<= shift;
-    exp -= shift as i64;
-    if sticky {
-        mant |= 1;
-    }
-    Some(ldexp(mant as f64, exp))
-}
-
-/// `x * 2^e` without intermediate overflow or underflow.
-fn ldexp(mut x: f64, mut e: i64) -> f64 {
-    while e > 1000 {
-        x *= 2f64.powi(1000);
-        e -= 1000;
-        if x.is_infinite() {
-            return x;
-        }
-    }
-    while e < -1000 {
-        // Step down in chunks that keep the value normal until the last step.
-        x *= 2f64.powi(-1000);
-        e += 1000;
-        if x == 0.0 {
-            return x;
-        }
-    }
-    x * 2f64.powi(e as i32)
 }
 
 /// The next piece from a `load` reader: `None` at the end (nil or an empty string).
@@ -888,15 +757,18 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(parse_number(b"0x1p4"), Some(16.0));
-        assert_eq!(parse_number(b"0xA.8p0"), Some(10.5));
-        assert_eq!(parse_number(b"0xffffffffff"), Some(1099511627775.0));
-        assert_eq!(parse_number(b"0x.1"), Some(0.0625));
-        assert_eq!(parse_number(b"0xffffffffffffffffff"), Some(4722366482869645213696.0));
-        assert_eq!(parse_number(b"5."), Some(5.0));
-        assert_eq!(parse_number(b".5"), Some(0.5));
-        assert_eq!(parse_number(b"1e3"), Some(1000.0));
-        assert_eq!(parse_number(b"08"), Some(8.0));
+        use crate::number::parse_numeral;
+        assert_eq!(parse_numeral(b"0x1p4"), Some(16.0));
+        assert_eq!(parse_numeral(b"0xA.8p0"), Some(10.5));
+        assert_eq!(parse_numeral(b"0xffffffffff"), Some(1099511627775.0));
+        assert_eq!(parse_numeral(b"0x.1"), Some(0.0625));
+        assert_eq!(parse_numeral(b"0xffffffffffffffffff"), Some(4722366482869645213696.0));
+        assert_eq!(parse_numeral(b"5."), Some(5.0));
+        assert_eq!(parse_numeral(b".5"), Some(0.5));
+        assert_eq!(parse_numeral(b"1e3"), Some(1000.0));
+        assert_eq!(parse_numeral(b"08"), Some(8.0));
+        assert_eq!(parse_numeral(b"0b101"), Some(5.0));
+        assert_eq!(parse_numeral(b"0xe"), Some(14.0));
         for bad in [
             &b"1e"[..],
             b"0x",
@@ -907,8 +779,14 @@ mod tests {
             b"nan",
             b"4x",
             b"0x1p",
+            b"0b",
+            b"0b2",
+            b"5e1048576",
+            b"0x1p-1048576",
+            b" 1",
+            b"-1",
         ] {
-            assert_eq!(parse_number(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(parse_numeral(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
