@@ -54,7 +54,9 @@ pub struct GcHeader {
     /// Per-kind flags (tables: metamethod absence cache; functions: builtin id; strings:
     /// reserved-word id).
     pub flags: u8,
-    pub _pad: u8,
+    /// Functions: the LuaJIT fast-function id that `tostring` shows as `builtin#N`
+    /// (0: none, the function prints its address). Unused by other kinds.
+    pub ffid: u8,
     /// Per-kind word (strings: hash; functions: upvalue count).
     pub aux: u32,
 }
@@ -67,7 +69,7 @@ impl GcHeader {
             kind,
             marked: 0,
             flags: 0,
-            _pad: 0,
+            ffid: 0,
             aux: 0,
         }
     }

@@ -68,34 +68,52 @@ pub fn open(st: &mut State) -> LResult<()> {
         let k = st.str_value(name)?;
         st.table_set(reg, k, Value::function(f))?;
     }
-    Ok(())
+    aux.get_mut().hdr.ffid = super::FF_IPAIRS_AUX;
+    super::mark_lib(st, "_G")
 }
 
 fn not_direct(st: &mut State) -> LResult<usize> {
     Err(st.rt_error("internal error: protected call reached its native body"))
 }
 
+/// `print(...)`: like LuaJIT, it looks up the global `tostring` (in the thread's
+/// globals, not the caller's environment) on every call and calls it for each
+/// argument, unless it is the builtin `tostring`, whose work is done right here.
+/// Each argument is written as soon as it is converted, as LuaJIT does.
 fn print(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
-    // Convert everything first: __tostring may run Lua code, which may print too.
+    let key = st.intern(b"tostring")?;
+    let tostr = st.cur.env.get_str(key);
+    let builtin = super::ffid_of(tostr) == super::FF_TOSTRING;
     for i in 1..=n {
-        let s = st.tostring_value(st.arg(i))?;
-        if !s.is_string() {
+        let v = st.arg(i);
+        let s = if builtin {
+            st.tostring_value(v)?
+        } else {
+            st.push(tostr)?;
+            st.push(v)?;
+            st.call(1, 1)?;
+            let r = st.peek(0);
+            st.pop(1);
+            r
+        };
+        // A number is converted, as `lua_tolstring` does.
+        let s = if s.is_number() {
+            Value::string(st.tostring_raw(s)?)
+        } else {
+            s
+        };
+        let Some(s) = s.as_string() else {
             return Err(st.rt_error("'tostring' must return a string to 'print'"));
-        }
-        st.set_arg(i, s);
-    }
-    let mut out = std::io::stdout().lock();
-    // Write errors (a closed stdout) are ignored, as Lua's print does.
-    for i in 1..=n {
+        };
+        // Write errors (a closed stdout) are ignored, as Lua's print does.
+        let mut out = std::io::stdout().lock();
         if i > 1 {
             let _ = out.write_all(b"\t");
         }
-        if let Some(s) = st.arg(i).as_string() {
-            let _ = out.write_all(s.as_bytes());
-        }
+        let _ = out.write_all(s.as_bytes());
     }
-    let _ = out.write_all(b"\n");
+    let _ = std::io::stdout().lock().write_all(b"\n");
     Ok(0)
 }
 

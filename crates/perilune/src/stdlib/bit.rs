@@ -13,6 +13,11 @@ use crate::vm::error::LResult;
 use crate::vm::state::State;
 
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "bit")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 16)?;
     super::register(
         st,

@@ -8,6 +8,11 @@ use crate::vm::state::State;
 use crate::vm::thread::ThreadStatus;
 
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "coroutine")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 8)?;
     super::register(
         st,
@@ -102,6 +107,7 @@ fn wrap(st: &mut State) -> LResult<usize> {
     create(st)?;
     let co = st.peek(0);
     let f = st.new_native(wrap_call, "wrap", 1)?;
+    f.get_mut().hdr.ffid = super::FF_WRAP_AUX;
     f.native_upvals()[0] = co;
     st.pop(1);
     st.push(Value::function(f))?;

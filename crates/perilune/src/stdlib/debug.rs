@@ -24,6 +24,11 @@ use crate::vm::frame::{CallInfo, FrameKind};
 use crate::vm::state::{type_index, State};
 
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "debug")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 20)?;
     super::register(
         st,

@@ -46,6 +46,11 @@ fn key(k: &'static u8) -> Value {
 
 /// Register `io` in the globals.
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "io")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let mt = st.new_table(0, 12)?;
     let reg = st.registry;
     let k = st.str_value(b"FILE*")?;

@@ -94,6 +94,11 @@ pub fn arch_name() -> &'static str {
 }
 
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "jit")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 12)?;
     st.set_global("jit", Value::table(t))?;
     super::register(

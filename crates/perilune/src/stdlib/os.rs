@@ -30,6 +30,11 @@ use crate::vm::state::State;
 
 /// Register `os` in the globals.
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "os")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 12)?;
     let g = st.globals;
     let k = st.str_value(b"os")?;

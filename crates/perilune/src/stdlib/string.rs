@@ -37,6 +37,11 @@ const MAX_BYTE_RESULTS: i64 = 8000;
 
 /// Register `string` in the globals and set the string metatable.
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "string")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 16)?;
     let g = st.globals;
     let k = st.str_value(b"string")?;
@@ -445,6 +450,7 @@ fn gmatch(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let p = str_arg(st, 2)?;
     let f = st.new_native(gmatch_step, "gmatch_aux", 3)?;
+    f.get_mut().hdr.ffid = super::FF_GMATCH_AUX;
     let ups = f.native_upvals();
     if let [us, up, upos] = ups {
         *us = Value::string(s);

@@ -22,6 +22,11 @@ use crate::vm::error::{LResult, Throw};
 use crate::vm::state::{State, Tm};
 
 pub fn open(st: &mut State) -> LResult<()> {
+    open_lib(st)?;
+    super::mark_lib(st, "table")
+}
+
+fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 16)?;
     super::register(
         st,

@@ -415,6 +415,9 @@ impl State {
         let text = match v.as_bool() {
             Some(b) => b.to_string(),
             None if v.is_nil() => "nil".to_string(),
+            None if crate::stdlib::ffid_of(v) != 0 => {
+                format!("function: builtin#{}", crate::stdlib::ffid_of(v))
+            }
             None => {
                 let addr = v
                     .as_gc()
