@@ -170,6 +170,10 @@ fn error(st: &mut State) -> LResult<usize> {
                 }
             }
         }
+        // No position (the level is a native, as in `pcall(error, 42)`, or beyond the
+        // stack): LuaJIT still prepends the empty position, so a number becomes a
+        // string.
+        return Err(Throw::Error(Value::string(s)));
     }
     Err(Throw::Error(msg))
 }
@@ -177,10 +181,12 @@ fn error(st: &mut State) -> LResult<usize> {
 fn assert(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     if v.is_falsy() {
-        let msg = st.arg(2);
-        if msg.is_nil() {
+        // Only a missing message is "assertion failed!": an explicit nil is raised
+        // as it is, as in LuaJIT (`assert(false, nil)` raises nil).
+        if st.arg_count() < 2 {
             return Err(st.rt_error("assertion failed!"));
         }
+        let msg = st.arg(2);
         // Like LuaJIT, a string (or number) message gets the caller's position.
         if msg.is_string() || msg.is_number() {
             let s = st.tostring_raw(msg)?;
@@ -254,7 +260,8 @@ fn next(st: &mut State) -> LResult<usize> {
             st.push(Value::NIL)?;
             Ok(1)
         }
-        Err(()) => Err(st.rt_error("invalid key to 'next'")),
+        // LuaJIT's message has no position.
+        Err(()) => Err(st.error_from_text("invalid key to 'next'")),
     }
 }
 
@@ -355,25 +362,46 @@ fn gcinfo(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
+/// LuaJIT's limit on the values a library function may push (`LUAI_MAXCSTACK`).
+const MAX_NATIVE_RESULTS: u32 = 8000;
+
+/// A number as LuaJIT's library functions read an integer argument: truncated toward
+/// zero, and `i32::MIN` when it does not fit (or is NaN), as x86's conversion gives.
+fn lj_int(n: f64) -> i32 {
+    if n > -2_147_483_649.0 && n < 2_147_483_648.0 {
+        n as i32
+    } else {
+        i32::MIN
+    }
+}
+
+/// `unpack(t [, i [, j]])` with LuaJIT's 32-bit bounds: `i` and `j` are converted
+/// with [`lj_int`], and more than 8000 values, counting the arguments already on
+/// the function's stack, is "too many results to unpack".
 fn unpack(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
-    let i = st.opt_integer(2, 1)?;
-    let j = if st.arg(3).is_nil() {
-        t.length() as i64
+    let i = if st.arg(2).is_nil() {
+        1
     } else {
-        st.check_integer(3)?
+        lj_int(st.check_number(2)?)
+    };
+    let j = if st.arg(3).is_nil() {
+        t.length().min(i32::MAX as usize) as i32
+    } else {
+        lj_int(st.check_number(3)?)
     };
     if i > j {
         return Ok(0);
     }
-    let n = (j as i128 - i as i128 + 1) as u128;
-    if n >= crate::vm::thread::MAX_STACK as u128 {
+    let span = (j as u32).wrapping_sub(i as u32);
+    let nargs = st.arg_count() as u64;
+    if span >= MAX_NATIVE_RESULTS || nargs + span as u64 + 1 > MAX_NATIVE_RESULTS as u64 {
         return Err(st.rt_error("too many results to unpack"));
     }
     for k in i..=j {
-        st.push(t.get_int(k))?;
+        st.push(t.get_int(k as i64))?;
     }
-    Ok(n as usize)
+    Ok(span as usize + 1)
 }
 
 /// The function at `getfenv`/`setfenv` argument 1: a function, or a level number
@@ -480,15 +508,41 @@ fn mode_arg(st: &mut State, i: usize) -> LResult<Option<Vec<u8>>> {
     Ok(Some(m.as_bytes().iter().take(8).copied().collect()))
 }
 
+/// `loadstring` is LuaJIT's alias of `load` (a string or a reader function).
 fn loadstring(st: &mut State) -> LResult<usize> {
+    load(st)
+}
+
+/// `load(chunk [, chunkname [, mode [, env]]])`: LuaJIT 2.1's extended form. A table
+/// `env` becomes the loaded function's environment (anything else is ignored, as in
+/// LuaJIT).
+fn load(st: &mut State) -> LResult<usize> {
+    let n = load_chunk(st)?;
+    if n == 1 {
+        set_loaded_env(st, 4);
+    }
+    Ok(n)
+}
+
+/// Give the function just loaded (on top) the environment in argument `i`, if that
+/// is a table.
+fn set_loaded_env(st: &mut State, i: usize) {
+    let (Some(t), Some(f)) = (st.arg(i).as_table(), st.peek(0).as_function()) else {
+        return;
+    };
+    f.get_mut().env = t;
+    crate::gc::barrier_forward(st, f.header(), Value::table(t));
+}
+
+/// A string (or number) chunk: compiled straight from the string objects, no copy: a
+/// copy would live on the Rust heap, outside the state's accounting and limit (for a
+/// large chunk it was as big as the chunk; found by tests/memory_limit.rs). Both
+/// strings are arguments, so they stay rooted on the stack, and the compiler never
+/// runs the collector anyway.
+fn load_string(st: &mut State) -> LResult<usize> {
     let s = st.check_string(1)?;
     let name = if st.arg(2).is_nil() { s } else { st.check_string(2)? };
     let mode = mode_arg(st, 3)?;
-    // Compile straight from the string objects, no copy: a copy would live on the
-    // Rust heap, outside the state's accounting and limit (for a large chunk it was
-    // as big as the chunk; found by tests/memory_limit.rs). Both strings are
-    // arguments, so they stay rooted on the stack, and the compiler never runs the
-    // collector anyway.
     load_result(st, s.as_bytes(), name.as_bytes(), mode.as_deref())
 }
 
@@ -498,10 +552,10 @@ fn loadstring(st: &mut State) -> LResult<usize> {
 /// a buffer on the state's heap, then undumped. An error raised by the reader, a
 /// piece that is not a string, or running out of memory ends the load with
 /// `nil, message`, as in LuaJIT; only a stop by the host goes through.
-fn load(st: &mut State) -> LResult<usize> {
+fn load_chunk(st: &mut State) -> LResult<usize> {
     let chunk = st.arg(1);
-    if chunk.is_string() {
-        return loadstring(st);
+    if chunk.is_string() || chunk.is_number() {
+        return load_string(st);
     }
     if !chunk.is_function() {
         return Err(st.type_error(1, "function"));
@@ -626,12 +680,16 @@ fn loadfile(st: &mut State) -> LResult<usize> {
         Ok(Err(msg)) => return push_fail(st, msg),
         Err(e) => return loaded_or_fail(st, Err(e)),
     };
-    load_result(
+    let n = load_result(
         st,
         skip_shebang(src.as_slice()),
         &file_chunk_name(path),
         mode.as_deref(),
-    )
+    )?;
+    if n == 1 {
+        set_loaded_env(st, 3);
+    }
+    Ok(n)
 }
 
 fn dofile(st: &mut State) -> LResult<usize> {

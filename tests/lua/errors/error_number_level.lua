@@ -1,0 +1,22 @@
+-- error with a level: a number message becomes a string whenever a position is added, even an empty one
+local ok, e = pcall(error, 42) print(ok, e, type(e))
+ok, e = pcall(error, 42, 2) print(ok, e, type(e))
+ok, e = pcall(error, 42, 0) print(ok, e, type(e))
+ok, e = pcall(error, "s") print(ok, e, type(e))
+ok, e = pcall(error, "s", 2) print(ok, e, type(e))
+ok, e = pcall(function() error(42) end) print(ok, e, type(e))
+ok, e = pcall(function() error(42, 2) end) print(ok, e, type(e))
+ok, e = pcall(function() error(42, 0) end) print(ok, e, type(e))
+ok, e = pcall(function() error(4.5) end) print(ok, e, type(e))
+ok, e = pcall(function() error(1/0) end) print(ok, e, type(e))
+ok, e = pcall(function() error(true) end) print(ok, e, type(e))
+ok, e = pcall(function() error() end) print(ok, e, type(e))
+local function lvl() error("deep", 3) end
+local function mid() lvl() end
+ok, e = pcall(function() mid() end) print(ok, e, type(e))
+ok, e = pcall(function() error("x", 50) end) print(ok, e, type(e))
+ok, e = pcall(function() error("x", -1) end) print(ok, e, type(e))
+ok, e = pcall(function() error("x", "2") end) print(ok, e, type(e))
+ok, e = pcall(function() error("x", 1.5) end) print(ok, e, type(e))
+print(pcall(error, "x", {}))
+print(select('#', pcall(error)))
