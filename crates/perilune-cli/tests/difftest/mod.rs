@@ -1,0 +1,2 @@
+//! Random-program differential testing against LuaJIT: the program generator.
+pub mod gen;
