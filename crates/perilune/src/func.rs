@@ -78,6 +78,9 @@ pub enum Builtin {
     None = 0,
     Pcall = 1,
     Xpcall = 2,
+    /// `tostring`: a value with `__tostring` has the metamethod take the call's
+    /// place (a tail call, as LuaJIT's fast function does), so it may yield.
+    Tostring = 3,
 }
 
 /// A closure: Lua (with `proto`) or native (with `native`). Followed in memory by

@@ -23,7 +23,6 @@ pub fn open(st: &mut State) -> LResult<()> {
         &[
             ("print", print),
             ("type", type_),
-            ("tostring", tostring),
             ("tonumber", tonumber),
             ("error", error),
             ("assert", assert),
@@ -47,6 +46,9 @@ pub fn open(st: &mut State) -> LResult<()> {
             ("dofile", dofile),
         ],
     )?;
+    let f = st.new_builtin(tostring, "tostring", Builtin::Tostring)?;
+    let k = st.str_value(b"tostring")?;
+    st.table_set(g, k, Value::function(f))?;
     for (name, id) in [("pcall", Builtin::Pcall), ("xpcall", Builtin::Xpcall)] {
         let f = st.new_builtin(not_direct, name, id)?;
         let k = st.str_value(name.as_bytes())?;
@@ -123,6 +125,36 @@ fn type_(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
+/// `tostring(v)` of a value with `__tostring`, called at stack slot `func` with
+/// `nargs` arguments: the metamethod is put in the function's slot with `v` as its
+/// only argument, and the slot is returned for the call to go on there (`precall`
+/// does it), so the metamethod runs as an ordinary frame in tostring's place, as
+/// LuaJIT's fast function tail-calls it. `None` (no argument, no metamethod): the
+/// native body runs. A metamethod that cannot be called, when tostring was called
+/// from a native (`pcall(tostring, x)`), is LuaJIT's error without a position;
+/// called from Lua, the call error names the callee as for any call.
+pub(crate) fn tostring_meta(st: &mut State, func: usize, nargs: usize) -> LResult<Option<usize>> {
+    let th = st.cur;
+    if nargs == 0 {
+        return Ok(None);
+    }
+    let mm = st.tm_of(th.stack[func + 1], Tm::Tostring);
+    if mm.is_nil() {
+        return Ok(None);
+    }
+    let from_native = th.frames.last().is_some_and(|ci| ci.kind == FrameKind::Native);
+    if from_native && !mm.is_function() && !st.tm_of(mm, Tm::Call).is_function() {
+        let msg = format!("attempt to call a {} value", crate::vm::meta::type_name(mm));
+        return Err(st.error_from_text(&msg));
+    }
+    let t = th.get_mut();
+    t.stack[func] = mm;
+    t.top = func + 2;
+    Ok(Some(func))
+}
+
+/// `tostring(v)` without `__tostring` (a value with one never gets here when called
+/// from Lua, see [`tostring_meta`]; natives calling it still may).
 fn tostring(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let s = st.tostring_value(v)?;
