@@ -278,6 +278,17 @@ const PATTERNS: &[(&str, usize)] = &[
     ("%d?%a", 0),
     (".-", 0),
     ("(a)(b)()", 3),
+    ("%g", 0),
+    ("%c", 0),
+    ("[%z]", 0),
+    ("%Z+", 0),
+    ("^b", 0),
+    ("[^%a%d]", 0),
+    ("%w-(%d)", 1),
+    ("(%s*)$", 1),
+    ("[a-]", 0),
+    ("[]]", 0),
+    ("[%w_.]+", 0),
 ];
 
 const SUBJECTS: &[&str] = &[
@@ -1480,7 +1491,10 @@ impl Gen {
         self.line("do");
         self.open();
         let saved_budget = self.budget;
-        match self.rng.below(21) {
+        match self.rng.below(24) {
+            21 => self.t_methods(),
+            22 => self.t_globals(),
+            23 => self.t_sort(),
             18..=20 => self.t_andor_random(),
             14 | 15 => self.t_edges(),
             16 => self.t_errmsgs(),
@@ -2306,6 +2320,73 @@ impl Gen {
             };
             self.line(&st);
         }
+    }
+
+    /// Methods, `self`, inheritance through `__index`, nested function names.
+    fn t_methods(&mut self) {
+        self.line("local Base = {} Base.__index = Base");
+        self.line("function Base.new(v) return setmetatable({v = v}, Base) end");
+        self.line("function Base:get() return self.v end");
+        self.line("function Base:add(n, ...) self.v = self.v + (n or 1) return self, select('#', ...) end");
+        self.line("local Derived = setmetatable({}, {__index = Base}) Derived.__index = Derived");
+        self.line("function Derived.new(v) return setmetatable(Base.new(v), Derived) end");
+        self.line("function Derived:get() return \"D\" .. tostring(Base.get(self)) end");
+        let v = self.num(1);
+        let s = format!("local o = {}.new({v})", self.rng.pick(&["Base", "Derived"]));
+        self.line(&s);
+        let forms = [
+            "P(o:get())",
+            "P(o:add(2):add():get())",
+            "P(o:add(1, nil, nil))",
+            "P(Base.get(o), rawget(o, \"get\") == nil, getmetatable(o) == Derived)",
+            "P(pcall(o.get))",
+            "P(pcall(function() return o:nothing() end))",
+            "P(o.add(o, 5).v)",
+            "local m = o.get P(m(o))",
+            "local t = {a = {b = {}}} function t.a.b.f(x) return x end function t.a.b:g(x) return self == t.a.b, x end P(t.a.b.f(1), t.a.b:g(2))",
+            "local s = \"abc\" P(s:upper():lower():rep(2):sub(2, -2):len())",
+            "P((\"%d-%s\"):format(5, \"x\"):upper())",
+        ];
+        for _ in 0..2 + self.rng.below(5) {
+            let f = *self.rng.pick(&forms);
+            self.line(f);
+        }
+    }
+
+    /// Globals, `_G`, and locals shadowing them.
+    fn t_globals(&mut self) {
+        let id = self.fresh("G");
+        let v = self.any(1);
+        let s = format!("{id} = {v}");
+        self.line(&s);
+        let s = format!("P({id}, _G.{id}, rawget(_G, \"{id}\"), _G[\"{id}\"] == {id})");
+        self.line(&s);
+        let v = self.any(1);
+        let s = format!("local function set(x) {id} = x end set({v}) P({id})");
+        self.line(&s);
+        let s = format!("do local {id} = \"shadow\" P({id}, _G.{id} ~= \"shadow\") end");
+        self.line(&s);
+        let s = format!("{id}, _G.{id}2 = nil, {} P({id}, {id}2) {id}2 = nil", self.any(1));
+        self.line(&s);
+        let s = format!("P(pcall(function() return {id}.x end))");
+        self.line(&s);
+    }
+
+    /// `table.sort` on pseudo-random arrays (distinct or indistinguishable elements).
+    fn t_sort(&mut self) {
+        let n = self.rng.range(0, 40);
+        let seed = self.rng.range(1, 1000);
+        let s = format!("local t, r = {{}}, {seed} for i = 1, {n} do r = (r * 1103 + 12345) % 65536 t[i] = r % 50 end");
+        self.line(&s);
+        let form = self.rng.below(5);
+        match form {
+            0 => self.line("table.sort(t)"),
+            1 => self.line("table.sort(t, function(a, b) return a > b end)"),
+            2 => self.line("for i = 1, #t do t[i] = tostring(t[i]) end table.sort(t)"),
+            3 => self.line("local calls = 0 table.sort(t, function(a, b) calls = calls + 1 return a % 7 < b % 7 or (a % 7 == b % 7 and a < b) end)"),
+            _ => self.line("table.sort(t, function(a, b) return (a % 10) * 100 + a > (b % 10) * 100 + b end)"),
+        }
+        self.line("P(#t, table.concat(t, \" \"))");
     }
 
     /// Corner cases of numbers, strings and the libraries, printed with `print` (so

@@ -39,14 +39,41 @@ pub enum Entered {
 const ERROR_FRAMES: usize = 1_000;
 const ERROR_SLOTS: usize = 10_000;
 
-/// The frame limit now: raised while an error handler runs.
+/// LuaJIT's stack limit (`LJ_STACK_MAX`, in slots). LuaJIT limits stack slots, not
+/// frames, and each of its frames takes slots of its own (the function and the frame
+/// link) that Perilune keeps in the frame stack instead; so a thread overflows when
+/// its stack slots in use *plus its number of frames* pass this. That gives the same
+/// depths as LuaJIT (about 21,800 for a one-register recursion, 8,000 and fewer for
+/// bigger frames; see docs/vm.md).
+pub const MAX_SLOTS: usize = 65_500;
+
+/// The slot limit now: raised while an error handler runs.
+#[inline(always)]
+pub fn slot_limit(st: &State) -> usize {
+    if st.error_headroom {
+        MAX_SLOTS + ERROR_SLOTS
+    } else {
+        MAX_SLOTS
+    }
+}
+
+/// Whether a frame may be pushed whose slots end at stack slot `end` on top of
+/// `frames` frames (the interpreter's fast calls ask this; `precall` checks the same).
+#[inline(always)]
+pub fn slots_fit(st: &State, end: usize, frames: usize) -> bool {
+    end + frames <= slot_limit(st)
+}
+
+/// The number of frames the running thread may have now, given its stack use (see
+/// [`MAX_SLOTS`]); also capped at [`MAX_FRAMES`]. Raised while an error handler runs.
 #[inline(always)]
 pub fn frame_limit(st: &State) -> usize {
-    if st.error_headroom {
+    let frames = if st.error_headroom {
         MAX_FRAMES + ERROR_FRAMES
     } else {
         MAX_FRAMES
-    }
+    };
+    slot_limit(st).saturating_sub(st.cur.top).min(frames)
 }
 
 /// The stack size limit now: raised while an error handler runs.
@@ -81,7 +108,7 @@ pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult
 /// `ensure_stack` for entering Lua function `p`: an overflow is reported at the line
 /// where `p` is defined, as LuaJIT reports it (its stack check is in the callee).
 fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<crate::func::Proto>) -> LResult<()> {
-    if needed > stack_limit(st) {
+    if needed > stack_limit(st) || !slots_fit(st, needed.saturating_sub(EXTRA_STACK), th.frames.len()) {
         return Err(overflow_in(st, p));
     }
     ensure_stack(st, th, needed)
@@ -89,11 +116,13 @@ fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<c
 
 /// "stack overflow" positioned at the first line of the function being entered.
 fn overflow_in(st: &mut State, p: GcRef<crate::func::Proto>) -> Throw {
+    st.overflow_in_handler |= st.error_headroom;
     let chunk = crate::compiler::chunk_id(p.source.as_bytes());
     st.error_from_text(&format!("{chunk}:{}: stack overflow", p.line_defined))
 }
 
 fn stack_overflow(st: &mut State) -> Throw {
+    st.overflow_in_handler |= st.error_headroom;
     st.rt_error_innermost_lua("stack overflow")
 }
 

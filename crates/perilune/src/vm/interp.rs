@@ -793,7 +793,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
                         let (nbase, nvar) = call::lua_frame_base(&p, func, nargs);
                         if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len()
-                            && th.frames.len() < call::MAX_FRAMES
+                            && call::slots_fit(st, nbase + p.framesize as usize, th.frames.len())
                             && th.frames.len() < th.frames.capacity()
                             && st.hook_counter > 0
                         {
@@ -819,7 +819,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     if let Some(f) = reg!(a).as_function() {
                         if let (Some(native), 0) = (f.native, f.builtin()) {
                             if func + 1 + nargs + call::NATIVE_MIN_STACK + EXTRA_STACK <= th.stack.len()
-                                && th.frames.len() < call::MAX_FRAMES
+                                && call::slots_fit(st, func + 1 + nargs, th.frames.len())
                                 && th.frames.len() < th.frames.capacity()
                                 && !HOOKS
                             {

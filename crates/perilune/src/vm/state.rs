@@ -107,6 +107,14 @@ pub struct State {
     pub dbg_hook: crate::vm::debughook::DebugHook,
     /// Set while an error handler runs: the stack and frame limits are raised a little.
     pub error_headroom: bool,
+    /// The thread (its address) whose xpcall handler is running, if any. Another
+    /// error reaching a handler on that thread meanwhile is "error in error handling"
+    /// without running it, as LuaJIT marks the thread's status while its handler runs.
+    pub handling_thread: usize,
+    /// Set when the stack overflowed while a handler ran: the handler's failure is
+    /// then reported as "stack overflow", as LuaJIT does, not as an error in error
+    /// handling.
+    pub overflow_in_handler: bool,
     /// Set while the debug hook runs, so it does not fire inside itself.
     pub in_hook: bool,
     /// Instructions left until the next `count` hook event.
@@ -175,6 +183,8 @@ impl State {
                     dbg_hook: crate::vm::debughook::DebugHook::default(),
                     in_hook: false,
                     error_headroom: false,
+                    handling_thread: 0,
+                    overflow_in_handler: false,
                     hook_count_left: 0,
                     hook_last: (0, 0),
                     allow_bytecode: true,
