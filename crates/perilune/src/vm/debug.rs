@@ -305,19 +305,41 @@ impl State {
 
     /// Run the xpcall handler in stack slot `slot` on `msg`; its first result replaces
     /// the message. A failing handler gives "error in error handling".
+    ///
+    /// As in LuaJIT, while a handler runs on a thread, an error that reaches another
+    /// handler on the same thread (a nested `xpcall` inside the handler) does not run
+    /// it: its message is "error in error handling". A stack overflow inside the
+    /// handler makes the message "stack overflow".
     pub fn call_handler(&mut self, slot: usize, msg: Value) -> Value {
+        let th = self.cur.as_ptr() as usize;
+        if self.handling_thread == th {
+            return self.error_in_error_handling();
+        }
         let h = self.cur.stack.get(slot).copied().unwrap_or(Value::NIL);
         // The handler may run right after a stack overflow: give it headroom.
         let saved = std::mem::replace(&mut self.error_headroom, true);
+        let saved_thread = std::mem::replace(&mut self.handling_thread, th);
+        let saved_overflow = std::mem::replace(&mut self.overflow_in_handler, false);
         let r = self.call_sync(h, &[msg]);
         self.error_headroom = saved;
+        self.handling_thread = saved_thread;
+        let overflowed = std::mem::replace(&mut self.overflow_in_handler, saved_overflow);
         match r {
             Ok(v) => v,
             Err(Throw::Oom) => Value::string(self.oom_msg),
-            Err(_) => match self.intern(b"error in error handling") {
+            Err(Throw::Error(_)) if overflowed => match self.intern(b"stack overflow") {
                 Ok(s) => Value::string(s),
                 Err(_) => Value::string(self.oom_msg),
             },
+            Err(_) => self.error_in_error_handling(),
+        }
+    }
+
+    /// The message "error in error handling".
+    fn error_in_error_handling(&mut self) -> Value {
+        match self.intern(b"error in error handling") {
+            Ok(s) => Value::string(s),
+            Err(_) => Value::string(self.oom_msg),
         }
     }
 

@@ -212,16 +212,26 @@ impl State {
     }
 }
 
+/// Free slots below a metamethod's function slot (see [`call_meta`]).
+const META_GAP: usize = 2;
+
 /// Start metamethod `mm` with `args` above the current frame; its results are handled
 /// by `cont`. A Lua metamethod leaves a new frame on top; a native one has finished.
 pub fn call_meta(st: &mut State, mm: Value, args: &[Value], cont: Cont) -> LResult<()> {
     let th = st.cur;
-    let func = match th.frames.last() {
+    let above = match th.frames.last() {
         Some(ci) => (ci.top as usize).max(th.top),
         None => th.top,
     };
+    // Two slots stay free below the metamethod, as LuaJIT's continuation frame takes
+    // them: a recursion through metamethods then overflows at LuaJIT's depth (see
+    // `call::MAX_SLOTS`). They are cleared, as they lie below the callee's top.
+    let func = above + META_GAP;
     ensure_stack(st, th, func + args.len() + 1 + EXTRA_STACK)?;
     let t = th.get_mut();
+    if let Some(gap) = t.stack.as_mut_slice().get_mut(above..func) {
+        gap.fill(Value::NIL);
+    }
     t.stack[func] = mm;
     for (i, &a) in args.iter().enumerate() {
         t.stack[func + 1 + i] = a;
