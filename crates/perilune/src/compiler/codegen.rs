@@ -174,6 +174,11 @@ pub struct FuncState {
     pub nactvar: u32,
     pub freereg: u32,
     pub framesize: u32,
+    /// Calls whose arguments are being compiled. LuaJIT 2.1 (64-bit, two-slot frames)
+    /// keeps one more slot below each call's arguments than Perilune needs; register
+    /// limits count these slots too, so that "function or expression too complex"
+    /// comes at the same nesting as in LuaJIT.
+    pub open_calls: u32,
     /// Jumps waiting to target the next emitted instruction.
     pub jpc: u32,
     /// Last pc that is a jump target (so a `KNIL` there must not be merged).
@@ -203,6 +208,7 @@ impl FuncState {
             nactvar: 0,
             freereg: 0,
             framesize: 0,
+            open_calls: 0,
             jpc: NO_JMP,
             lasttarget: 0,
             line: line_defined,
@@ -278,10 +284,11 @@ impl FuncState {
 
     pub fn bump(&mut self, n: u32) -> CgResult<()> {
         let top = self.freereg + n;
+        // LuaJIT's frames hold at most MAX_SLOTS - 1 registers.
+        if top + self.open_calls >= MAX_SLOTS {
+            return Err(CgError::Registers);
+        }
         if top > self.framesize {
-            if top > MAX_SLOTS {
-                return Err(CgError::Registers);
-            }
             self.framesize = top;
         }
         Ok(())

@@ -41,9 +41,45 @@ pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcR
 /// (or a piece that is not a string) is the compilation's error. The caller locks the
 /// collector: the reader runs Lua code while the compiler holds unrooted objects.
 pub fn compile_reader(state: &mut State, first: &[u8], reader: Value, chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
+    // The reader may itself compile through a reader (`load` inside the reader), each
+    // compilation holding up to MAX_LEVEL levels of parser frames on the Rust stack.
+    // The nesting of reader compilations on this thread is bounded so that stack stays
+    // small (LuaJIT does not bound it and crashes).
+    let Some(_guard) = ReaderNesting::enter() else {
+        return Err(state.rt_error_here("C stack overflow"));
+    };
     let src_name = state.intern(chunkname)?;
     let lx = lexer::Lexer::with_reader(state, first, reader, chunkname)?;
     parse(parser::Parser::with_lexer(lx, src_name))
+}
+
+/// Compilations through a reader nested in each other on this thread (a thread's own
+/// count, because the Rust stack they use is the thread's).
+const MAX_READER_NESTING: u32 = 4;
+
+thread_local! {
+    static READER_NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of reader compilation, counted while it lives.
+struct ReaderNesting;
+
+impl ReaderNesting {
+    fn enter() -> Option<ReaderNesting> {
+        READER_NESTING.with(|n| {
+            let d = n.get();
+            (d < MAX_READER_NESTING).then(|| {
+                n.set(d + 1);
+                ReaderNesting
+            })
+        })
+    }
+}
+
+impl Drop for ReaderNesting {
+    fn drop(&mut self) {
+        READER_NESTING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
 }
 
 fn parse(mut p: parser::Parser<'_>) -> Result<GcRef<Proto>, Throw> {

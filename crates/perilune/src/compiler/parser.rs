@@ -7,9 +7,11 @@
 //! machinery of [`codegen`](super::codegen). Limits (syntax nesting depth, locals,
 //! upvalues, constants, registers) end in LuaJIT's error messages, never in a panic.
 //!
-//! Recursion is bounded: every statement and sub-expression counts one syntax level
-//! and the parser stops at [`MAX_LEVEL`], so hostile nesting cannot exhaust the Rust
-//! stack. The stack of enclosing functions is a `Vec` bounded by the same limit.
+//! Recursion is bounded: every block (function bodies and the main chunk included)
+//! and every sub-expression counts one syntax level, as in LuaJIT, and the parser
+//! stops at [`MAX_LEVEL`]. Every recursive path passes through one of them, so hostile
+//! nesting cannot exhaust the Rust stack. The stack of enclosing functions is a `Vec`
+//! bounded by the same limit.
 
 use super::bytecode::*;
 use super::codegen::*;
@@ -21,7 +23,7 @@ use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
 
-/// Maximum syntax nesting (statements plus sub-expressions), as LuaJIT's.
+/// Maximum syntax nesting (blocks plus sub-expressions), as LuaJIT's.
 pub const MAX_LEVEL: u32 = 200;
 const UNARY_PRI: u8 = 8;
 
@@ -523,7 +525,6 @@ impl<'a> Parser<'a> {
 
     /// A function body after `function [name]`: parameters, block, `end`.
     fn body(&mut self, e: &mut Exp, line: u32, needself: bool) -> PResult<()> {
-        self.enter_level()?;
         let h = self.lx.st.heap_ref();
         let child = FuncState::new(h, line, self.labels.len());
         let parent = std::mem::replace(&mut self.fs, child);
@@ -575,34 +576,34 @@ impl<'a> Parser<'a> {
         }
         self.fs.protos.push(proto)?;
         *e = Exp::new(EKind::Reloc(self.fs.emit_ad(Op::FNEW, 0, idx)?));
-        self.leave_level();
         Ok(())
     }
 
     // --- Statements ---------------------------------------------------------------------------
 
+    /// The statements of a block, a function body or the main chunk: one syntax
+    /// level, as in LuaJIT (statements themselves count none).
     fn block_body(&mut self) -> PResult<()> {
+        self.enter_level()?;
         let mut last = false;
         while !last && !block_follow(self.lx.tok) {
             last = self.statement()?;
             self.accept(Tok::Char(b';'))?;
             self.fs.freereg = self.fs.nactvar;
         }
+        self.leave_level();
         Ok(())
     }
 
     fn block(&mut self) -> PResult<()> {
-        self.enter_level()?;
         self.open_block(false)?;
         self.block_body()?;
         self.close_block()?;
-        self.leave_level();
         Ok(())
     }
 
     /// One statement; `true` if it must be the last of its block.
     fn statement(&mut self) -> PResult<bool> {
-        self.enter_level()?;
         let line = self.lx.line;
         let mut last = false;
         let is_goto = self.lx.is_goto_name() && self.lx.ahead_is_goto_target()?;
@@ -648,7 +649,6 @@ impl<'a> Parser<'a> {
             Tok::Label => self.stmt_label()?,
             _ => self.stmt_expr()?,
         }
-        self.leave_level();
         Ok(last)
     }
 
@@ -1039,7 +1039,6 @@ impl<'a> Parser<'a> {
         let start = self.fs.pc();
         self.fs.lasttarget = start;
         self.open_block(true)?;
-        self.enter_level()?;
         self.open_block(false)?;
         let lp = self.fs.emit_ad(Op::LOOP, self.fs.freereg, JUMP_BIAS - 1)?;
         self.block_body()?;
@@ -1065,7 +1064,6 @@ impl<'a> Parser<'a> {
             let j = self.fs.jump()?;
             self.fs.patch_to(j, start)?;
         }
-        self.leave_level();
         self.close_block()?;
         let here = self.fs.pc();
         self.fs.patch_ins(lp, here)?;
@@ -1481,6 +1479,7 @@ impl<'a> Parser<'a> {
                     let obj = self.fs.exp_to_anyreg(e)?;
                     self.fs.free_exp(e);
                     let base = self.fs.freereg;
+                    self.fs.open_calls += 1;
                     self.fs.emit_ad(Op::MOV, base + 1, obj)?;
                     let k = self.fs.const_str(n)?;
                     if k <= 255 {
@@ -1496,6 +1495,8 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Char(b'(') | Tok::Str | Tok::Char(b'{') => {
                     let base = self.fs.exp_to_nextreg(e)?;
+                    self.fs.open_calls += 1;
+                    self.fs.bump(0)?;
                     self.call_args(e, base)?;
                 }
                 _ => return Ok(()),
@@ -1503,7 +1504,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Parse call arguments for the function in `base` (arguments go above it).
+    /// Parse call arguments for the function in `base` (arguments go above it); the
+    /// caller has counted the call in `open_calls`.
     fn call_args(&mut self, e: &mut Exp, base: u32) -> PResult<()> {
         let line = self.lx.line;
         let mut args = Exp::new(EKind::Void);
@@ -1540,6 +1542,7 @@ impl<'a> Parser<'a> {
         self.fs.set_line(pc, line);
         *e = Exp::new(EKind::Call { pc, base });
         self.fs.freereg = base + 1;
+        self.fs.open_calls = self.fs.open_calls.saturating_sub(1);
         Ok(())
     }
 

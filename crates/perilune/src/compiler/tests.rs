@@ -210,3 +210,45 @@ fn every_allocation_failure_is_clean() {
     st.heap.set_limit(usize::MAX);
     assert!(oom > 10);
 }
+
+/// The largest nesting LuaJIT 2.1 accepts for each construct compiles; one more is
+/// "chunk has too many syntax levels" (blocks and function bodies count one level,
+/// sub-expressions one, statements none).
+#[test]
+fn nesting_limits_match_luajit() {
+    // (largest nesting LuaJIT accepts, prefix, opening repeated, middle, closing repeated)
+    let cases: &[(usize, &str, &str, &str, &str)] = &[
+        (198, "", "do ", "", "end "),
+        (198, "", "if x then ", "", "end "),
+        (198, "", "while x do ", "", "end "),
+        (198, "", "repeat ", "", "until x "),
+        (198, "", "local function f() ", "", "end "),
+        (98, "return ", "function() return ", "1", " end"),
+        (197, "return ", "(", "1", ")"),
+        (198, "return ", "{", "", "}"),
+        (197, "return ", "not ", "1", ""),
+        (99, "", "f(function() ", "", "end)"),
+        (65, "return ", "{function() return ", "1", " end}"),
+        (99, "", "do if x then ", "", "end end "),
+    ];
+    let mk = |&(_, pre, open, mid, close): &(usize, &str, &str, &str, &str), n: usize| {
+        format!("{pre}{}{mid}{}", open.repeat(n), close.repeat(n))
+    };
+    for case in cases {
+        let ok = mk(case, case.0);
+        assert!(compile_str(&ok).is_ok(), "{ok}");
+        let bad = mk(case, case.0 + 1);
+        assert!(
+            compile_str(&bad)
+                .unwrap_err()
+                .ends_with(":1: chunk has too many syntax levels"),
+            "{bad}"
+        );
+    }
+    // Nested calls run out of registers first: LuaJIT keeps two slots per call frame.
+    let calls = |n: usize| format!("return {}{}", "f(".repeat(n), ")".repeat(n));
+    assert!(compile_str(&calls(124)).is_ok());
+    assert!(compile_str(&calls(125))
+        .unwrap_err()
+        .ends_with("function or expression too complex near '('"));
+}
