@@ -27,7 +27,6 @@ probe("args nest", 124, function(n) return "f" .. R("(f", n) .. R(")", n) end)
 probe("assign lhs", 198, function(n) return R("a,", n) .. "a = 1" end)
 probe("paren+table", 99, function(n) return "return " .. R("({", n) .. R("})", n) end)
 probe("func in table", 65, function(n) return "return " .. R("{function() return ", n) .. "1" .. R(" end}", n) end)
-probe("if elseif", 8192, function(n) return "if x then " .. R("elseif x then ", n) .. "end" end)
 probe("method call chain", 3000, function(n) return "return x" .. R(":m()", n) end)
 probe("string call chain", 3000, function(n) return "return f" .. R("'a'", n) end)
 probe("index chain", 3000, function(n) return "return x" .. R(".a", n) end)
@@ -43,7 +42,6 @@ probe("local fn chain", 198, function(n) return R("function f() ", n) .. R("end 
 probe("return in block", 197, function(n) return R("do ", n) .. "return 1 " .. R("end ", n) end)
 probe("if cond nest", 197, function(n) return "if " .. R("(", n) .. "x" .. R(")", n) .. " then end" end)
 probe("comparisons", 98, function(n) return "return " .. R("1 < (", n) .. "1" .. R(")", n) end)
-probe("and chain", 10923, function(n) return "return " .. R("x and ", n) .. "1" end)
 probe("or nested paren", 98, function(n) return "return " .. R("x or (", n) .. "1" .. R(")", n) end)
 probe("call args", 246, function(n) return "f(" .. R("1,", n) .. "1)" end)
 probe("local call args", 246, function(n) return "local x = f(" .. R("1,", n) .. "1)" end)
@@ -89,7 +87,6 @@ local cases = {
   {"unclosed funcs", R("function f() ", N)},
   {"assign lhs", R("a,", N) .. "a = 1"},
   {"method chain", "return x" .. R(":m()", N)},
-  {"elseif", "if x then " .. R("elseif x then ", 9000) .. "end"},
   {"unclosed tables", "return " .. R("{", N)},
   {"compare nest", "return " .. R("1 < (", N) .. "1" .. R(")", N)},
 }

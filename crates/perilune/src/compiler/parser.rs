@@ -1554,12 +1554,19 @@ impl<'a> Parser<'a> {
         self.fs.reserve(1)?;
         let mut narr: u32 = 0;
         let mut nhash: u32 = 0;
-        // Entries whose key and value are both constants go into a template table
-        // that TDUP copies, as LuaJIT does: no code and no key constants for them
-        // (so `{1, 2, ..., 100000}` compiles). The manual leaves the order of
-        // assignments in a constructor undefined, so mixing them with stored entries
-        // is fine.
+        // An array part is wanted: positional items or a `[0]` key (which, as in
+        // LuaJIT, does not count as a hash key).
+        let mut needarr = false;
+        // Entries whose key and value are both constants (nil values included) go into
+        // a template table that TDUP copies, as LuaJIT does: no code and no key
+        // constants for them (so `{1, 2, ..., 100000}` compiles). All of them take
+        // effect before the stored entries, whatever the order in the source: in
+        // `{x = y, x = 1}` the store of `y` comes last and wins, in `{x = nil, x = 1}`
+        // the later constant wins. A string key whose value is not constant also gets
+        // its slot in the template (valued nil at the end), as in LuaJIT, so the
+        // template's layout is LuaJIT's.
         let mut template: Option<GcRef<crate::object::Table>> = None;
+        let mut placeholders = false;
         loop {
             if self.lx.tok == Tok::Char(b'}') {
                 break;
@@ -1578,7 +1585,11 @@ impl<'a> Parser<'a> {
                     if !key.is_const_nojump() {
                         self.fs.index(&mut tab, &mut key)?;
                     }
-                    nhash = nhash.saturating_add(1);
+                    if key.num_const() == Some(0.0) {
+                        needarr = true;
+                    } else {
+                        nhash = nhash.saturating_add(1);
+                    }
                     false
                 }
                 Tok::Name if name_key => {
@@ -1590,6 +1601,7 @@ impl<'a> Parser<'a> {
                 }
                 _ => {
                     narr = narr.saturating_add(1);
+                    needarr = true;
                     key = Exp::new(EKind::Num(narr as f64));
                     true
                 }
@@ -1608,24 +1620,33 @@ impl<'a> Parser<'a> {
                     break;
                 }
             }
-            if let (Some(kv), Some(vv)) = (template_const(&key), template_const(&val)) {
+            if let Some(kv) = template_const(&key) {
                 // Nil and NaN keys must raise their error when the constructor runs.
                 let bad_key = kv.is_nil() || (kv.is_number() && kv.number_unchecked().is_nan());
-                if !vv.is_nil() && !bad_key {
+                let vv = template_const(&val);
+                if !bad_key && (vv.is_some() || kv.is_string()) {
                     let tt = match template {
                         Some(tt) => tt,
                         None => {
-                            let tt = self.lx.st.new_table(0, 0)?;
+                            // Sized from the entries so far, as LuaJIT sizes it.
+                            let asize = if needarr { narr as usize } else { 0 };
+                            let hsize = if nhash == 1 { 2 } else { nhash as usize };
+                            let tt = self.lx.st.new_table(asize, hsize)?;
                             template = Some(tt);
                             tt
                         }
                     };
-                    self.lx.st.table_set(tt, kv, vv)?;
-                    self.fs.freereg = t + 1;
-                    if !sep {
-                        break;
+                    if let Some(vv) = vv {
+                        self.lx.st.table_set(tt, kv, vv)?;
+                        self.fs.freereg = t + 1;
+                        if !sep {
+                            break;
+                        }
+                        continue;
                     }
-                    continue;
+                    // The template itself marks the slot until the end.
+                    self.lx.st.table_set(tt, kv, Value::table(tt))?;
+                    placeholders = true;
                 }
             }
             if positional || val.has_jumps() || matches!(val.k, EKind::Jmp(_)) {
@@ -1654,6 +1675,16 @@ impl<'a> Parser<'a> {
             // Size the array part for every positional item, as TNEW's hint would, so
             // `#` sees the same layout (`#{nil, nil, 3}` is 3, as in LuaJIT).
             tt.get_mut().reserve_array(narr as usize)?;
+            if placeholders {
+                // Slots kept for stored string keys end up nil (the key stays).
+                let mut k = Value::NIL;
+                while let Ok(Some((nk, nv))) = tt.next(k) {
+                    if nv.as_table() == Some(tt) {
+                        self.lx.st.table_set(tt, nk, Value::NIL)?;
+                    }
+                    k = nk;
+                }
+            }
             let k = self.fs.const_table(tt)?;
             self.fs.code[pc as usize] = ins_ad(Op::TDUP, t, k);
         } else {
