@@ -72,6 +72,19 @@ fn run(argv: &[OsString]) -> u8 {
         }
     };
     interrupt::install(lua.interrupt_handle());
+    // An error inside a finalizer is reported and the program goes on, as in luajit v2.1.
+    let reported = lua.set_finalizer_error_handler(|msg| {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(b"ERROR in finalizer: ");
+        let _ = err.write_all(msg);
+        let _ = err.write_all(b"\n");
+        let _ = err.flush();
+    });
+    if let Err(e) = reported {
+        session::message(&progname, &e.report().unwrap_or_default());
+        return 1;
+    }
     let mut session = session::Session::new(lua, progname);
     match session.run(argv, &opts) {
         Ok(()) => 0,

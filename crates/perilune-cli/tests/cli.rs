@@ -468,6 +468,34 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case {
+            name: "--memory-limit: right after pcall returns, print and new tables work",
+            args: &[
+                "--memory-limit",
+                "32M",
+                "-e",
+                "local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = {} end end) print(ok, e) \
+                 print(coroutine.resume(coroutine.create(function() local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(40) .. i end end))) \
+                 local u = {} for i = 1, 1000 do u[i] = {i} end print(#u)",
+            ],
+            stdout: "false\tnot enough memory\nfalse\tnot enough memory\n1000\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "an error in a finalizer is reported on stderr and the script goes on",
+            args: &[
+                "-e",
+                "local p = newproxy(true) getmetatable(p).__gc = function() error('boom') end p = nil \
+                 collectgarbage() print('after') \
+                 local q = newproxy(true) getmetatable(q).__gc = function() error({}) end _G.q = q",
+            ],
+            stdout: "after\n",
+            stderr: "ERROR in finalizer: (command line):1: boom\nERROR in finalizer: ?\n",
+            // luajit 2.1.0-beta3 rethrows from collectgarbage; v2.1 reports it like this.
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
             name: "--memory-limit too small to start",
             args: &["--memory-limit", "1K", "-e", "print('not run')"],
             stderr: "perilune: not enough memory\n",

@@ -10,7 +10,9 @@
 //! - A shrink never fails: if the allocator refuses it, the old block is kept and the
 //!   caller is told the capacity did not change (DESIGN.md invariant 3).
 //! - An allocation never starts a collection. It only adds to `debt`, which the
-//!   interpreter pays off with GC steps at its safe points.
+//!   interpreter pays off with GC steps at its safe points. A refused request leaves a
+//!   full collection owed (`collection_owed`), paid at the next safe point and at the
+//!   latest where the error is caught, before anything else runs.
 //!
 //! [`HVec`] is the growable buffer every subsystem uses for accounted storage; it
 //! carries a [`HeapRef`] so it frees itself on drop.
@@ -81,6 +83,9 @@ pub struct Heap {
     /// Bytes allocated since the collector last caught up; positive means a GC step
     /// is due at the next safe point.
     debt: Cell<isize>,
+    /// An allocation was refused since the last full collection: one is owed, and
+    /// the debt stays positive until it has run (DESIGN.md invariant 5).
+    collection_owed: Cell<bool>,
 }
 
 impl Heap {
@@ -91,6 +96,7 @@ impl Heap {
             peak: Cell::new(0),
             limit: Cell::new(usize::MAX),
             debt: Cell::new(0),
+            collection_owed: Cell::new(false),
         }
     }
 
@@ -113,15 +119,52 @@ impl Heap {
     pub fn debt(&self) -> isize {
         self.debt.get()
     }
+    /// Set the debt. While a collection is owed it stays positive, so the next safe
+    /// point pays it whatever the pacing says.
     pub fn set_debt(&self, debt: isize) {
-        self.debt.set(debt);
+        self.debt
+            .set(if self.collection_owed.get() { debt.max(1) } else { debt });
+    }
+
+    /// Is a full collection owed because an allocation was refused?
+    #[inline(always)]
+    pub fn collection_owed(&self) -> bool {
+        self.collection_owed.get()
+    }
+    /// The owed collection has run (or a full one ran anyway).
+    pub fn clear_collection_owed(&self) {
+        self.collection_owed.set(false);
+    }
+
+    /// Run `f`, whose allocations are optional: the caller tolerates their refusal (a
+    /// growth that can wait, a housekeeping rehash), so a refusal there leaves no
+    /// collection owed and no debt. Without this, a table that retries such a growth
+    /// near the limit would force a full collection at every safe point.
+    pub fn optional<R>(&self, f: impl FnOnce() -> R) -> R {
+        let (owed, debt) = (self.collection_owed.get(), self.debt.get());
+        let r = f();
+        if !owed && self.collection_owed.get() {
+            self.collection_owed.set(false);
+            self.debt.set(debt);
+        }
+        r
+    }
+
+    /// Refuse a request: the memory it asked for is most likely held by garbage the
+    /// failed operation left behind, so a full collection is owed at the next safe
+    /// point. Only flags are written: refusing never allocates or collects.
+    #[cold]
+    fn refuse(&self) -> OutOfMemory {
+        self.collection_owed.set(true);
+        self.debt.set(self.debt.get().max(1));
+        OutOfMemory
     }
 
     fn charge(&self, grow: usize) -> Result<(), OutOfMemory> {
         let used = self.used.get();
         match used.checked_add(grow) {
             Some(n) if n <= self.limit.get() => Ok(()),
-            _ => Err(OutOfMemory),
+            _ => Err(self.refuse()),
         }
     }
     fn account_alloc(&self, size: usize) {
@@ -143,7 +186,7 @@ impl Heap {
             return Ok(dangling(layout));
         }
         self.charge(layout.size())?;
-        let p = self.allocator.alloc(layout).ok_or(OutOfMemory)?;
+        let p = self.allocator.alloc(layout).ok_or_else(|| self.refuse())?;
         self.account_alloc(layout.size());
         Ok(p)
     }
@@ -172,7 +215,7 @@ impl Heap {
         if new_size > old.size() {
             self.charge(new_size - old.size())?;
             // SAFETY: caller contract.
-            let p = unsafe { self.allocator.realloc(ptr, old, new_size) }.ok_or(OutOfMemory)?;
+            let p = unsafe { self.allocator.realloc(ptr, old, new_size) }.ok_or_else(|| self.refuse())?;
             self.account_alloc(new_size - old.size());
             Ok((p, new_size))
         } else {

@@ -162,9 +162,14 @@ impl StringTable {
         }
     }
 
-    /// Rehash into `n` buckets (a power of two). A failure leaves the table as it was.
+    /// Rehash into `n` buckets (a power of two). A failure leaves the table as it was
+    /// (an optional allocation: no collection is owed for it).
     fn resize(&mut self, n: usize) {
-        let Ok(mut fresh) = HVec::<Option<GcRef<LuaStr>>>::filled(self.buckets.heap(), n, None) else {
+        let heap = self.buckets.heap();
+        let fresh = heap
+            .get()
+            .optional(|| HVec::<Option<GcRef<LuaStr>>>::filled(heap, n, None));
+        let Ok(mut fresh) = fresh else {
             return;
         };
         for i in 0..self.buckets.len() {

@@ -268,3 +268,86 @@ fn gc_controls() {
     }
     assert!(finished);
 }
+
+/// After a `MemoryError` the state allocates again at once: the owed full collection
+/// runs before the API call returns, without the host asking for one.
+#[test]
+fn state_allocates_right_after_memory_error_without_explicit_collect() {
+    let lua = Lua::new();
+    lua.set_memory_limit(lua.used_memory() + 32 * 1024 * 1024).unwrap();
+    let r = lua.load("local t = {} for i = 1, 1e9 do t[i] = {} end").exec();
+    assert!(matches!(r, Err(Error::MemoryError(_))), "{r:?}");
+    let s: String = lua.load("return ('x'):rep(3)").eval().unwrap();
+    assert_eq!(s, "xxx");
+    let r = lua
+        .load("local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(100) .. i end")
+        .exec();
+    assert!(matches!(r, Err(Error::MemoryError(_))), "{r:?}");
+    lua.create_table().unwrap();
+    lua.create_string("fresh").unwrap();
+}
+
+/// Lua code that catches `not enough memory` can allocate again at once: the owed
+/// collection runs where `pcall` returns false, and after a failed `coroutine.resume`
+/// or a `coroutine.wrap` call, before the next instruction.
+#[test]
+fn lua_code_allocates_right_after_catching_memory_error() {
+    let lua = Lua::new();
+    lua.set_memory_limit(lua.used_memory() + 8 * 1024 * 1024).unwrap();
+    let out: String = lua
+        .load(
+            r#"
+            local function fill() local t = {} for i = 1, 1e9 do t[i] = {i} end end
+            local out = {}
+            for round = 1, 3 do
+              local ok, e = pcall(fill)
+              out[#out + 1] = tostring(ok) .. " " .. e .. " " .. ("x"):rep(3)
+              local ok2, e2 = coroutine.resume(coroutine.create(fill))
+              out[#out + 1] = tostring(ok2) .. " " .. e2
+              local ok3, e3 = pcall(coroutine.wrap(fill))
+              out[#out + 1] = tostring(ok3) .. " " .. e3
+            end
+            return table.concat(out, "|")
+            "#,
+        )
+        .eval()
+        .unwrap();
+    let one = "false not enough memory xxx|false not enough memory|false not enough memory";
+    assert_eq!(out, [one, one, one].join("|"));
+}
+
+/// A stream of objects with finalizers, few alive at once: the bytes waiting for their
+/// finalizer stay out of the collector's estimate, so the peak stays flat instead of
+/// rising with every cycle, and every finalizer runs exactly once (also under a limit).
+#[test]
+fn finalizer_churn_keeps_a_flat_peak() {
+    const SCRIPT: &str = r#"
+        local N, ALIVE = 400000, 10000
+        local finalized = 0
+        local proto = newproxy(true)
+        getmetatable(proto).__gc = function() finalized = finalized + 1 end
+        local live, peaks, peak = {}, {}, 0
+        for i = 1, N do
+          live[i % ALIVE + 1] = newproxy(proto)
+          if i % 100 == 0 then peak = math.max(peak, collectgarbage("count")) end
+          if i % (N / 4) == 0 then peaks[#peaks + 1] = peak peak = 0 end
+        end
+        live = nil
+        collectgarbage() collectgarbage()
+        return finalized, peaks[1], peaks[4]
+    "#;
+    for limit in [None, Some(8 * 1024 * 1024)] {
+        let lua = Lua::new();
+        if let Some(l) = limit {
+            lua.set_memory_limit(lua.used_memory() + l).unwrap();
+        }
+        let (finalized, first, last): (f64, f64, f64) = lua.load(SCRIPT).eval().unwrap();
+        assert_eq!(finalized, 400000.0, "limit {limit:?}");
+        assert!(
+            last <= first * 1.5,
+            "peak rose from {first} KB to {last} KB (limit {limit:?})"
+        );
+        // 10,000 live proxies and their table take well under 2 MB.
+        assert!(last < 4096.0, "peak {last} KB (limit {limit:?})");
+    }
+}

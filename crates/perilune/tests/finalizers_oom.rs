@@ -54,11 +54,7 @@ fn gc_handlers_that_allocate_with_memory_exhausted() {
     );
     assert_eq!(out, "true\ttrue\n");
     let w = take_warnings();
-    assert!(
-        w.iter()
-            .all(|m| m.contains("error in __gc metamethod") && m.contains("not enough memory")),
-        "{w:?}"
-    );
+    assert!(w.iter().all(|m| m == "not enough memory"), "{w:?}");
     // With memory back, anything still queued runs; no finalizer runs twice.
     let out = expect_ok(&mut st, "collectgarbage() collectgarbage() print(ran)");
     let ran: usize = out.trim().parse().unwrap_or(usize::MAX);
@@ -115,10 +111,9 @@ fn gc_handler_errors_go_to_the_warning_handler() {
     assert_eq!(out, "after collect\t10\nloop done\n");
     let w = take_warnings();
     assert!(w.len() >= 10 + 1000, "only {} warnings", w.len());
-    assert!(w
-        .iter()
-        .any(|m| m.starts_with("error in __gc metamethod (") && m.contains("boom 4")));
-    assert!(w.iter().any(|m| m.contains("(error object is a table value)")));
+    assert!(w.iter().any(|m| m == "test:4: boom 4"), "{:?}", &w[..10]);
+    // A non-string error object is reported as `?`, as LuaJIT does.
+    assert!(w.iter().any(|m| m == "?"));
     assert!(w.iter().any(|m| m.contains("implicit")));
     // pcall around the collection sees no error either.
     let out = expect_ok(

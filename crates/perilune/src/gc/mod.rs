@@ -120,7 +120,12 @@ pub struct Gc {
     /// Percent: work done per step relative to allocation.
     pub stepmul: u32,
     pub threshold: usize,
+    /// Bytes in use at the end of the last cycle, less `finalizer_bytes`.
     pub estimate: usize,
+    /// About the bytes the last atomic phase kept alive only because their userdata
+    /// wait for a finalizer: garbage for the next cycle, so left out of `estimate`
+    /// (otherwise a stream of finalizable objects raises the threshold every cycle).
+    pub finalizer_bytes: usize,
     /// Every object has been freed (`free_all`): the state's references (main
     /// thread, globals, registry) dangle and closing it must not touch them.
     pub freed: bool,
@@ -153,6 +158,7 @@ impl Gc {
             stepmul: 200,
             threshold: 0,
             estimate: 0,
+            finalizer_bytes: 0,
             freed: false,
         }
     }
@@ -235,11 +241,21 @@ fn is_white_value(v: Value) -> bool {
 
 /// Run GC work if the allocation debt says it is due. Called at safe points.
 ///
-/// Does nothing while the collector is stopped. When a memory limit is set and use
-/// has passed [`LIMIT_URGENT_PERCENT`] of it, the current cycle is finished at once so
-/// that garbage is freed before allocations start to be refused.
+/// A full collection owed by a refused allocation runs first, even while the collector
+/// is stopped. Otherwise does nothing while the collector is stopped. When a memory
+/// limit is set and use has passed [`LIMIT_URGENT_PERCENT`] of it, the current cycle is
+/// finished at once so that garbage is freed before allocations start to be refused.
 pub fn check(state: &mut State) {
-    if state.gc.stopped || state.gc.locked > 0 || state.heap.debt() <= 0 {
+    if state.gc.locked > 0 {
+        return;
+    }
+    if state.heap.collection_owed() {
+        // An allocation was refused: collect everything now, even while the collector
+        // is stopped, so the code that handles the error can allocate again.
+        full_collect(state);
+        return;
+    }
+    if state.gc.stopped || state.heap.debt() <= 0 {
         return;
     }
     if near_limit(&state.heap) {
@@ -288,6 +304,8 @@ pub fn full_collect(state: &mut State) {
     finish_cycle(state);
     // Now at Pause: run one complete cycle.
     finish_cycle(state);
+    // That pays a collection owed by a refused allocation.
+    state.heap.clear_collection_owed();
     set_threshold(state);
 }
 
@@ -371,8 +389,8 @@ fn finish_cycle(state: &mut State) {
 fn set_threshold(state: &mut State) {
     let used = state.heap.used();
     let gc = &mut state.gc;
-    gc.estimate = used;
-    let mut th = (used / 100).saturating_mul(gc.pause as usize);
+    gc.estimate = used.saturating_sub(std::mem::take(&mut gc.finalizer_bytes));
+    let mut th = (gc.estimate / 100).saturating_mul(gc.pause as usize);
     let limit = state.heap.limit();
     if limit != usize::MAX {
         let soft = soft_limit(limit);

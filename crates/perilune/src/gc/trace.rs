@@ -282,25 +282,30 @@ pub(crate) fn atomic(state: &mut State) -> usize {
     work = work.saturating_add(propagate_all(state));
     // Everything reachable is marked. Resurrect the dead userdata with finalizers
     // (and what they reference) for this cycle.
-    work = work.saturating_add(separate_finalizable(state));
-    work = work.saturating_add(propagate_all(state));
+    let (separated, payload) = separate_finalizable(state);
+    work = work.saturating_add(separated);
+    // What marking from them reaches (about its size in bytes) is alive only until
+    // their finalizers have run: the pacing leaves it out of the live estimate.
+    let resurrected = propagate_all(state);
+    work = work.saturating_add(resurrected);
+    state.gc.finalizer_bytes = resurrected.saturating_add(payload);
     clear_weak(&mut state.gc);
-    let gc = &mut state.gc;
-    gc.current_white ^= mark::WHITES;
-    gc.estimate = state.heap.used();
+    state.gc.current_white ^= mark::WHITES;
     work
 }
 
 /// Move every white, not yet finalized userdata whose metatable has `__gc` from
 /// `udata` to the end of `tobefnz` (keeping list order), set FINALIZED and mark it.
-fn separate_finalizable(state: &mut State) -> usize {
+/// Returns the work done and the payload bytes of the separated userdata.
+fn separate_finalizable(state: &mut State) -> (usize, usize) {
     separate(state, false)
 }
 
 /// Move finalizable userdata to `tobefnz`: the unreached ones (`all == false`, atomic
 /// phase, which also marks them), or every one (`all == true`, state close, called at
-/// `Pause` only, where no sweep cursor can point into `udata`).
-pub(crate) fn separate(state: &mut State, all: bool) -> usize {
+/// `Pause` only, where no sweep cursor can point into `udata`). Returns the work done
+/// and the payload bytes of the userdata moved.
+pub(crate) fn separate(state: &mut State, all: bool) -> (usize, usize) {
     let gc_name = tm_name(state, Tm::Gc);
     let gc = &mut state.gc;
     let mut tail = gc.tobefnz;
@@ -310,6 +315,7 @@ pub(crate) fn separate(state: &mut State, all: bool) -> usize {
     let mut prev: Option<GcRef<GcHeader>> = None;
     let mut cur = gc.udata;
     let mut work = 0usize;
+    let mut payload = 0usize;
     while let Some(o) = cur {
         cur = o.next;
         work += 8;
@@ -333,13 +339,14 @@ pub(crate) fn separate(state: &mut State, all: bool) -> usize {
             Some(t) => t.get_mut().next = Some(o),
         }
         tail = Some(o);
+        payload = payload.saturating_add(u.len);
         if !all {
             // Marking only queues it (no traversal yet), so the decision for the
             // other userdata of this walk does not depend on the order of the list.
             mark_object(gc, o);
         }
     }
-    work
+    (work, payload)
 }
 
 /// Would this weak reference be removed? Strings are values and never cleared (they

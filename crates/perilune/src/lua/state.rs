@@ -740,6 +740,48 @@ impl Lua {
         })
     }
 
+    /// Receive the errors raised inside finalizers (`__gc` metamethods). Such an error
+    /// is never rethrown into the code that happened to run the collector (the
+    /// finalizer runs under its own protected call); without a handler it is dropped.
+    /// The handler gets the message's bytes, a number converted to text and `?` for any
+    /// other error object, as LuaJIT v2.1's `ERRFIN` event does. The `perilune` command
+    /// prints them as `ERROR in finalizer: <message>` on stderr. The handler runs
+    /// while the VM is busy: it must not call back into this state.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use perilune::Lua;
+    /// let lua = Lua::new();
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// lua.set_finalizer_error_handler(move |msg| sink.lock().unwrap().push(msg.to_vec()))?;
+    /// lua.load("local p = newproxy(true) getmetatable(p).__gc = function() error('boom', 0) end
+    ///           p = nil collectgarbage()").exec()?;
+    /// assert_eq!(*seen.lock().unwrap(), vec![b"boom".to_vec()]);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn set_finalizer_error_handler<F>(&self, mut handler: F) -> Result<()>
+    where
+        F: FnMut(&[u8]) + Send + 'static,
+    {
+        // A panic in the host's handler must not unwind through the VM.
+        let f = Box::new(move |msg: &[u8]| {
+            let _ = catch_unwind(AssertUnwindSafe(|| handler(msg)));
+        });
+        self.with_state(|st, _| {
+            st.finalizer_error_handler = Some(f);
+            Ok(())
+        })
+    }
+
+    /// Remove the handler set by [`Lua::set_finalizer_error_handler`].
+    pub fn remove_finalizer_error_handler(&self) -> Result<()> {
+        self.with_state(|st, _| {
+            st.finalizer_error_handler = None;
+            Ok(())
+        })
+    }
+
     /// Remove the interrupt callback.
     pub fn remove_interrupt(&self) -> Result<()> {
         self.with_state(|st, _| {
@@ -1059,6 +1101,9 @@ pub(crate) fn protect_with<R>(
             let t = th.get_mut();
             t.frames.truncate(depth);
             t.top = top;
+            // The host handles the error next: pay a collection owed by a refused
+            // allocation first, so it can allocate again (handles live in the registry).
+            st.pay_owed_collection();
             Err(err)
         }
     }

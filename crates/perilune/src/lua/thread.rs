@@ -108,6 +108,8 @@ impl<'lua> Thread<'lua> {
                 }
             };
             th.get_mut().top = base;
+            // A refused allocation inside the coroutine: collect before the host goes on.
+            st.pay_owed_collection();
             out
         })?;
         R::from_lua_multi(results, lua)

@@ -337,7 +337,12 @@ impl State {
         };
         let depth = th.frames.len();
         match self.call(nargs, nresults) {
-            Ok(()) => true,
+            Ok(()) => {
+                // A refusal the callee caught itself (or turned into `nil, msg`) may
+                // still owe its collection: pay it before the caller goes on.
+                self.pay_owed_collection();
+                true
+            }
             Err(e) => {
                 let mut msg = self.error_value(e);
                 if traceback {
@@ -346,6 +351,7 @@ impl State {
                 self.unwind_failed_call(func, depth);
                 // The slot of the called function is free now, so this cannot fail.
                 let _ = self.push(msg);
+                self.pay_owed_collection();
                 false
             }
         }
@@ -366,6 +372,11 @@ impl State {
             Err(e) => {
                 let msg = self.error_value(e);
                 self.unwind_failed_call(func, depth);
+                // Rooted in the slot the function had while the owed collection runs.
+                if self.push(msg).is_ok() {
+                    self.pay_owed_collection();
+                    self.pop(1);
+                }
                 Ok(Err(msg))
             }
         }

@@ -430,6 +430,8 @@ pub fn finish_pcall_frame(st: &mut State) -> LResult<()> {
 
 /// Complete a pcall whose protected frames are gone: `false, msg` at the pcall slot
 /// (below the callee slot, and below the handler for xpcall), then finish the marker.
+/// This is where a script catches `not enough memory`, so a collection owed by the
+/// refused allocation runs here, before the script goes on.
 fn catch(st: &mut State, msg: Value, callee: usize, handler: bool) -> LResult<()> {
     let th = st.cur;
     close_upvals(st, th, callee);
@@ -439,6 +441,9 @@ fn catch(st: &mut State, msg: Value, callee: usize, handler: bool) -> LResult<()
     t.stack[dest] = Value::FALSE;
     t.stack[dest + 1] = msg;
     t.top = dest + 2;
+    // Every live value is below the pcall slot or in `false, msg`: pay a collection
+    // owed by a refused allocation before the handling code runs.
+    st.pay_owed_collection();
     finish_pcall_frame(st)
 }
 

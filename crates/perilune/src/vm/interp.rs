@@ -1199,6 +1199,16 @@ impl State {
         }
     }
 
+    /// Where an error is caught (pcall returning false, a resume that failed, an API
+    /// call returning its error): if an allocation was refused, run the owed full
+    /// collection now, before any other work (DESIGN.md invariant 5). The caller has
+    /// made the thread's `top` cover every live value.
+    pub fn pay_owed_collection(&mut self) {
+        if self.heap.collection_owed() {
+            self.safe_point();
+        }
+    }
+
     /// A safe point between two instructions of the frame on top, whose live values
     /// end at its top or at the thread's `top`, whichever is higher; `top` itself is
     /// kept for the next instruction (it may count variable results).
@@ -1229,8 +1239,14 @@ impl State {
         self.in_finalizer = true;
         while crate::gc::has_pending_finalizers(self) {
             // Room for the call first, so a queued object is never dropped unrun.
+            // An optional growth: the finalizers wait for the next safe point if it fails.
             let th = self.cur;
-            if ensure_stack(self, th, th.top + 2 + EXTRA_STACK).is_err() {
+            let heap = crate::alloc::HeapRef::new(&self.heap);
+            if heap
+                .get()
+                .optional(|| ensure_stack(self, th, th.top + 2 + EXTRA_STACK))
+                .is_err()
+            {
                 break;
             }
             let Some(u) = crate::gc::next_finalizer(self) else {
@@ -1246,22 +1262,31 @@ impl State {
             t.top += 2;
             if !self.pcall(1, 0, false) {
                 let msg = self.peek(0);
-                let text = match msg.as_string() {
-                    Some(s) => s.to_str_lossy().into_owned(),
-                    None => format!("(error object is a {} value)", msg.type_name()),
-                };
+                self.report_finalizer_error(msg);
                 self.pop(1);
-                self.warn(&format!("error in __gc metamethod ({text})"));
             }
         }
         self.in_finalizer = false;
     }
 
-    /// Report a warning (finalizer errors) to the host's handler. Without one,
-    /// warnings are dropped, as Lua 5.4 does while warnings are off.
-    pub fn warn(&mut self, msg: &str) {
-        if let Some(h) = self.warn_handler {
-            h(msg);
-        }
+    /// Hand the error of a finalizer to the host's handler (the command prints
+    /// `ERROR in finalizer: msg`, as LuaJIT v2.1 does). The message is read in
+    /// place: nothing is copied or formatted, and without a handler nothing happens.
+    fn report_finalizer_error(&mut self, msg: Value) {
+        let Some(mut handler) = self.finalizer_error_handler.take() else {
+            return;
+        };
+        let mut buf = [0u8; 64];
+        let string = msg.as_string();
+        let text: &[u8] = if let Some(s) = &string {
+            s.as_bytes()
+        } else if let Some(n) = msg.as_number() {
+            let len = crate::number::fmt_number(n, &mut buf);
+            &buf[..len]
+        } else {
+            b"?"
+        };
+        handler(text);
+        self.finalizer_error_handler = Some(handler);
     }
 }

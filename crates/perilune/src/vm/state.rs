@@ -76,6 +76,9 @@ pub fn type_index(t: LuaType) -> usize {
     t as usize
 }
 
+/// Receives the message of an error raised inside a finalizer (`__gc`).
+pub type FinalizerErrorHandler = Box<dyn FnMut(&[u8]) + Send>;
+
 pub struct State {
     pub gc: Gc,
     pub strings: StringTable,
@@ -98,8 +101,10 @@ pub struct State {
     pub rust_depth: u32,
     /// Set while finalizers run, so a finalizer's own safe points do not recurse.
     pub in_finalizer: bool,
-    /// Where warnings (finalizer errors) go; dropped when unset.
-    pub warn_handler: Option<fn(&str)>,
+    /// Where errors raised by finalizers go, as the bytes of the error message (a
+    /// number converted, `?` for any other object, as LuaJIT's `ERRFIN` event gives
+    /// them); nothing is formatted when unset.
+    pub finalizer_error_handler: Option<FinalizerErrorHandler>,
     /// Countdown to the next interrupt/budget check (see `vm/hook.rs`).
     pub hook_counter: i64,
     pub hooks: crate::vm::hook::Hooks,
@@ -177,7 +182,7 @@ impl State {
                     type_mts: [None; NUM_TYPES],
                     rust_depth: 0,
                     in_finalizer: false,
-                    warn_handler: None,
+                    finalizer_error_handler: None,
                     hook_counter: crate::vm::hook::HOOK_INTERVAL,
                     hooks: crate::vm::hook::Hooks::default(),
                     dbg_hook: crate::vm::debughook::DebugHook::default(),

@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
+use perilune::alloc::OutOfMemory;
 use perilune::gc;
 use perilune::testing::{Fault, FaultyAllocator};
 use perilune::value::Value;
@@ -143,13 +144,17 @@ pub fn run_script_at(
         Ok(st) => st,
         Err(_) => return (None, End::StateOom),
     };
+    // These internal calls return their errors directly; like the embedding API
+    // (`lua::state::protect`), the harness pays an owed collection before going on.
     if let Err(e) = setup(&mut st) {
         let v = st.error_value(e);
+        st.pay_owed_collection();
         return (Some(st), End::SetupError(error_text(v)));
     }
     let top = st.cur.top;
     if let Err(e) = st.load(src, chunkname) {
         let v = st.error_value(e);
+        st.pay_owed_collection();
         return (Some(st), End::LoadError(error_text(v)));
     }
     match arm {
@@ -207,6 +212,11 @@ pub fn post_checks(fa: &FaultyAllocator, st: Option<Box<State>>) -> Result<(), S
                 fa.outstanding_bytes(),
                 st.heap.used()
             ));
+        }
+        // A refused allocation leaves a full collection owed; it has run by the time
+        // the run's error, or its end, reached the host.
+        if st.heap.collection_owed() {
+            errs.push("a full collection is still owed after the run".into());
         }
         // Collect once while the fault is still armed: the collector must not need
         // memory (DESIGN.md invariant 4), so this must not even ask.
@@ -278,6 +288,32 @@ pub fn post_checks(fa: &FaultyAllocator, st: Option<Box<State>>) -> Result<(), S
     }
 }
 
+/// Right after a run that ended in `not enough memory`, allocate a table and a
+/// string. If that fails while the same allocation succeeds after a full collection,
+/// the garbage of the failed run was not collected where the error was caught
+/// (DESIGN.md invariant 5).
+pub fn allocates_again_without_collecting(st: &mut State) -> Result<(), String> {
+    let fresh = |st: &mut State| -> Result<(), OutOfMemory> {
+        let t = st.new_table(4, 4)?;
+        let s = st.str_value(b"a fresh string after the run")?;
+        st.push(Value::table(t)).map_err(|_| OutOfMemory)?;
+        st.push(s).map_err(|_| OutOfMemory)?;
+        st.pop(2);
+        Ok(())
+    };
+    if fresh(st).is_ok() {
+        return Ok(());
+    }
+    gc::full_collect(st);
+    let second = fresh(st);
+    // A refusal here owes a collection like any other; pay it as the API would.
+    st.pay_owed_collection();
+    match second {
+        Ok(()) => Err("allocation failed after the run and succeeded only after an explicit full collection".into()),
+        Err(_) => Ok(()),
+    }
+}
+
 pub fn corpus_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/lua")
 }
@@ -292,11 +328,11 @@ thread_local! {
     static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-fn record_warning(msg: &str) {
-    WARNINGS.with(|w| w.borrow_mut().push(msg.to_string()));
+fn record_warning(msg: &[u8]) {
+    WARNINGS.with(|w| w.borrow_mut().push(String::from_utf8_lossy(msg).into_owned()));
 }
 
-/// The warnings received since the last call.
+/// The finalizer errors received since the last call.
 pub fn take_warnings() -> Vec<String> {
     WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
 }
@@ -337,7 +373,7 @@ pub fn test_state(fa: &FaultyAllocator) -> Box<State> {
     take_warnings();
     FA.with(|f| *f.borrow_mut() = Some(fa.clone()));
     let mut st = State::with_allocator(fa.boxed()).unwrap_or_else(|_| panic!("state creation failed"));
-    st.warn_handler = Some(record_warning);
+    st.finalizer_error_handler = Some(Box::new(record_warning));
     let r = setup(&mut st).and_then(|()| {
         let f = st.new_native(fault_native, "fault", 0)?;
         st.set_global("fault", Value::function(f))?;
