@@ -239,13 +239,16 @@ impl<'a> Lexer<'a> {
         let head = format!("{}:{}: {}", super::chunk_id(self.chunkname), line, msg);
         // The token's text is the source's bytes (as big as the source, and not
         // necessarily UTF-8): it goes into the message as it is, joined on the heap.
+        // As in LuaJIT, whose messages are C strings: the text stops at a NUL byte,
+        // and a NUL character token (token number 0, "no token") shows no `near`.
         let described;
         let shown: Option<&[u8]> = match near {
             Near::Nothing => None,
             Near::Eof => Some(b"<eof>"),
-            Near::Partial => Some(self.text.as_slice()),
+            Near::Partial => Some(until_nul(self.text.as_slice())),
             Near::Token => match self.tok {
-                Tok::Name | Tok::Str | Tok::Num => Some(self.text.as_slice()),
+                Tok::Name | Tok::Str | Tok::Num => Some(until_nul(self.text.as_slice())),
+                Tok::Char(0) => None,
                 t => {
                     described = t.describe();
                     Some(described.as_bytes())
@@ -727,6 +730,14 @@ impl<'a> Lexer<'a> {
             Some(n) => Ok(n),
             None => Err(self.error("malformed number", Near::Partial)),
         }
+    }
+}
+
+/// The bytes before the first NUL (all of them if there is none).
+pub fn until_nul(s: &[u8]) -> &[u8] {
+    match s.iter().position(|&c| c == 0) {
+        Some(i) => s.get(..i).unwrap_or(s),
+        None => s,
     }
 }
 

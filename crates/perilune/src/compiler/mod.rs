@@ -24,13 +24,14 @@ use crate::vm::error::Throw;
 use crate::vm::state::State;
 
 /// Compile a chunk. `chunkname` is as given to `load` (`"@file.lua"`, `"=stdin"` or
-/// the source itself). Returns the main function's prototype (vararg, no parameters,
+/// the source itself); as in LuaJIT, where it is a C string, it ends at a NUL byte. Returns the main function's prototype (vararg, no parameters,
 /// no upvalues). Syntax errors are `Throw::Error` with LuaJIT's message text;
 /// allocation failures are `Throw::Oom`.
 ///
 /// No collection runs during compilation (allocations never trigger the collector),
 /// so the strings and prototypes created here need no rooting until it returns.
 pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
+    let chunkname = lexer::until_nul(chunkname);
     let src_name = state.intern(chunkname)?;
     parse(parser::Parser::new(state, source, chunkname, src_name))
 }
@@ -48,6 +49,7 @@ pub fn compile_reader(state: &mut State, first: &[u8], reader: Value, chunkname:
     let Some(_guard) = ReaderNesting::enter() else {
         return Err(state.rt_error_here("C stack overflow"));
     };
+    let chunkname = lexer::until_nul(chunkname);
     let src_name = state.intern(chunkname)?;
     let lx = lexer::Lexer::with_reader(state, first, reader, chunkname)?;
     parse(parser::Parser::with_lexer(lx, src_name))

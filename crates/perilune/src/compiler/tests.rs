@@ -252,3 +252,27 @@ fn nesting_limits_match_luajit() {
         .unwrap_err()
         .ends_with("function or expression too complex near '('"));
 }
+
+#[test]
+fn nul_bytes_in_names_and_messages() {
+    let err = |src: &[u8], name: &[u8]| {
+        let st = new_state();
+        match compile(st, src, name) {
+            Err(Throw::Error(v)) => v.as_string().unwrap().to_str_lossy().into_owned(),
+            _ => panic!("no error"),
+        }
+    };
+    // The chunk name ends at a NUL, as LuaJIT's C string does.
+    assert_eq!(
+        err(b"x = 1\0 y", b"x = 1\0 y"),
+        "[string \"x = 1\"]:1: unexpected symbol"
+    );
+    assert_eq!(err(b"x = = 1", b"@abc\0def"), "abc:1: unexpected symbol near '='");
+    assert_eq!(err(b"\0", b"\0"), "[string \"\"]:1: unexpected symbol");
+    // Quoted token text ends at a NUL too.
+    assert_eq!(err(b"x = 1 'a\0b'", b"=c"), "c:1: unexpected symbol near ''a'");
+    assert_eq!(err(b"x = 'ab\0cd\n'", b"=c"), "c:1: unfinished string near ''ab'");
+    let st = new_state();
+    let p = compile(st, b"return 1", b"=a\0b").unwrap();
+    assert_eq!(p.source.as_bytes(), b"=a");
+}
