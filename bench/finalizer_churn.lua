@@ -1,10 +1,10 @@
 -- finalizer_churn: a steady stream of objects with a finalizer, few alive at once.
 -- Bytes waiting for their finalizer must not raise the collector's threshold: the peak
 -- stays flat from the first million objects to the last, and every finalizer runs once.
--- Usage: finalizer_churn.lua [n]   (default 4000000; at most 100000 alive at once)
+-- Usage: finalizer_churn.lua [n]   (default 4000000; at most n/40, up to 100000, alive at once)
 -- small size: 200000
 local N = tonumber(arg and arg[1]) or 4000000
-local ALIVE = 100000
+local ALIVE = math.min(100000, N / 40)
 
 local finalized = 0
 local make
