@@ -1,7 +1,7 @@
 -- load through a reader that itself loads through a reader, each at the deepest syntax level
 -- test: perilune-only
 -- LuaJIT does not bound this nesting and crashes (segmentation fault) on this script.
--- Perilune bounds the nesting of reader compilations (4 on a thread, docs/compiler.md),
+-- Perilune bounds the nesting of reader compilations (2 on a thread, docs/compiler.md),
 -- so the Rust stack stays small: the innermost load fails with "C stack overflow".
 local R = string.rep
 local n = 0

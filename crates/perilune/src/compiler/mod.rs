@@ -57,7 +57,7 @@ pub fn compile_reader(state: &mut State, first: &[u8], reader: Value, chunkname:
 
 /// Compilations through a reader nested in each other on this thread (a thread's own
 /// count, because the Rust stack they use is the thread's).
-const MAX_READER_NESTING: u32 = 4;
+const MAX_READER_NESTING: u32 = 2;
 
 thread_local! {
     static READER_NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
