@@ -71,6 +71,8 @@ fn run(argv: &[OsString]) -> u8 {
             return 1;
         }
     };
+    // Room to report an error when the process itself runs out of memory.
+    perilune::process_alloc::enable_reserve();
     interrupt::install(lua.interrupt_handle());
     // An error inside a finalizer is reported and the program goes on, as in luajit v2.1.
     let reported = lua.set_finalizer_error_handler(|msg| {

@@ -704,3 +704,38 @@ fn sigint_interrupts_a_script() {
         assert_eq!(exit.code(), Some(status), "status of {chunk}");
     }
 }
+
+/// When the process itself runs out of memory (here `ulimit -v`), the command reports
+/// `not enough memory` and exits with status 1, as luajit does; Rust's own allocations
+/// on the reporting path must not abort it. Scripts that catch the error go on.
+#[test]
+fn process_out_of_memory_is_an_error() {
+    use std::process::Command;
+    let cases: &[(&str, &str, i32)] = &[
+        ("local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end", "", 1),
+        ("local t = {} for i = 1, 1e9 do t[i] = {i} end", "", 1),
+        (
+            "local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end) \
+             print(ok, e) local u = {} for i = 1, 100 do u[i] = {i} end print(#u)",
+            "false\tnot enough memory\n100\n",
+            0,
+        ),
+    ];
+    for &(chunk, stdout, status) in cases {
+        // 150 MB of address space: the binary and its allocators start in far less.
+        let out = Command::new("sh")
+            .args(["-c", "ulimit -v 150000 && exec \"$0\" -e \"$1\""])
+            .arg(env!("CARGO_BIN_EXE_perilune"))
+            .arg(chunk)
+            .output()
+            .expect("spawn sh");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(status), "{chunk}: {stderr}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), stdout, "{chunk}");
+        if status == 1 {
+            assert!(stderr.contains(": not enough memory\n"), "{chunk}: {stderr}");
+        } else {
+            assert_eq!(stderr, "", "{chunk}");
+        }
+    }
+}

@@ -57,19 +57,46 @@ pub unsafe trait Allocator: Send {
 #[derive(Default, Clone, Copy, Debug)]
 pub struct SystemAllocator;
 
-// SAFETY: forwards to the global allocator, which satisfies the same contract.
+/// What the process allocator is for the Lua heap: the global allocator, or with the
+/// `mimalloc` feature the process allocator without its emergency reserve (a refusal
+/// of a Lua allocation is an ordinary error and must not spend the reserve that error
+/// reporting needs; see `process_alloc`).
+#[cfg(feature = "mimalloc")]
+use crate::process_alloc::Plain as ProcessMemory;
+#[cfg(not(feature = "mimalloc"))]
+struct ProcessMemory;
+
+// SAFETY: forwards to the global allocator.
+#[cfg(not(feature = "mimalloc"))]
+unsafe impl std::alloc::GlobalAlloc for ProcessMemory {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's guarantees, forwarded.
+        unsafe { std::alloc::alloc(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's guarantees, forwarded.
+        unsafe { std::alloc::realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's guarantees, forwarded.
+        unsafe { std::alloc::dealloc(ptr, layout) }
+    }
+}
+
+// SAFETY: forwards to a `GlobalAlloc`, which satisfies the same contract; every block
+// is allocated, resized and freed through the same one.
 unsafe impl Allocator for SystemAllocator {
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         // SAFETY: callers never ask for zero-sized blocks (Heap filters them out).
-        NonNull::new(unsafe { std::alloc::alloc(layout) })
+        NonNull::new(unsafe { std::alloc::GlobalAlloc::alloc(&ProcessMemory, layout) })
     }
     unsafe fn realloc(&self, ptr: NonNull<u8>, old: Layout, new_size: usize) -> Option<NonNull<u8>> {
         // SAFETY: contract of the trait method.
-        NonNull::new(unsafe { std::alloc::realloc(ptr.as_ptr(), old, new_size) })
+        NonNull::new(unsafe { std::alloc::GlobalAlloc::realloc(&ProcessMemory, ptr.as_ptr(), old, new_size) })
     }
     unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: contract of the trait method.
-        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+        unsafe { std::alloc::GlobalAlloc::dealloc(&ProcessMemory, ptr.as_ptr(), layout) }
     }
 }
 

@@ -12,10 +12,21 @@
 //!
 //! Which allocator owns a block follows from its size, which every `GlobalAlloc` call
 //! receives; a `realloc` that crosses [`LARGE`] moves the block from one to the other.
+//!
+//! **Running out of process memory.** Rust's infallible allocations (a `String` built
+//! to report an error, a `format!`) abort the process when the system refuses them.
+//! So the global allocator keeps an emergency reserve ([`enable_reserve`]): when the
+//! system refuses a request, the reserve is freed and the request retried, so the
+//! error that follows can still be reported. The Lua heap does not use that fallback:
+//! [`SystemAllocator`](crate::alloc::SystemAllocator) calls [`ProcessAllocator::plain`]
+//! directly, so a refusal there is an ordinary `not enough memory` while the reserve
+//! is still held. The reserve is taken again after the collection that follows such
+//! an error ([`rearm_reserve`]), when there is room for it.
 
 use libmimalloc_sys as mi;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 /// mimalloc aligns a block of at least this many bytes to this, and a smaller block
 /// to its size rounded down to a power of two; other alignments need its `_aligned`
@@ -81,12 +92,125 @@ unsafe impl GlobalAlloc for MiMalloc {
 /// Blocks at least this big come from the system allocator.
 pub const LARGE: usize = 256 * 1024;
 
-/// Small blocks from mimalloc, large ones from the system allocator.
+/// The emergency reserve: blocks of mimalloc's (the reporting path allocates small
+/// blocks, so freeing mimalloc pages is what makes room for it). 1 MiB in all is far
+/// more than an error report with its traceback needs.
+const RESERVE_BLOCK: usize = 128 * 1024;
+const RESERVE_BLOCKS: usize = 8;
+static RESERVE: [AtomicPtr<u8>; RESERVE_BLOCKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; RESERVE_BLOCKS];
+/// Set by [`enable_reserve`]: only a program that installs [`ProcessAllocator`] as its
+/// global allocator wants the reserve.
+static RESERVE_ENABLED: AtomicBool = AtomicBool::new(false);
+
+fn reserve_layout() -> Layout {
+    // 128 KiB with 16-byte alignment is a valid layout.
+    Layout::from_size_align(RESERVE_BLOCK, MI_ALIGN).unwrap_or(Layout::new::<u8>())
+}
+
+/// Take the emergency reserve (call once at start-up, after installing
+/// [`ProcessAllocator`] as the global allocator).
+pub fn enable_reserve() {
+    RESERVE_ENABLED.store(true, Ordering::Relaxed);
+    rearm_reserve();
+}
+
+/// Take the reserve again after it was spent, if enabled and the memory is there.
+/// Cheap when it is held.
+pub fn rearm_reserve() {
+    if !RESERVE_ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
+    for slot in &RESERVE {
+        if slot.load(Ordering::Acquire).is_null() {
+            // SAFETY: a nonzero, valid layout.
+            let p = unsafe { MiMalloc.alloc(reserve_layout()) };
+            if p.is_null() {
+                return;
+            }
+            if slot
+                .compare_exchange(std::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                // SAFETY: `p` was just allocated with this layout and is not shared.
+                unsafe { MiMalloc.dealloc(p, reserve_layout()) };
+            }
+        }
+    }
+}
+
+/// Free the reserve; `true` if anything was freed (the caller then retries).
+#[cold]
+fn release_reserve() -> bool {
+    let mut freed = false;
+    for slot in &RESERVE {
+        let p = slot.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !p.is_null() {
+            // SAFETY: the slot owned `p`, allocated by `rearm_reserve` with this layout.
+            unsafe { MiMalloc.dealloc(p, reserve_layout()) };
+            freed = true;
+        }
+    }
+    freed
+}
+
+/// Small blocks from mimalloc, large ones from the system allocator; as the global
+/// allocator it falls back on the emergency reserve (module docs).
 pub struct ProcessAllocator;
+
+impl ProcessAllocator {
+    /// The same allocator without the reserve fallback, for the Lua heap, where a
+    /// refusal is an ordinary error.
+    pub fn plain() -> Plain {
+        Plain
+    }
+}
+
+/// [`ProcessAllocator`] without the emergency reserve (see [`ProcessAllocator::plain`]).
+pub struct Plain;
 
 // SAFETY: every block is allocated, resized and freed by the same underlying
 // allocator, chosen by its size; both underlying allocators meet the contract.
 unsafe impl GlobalAlloc for ProcessAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Plain.alloc(layout) };
+        if p.is_null() && release_reserve() {
+            // SAFETY: as above.
+            return unsafe { Plain.alloc(layout) };
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Plain.alloc_zeroed(layout) };
+        if p.is_null() && release_reserve() {
+            // SAFETY: as above.
+            return unsafe { Plain.alloc_zeroed(layout) };
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { Plain.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees; a failed realloc leaves the
+        // old block valid, so it can be retried.
+        let p = unsafe { Plain.realloc(ptr, layout, new_size) };
+        if p.is_null() && release_reserve() {
+            // SAFETY: as above.
+            return unsafe { Plain.realloc(ptr, layout, new_size) };
+        }
+        p
+    }
+}
+
+// SAFETY: every block is allocated, resized and freed by the same underlying
+// allocator, chosen by its size; both underlying allocators meet the contract.
+unsafe impl GlobalAlloc for Plain {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
         unsafe {

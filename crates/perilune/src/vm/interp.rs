@@ -1206,6 +1206,10 @@ impl State {
     pub fn pay_owed_collection(&mut self) {
         if self.heap.collection_owed() {
             self.safe_point();
+            // The refusal may have come from the process itself: take back the
+            // reserve that reporting the next such error needs, if it was spent.
+            #[cfg(feature = "mimalloc")]
+            crate::process_alloc::rearm_reserve();
         }
     }
 
