@@ -283,15 +283,15 @@ fn callable<'lua>(
 /// (stdout is flushed first so the order of interleaved output is kept).
 pub fn message(progname: &[u8], msg: &[u8]) {
     let _ = std::io::stdout().flush();
-    let mut line = Vec::with_capacity(progname.len() + msg.len() + 3);
-    if !progname.is_empty() {
-        line.extend_from_slice(progname);
-        line.extend_from_slice(b": ");
-    }
-    line.extend_from_slice(msg);
-    line.push(b'\n');
+    // Written in parts: the message is not copied again (it may be long, and the
+    // process may be short of memory).
     let mut err = std::io::stderr().lock();
-    let _ = err.write_all(&line);
+    if !progname.is_empty() {
+        let _ = err.write_all(progname);
+        let _ = err.write_all(b": ");
+    }
+    let _ = err.write_all(msg);
+    let _ = err.write_all(b"\n");
     let _ = err.flush();
 }
 

@@ -33,5 +33,5 @@ pub use lua::{
     AnyUserData, AsChunk, BString, Chunk, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti, Function, IntoLua,
     IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil, RegistryKey, ReportStyle,
     Result, StdLib, Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods,
-    UserDataRef, UserDataRefMut, Value, Variadic, VmState,
+    UserDataRef, UserDataRefMut, Value, Variadic, VmState, MESSAGE_EXCERPT_MAX,
 };

@@ -351,3 +351,30 @@ fn finalizer_churn_keeps_a_flat_peak() {
         assert!(last < 4096.0, "peak {last} KB (limit {limit:?})");
     }
 }
+
+/// An error message leaves the Lua heap as a bounded excerpt: a 20 MB message of
+/// invalid UTF-8 (each byte would become three in lossy text) gives a host error of at
+/// most `MESSAGE_EXCERPT_MAX` source bytes plus the traceback, ending in `...`.
+#[test]
+fn long_error_messages_leave_the_heap_cut() {
+    let lua = Lua::new();
+    // `rep` builds the string in a buffer, then interns it: twice its size at the peak.
+    lua.set_memory_limit(lua.used_memory() + 41 * 1024 * 1024).unwrap();
+    let r = lua.load(r#"error(("\255"):rep(20e6), 0)"#).exec();
+    let Err(Error::RuntimeError(msg)) = r else {
+        panic!("{r:?}")
+    };
+    let head = msg.split('\n').next().unwrap_or_default();
+    assert!(head.ends_with("..."), "{}", &head[head.len().saturating_sub(20)..]);
+    assert_eq!(
+        head.chars().filter(|&c| c == '\u{FFFD}').count(),
+        perilune::MESSAGE_EXCERPT_MAX
+    );
+    assert!(msg.len() < 4 * perilune::MESSAGE_EXCERPT_MAX, "{} bytes", msg.len());
+    // Short messages are whole, their bytes as lossy text.
+    let r = lua.load(r#"error("short \255", 0)"#).exec();
+    let Err(Error::RuntimeError(msg)) = r else {
+        panic!("{r:?}")
+    };
+    assert!(msg.starts_with("short \u{FFFD}\nstack traceback:"), "{msg}");
+}

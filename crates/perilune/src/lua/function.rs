@@ -19,7 +19,7 @@ use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
 
 use super::error::{Error, Result};
-use super::state::{error_from_throw, mem_error, protect_with, Lua, LuaRaw, LuaRef, BUDGET_REASON};
+use super::state::{error_from_throw, mem_error, message_excerpt, protect_with, Lua, LuaRaw, LuaRef, BUDGET_REASON};
 use super::userdata::{new_host_userdata, new_wrapped_error, UdCell};
 use super::value::{FromLuaMulti, IntoLuaMulti, MultiValue, Value};
 
@@ -108,8 +108,17 @@ impl<'lua> Function<'lua> {
 fn report_error(st: &mut State, raw: &LuaRaw, e: Throw, style: ReportStyle) -> Error {
     // The error object first: `error_value` leaves the abort reason in place for
     // `error_from_throw`, which takes it.
-    let v = st.error_value(e);
+    let mut v = st.error_value(e);
     let cause = error_from_throw(st, raw, e);
+    // A message longer than the excerpt leaves the heap cut (`MESSAGE_EXCERPT_MAX`):
+    // cut it before the traceback is appended, so the traceback survives the cut.
+    if let Some(s) = v.as_string() {
+        if let (head, true) = message_excerpt(s.as_bytes()) {
+            if let Ok(cut) = st.join_bytes(&[head, b"..."]) {
+                v = Raw::string(cut);
+            }
+        }
+    }
     let report = if v.is_nil() {
         None
     } else {

@@ -44,7 +44,7 @@ pub use chunk::{AsChunk, Chunk};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, Result};
 pub use function::{Function, ReportStyle};
-pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState};
+pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState, MESSAGE_EXCERPT_MAX};
 pub use string::LuaString;
 pub use table::{Table, TablePairs, TableSequence};
 pub use thread::{Thread, ThreadStatus};

@@ -1147,7 +1147,12 @@ pub(crate) fn error_from_value(st: &mut State, _raw: &LuaRaw, v: Raw, traceback:
         }
     }
     let msg = if let Some(s) = v.as_string() {
-        s.to_str_lossy().into_owned()
+        let (text, cut) = message_excerpt(s.as_bytes());
+        let mut m = String::from_utf8_lossy(text).into_owned();
+        if cut {
+            m.push_str("...");
+        }
+        m
     } else if let Some(n) = v.as_number() {
         let mut buf = [0u8; 64];
         let len = crate::number::fmt_number(n, &mut buf);
@@ -1162,6 +1167,27 @@ pub(crate) fn error_from_value(st: &mut State, _raw: &LuaRaw, v: Raw, traceback:
     } else {
         Error::RuntimeError(msg)
     }
+}
+
+/// The most bytes of an error message that leave the Lua heap: a host [`Error`] and
+/// the command's report carry at most this much of a longer message, followed by
+/// `...`. A script can raise a message of any size, and copies of it outside the heap
+/// are not under the memory limit (one 20 MB message once cost 167 MB of process
+/// memory).
+pub const MESSAGE_EXCERPT_MAX: usize = 64 * 1024;
+
+/// `bytes` cut to [`MESSAGE_EXCERPT_MAX`] (at a character boundary when the text is
+/// UTF-8 there), and whether it was cut.
+pub(crate) fn message_excerpt(bytes: &[u8]) -> (&[u8], bool) {
+    if bytes.len() <= MESSAGE_EXCERPT_MAX {
+        return (bytes, false);
+    }
+    let mut end = MESSAGE_EXCERPT_MAX;
+    // Do not split a UTF-8 sequence: back up over continuation bytes (at most 3).
+    while end > MESSAGE_EXCERPT_MAX - 3 && bytes[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    (&bytes[..end], true)
 }
 
 /// An allocator adapter that turns a panic in the host's allocator into a refusal,

@@ -123,9 +123,9 @@ fn wrap_call(st: &mut State) -> LResult<usize> {
         Ok(n) => Ok(n),
         Err(ResumeError::Failed(v)) => {
             // Like LuaJIT: a string error gets the caller's position prepended.
+            // Joined on the heap with its bytes unchanged.
             if let Some(s) = v.as_string() {
-                let text = s.to_str_lossy().into_owned();
-                return Err(st.rt_error(&text));
+                return Err(st.rt_error_parts(&[s.as_bytes()]));
             }
             Err(Throw::Error(v))
         }
