@@ -739,3 +739,21 @@ fn process_out_of_memory_is_an_error() {
         }
     }
 }
+
+/// README's run command runs a program that ships in the repository, and prints what
+/// luajit prints for it (`examples/mandelbrot.expected`, made by luajit).
+#[test]
+fn readme_example_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let command = "cargo run --release -p perilune-cli -- examples/mandelbrot.lua";
+    assert!(readme.contains(command), "README no longer shows `{command}`");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perilune"))
+        .arg("examples/mandelbrot.lua")
+        .current_dir(&root)
+        .output()
+        .expect("run perilune");
+    let expected = std::fs::read(root.join("examples/mandelbrot.expected")).expect("expected output");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&expected));
+}
