@@ -93,7 +93,7 @@ macro_rules! unary {
 unary! {
     abs => f64::abs;
     floor => f64::floor;
-    ceil => f64::ceil;
+    ceil => luajit_ceil;
     sqrt => f64::sqrt;
     log10 => f64::log10;
     exp => f64::exp;
@@ -107,6 +107,19 @@ unary! {
     sinh => f64::sinh;
     cosh => f64::cosh;
     tanh => f64::tanh;
+}
+
+/// `ceil` as LuaJIT's SSE rounding computes it: round `|x|` to an integer, put the
+/// sign back, and add 1 if that is below `x`. For `x` in (-1, -0.5) the rounded value
+/// is -1 and adding 1 gives +0, where C's `ceil` gives -0; `-0.5` and (-0.5, 0) round
+/// to -0 and stay -0.
+fn luajit_ceil(x: f64) -> f64 {
+    let c = x.ceil();
+    if c == 0.0 && x < -0.5 {
+        0.0
+    } else {
+        c
+    }
 }
 
 /// `deg` and `rad` are written in Lua in LuaJIT (`x * factor`), so a bad argument
