@@ -468,9 +468,9 @@ pub fn unwind(st: &mut State, e: Throw, entry: usize) -> LResult<()> {
 
 /// Complete a protected call that failed with `e`: its callee sits at stack slot
 /// `callee` and its frames start at index `depth`. The xpcall handler (not for a
-/// memory error) runs first, on
-/// the full stack (so it can take a traceback) and above every live value; then the
-/// frames from `depth` are dropped and `false, msg` delivered. Every failing pcall
+/// memory error) runs first, on the full stack (so it can take a traceback) and above
+/// every live value; then the frames from `depth` are dropped and `false, msg`
+/// delivered. Every failing pcall
 /// goes through here, so no path can leave a handler's or callee's frames behind.
 fn deliver_error(st: &mut State, e: Throw, callee: usize, handler: bool, depth: usize) -> LResult<()> {
     let th = st.cur;
