@@ -29,6 +29,9 @@
 //!   table exactly as it was (new parts are allocated before anything is moved).
 //! - Nothing the collector calls ([`Table::iter`], [`Table::for_each_value_mut`],
 //!   [`Table::clear_weak`], [`Table::byte_size`]) allocates.
+//! - A table's hash seed (see [`Table::hash_seed`]) is fixed at creation: every key
+//!   other than a string is hashed as `mix64(bits ^ seed)`, and the node positions
+//!   depend on it, so a copy ([`Table::duplicate`]) keeps it.
 
 use crate::alloc::{HVec, HeapRef, OutOfMemory};
 use crate::object::{GcHeader, GcRef, LuaStr, ObjKind};
@@ -99,7 +102,7 @@ impl From<OutOfMemory> for TableError {
 pub struct Table {
     /// `flags`: metamethod absence cache; bit `1 << tm` set means "this table, used as
     /// a metatable, has no metamethod `tm`" (for the first 8 metamethods). Every
-    /// `set*` clears it.
+    /// `set*` clears it. `aux`: the high 32 bits of the hash seed.
     pub hdr: GcHeader,
     /// Array part: key `i` (1 <= i <= array.len()) lives at `array[i-1]`.
     pub array: HVec<Value>,
@@ -108,10 +111,14 @@ pub struct Table {
     /// Free-slot search position for collisions (counts down; every node at or above
     /// it has been handed out since the last resize).
     pub lastfree: u32,
+    /// The low 32 bits of the hash seed (in what would be padding: with the high half
+    /// in `hdr.aux`, the seed costs no space).
+    seed_lo: u32,
     pub metatable: Option<GcRef<Table>>,
 }
 
 /// Mix 64 key bits into a 32-bit hash whose low bits depend on every input bit.
+/// Callers xor the table's seed into `bits` first ([`Table::hash_seed`]).
 ///
 /// Integral doubles differ only in their top ~20 bits and pointers are aligned, so the
 /// raw bits would cluster in a power-of-two table, and one multiply is not enough to
@@ -119,6 +126,12 @@ pub struct Table {
 /// 16 buckets used for the keys 1..16). This is the 64-bit avalanche finalizer from
 /// MurmurHash3 (xor-shift, multiply, twice): two multiplies, close to a random
 /// spread for integers, fractions and aligned addresses alike.
+///
+/// The finalizer is invertible and public: without a seed a script can compute keys
+/// whose hashes agree in their low bits and put them all in one chain (quadratic
+/// insertion). With a secret 64-bit seed xored in first (V8 hashes integers the
+/// same way: key ^ seed, then an integer mixer) the keys it picks land at positions
+/// it cannot predict.
 #[inline(always)]
 fn mix64(bits: u64) -> u32 {
     let mut x = bits;
@@ -130,13 +143,28 @@ fn mix64(bits: u64) -> u32 {
     x as u32
 }
 
-/// Hash of a normalised, live key. Dereferences string keys, so it must never be
-/// called on a dead key.
+/// Hash of a normalised, live key in a table with hash seed `seed`. Dereferences
+/// string keys (whose hash is seeded by the string table), so it must never be called
+/// on a dead key.
 #[inline(always)]
-fn key_hash(key: Value) -> u32 {
+fn key_hash(key: Value, seed: u64) -> u32 {
     match key.as_string() {
         Some(s) => s.hash(),
-        None => mix64(key.bits()),
+        None => mix64(key.bits() ^ seed),
+    }
+}
+
+/// A fresh 64-bit seed from the system's randomness, for [`Table::new_seeded`]: one
+/// per state. Drawn through std's `RandomState` (keys from the OS's random source,
+/// `getrandom` on Linux), hashed with SipHash, so no two calls give related values.
+pub fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    let s = std::collections::hash_map::RandomState::new().hash_one(0x7461_626c_6573_6565u64);
+    // 0 would mean "unseeded" to a reader of `hash_seed`; any other value works.
+    if s == 0 {
+        0x9E37_79B9_7F4A_7C15
+    } else {
+        s
     }
 }
 
@@ -180,9 +208,10 @@ struct NormKey {
 }
 
 impl NormKey {
-    /// Normalise a key for lookup or store. `None` for nil and NaN.
+    /// Normalise a key for lookup or store in a table with hash seed `seed`. `None`
+    /// for nil and NaN.
     #[inline(always)]
-    fn of(key: Value) -> Option<NormKey> {
+    fn of(key: Value, seed: u64) -> Option<NormKey> {
         if key.is_number() {
             let n = key.number_unchecked();
             if n.is_nan() {
@@ -191,7 +220,7 @@ impl NormKey {
             let bits = num_key_bits(n);
             return Some(NormKey {
                 bits,
-                hash: mix64(bits),
+                hash: mix64(bits ^ seed),
             });
         }
         if key.is_nil() {
@@ -199,39 +228,72 @@ impl NormKey {
         }
         Some(NormKey {
             bits: key.bits(),
-            hash: key_hash(key),
+            hash: key_hash(key, seed),
         })
+    }
+
+    /// A non-string key's normalised bits with their hash.
+    #[inline(always)]
+    fn mixed(bits: u64, seed: u64) -> NormKey {
+        NormKey {
+            bits,
+            hash: mix64(bits ^ seed),
+        }
     }
 }
 
 impl Table {
-    /// A table with room for `narray` array slots and at least `nhash` hash keys
-    /// (rounded up to a power of two).
+    /// An *unseeded* table (hash seed 0) with room for `narray` array slots and at
+    /// least `nhash` hash keys (rounded up to a power of two). Its number and pointer
+    /// key positions are predictable, which unit tests rely on; every table the VM
+    /// makes is seeded ([`Table::new_seeded`], `State::new_table`).
     pub fn new(heap: HeapRef, narray: usize, nhash: usize) -> Result<Table, OutOfMemory> {
+        Table::new_seeded(heap, 0, narray, nhash)
+    }
+
+    /// A table whose non-string keys are hashed with `seed` mixed in (the state's
+    /// seed, from [`random_seed`]), with room for `narray` array slots and at least
+    /// `nhash` hash keys (rounded up to a power of two).
+    pub fn new_seeded(heap: HeapRef, seed: u64, narray: usize, nhash: usize) -> Result<Table, OutOfMemory> {
         if narray > MAX_ASIZE {
             return Err(OutOfMemory);
         }
         let nnode = hash_size_for(nhash)?;
         let array = HVec::filled(heap, narray, Value::NIL)?;
         let node = HVec::filled(heap, nnode, Node::EMPTY)?;
+        let mut hdr = GcHeader::new(ObjKind::Table);
+        hdr.aux = (seed >> 32) as u32;
         Ok(Table {
-            hdr: GcHeader::new(ObjKind::Table),
+            hdr,
             array,
             node,
             lastfree: nnode as u32,
+            seed_lo: seed as u32,
             metatable: None,
         })
+    }
+
+    /// The seed mixed into the hash of every key that is not a string (numbers,
+    /// booleans, light userdata, object pointers): the key's main position is
+    /// `mix64(bits ^ seed) & (hash_len - 1)`. 0 for an unseeded table.
+    #[inline(always)]
+    pub fn hash_seed(&self) -> u64 {
+        ((self.hdr.aux as u64) << 32) | self.seed_lo as u64
     }
 
     /// A copy of this table's contents (no metatable), with the same layout, for
     /// `TDUP`: cloning the parts is much cheaper than re-inserting every key.
     pub fn duplicate(&self) -> Result<Table, OutOfMemory> {
         let heap = self.array.heap();
+        let mut hdr = GcHeader::new(ObjKind::Table);
+        // The node positions depend on the seed: the copy must keep it.
+        hdr.aux = self.hdr.aux;
         Ok(Table {
-            hdr: GcHeader::new(ObjKind::Table),
+            hdr,
             array: HVec::from_slice(heap, &self.array)?,
             node: HVec::from_slice(heap, &self.node)?,
             lastfree: self.lastfree,
+            seed_lo: self.seed_lo,
             metatable: None,
         })
     }
@@ -315,7 +377,7 @@ impl Table {
         if key.is_nil() {
             return Value::NIL;
         }
-        self.lookup(key.bits(), mix64(key.bits()))
+        self.lookup(key.bits(), mix64(key.bits() ^ self.hash_seed()))
     }
 
     /// Raw get with a number key.
@@ -331,7 +393,7 @@ impl Table {
             return Value::NIL;
         }
         let bits = n.to_bits();
-        self.lookup(bits, mix64(bits))
+        self.lookup(bits, mix64(bits ^ self.hash_seed()))
     }
 
     /// Raw get with an integer key: array part first, then the hash part.
@@ -344,7 +406,7 @@ impl Table {
         }
         // `key as f64` of 0 is +0, so this is already normalised.
         let bits = (key as f64).to_bits();
-        self.lookup(bits, mix64(bits))
+        self.lookup(bits, mix64(bits ^ self.hash_seed()))
     }
 
     /// Raw get with a string key.
@@ -384,13 +446,7 @@ impl Table {
             return Err(TableError::NilKey);
         }
         self.hdr.flags = 0;
-        Ok(self.set_hashed(
-            NormKey {
-                bits: key.bits(),
-                hash: mix64(key.bits()),
-            },
-            val,
-        )?)
+        Ok(self.set_hashed(NormKey::mixed(key.bits(), self.hash_seed()), val)?)
     }
 
     /// Raw set with a number key that is not NaN (the caller checks; [`Table::set`]
@@ -402,14 +458,7 @@ impl Table {
             return self.set_int(i, val);
         }
         self.hdr.flags = 0;
-        let bits = n.to_bits();
-        self.set_hashed(
-            NormKey {
-                bits,
-                hash: mix64(bits),
-            },
-            val,
-        )
+        self.set_hashed(NormKey::mixed(n.to_bits(), self.hash_seed()), val)
     }
 
     /// Raw set with an integer key. Clears the metamethod cache.
@@ -423,13 +472,7 @@ impl Table {
             return Ok(());
         }
         let bits = (key as f64).to_bits();
-        self.set_hashed(
-            NormKey {
-                bits,
-                hash: mix64(bits),
-            },
-            val,
-        )
+        self.set_hashed(NormKey::mixed(bits, self.hash_seed()), val)
     }
 
     /// Raw set with a string key. Clears the metamethod cache.
@@ -540,7 +583,7 @@ impl Table {
         }
         let free = self.take_free()?;
         // The occupant is live, so its key is alive and may be hashed.
-        let home = key_hash(at_mp.key) as usize & mask;
+        let home = key_hash(at_mp.key, self.hash_seed()) as usize & mask;
         if home != mp {
             // Occupant is a guest: find its predecessor in its own chain and move it.
             let mut p = home;
@@ -614,7 +657,19 @@ impl Table {
             count_key(key);
         }
         let (asize, in_array) = best_array_size(&slices, ints);
-        self.resize(asize, total - in_array)
+        let mut hkeys = total - in_array;
+        if extra.is_some() {
+            // Growth hysteresis: an insert that found no free node sizes the hash part
+            // for a quarter more keys than it holds. Growing a full table is unchanged
+            // (2^k + 1 keys need 2^(k+1) nodes either way); but a table whose deletions
+            // left it just below a power of two (insert one, delete one) would
+            // otherwise be rebuilt at the same size, all nodes used, on every insert.
+            // With the slack, a rebuild is followed by at least a fifth of the table's
+            // size in inserts before the next one.
+            hkeys += hkeys / 4;
+        }
+        REHASHES.with(|n| n.set(n.get() + 1));
+        self.resize(asize, hkeys)
     }
 
     /// Make the array part exactly `asize` slots and the hash part big enough for
@@ -634,6 +689,7 @@ impl Table {
         // Nothing below can fail.
         let old_node = std::mem::replace(&mut self.node, fresh);
         self.lastfree = nnode as u32;
+        let seed = self.hash_seed();
         if asize > old_asize {
             // Capacity was reserved above, so this cannot fail.
             let grown = self.array.resize(asize, Value::NIL);
@@ -646,13 +702,7 @@ impl Table {
                 self.array.truncate(i);
                 if !v.is_nil() {
                     let bits = ((i + 1) as f64).to_bits();
-                    let placed = self.put_fresh(
-                        NormKey {
-                            bits,
-                            hash: mix64(bits),
-                        },
-                        v,
-                    );
+                    let placed = self.put_fresh(NormKey::mixed(bits, seed), v);
                     debug_assert!(placed, "hash part sized too small in resize");
                 }
             }
@@ -663,7 +713,7 @@ impl Table {
                 // Live, so the key is alive and may be hashed.
                 let k = NormKey {
                     bits: n.key.bits(),
-                    hash: key_hash(n.key),
+                    hash: key_hash(n.key, seed),
                 };
                 let placed = self.put_fresh(k, n.val);
                 debug_assert!(placed, "hash part sized too small in resize");
@@ -770,7 +820,7 @@ impl Table {
                 return Ok(i as usize);
             }
         }
-        let k = NormKey::of(key).ok_or(())?;
+        let k = NormKey::of(key, self.hash_seed()).ok_or(())?;
         match self.find_node(k.bits, k.hash) {
             Some(j) => Ok(asize + j + 1),
             None => Err(()),
@@ -784,19 +834,49 @@ impl Table {
     // The unit error is the interface the VM asked for: it has exactly one meaning.
     #[allow(clippy::result_unit_err)]
     pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, ()> {
-        let start = self.position_after(key)?;
-        let asize = self.array.len();
-        if start < asize {
-            for (i, v) in self.array.iter().enumerate().skip(start) {
-                if !v.is_nil() {
-                    return Ok(Some((Value::number((i + 1) as f64), *v)));
-                }
+        let mut pos = self.position_after(key)?;
+        loop {
+            match self.scan_live(pos, usize::MAX) {
+                Ok(r) => return Ok(r),
+                Err(p) => pos = p,
             }
         }
-        for n in self.node.iter().skip(start.saturating_sub(asize)) {
+    }
+
+    /// [`Table::next`] in steps, for callers that pay for the slots they skip: the
+    /// traversal position after `key` (`Err(())`: invalid key), to give to
+    /// [`Table::scan_live`].
+    #[allow(clippy::result_unit_err)]
+    pub fn next_position(&self, key: Value) -> Result<usize, ()> {
+        self.position_after(key)
+    }
+
+    /// The first live pair at traversal position `start` or after, looking at no
+    /// more than `max` slots: `Ok(Some(pair))`, `Ok(None)` at the end, or `Err(pos)`
+    /// when `max` slots were empty or dead (go on from `pos`).
+    #[allow(clippy::type_complexity)]
+    pub fn scan_live(&self, start: usize, max: usize) -> Result<Option<(Value, Value)>, usize> {
+        let asize = self.array.len();
+        let stop = start.saturating_add(max);
+        let mut pos = start;
+        while pos < asize {
+            if pos >= stop {
+                return Err(pos);
+            }
+            let v = self.array.get(pos).copied().unwrap_or(Value::NIL);
+            if !v.is_nil() {
+                return Ok(Some((Value::number((pos + 1) as f64), v)));
+            }
+            pos += 1;
+        }
+        while let Some(n) = self.node.get(pos - asize) {
+            if pos >= stop {
+                return Err(pos);
+            }
             if !n.val.is_nil() {
                 return Ok(Some((n.key, n.val)));
             }
+            pos += 1;
         }
         Ok(None)
     }
@@ -890,7 +970,7 @@ impl Table {
                 }
             }
             // Reachable from its main position within `len` steps (no cycles).
-            let mut p = key_hash(n.key) as usize & (len - 1);
+            let mut p = key_hash(n.key, self.hash_seed()) as usize & (len - 1);
             let mut steps = 0;
             while p != i {
                 let nx = self.node[p].next;
@@ -903,6 +983,17 @@ impl Table {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    static REHASHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times a table was rehashed (its keys recounted and both parts rebuilt) on
+/// this thread: a test hook for the growth policy.
+#[doc(hidden)]
+pub fn rehash_count() -> u64 {
+    REHASHES.with(|n| n.get())
 }
 
 /// The number of nodes for a hash part that must hold `keys` keys.

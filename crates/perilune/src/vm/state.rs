@@ -129,6 +129,9 @@ pub struct State {
     /// Whether `load` and friends accept binary chunks (made by `string.dump`). On by
     /// default; the safe embedding API turns it off (see `docs/embedding.md`).
     pub allow_bytecode: bool,
+    /// Mixed into the hash of every non-string table key (random per state; see
+    /// `docs/tables.md`, "Keys"), so scripts cannot choose colliding keys.
+    pub table_seed: u64,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -145,6 +148,7 @@ impl State {
         let heap = Box::new(Heap::new(allocator));
         let href = HeapRef::new(&heap);
         let strings = StringTable::new(href)?;
+        let table_seed = crate::table::random_seed();
         let mut gc = Gc::new();
         let mut strings = strings;
         // Build the first objects before the State exists; on failure free them.
@@ -160,8 +164,8 @@ impl State {
             for (i, name) in TM_NAMES.iter().enumerate() {
                 tms[i] = fixed(name)?;
             }
-            let globals = gc.new_object(&heap, Table::new(href, 0, 64)?, 0)?;
-            let registry = gc.new_object(&heap, Table::new(href, 0, 4)?, 0)?;
+            let globals = gc.new_object(&heap, Table::new_seeded(href, table_seed, 0, 64)?, 0)?;
+            let registry = gc.new_object(&heap, Table::new_seeded(href, table_seed, 0, 4)?, 0)?;
             let main = gc.new_object(&heap, new_thread_value(href, globals)?, 0)?;
             Ok((oom, tms, globals, registry, main))
         };
@@ -193,6 +197,7 @@ impl State {
                     hook_count_left: 0,
                     hook_last: (0, 0),
                     allow_bytecode: true,
+                    table_seed,
                 }))
             }
             Err(e) => {
@@ -234,7 +239,7 @@ impl State {
     }
 
     pub fn new_table(&mut self, narray: usize, nhash: usize) -> Result<GcRef<Table>, OutOfMemory> {
-        let t = Table::new(self.heap_ref(), narray, nhash)?;
+        let t = Table::new_seeded(self.heap_ref(), self.table_seed, narray, nhash)?;
         self.gc.new_object(&self.heap, t, 0)
     }
 
