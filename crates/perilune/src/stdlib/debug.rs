@@ -304,7 +304,8 @@ fn find_local(th: GcRef<Thread>, idx: usize, n: i64) -> Option<Local> {
     let ci = th.frames[idx];
     let base = ci.base as usize;
     if n < 0 {
-        // Extra arguments of a vararg Lua function lie just below its base.
+        // Extra arguments of a vararg Lua function lie below its base (under the
+        // two slots LuaJIT's frame link would take: `call::varargs_start`).
         if ci.kind != FrameKind::Lua {
             return None;
         }
@@ -313,7 +314,7 @@ fn find_local(th: GcRef<Thread>, idx: usize, n: i64) -> Option<Local> {
         if k > nva {
             return None;
         }
-        let slot = base.checked_sub(nva)? + k - 1;
+        let slot = base.checked_sub(nva + crate::vm::call::VARARG_LINK)? + k - 1;
         return (slot < th.stack.len()).then_some(Local {
             name: "(*vararg)",
             named: None,

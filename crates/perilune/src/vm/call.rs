@@ -187,14 +187,30 @@ pub fn close_upvals(st: &mut State, th: GcRef<Thread>, level: usize) {
     }
 }
 
+/// Free slots between a vararg frame's extra arguments and its registers. LuaJIT
+/// leaves every argument where the caller put it and starts the frame above them with
+/// a second copy of the function and frame link (2 slots in GC64 mode); Perilune
+/// leaves these two slots empty (nil), so that a vararg frame takes as many stack
+/// slots as LuaJIT's and vararg recursion overflows at LuaJIT's depth (docs/vm.md,
+/// "Stack limits").
+pub(crate) const VARARG_LINK: usize = 2;
+
+/// Where the extra arguments of a vararg frame with registers at `base` and `nvar`
+/// extra arguments start (they end [`VARARG_LINK`] slots below `base`).
+#[inline(always)]
+pub(crate) fn varargs_start(base: usize, nvar: usize) -> usize {
+    base - VARARG_LINK - nvar
+}
+
 /// Where the registers of Lua function `p` called at `func` with `nargs` arguments
 /// start, and how many extra arguments lie below them: a vararg function's registers
-/// start above its extra arguments.
+/// start [`VARARG_LINK`] slots above all its arguments, as in LuaJIT (whatever the
+/// number of fixed parameters: they are copied up into the registers).
 #[inline(always)]
 pub(crate) fn lua_frame_base(p: &Proto, func: usize, nargs: usize) -> (usize, usize) {
     if p.is_vararg {
         let np = p.num_params as usize;
-        (func + 1 + nargs.max(np), nargs.saturating_sub(np))
+        (func + 1 + nargs + VARARG_LINK, nargs.saturating_sub(np))
     } else {
         (func + 1, 0)
     }
@@ -202,8 +218,9 @@ pub(crate) fn lua_frame_base(p: &Proto, func: usize, nargs: usize) -> (usize, us
 
 /// Push the frame of Lua function `p` called at `func` with `nargs` arguments, its
 /// registers at `base` (from [`lua_frame_base`]): a vararg function's fixed parameters
-/// move up, their old slots cleared so only the extra arguments remain below; missing
-/// parameters become nil; `top` goes to the frame's end. Shared by `precall` and the
+/// move up, their old slots cleared so only the extra arguments remain below, and the
+/// [`VARARG_LINK`] slots between those and `base` are cleared; missing parameters
+/// become nil; `top` goes to the frame's end. Shared by `precall` and the
 /// interpreter's inline call.
 ///
 /// # Safety
@@ -224,10 +241,13 @@ pub(crate) unsafe fn push_lua_frame(
     let np = p.num_params as usize;
     let fs = p.framesize as usize;
     let sp = t.stack.as_mut_ptr();
-    // SAFETY: caller contract; `base >= func + 1 + np` for a vararg function, so the
-    // moved parameters never overlap their sources.
+    // SAFETY: caller contract; `base >= func + 1 + nargs + VARARG_LINK` for a vararg
+    // function, so the moved parameters never overlap their sources.
     unsafe {
         if p.is_vararg {
+            // Below `top` from now on, so the collector reads them: no stale values.
+            *sp.add(base - 1) = Value::NIL;
+            *sp.add(base - 2) = Value::NIL;
             for i in 0..np {
                 let src = sp.add(func + 1 + i);
                 *sp.add(base + i) = if i < nargs { *src } else { Value::NIL };

@@ -918,7 +918,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 }
                 Op::VARG => {
                     let nvar = ci!().nvarargs as usize;
-                    let vbase = base_idx - nvar;
+                    let vbase = call::varargs_start(base_idx, nvar);
                     let b = arg_b(ins) as usize;
                     let dest = base_idx + a;
                     if b == 0 {
