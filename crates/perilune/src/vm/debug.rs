@@ -54,11 +54,15 @@ pub enum DebugName {
 }
 
 impl DebugName {
+    /// The name as messages, tracebacks and `debug.getinfo` show it: up to its first
+    /// NUL, as LuaJIT keeps these names as C strings (`t["a\0b"]()` reads
+    /// `attempt to call field 'a'`).
     pub fn as_bytes(&self) -> &[u8] {
-        match self {
+        let b = match self {
             DebugName::Lua(s) => s.as_bytes(),
             DebugName::Builtin(s) => s.as_bytes(),
-        }
+        };
+        b.split(|&c| c == 0).next().unwrap_or(b)
     }
     /// For tracebacks, which are text on the Rust heap: at most
     /// [`TRACEBACK_NAME_MAX`] bytes of the name, then `...`.
