@@ -32,6 +32,6 @@ pub mod vm;
 pub use lua::{
     AnyUserData, AsChunk, BString, Chunk, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti, Function, IntoLua,
     IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil, RegistryKey, ReportStyle,
-    Result, StdLib, Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods,
-    UserDataRef, UserDataRefMut, Value, Variadic, VmState, MESSAGE_EXCERPT_MAX,
+    Result, SandboxOptions, StdLib, Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields,
+    UserDataMethods, UserDataRef, UserDataRefMut, Value, Variadic, VmState, MESSAGE_EXCERPT_MAX,
 };

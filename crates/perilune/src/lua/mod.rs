@@ -41,6 +41,7 @@ mod userdata;
 mod value;
 
 pub use chunk::{AsChunk, Chunk};
+pub use sandbox::SandboxOptions;
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, Result};
 pub use function::{Function, ReportStyle};

@@ -7,24 +7,34 @@
 //!   proxy stored in `E` whose protected metatable reads through to a hidden, frozen
 //!   copy of the library and raises an error on any assignment, so `string.rep = nil`
 //!   fails and `rawset(string, ...)` can only change this script's own proxy;
+//! - strings used by code whose environment is a sandbox see a string metatable of
+//!   their own, whose `__index` is the frozen `string` copy: `("").dump` is nil there,
+//!   while the host's code keeps the real library (`State::metatable_of` picks the
+//!   metatable by the environment of the innermost running Lua function);
+//! - `math.random` is the sandbox's own generator, seeded from the system's
+//!   randomness (or from [`SandboxOptions::random_seed`]), so no script can predict
+//!   or steer another's numbers (`math.randomseed` is absent);
 //! - `_G` is `E`; `load`/`loadstring` give the chunks they load `E` as environment
 //!   and refuse binary chunks (mode `"t"`), even in a trusted state;
 //!   `getmetatable` hides the string metatable; `collectgarbage` only allows
 //!   `collect`, `count` and `step`; `getfenv`/`setfenv` (which would reach the real
-//!   globals), `dofile`, `loadfile` and `module`/`require` are absent.
+//!   globals), `dofile`, `loadfile`, `module`/`require`, `string.dump` and
+//!   `math.randomseed` are absent.
 //!
 //! Assignments to globals land in `E` itself, so scripts in different sandboxes
 //! cannot see or change each other's globals or the libraries the others use.
 
-use crate::value::Value as Raw;
+use crate::value::{LuaType, Value as Raw};
+use crate::vm::state::type_index;
 
 use super::error::Result;
 use super::function::Function;
+use super::state::mem_error;
 use super::state::Lua;
 use super::table::Table;
 
 const SANDBOX_BUILDER: &str = r#"
-local G = ...
+local G, string_mt, new_generator = ...
 local setmetatable, getmetatable, rawset, error, type, pairs, ipairs, tostring =
       G.setmetatable, G.getmetatable, G.rawset, G.error, G.type, G.pairs, G.ipairs, G.tostring
 local loadstring, load, setfenv, collectgarbage = G.loadstring, G.load, G.setfenv, G.collectgarbage
@@ -33,18 +43,34 @@ local function read_only()
   error("attempt to modify a read-only table", 2)
 end
 
-local libs = {}
+local libs, copies = {}, {}
 for _, name in ipairs({ "string", "table", "math", "coroutine", "bit" }) do
   local lib = G[name]
   if type(lib) == "table" then
     local copy = {}
     for k, v in pairs(lib) do
-      -- string.dump exposes bytecode; math.randomseed would let one script steer
-      -- the random numbers another one sees.
-      if k ~= "dump" and k ~= "randomseed" then copy[k] = v end
+      -- string.dump exposes bytecode; each sandbox gets its own math.random below.
+      -- math.randomseed stays out: with a generator per sandbox it could only steer
+      -- the script's own numbers, but a host wanting reproducible runs seeds them.
+      if k ~= "dump" and k ~= "randomseed" and not (name == "math" and k == "random") then
+        copy[k] = v
+      end
     end
-    libs[name] = { __index = copy, __newindex = read_only, __metatable = false }
+    copies[name] = copy
+    if name ~= "math" then
+      libs[name] = { __index = copy, __newindex = read_only, __metatable = false }
+    end
   end
+end
+
+-- The string metatable for code running in a sandbox: the real one's fields, with
+-- the frozen copy as __index (so no `dump`), hidden from getmetatable.
+local sandbox_string_mt
+if string_mt and copies.string then
+  sandbox_string_mt = {}
+  for k, v in pairs(string_mt) do sandbox_string_mt[k] = v end
+  sandbox_string_mt.__index = copies.string
+  sandbox_string_mt.__metatable = false
 end
 
 local base = {}
@@ -57,10 +83,16 @@ for _, name in ipairs({
 end
 local env_mt = { __index = base, __metatable = false }
 
-return function()
+local function maker(seed)
   local env = setmetatable({}, env_mt)
   for name, mt in pairs(libs) do
     rawset(env, name, setmetatable({}, mt))
+  end
+  if copies.math then
+    local math = {}
+    for k, v in pairs(copies.math) do math[k] = v end
+    math.random = new_generator(seed)
+    rawset(env, "math", setmetatable({}, { __index = math, __newindex = read_only, __metatable = false }))
   end
   rawset(env, "_G", env)
   rawset(env, "getmetatable", function(o)
@@ -85,7 +117,43 @@ return function()
   end)
   return env
 end
+return maker, env_mt, sandbox_string_mt
 "#;
+
+/// Options for [`Lua::create_sandbox_with`].
+///
+/// ```
+/// use perilune::{Lua, SandboxOptions};
+/// let lua = Lua::new();
+/// // Reproducible random numbers: the sequence `math.randomseed(42)` gives.
+/// let a = lua.create_sandbox_with(SandboxOptions::new().random_seed(42.0))?;
+/// let b = lua.create_sandbox_with(SandboxOptions::new().random_seed(42.0))?;
+/// let draw = "return math.random(1000)";
+/// let x: u32 = lua.load(draw).set_environment(a).eval()?;
+/// let y: u32 = lua.load(draw).set_environment(b).eval()?;
+/// assert_eq!(x, y);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SandboxOptions {
+    random_seed: Option<f64>,
+}
+
+impl SandboxOptions {
+    /// The defaults: what [`Lua::create_sandbox`] uses.
+    pub fn new() -> SandboxOptions {
+        SandboxOptions::default()
+    }
+
+    /// Start the sandbox's `math.random` generator as `math.randomseed(seed)` would
+    /// (the same sequence as LuaJIT's for that seed), for reproducible runs. By
+    /// default each sandbox's generator starts from the system's randomness, so no
+    /// script (in this sandbox or another) can predict its numbers.
+    pub fn random_seed(mut self, seed: f64) -> SandboxOptions {
+        self.random_seed = Some(seed);
+        self
+    }
+}
 
 impl Lua {
     /// A fresh sandbox environment for one untrusted script: run the script with
@@ -100,11 +168,17 @@ impl Lua {
     /// lua.load("x = 1").set_environment(a.clone()).exec()?;
     /// assert!(lua.load("return x").set_environment(b.clone()).eval::<Option<i32>>()?.is_none());
     /// assert!(lua.load("string.rep = nil").set_environment(a).exec().is_err());
-    /// assert_eq!(lua.load("return ('ab'):rep(2)").set_environment(b).eval::<String>()?, "abab");
+    /// assert_eq!(lua.load("return ('ab'):rep(2)").set_environment(b.clone()).eval::<String>()?, "abab");
+    /// assert!(lua.load("return ('').dump").set_environment(b).eval::<Option<perilune::Function>>()?.is_none());
     /// assert!(lua.globals().get::<_, Option<i32>>("x")?.is_none());
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn create_sandbox(&self) -> Result<Table<'_>> {
+        self.create_sandbox_with(SandboxOptions::new())
+    }
+
+    /// [`Lua::create_sandbox`] with options (a deterministic random seed).
+    pub fn create_sandbox_with(&self, options: SandboxOptions) -> Result<Table<'_>> {
         let maker = match self.raw().sandbox_maker.get() {
             Some(v) => self.with_state(|st, raw| {
                 let f = super::value::Value::from_raw(self, st, raw, v)?;
@@ -113,16 +187,39 @@ impl Lua {
                     _ => Err(super::error::Error::RuntimeError("sandbox maker lost".into())),
                 }
             })?,
-            None => {
-                let builder = self.load(SANDBOX_BUILDER).set_name("=sandbox").into_function()?;
-                let maker: Function = builder.call(self.globals())?;
-                let v: Raw = maker.0.val;
-                // Kept alive for the state's life by a ref that is never released.
-                self.with_state(|st, raw| raw.make_ref(st, v))?;
-                self.raw().sandbox_maker.set(Some(v));
-                maker
-            }
+            None => self.build_sandbox_maker()?,
         };
-        maker.call(())
+        maker.call(options.random_seed)
+    }
+
+    /// Run the builder once: make the maker, and install the sandboxes' string
+    /// metatable in the state.
+    fn build_sandbox_maker(&self) -> Result<Function<'_>> {
+        let builder = self.load(SANDBOX_BUILDER).set_name("=sandbox").into_function()?;
+        let (string_mt, new_generator) = self.with_state(|st, raw| {
+            let mt = st.type_mts[type_index(LuaType::String)].map_or(Raw::NIL, Raw::table);
+            let mt = super::value::Value::from_raw(self, st, raw, mt)?;
+            let f = st
+                .new_native(crate::stdlib::math::new_generator, "new_generator", 0)
+                .map_err(|_| mem_error())?;
+            let f = super::value::Value::from_raw(self, st, raw, Raw::function(f))?;
+            Ok((mt, f))
+        })?;
+        let (maker, env_mt, sandbox_string_mt): (Function, Table, Option<Table>) =
+            builder.call((self.globals(), string_mt, new_generator))?;
+        let (maker_v, env_mt_v) = (maker.0.val, env_mt.0.val);
+        let string_mt_v = sandbox_string_mt.as_ref().map(|t| t.0.val);
+        self.with_state(|st, raw| {
+            // Kept alive for the state's life by refs that are never released.
+            raw.make_ref(st, maker_v)?;
+            raw.make_ref(st, env_mt_v)?;
+            if let (Some(env_mt), Some(smt)) = (env_mt_v.as_table(), string_mt_v) {
+                raw.make_ref(st, smt)?;
+                st.sandbox_strings = smt.as_table().map(|smt| (env_mt, smt));
+            }
+            Ok(())
+        })?;
+        self.raw().sandbox_maker.set(Some(maker_v));
+        Ok(maker)
     }
 }

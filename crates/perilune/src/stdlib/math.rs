@@ -59,17 +59,63 @@ fn open_lib(st: &mut State) -> LResult<()> {
     // `randomseed`: it is per Lua state, needs no field in `State`, and is
     // collected with the functions.
     let ud = st.new_userdata(RNG_BYTES)?;
-    let udv = Value::userdata(ud);
-    for (name, f) in [("random", random as crate::func::NativeFn), ("randomseed", randomseed)] {
-        let fv = st.new_native(f, name, 1)?;
-        if let Some(slot) = fv.native_upvals().first_mut() {
-            *slot = udv;
-        }
-        crate::gc::barrier_forward(st, fv.header(), udv);
+    for (name, fv) in generator_functions(st, ud)? {
         let k = st.str_value(name.as_bytes())?;
         st.table_set(t, k, Value::function(fv))?;
     }
     st.set_global("math", Value::table(t))
+}
+
+/// `random` and `randomseed` over the generator state in userdata `ud`.
+fn generator_functions(
+    st: &mut State,
+    ud: GcRef<Userdata>,
+) -> LResult<[(&'static str, GcRef<crate::func::LuaFunction>); 2]> {
+    let udv = Value::userdata(ud);
+    let mut make = |name: &'static str, f: crate::func::NativeFn, ffid: u8| -> LResult<_> {
+        let fv = st.new_native(f, name, 1)?;
+        if let Some(slot) = fv.native_upvals().first_mut() {
+            *slot = udv;
+        }
+        fv.get_mut().hdr.ffid = ffid;
+        crate::gc::barrier_forward(st, fv.header(), udv);
+        Ok((name, fv))
+    };
+    // `mark_lib` gives the library's own functions LuaJIT's ids; a sandbox's copies
+    // get the same ones, so they print as the real ones do.
+    Ok([make("random", random, 62)?, make("randomseed", randomseed, 63)?])
+}
+
+/// `new_generator([seed])` (for sandboxes, not a library function): a new, private
+/// generator, returned as its `random` and `randomseed` functions. With a number
+/// `seed` it starts as `math.randomseed(seed)` would leave it (reproducible, the same
+/// sequence as LuaJIT's for that seed); without one it starts from the system's
+/// randomness (std's `RandomState`: keys from the OS, `getrandom` on Linux, through
+/// SipHash), so no script can predict it.
+pub fn new_generator(st: &mut State) -> LResult<usize> {
+    let seed = st.arg(1);
+    let seed = if seed.is_nil() { None } else { Some(st.check_number(1)?) };
+    let ud = st.new_userdata(RNG_BYTES)?;
+    let mut rng = Rng {
+        z: [0; 4],
+        seeded: false,
+    };
+    match seed {
+        Some(d) => rng.seed(d),
+        None => rng.seed_words(entropy_words()),
+    }
+    rng.store(ud);
+    for (_, fv) in generator_functions(st, ud)? {
+        st.push(Value::function(fv))?;
+    }
+    Ok(2)
+}
+
+/// Four words from the system's randomness.
+fn entropy_words() -> [u64; 4] {
+    use std::hash::BuildHasher;
+    let rs = std::collections::hash_map::RandomState::new();
+    [0u64, 1, 2, 3].map(|i| rs.hash_one(i ^ 0x6d61_7468_7261_6e64))
 }
 
 /// Push one number result.
@@ -346,14 +392,21 @@ impl Rng {
     /// Then a few steps are discarded to mix the seed in. This reproduces LuaJIT's
     /// sequences for the same seed.
     fn seed(&mut self, mut d: f64) {
-        for (z, &(k, _, _)) in self.z.iter_mut().zip(TAUS.iter()) {
+        let mut words = [0u64; 4];
+        for w in words.iter_mut() {
             d = d * std::f64::consts::PI + std::f64::consts::E;
+            *w = d.to_bits();
+        }
+        self.seed_words(words);
+    }
+
+    /// Start from four arbitrary words: a component whose significant (top `k`) bits
+    /// would all be zero is stuck at zero, so such a state gets its lowest significant
+    /// bit set; then a few steps are discarded to mix the words in.
+    fn seed_words(&mut self, words: [u64; 4]) {
+        for ((z, &(k, _, _)), u) in self.z.iter_mut().zip(TAUS.iter()).zip(words) {
             let low = 1u64 << (64 - k);
-            let mut u = d.to_bits();
-            if u < low {
-                u += low;
-            }
-            *z = u;
+            *z = if u < low { u + low } else { u };
         }
         self.seeded = true;
         for _ in 0..10 {

@@ -132,6 +132,11 @@ pub struct State {
     /// Mixed into the hash of every non-string table key (random per state; see
     /// `docs/tables.md`, "Keys"), so scripts cannot choose colliding keys.
     pub table_seed: u64,
+    /// Set by the first `Lua::create_sandbox`: the metatable every sandbox
+    /// environment has, and the string metatable for code running in one (its
+    /// `__index` is the sandboxes' frozen `string` copy, without `dump`). Both are
+    /// kept alive by the embedding API's refs. See [`State::metatable_of`].
+    pub sandbox_strings: Option<(GcRef<Table>, GcRef<Table>)>,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -198,6 +203,7 @@ impl State {
                     hook_last: (0, 0),
                     allow_bytecode: true,
                     table_seed,
+                    sandbox_strings: None,
                 }))
             }
             Err(e) => {
@@ -352,7 +358,28 @@ impl State {
         if let Some(u) = v.as_userdata() {
             return u.metatable;
         }
+        if self.sandbox_strings.is_some() && v.is_string() {
+            if let Some(mt) = self.sandbox_string_mt() {
+                return Some(mt);
+            }
+        }
         self.type_mts[type_index(v.lua_type())]
+    }
+
+    /// The sandboxes' string metatable if the innermost Lua function running on the
+    /// current thread has a sandbox environment (natives run on behalf of that
+    /// function: a `gsub` called from a sandbox indexes with the sandbox's view).
+    #[inline(never)]
+    fn sandbox_string_mt(&self) -> Option<GcRef<Table>> {
+        let (env_mt, string_mt) = self.sandbox_strings?;
+        let th = self.cur;
+        for ci in th.frames.iter().rev() {
+            match th.stack.get(ci.func as usize).and_then(|f| f.as_function()) {
+                Some(f) if f.is_lua() => return (f.env.metatable == Some(env_mt)).then_some(string_mt),
+                _ => continue,
+            }
+        }
+        None
     }
 }
 
