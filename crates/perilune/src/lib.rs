@@ -30,8 +30,9 @@ pub mod value;
 pub mod vm;
 
 pub use lua::{
-    AnyUserData, AsChunk, BString, Chunk, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti, Function, IntoLua,
-    IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil, RegistryKey, ReportStyle,
-    Result, SandboxOptions, StdLib, Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields,
-    UserDataMethods, UserDataRef, UserDataRefMut, Value, Variadic, VmState, MESSAGE_EXCERPT_MAX,
+    AnyUserData, AsChunk, BString, Chunk, ChunkMode, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti,
+    Function, IntoLua, IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil,
+    RegistryKey, ReportStyle, Result, SandboxOptions, StdLib, Table, TablePairs, TableSequence, Thread, ThreadStatus,
+    UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut, Value, Variadic, VmState,
+    MESSAGE_EXCERPT_MAX,
 };

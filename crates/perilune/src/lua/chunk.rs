@@ -40,10 +40,35 @@ impl<'a> AsChunk<'a> for Vec<u8> {
     }
 }
 
+/// Which kinds of chunk [`Chunk`] accepts: Lua `load`'s mode argument (`"t"`, `"b"`,
+/// `"bt"`). A chunk of another kind fails with LuaJIT's "attempt to load chunk with
+/// wrong mode".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkMode {
+    /// Source text only (`"t"`).
+    Text,
+    /// Binary chunks (`string.dump` output) only (`"b"`).
+    Binary,
+    /// Either (`"bt"`).
+    TextOrBinary,
+}
+
+impl ChunkMode {
+    fn as_load_mode(self) -> &'static [u8] {
+        match self {
+            ChunkMode::Text => b"t",
+            ChunkMode::Binary => b"b",
+            ChunkMode::TextOrBinary => b"bt",
+        }
+    }
+}
+
 /// A chunk of Lua source, made by [`Lua::load`]. Binary chunks (`string.dump`
 /// output) are refused by states from the safe constructors ([`Lua::new`],
 /// [`Lua::new_with`], [`Lua::new_with_allocator`]) with "attempt to load a binary
-/// chunk (mode is 't')"; trusted states load them (always verified).
+/// chunk (mode is 't')", whatever the chunk's mode; trusted states load them (always
+/// verified) unless the chunk's mode ([`Chunk::set_mode`]) says text only, which is
+/// the default for a chunk whose environment is a sandbox.
 ///
 /// ```
 /// let lua = perilune::Lua::new();
@@ -59,6 +84,7 @@ pub struct Chunk<'lua, 'a> {
     source: Cow<'a, [u8]>,
     name: Option<Vec<u8>>,
     env: Option<Table<'lua>>,
+    mode: Option<ChunkMode>,
 }
 
 impl Lua {
@@ -69,6 +95,7 @@ impl Lua {
             source: chunk.source(),
             name: None,
             env: None,
+            mode: None,
         }
     }
 }
@@ -109,6 +136,27 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
         self
     }
 
+    /// Which kinds of chunk to accept (mlua's `Chunk::set_mode`, plus
+    /// [`ChunkMode::TextOrBinary`]). Without a mode, a chunk whose environment is a
+    /// sandbox ([`Lua::create_sandbox`]) is [`ChunkMode::Text`], and any other chunk
+    /// accepts what the state accepts (both kinds in a trusted state). A mode never
+    /// lets a state from a safe constructor load a binary chunk.
+    ///
+    /// ```
+    /// use perilune::{ChunkMode, Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new())?;
+    /// let bin = lua.load("return string.dump(function() return 1 end)").eval::<perilune::LuaString>()?;
+    /// let bin = bin.as_bytes().to_vec();
+    /// assert_eq!(lua.load(&bin[..]).eval::<i32>()?, 1);
+    /// let e = lua.load(&bin[..]).set_mode(ChunkMode::Text).exec().unwrap_err();
+    /// assert!(e.to_string().contains("attempt to load chunk with wrong mode"));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn set_mode(mut self, mode: ChunkMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
     /// Compile the chunk into a function.
     pub fn into_function(self) -> Result<Function<'lua>> {
         self.compile(&self.source)
@@ -120,7 +168,12 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
         let env = self.env.as_ref().and_then(|t| t.0.val.as_table());
         lua.with_state(|st, raw| {
             let top = st.cur.top;
-            if let Err(e) = st.load(source, &name) {
+            let mode = match (self.mode, env) {
+                (Some(m), _) => Some(m),
+                (None, Some(env)) if super::sandbox::is_sandbox_env(st, env) => Some(ChunkMode::Text),
+                (None, _) => None,
+            };
+            if let Err(e) = st.load_mode(source, &name, mode.map(ChunkMode::as_load_mode)) {
                 st.cur.get_mut().top = top;
                 return Err(compile_error(e));
             }

@@ -40,7 +40,7 @@ mod thread;
 mod userdata;
 mod value;
 
-pub use chunk::{AsChunk, Chunk};
+pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use sandbox::SandboxOptions;
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, Result};

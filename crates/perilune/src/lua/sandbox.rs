@@ -192,8 +192,8 @@ impl Lua {
         maker.call(options.random_seed)
     }
 
-    /// Run the builder once: make the maker, and install the sandboxes' string
-    /// metatable in the state.
+    /// Run the builder once: make the maker, and record the sandbox environments'
+    /// metatable and the sandboxes' string metatable in the state.
     fn build_sandbox_maker(&self) -> Result<Function<'_>> {
         let builder = self.load(SANDBOX_BUILDER).set_name("=sandbox").into_function()?;
         let (string_mt, new_generator) = self.with_state(|st, raw| {
@@ -213,13 +213,21 @@ impl Lua {
             // Kept alive for the state's life by refs that are never released.
             raw.make_ref(st, maker_v)?;
             raw.make_ref(st, env_mt_v)?;
-            if let (Some(env_mt), Some(smt)) = (env_mt_v.as_table(), string_mt_v) {
+            if let Some(smt) = string_mt_v {
                 raw.make_ref(st, smt)?;
-                st.sandbox_strings = smt.as_table().map(|smt| (env_mt, smt));
             }
+            st.sandbox_strings = env_mt_v
+                .as_table()
+                .map(|env_mt| (env_mt, string_mt_v.and_then(Raw::as_table)));
             Ok(())
         })?;
         self.raw().sandbox_maker.set(Some(maker_v));
         Ok(maker)
     }
+}
+
+/// Whether `env` is a sandbox environment (made by [`Lua::create_sandbox`]): all of
+/// them share one protected metatable.
+pub(crate) fn is_sandbox_env(st: &crate::vm::state::State, env: crate::object::GcRef<crate::table::Table>) -> bool {
+    matches!(st.sandbox_strings, Some((mt, _)) if env.metatable == Some(mt))
 }

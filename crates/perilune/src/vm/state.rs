@@ -134,9 +134,10 @@ pub struct State {
     pub table_seed: u64,
     /// Set by the first `Lua::create_sandbox`: the metatable every sandbox
     /// environment has, and the string metatable for code running in one (its
-    /// `__index` is the sandboxes' frozen `string` copy, without `dump`). Both are
-    /// kept alive by the embedding API's refs. See [`State::metatable_of`].
-    pub sandbox_strings: Option<(GcRef<Table>, GcRef<Table>)>,
+    /// `__index` is the sandboxes' frozen `string` copy, without `dump`; none
+    /// without a string library). Both are kept alive by the embedding API's refs.
+    /// See [`State::metatable_of`].
+    pub sandbox_strings: Option<(GcRef<Table>, Option<GcRef<Table>>)>,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -375,7 +376,7 @@ impl State {
         let th = self.cur;
         for ci in th.frames.iter().rev() {
             match th.stack.get(ci.func as usize).and_then(|f| f.as_function()) {
-                Some(f) if f.is_lua() => return (f.env.metatable == Some(env_mt)).then_some(string_mt),
+                Some(f) if f.is_lua() => return string_mt.filter(|_| f.env.metatable == Some(env_mt)),
                 _ => continue,
             }
         }
