@@ -53,7 +53,9 @@ pub unsafe trait Allocator: Send {
     unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout);
 }
 
-/// The process allocator.
+/// The process allocator: Rust's global allocator, or with the `mimalloc` feature the
+/// process allocator of `process_alloc` without its emergency reserve. Free its blocks
+/// through it (as the [`Allocator`] contract says), not with `std::alloc::dealloc`.
 #[derive(Default, Clone, Copy, Debug)]
 pub struct SystemAllocator;
 

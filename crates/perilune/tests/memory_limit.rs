@@ -110,8 +110,20 @@ const WORKLOADS: &[(&str, &str)] = &[
            coroutine.resume(co, #cs) cs[#cs + 1] = co end",
     ),
     (
-        "deep recursion (stack growth)",
-        "local function r(n, a, b, c, d, e, f, g) return 1 + r(n + 1, a, b, c, d, e, f, g) end r(1)",
+        // One stack stops at LuaJIT's depth (about 512 KB of slots) with `stack
+        // overflow`, so the stacks of many suspended coroutines, each 5000 frames deep,
+        // grow into the limit.
+        "deep recursion in many coroutines (stack growth)",
+        "local function r(n, a, b, c, d, e, f, g)
+           if n % 5000 == 0 then coroutine.yield() end
+           return 1 + r(n + 1, a, b, c, d, e, f, g)
+         end
+         local keep = {}
+         while true do
+           local co = coroutine.wrap(function() r(1) end)
+           co()
+           keep[#keep + 1] = co
+         end",
     ),
     ("userdata", "local t = {} while true do t[#t + 1] = newproxy(true) end"),
     (

@@ -238,8 +238,12 @@ impl Quarantine {
             if bytes.iter().any(|&b| b != 0xDD) {
                 dirty += 1;
             }
-            // SAFETY: allocated by the system allocator with `layout`, freed once.
-            unsafe { std::alloc::dealloc(p as *mut u8, layout) };
+            // SAFETY: allocated by `SystemAllocator` with `layout` (which is not always
+            // Rust's global allocator: with the `mimalloc` feature it is the process
+            // allocator), freed once, by the same allocator.
+            if let Some(nn) = std::ptr::NonNull::new(p as *mut u8) {
+                unsafe { perilune::alloc::Allocator::dealloc(&perilune::alloc::SystemAllocator, nn, layout) };
+            }
         }
         dirty
     }
@@ -317,4 +321,29 @@ fn traceback_shows_long_names_cut() {
         "{m}"
     );
     assert_eq!(lines[4], format!("\tregression:1: in function '{exact}'"), "{m}");
+}
+
+/// Found by the `mutate_dump` fuzz target (a call count mutated from 3 to 14082, a
+/// libFuzzer timeout; the same from source): multiple results are copied value by
+/// value, and recursion that passes a growing list on (`return n, f(n - 1)`,
+/// `return g(n - 1, n, ...)`, `{f(n - 1)}`) does work quadratic in its depth while
+/// the instruction budget counted only its calls: 14 000 calls, well inside a
+/// 200 000 budget, copied 10^8 values. CALLM, CALLMT, RETM and TSETM now pay one
+/// unit per 16 values they pass on (vm/interp.rs, `pay_values!`).
+#[test]
+fn instruction_budget_counts_multiple_results() {
+    for src in [
+        "local function f(n) if n == 0 then return end return n, f(n - 1) end return #{f(14000)}",
+        "local function g(n, ...) if n == 0 then return select('#', ...) end return g(n - 1, n, ...) end return g(14000)",
+        "local function h(n, ...) if n == 0 then return 0 end local t = {n, ...} return h(n - 1, unpack(t)) end return h(14000)",
+    ] {
+        let lua = perilune::Lua::new();
+        lua.set_instruction_budget(Some(200_000)).unwrap();
+        let r = lua.load(src).eval::<i64>();
+        assert!(matches!(r, Err(perilune::Error::BudgetExhausted)), "{src}: {r:?}");
+        // Short lists cost about what they did.
+        lua.set_instruction_budget(Some(200_000)).unwrap();
+        let short = src.replace("14000", "100");
+        assert!(lua.load(short.as_str()).eval::<i64>().is_ok(), "{short}");
+    }
 }
