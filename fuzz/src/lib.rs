@@ -58,3 +58,83 @@ pub fn run_one(src: &[u8]) {
         other => panic!("the state is unusable after the run: {other:?}"),
     }
 }
+
+/// The functions `mutate_dump` mutates: `fuzz/dump_snippets.lua`, one chunk per
+/// `--@@`-separated part.
+pub const DUMP_SNIPPETS: &str = include_str!("../dump_snippets.lua");
+
+/// The snippets of [`DUMP_SNIPPETS`], split.
+pub fn dump_snippets() -> Vec<&'static str> {
+    DUMP_SNIPPETS.split("\n--@@\n").collect()
+}
+
+/// `string.dump` of every snippet, made once per process.
+pub fn dumps() -> &'static [Vec<u8>] {
+    static DUMPS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    DUMPS.get_or_init(|| {
+        let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
+        dump_snippets()
+            .into_iter()
+            .map(|src| {
+                let s: perilune::LuaString = lua
+                    .load("return string.dump(assert(loadstring(...)))")
+                    .call(lua.create_string(src.as_bytes()).expect("string"))
+                    .expect("dump");
+                s.as_bytes().to_vec()
+            })
+            .collect()
+    })
+}
+
+/// The mutated chunk an input of `mutate_dump` describes: byte 0 picks the dump,
+/// byte 1 the number of mutations (1 to 4), then each mutation is three bytes: a
+/// little-endian position (taken modulo the chunk's length) and the new value. A
+/// mutation that would leave the byte as it was flips its low bit instead, so every
+/// input changes the chunk.
+pub fn mutated_dump(data: &[u8]) -> Option<Vec<u8>> {
+    let dumps = dumps();
+    let (&pick, rest) = data.split_first()?;
+    let (&count, mut rest) = rest.split_first()?;
+    let mut chunk = dumps.get(pick as usize % dumps.len())?.clone();
+    for _ in 0..1 + count % 4 {
+        let Some((m, more)) = rest.split_first_chunk::<3>() else {
+            break;
+        };
+        rest = more;
+        let at = u16::from_le_bytes([m[0], m[1]]) as usize % chunk.len();
+        chunk[at] = if chunk[at] == m[2] { m[2] ^ 1 } else { m[2] };
+    }
+    Some(chunk)
+}
+
+/// `mutate_dump` target: a dump of a varied function with 1-4 bytes changed, loaded
+/// as a binary chunk in a trusted state (safe libraries only), run under
+/// [`MEMORY_LIMIT`] and [`BUDGET`]. Being refused by the loader (the verifier) or
+/// failing at run time is fine; a panic, an abort or a hang is a bug. Afterwards the
+/// state must still work.
+pub fn mutate_dump_one(data: &[u8]) {
+    let Some(chunk) = mutated_dump(data) else { return };
+    run_chunk(&chunk);
+}
+
+/// Run a (binary) chunk in a fresh trusted state under the limits, then check the
+/// state as [`run_one`] does.
+pub fn run_chunk(chunk: &[u8]) {
+    let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
+    lua.load(PRELUDE).set_name("=prelude").exec().expect("prelude");
+    lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).expect("limit");
+    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
+    let r = lua.load(chunk).set_name("=fuzz").exec();
+    if std::env::var_os("PERILUNE_FUZZ_VERBOSE").is_some() {
+        eprintln!("mutate_dump: {r:?}");
+    }
+    lua.set_memory_limit(0).expect("limit");
+    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
+    let _ = lua.gc_collect();
+    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
+    match lua.load(CHECK).set_name("=check").eval::<i64>() {
+        Ok(100) => {}
+        Err(Error::BudgetExhausted) => {}
+        other => panic!("the state is unusable after the run: {other:?}"),
+    }
+}

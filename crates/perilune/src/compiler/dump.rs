@@ -146,9 +146,18 @@ impl Writer {
             if let Some(t) = k.as_table() {
                 self.u8(K_TABLE)?;
                 self.len(t.array_len())?;
-                let n = t.iter().count();
-                self.len(n)?;
-                for (key, val) in t.iter() {
+                // In key order, not the table's: hash order depends on the state's
+                // (and the table's) random seed, and a dump should be the same
+                // bytes every time.
+                let mut entries: HVec<(Value, Value)> = HVec::with_capacity(self.out.heap(), t.iter().count())?;
+                for e in t.iter() {
+                    entries.push(e)?;
+                }
+                entries
+                    .as_mut_slice()
+                    .sort_unstable_by(|x, y| template_key_order(x.0, y.0));
+                self.len(entries.len())?;
+                for &(key, val) in entries.as_slice() {
                     self.template_value(key)?;
                     self.template_value(val)?;
                 }
@@ -180,6 +189,29 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The order of template table keys in a dump: numbers by value, then strings by
+/// their bytes, then `false` and `true`.
+fn template_key_order(a: Value, b: Value) -> std::cmp::Ordering {
+    let rank = |v: Value| {
+        if v.is_number() {
+            0
+        } else if v.is_string() {
+            1
+        } else if v.as_bool() == Some(false) {
+            2
+        } else {
+            3
+        }
+    };
+    rank(a)
+        .cmp(&rank(b))
+        .then_with(|| match (a.as_number(), b.as_number(), a.as_string(), b.as_string()) {
+            (Some(x), Some(y), _, _) => x.total_cmp(&y),
+            (_, _, Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
+            _ => std::cmp::Ordering::Equal,
+        })
 }
 
 /// Serialise `p` and its children (not upvalue values) into a buffer on the state's
@@ -353,7 +385,9 @@ impl Reader<'_, '_> {
             let start_pc = self.u32()?;
             let end_pc = self.u32()?;
             let reg = self.u8()?;
-            if start_pc > end_pc || end_pc as usize > ncode || reg as u32 >= MAX_SLOTS {
+            // The register must be inside the frame: `debug.getlocal` reads it, and
+            // above the frame's top a slot can hold a value the collector freed.
+            if start_pc > end_pc || end_pc as usize > ncode || reg >= framesize {
                 return bad("bad local variable");
             }
             locvars.push(LocVar {

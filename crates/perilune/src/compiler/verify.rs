@@ -4,7 +4,12 @@
 //! compiler promises (bytecode.rs) that every operand is in range. This module checks
 //! that promise for one prototype and its children. Debug builds run it on every
 //! compiled chunk, so a code generator bug is a test failure instead of memory
-//! corruption; tests and fuzzers call it directly.
+//! corruption; tests and fuzzers call it directly. Binary chunks (`load` of a
+//! `string.dump` output in a trusted state) always go through it: it is what stands
+//! between a hostile chunk and the interpreter's unchecked accesses, so it checks
+//! every operand the interpreter uses without a bounds check, the pairing of
+//! multiple-results instructions, and that every loop pays into the instruction
+//! budget (docs/bytecode-dump.md, "What the verifier checks").
 
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Format, Ins, Op};
 use crate::func::Proto;
@@ -78,6 +83,37 @@ impl Checker<'_> {
             self.fail(format!("jump target {t} outside the code"))
         }
     }
+    /// A jump that must go backwards (a loop back-edge, which pays its distance into
+    /// the budget: a forward one would pay a negative amount).
+    fn back_edge(&self, ins: Ins) -> Result<(), String> {
+        self.target(ins)?;
+        if jump_offset(ins) < 0 {
+            Ok(())
+        } else {
+            self.fail("loop back-edge jumps forwards".into())
+        }
+    }
+    /// A `*M` instruction consumes the values of the instruction just before it,
+    /// which must leave them (a call or VARG with B = 0) where this one expects them
+    /// (`start`); it must not be a jump target, so MULTRES (the thread's `top`) is
+    /// always the one that instruction set.
+    fn multres_from(&self, start: u32, targets: &[bool]) -> Result<(), String> {
+        if targets.get(self.pc).copied().unwrap_or(false) {
+            return self.fail("multiple results consumed at a jump target".into());
+        }
+        let prev = match self.pc.checked_sub(1).and_then(|i| self.p.code.get(i)) {
+            Some(&i) => i,
+            None => return self.fail("multiple results without a producer".into()),
+        };
+        let produces = matches!(Op::from_u8(op_byte(prev)), Some(Op::CALL | Op::CALLM | Op::VARG)) && arg_b(prev) == 0;
+        if !produces {
+            return self.fail("multiple results without a producer".into());
+        }
+        if arg_a(prev) != start {
+            return self.fail(format!("multiple results expected at {start}, made at {}", arg_a(prev)));
+        }
+        Ok(())
+    }
     fn followed_by_jmp(&self) -> Result<(), String> {
         match self.p.code.get(self.pc + 1) {
             Some(&j) if op_byte(j) == Op::JMP as u8 => Ok(()),
@@ -108,6 +144,20 @@ fn verify_one(p: &Proto) -> Result<(), String> {
         Some(Op::RET0 | Op::RET1 | Op::RET | Op::RETM | Op::CALLT | Op::CALLMT)
     ) {
         return Err("code does not end in a return".into());
+    }
+    // Which instructions a jump can reach (besides falling through to them).
+    let mut targets: Vec<bool> = Vec::new();
+    targets
+        .try_reserve_exact(p.code.len())
+        .map_err(|_| "not enough memory".to_string())?;
+    targets.resize(p.code.len(), false);
+    for (pc, &ins) in p.code.iter().enumerate() {
+        if let Some(Op::JMP | Op::UCLO | Op::FORI | Op::FORL | Op::ITERL) = Op::from_u8(op_byte(ins)) {
+            let t = pc as i64 + 1 + jump_offset(ins) as i64;
+            if let Some(slot) = usize::try_from(t).ok().and_then(|t| targets.get_mut(t)) {
+                *slot = true;
+            }
+        }
     }
     for pc in 0..p.code.len() {
         let c = Checker { p, pc };
@@ -213,7 +263,14 @@ fn verify_one(p: &Proto) -> Result<(), String> {
                     return c.fail(format!("bad primitive {d}"));
                 }
             }
-            UCLO | JMP | LOOP => c.target(ins)?,
+            UCLO => {
+                // Upvalues from A up are closed: A may be the frame's end, no further.
+                if a > p.framesize as u32 {
+                    return c.fail(format!("register {a} outside frame of {}", p.framesize));
+                }
+                c.target(ins)?;
+            }
+            JMP | LOOP => c.target(ins)?,
             FNEW => {
                 c.reg(a)?;
                 let Some(child) = p.protos.get(d as usize) else {
@@ -249,6 +306,13 @@ fn verify_one(p: &Proto) -> Result<(), String> {
                 }
                 c.reg(a)?;
                 c.knum(d)?;
+                // The first index: a positive integer the interpreter's index
+                // arithmetic (`i64`) cannot overflow with.
+                let k = p.consts.get(d as usize).and_then(|v| v.as_number()).unwrap_or(0.0);
+                if !((1.0..=MAX_TSETM_START).contains(&k) && k.fract() == 0.0) {
+                    return c.fail(format!("TSETM start index {k} is not an integer in 1..2^32"));
+                }
+                c.multres_from(a, &targets)?;
             }
             CALL => {
                 if cc == 0 {
@@ -260,6 +324,7 @@ fn verify_one(p: &Proto) -> Result<(), String> {
             CALLM => {
                 c.regs(a, cc + 1)?;
                 c.regs(a, b.saturating_sub(1))?;
+                c.multres_from(a + 1 + cc, &targets)?;
             }
             CALLT => {
                 if d == 0 {
@@ -267,7 +332,10 @@ fn verify_one(p: &Proto) -> Result<(), String> {
                 }
                 c.regs(a, d)?;
             }
-            CALLMT => c.regs(a, d + 1)?,
+            CALLMT => {
+                c.regs(a, d + 1)?;
+                c.multres_from(a + 1 + d, &targets)?;
+            }
             ITERC => {
                 if a < 3 {
                     return c.fail("ITERC needs three registers below A".into());
@@ -275,25 +343,131 @@ fn verify_one(p: &Proto) -> Result<(), String> {
                 c.regs(a, 3)?;
                 c.regs(a, b.saturating_sub(1))?;
             }
-            VARG => c.regs(a, b.saturating_sub(1).max(1))?,
-            RETM => c.reg(a).or_else(|e| if d == 0 { Ok(()) } else { Err(e) })?,
-            RET => c.regs(a, d.saturating_sub(1))?,
+            VARG => {
+                // Only a vararg frame has varargs below its registers (the interpreter
+                // finds them at `base - 2 - nvarargs`).
+                if !p.is_vararg {
+                    return c.fail("VARG outside a vararg function".into());
+                }
+                c.regs(a, b.saturating_sub(1).max(1))?
+            }
+            RETM => {
+                // R(A)..R(A+D-1) and then the multiple results, which start at A + D.
+                c.regs(a, d)?;
+                c.multres_from(a + d, &targets)?;
+            }
+            RET => {
+                // D - 1 values: D = 0 would be -1 of them.
+                if d == 0 {
+                    return c.fail("RET with D = 0".into());
+                }
+                c.regs(a, d - 1)?;
+            }
             RET0 => {}
             RET1 => c.reg(a)?,
-            FORI | FORL => {
+            FORI => {
                 c.regs(a, 4)?;
                 c.target(ins)?;
+                // The loop's exit: a backward one would be a loop that pays nothing.
+                if jump_offset(ins) < 0 {
+                    return c.fail("FORI jumps backwards".into());
+                }
+            }
+            FORL => {
+                c.regs(a, 4)?;
+                c.back_edge(ins)?;
             }
             ITERL => {
                 if a == 0 {
                     return c.fail("ITERL needs a register below A".into());
                 }
                 c.reg(a)?;
-                c.target(ins)?;
+                c.back_edge(ins)?;
             }
         }
         // Formats with a jump are checked above; make sure nothing else carries one.
         debug_assert!(op.format() != Format::AJ || matches!(op, UCLO | JMP | LOOP | FORI | FORL | ITERL));
+    }
+    every_loop_pays(p)
+}
+
+/// The largest first index of a `TSETM`.
+const MAX_TSETM_START: f64 = 4_294_967_296.0;
+
+/// Every cycle of the control flow passes through an instruction that pays into the
+/// instruction budget, so no bytecode loops forever under a budget (or past the
+/// interrupt flag). The interpreter pays at `LOOP`, at a backward `JMP` or `UCLO` and
+/// at the back-edge of `FORL` and `ITERL` (checked above to go backwards), but not
+/// when a comparison takes its `JMP` backwards or at `FORI` (checked above to go
+/// forwards): the compiler's backward conditional jumps go to a `LOOP` or to a
+/// `while` condition that leads to one (a jump pending at the end of a loop body is
+/// threaded to the loop's start). So the graph of the edges that pay nothing must be
+/// acyclic; one depth-first search over it decides that.
+fn every_loop_pays(p: &Proto) -> Result<(), String> {
+    let n = p.code.len();
+    // Successors along edges that pay nothing (at most two per instruction).
+    let succ = |pc: usize| -> [Option<usize>; 2] {
+        let ins = p.code[pc];
+        let rel = |ins: Ins, from: usize| {
+            let t = from as i64 + 1 + jump_offset(ins) as i64;
+            usize::try_from(t).ok().filter(|&t| t < n)
+        };
+        let next = Some(pc + 1).filter(|&t| t < n);
+        use Op::*;
+        match Op::from_u8(op_byte(ins)) {
+            Some(
+                ISLT | ISGE | ISLE | ISGT | ISEQV | ISNEV | ISEQS | ISNES | ISEQN | ISNEN | ISEQP | ISNEP | ISTC | ISFC
+                | IST | ISF,
+            ) => {
+                // Either the following JMP is taken (from here, paying nothing even
+                // if it goes backwards) or it is skipped.
+                let taken = p.code.get(pc + 1).and_then(|&j| rel(j, pc + 1));
+                [taken, Some(pc + 2).filter(|&t| t < n)]
+            }
+            Some(JMP | UCLO) => [rel(ins, pc).filter(|_| jump_offset(ins) >= 0), None],
+            Some(FORI) => [next, rel(ins, pc)],
+            Some(LOOP | RET0 | RET1 | RET | RETM | CALLT | CALLMT) | None => [None, None],
+            // FORL and ITERL pay on their back-edge; falling through is free.
+            Some(_) => [next, None],
+        }
+    };
+    // Iterative DFS: 0 unvisited, 1 on the stack, 2 done.
+    let mut state: Vec<u8> = Vec::new();
+    state
+        .try_reserve_exact(n)
+        .map_err(|_| "not enough memory".to_string())?;
+    state.resize(n, 0);
+    let mut stack: Vec<(usize, u8)> = Vec::new();
+    for root in 0..n {
+        if state[root] != 0 {
+            continue;
+        }
+        state[root] = 1;
+        stack.push((root, 0));
+        while let Some(&mut (pc, ref mut k)) = stack.last_mut() {
+            let edges = succ(pc);
+            if let Some(e) = edges.get(*k as usize) {
+                *k += 1;
+                if let Some(t) = *e {
+                    match state[t] {
+                        0 => {
+                            state[t] = 1;
+                            stack.try_reserve(1).map_err(|_| "not enough memory".to_string())?;
+                            stack.push((t, 0));
+                        }
+                        1 => {
+                            return Err(format!(
+                                "pc {pc}: a loop through pc {t} pays nothing into the instruction budget"
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            } else {
+                state[pc] = 2;
+                stack.pop();
+            }
+        }
     }
     Ok(())
 }

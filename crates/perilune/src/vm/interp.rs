@@ -252,6 +252,19 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 }
             }};
         }
+        // Values passed on as multiple results (CALLM, CALLMT, RETM, TSETM, after a
+        // call or VARG made them) are copied one by one: pay for long runs, or
+        // recursion that passes a growing list on does quadratic work on a budget
+        // that counts only its calls (a crafted `varret(14082)` ran for seconds
+        // under a 200 000 budget: docs/fuzzing.md).
+        macro_rules! pay_values {
+            ($n:expr) => {{
+                let n: usize = $n;
+                if n > VALUES_PER_UNIT {
+                    back_edge!(n / VALUES_PER_UNIT);
+                }
+            }};
+        }
         macro_rules! cond_next {
             ($take:expr) => {
                 if $take {
@@ -769,10 +782,14 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     };
                     let start = kv!(arg_d(ins)).number_unchecked() as i64;
                     let n = th.top.saturating_sub(base_idx + a);
+                    pay_values!(n);
                     // Size the array part once, as SETLIST does, instead of growing it
                     // through rehashes one store at a time.
-                    let last = (start - 1).max(0) as usize + n;
-                    if n > 0 && last > t.array_len() {
+                    // Only when the values continue the array part: a start far past
+                    // it (a crafted chunk's, up to 2^32) must not reserve gigabytes.
+                    let first = (start - 1).max(0) as usize;
+                    let last = first + n;
+                    if n > 0 && last > t.array_len() && first <= t.array_len() {
                         tri!(t.get_mut().reserve_array(last).map_err(Throw::from));
                     }
                     for i in 0..n {
@@ -785,7 +802,9 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let nargs = if op == Op::CALL {
                         arg_c(ins) as usize - 1
                     } else {
-                        th.top.saturating_sub(func + 1)
+                        let n = th.top.saturating_sub(func + 1);
+                        pay_values!(n);
+                        n
                     };
                     let nres = arg_b(ins) as i32 - 1;
                     savepc!();
@@ -856,7 +875,9 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let nargs = if op == Op::CALLT {
                         arg_d(ins) as usize - 1
                     } else {
-                        th.top.saturating_sub(func + 1)
+                        let n = th.top.saturating_sub(func + 1);
+                        pay_values!(n);
+                        n
                     };
                     savepc!();
                     // Fast path: a Lua function takes this frame's place (as `tail_call`
@@ -936,6 +957,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 }
                 Op::RETM => {
                     let n = arg_d(ins) as usize + th.top.saturating_sub(base_idx + a + arg_d(ins) as usize);
+                    pay_values!(n);
                     do_return!(a, n)
                 }
                 Op::RET => do_return!(a, arg_d(ins) as usize - 1),
@@ -987,6 +1009,9 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         }
     }
 }
+
+/// Multiple results copied per unit of the instruction budget (`pay_values!`).
+const VALUES_PER_UNIT: usize = 16;
 
 /// Call the debug hook with `event` (and the line for line events) while frame
 /// `ci_idx` is stopped before the instruction at `pc_next - 1`, so `debug.getinfo(2)`

@@ -223,3 +223,19 @@ fn allocation_failures_are_oom() {
     st.heap.set_limit(0);
     assert_eq!(r.err(), Some(UndumpError::Oom));
 }
+
+/// A local variable's register must be inside the frame: `debug.getlocal` reads
+/// that slot, and above the frame's top a slot can hold a value already collected.
+#[test]
+fn local_variables_outside_the_frame_are_refused() {
+    let st = new_state();
+    let bytes = compile_dump(st, "local a, b = 1, 2 return a + b");
+    assert!(undump(st, &bytes).is_ok());
+    // The record of `a`: name (length 1, "a"), start and end pc, register.
+    let at = bytes.windows(5).position(|w| w == [1, 0, 0, 0, b'a']).expect("local a");
+    let reg = at + 5 + 4 + 4;
+    assert_eq!(bytes[reg], 0);
+    let mut m = bytes.clone();
+    m[reg] = 200;
+    assert!(matches!(undump(st, &m), Err(UndumpError::Malformed(_))));
+}
