@@ -366,6 +366,11 @@ impl<'a> Lexer<'a> {
         let (t, v) = self.scan()?;
         self.tok = t;
         self.val = v;
+        // Compiling pays into the instruction countdown: a unit per token and per 16
+        // bytes of its text, so a budget or deadline stops a huge `loadstring`. The
+        // check runs no collection (the compiler holds unrooted objects); a stop is
+        // an ordinary error return.
+        self.st.charge(1 + (self.text.len() / crate::vm::hook::BYTES_PER_UNIT) as u64)?;
         // Like LuaJIT's lexer, which always holds the character after the token:
         // a reader is called for it now, not when the parser asks for the next token.
         self.peek();

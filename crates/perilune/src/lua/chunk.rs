@@ -175,6 +175,10 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
             };
             if let Err(e) = st.load_mode(source, &name, mode.map(ChunkMode::as_load_mode)) {
                 st.cur.get_mut().top = top;
+                if let Throw::Abort = e {
+                    // The budget or the host's callback stopped the compiler.
+                    return Err(super::state::error_from_throw(st, raw, e));
+                }
                 return Err(compile_error(e));
             }
             let f = st.peek(0);

@@ -774,6 +774,19 @@ impl Lua {
         })
     }
 
+    /// Set the cap each finalizer (`__gc`) call runs under, in budget units
+    /// (default [`DEFAULT_FINALIZER_BUDGET`](crate::vm::hook::DEFAULT_FINALIZER_BUDGET),
+    /// about 3 ms; `None`: no cap of its own). A finalizer that spends it is stopped
+    /// and reported to the finalizer error handler as `finalizer budget exhausted`;
+    /// the code it interrupted goes on. The budget in force applies as well: see
+    /// docs/embedding.md, "Finalizers and the budget".
+    pub fn set_finalizer_budget(&self, units: Option<u64>) -> Result<()> {
+        self.with_state(|st, _| {
+            st.set_finalizer_budget(units);
+            Ok(())
+        })
+    }
+
     /// Remove the handler set by [`Lua::set_finalizer_error_handler`].
     pub fn remove_finalizer_error_handler(&self) -> Result<()> {
         self.with_state(|st, _| {
@@ -810,10 +823,19 @@ impl Lua {
     /// assert!(lua.used_memory() < before);
     /// # Ok::<(), perilune::Error>(())
     /// ```
+    ///
+    /// Finalizers run here as anywhere else (docs/embedding.md, "Finalizers and the
+    /// budget"): each under the budget in force and its own cap. If the budget runs
+    /// out or the interrupt callback aborts inside one, the rest stay queued and this
+    /// returns [`Error::BudgetExhausted`] or [`Error::Interrupted`].
     pub fn gc_collect(&self) -> Result<()> {
-        self.with_state(|st, _| {
+        self.with_state(|st, raw| {
             crate::gc::full_collect(st);
             st.run_finalizers();
+            if st.hooks.pending_abort {
+                st.hooks.pending_abort = false;
+                return Err(error_from_throw(st, raw, Throw::Abort));
+            }
             Ok(())
         })
     }
@@ -827,9 +849,13 @@ impl Lua {
     /// A step doing the work of `kbytes` KiB of allocation; true if it finished a
     /// cycle.
     pub fn gc_step_kbytes(&self, kbytes: usize) -> Result<bool> {
-        self.with_state(|st, _| {
+        self.with_state(|st, raw| {
             let done = crate::gc::step_kb(st, kbytes);
             st.run_finalizers();
+            if st.hooks.pending_abort {
+                st.hooks.pending_abort = false;
+                return Err(error_from_throw(st, raw, Throw::Abort));
+            }
             Ok(done)
         })
     }
@@ -1092,7 +1118,16 @@ pub(crate) fn protect_with<R>(
     let th = st.cur;
     let depth = th.frames.len();
     let top = th.top;
-    match f(st) {
+    // An abort a finalizer left pending is raised here at the latest, so that it
+    // reaches the host call it interrupted, not the next one.
+    let r = match f(st) {
+        Ok(_) if st.hooks.pending_abort => {
+            st.hooks.pending_abort = false;
+            Err(Throw::Abort)
+        }
+        r => r,
+    };
+    match r {
         Ok(r) => Ok(r),
         Err(e) => {
             let err = on_error(st, raw, e);
@@ -1104,6 +1139,11 @@ pub(crate) fn protect_with<R>(
             // The host handles the error next: pay a collection owed by a refused
             // allocation first, so it can allocate again (handles live in the registry).
             st.pay_owed_collection();
+            if st.hooks.pending_abort {
+                // A finalizer run by that collection was stopped by the host.
+                st.hooks.pending_abort = false;
+                return Err(error_from_throw(st, raw, Throw::Abort));
+            }
             Err(err)
         }
     }

@@ -96,6 +96,7 @@ pub fn format(st: &mut State) -> LResult<usize> {
     while i < fmt.len() {
         let rest = fmt.get(i..).unwrap_or(&[]);
         let lit = rest.iter().position(|&b| b == b'%').unwrap_or(rest.len());
+        st.charge_bytes(lit)?;
         out.extend(rest.get(..lit).unwrap_or(&[]))?;
         i += lit;
         if i >= fmt.len() {
@@ -122,9 +123,14 @@ pub fn format(st: &mut State) -> LResult<usize> {
         if arg > st.arg_count() {
             return Err(st.arg_error(arg, "value expected"));
         }
+        if let Some(s) = st.arg(arg).as_string() {
+            // `%s` and `%q` copy (or escape) the whole string.
+            st.charge_bytes(s.len())?;
+        }
         convert(st, &mut out, &sp, arg)?;
     }
-    st.push_str(out.as_slice())?;
+    // Building `out` was paid piece by piece; interning it is paid here.
+    super::string::push_charged(st, out.as_slice(), false)?;
     Ok(1)
 }
 

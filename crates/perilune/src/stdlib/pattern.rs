@@ -99,30 +99,72 @@ pub fn has_specials(pat: &[u8]) -> bool {
     pat.iter().take_while(|&&b| b != 0).any(|b| b"^$*+?.([%-".contains(b))
 }
 
-/// Index of the first occurrence of `needle` in `hay` at or after `from`.
-pub fn find_plain(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    let rest = hay.get(from..)?;
-    if needle.is_empty() {
-        return Some(from);
+/// How a bounded plain search ([`find_plain`]) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlainSearch {
+    /// The first occurrence starts at this index.
+    Found(usize),
+    NotFound,
+    /// The allowance of work was spent; search again from this index.
+    Paused(usize),
+}
+
+/// Bytes compared at a time when a candidate's first byte matches: the work of a
+/// comparison is counted in these blocks, so a mismatch found early costs one block.
+const COMPARE_BLOCK: usize = 64;
+
+/// Search `hay` for the first occurrence of `needle` starting at or after `from`,
+/// doing about `allowance` bytes of work (bytes scanned for the needle's first byte
+/// plus bytes compared, in [`COMPARE_BLOCK`]s); `work` is increased by the work done.
+/// A search is naive (as LuaJIT's), so its worst case is `hay.len() * needle.len()`:
+/// the caller pays `work` into the instruction countdown and resumes a paused search.
+pub fn find_plain(hay: &[u8], needle: &[u8], from: usize, allowance: usize, work: &mut usize) -> PlainSearch {
+    if from > hay.len() {
+        return PlainSearch::NotFound;
     }
-    let first = *needle.first()?;
-    let last_start = rest.len().checked_sub(needle.len())?;
-    let mut i = 0;
+    let Some(&first) = needle.first() else {
+        return PlainSearch::Found(from);
+    };
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
+        return PlainSearch::NotFound;
+    };
+    let spent0 = *work;
+    let mut i = from;
     while i <= last_start {
-        // Skip quickly to candidates starting with the right byte.
-        match rest
-            .get(i..=last_start)
-            .and_then(|w| w.iter().position(|&b| b == first))
-        {
-            Some(off) => i += off,
-            None => return None,
+        let spent = *work - spent0;
+        if spent >= allowance {
+            return PlainSearch::Paused(i);
         }
-        if rest.get(i..i + needle.len()) == Some(needle) {
-            return Some(from + i);
+        // Skip quickly to candidates starting with the right byte, within the allowance.
+        let window_end = last_start.min(i.saturating_add(allowance - spent));
+        match hay.get(i..=window_end).and_then(|w| w.iter().position(|&b| b == first)) {
+            Some(off) => {
+                *work += off + 1;
+                i += off;
+            }
+            None => {
+                *work += window_end + 1 - i;
+                i = window_end + 1;
+                continue;
+            }
+        }
+        let mut k = 0;
+        let mut same = true;
+        while k < needle.len() {
+            let blk = COMPARE_BLOCK.min(needle.len() - k);
+            *work += blk;
+            if hay.get(i + k..i + k + blk) != needle.get(k..k + blk) {
+                same = false;
+                break;
+            }
+            k += blk;
+        }
+        if same {
+            return PlainSearch::Found(i);
         }
         i += 1;
     }
-    None
+    PlainSearch::NotFound
 }
 
 /// Does byte `c` belong to class letter `cl` (`a`, `d`, `S`, ...)? A letter that

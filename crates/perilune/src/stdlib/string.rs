@@ -27,6 +27,7 @@ use crate::alloc::{HVec, HeapRef};
 use crate::object::{GcRef, LuaStr};
 use crate::value::{LuaType, Value};
 use crate::vm::error::{LResult, Throw};
+use crate::vm::hook::CHUNK_BYTES;
 use crate::vm::state::State;
 
 /// The longest string LuaJIT creates; longer results are "not enough memory".
@@ -121,6 +122,20 @@ fn str_arg(st: &mut State, i: usize) -> LResult<GcRef<LuaStr>> {
 /// A pattern error as a Lua error at the caller's position.
 fn pat_err(st: &mut State, e: PatternError) -> Throw {
     st.rt_error(e.message())
+}
+
+/// Push a new string made of `bytes`, paying for the work first: interning hashes
+/// and copies every byte, and building `bytes` touched each of them once more
+/// (`built`: false when they were not built, e.g. a slice of an argument). Paying
+/// before the string exists means a budget that cannot cover it stops the script
+/// before the work, and a deadline is looked at before it.
+pub fn push_charged(st: &mut State, bytes: &[u8], built: bool) -> LResult<()> {
+    st.charge_bytes(if built {
+        bytes.len().saturating_mul(2)
+    } else {
+        bytes.len()
+    })?;
+    st.push_str(bytes)
 }
 
 /// Matcher steps allowed before the first payment into the instruction countdown.
@@ -234,7 +249,7 @@ fn sub(st: &mut State) -> LResult<usize> {
     } else {
         &[]
     };
-    st.push_str(piece)?;
+    push_charged(st, piece, false)?;
     Ok(1)
 }
 
@@ -253,6 +268,7 @@ fn byte(st: &mut State) -> LResult<usize> {
         return Err(st.rt_error("string slice too long"));
     }
     let bytes = s.as_bytes().get(start as usize - 1..end as usize).unwrap_or(&[]);
+    st.charge(bytes.len() as u64)?;
     for &b in bytes {
         st.push(Value::number(f64::from(b)))?;
     }
@@ -261,6 +277,7 @@ fn byte(st: &mut State) -> LResult<usize> {
 
 fn char(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
+    st.charge(n as u64)?;
     let mut buf = Buf::with_capacity(st.heap_ref(), n)?;
     for i in 1..=n {
         let c = check_int(st, i)?;
@@ -273,13 +290,19 @@ fn char(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
+/// `upper`/`lower`: map every byte, chunk by chunk, paying as it goes.
 fn map_bytes(st: &mut State, f: fn(&u8) -> u8) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let mut buf = Buf::with_capacity(st.heap_ref(), s.len())?;
-    for b in s.as_bytes() {
-        buf.push(f(b))?;
+    for chunk in s.as_bytes().chunks(CHUNK_BYTES) {
+        st.charge_bytes(chunk.len())?;
+        let from = buf.len();
+        buf.extend(chunk)?;
+        for b in buf.as_mut_slice().get_mut(from..).unwrap_or_default() {
+            *b = f(b);
+        }
     }
-    st.push_str(buf.as_slice())?;
+    push_charged(st, buf.as_slice(), false)?;
     Ok(1)
 }
 
@@ -294,10 +317,13 @@ fn upper(st: &mut State) -> LResult<usize> {
 fn reverse(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let mut buf = Buf::with_capacity(st.heap_ref(), s.len())?;
-    for &b in s.as_bytes().iter().rev() {
-        buf.push(b)?;
+    for chunk in s.as_bytes().rchunks(CHUNK_BYTES) {
+        st.charge_bytes(chunk.len())?;
+        let from = buf.len();
+        buf.extend(chunk)?;
+        buf.as_mut_slice().get_mut(from..).unwrap_or_default().reverse();
     }
-    st.push_str(buf.as_slice())?;
+    push_charged(st, buf.as_slice(), false)?;
     Ok(1)
 }
 
@@ -328,7 +354,9 @@ fn rep(st: &mut State) -> LResult<usize> {
         return Ok(1);
     }
     // The result is `s sep` repeated and cut to `total`: write one period, then
-    // double the written prefix (few large copies instead of n small ones).
+    // double the written prefix (few large copies instead of n small ones), paying
+    // chunk by chunk. Zeroing the block first is one pass, paid before it.
+    st.charge_bytes(total)?;
     let mut buf = Buf::with_capacity(st.heap_ref(), total)?;
     buf.extend(s)?;
     if n > 1 {
@@ -337,12 +365,17 @@ fn rep(st: &mut State) -> LResult<usize> {
     buf.fill(0, total.saturating_sub(buf.len()))?;
     let out = buf.as_mut_slice();
     let mut filled = (unit as usize).min(total);
+    let unit = unit as usize;
     while filled < total {
-        let chunk = filled.min(total - filled);
-        out.copy_within(0..chunk, filled);
+        // `out` repeats with period `unit`: copy from whole periods back, at least as
+        // far back as the copy is long (so the ranges do not overlap).
+        let back = filled / unit * unit;
+        let chunk = back.min(total - filled).min(CHUNK_BYTES);
+        st.charge_bytes(chunk)?;
+        out.copy_within(filled - back..filled - back + chunk, filled);
         filled += chunk;
     }
-    st.push_str(buf.as_slice())?;
+    push_charged(st, buf.as_slice(), false)?;
     Ok(1)
 }
 
@@ -356,7 +389,7 @@ fn dump(st: &mut State) -> LResult<usize> {
     };
     match crate::compiler::dump::dump(st, p) {
         Ok(buf) => {
-            st.push_str(buf.as_slice())?;
+            push_charged(st, buf.as_slice(), true)?;
             Ok(1)
         }
         Err(crate::compiler::dump::DumpError::Oom) => Err(Throw::Oom),
@@ -401,7 +434,19 @@ fn find_aux(st: &mut State, find: bool) -> LResult<usize> {
     // Lua 5.1: a start past the end searches at the end.
     let init = (init.max(0) as usize).min(src.len());
     if find && (st.arg(4).is_truthy() || !pattern::has_specials(pat)) {
-        return match pattern::find_plain(src, pat, init) {
+        // Searched a chunk of work at a time, each paid before the next.
+        let mut from = init;
+        let found = loop {
+            let mut work = 0;
+            let r = pattern::find_plain(src, pat, from, CHUNK_BYTES, &mut work);
+            st.charge_bytes(work)?;
+            match r {
+                pattern::PlainSearch::Found(i) => break Some(i),
+                pattern::PlainSearch::NotFound => break None,
+                pattern::PlainSearch::Paused(at) => from = at,
+            }
+        };
+        return match found {
             Some(i) => {
                 st.push(Value::number((i + 1) as f64))?;
                 st.push(Value::number((i + pat.len()) as f64))?;
@@ -550,7 +595,7 @@ fn gsub(st: &mut State) -> LResult<usize> {
         }
     }
     out.extend(src.get(pos..).unwrap_or(&[]))?;
-    st.push_str(out.as_slice())?;
+    push_charged(st, out.as_slice(), true)?;
     st.push(Value::number(n as f64))?;
     Ok(2)
 }

@@ -85,18 +85,13 @@ fn check_int(st: &mut State, i: usize) -> LResult<i64> {
     Ok(to_int(st.check_number(i)?))
 }
 
-/// Pay `units` into the interpreter's interrupt/budget countdown. The loops here
-/// can be long (an insert at a far negative position, a huge `move`, sorting a big
-/// array): charging them keeps interrupts and instruction budgets effective while
-/// they run, as they are for Lua loops.
+/// Pay `units` into the interpreter's interrupt/budget countdown (`State::charge`).
+/// The loops here can be long (an insert at a far negative position, a huge `move`,
+/// sorting a big array): one unit per element touched keeps interrupts and
+/// instruction budgets effective while they run, as they are for Lua loops.
 #[inline]
-fn charge(st: &mut State, units: i64) -> LResult<()> {
-    st.hook_counter -= units;
-    if st.hook_counter < 0 {
-        st.hook_check()
-    } else {
-        Ok(())
-    }
+fn charge(st: &mut State, units: u64) -> LResult<()> {
+    st.charge(units)
 }
 
 /// Raw `t[k] = v` with the GC barrier.
@@ -159,6 +154,7 @@ fn concat(st: &mut State) -> LResult<usize> {
         charge(st, 1)?;
         let v = t.get_int(k);
         if let Some(s) = v.as_string() {
+            st.charge_bytes(s.len())?;
             buf.extend_from_slice(s.as_bytes())?;
         } else if let Some(n) = v.as_number() {
             let mut nb = [0u8; 64];
@@ -176,8 +172,7 @@ fn concat(st: &mut State) -> LResult<usize> {
         }
         k += 1;
     }
-    let s = st.intern(buf.as_slice())?;
-    st.push(Value::string(s))?;
+    super::string::push_charged(st, buf.as_slice(), false)?;
     Ok(1)
 }
 
@@ -277,6 +272,7 @@ fn move_(st: &mut State) -> LResult<usize> {
 /// The largest positive number key (integer or not), or 0.
 fn maxn(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
+    charge(st, (t.array_len() + t.hash_len()) as u64)?;
     let m = t
         .iter()
         .filter_map(|(k, _)| k.as_number())
@@ -306,6 +302,8 @@ fn new(st: &mut State) -> LResult<usize> {
     if na > NEW_MAX_ARRAY || nh > NEW_MAX_HASH {
         return Err(st.rt_error("table overflow"));
     }
+    // The parts are filled with nil: 8 bytes an array slot, 24 a node.
+    st.charge_bytes((na.max(0) as usize) * 8 + (nh.max(0) as usize) * 24)?;
     let t = st.new_table(na.max(0) as usize, nh.max(0) as usize)?;
     st.push(Value::table(t))?;
     Ok(1)
@@ -316,6 +314,7 @@ fn new(st: &mut State) -> LResult<usize> {
 /// table reuses or drops at its next resize, as any deletion does.
 fn clear(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
+    charge(st, (t.array_len() + t.hash_len()) as u64)?;
     t.get_mut().for_each_value_mut(|_, v| *v = Value::NIL);
     Ok(0)
 }
@@ -364,7 +363,7 @@ fn foreach(st: &mut State) -> LResult<usize> {
     check_function(st, 2)?;
     set_frame_size(st, 3)?;
     loop {
-        let (k, v) = match t.next(st.arg(3)) {
+        let (k, v) = match super::base::next_paid(st, t, st.arg(3))? {
             Ok(Some(kv)) => kv,
             Ok(None) => return Ok(0),
             Err(()) => return Err(st.rt_error("invalid key to 'next'")),
@@ -567,7 +566,7 @@ fn less_than(st: &mut State, a: Value, b: Value) -> LResult<bool> {
         return Ok(x < y);
     }
     if let (Some(x), Some(y)) = (a.as_string(), b.as_string()) {
-        return Ok(x.as_bytes() < y.as_bytes());
+        return Ok(st.compare_bytes(x.as_bytes(), y.as_bytes())?.is_lt());
     }
     if a.lua_type() == b.lua_type() {
         let h = st.tm_of(a, Tm::Lt);

@@ -3,7 +3,12 @@
 //! The interpreter pays into a countdown (`State::hook_counter`) at every point where
 //! execution could go on forever: loop back-edges (the length of the loop body, so
 //! the count approximates instructions executed) and entry into a Lua function (one
-//! unit). When the countdown runs out it calls [`State::hook_check`], which:
+//! unit), and natives and the compiler pay for the work they do in proportion to
+//! the bytes or elements they touch ([`State::charge`], [`State::charge_bytes`];
+//! docs/embedding.md, "The budget guarantee"). Finalizers run under a cap of their
+//! own and a stop by the host inside one is raised into the code it interrupted
+//! ([`State::call_finalizer`]). When the countdown runs out it calls
+//! [`State::hook_check`], which:
 //! - raises `interrupted!` if the interrupt flag is set (Ctrl-C in the command line;
 //!   an ordinary, catchable error, as `lua.c` does);
 //! - charges the instruction budget and aborts when it is spent;
@@ -25,6 +30,16 @@ use crate::vm::state::State;
 
 /// Units between two looks at the flags when no budget is smaller.
 pub const HOOK_INTERVAL: i64 = 10_000;
+
+/// Bytes a native copies, hashes or scans for one unit of the countdown. Measured:
+/// an interpreter instruction takes 3-4 ns; copying and interning a string takes
+/// about 0.3 ns per byte, so 16 bytes are about one instruction's worth of time.
+pub const BYTES_PER_UNIT: usize = 16;
+
+/// How much a native that can stop part-way processes between two payments: 64 KiB
+/// of bytes (4096 units), so the flags and the host's callback are looked at every
+/// few tens of microseconds however large the operation is.
+pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// What a host interrupt callback asks for.
 pub enum HookAction {
@@ -49,6 +64,39 @@ pub struct Hooks {
     pub callback: Option<InterruptFn>,
     /// Why the last abort happened (the message `Throw::Abort` carries).
     pub abort_reason: String,
+    /// The cap every finalizer call runs under, on top of the budget in force
+    /// (`None`: no cap of its own). See [`State::call_finalizer`].
+    pub finalizer_budget: Option<u64>,
+    /// An abort raised inside a finalizer waits to be raised into the code the
+    /// finalizer interrupted: at the next check (the countdown is set to run out at
+    /// once), at the end of `collectgarbage`, or when the host's call returns.
+    pub pending_abort: bool,
+    /// While a finalizer runs: the budget in force outside it, and whether the
+    /// finalizer's own cap (not that budget) is what bounds it.
+    fin: Option<(Option<u64>, bool)>,
+    /// Aborts and interrupts raised so far (to tell what stopped a finalizer).
+    aborts: u64,
+    interrupts: u64,
+}
+
+/// The cap on one finalizer call unless the host sets another
+/// ([`State::set_finalizer_budget`]): about 3 ms of interpretation.
+pub const DEFAULT_FINALIZER_BUDGET: u64 = 1_000_000;
+
+/// The abort reason when a finalizer's own cap runs out (reported to the finalizer
+/// error handler; the interrupted code goes on).
+pub const FINALIZER_BUDGET_REASON: &str = "finalizer budget exhausted";
+
+/// What stopped a finalizer call ([`State::call_finalizer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinalizerEnd {
+    /// It returned, or raised an error of its own (reported, never rethrown): the
+    /// next finalizer may run.
+    Done,
+    /// The budget in force ran out, the host's callback aborted, or the interrupt
+    /// flag was seen: the abort is pending for the interrupted code (or the flag is
+    /// set again) and no further finalizer runs now.
+    Stop,
 }
 
 impl Default for Hooks {
@@ -59,6 +107,11 @@ impl Default for Hooks {
             charged_from: HOOK_INTERVAL,
             callback: None,
             abort_reason: String::new(),
+            finalizer_budget: Some(DEFAULT_FINALIZER_BUDGET),
+            pending_abort: false,
+            fin: None,
+            aborts: 0,
+            interrupts: 0,
         }
     }
 }
@@ -102,6 +155,16 @@ impl State {
     /// this is a check like any other: the budget is charged (and may abort), the
     /// interrupt flag and the host's callback are looked at.
     pub fn pay_native(&mut self, units: u64) -> LResult<()> {
+        self.charge(units)
+    }
+
+    /// Pay `units` of work done by a native function (or the compiler) into the
+    /// countdown, running the check when it runs out. Every native whose cost depends
+    /// on its input pays through this (or [`State::charge_bytes`]) in proportion to
+    /// the bytes or elements it touches: before the work when it cannot stop half-way
+    /// (a copy into a new string), or chunk by chunk as it goes when it can.
+    #[inline]
+    pub fn charge(&mut self, units: u64) -> LResult<()> {
         // Capped so that `charged_from - hook_counter` in `hook_check` cannot overflow.
         let units = units.min(1 << 52) as i64;
         self.hook_counter -= units;
@@ -111,20 +174,39 @@ impl State {
         Ok(())
     }
 
+    /// [`State::charge`] for `n` bytes copied, hashed or scanned ([`BYTES_PER_UNIT`]).
+    #[inline]
+    pub fn charge_bytes(&mut self, n: usize) -> LResult<()> {
+        self.charge((n / BYTES_PER_UNIT) as u64)
+    }
+
+    /// Charge what the countdown used to the budget, and start it over.
+    fn settle_countdown(&mut self) {
+        let used = (self.hooks.charged_from - self.hook_counter).max(0) as u64;
+        if let Some(b) = self.hooks.budget {
+            self.hooks.budget = Some(b.saturating_sub(used));
+        }
+        self.reset_countdown();
+    }
+
     /// The countdown ran out: look at the flags, charge the budget, ask the host.
     #[cold]
     pub fn hook_check(&mut self) -> LResult<()> {
-        let used = (self.hooks.charged_from - self.hook_counter).max(0) as u64;
-        if let Some(b) = self.hooks.budget {
-            let left = b.saturating_sub(used);
-            self.hooks.budget = Some(left);
-            if left == 0 {
-                self.reset_countdown();
-                return Err(self.abort("instruction budget exhausted"));
-            }
+        self.settle_countdown();
+        if self.hooks.budget == Some(0) {
+            let reason = match self.hooks.fin {
+                Some((_, true)) => FINALIZER_BUDGET_REASON,
+                _ => "instruction budget exhausted",
+            };
+            return Err(self.abort(reason));
         }
-        self.reset_countdown();
+        if self.hooks.pending_abort {
+            self.hooks.pending_abort = false;
+            self.hooks.aborts += 1;
+            return Err(Throw::Abort);
+        }
         if self.hooks.interrupt_flag.swap(false, Ordering::Relaxed) {
+            self.hooks.interrupts += 1;
             return Err(self.rt_error_here("interrupted!"));
         }
         if let Some(cb) = self.hooks.callback.as_mut() {
@@ -137,9 +219,100 @@ impl State {
         Ok(())
     }
 
+    /// Compare two strings' bytes (the `<` and `<=` of strings, `table.sort`),
+    /// paying for every [`CHUNK_BYTES`] of common prefix compared: comparing two long
+    /// equal prefixes is work in proportion to their length.
+    pub fn compare_bytes(&mut self, a: &[u8], b: &[u8]) -> LResult<std::cmp::Ordering> {
+        let common = a.len().min(b.len());
+        let mut at = 0;
+        while common - at > CHUNK_BYTES {
+            let (x, y) = (a.get(at..at + CHUNK_BYTES), b.get(at..at + CHUNK_BYTES));
+            if x != y {
+                return Ok(x.cmp(&y));
+            }
+            self.charge_bytes(CHUNK_BYTES)?;
+            at += CHUNK_BYTES;
+        }
+        Ok(a.get(at..).cmp(&b.get(at..)))
+    }
+
     /// Make an abort carrying `reason`.
     pub fn abort(&mut self, reason: &str) -> Throw {
         self.hooks.abort_reason = reason.to_string();
+        self.hooks.pending_abort = false;
+        self.hooks.aborts += 1;
         Throw::Abort
+    }
+
+    /// Set the cap each finalizer call runs under (`None`: none of its own; the
+    /// budget in force still applies).
+    pub fn set_finalizer_budget(&mut self, units: Option<u64>) {
+        self.hooks.finalizer_budget = units;
+    }
+
+    /// Raise an abort that a finalizer left pending (see [`Hooks::pending_abort`]).
+    pub fn raise_pending_abort(&mut self) -> LResult<()> {
+        if self.hooks.pending_abort {
+            self.hooks.pending_abort = false;
+            Err(Throw::Abort)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Call the finalizer set up on the stack (the `__gc` function and its object,
+    /// on top) under the finalizer rules (docs/embedding.md, "Finalizers and the
+    /// budget"):
+    /// - it runs under the budget in force, which pays for it, and under a cap of
+    ///   its own ([`Hooks::finalizer_budget`]), whichever is smaller; the host's
+    ///   callback and the interrupt flag are looked at as anywhere else;
+    /// - an error it raises, its own cap running out included, is handed to the
+    ///   finalizer error handler and never rethrown ([`FinalizerEnd::Done`]);
+    /// - the budget in force running out or the host's callback aborting stops it,
+    ///   and the abort is made pending for the code it interrupted; the interrupt
+    ///   flag seen inside it is set again for that code ([`FinalizerEnd::Stop`]).
+    pub fn call_finalizer(&mut self) -> FinalizerEnd {
+        self.settle_countdown();
+        let outer = self.hooks.budget;
+        let cap = self.hooks.finalizer_budget;
+        let (own, cap_binds) = match (outer, cap) {
+            (Some(o), Some(c)) => (Some(o.min(c)), c < o),
+            (None, c) => (c, c.is_some()),
+            (o, None) => (o, false),
+        };
+        let saved_fin = self.hooks.fin.replace((outer, cap_binds));
+        self.hooks.budget = own;
+        self.reset_countdown();
+        let (aborts, interrupts) = (self.hooks.aborts, self.hooks.interrupts);
+        let ok = self.pcall(1, 0, false);
+        self.settle_countdown();
+        let used = own.map_or(0, |o| o.saturating_sub(self.hooks.budget.unwrap_or(0)));
+        self.hooks.fin = saved_fin;
+        self.hooks.budget = outer.map(|o| o.saturating_sub(used));
+        self.reset_countdown();
+        let aborted = self.hooks.aborts != aborts;
+        let own_cap = aborted && self.hooks.abort_reason == FINALIZER_BUDGET_REASON;
+        let interrupted = self.hooks.interrupts != interrupts;
+        if !ok {
+            if (!aborted || own_cap) && !interrupted {
+                let msg = self.peek(0);
+                self.report_finalizer_error(msg);
+            }
+            self.pop(1);
+        }
+        if interrupted {
+            self.hooks.interrupt_flag.store(true, Ordering::Relaxed);
+        }
+        if aborted && !own_cap {
+            self.hooks.pending_abort = true;
+        }
+        if interrupted || (aborted && !own_cap) {
+            // The interrupted code looks at the flags at its next check (what the
+            // countdown has used so far stays charged).
+            self.hooks.charged_from -= self.hook_counter;
+            self.hook_counter = 0;
+            return FinalizerEnd::Stop;
+        }
+        FinalizerEnd::Done
     }
 }

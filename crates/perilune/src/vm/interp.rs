@@ -1289,10 +1289,10 @@ impl State {
             t.stack[t.top] = h;
             t.stack[t.top + 1] = Value::userdata(u);
             t.top += 2;
-            if !self.pcall(1, 0, false) {
-                let msg = self.peek(0);
-                self.report_finalizer_error(msg);
-                self.pop(1);
+            // Under a budget of its own; a stop by the host ends the run (the rest
+            // wait for the next safe point) and is raised into the interrupted code.
+            if self.call_finalizer() == crate::vm::hook::FinalizerEnd::Stop {
+                break;
             }
         }
         self.in_finalizer = false;
@@ -1301,7 +1301,7 @@ impl State {
     /// Hand the error of a finalizer to the host's handler (the command prints
     /// `ERROR in finalizer: msg`, as LuaJIT v2.1 does). The message is read in
     /// place: nothing is copied or formatted, and without a handler nothing happens.
-    fn report_finalizer_error(&mut self, msg: Value) {
+    pub(crate) fn report_finalizer_error(&mut self, msg: Value) {
         let Some(mut handler) = self.finalizer_error_handler.take() else {
             return;
         };

@@ -308,7 +308,7 @@ pub fn less_than(st: &mut State, a: Value, b: Value, negate: bool) -> LResult<Op
         return Ok(Some(x < y));
     }
     if let (Some(x), Some(y)) = (a.as_string(), b.as_string()) {
-        return Ok(Some(x.as_bytes() < y.as_bytes()));
+        return Ok(Some(st.compare_bytes(x.as_bytes(), y.as_bytes())?.is_lt()));
     }
     if a.lua_type() == b.lua_type() {
         let h = comp_tm(st, a, b, Tm::Lt);
@@ -326,7 +326,7 @@ pub fn less_equal(st: &mut State, a: Value, b: Value, negate: bool) -> LResult<O
         return Ok(Some(x <= y));
     }
     if let (Some(x), Some(y)) = (a.as_string(), b.as_string()) {
-        return Ok(Some(x.as_bytes() <= y.as_bytes()));
+        return Ok(Some(st.compare_bytes(x.as_bytes(), y.as_bytes())?.is_le()));
     }
     if a.lua_type() == b.lua_type() {
         let h = comp_tm(st, a, b, Tm::Le);
@@ -443,6 +443,9 @@ fn join(st: &mut State, from: usize, to: usize) -> LResult<GcRef<crate::object::
     if total > crate::stdlib::string::MAX_STR {
         return Err(st.rt_error_here("string length overflow"));
     }
+    // Copying and interning touch every byte twice; paid before (a copy cannot
+    // stop half-way), so a budget too small for it stops the script first.
+    st.charge_bytes(total.saturating_mul(2))?;
     let mut buf: crate::alloc::HVec<u8> = crate::alloc::HVec::with_capacity(st.heap_ref(), total)?;
     for i in from..to {
         let v = th.stack[i];

@@ -418,6 +418,11 @@ impl Drop for State {
                 break;
             }
             self.run_finalizers();
+            if self.hooks.pending_abort {
+                // The budget in force ran out, or the host's callback stopped a
+                // finalizer: closing runs no more Lua code.
+                break;
+            }
         }
         gc::free_all(self);
     }

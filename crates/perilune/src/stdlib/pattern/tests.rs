@@ -184,8 +184,23 @@ fn depth_is_bounded() {
     assert_eq!(one(&format!("({long})"), "%b()").map(|x| x.len()), Some(100_002));
 }
 
+/// [`find_plain`] run to the end with an allowance of `step` bytes of work at a
+/// time (resuming where each part stopped).
+fn find_plain_in_steps(hay: &[u8], needle: &[u8], from: usize, step: usize) -> Option<usize> {
+    let mut from = from;
+    let mut work = 0;
+    loop {
+        match super::find_plain(hay, needle, from, step, &mut work) {
+            PlainSearch::Found(i) => return Some(i),
+            PlainSearch::NotFound => return None,
+            PlainSearch::Paused(at) => from = at,
+        }
+    }
+}
+
 #[test]
 fn plain_find() {
+    let find_plain = |h: &[u8], n: &[u8], f: usize| find_plain_in_steps(h, n, f, usize::MAX);
     assert_eq!(find_plain(b"hello", b"ll", 0), Some(2));
     assert_eq!(find_plain(b"hello", b"ll", 3), None);
     assert_eq!(find_plain(b"hello", b"", 5), Some(5));
@@ -193,6 +208,26 @@ fn plain_find() {
     assert_eq!(find_plain(b"a\0b", b"\0b", 0), Some(1));
     assert_eq!(find_plain(b"aab", b"ab", 0), Some(1));
     assert_eq!(find_plain(b"ab", b"abc", 0), None);
+}
+
+/// A paused search resumes where it stopped and finds what one search finds; the
+/// work counted covers the bytes scanned and compared.
+#[test]
+fn plain_find_in_steps() {
+    let hay = [b"a".repeat(5000), b"b".to_vec(), b"a".repeat(100)].concat();
+    let needle = [b"a".repeat(300), b"b".to_vec()].concat();
+    for step in [1, 7, 64, 1000, usize::MAX] {
+        assert_eq!(find_plain_in_steps(&hay, &needle, 0, step), Some(4700), "step {step}");
+        assert_eq!(find_plain_in_steps(&hay, b"ab", 4800, step), Some(4999), "step {step}");
+        assert_eq!(find_plain_in_steps(&hay, b"c", 0, step), None, "step {step}");
+    }
+    let mut work = 0;
+    assert_eq!(
+        super::find_plain(&hay, &needle, 0, usize::MAX, &mut work),
+        PlainSearch::Found(4700)
+    );
+    // Each of the 4701 candidates compared at least one block of the needle.
+    assert!(work >= 4700 * 64, "{work}");
 }
 
 /// Deterministic pseudo-random patterns and subjects: nothing may panic, and every
