@@ -83,6 +83,8 @@ fn run(argv: &[OsString]) -> u8 {
         let _ = err.write_all(b"\n");
         let _ = err.flush();
     });
+    // Finalizers run to completion, as in luajit (the library caps each one by default).
+    let reported = reported.and_then(|()| lua.set_finalizer_budget(None));
     if let Err(e) = reported {
         session::message(&progname, &e.report().unwrap_or_default());
         return 1;

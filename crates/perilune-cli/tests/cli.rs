@@ -496,6 +496,16 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case {
+            name: "a long finalizer runs to completion, as in luajit",
+            args: &[
+                "-e",
+                "local p = newproxy(true) getmetatable(p).__gc = function() local x = 0 \
+                 for i = 1, 2e7 do x = x + 1 end print('finalized', x) end p = nil collectgarbage() print('after')",
+            ],
+            stdout: "finalized\t20000000\nafter\n",
+            ..CASE
+        },
+        Case {
             name: "--memory-limit too small to start",
             args: &["--memory-limit", "1K", "-e", "print('not run')"],
             stderr: "perilune: not enough memory\n",
