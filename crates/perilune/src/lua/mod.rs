@@ -41,10 +41,10 @@ mod userdata;
 mod value;
 
 pub use chunk::{AsChunk, Chunk, ChunkMode};
-pub use sandbox::SandboxOptions;
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, Result};
 pub use function::{Function, ReportStyle};
+pub use sandbox::SandboxOptions;
 pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState, MESSAGE_EXCERPT_MAX};
 pub use string::LuaString;
 pub use table::{Table, TablePairs, TableSequence};
