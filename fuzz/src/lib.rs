@@ -23,6 +23,10 @@ pub fn compile_one(data: &[u8]) {
         if let Err(e) = verify(p) {
             panic!("the bytecode verifier rejects the compiler's output: {e}");
         }
+        let heap = st.heap_ref();
+        if let Err(perilune::compiler::verify::LoopError::Unpaid(e)) = perilune::compiler::verify::verify_loops(p, heap) {
+            panic!("the compiler made a loop that pays nothing into the budget: {e}");
+        }
         let _ = listing(p);
     }
 }

@@ -347,3 +347,23 @@ fn instruction_budget_counts_multiple_results() {
         assert!(lua.load(short.as_str()).eval::<i64>().is_ok(), "{short}");
     }
 }
+
+/// Found by the `mutate_dump` fuzz target (a libFuzzer timeout): a `break` turned
+/// into `TNEW` with a size hint of 32 768 hash slots made an endless loop clear
+/// ~800 KB per turn while paying ~12 units of a 200 000 budget: minutes of work.
+/// TNEW and TDUP now pay one unit per 16 slots they make. Source code copies big
+/// tables too: a constructor of constants is one TDUP of a template.
+#[test]
+fn instruction_budget_counts_table_sizes() {
+    let items: Vec<String> = (1..=4000).map(|i| format!("k{i} = {i}")).collect();
+    let src = format!("N = 0 while true do local t = {{ {} }} N = N + 1 end", items.join(", "));
+    let lua = perilune::Lua::new();
+    lua.set_instruction_budget(Some(200_000)).unwrap();
+    let r = lua.load(src.as_str()).exec();
+    assert!(matches!(r, Err(perilune::Error::BudgetExhausted)), "{r:?}");
+    lua.set_instruction_budget(None).unwrap();
+    // About 200 000 / (4096 / 16) turns now; before, 200 000 / 6 (the loop's own
+    // instructions), each copying 4000 entries.
+    let turns: i64 = lua.load("return N").eval().unwrap();
+    assert!(turns < 2000, "{turns} copies of a 4000-entry table under a 200 000 budget");
+}

@@ -469,6 +469,11 @@ pub fn undump(state: &mut State, chunk: &[u8]) -> Result<GcRef<Proto>, UndumpErr
         return bad("trailing bytes after the chunk");
     }
     crate::compiler::verify::verify(p).map_err(UndumpError::Malformed)?;
+    let heap = r.st.heap_ref();
+    crate::compiler::verify::verify_loops(p, heap).map_err(|e| match e {
+        crate::compiler::verify::LoopError::Unpaid(m) => UndumpError::Malformed(m),
+        crate::compiler::verify::LoopError::Oom => UndumpError::Oom,
+    })?;
     Ok(p)
 }
 

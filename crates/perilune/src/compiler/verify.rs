@@ -11,6 +11,7 @@
 //! multiple-results instructions, and that every loop pays into the instruction
 //! budget (docs/bytecode-dump.md, "What the verifier checks").
 
+use crate::alloc::HVec;
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Format, Ins, Op};
 use crate::func::Proto;
 use crate::object::GcRef;
@@ -95,12 +96,10 @@ impl Checker<'_> {
     }
     /// A `*M` instruction consumes the values of the instruction just before it,
     /// which must leave them (a call or VARG with B = 0) where this one expects them
-    /// (`start`); it must not be a jump target, so MULTRES (the thread's `top`) is
-    /// always the one that instruction set.
-    fn multres_from(&self, start: u32, targets: &[bool]) -> Result<(), String> {
-        if targets.get(self.pc).copied().unwrap_or(false) {
-            return self.fail("multiple results consumed at a jump target".into());
-        }
+    /// (`start`). (Reached by a jump, it counts up to the thread's `top` as the last
+    /// instruction that set it left it: inside the stack, and every value below it
+    /// is live, so that is nonsense but memory safe.)
+    fn multres_from(&self, start: u32) -> Result<(), String> {
         let prev = match self.pc.checked_sub(1).and_then(|i| self.p.code.get(i)) {
             Some(&i) => i,
             None => return self.fail("multiple results without a producer".into()),
@@ -144,20 +143,6 @@ fn verify_one(p: &Proto) -> Result<(), String> {
         Some(Op::RET0 | Op::RET1 | Op::RET | Op::RETM | Op::CALLT | Op::CALLMT)
     ) {
         return Err("code does not end in a return".into());
-    }
-    // Which instructions a jump can reach (besides falling through to them).
-    let mut targets: Vec<bool> = Vec::new();
-    targets
-        .try_reserve_exact(p.code.len())
-        .map_err(|_| "not enough memory".to_string())?;
-    targets.resize(p.code.len(), false);
-    for (pc, &ins) in p.code.iter().enumerate() {
-        if let Some(Op::JMP | Op::UCLO | Op::FORI | Op::FORL | Op::ITERL) = Op::from_u8(op_byte(ins)) {
-            let t = pc as i64 + 1 + jump_offset(ins) as i64;
-            if let Some(slot) = usize::try_from(t).ok().and_then(|t| targets.get_mut(t)) {
-                *slot = true;
-            }
-        }
     }
     for pc in 0..p.code.len() {
         let c = Checker { p, pc };
@@ -312,7 +297,7 @@ fn verify_one(p: &Proto) -> Result<(), String> {
                 if !((1.0..=MAX_TSETM_START).contains(&k) && k.fract() == 0.0) {
                     return c.fail(format!("TSETM start index {k} is not an integer in 1..2^32"));
                 }
-                c.multres_from(a, &targets)?;
+                c.multres_from(a)?;
             }
             CALL => {
                 if cc == 0 {
@@ -324,7 +309,7 @@ fn verify_one(p: &Proto) -> Result<(), String> {
             CALLM => {
                 c.regs(a, cc + 1)?;
                 c.regs(a, b.saturating_sub(1))?;
-                c.multres_from(a + 1 + cc, &targets)?;
+                c.multres_from(a + 1 + cc)?;
             }
             CALLT => {
                 if d == 0 {
@@ -334,7 +319,7 @@ fn verify_one(p: &Proto) -> Result<(), String> {
             }
             CALLMT => {
                 c.regs(a, d + 1)?;
-                c.multres_from(a + 1 + d, &targets)?;
+                c.multres_from(a + 1 + d)?;
             }
             ITERC => {
                 if a < 3 {
@@ -354,7 +339,7 @@ fn verify_one(p: &Proto) -> Result<(), String> {
             RETM => {
                 // R(A)..R(A+D-1) and then the multiple results, which start at A + D.
                 c.regs(a, d)?;
-                c.multres_from(a + d, &targets)?;
+                c.multres_from(a + d)?;
             }
             RET => {
                 // D - 1 values: D = 0 would be -1 of them.
@@ -388,7 +373,40 @@ fn verify_one(p: &Proto) -> Result<(), String> {
         // Formats with a jump are checked above; make sure nothing else carries one.
         debug_assert!(op.format() != Format::AJ || matches!(op, UCLO | JMP | LOOP | FORI | FORL | ITERL));
     }
-    every_loop_pays(p)
+    Ok(())
+}
+
+/// Why [`verify_loops`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoopError {
+    /// A loop that pays nothing into the instruction budget.
+    Unpaid(String),
+    /// The heap refused the search's memory.
+    Oom,
+}
+
+/// Check that every loop of `p` and of the prototypes nested in it pays into the
+/// instruction budget (see [`every_loop_pays`]). Separate from [`verify`] because
+/// it needs memory in proportion to the code, taken from `heap` (a hostile chunk's
+/// size must not grow the process outside the state's limit): `undump` runs it on
+/// every binary chunk after `verify`; the `compile` fuzz target and the tests run it
+/// on the compiler's output.
+pub fn verify_loops(p: GcRef<Proto>, heap: crate::alloc::HeapRef) -> Result<(), LoopError> {
+    verify_loops_depth(p, heap, 0)
+}
+
+fn verify_loops_depth(p: GcRef<Proto>, heap: crate::alloc::HeapRef, depth: usize) -> Result<(), LoopError> {
+    if depth > 1000 {
+        return Err(LoopError::Unpaid("prototypes nested too deeply".into()));
+    }
+    every_loop_pays(&p, heap).map_err(|e| match e {
+        LoopError::Unpaid(m) => LoopError::Unpaid(format!("function at line {}: {m}", p.line_defined)),
+        LoopError::Oom => LoopError::Oom,
+    })?;
+    for &child in p.protos.iter() {
+        verify_loops_depth(child, heap, depth + 1)?;
+    }
+    Ok(())
 }
 
 /// The largest first index of a `TSETM`.
@@ -403,7 +421,7 @@ const MAX_TSETM_START: f64 = 4_294_967_296.0;
 /// `while` condition that leads to one (a jump pending at the end of a loop body is
 /// threaded to the loop's start). So the graph of the edges that pay nothing must be
 /// acyclic; one depth-first search over it decides that.
-fn every_loop_pays(p: &Proto) -> Result<(), String> {
+fn every_loop_pays(p: &Proto, heap: crate::alloc::HeapRef) -> Result<(), LoopError> {
     let n = p.code.len();
     // Successors along edges that pay nothing (at most two per instruction).
     let succ = |pc: usize| -> [Option<usize>; 2] {
@@ -431,40 +449,40 @@ fn every_loop_pays(p: &Proto) -> Result<(), String> {
             Some(_) => [next, None],
         }
     };
-    // Iterative DFS: 0 unvisited, 1 on the stack, 2 done.
-    let mut state: Vec<u8> = Vec::new();
-    state
-        .try_reserve_exact(n)
-        .map_err(|_| "not enough memory".to_string())?;
-    state.resize(n, 0);
-    let mut stack: Vec<(usize, u8)> = Vec::new();
+    // Iterative depth-first search. `state`: 0 unvisited, 1 + k on the stack with
+    // its next edge k (0, 1, or 2 when both are done), 4 finished. Five bytes per
+    // instruction, on the heap.
+    let oom = |_| LoopError::Oom;
+    let mut state: HVec<u8> = HVec::filled(heap, n, 0).map_err(oom)?;
+    let mut stack: HVec<u32> = HVec::with_capacity(heap, n).map_err(oom)?;
+    let st = state.as_mut_slice();
     for root in 0..n {
-        if state[root] != 0 {
+        if st[root] != 0 {
             continue;
         }
-        state[root] = 1;
-        stack.push((root, 0));
-        while let Some(&mut (pc, ref mut k)) = stack.last_mut() {
-            let edges = succ(pc);
-            if let Some(e) = edges.get(*k as usize) {
-                *k += 1;
-                if let Some(t) = *e {
-                    match state[t] {
+        st[root] = 1;
+        stack.push(root as u32).map_err(oom)?;
+        while let Some(&top) = stack.as_slice().last() {
+            let pc = top as usize;
+            let k = st[pc] - 1;
+            if k < 2 {
+                st[pc] += 1;
+                if let Some(t) = succ(pc)[k as usize] {
+                    match st[t] {
                         0 => {
-                            state[t] = 1;
-                            stack.try_reserve(1).map_err(|_| "not enough memory".to_string())?;
-                            stack.push((t, 0));
+                            st[t] = 1;
+                            stack.push(t as u32).map_err(oom)?;
                         }
-                        1 => {
-                            return Err(format!(
+                        4 => {}
+                        _ => {
+                            return Err(LoopError::Unpaid(format!(
                                 "pc {pc}: a loop through pc {t} pays nothing into the instruction budget"
-                            ))
+                            )))
                         }
-                        _ => {}
                     }
                 }
             } else {
-                state[pc] = 2;
+                st[pc] = 4;
                 stack.pop();
             }
         }

@@ -657,12 +657,18 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let asize = d & 0x7ff;
                     let hbits = d >> 11;
                     let hsize = if hbits > 0 { 1usize << (hbits - 1).min(24) } else { 0 };
+                    // Clearing the slots is work a budget must see: a crafted size hint
+                    // made 32 768 hash slots per turn of a loop (docs/fuzzing.md).
+                    pay_values!(asize + hsize);
                     let t = tri!(st.new_table(asize, hsize).map_err(Throw::from));
                     reg!(a) = Value::table(t);
                     safepoint!();
                 }
                 Op::TDUP => {
                     savepc!();
+                    if let Some(src) = kv!(arg_d(ins)).as_table() {
+                        pay_values!(src.array.len() + src.node.len());
+                    }
                     let t = tri!(dup_template(st, kv!(arg_d(ins))));
                     reg!(a) = Value::table(t);
                     safepoint!();

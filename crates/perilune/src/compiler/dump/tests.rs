@@ -239,3 +239,68 @@ fn local_variables_outside_the_frame_are_refused() {
     m[reg] = 200;
     assert!(matches!(undump(st, &m), Err(UndumpError::Malformed(_))));
 }
+
+/// A hand-made chunk of one function with `code` (frame of 2, vararg, nothing else).
+fn chunk_with_code(st: &mut State, code: &[Ins]) -> Vec<u8> {
+    let mut w = Writer {
+        out: HVec::new(st.heap_ref()),
+    };
+    w.out.extend_from_slice(SIGNATURE).unwrap();
+    for b in [FORMAT_VERSION, 4, 8] {
+        w.u8(b).ok().unwrap();
+    }
+    w.u64(TEST_NUMBER.to_bits()).ok().unwrap();
+    w.bytes(b"=crafted").ok().unwrap();
+    w.u32(0).ok().unwrap();
+    w.u32(0).ok().unwrap();
+    for b in [0u8, 1, 2] {
+        w.u8(b).ok().unwrap();
+    }
+    w.u32(code.len() as u32).ok().unwrap();
+    for &i in code {
+        w.u32(i).ok().unwrap();
+    }
+    for _ in code {
+        w.u32(1).ok().unwrap();
+    }
+    for _ in 0..4 {
+        w.u32(0).ok().unwrap();
+    }
+    w.out.as_slice().to_vec()
+}
+
+/// The loop check follows both edges of a test: here the loop goes through the
+/// *skip* edge of the first test and the backward (unpaid) jump of the second, and
+/// is found only if a node whose two edges are both under way still counts as on
+/// the search's path.
+#[test]
+fn unpaid_loops_through_either_edge_are_refused() {
+    use crate::compiler::bytecode::{ins_ad, Op, JUMP_BIAS};
+    let st = new_state();
+    let code = |back: u32| {
+        [
+            ins_ad(Op::KPRI, 0, 1),
+            ins_ad(Op::IST, 0, 0),
+            ins_ad(Op::JMP, 1, JUMP_BIAS + 2),
+            ins_ad(Op::ISF, 0, 0),
+            ins_ad(Op::JMP, 1, back),
+            ins_ad(Op::RET0, 0, 1),
+        ]
+    };
+    // Forward: fine.
+    let c = chunk_with_code(st, &code(JUMP_BIAS));
+    assert!(undump(st, &c).is_ok());
+    // Back to the first test (pc 1 from the JMP at pc 4): a loop that pays nothing.
+    let c = chunk_with_code(st, &code(JUMP_BIAS - 4));
+    let r = undump(st, &c);
+    assert!(
+        matches!(&r, Err(UndumpError::Malformed(m)) if m.contains("pays nothing")),
+        "{r:?}"
+    );
+    // Through a LOOP instead, it pays.
+    let mut paid = code(JUMP_BIAS - 3).to_vec();
+    paid[2] = ins_ad(Op::LOOP, 1, JUMP_BIAS);
+    paid[1] = ins_ad(Op::KPRI, 1, 0);
+    let c = chunk_with_code(st, &paid);
+    assert!(undump(st, &c).is_ok());
+}
