@@ -365,5 +365,8 @@ fn instruction_budget_counts_table_sizes() {
     // About 200 000 / (4096 / 16) turns now; before, 200 000 / 6 (the loop's own
     // instructions), each copying 4000 entries.
     let turns: i64 = lua.load("return N").eval().unwrap();
-    assert!(turns < 2000, "{turns} copies of a 4000-entry table under a 200 000 budget");
+    assert!(
+        turns < 2000,
+        "{turns} copies of a 4000-entry table under a 200 000 budget"
+    );
 }
