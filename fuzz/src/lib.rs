@@ -24,7 +24,8 @@ pub fn compile_one(data: &[u8]) {
             panic!("the bytecode verifier rejects the compiler's output: {e}");
         }
         let heap = st.heap_ref();
-        if let Err(perilune::compiler::verify::LoopError::Unpaid(e)) = perilune::compiler::verify::verify_loops(p, heap) {
+        if let Err(perilune::compiler::verify::LoopError::Unpaid(e)) = perilune::compiler::verify::verify_loops(p, heap)
+        {
             panic!("the compiler made a loop that pays nothing into the budget: {e}");
         }
         let _ = listing(p);
@@ -40,13 +41,18 @@ print = function(...) for i = 1, select('#', ...) do tostring((select(i, ...))) 
 /// the safe API. Any Lua result is fine; afterwards, with the limits lifted (and a
 /// new budget, since finalizers may run), the state must run [`CHECK`].
 pub fn run_one(src: &[u8]) {
-    let lua = Lua::new();
+    run_in(Lua::new(), src, "run");
+}
+
+/// Run `src` in `lua` under the memory limit and budget, then check that the state
+/// still works (shared by [`run_one`] and [`run_chunk`]).
+fn run_in(lua: Lua, src: &[u8], label: &str) {
     lua.load(PRELUDE).set_name("=prelude").exec().expect("prelude");
     lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).expect("limit");
     lua.set_instruction_budget(Some(BUDGET)).expect("budget");
     let r = lua.load(src).set_name("=fuzz").exec();
     if std::env::var_os("PERILUNE_FUZZ_VERBOSE").is_some() {
-        eprintln!("run: {r:?}");
+        eprintln!("{label}: {r:?}");
     }
     lua.set_memory_limit(0).expect("limit");
     lua.set_instruction_budget(Some(BUDGET)).expect("budget");
@@ -125,20 +131,5 @@ pub fn mutate_dump_one(data: &[u8]) {
 /// state as [`run_one`] does.
 pub fn run_chunk(chunk: &[u8]) {
     let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
-    lua.load(PRELUDE).set_name("=prelude").exec().expect("prelude");
-    lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).expect("limit");
-    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
-    let r = lua.load(chunk).set_name("=fuzz").exec();
-    if std::env::var_os("PERILUNE_FUZZ_VERBOSE").is_some() {
-        eprintln!("mutate_dump: {r:?}");
-    }
-    lua.set_memory_limit(0).expect("limit");
-    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
-    let _ = lua.gc_collect();
-    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
-    match lua.load(CHECK).set_name("=check").eval::<i64>() {
-        Ok(100) => {}
-        Err(Error::BudgetExhausted) => {}
-        other => panic!("the state is unusable after the run: {other:?}"),
-    }
+    run_in(lua, chunk, "mutate_dump");
 }
