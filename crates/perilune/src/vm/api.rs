@@ -423,12 +423,12 @@ impl State {
         if let Some(n) = v.as_number() {
             return self.number_to_str(n);
         }
+        // A library fast function carries LuaJIT's id in its header (0: none).
+        let ffid = v.as_function().map_or(0, |f| f.hdr.ffid);
         let text = match v.as_bool() {
             Some(b) => b.to_string(),
             None if v.is_nil() => "nil".to_string(),
-            None if crate::stdlib::ffid_of(v) != 0 => {
-                format!("function: builtin#{}", crate::stdlib::ffid_of(v))
-            }
+            None if ffid != 0 => format!("function: builtin#{ffid}"),
             None => {
                 let addr = v
                     .as_gc()
