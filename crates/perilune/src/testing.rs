@@ -1,6 +1,7 @@
 //! Fault injection for tests: an [`Allocator`] that refuses the requests you choose.
 //!
-//! [`FaultyAllocator`] forwards to the system allocator and can be told to refuse the
+//! [`FaultyAllocator`] forwards to a page arena of its own (the allocator a state has by
+//! default, so failures are injected over the same code) and can be told to refuse the
 //! Nth allocation request, every request from the Nth on, growing reallocations,
 //! shrinking reallocations, or every request above a size (see [`Fault`]). It counts
 //! every request and the bytes and blocks it has handed out and not got back, so a
@@ -19,7 +20,8 @@
 //! The module is part of the public API (not behind a feature) so that integration
 //! tests, fuzz targets and embedders can use it; it has no cost unless used.
 
-use crate::alloc::{Allocator, SystemAllocator};
+use crate::alloc::arena::PageArena;
+use crate::alloc::Allocator;
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -97,9 +99,13 @@ impl FaultyAllocator {
         FaultyAllocator::default()
     }
 
-    /// A boxed clone, for [`State::with_allocator`](crate::vm::state::State::with_allocator).
+    /// A boxed clone over a page arena of its own, for
+    /// [`State::with_allocator`](crate::vm::state::State::with_allocator).
     pub fn boxed(&self) -> Box<dyn Allocator> {
-        Box::new(self.clone())
+        Box::new(FaultyArena {
+            faults: self.clone(),
+            arena: PageArena::new(),
+        })
     }
 
     /// Set the fault and restart the request counters used by `Nth`, `From` and
@@ -220,16 +226,31 @@ impl FaultyAllocator {
     }
 }
 
-// SAFETY: every successful request is forwarded to `SystemAllocator`, which satisfies
-// the `Allocator` contract; refusing a request (returning `None` without touching the
-// block) is always allowed by the contract.
-unsafe impl Allocator for FaultyAllocator {
+/// What [`FaultyAllocator::boxed`] gives a state: the fault settings and counters it
+/// shares with the test, over a page arena of its own.
+struct FaultyArena {
+    faults: FaultyAllocator,
+    arena: PageArena,
+}
+
+impl std::ops::Deref for FaultyArena {
+    type Target = FaultyAllocator;
+    fn deref(&self) -> &FaultyAllocator {
+        &self.faults
+    }
+}
+
+// SAFETY: every successful request is forwarded to the arena, which hands out blocks
+// valid for their layout, keeps a resized block's prefix, and frees blocks by the
+// layout they were made with; refusing a request (returning `None` without touching
+// the block) is always allowed by the contract.
+unsafe impl Allocator for FaultyArena {
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         self.inner.allocs.fetch_add(1, Ordering::SeqCst);
         if self.refuse_request(layout.size(), false) {
             return None;
         }
-        let p = SystemAllocator.alloc(layout)?;
+        let p = self.arena.alloc(layout.size(), layout.align(), usize::MAX)?;
         self.add_bytes(layout.size());
         self.inner.blocks.fetch_add(1, Ordering::SeqCst);
         Some(p)
@@ -248,9 +269,9 @@ unsafe impl Allocator for FaultyAllocator {
                 return None;
             }
         }
-        // SAFETY: forwarded caller contract (`ptr` came from SystemAllocator via
+        // SAFETY: forwarded caller contract (`ptr` came from the arena via
         // `alloc`/`realloc` above with layout `old`).
-        let p = unsafe { SystemAllocator.realloc(ptr, old, new_size) }?;
+        let p = unsafe { self.arena.realloc(ptr, old.size(), old.align(), new_size, usize::MAX) }?;
         if new_size >= old.size() {
             self.add_bytes(new_size - old.size());
         } else {
@@ -264,7 +285,7 @@ unsafe impl Allocator for FaultyAllocator {
         self.sub_bytes(layout.size());
         self.inner.blocks.fetch_sub(1, Ordering::SeqCst);
         // SAFETY: forwarded caller contract.
-        unsafe { SystemAllocator.dealloc(ptr, layout) }
+        unsafe { self.arena.dealloc(ptr, layout.size(), layout.align()) }
     }
 }
 

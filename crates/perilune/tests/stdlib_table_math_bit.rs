@@ -69,17 +69,18 @@ fn scripts_survive_every_memory_limit() {
     assert!(scripts.len() >= 10, "corpus scripts not found");
     for (name, src) in scripts {
         let chunk = format!("@{name}");
-        // How much the script needs beyond a fresh state.
+        // How much the script needs beyond a fresh state, in the limit's unit (the
+        // footprint: pages, not only live bytes).
         let mut st = state();
-        let base = st.heap.used();
+        let base = st.heap.footprint();
         run(&mut st, &src, chunk.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let need = st.heap.peak().saturating_sub(base);
+        let need = st.heap.peak_footprint().saturating_sub(base);
         drop(st);
         let step = (need / 400).max(16);
         let mut extra = 0;
         loop {
             let mut st = state();
-            let limit = st.heap.used() + extra;
+            let limit = st.heap.footprint() + extra;
             st.heap.set_limit(limit);
             let r = run(&mut st, &src, chunk.as_bytes());
             st.heap.set_limit(usize::MAX);

@@ -335,7 +335,7 @@ pub fn set_stopped(state: &mut State, stopped: bool) {
 
 fn near_limit(heap: &Heap) -> bool {
     let limit = heap.limit();
-    limit != usize::MAX && heap.used() >= soft_limit(limit)
+    limit != usize::MAX && heap.footprint() >= soft_limit(limit)
 }
 
 fn soft_limit(limit: usize) -> usize {
@@ -393,15 +393,18 @@ fn set_threshold(state: &mut State) {
     let mut th = (gc.estimate / 100).saturating_mul(gc.pause as usize);
     let limit = state.heap.limit();
     if limit != usize::MAX {
+        // The limit bounds the footprint, the threshold counts allocated bytes: the
+        // footprint's excess over `used` (free space inside pages) is assumed to stay.
+        let footprint = state.heap.footprint();
         let soft = soft_limit(limit);
-        // Start at the soft limit; if live data is already past it, halfway to the
+        // Start at the soft limit; if the footprint is already past it, halfway to the
         // hard limit, so that a nearly full heap does not collect at every check.
-        let cap = if used < soft {
+        let cap = if footprint < soft {
             soft
         } else {
-            used + limit.saturating_sub(used) / 2
+            footprint + limit.saturating_sub(footprint) / 2
         };
-        th = th.min(cap);
+        th = th.min(cap.saturating_sub(footprint.saturating_sub(used)));
     }
     gc.threshold = th;
     let debt = if used >= th {
@@ -461,6 +464,7 @@ fn single_step(state: &mut State) -> usize {
         }
         Phase::Finalize => {
             sweep::free_dead_upvals(state);
+            state.heap.trim();
             state.gc.phase = Phase::Pause;
             SWEEP_COST
         }

@@ -35,7 +35,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use crate::alloc::{Allocator, HeapRef, SystemAllocator};
+use crate::alloc::{Allocator, HeapRef};
 use crate::object::{GcRef, Table as RawTable};
 use crate::value::Value as Raw;
 use crate::vm::call::close_upvals;
@@ -364,7 +364,7 @@ impl Lua {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new() -> Lua {
-        match Lua::create(Box::new(SystemAllocator), StdLib::ALL_SAFE, LuaOptions::new(), false) {
+        match Lua::create(None, StdLib::ALL_SAFE, LuaOptions::new(), false) {
             Ok(lua) => lua,
             Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
         }
@@ -385,7 +385,7 @@ impl Lua {
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
         }
-        Lua::create(Box::new(SystemAllocator), libs, options, false)
+        Lua::create(None, libs, options, false)
     }
 
     /// A state for scripts the host trusts: any libraries but `ffi`, including those
@@ -411,7 +411,7 @@ impl Lua {
                 "the ffi library is unsafe: use Lua::unsafe_new_with".into(),
             ));
         }
-        Lua::create(Box::new(SystemAllocator), libs, options, true)
+        Lua::create(None, libs, options, true)
     }
 
     /// A state with any libraries, `ffi` included.
@@ -423,7 +423,7 @@ impl Lua {
     /// Scripts can break memory safety with the `ffi` library; the caller vouches for
     /// the scripts it runs.
     pub unsafe fn unsafe_new_with(libs: StdLib, options: LuaOptions) -> Lua {
-        match Lua::create(Box::new(SystemAllocator), libs, options, true) {
+        match Lua::create(None, libs, options, true) {
             Ok(lua) => lua,
             Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
         }
@@ -448,7 +448,7 @@ impl Lua {
             ));
         }
         Lua::create(
-            Box::new(CatchUnwindAllocator(allocator)),
+            Some(Box::new(CatchUnwindAllocator(allocator))),
             libs,
             LuaOptions::new(),
             false,
@@ -457,8 +457,18 @@ impl Lua {
 
     /// `allow_bytecode`: whether `load` accepts binary chunks (`string.dump` output);
     /// only the trusted and unsafe constructors allow it.
-    fn create(allocator: Box<dyn Allocator>, libs: StdLib, options: LuaOptions, allow_bytecode: bool) -> Result<Lua> {
-        let mut st = State::with_allocator(allocator).map_err(|_| Error::MemoryError("not enough memory".into()))?;
+    /// `allocator`: a host's, or `None` for the state's own page arena.
+    fn create(
+        allocator: Option<Box<dyn Allocator>>,
+        libs: StdLib,
+        options: LuaOptions,
+        allow_bytecode: bool,
+    ) -> Result<Lua> {
+        let st = match allocator {
+            Some(a) => State::with_allocator(a),
+            None => State::new(),
+        };
+        let mut st = st.map_err(|_| Error::MemoryError("not enough memory".into()))?;
         st.allow_bytecode = allow_bytecode;
         if options.memory_limit != 0 {
             st.heap.set_limit(options.memory_limit);
@@ -659,16 +669,30 @@ impl Lua {
         self.raw().heap.get().used()
     }
 
+    /// Bytes of memory this state holds, which the memory limit bounds: with the
+    /// default heap, the memory its pages have touched and its large blocks (at least
+    /// [`Lua::used_memory`]; the difference is free space inside its pages); with a
+    /// host allocator ([`Lua::new_with_allocator`]), the same as `used_memory`.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// assert!(lua.memory_footprint() >= lua.used_memory());
+    /// ```
+    pub fn memory_footprint(&self) -> usize {
+        self.raw().heap.get().footprint()
+    }
+
     /// Limit the state to `limit` bytes (0: no limit) and return the previous limit
-    /// (0 if there was none). Allocations that would pass it fail with `not enough
-    /// memory`, which Lua code sees as an error and the host as
-    /// [`Error::MemoryError`]; the state stays usable. Memory already in use is not
-    /// taken back.
+    /// (0 if there was none). The limit bounds the state's footprint
+    /// ([`Lua::memory_footprint`]), so memory held by fragmentation counts too.
+    /// Allocations that would pass it fail with `not enough memory`, which Lua code
+    /// sees as an error and the host as [`Error::MemoryError`]; the state stays
+    /// usable. Memory already in use is not taken back.
     ///
     /// ```
     /// use perilune::{Error, Lua};
     /// let lua = Lua::new();
-    /// lua.set_memory_limit(lua.used_memory() + 256 * 1024)?;
+    /// lua.set_memory_limit(lua.memory_footprint() + 256 * 1024)?;
     /// let r = lua.load("local t = {} for i = 1, 1e7 do t[i] = i end").exec();
     /// assert!(matches!(r, Err(Error::MemoryError(_))));
     /// assert_eq!(lua.load("return 1 + 1").eval::<i32>()?, 2);

@@ -11,7 +11,7 @@
 //!   coroutine whose resumer holds it on its stack).
 //! - Fixed strings (`tm_names`, `oom_msg`) carry the FIXED mark and are never swept.
 
-use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory, SystemAllocator};
+use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory};
 use crate::func::{Builtin, LuaFunction, NativeFn, Proto, Upval};
 use crate::gc::{self, mark, Gc};
 use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table, Thread, Userdata};
@@ -144,14 +144,17 @@ pub struct State {
 }
 
 impl State {
-    /// A state on the system allocator.
+    /// A state on its own page arena (the default heap).
     pub fn new() -> Result<Box<State>, OutOfMemory> {
-        State::with_allocator(Box::new(SystemAllocator))
+        State::with_heap(Box::new(Heap::paged()))
     }
 
     /// A state on a host-supplied allocator.
     pub fn with_allocator(allocator: Box<dyn Allocator>) -> Result<Box<State>, OutOfMemory> {
-        let heap = Box::new(Heap::new(allocator));
+        State::with_heap(Box::new(Heap::new(allocator)))
+    }
+
+    fn with_heap(heap: Box<Heap>) -> Result<Box<State>, OutOfMemory> {
         let href = HeapRef::new(&heap);
         let strings = StringTable::new(href)?;
         let table_seed = crate::table::random_seed();

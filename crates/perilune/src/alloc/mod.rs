@@ -1,12 +1,17 @@
 //! The accounting allocator: every byte a script can influence goes through here.
 //!
-//! A [`Heap`] wraps a pluggable [`Allocator`] (the analogue of `lua_Alloc`), counts the
+//! A [`Heap`] takes its memory from the state's own page arena ([`arena`]), or from a
+//! pluggable [`Allocator`] a host supplies (the analogue of `lua_Alloc`). It counts the
 //! bytes it hands out, remembers the peak, and refuses any request that would take the
-//! count over the limit. Refusal is an ordinary value, [`OutOfMemory`], which the VM turns
-//! into the Lua error `not enough memory`.
+//! state's *footprint* over the limit. Refusal is an ordinary value, [`OutOfMemory`],
+//! which the VM turns into the Lua error `not enough memory`.
 //!
 //! Invariants:
 //! - `used` is exactly the sum of the sizes of the live blocks handed out.
+//! - The footprint is what the state holds: with the arena, its committed pages and
+//!   large blocks (so fragmentation counts, docs/memory.md); with a host allocator,
+//!   `used`. It never exceeds the limit, except by memory taken before the limit was
+//!   lowered.
 //! - A shrink never fails: if the allocator refuses it, the old block is kept and the
 //!   caller is told the capacity did not change (DESIGN.md invariant 3).
 //! - An allocation never starts a collection. It only adds to `debt`, which the
@@ -17,6 +22,10 @@
 //! [`HVec`] is the growable buffer every subsystem uses for accounted storage; it
 //! carries a [`HeapRef`] so it frees itself on drop.
 
+pub mod arena;
+mod os;
+
+use arena::PageArena;
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -102,10 +111,22 @@ unsafe impl Allocator for SystemAllocator {
     }
 }
 
-/// The accounting layer over an [`Allocator`]. Owned by the state, boxed so its
+/// Where a heap's memory comes from.
+// One per state, inside the boxed `Heap`: boxing the arena would put another pointer
+// hop in front of every allocation.
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    /// The state's own pages: the default, and the only source whose footprint
+    /// includes fragmentation.
+    Arena(PageArena),
+    /// A host's allocator, called for every block.
+    Host(Box<dyn Allocator>),
+}
+
+/// The accounting layer over the state's memory. Owned by the state, boxed so its
 /// address is stable for the [`HeapRef`]s held by buffers.
 pub struct Heap {
-    allocator: Box<dyn Allocator>,
+    source: Source,
     used: Cell<usize>,
     peak: Cell<usize>,
     limit: Cell<usize>,
@@ -118,9 +139,17 @@ pub struct Heap {
 }
 
 impl Heap {
+    /// A heap over the state's own page arena (the default).
+    pub fn paged() -> Heap {
+        Heap::with_source(Source::Arena(PageArena::new()))
+    }
+    /// A heap over a host's allocator.
     pub fn new(allocator: Box<dyn Allocator>) -> Heap {
+        Heap::with_source(Source::Host(allocator))
+    }
+    fn with_source(source: Source) -> Heap {
         Heap {
-            allocator,
+            source,
             used: Cell::new(0),
             peak: Cell::new(0),
             limit: Cell::new(usize::MAX),
@@ -136,6 +165,29 @@ impl Heap {
     /// The largest `used` seen.
     pub fn peak(&self) -> usize {
         self.peak.get()
+    }
+    /// Bytes the state holds, which the limit bounds: committed pages and large blocks
+    /// of the arena (at least `used`), or `used` with a host allocator.
+    #[inline]
+    pub fn footprint(&self) -> usize {
+        match &self.source {
+            Source::Arena(a) => a.footprint(),
+            Source::Host(_) => self.used.get(),
+        }
+    }
+    /// Give memory the state no longer uses back to the system (cached empty pages);
+    /// the collector calls this when it finishes a cycle.
+    pub fn trim(&self) {
+        if let Source::Arena(a) = &self.source {
+            a.trim();
+        }
+    }
+    /// The largest footprint seen.
+    pub fn peak_footprint(&self) -> usize {
+        match &self.source {
+            Source::Arena(a) => a.peak_footprint(),
+            Source::Host(_) => self.peak.get(),
+        }
     }
     pub fn limit(&self) -> usize {
         self.limit.get()
@@ -189,6 +241,7 @@ impl Heap {
         OutOfMemory
     }
 
+    /// With a host allocator: may `used` grow by `grow`?
     fn charge(&self, grow: usize) -> Result<(), OutOfMemory> {
         let used = self.used.get();
         match used.checked_add(grow) {
@@ -210,12 +263,19 @@ impl Heap {
     }
 
     /// Allocate a block. Zero-sized layouts get a dangling, well-aligned pointer.
+    #[inline]
     pub fn alloc(&self, layout: Layout) -> Result<NonNull<u8>, OutOfMemory> {
         if layout.size() == 0 {
             return Ok(dangling(layout));
         }
-        self.charge(layout.size())?;
-        let p = self.allocator.alloc(layout).ok_or_else(|| self.refuse())?;
+        let p = match &self.source {
+            Source::Arena(a) => a.alloc(layout.size(), layout.align(), self.limit.get()),
+            Source::Host(h) => {
+                self.charge(layout.size())?;
+                h.alloc(layout)
+            }
+        };
+        let p = p.ok_or_else(|| self.refuse())?;
         self.account_alloc(layout.size());
         Ok(p)
     }
@@ -241,21 +301,28 @@ impl Heap {
             unsafe { self.dealloc(ptr, old) };
             return Ok((dangling(old), 0));
         }
-        if new_size > old.size() {
+        let grow = new_size > old.size();
+        if grow && matches!(self.source, Source::Host(_)) {
             self.charge(new_size - old.size())?;
-            // SAFETY: caller contract.
-            let p = unsafe { self.allocator.realloc(ptr, old, new_size) }.ok_or_else(|| self.refuse())?;
-            self.account_alloc(new_size - old.size());
-            Ok((p, new_size))
-        } else {
-            // SAFETY: caller contract.
-            match unsafe { self.allocator.realloc(ptr, old, new_size) } {
-                Some(p) => {
-                    self.account_free(old.size() - new_size);
-                    Ok((p, new_size))
-                }
-                None => Ok((ptr, old.size())),
+        }
+        // SAFETY: caller contract.
+        let p = unsafe {
+            match &self.source {
+                Source::Arena(a) => a.realloc(ptr, old.size(), old.align(), new_size, self.limit.get()),
+                Source::Host(h) => h.realloc(ptr, old, new_size),
             }
+        };
+        match p {
+            Some(p) if grow => {
+                self.account_alloc(new_size - old.size());
+                Ok((p, new_size))
+            }
+            Some(p) => {
+                self.account_free(old.size() - new_size);
+                Ok((p, new_size))
+            }
+            None if grow => Err(self.refuse()),
+            None => Ok((ptr, old.size())),
         }
     }
 
@@ -263,13 +330,19 @@ impl Heap {
     ///
     /// # Safety
     /// `ptr` came from this heap with `layout` and is not used again.
+    #[inline]
     pub unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
         if layout.size() == 0 {
             return;
         }
         self.account_free(layout.size());
         // SAFETY: caller contract.
-        unsafe { self.allocator.dealloc(ptr, layout) }
+        unsafe {
+            match &self.source {
+                Source::Arena(a) => a.dealloc(ptr, layout.size(), layout.align()),
+                Source::Host(h) => h.dealloc(ptr, layout),
+            }
+        }
     }
 }
 
