@@ -220,6 +220,36 @@ fn one_family() {
     }
 }
 
+/// A single pathological match is checked as it runs: the matcher pays every 50,000
+/// steps, so the host's callback is asked at a steady rate within one `find`, and a
+/// deadline is honoured within one payment (about 0.2 ms of matching). Before, the
+/// matcher started over with twice the allowance at each payment, so the checks came
+/// at doubling intervals: the 20th came after about 5e10 steps (this test hung) and a
+/// deadline was missed by as long as the match had already run (36 ms in the table of
+/// docs/embedding.md).
+#[test]
+fn a_pathological_match_is_checked_as_it_runs() {
+    let lua = Lua::new();
+    lua.load("S = ('a'):rep(1e5)").exec().expect("setup");
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    lua.set_interrupt(move || {
+        if seen.fetch_add(1, Ordering::Relaxed) + 1 >= 20 {
+            VmState::Abort("enough".into())
+        } else {
+            VmState::Continue
+        }
+    })
+    .unwrap();
+    let start = 1u64 << 50;
+    lua.set_instruction_budget(Some(start)).unwrap();
+    let r = lua.load("S:find(('a?'):rep(40) .. ('a'):rep(40) .. 'b')").exec();
+    assert!(matches!(r, Err(Error::Interrupted(ref m)) if m == "enough"), "{r:?}");
+    let used = start - lua.instruction_budget().unwrap().expect("budget");
+    assert_eq!(calls.load(Ordering::Relaxed), 20);
+    assert!(used < 2_000_000, "20 checks took {used} units of matching");
+}
+
 /// Units of budget `code` uses (after `setup` ran without a budget).
 fn units_used(setup: &str, code: &str) -> u64 {
     let lua = Lua::new();

@@ -21,11 +21,13 @@
 //!   recursing, so long literal patterns cost no depth. Running time can still be
 //!   exponential for pathological patterns (as in every backtracking Lua matcher).
 //! - Metered work: every level of matching, and every 32 subject bytes a `%b` or a
-//!   back-reference scans, is a *step*. A matcher runs with an allowance of steps
-//!   ([`Matcher::set_fuel`]) and fails with [`PatternError::OutOfFuel`] when it is
-//!   spent; the string library pays the steps into the VM's instruction countdown
-//!   and retries with a larger allowance, so the instruction budget and interrupts
-//!   stop a pathological pattern (found by fuzzing, docs/fuzzing.md).
+//!   back-reference scans, is a *step*. Every [`Matcher::set_fuel`] steps the matcher
+//!   pays them through the `pay` callback its caller passes in (the string library
+//!   pays into the VM's instruction countdown, which charges the budget, looks at the
+//!   interrupt flag and asks the host's callback); a refused payment ends the match
+//!   with [`PatternError::Stopped`]. So the budget and a deadline stop a pathological
+//!   pattern within one payment interval, mid-match (found by fuzzing,
+//!   docs/fuzzing.md).
 //!
 //! LuaJIT compatibility details kept on purpose:
 //! - A pattern ends at its first NUL byte (LuaJIT scans patterns as C strings); use
@@ -51,8 +53,8 @@ pub enum PatternError {
     InvalidCaptureIndex,
     TooManyCaptures,
     TooComplex,
-    /// The step allowance ran out (not a Lua error: the caller pays and retries).
-    OutOfFuel,
+    /// Paying for the steps was refused (not a Lua error: the payer holds the reason).
+    Stopped,
 }
 
 impl PatternError {
@@ -68,7 +70,7 @@ impl PatternError {
             PatternError::InvalidCaptureIndex => "invalid capture index",
             PatternError::TooManyCaptures => "too many captures",
             PatternError::TooComplex => "pattern too complex",
-            PatternError::OutOfFuel => "pattern matching ran out of steps",
+            PatternError::Stopped => "pattern matching stopped",
         }
     }
 }
@@ -192,6 +194,10 @@ fn match_class(c: u8, cl: u8) -> bool {
     }
 }
 
+/// How a matcher pays for its steps: called with the steps taken since the last
+/// payment; `false` stops the match.
+pub type Pay<'p> = &'p mut dyn FnMut(u64) -> bool;
+
 /// A matcher for one subject and one pattern. Reusable across start positions
 /// ([`Matcher::match_at`] resets the captures).
 pub struct Matcher<'a> {
@@ -223,22 +229,25 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// Allow `fuel` steps from now on (see the module docs); resets [`Matcher::spent`].
+    /// Pay every `fuel` steps from now on (see the module docs); resets
+    /// [`Matcher::spent`].
     pub fn set_fuel(&mut self, fuel: u64) {
         self.fuel = fuel;
         self.spent = 0;
     }
 
-    /// Steps taken since the allowance was set.
+    /// Steps taken and not yet paid.
     pub fn spent(&self) -> u64 {
         self.spent
     }
 
+    /// Count `steps`; every `fuel` steps, pay them through `pay`, which may refuse
+    /// (the budget ran out, the deadline passed: the caller holds the reason).
     #[inline]
-    fn spend(&mut self, steps: u64) -> Result<(), PatternError> {
+    fn spend(&mut self, steps: u64, pay: Pay<'_>) -> Result<(), PatternError> {
         self.spent = self.spent.saturating_add(steps);
-        if self.spent > self.fuel {
-            return Err(PatternError::OutOfFuel);
+        if self.spent >= self.fuel && !pay(std::mem::take(&mut self.spent)) {
+            return Err(PatternError::Stopped);
         }
         Ok(())
     }
@@ -251,19 +260,25 @@ impl<'a> Matcher<'a> {
     /// Try to match the pattern from byte `p` on, at subject offset `s` only. On
     /// success returns the end offset of the match; the captures are then available
     /// through [`Matcher::capture`].
-    pub fn match_at(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+    pub fn match_at(&mut self, s: usize, p: usize, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
         self.level = 0;
         self.depth = 0;
-        self.do_match(s, p)
+        self.do_match(s, p, pay)
     }
 
     /// Search for the first match starting at an offset in `init..=src.len()` (only
     /// at `init` when `anchored`), with the pattern from byte `p` on. Returns the
     /// start and end offsets.
-    pub fn search(&mut self, init: usize, p: usize, anchored: bool) -> Result<Option<(usize, usize)>, PatternError> {
+    pub fn search(
+        &mut self,
+        init: usize,
+        p: usize,
+        anchored: bool,
+        pay: Pay<'_>,
+    ) -> Result<Option<(usize, usize)>, PatternError> {
         let mut s = init;
         while s <= self.src.len() {
-            if let Some(e) = self.match_at(s, p)? {
+            if let Some(e) = self.match_at(s, p, pay)? {
                 return Ok(Some((s, e)));
             }
             if anchored {
@@ -303,13 +318,13 @@ impl<'a> Matcher<'a> {
     }
 
     /// One counted level of matching. Every recursion goes through here.
-    fn do_match(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
-        self.spend(1)?;
+    fn do_match(&mut self, s: usize, p: usize, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
+        self.spend(1, pay)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(PatternError::TooComplex);
         }
-        let r = self.match_here(s, p);
+        let r = self.match_here(s, p, pay);
         self.depth -= 1;
         r
     }
@@ -317,7 +332,7 @@ impl<'a> Matcher<'a> {
     /// Match the pattern from `p` against the subject from `s`. Steps that cannot
     /// fail after succeeding (literal classes, `%b`, `%f`, back-references, a `?`
     /// whose first choice failed) continue in the loop; alternatives recurse.
-    fn match_here(&mut self, mut s: usize, mut p: usize) -> Result<Option<usize>, PatternError> {
+    fn match_here(&mut self, mut s: usize, mut p: usize, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
         loop {
             let Some(&pc) = self.pat.get(p) else {
                 return Ok(Some(s));
@@ -325,19 +340,19 @@ impl<'a> Matcher<'a> {
             match pc {
                 b'(' => {
                     return if self.at(p + 1) == b')' {
-                        self.open_capture(s, p + 2, CapState::Position)
+                        self.open_capture(s, p + 2, CapState::Position, pay)
                     } else {
-                        self.open_capture(s, p + 1, CapState::Open)
+                        self.open_capture(s, p + 1, CapState::Open, pay)
                     };
                 }
-                b')' => return self.close_capture(s, p + 1),
+                b')' => return self.close_capture(s, p + 1, pay),
                 b'$' if p + 1 == self.pat.len() => {
                     return Ok((s == self.src.len()).then_some(s));
                 }
                 b'%' => match self.at(p + 1) {
                     b'b' => {
                         let (end, scanned) = self.match_balance(s, p + 2)?;
-                        self.spend((scanned / BYTES_PER_STEP) as u64)?;
+                        self.spend((scanned / BYTES_PER_STEP) as u64, pay)?;
                         match end {
                             Some(next) => s = next,
                             None => return Ok(None),
@@ -365,7 +380,7 @@ impl<'a> Matcher<'a> {
                     d @ b'0'..=b'9' => {
                         let l = self.check_backref(d)?;
                         if let Some(&(_, CapState::Closed(len))) = self.caps.get(l) {
-                            self.spend((len / BYTES_PER_STEP) as u64)?;
+                            self.spend((len / BYTES_PER_STEP) as u64, pay)?;
                         }
                         match self.match_backref(s, l) {
                             Some(next) => s = next,
@@ -384,15 +399,21 @@ impl<'a> Matcher<'a> {
             match self.at(ep) {
                 b'?' => {
                     if m {
-                        if let Some(e) = self.do_match(s + 1, ep + 1)? {
+                        if let Some(e) = self.do_match(s + 1, ep + 1, pay)? {
                             return Ok(Some(e));
                         }
                     }
                     p = ep + 1;
                 }
-                b'*' => return self.max_expand(s, p, ep),
-                b'+' => return if m { self.max_expand(s + 1, p, ep) } else { Ok(None) },
-                b'-' => return self.min_expand(s, p, ep),
+                b'*' => return self.max_expand(s, p, ep, pay),
+                b'+' => {
+                    return if m {
+                        self.max_expand(s + 1, p, ep, pay)
+                    } else {
+                        Ok(None)
+                    }
+                }
+                b'-' => return self.min_expand(s, p, ep, pay),
                 _ => {
                     if !m {
                         return Ok(None);
@@ -534,20 +555,20 @@ impl<'a> Matcher<'a> {
         (cap == here).then_some(s + len)
     }
 
-    fn open_capture(&mut self, s: usize, p: usize, st: CapState) -> Result<Option<usize>, PatternError> {
+    fn open_capture(&mut self, s: usize, p: usize, st: CapState, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
         let Some(slot) = self.caps.get_mut(self.level) else {
             return Err(PatternError::TooManyCaptures);
         };
         *slot = (s, st);
         self.level += 1;
-        let r = self.do_match(s, p)?;
+        let r = self.do_match(s, p, pay)?;
         if r.is_none() {
             self.level -= 1;
         }
         Ok(r)
     }
 
-    fn close_capture(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+    fn close_capture(&mut self, s: usize, p: usize, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
         // The innermost capture still open is the one this ')' closes.
         let open = self
             .caps
@@ -558,7 +579,7 @@ impl<'a> Matcher<'a> {
         };
         let start = self.caps[l].0;
         self.caps[l].1 = CapState::Closed(s.saturating_sub(start));
-        let r = self.do_match(s, p)?;
+        let r = self.do_match(s, p, pay)?;
         if r.is_none() {
             self.caps[l].1 = CapState::Open;
         }
@@ -566,14 +587,14 @@ impl<'a> Matcher<'a> {
     }
 
     /// Greedy repeat: take as many as possible, then back off one at a time.
-    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Result<Option<usize>, PatternError> {
+    fn max_expand(&mut self, s: usize, p: usize, ep: usize, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
         let mut n = 0;
         while self.single_at(s + n, p, ep) {
             n += 1;
         }
-        self.spend((n / BYTES_PER_STEP) as u64)?;
+        self.spend((n / BYTES_PER_STEP) as u64, pay)?;
         loop {
-            if let Some(e) = self.do_match(s + n, ep + 1)? {
+            if let Some(e) = self.do_match(s + n, ep + 1, pay)? {
                 return Ok(Some(e));
             }
             if n == 0 {
@@ -584,9 +605,9 @@ impl<'a> Matcher<'a> {
     }
 
     /// Lazy repeat: try the rest first, then take one more.
-    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Result<Option<usize>, PatternError> {
+    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize, pay: Pay<'_>) -> Result<Option<usize>, PatternError> {
         loop {
-            if let Some(e) = self.do_match(s, ep + 1)? {
+            if let Some(e) = self.do_match(s, ep + 1, pay)? {
                 return Ok(Some(e));
             }
             if self.single_at(s, p, ep) {

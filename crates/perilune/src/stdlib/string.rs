@@ -22,7 +22,7 @@
 //! LuaJIT's largest string ([`MAX_STR`]), so the memory limit applies and a huge
 //! request is the ordinary "not enough memory" error.
 
-use super::pattern::{self, Capture, Matcher, PatternError};
+use super::pattern::{self, Capture, Matcher, PatternError, Pay};
 use crate::alloc::{HVec, HeapRef};
 use crate::object::{GcRef, LuaStr};
 use crate::value::{LuaType, Value};
@@ -138,33 +138,36 @@ pub fn push_charged(st: &mut State, bytes: &[u8], built: bool) -> LResult<()> {
     st.push_str(bytes)
 }
 
-/// Matcher steps allowed before the first payment into the instruction countdown.
+/// Matcher steps between payments into the instruction countdown (about 0.2 ms of
+/// matching at the slowest).
 const FUEL_CHUNK: u64 = 50_000;
 
 /// Run one matcher call (`search` or `match_at`) and pay its steps into the VM's
-/// instruction countdown, so that the instruction budget and interrupts stop a
-/// pathological pattern (found by the `run` fuzz target, docs/fuzzing.md; the
-/// interpreter charges the whole `string.find` as one call). The call runs with an
-/// allowance of steps; when that is spent, the steps are paid (which may abort on
-/// the budget, raise `interrupted!` or run the host's callback) and the call starts
-/// over with twice the allowance. A matcher call has no side effects, so starting
-/// over is invisible, and the total work stays below about twice that of the match.
+/// instruction countdown as it goes, so that the instruction budget, the interrupt
+/// flag and the host's callback stop a pathological pattern mid-match (found by the
+/// `run` fuzz target, docs/fuzzing.md; the interpreter charges the whole
+/// `string.find` as one call). A refused payment keeps its error and ends the match.
+/// The payment never runs Lua code (`State::hook_check`), so the subject and pattern
+/// the matcher borrows stay where they are.
 fn metered<T>(
     st: &mut State,
     mt: &mut Matcher<'_>,
-    mut f: impl FnMut(&mut Matcher<'_>) -> Result<T, PatternError>,
+    f: impl FnOnce(&mut Matcher<'_>, Pay<'_>) -> Result<T, PatternError>,
 ) -> LResult<T> {
-    let mut chunk = FUEL_CHUNK;
-    loop {
-        mt.set_fuel(chunk);
-        let r = f(mt);
-        st.pay_native(mt.spent())?;
-        match r {
-            Ok(v) => return Ok(v),
-            Err(PatternError::OutOfFuel) => chunk = chunk.saturating_mul(2),
-            Err(e) => return Err(pat_err(st, e)),
+    mt.set_fuel(FUEL_CHUNK);
+    let mut refused = None;
+    let r = f(mt, &mut |steps| match st.pay_native(steps) {
+        Ok(()) => true,
+        Err(e) => {
+            refused = Some(e);
+            false
         }
+    });
+    if let Some(e) = refused {
+        return Err(e);
     }
+    st.pay_native(mt.spent())?;
+    r.map_err(|e| pat_err(st, e))
 }
 
 // --- Accounted output buffer --------------------------------------------------------
@@ -460,7 +463,9 @@ fn find_aux(st: &mut State, find: bool) -> LResult<usize> {
     }
     let mut mt = Matcher::new(src, pat);
     let anchored = mt.pattern().first() == Some(&b'^');
-    let found = metered(st, &mut mt, |mt| mt.search(init, usize::from(anchored), anchored))?;
+    let found = metered(st, &mut mt, |mt, pay| {
+        mt.search(init, usize::from(anchored), anchored, pay)
+    })?;
     match found {
         Some((ms, me)) => {
             if find {
@@ -515,7 +520,7 @@ fn gmatch_step(st: &mut State) -> LResult<usize> {
     let mut mt = Matcher::new(src, p.as_bytes());
     let mut pos = if start >= 0.0 { start as usize } else { 0 };
     while pos <= src.len() {
-        match metered(st, &mut mt, |mt| mt.match_at(pos, 0))? {
+        match metered(st, &mut mt, |mt, pay| mt.match_at(pos, 0, pay))? {
             Some(e) => {
                 // After an empty match, step one byte so the loop makes progress.
                 let next = if e == pos { e + 1 } else { e };
@@ -570,7 +575,7 @@ fn gsub(st: &mut State) -> LResult<usize> {
     let mut pos = 0;
     let mut n: i64 = 0;
     while n < max_n {
-        let e = metered(st, &mut mt, |mt| mt.match_at(pos, p0))?;
+        let e = metered(st, &mut mt, |mt, pay| mt.match_at(pos, p0, pay))?;
         if let Some(e) = e {
             n += 1;
             let whole = src.get(pos..e).unwrap_or(&[]);
