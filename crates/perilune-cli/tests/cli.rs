@@ -687,6 +687,13 @@ fn help_lists_everything() {
     ] {
         assert!(out.contains(option), "--help does not mention {option}:\n{out}");
     }
+    // An installed command has no repository around it.
+    for repo_file in ["docs/", ".md", "README", "crates/"] {
+        assert!(
+            !out.contains(repo_file),
+            "--help refers to a file of the repository ({repo_file}):\n{out}"
+        );
+    }
     assert!(
         got.stderr.is_empty(),
         "stderr: {}",

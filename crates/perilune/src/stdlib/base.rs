@@ -114,50 +114,55 @@ fn print(st: &mut State) -> LResult<usize> {
     let key = st.intern(b"tostring")?;
     let tostr = st.cur.env.get_str(key);
     let builtin = super::ffid_of(tostr) == super::FF_TOSTRING;
+    if n == 0 {
+        let _ = super::iofile::stdout().write(b"\n");
+    }
     for i in 1..=n {
         let v = st.arg(i);
-        if let (true, Some(x)) = (builtin, v.as_number()) {
-            if st.tm_of(v, Tm::Tostring).is_nil() {
-                let mut buf = [0u8; 64];
+        let mut buf = [0u8; 64];
+        let sref;
+        let bytes: &[u8] = match v.as_number() {
+            Some(x) if builtin && st.tm_of(v, Tm::Tostring).is_nil() => {
                 let len = crate::number::fmt_number(x, &mut buf);
-                st.charge_bytes(len)?;
-                let mut out = super::iofile::stdout();
-                if i > 1 {
-                    let _ = out.write(b"\t");
-                }
-                let _ = out.write(buf.get(..len).unwrap_or(&[]));
-                continue;
+                buf.get(..len).unwrap_or(&[])
             }
-        }
-        let s = if builtin {
-            st.tostring_value(v)?
-        } else {
-            st.push(tostr)?;
-            st.push(v)?;
-            st.call(1, 1)?;
-            let r = st.peek(0);
-            st.pop(1);
-            r
+            _ => {
+                let s = if builtin {
+                    st.tostring_value(v)?
+                } else {
+                    st.push(tostr)?;
+                    st.push(v)?;
+                    st.call(1, 1)?;
+                    let r = st.peek(0);
+                    st.pop(1);
+                    r
+                };
+                // A number is converted, as `lua_tolstring` does.
+                let s = if s.is_number() {
+                    Value::string(st.tostring_raw(s)?)
+                } else {
+                    s
+                };
+                let Some(s) = s.as_string() else {
+                    return Err(st.rt_error("'tostring' must return a string to 'print'"));
+                };
+                sref = s;
+                sref.as_bytes()
+            }
         };
-        // A number is converted, as `lua_tolstring` does.
-        let s = if s.is_number() {
-            Value::string(st.tostring_raw(s)?)
-        } else {
-            s
-        };
-        let Some(s) = s.as_string() else {
-            return Err(st.rt_error("'tostring' must return a string to 'print'"));
-        };
-        st.charge_bytes(s.len())?;
+        st.charge_bytes(bytes.len())?;
         // Write errors (a closed stdout) are ignored, as Lua's print does. The
-        // process's standard output buffer is locked only while bytes are copied.
+        // process's standard output buffer is locked only while bytes are copied
+        // (never while `tostring` runs), once per argument.
         let mut out = super::iofile::stdout();
         if i > 1 {
             let _ = out.write(b"\t");
         }
-        let _ = out.write(s.as_bytes());
+        let _ = out.write(bytes);
+        if i == n {
+            let _ = out.write(b"\n");
+        }
     }
-    let _ = super::iofile::stdout().write(b"\n");
     Ok(0)
 }
 
