@@ -29,10 +29,27 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    default_sigpipe();
     let argv: Vec<OsString> = std::env::args_os().collect();
     let status = run(&argv);
+    session::flush_stdout();
     let _ = std::io::stdout().flush();
     ExitCode::from(status)
+}
+
+/// Writing to a pipe whose reader has gone ends the process by SIGPIPE, as it ends
+/// luajit (`perilune big.lua | head` stops instead of running to the end with every
+/// write failing). Rust starts programs with SIGPIPE ignored; a handler that runs
+/// the default action restores the usual behaviour (child processes get the default
+/// disposition back at `exec`).
+fn default_sigpipe() {
+    #[cfg(unix)]
+    {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let always = Arc::new(AtomicBool::new(true));
+        let _ = signal_hook::flag::register_conditional_default(signal_hook::consts::SIGPIPE, always);
+    }
 }
 
 /// Run the command line; returns the exit status.
@@ -77,6 +94,7 @@ fn run(argv: &[OsString]) -> u8 {
     // An error inside a finalizer is reported and the program goes on, as in luajit v2.1.
     let reported = lua.set_finalizer_error_handler(|msg| {
         use std::io::Write;
+        session::flush_stdout();
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(b"ERROR in finalizer: ");
         let _ = err.write_all(msg);

@@ -22,7 +22,7 @@
 //! a pipe) lines are read plainly and the prompts are written to standard output, as
 //! luajit does.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use perilune::{BString, Error, Function, Lua, MultiValue, ReportStyle, Value};
@@ -56,6 +56,7 @@ struct Terminal {
 impl LineSource for Terminal {
     fn read(&mut self, prompt: &str) -> Input {
         use rustyline::error::ReadlineError;
+        crate::session::flush_stdout();
         match self.editor.readline(prompt) {
             Ok(line) => Input::Line(line.into_bytes()),
             Err(ReadlineError::Interrupted) => Input::Interrupted,
@@ -80,10 +81,7 @@ struct Plain;
 
 impl LineSource for Plain {
     fn read(&mut self, prompt: &str) -> Input {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(prompt.as_bytes());
-        let _ = out.flush();
-        drop(out);
+        crate::session::write_stdout(prompt.as_bytes());
         let mut line = Vec::new();
         match std::io::stdin().lock().read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => Input::Eof,
@@ -145,9 +143,7 @@ pub fn run(session: &mut Session) {
         }
     }
     session.prefix_reports = saved;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+    crate::session::write_stdout(b"\n");
 }
 
 /// What compiling the input gave.

@@ -66,6 +66,9 @@ impl Session {
             }
         }
         if let Some(args) = &opts.bytecode {
+            // The listing is written to stdout by the tool itself: after what
+            // `LUA_INIT` printed.
+            flush_stdout();
             return crate::bytecode::run(self, args);
         }
         if let Some((index, script)) = &opts.script {
@@ -140,6 +143,8 @@ impl Session {
                 (self.read_file(p)?, name)
             }
             None => {
+                // Reading stdin: what was printed so far shows first (as for io.read).
+                flush_stdout();
                 let mut source = Vec::new();
                 if let Err(e) = std::io::stdin().lock().read_to_end(&mut source) {
                     return Err(self.report(format!("cannot read stdin: {}", strerror(&e)).as_bytes()));
@@ -279,10 +284,25 @@ fn callable<'lua>(
     })
 }
 
+/// Write out what Lua code left in standard output's buffer (`print`, `io.write`
+/// are buffered as C's stdio buffers them), before the command writes to stdout or
+/// stderr itself, so that the output keeps its order.
+pub fn flush_stdout() {
+    let _ = perilune::stdlib::io::flush_stdout();
+}
+
+/// Write `bytes` to stdout after what Lua code wrote, and flush.
+pub fn write_stdout(bytes: &[u8]) {
+    flush_stdout();
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
 /// Print `<progname>: <msg>` on stderr, or just `<msg>` when `progname` is empty
 /// (stdout is flushed first so the order of interleaved output is kept).
 pub fn message(progname: &[u8], msg: &[u8]) {
-    let _ = std::io::stdout().flush();
+    flush_stdout();
     // Written in parts: the message is not copied again (it may be long, and the
     // process may be short of memory).
     let mut err = std::io::stderr().lock();
@@ -297,7 +317,7 @@ pub fn message(progname: &[u8], msg: &[u8]) {
 
 /// The usage text, on stderr.
 pub fn print_usage(progname: &[u8]) {
-    let _ = std::io::stdout().flush();
+    flush_stdout();
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(b"usage: ");
     let _ = err.write_all(progname);
@@ -323,9 +343,7 @@ const LUAJIT_OPTIONS: &str = "\
 /// `--help`: luajit's usage text, Perilune's additions and the environment, on stdout.
 pub fn print_help(progname: &[u8]) {
     let name = String::from_utf8_lossy(progname);
-    let mut out = std::io::stdout().lock();
-    let _ = write!(
-        out,
+    let text = format!(
         "usage: {name} [options]... [script [args]...].\n\
 Available options are:\n{LUAJIT_OPTIONS}\
 Perilune options:\n\
@@ -338,19 +356,17 @@ Environment:\n\
 \x20                      (default ~/.perilune_history; empty: no history).\n\
 Without a script, the script is read from stdin, or the prompt starts when stdin\n\
 is a terminal. At the prompt, an expression prints its value; Ctrl-C interrupts\n\
-running code; Ctrl-D exits. See docs/cli.md.\n"
+running code; Ctrl-D exits.\n"
     );
-    let _ = out.flush();
+    write_stdout(text.as_bytes());
 }
 
 pub fn print_version() {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "Perilune {} -- a LuaJIT-compatible Lua 5.1 runtime",
+    let text = format!(
+        "Perilune {} -- a LuaJIT-compatible Lua 5.1 runtime\n",
         env!("CARGO_PKG_VERSION")
     );
-    let _ = out.flush();
+    write_stdout(text.as_bytes());
 }
 
 /// The C library's wording of an I/O error (`No such file or directory`), without

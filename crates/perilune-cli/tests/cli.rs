@@ -529,6 +529,53 @@ fn cases() -> Vec<Case> {
             perilune_only: true,
             ..CASE
         },
+        // Honest detection: no `ffi` module, no C modules (there is no C API yet).
+        Case {
+            name: "require('ffi') says there is no FFI yet",
+            args: &["-e", "package.path = './?.lua' package.cpath = './?.so' print(pcall(require, 'ffi'))"],
+            stdout: "false\tmodule 'ffi' not found:\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented\n\
+                     \tno field package.preload['ffi']\n\tno file './ffi.lua'\n\tno file './ffi.so'\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-l ffi says there is no FFI yet",
+            args: &["-e", "package.path = './?.lua' package.cpath = ''", "-l", "ffi"],
+            stderr: "perilune: module 'ffi' not found:\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented\n\
+                     \tno field package.preload['ffi']\n\tno file './ffi.lua'\nstack traceback:\n\t[C]: in function 'require'\n\t[C]: at 0x?\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "a preloaded ffi module is used",
+            args: &["-e", "package.preload.ffi = function() return 'shim' end print(require('ffi'))"],
+            stdout: "shim\n",
+            ..CASE
+        },
+        Case {
+            name: "a C module found on package.cpath cannot be loaded, and says why",
+            args: &["-e", "package.path = './?.lua' package.cpath = './?.so' print(pcall(require, 'cmod'))"],
+            stdout: "false\terror loading module 'cmod' from file './cmod.so':\n\
+                     \tPerilune cannot load C modules yet: it has no Lua C API for them to call\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "a C submodule found by the all-in-one loader",
+            args: &["-e", "package.path = './?.lua' package.cpath = './?.so' print(pcall(require, 'cmod.sub'))"],
+            stdout: "false\terror loading module 'cmod.sub' from file './cmod.so':\n\
+                     \tPerilune cannot load C modules yet: it has no Lua C API for them to call\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "package.loadlib says why it cannot load",
+            args: &["-e", "print(package.loadlib('./cmod.so', 'luaopen_cmod'))"],
+            stdout: "nil\tPerilune cannot load C modules yet: it has no Lua C API for them to call\tabsent\n",
+            perilune_only: true,
+            ..CASE
+        },
     ]
 }
 
@@ -538,6 +585,8 @@ fn fixture_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create fixture dir");
     std::fs::write(dir.join("args.lua"), ARGS_LUA).expect("write fixture");
     std::fs::write(dir.join("list.lua"), LIST_LUA).expect("write fixture");
+    // Found on package.cpath by the C-module cases (never loaded).
+    std::fs::write(dir.join("cmod.so"), b"").expect("write fixture");
     dir
 }
 
@@ -638,6 +687,13 @@ fn help_lists_everything() {
     ] {
         assert!(out.contains(option), "--help does not mention {option}:\n{out}");
     }
+    // An installed command has no repository around it.
+    for repo_file in ["docs/", ".md", "README", "crates/"] {
+        assert!(
+            !out.contains(repo_file),
+            "--help refers to a file of the repository ({repo_file}):\n{out}"
+        );
+    }
     assert!(
         got.stderr.is_empty(),
         "stderr: {}",
@@ -654,15 +710,17 @@ fn sigint_interrupts_a_script() {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
+    // `ready` is flushed explicitly: stdout is a pipe here, fully buffered as in
+    // luajit, and the test waits for it.
     let cases: &[(&str, &str, &str, i32)] = &[
         (
-            "print('ready') while true do end",
+            "print('ready') io.stdout:flush() while true do end",
             "ready\n",
             "perilune: (command line):1: interrupted!\nstack traceback:\n\t(command line):1: in main chunk\n\t[C]: at 0x?\n",
             1,
         ),
         (
-            "print('ready') print(pcall(function() while true do end end)) print('next')",
+            "print('ready') io.stdout:flush() print(pcall(function() while true do end end)) print('next')",
             "ready\nfalse\t(command line):1: interrupted!\nnext\n",
             "",
             0,
@@ -787,6 +845,39 @@ fn process_out_of_memory_is_an_error() {
             assert_eq!(stderr, "", "{chunk}");
         }
     }
+}
+
+/// The default `package.cpath` has Debian's multiarch directory where luajit's has it
+/// (`LUA_CPATH` ignored with `-E`); the installed luajit agrees when it is Debian's.
+#[test]
+fn default_cpath_is_luajits() {
+    let dir = fixture_dir("cpath");
+    let chunk = ["-E", "-e", "print(package.cpath)"];
+    let got = Interp::perilune()
+        .run(&dir, &chunk, None, common::timeout())
+        .expect("run perilune");
+    let cpath = String::from_utf8_lossy(&got.stdout).into_owned();
+    let triple = if cfg!(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")) {
+        Some("x86_64-linux-gnu")
+    } else if cfg!(all(target_os = "linux", target_arch = "aarch64", target_env = "gnu")) {
+        Some("aarch64-linux-gnu")
+    } else {
+        None
+    };
+    if let Some(t) = triple {
+        assert_eq!(
+            cpath,
+            format!("./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/{t}/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so\n")
+        );
+    }
+    if let Some(luajit) = Interp::luajit() {
+        let lj = luajit.run(&dir, &chunk, None, common::timeout()).expect("run luajit");
+        let lj = String::from_utf8_lossy(&lj.stdout).into_owned();
+        if triple.is_some_and(|t| lj.contains(&format!("/usr/lib/{t}/"))) {
+            assert_eq!(cpath, lj, "luajit's package.cpath");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// README's run command runs a program that ships in the repository, and prints what

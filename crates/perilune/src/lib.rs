@@ -1,5 +1,40 @@
 //! Perilune: a LuaJIT-compatible Lua runtime that survives running out of memory.
 //!
+//! # Quick start
+//!
+//! Embed it in a Rust program: create a state, expose Rust functions, run Lua.
+//!
+//! ```
+//! use perilune::{Lua, Result};
+//!
+//! fn main() -> Result<()> {
+//!     let lua = Lua::new(); // the safe libraries: no io, os, debug or package
+//!     lua.set_memory_limit(16 * 1024 * 1024)?; // over it: a catchable "not enough memory"
+//!
+//!     let add = lua.create_function(|_, (a, b): (i64, i64)| Ok(a + b))?;
+//!     lua.globals().set("add", add)?;
+//!     let n: i64 = lua.load("return add(40, 2)").eval()?;
+//!     assert_eq!(n, 42);
+//!
+//!     // Lua errors, failed conversions and exhausted limits are `Err`s, never panics.
+//!     let err = lua.load("add(1, 'x')").exec().unwrap_err();
+//!     assert!(err.to_string().contains("bad argument #2 to 'add' (number expected, got string)"));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The API follows [mlua](https://docs.rs/mlua) 0.9 ([`Lua`], [`Table`], [`Function`],
+//! [`Value`], [`UserData`], ...) and adds hard limits: [`Lua::set_memory_limit`], an
+//! instruction budget ([`Lua::set_instruction_budget`]), an interrupt callback
+//! ([`Lua::set_interrupt`]) and sandboxes ([`Lua::create_sandbox`]). More: the
+//! examples in `crates/perilune/examples/` (`cargo run -p perilune --example
+//! call_lua`, `userdata`, `memory_limit`, `budget`, `sandbox`) and `docs/embedding.md`
+//! in the repository, which also recommends building this crate optimised in a host's
+//! dev profile (`[profile.dev.package.perilune] opt-level = 3`: the interpreter runs
+//! about 8 times faster than unoptimised).
+//!
+//! # Layout
+//!
 //! The crate is laid out by subsystem:
 //! - [`value`]: 8-byte NaN-boxed values.
 //! - [`alloc`]: the accounting allocator every script-influenced byte goes through.

@@ -259,3 +259,18 @@ fn values_compare() {
     assert_eq!(Value::Integer(1), Value::Number(1.0));
     assert_ne!(Value::Nil, Value::Boolean(false));
 }
+
+/// `Debug` of a Lua string shows its text, as mlua's does: quoted like a `str` when
+/// it is UTF-8, as an escaped byte string (`b"..."`) when it is not.
+#[test]
+fn debug_of_a_string_shows_its_text() {
+    let lua = perilune::Lua::new();
+    let s = lua.create_string("abc \"q\"\n").unwrap();
+    assert_eq!(format!("{s:?}"), r#""abc \"q\"\n""#);
+    let v = perilune::Value::String(s);
+    assert_eq!(format!("{v:?}"), r#"String("abc \"q\"\n")"#);
+    let b = lua.create_string(b"a\xffb\x00\t\\").unwrap();
+    assert_eq!(format!("{b:?}"), r#"b"a\xffb\x00\t\\""#);
+    let t: perilune::Table = lua.load("return {1}").eval().unwrap();
+    assert!(format!("{t:?}").starts_with("Table(table: 0x"), "{t:?}");
+}

@@ -213,3 +213,184 @@ fn lua_is_send() {
     assert_eq!(x, 10);
     assert_eq!(lua.load("x").eval::<i32>().unwrap(), 5);
 }
+
+struct Meter(f64);
+
+impl perilune::UserData for Meter {
+    fn add_methods<'lua, M: perilune::UserDataMethods<'lua, Self>>(methods: &mut M) {
+        methods.add_method_mut("scale", |_, m, k: f64| {
+            m.0 *= k;
+            Ok(m.0)
+        });
+    }
+}
+
+/// A Rust function's argument that does not convert is reported as Lua reports a
+/// built-in function's: `bad argument #2 to 'add' (number expected, got string)`,
+/// the name being what the caller called it (`?` when no Lua code called it).
+#[test]
+fn bad_argument_errors_read_like_luas() {
+    let lua = Lua::new();
+    let add = lua.create_function(|_, (a, b): (i64, i64)| Ok(a + b)).unwrap();
+    let concat = lua.create_function(|_, (a, b): (String, String)| Ok(a + &b)).unwrap();
+    let m = lua.create_table().unwrap();
+    m.set("add", add.clone()).unwrap();
+    lua.globals().set("add", add.clone()).unwrap();
+    lua.globals().set("concat", concat).unwrap();
+    lua.globals().set("m", m).unwrap();
+    lua.globals().set("meter", Meter(2.0)).unwrap();
+    let text = |code: &str| -> String {
+        // Not `return {code}`: a tail call leaves no caller to name the function.
+        lua.load(format!(
+            "local ok, e = pcall(function() local r = {code} end) assert(not ok) return tostring(e)"
+        ))
+        .eval()
+        .unwrap()
+    };
+    assert_eq!(
+        text("add(1, 'x')"),
+        "bad argument #2 to 'add' (number expected, got string)"
+    );
+    assert_eq!(
+        text("add('y', 2)"),
+        "bad argument #1 to 'add' (number expected, got string)"
+    );
+    assert_eq!(
+        text("add(1)"),
+        "bad argument #2 to 'add' (number expected, got no value)"
+    );
+    assert_eq!(
+        text("add(1, nil)"),
+        "bad argument #2 to 'add' (number expected, got nil)"
+    );
+    assert_eq!(
+        text("m.add(1, {})"),
+        "bad argument #2 to 'add' (number expected, got table)"
+    );
+    assert_eq!(
+        text("add(1, 1.5)"),
+        "bad argument #2 to 'add' (number has no integer representation)"
+    );
+    assert_eq!(
+        text("concat('a', {})"),
+        "bad argument #2 to 'concat' (string expected, got table)"
+    );
+    assert_eq!(
+        text("concat('a', '\\255')").split(" (").next(),
+        Some("bad argument #2 to 'concat'")
+    );
+    // A method call counts the arguments after the receiver, as Lua does.
+    assert_eq!(
+        text("meter:scale('x')"),
+        "bad argument #1 to 'scale' (number expected, got string)"
+    );
+    // Called by a native (pcall), the name is unknown.
+    let (ok, e): (bool, Value) = lua.load("return pcall(add, 1, 'x')").eval().unwrap();
+    assert!(!ok);
+    assert_eq!(
+        lua.load("return tostring(...)").call::<_, String>(e).unwrap(),
+        "bad argument #2 to '?' (number expected, got string)"
+    );
+    // The host sees the structured error, with the name filled in.
+    let e = lua.load("add(1, 'x')").exec().unwrap_err();
+    match &e {
+        Error::CallbackError { cause, .. } => match cause.as_ref() {
+            Error::BadArgument { to, pos: 2, .. } => assert_eq!(to.as_deref(), Some("add")),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        e.to_string()
+            .contains("bad argument #2 to 'add' (number expected, got string)"),
+        "{e}"
+    );
+    // Called from Rust directly.
+    let e = add.call::<_, i64>((1, "x")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("bad argument #2 to '?' (number expected, got string)"),
+        "{e}"
+    );
+}
+
+/// The panic policy (docs/embedding.md, "Panics in Rust code called by Lua"): a
+/// panic in a Rust callback is caught where the VM called the callback and becomes
+/// a Lua error, `Error::CallbackPanic(message)`: Lua code can catch it, it unwinds
+/// the Lua frames like any error (borrows and pins are released), and the host gets
+/// it back as an `Err`, never as a panic. The state stays usable. Panics in the
+/// interrupt callback abort the script; panics in `Drop` of userdata values and in
+/// the finalizer error handler are swallowed.
+#[test]
+fn panics_become_errors_and_the_state_goes_on() {
+    // (The panic hook prints each panic as usual: the hook is process-wide, and
+    // silencing it would hide the messages of other tests running meanwhile.)
+    let lua = Lua::new();
+    let boom = lua
+        .create_function(|_, what: String| -> perilune::Result<()> {
+            match what.as_str() {
+                "str" => panic!("kaboom"),
+                "fmt" => panic!("kaboom {}", 42),
+                _ => std::panic::panic_any(7_u8),
+            }
+        })
+        .unwrap();
+    lua.globals().set("boom", boom).unwrap();
+    // Through a Rust callback that calls Lua that calls the panicking one.
+    let outer = lua.create_function(|lua, ()| lua.load("boom('fmt')").exec()).unwrap();
+    lua.globals().set("outer", outer).unwrap();
+    lua.globals().set("meter", Meter(2.0)).unwrap();
+    let scale_panics = lua
+        .create_function(|_, ud: perilune::AnyUserData| -> perilune::Result<()> {
+            let _b = ud.borrow_mut::<Meter>()?;
+            panic!("while borrowed")
+        })
+        .unwrap();
+    lua.globals().set("scale_panics", scale_panics).unwrap();
+
+    let e = lua.load("boom('str')").exec().unwrap_err();
+    assert!(
+        matches!(e.root_cause(), Error::CallbackPanic(m) if m == "kaboom"),
+        "{e:?}"
+    );
+    let e = lua.load("outer()").exec().unwrap_err();
+    assert!(
+        matches!(e.root_cause(), Error::CallbackPanic(m) if m == "kaboom 42"),
+        "{e:?}"
+    );
+    let e = lua.load("boom('other')").exec().unwrap_err();
+    assert!(matches!(e.root_cause(), Error::CallbackPanic(_)), "{e:?}");
+    // Lua code catches it, with a readable message, also inside a coroutine.
+    let (ok, msg): (bool, String) = lua
+        .load("local ok, e = pcall(boom, 'str') return ok, tostring(e)")
+        .eval()
+        .unwrap();
+    assert!(!ok);
+    assert!(msg.contains("kaboom"), "{msg}");
+    let (ok, msg): (bool, String) = lua
+        .load("local ok, e = coroutine.resume(coroutine.create(function() boom('str') end)) return ok, tostring(e)")
+        .eval()
+        .unwrap();
+    assert!(!ok && msg.contains("kaboom"), "{msg}");
+    // A borrow held by the panicking callback is released by the unwinding.
+    assert!(lua.load("scale_panics(meter)").exec().is_err());
+    assert_eq!(lua.load("return meter:scale(3)").eval::<f64>().unwrap(), 6.0);
+    // A panicking interrupt callback stops the script; the state goes on.
+    lua.set_interrupt(|| panic!("in the interrupt callback")).unwrap();
+    let e = lua.load("while true do end").exec().unwrap_err();
+    assert!(
+        matches!(&e, Error::Interrupted(m) if m == "interrupt callback panicked"),
+        "{e:?}"
+    );
+    lua.remove_interrupt().unwrap();
+    // A panicking Drop of a userdata value is swallowed by the collector.
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("in drop")
+        }
+    }
+    lua.create_any_userdata(PanicsOnDrop).unwrap();
+    lua.gc_collect().unwrap();
+    assert_eq!(lua.load("return 1 + 2").eval::<i32>().unwrap(), 3);
+}

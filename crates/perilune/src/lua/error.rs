@@ -75,11 +75,16 @@ pub enum Error {
     MetaMethodRestricted(String),
     /// A registry key was used with a `Lua` it does not belong to.
     MismatchedRegistryKey,
-    /// An argument of a Rust function had the wrong type.
+    /// An argument of a Rust function had the wrong type. Displayed as Lua words a
+    /// built-in function's: `bad argument #2 to 'add' (number expected, got
+    /// string)`; Lua code that catches it sees that text (through `tostring`).
     BadArgument {
-        /// The function, if known.
+        /// The function: what the calling Lua code called it (`add` for `add(...)`,
+        /// `m.add(...)` or `obj:add(...)`), `None` when no Lua code called it
+        /// (`pcall(add, ...)`, a call from Rust), shown as `?`.
         to: Option<String>,
-        /// 1-based position.
+        /// 1-based position, counted as the caller counts it: after the receiver in
+        /// a method call (`obj:m(x)`: `x` is #1).
         pos: usize,
         /// The argument's name, if known.
         name: Option<String>,
@@ -233,12 +238,11 @@ impl fmt::Display for Error {
             Error::BadArgument { to, pos, name, cause } => {
                 write!(f, "bad argument #{pos}")?;
                 if let Some(n) = name {
-                    write!(f, " `{n}`")?;
+                    write!(f, " '{n}'")?;
                 }
-                if let Some(t) = to {
-                    write!(f, " to `{t}`")?;
-                }
-                write!(f, ": {cause}")
+                write!(f, " to '{}' (", to.as_deref().unwrap_or("?"))?;
+                write_argument_reason(f, cause)?;
+                f.write_str(")")
             }
             Error::CallbackError { traceback, cause } => write!(f, "callback error: {cause}\n{traceback}"),
             Error::CallbackPanic(m) => write!(f, "Rust callback panicked: {m}"),
@@ -252,6 +256,71 @@ impl fmt::Display for Error {
                 Some(n) => write!(f, "bad argument #{n} ({message})"),
                 None => f.write_str(message),
             },
+        }
+    }
+}
+
+/// The Lua type a conversion to the Rust type named `rust` (as conv.rs names it)
+/// expects.
+fn expected_lua_type(rust: &str) -> &str {
+    match rust {
+        "i8" | "i16" | "i32" | "i64" | "isize" | "u8" | "u16" | "u32" | "u64" | "usize" | "f32" | "f64" => "number",
+        "String" | "&str" | "BString" | "string" => "string",
+        "Vec" | "HashMap" | "BTreeMap" | "table" => "table",
+        "LightUserData" => "userdata",
+        other => other,
+    }
+}
+
+/// Why an argument did not convert, in the words of Lua's argument checks: `number
+/// expected, got string`, `number has no integer representation` (Lua 5.3's).
+fn write_argument_reason(f: &mut fmt::Formatter<'_>, cause: &Error) -> fmt::Result {
+    match cause {
+        Error::FromLuaConversionError { from, to, message } => {
+            let expected = expected_lua_type(to);
+            match message.as_deref() {
+                None | Some("expected table") => write!(f, "{expected} expected, got {from}"),
+                Some("out of range") => write!(f, "number out of range for {to}"),
+                Some(m) if expected == "string" => write!(f, "string is not valid UTF-8: {m}"),
+                Some(m) => f.write_str(m),
+            }
+        }
+        e => write!(f, "{e}"),
+    }
+}
+
+impl Error {
+    /// Complete a [`Error::BadArgument`] raised by the running Rust callback, the way
+    /// `luaL_argerror` words its message: the function's name as the calling Lua
+    /// code called it, the position counted after the receiver of a method call,
+    /// and `no value` for an argument that was not passed. Other errors are
+    /// returned as they are.
+    pub(crate) fn complete_bad_argument(self, st: &crate::vm::state::State) -> Error {
+        let Error::BadArgument { to, pos, name, cause } = self else {
+            return self;
+        };
+        let idx = st.cur.frames.len().saturating_sub(1);
+        let (kind, called) = match st.function_name_kind(idx) {
+            Some((kind, n)) => (kind, Some(String::from_utf8_lossy(n.as_bytes()).into_owned())),
+            None => ("", None),
+        };
+        let cause = match cause.as_ref() {
+            Error::FromLuaConversionError {
+                from: "nil",
+                to: rust,
+                message: None,
+            } if pos > st.arg_count() => Arc::new(Error::FromLuaConversionError {
+                from: "no value",
+                to: rust,
+                message: None,
+            }),
+            _ => cause,
+        };
+        Error::BadArgument {
+            to: to.or(called),
+            pos: if kind == "method" && pos > 1 { pos - 1 } else { pos },
+            name,
+            cause,
         }
     }
 }

@@ -432,6 +432,10 @@ pub(crate) fn throw_from_error(st: &mut State, raw: &LuaRaw, e: Error) -> Throw 
             Some(n) => st.arg_error(n, &message),
             None => st.rt_error(&message),
         },
+        e @ Error::BadArgument { .. } => match new_wrapped_error(st, raw, e.complete_bad_argument(st)) {
+            Ok(u) => Throw::Error(Raw::userdata(u)),
+            Err(_) => Throw::Oom,
+        },
         e => match new_wrapped_error(st, raw, e) {
             Ok(u) => Throw::Error(Raw::userdata(u)),
             Err(_) => Throw::Oom,

@@ -14,8 +14,31 @@ use super::state::LuaRef;
 /// assert_eq!(s.to_str()?, "hi1");
 /// # Ok::<(), perilune::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LuaString<'lua>(pub(crate) LuaRef<'lua>);
+
+/// The text, as mlua shows it: like a `str` (`"abc"`) when the bytes are UTF-8,
+/// else as an escaped byte string (`b"a\xffb"`), so no byte is hidden.
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// assert_eq!(format!("{:?}", lua.create_string("hi")?), r#""hi""#);
+/// assert_eq!(format!("{:?}", lua.create_string(b"\xff")?), r#"b"\xff""#);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+impl std::fmt::Debug for LuaString<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = self.as_bytes();
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return std::fmt::Debug::fmt(text, f);
+        }
+        f.write_str("b\"")?;
+        for c in bytes.iter().flat_map(|&b| std::ascii::escape_default(b)) {
+            std::fmt::Write::write_char(f, char::from(c))?;
+        }
+        f.write_str("\"")
+    }
+}
 
 impl<'lua> LuaString<'lua> {
     /// The bytes of the string.

@@ -13,7 +13,7 @@ use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
 use crate::vm::state::{State, Tm};
-use std::io::{Read, Write};
+use std::io::Read;
 
 pub fn open(st: &mut State) -> LResult<()> {
     let g = st.globals;
@@ -71,8 +71,33 @@ pub fn open(st: &mut State) -> LResult<()> {
         st.table_set(reg, k, Value::function(f))?;
     }
     aux.get_mut().hdr.ffid = super::FF_IPAIRS_AUX;
+    // `print` writes into the process's standard output buffer: closing the state
+    // writes it out (a host that prints after `drop(lua)` sees Lua's output first).
+    let u = st.new_userdata(0)?;
+    u.get_mut().host = Some(&FLUSH_ON_CLOSE);
+    st.table_set(
+        reg,
+        Value::light_userdata(&FLUSH_ON_CLOSE as *const _ as usize),
+        Value::userdata(u),
+    )?;
     super::mark_lib(st, "_G")
 }
+
+/// The type of the empty payload of the registry object whose drop flushes
+/// standard output.
+struct FlushOnClose;
+
+/// Dropped when the state closes (the registry keeps the object alive until then;
+/// a script that removes it through `debug.getregistry` only makes the flush come at
+/// a collection). Flushing touches no state, so it may run inside the collector.
+unsafe fn flush_on_close(_payload: *mut u8) {
+    let _ = super::iofile::flush_stdout();
+}
+
+static FLUSH_ON_CLOSE: crate::udata::HostPayload = crate::udata::HostPayload {
+    drop: flush_on_close,
+    type_id: std::any::TypeId::of::<FlushOnClose>,
+};
 
 fn not_direct(st: &mut State) -> LResult<usize> {
     Err(st.rt_error("internal error: protected call reached its native body"))
@@ -81,42 +106,63 @@ fn not_direct(st: &mut State) -> LResult<usize> {
 /// `print(...)`: like LuaJIT, it looks up the global `tostring` (in the thread's
 /// globals, not the caller's environment) on every call and calls it for each
 /// argument, unless it is the builtin `tostring`, whose work is done right here.
-/// Each argument is written as soon as it is converted, as LuaJIT does.
+/// Each argument is written as soon as it is converted, as LuaJIT does. A number
+/// converted by the builtin `tostring` (no `__tostring` for numbers) is formatted
+/// straight into the output, without making a string of it first.
 fn print(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
     let key = st.intern(b"tostring")?;
     let tostr = st.cur.env.get_str(key);
     let builtin = super::ffid_of(tostr) == super::FF_TOSTRING;
+    if n == 0 {
+        let _ = super::iofile::stdout().write(b"\n");
+    }
     for i in 1..=n {
         let v = st.arg(i);
-        let s = if builtin {
-            st.tostring_value(v)?
-        } else {
-            st.push(tostr)?;
-            st.push(v)?;
-            st.call(1, 1)?;
-            let r = st.peek(0);
-            st.pop(1);
-            r
+        let mut buf = [0u8; 64];
+        let sref;
+        let bytes: &[u8] = match v.as_number() {
+            Some(x) if builtin && st.tm_of(v, Tm::Tostring).is_nil() => {
+                let len = crate::number::fmt_number(x, &mut buf);
+                buf.get(..len).unwrap_or(&[])
+            }
+            _ => {
+                let s = if builtin {
+                    st.tostring_value(v)?
+                } else {
+                    st.push(tostr)?;
+                    st.push(v)?;
+                    st.call(1, 1)?;
+                    let r = st.peek(0);
+                    st.pop(1);
+                    r
+                };
+                // A number is converted, as `lua_tolstring` does.
+                let s = if s.is_number() {
+                    Value::string(st.tostring_raw(s)?)
+                } else {
+                    s
+                };
+                let Some(s) = s.as_string() else {
+                    return Err(st.rt_error("'tostring' must return a string to 'print'"));
+                };
+                sref = s;
+                sref.as_bytes()
+            }
         };
-        // A number is converted, as `lua_tolstring` does.
-        let s = if s.is_number() {
-            Value::string(st.tostring_raw(s)?)
-        } else {
-            s
-        };
-        let Some(s) = s.as_string() else {
-            return Err(st.rt_error("'tostring' must return a string to 'print'"));
-        };
-        st.charge_bytes(s.len())?;
-        // Write errors (a closed stdout) are ignored, as Lua's print does.
-        let mut out = std::io::stdout().lock();
+        st.charge_bytes(bytes.len())?;
+        // Write errors (a closed stdout) are ignored, as Lua's print does. The
+        // process's standard output buffer is locked only while bytes are copied
+        // (never while `tostring` runs), once per argument.
+        let mut out = super::iofile::stdout();
         if i > 1 {
-            let _ = out.write_all(b"\t");
+            let _ = out.write(b"\t");
         }
-        let _ = out.write_all(s.as_bytes());
+        let _ = out.write(bytes);
+        if i == n {
+            let _ = out.write(b"\n");
+        }
     }
-    let _ = std::io::stdout().lock().write_all(b"\n");
     Ok(0)
 }
 

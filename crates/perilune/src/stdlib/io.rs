@@ -28,6 +28,10 @@
 use std::io::{self, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 
+/// Write out what the process's standard output holds (`fflush(stdout)`): a host
+/// that writes to standard output itself calls it first (see
+/// [`super::iofile::Stdout`]).
+pub use super::iofile::flush_stdout;
 use super::iofile::{file_of, install, payload_len, LFile, RdErr, Stream, Vbuf};
 use super::string::{Buf, MAX_STR};
 use crate::object::{GcRef, Userdata};
@@ -132,6 +136,10 @@ fn new_file(st: &mut State) -> LResult<GcRef<Userdata>> {
 /// Put an open stream into a file object made by [`new_file`].
 fn install_stream(u: GcRef<Userdata>, stream: Stream, readable: bool, writable: bool) {
     if let Some(f) = file_of(u) {
+        // Standard error is unbuffered, as in C.
+        if matches!(stream, Stream::Stderr) {
+            f.vbuf = Vbuf::No;
+        }
         f.stream = stream;
         f.readable = readable;
         f.writable = writable;
@@ -441,6 +449,9 @@ fn io_lines(st: &mut State) -> LResult<usize> {
 // --- Writing ------------------------------------------------------------------------
 
 fn write_args(st: &mut State, u: GcRef<Userdata>, first: usize) -> LResult<usize> {
+    if file_of(u).is_some_and(|f| matches!(f.stream, Stream::Stdout)) {
+        return write_stdout_args(st, first);
+    }
     let n = st.arg_count();
     let mut result = Ok(());
     for i in first..=n {
@@ -462,6 +473,35 @@ fn write_args(st: &mut State, u: GcRef<Userdata>, first: usize) -> LResult<usize
             }
         }
     }
+    push_result(st, result)
+}
+
+/// [`write_args`] to standard output: the process's buffer is locked once for all
+/// the arguments (no Lua code runs meanwhile). A failed write leaves the remaining
+/// arguments unwritten, as `fwrite` failing does.
+fn write_stdout_args(st: &mut State, first: usize) -> LResult<usize> {
+    let n = st.arg_count();
+    let mut result = Ok(());
+    let mut out = super::iofile::stdout();
+    for i in first..=n {
+        let v = st.arg(i);
+        let mut nbuf = [0u8; 64];
+        let sref;
+        let bytes: &[u8] = if let Some(s) = v.as_string() {
+            sref = s;
+            sref.as_bytes()
+        } else if let Some(x) = v.as_number() {
+            let len = crate::number::fmt_number(x, &mut nbuf);
+            nbuf.get(..len).unwrap_or(&[])
+        } else {
+            drop(out);
+            return Err(st.type_error(i, "string"));
+        };
+        if result.is_ok() {
+            result = out.write(bytes);
+        }
+    }
+    drop(out);
     push_result(st, result)
 }
 
@@ -554,14 +594,23 @@ fn f_seek(st: &mut State) -> LResult<usize> {
     }
 }
 
+/// `setvbuf(mode[, size])`. Standard output's mode and size are the process's
+/// ([`super::iofile::Stdout`], at most 64 KiB); another file buffers at most its
+/// 4 KiB buffer. A size of 0 or none keeps the size in force.
 fn f_setvbuf(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     let mode = check_option(st, 2, None, &["no", "full", "line"])?;
-    st.opt_integer(3, 0)?;
+    let size = st.opt_integer(3, 0)?;
+    let size = usize::try_from(size).unwrap_or(0);
+    let vbuf = [Vbuf::No, Vbuf::Full, Vbuf::Line][mode];
     let r = match file_of(u) {
+        Some(f) if matches!(f.stream, Stream::Stdout) => super::iofile::stdout().set_mode(vbuf, size),
         Some(f) => {
             let r = f.flush();
-            f.vbuf = [Vbuf::No, Vbuf::Full, Vbuf::Line][mode];
+            f.vbuf = vbuf;
+            if size > 0 {
+                f.bufsize = size.min(super::iofile::BUFSZ);
+            }
             r
         }
         None => Ok(()),
@@ -669,7 +718,7 @@ fn io_popen(st: &mut State) -> LResult<usize> {
         _ => return push_error(st, &io::Error::from_raw_os_error(libc::EINVAL), Some(cmd.as_bytes())),
     };
     // The child shares our standard output: what we printed must come first.
-    let _ = io::Write::flush(&mut io::stdout());
+    let _ = super::iofile::flush_stdout();
     let mut c = std::process::Command::new("/bin/sh");
     c.arg("-c").arg(std::ffi::OsStr::from_bytes(cmd.as_bytes()));
     if reading {
@@ -752,7 +801,7 @@ pub fn flush_all(st: &mut State) {
             }
         }
     }
-    let _ = io::Write::flush(&mut io::stdout());
+    let _ = super::iofile::flush_stdout();
     let _ = io::Write::flush(&mut io::stderr());
 }
 

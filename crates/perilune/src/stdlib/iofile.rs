@@ -14,15 +14,21 @@
 //!   OS handle back over them (on files; other streams cannot seek).
 //! - `seek` flushes writes, accounts for the read-ahead and drops it.
 //!
-//! Standard output is not buffered here: writes go to Rust's `std::io::stdout()`,
-//! the handle `print` uses, so `print` and `io.write` keep their order. Standard
-//! error is written straight through; standard input is read through
-//! `std::io::stdin()`.
+//! Standard output is one buffer for the whole process, like C's `stdout` ([`Stdout`]):
+//! `print`, `io.write` and `io.stdout:write` of every state write into it, in order.
+//! It is line-buffered when file descriptor 1 is a terminal and fully buffered
+//! otherwise (glibc's rule), and it is flushed before standard input is read, before
+//! standard error is written, before a child process starts (`io.popen`,
+//! `os.execute`), by `os.exit`, when a state with the `io` library closes, and at
+//! process exit. Its storage is a fixed 64 KiB array outside the heap (see
+//! [`STDOUT_MAX`]). Standard error is unbuffered unless a script asks otherwise
+//! with `setvbuf`; standard input is read through `std::io::stdin()`.
 
 use std::any::TypeId;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::process::{Child, ChildStdin, ChildStdout};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::object::{GcRef, Userdata};
 use crate::stdlib::string::Buf;
@@ -59,6 +65,8 @@ pub struct LFile {
     pub readable: bool,
     pub writable: bool,
     pub vbuf: Vbuf,
+    /// The buffer size `setvbuf` asked for, at most [`BUFSZ`] (the size of `wbuf`).
+    pub bufsize: usize,
     /// Read-ahead: `rbuf[rpos..rlen]` are read from the OS but not consumed.
     rbuf: [u8; BUFSZ],
     rpos: usize,
@@ -108,6 +116,7 @@ impl LFile {
             readable,
             writable,
             vbuf: Vbuf::Full,
+            bufsize: BUFSZ,
             rbuf: [0; BUFSZ],
             rpos: 0,
             rlen: 0,
@@ -124,11 +133,17 @@ impl LFile {
         matches!(self.stream, Stream::Stdin | Stream::Stdout | Stream::Stderr)
     }
 
-    /// Write bytes straight to the OS handle.
+    /// Write bytes straight to the OS handle. Standard output's pending bytes go
+    /// out before anything is written to standard error, so that the two streams
+    /// interleave in program order when they go to the same place (C++ ties `cerr`
+    /// to `cout` the same way).
     fn raw_write(&mut self, b: &[u8]) -> io::Result<()> {
         match &mut self.stream {
-            Stream::Stdout => std::io::stdout().write_all(b),
-            Stream::Stderr => std::io::stderr().write_all(b),
+            Stream::Stdout => stdout().write(b),
+            Stream::Stderr => {
+                let _ = flush_stdout();
+                std::io::stderr().write_all(b)
+            }
             Stream::File(f) => f.write_all(b),
             Stream::PipeOut(_, p) => p.write_all(b),
             _ => Err(ebadf()),
@@ -147,11 +162,11 @@ impl LFile {
         self.raw_write(&buf[..n])
     }
 
-    /// `flush`: pending writes, and the OS-level buffer of standard output.
+    /// `flush`: pending writes (standard output's are in [`Stdout`]).
     pub fn flush(&mut self) -> io::Result<()> {
         self.flush_wbuf()?;
         match &mut self.stream {
-            Stream::Stdout => std::io::stdout().flush(),
+            Stream::Stdout => flush_stdout(),
             Stream::Stderr => std::io::stderr().flush(),
             Stream::File(f) => f.flush(),
             Stream::PipeOut(_, p) => p.flush(),
@@ -181,22 +196,16 @@ impl LFile {
             self.drop_readahead()?;
         }
         match self.stream {
-            Stream::Stdout => {
-                std::io::stdout().write_all(b)?;
-                if self.vbuf == Vbuf::No {
-                    std::io::stdout().flush()?;
-                }
-                return Ok(());
-            }
-            Stream::Stderr => return std::io::stderr().write_all(b),
+            Stream::Stdout => return stdout().write(b),
             Stream::Closed => return Err(ebadf()),
             _ => {}
         }
-        if self.vbuf == Vbuf::No || b.len() >= BUFSZ {
+        let size = self.bufsize.clamp(1, BUFSZ);
+        if self.vbuf == Vbuf::No || b.len() >= size {
             self.flush_wbuf()?;
             return self.raw_write(b);
         }
-        if self.wlen + b.len() > BUFSZ {
+        if self.wlen + b.len() > size {
             self.flush_wbuf()?;
         }
         self.wbuf[self.wlen..self.wlen + b.len()].copy_from_slice(b);
@@ -216,6 +225,11 @@ impl LFile {
             return Err(ebadf());
         }
         self.flush_wbuf()?;
+        if matches!(self.stream, Stream::Stdin) {
+            // A prompt written without a newline must show before the program waits
+            // for its answer (glibc does this for a terminal; done here always).
+            let _ = flush_stdout();
+        }
         self.rpos = 0;
         self.rlen = 0;
         let n = loop {
@@ -403,7 +417,7 @@ impl LFile {
             Stream::File(f) => f.seek(pos),
             Stream::Stdin => seek_fd(0, pos),
             Stream::Stdout => {
-                std::io::stdout().flush()?;
+                flush_stdout()?;
                 seek_fd(1, pos)
             }
             Stream::Stderr => seek_fd(2, pos),
@@ -429,9 +443,156 @@ impl LFile {
                 drop(p);
                 c.wait().map(|_| ())
             }
+            // Only done when the state closes (standard files refuse `close`): the
+            // process's standard output is flushed with it.
+            Stream::Stdout => flush_stdout(),
             _ => Ok(()),
         };
         r.and(r2)
+    }
+}
+
+// --- Standard output ------------------------------------------------------------------
+
+/// The most bytes standard output buffers (and the size of its storage): the cap on
+/// `io.stdout:setvbuf(mode, size)`.
+///
+/// The buffer is one static array for the whole process, outside every state's heap:
+/// it is a fixed runtime structure like the interpreter's code, whose size no script
+/// can change (a script only chooses how much of it is used, up to this cap), so
+/// it is not counted against a state's memory limit (DESIGN.md invariant 1 is about
+/// script-influenced amounts). 64 KiB: larger buffers gain nothing measurable (a
+/// million short lines take 0.1 s either way) and C's default is 4 or 8 KiB.
+pub const STDOUT_MAX: usize = 64 * 1024;
+
+/// C's `BUFSIZ` in glibc: the default buffer size unless the file system suggests a
+/// smaller block.
+const STDOUT_DEFAULT: usize = 8192;
+
+/// Standard output: the buffer shared by every state of the process, as C's
+/// `stdout` is (so two states, or `print` and `io.write`, keep their order).
+pub struct Stdout {
+    buf: [u8; STDOUT_MAX],
+    len: usize,
+    /// Bytes buffered before a flush; 0 until first use (then chosen by [`Stdout::init`]).
+    size: usize,
+    mode: Vbuf,
+}
+
+static STDOUT: Mutex<Stdout> = Mutex::new(Stdout {
+    buf: [0; STDOUT_MAX],
+    len: 0,
+    size: 0,
+    mode: Vbuf::Full,
+});
+
+/// The process's standard output, locked. The lock is held only while bytes are
+/// copied or written, never while Lua code runs, so it cannot deadlock a state
+/// that prints from a `__tostring` metamethod.
+pub fn stdout() -> MutexGuard<'static, Stdout> {
+    let mut g = STDOUT.lock().unwrap_or_else(PoisonError::into_inner);
+    g.init();
+    g
+}
+
+/// Write the pending bytes of standard output (`fflush(stdout)`). A host that writes
+/// to file descriptor 1 itself calls this first to keep the order of the output.
+pub fn flush_stdout() -> io::Result<()> {
+    stdout().flush()
+}
+
+/// `atexit` handler: what is still buffered goes out when the process exits, as C's
+/// `exit` does for `stdout` (errors are ignored there too: `luajit -e 'print(1)' >
+/// /dev/full` exits with status 0 and prints nothing).
+extern "C" fn flush_at_exit() {
+    let mut g = match STDOUT.try_lock() {
+        Ok(g) => g,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        // Another thread is writing: leave it alone rather than wait at exit.
+        Err(TryLockError::WouldBlock) => return,
+    };
+    let _ = g.flush();
+}
+
+/// `write(2)` to file descriptor 1, all of `b`, retrying interrupted calls.
+fn write_fd1(mut b: &[u8]) -> io::Result<()> {
+    while !b.is_empty() {
+        // SAFETY: `b` is a valid slice for `b.len()` bytes; write(2) only reads it.
+        let n = unsafe { libc::write(1, b.as_ptr().cast(), b.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::WriteZero));
+        }
+        b = b.get(n as usize..).unwrap_or(&[]);
+    }
+    Ok(())
+}
+
+impl Stdout {
+    /// On first use: line-buffered on a terminal, fully buffered otherwise, with
+    /// glibc's buffer size (`BUFSIZ`, or the file's block size when smaller), and
+    /// the flush at exit registered.
+    fn init(&mut self) {
+        if self.size != 0 {
+            return;
+        }
+        // SAFETY: isatty and fstat only read the descriptor table and fill `st`.
+        let tty = unsafe { libc::isatty(1) } == 1;
+        let mut size = STDOUT_DEFAULT;
+        // SAFETY: `stat` is plain data, all-zero is valid; fstat fills it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(1, &mut st) } == 0 && st.st_blksize > 0 && (st.st_blksize as usize) < size {
+            size = st.st_blksize as usize;
+        }
+        self.size = size;
+        self.mode = if tty { Vbuf::Line } else { Vbuf::Full };
+        // SAFETY: registering a plain `extern "C" fn` that never unwinds.
+        unsafe { libc::atexit(flush_at_exit) };
+    }
+
+    /// Write `b` with the buffering mode in force. An error is that of the
+    /// `write(2)` it needed; bytes that could not be written are dropped, as a
+    /// failed `fflush` drops them.
+    pub fn write(&mut self, b: &[u8]) -> io::Result<()> {
+        if self.mode == Vbuf::No || b.len() >= self.size {
+            self.flush()?;
+            return write_fd1(b);
+        }
+        if self.len + b.len() > self.size {
+            self.flush()?;
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+        if self.mode == Vbuf::Line && b.contains(&b'\n') {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Write out what is buffered. The buffer is empty afterwards, even on error.
+    pub fn flush(&mut self) -> io::Result<()> {
+        let n = std::mem::take(&mut self.len);
+        match self.buf.get(..n) {
+            Some(pending) if n > 0 => write_fd1(pending),
+            _ => Ok(()),
+        }
+    }
+
+    /// `setvbuf(mode, size)`: flush, then buffer up to `size` bytes (at most
+    /// [`STDOUT_MAX`]; 0 keeps the size in force).
+    pub fn set_mode(&mut self, mode: Vbuf, size: usize) -> io::Result<()> {
+        let r = self.flush();
+        self.mode = mode;
+        if size > 0 {
+            self.size = size.min(STDOUT_MAX);
+        }
+        r
     }
 }
 

@@ -17,7 +17,8 @@
 //!   `"C"`, `"POSIX"` or `""` returns `"C"`, any other locale fails with nil.
 //! - `os.exit` flushes every open file and the standard streams, then ends the
 //!   process with `std::process::exit`; the state is not closed (finalizers do not
-//!   run), which is what LuaJIT does unless its second argument is true.
+//!   run), which is what LuaJIT does unless its second argument is true. With a true
+//!   second argument the pending finalizers run first, as `lua_close` runs them.
 //! - `os.execute` returns the raw wait status (`exit 3` gives 768), as 5.1 does.
 
 use std::ffi::CString;
@@ -252,7 +253,8 @@ fn execute(st: &mut State) -> LResult<usize> {
         return Ok(1);
     }
     let cmd = st.check_string(1)?;
-    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // The child shares our standard output: what we printed must come first.
+    let _ = super::iofile::flush_stdout();
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::process::ExitStatusExt;
     let status = std::process::Command::new("/bin/sh")
@@ -273,8 +275,29 @@ fn exit(st: &mut State) -> LResult<usize> {
         Some(false) => 1,
         None => super::string::num_to_i32(st.opt_number(1, 0.0)?),
     };
+    if st.arg(2).is_truthy() {
+        close_state(st);
+    }
     flush_all(st);
     std::process::exit(code)
+}
+
+/// `os.exit(code, true)`: what closing the state does before the process ends, as
+/// LuaJIT's `lua_close` there: every pending `__gc` finalizer runs, reachable object
+/// or not, including those of objects their finalizers create (as `State`'s drop
+/// does; the objects are not freed, the process ends right after). Called from a
+/// native that holds nothing unrooted, like `collectgarbage`.
+fn close_state(st: &mut State) {
+    for _ in 0..100 {
+        crate::gc::queue_all_finalizers(st);
+        if !crate::gc::has_pending_finalizers(st) {
+            break;
+        }
+        st.run_finalizers();
+        if st.hooks.pending_abort {
+            break;
+        }
+    }
 }
 
 fn getenv(st: &mut State) -> LResult<usize> {

@@ -8,7 +8,9 @@
 //!   files along `package.path`, native modules along `package.cpath`, and the
 //!   all-in-one native searcher (the root name of `a.b.c` along `package.cpath`).
 //!   Native modules cannot be loaded until Perilune has a C API: a native file that
-//!   is found gives Lua 5.1's error for a build without dynamic libraries.
+//!   is found, and `package.loadlib`, give an error that says so.
+//! - `require("ffi")` fails as for any missing module, with a first line saying
+//!   that Perilune has no FFI yet.
 //! - `package.path` and `package.cpath` start from `LUA_PATH` and `LUA_CPATH` when
 //!   set (a `;;` in them stands for the default), unless the registry field
 //!   `LUA_NOENV` is true (the command line's `-E`), as in LuaJIT. The defaults are
@@ -35,11 +37,39 @@ use crate::vm::state::State;
 #[cfg(not(windows))]
 pub const DEFAULT_PATH: &str = "./?.lua;/usr/local/share/perilune/?.lua;/usr/local/share/lua/5.1/?.lua;\
 /usr/local/share/lua/5.1/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua";
-/// Default `package.cpath` (searched so that error messages list it; loading native
-/// modules needs the C API).
-#[cfg(not(windows))]
-pub const DEFAULT_CPATH: &str = "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;\
-/usr/local/lib/lua/5.1/loadall.so";
+/// Defines `DEFAULT_CPATH`, the default `package.cpath` (searched so that error
+/// messages list it; loading native modules needs the C API): luajit's as Debian and
+/// Ubuntu build it, with the multiarch directory of the target where their `lua-*`
+/// packages install C modules (`/usr/lib/x86_64-linux-gnu/lua/5.1/?.so`), and
+/// `/usr/lib/lua/5.1/?.so` instead on other systems.
+macro_rules! default_cpath {
+    ($(($($cond:tt)*) $triple:literal),* $(,)?) => {
+        $(
+            /// Default `package.cpath` (see `default_cpath!`).
+            #[cfg(all(target_os = "linux", $($cond)*))]
+            pub const DEFAULT_CPATH: &str = concat!(
+                "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/",
+                $triple,
+                "/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so"
+            );
+        )*
+        /// Default `package.cpath` (see `default_cpath!`).
+        #[cfg(not(any(windows, $(all(target_os = "linux", $($cond)*)),*)))]
+        pub const DEFAULT_CPATH: &str =
+            "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so";
+    };
+}
+
+default_cpath! {
+    (target_arch = "x86_64", target_env = "gnu") "x86_64-linux-gnu",
+    (target_arch = "aarch64", target_env = "gnu") "aarch64-linux-gnu",
+    (target_arch = "x86", target_env = "gnu") "i386-linux-gnu",
+    (target_arch = "arm", target_env = "gnu") "arm-linux-gnueabihf",
+    (target_arch = "riscv64", target_env = "gnu") "riscv64-linux-gnu",
+    (target_arch = "powerpc64", target_endian = "little", target_env = "gnu") "powerpc64le-linux-gnu",
+    (target_arch = "s390x", target_env = "gnu") "s390x-linux-gnu",
+    (target_arch = "loongarch64", target_env = "gnu") "loongarch64-linux-gnu",
+}
 #[cfg(windows)]
 pub const DEFAULT_PATH: &str = ".\\?.lua;!\\lua\\?.lua;!\\lua\\?\\init.lua;!\\?.lua;!\\?\\init.lua";
 #[cfg(windows)]
@@ -48,9 +78,17 @@ pub const DEFAULT_CPATH: &str = ".\\?.dll;!\\?.dll;!\\loadall.dll";
 /// Directory separator used in module names turned into paths.
 const DIRSEP: &str = if cfg!(windows) { "\\" } else { "/" };
 
-/// Why a native module cannot be loaded (Lua 5.1's text for a build without dynamic
-/// libraries).
-const NO_DYNLIB: &str = "dynamic libraries not enabled; check your Lua installation";
+/// Why a native module cannot be loaded (where Lua 5.1 built without dynamic
+/// libraries says "dynamic libraries not enabled; check your Lua installation",
+/// which no installation could help): a C module calls the Lua C API, which Perilune
+/// does not have yet.
+const NO_C_MODULES: &str = "Perilune cannot load C modules yet: it has no Lua C API for them to call";
+
+/// The first line of the "not found" list of `require("ffi")`: libraries that detect
+/// LuaJIT through `pcall(require, "ffi")` get an ordinary `require` failure, and a
+/// reader learns why. (A `package.preload.ffi` or an `ffi.lua` on the path is used
+/// as for any module.)
+const NO_FFI: &str = "\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented";
 
 /// Libraries entered into `package.loaded` when present in the globals.
 const LIBS: [&str; 13] = [
@@ -221,6 +259,9 @@ fn require(st: &mut State) -> LResult<usize> {
     msg.extend(b"module '")?;
     msg.extend(name.as_bytes())?;
     msg.extend(b"' not found:")?;
+    if name.as_bytes() == b"ffi" {
+        msg.extend(NO_FFI.as_bytes())?;
+    }
     let mut i = 1i64;
     let opener = loop {
         let loader = loaders.get_int(i);
@@ -380,7 +421,7 @@ fn loader_c(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let cpath = path_field(st, "cpath")?;
     match search(st, name.as_bytes(), &cpath, b".", DIRSEP.as_bytes())? {
-        Ok(file) => Err(load_error(st, name, file.as_slice(), NO_DYNLIB.as_bytes())),
+        Ok(file) => Err(load_error(st, name, file.as_slice(), NO_C_MODULES.as_bytes())),
         Err(tried) => {
             st.push_str(tried.as_slice())?;
             Ok(1)
@@ -396,7 +437,7 @@ fn loader_croot(st: &mut State) -> LResult<usize> {
     let root = name.as_bytes()[..dot].to_vec();
     let cpath = path_field(st, "cpath")?;
     match search(st, &root, &cpath, b".", DIRSEP.as_bytes())? {
-        Ok(file) => Err(load_error(st, name, file.as_slice(), NO_DYNLIB.as_bytes())),
+        Ok(file) => Err(load_error(st, name, file.as_slice(), NO_C_MODULES.as_bytes())),
         Err(tried) => {
             st.push_str(tried.as_slice())?;
             Ok(1)
@@ -410,7 +451,7 @@ fn loadlib(st: &mut State) -> LResult<usize> {
     st.check_string(1)?;
     st.check_string(2)?;
     st.push(Value::NIL)?;
-    st.push_str(NO_DYNLIB.as_bytes())?;
+    st.push_str(NO_C_MODULES.as_bytes())?;
     st.push_str(b"absent")?;
     Ok(3)
 }
