@@ -138,9 +138,10 @@ pub fn push_charged(st: &mut State, bytes: &[u8], built: bool) -> LResult<()> {
     st.push_str(bytes)
 }
 
-/// Matcher steps between payments into the instruction countdown (about 0.2 ms of
-/// matching at the slowest).
-const FUEL_CHUNK: u64 = 50_000;
+/// Matcher steps between payments into the instruction countdown: as many as the
+/// interpreter runs between two checks (`vm::hook`), well under a millisecond of
+/// matching.
+const FUEL_CHUNK: u64 = 10_000;
 
 /// Run one matcher call (`search` or `match_at`) and pay its steps into the VM's
 /// instruction countdown as it goes, so that the instruction budget, the interrupt
