@@ -21,7 +21,7 @@
 //!
 //! This library opens after the others: it enters every library table already in
 //! the globals into `package.loaded` and puts LuaJIT's loadable `table.new` and
-//! `table.clear` into `package.preload`.
+//! `table.clear`, and the `jit.*` modules, into `package.preload`.
 
 use crate::object::{GcRef, LuaStr, Table};
 use crate::stdlib::base::{read_source, skip_shebang};
@@ -217,6 +217,9 @@ pub fn open(st: &mut State) -> LResult<()> {
                 set_field(st, preload, module, l)?;
             }
         }
+    }
+    if get_field(st, g, b"jit")?.is_table() {
+        super::jit::register_preload(st, preload)?;
     }
     Ok(())
 }

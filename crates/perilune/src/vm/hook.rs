@@ -12,7 +12,11 @@
 //! - raises `interrupted!` if the interrupt flag is set (Ctrl-C in the command line;
 //!   an ordinary, catchable error, as `lua.c` does);
 //! - charges the instruction budget and aborts when it is spent;
-//! - runs the host's interrupt callback, which may continue, raise an error or abort.
+//! - runs the host's interrupt callback, which may continue, raise an error or abort;
+//! - delivers the samples of a running profiler (`jit.profile`), whose timer thread
+//!   counts them in an atomic the check reads: where the check runs (a [`Poll`]) is
+//!   the VM state the samples are reported with, and only the interpreter's checks
+//!   may run the profiler's Lua callback.
 //!
 //! An abort is `Throw::Abort`: no `pcall` inside the script catches it, so untrusted
 //! code cannot swallow it; it ends the call the host made.
@@ -40,6 +44,22 @@ pub const BYTES_PER_UNIT: usize = 16;
 /// of bytes (4096 units), so the flags and the host's callback are looked at every
 /// few tens of microseconds however large the operation is.
 pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Where the countdown ran out: what the VM was doing, for the profiler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// The interpreter at a loop back-edge: the frame's saved pc is the instruction
+    /// about to run.
+    Edge,
+    /// The interpreter at a call: the frame's saved pc is just past the call.
+    Call,
+    /// The interpreter in the middle of an instruction that copies many values or
+    /// makes a big table: no Lua code may run here.
+    Values,
+    /// Inside a native function or the compiler ([`State::charge`]): no Lua code may
+    /// run here.
+    Native,
+}
 
 /// What a host interrupt callback asks for.
 pub enum HookAction {
@@ -77,6 +97,12 @@ pub struct Hooks {
     /// Aborts and interrupts raised so far (to tell what stopped a finalizer).
     aborts: u64,
     interrupts: u64,
+    /// The sampling profiler (`jit.profile`), when one runs.
+    pub profile: crate::stdlib::jit::profile::ProfileHook,
+    /// Natives ([`State::charge`]) run the check when the countdown goes below this
+    /// (0, or less while the interpreter is to look at the flags first: see
+    /// [`State::poll_in_interpreter`]).
+    pub native_floor: i64,
 }
 
 /// The cap on one finalizer call unless the host sets another
@@ -112,6 +138,8 @@ impl Default for Hooks {
             fin: None,
             aborts: 0,
             interrupts: 0,
+            profile: Default::default(),
+            native_floor: 0,
         }
     }
 }
@@ -147,6 +175,7 @@ impl State {
         };
         self.hooks.charged_from = n;
         self.hook_counter = n;
+        self.hooks.native_floor = 0;
     }
 
     /// Pay `units` of work done inside a native function into the countdown (the
@@ -168,8 +197,8 @@ impl State {
         // Capped so that `charged_from - hook_counter` in `hook_check` cannot overflow.
         let units = units.min(1 << 52) as i64;
         self.hook_counter -= units;
-        if self.hook_counter < 0 {
-            self.hook_check()?;
+        if self.hook_counter < self.hooks.native_floor {
+            self.hook_check_at(Poll::Native)?;
         }
         Ok(())
     }
@@ -189,9 +218,39 @@ impl State {
         self.reset_countdown();
     }
 
-    /// The countdown ran out: look at the flags, charge the budget, ask the host.
+    /// Make the next check come after at most `units` more units (what the countdown
+    /// has used so far stays charged).
+    pub(crate) fn poll_soon(&mut self, units: i64) {
+        let cut = self.hook_counter - units;
+        if cut > 0 {
+            self.hook_counter -= cut;
+            self.hooks.charged_from -= cut;
+        }
+    }
+
+    /// Make the interpreter run the check at its next payment into the countdown,
+    /// while natives go on running it after the units they have left (something is
+    /// waiting that only the interpreter can do: a native cannot run the profiler's
+    /// callback). Called right after the countdown was reset.
+    pub(crate) fn poll_in_interpreter(&mut self) {
+        let n = self.hook_counter.max(0);
+        self.hook_counter -= n;
+        self.hooks.charged_from -= n;
+        self.hooks.native_floor = -n;
+    }
+
+    /// The countdown ran out in the interpreter, at a call: look at the flags,
+    /// charge the budget, ask the host (see [`State::hook_check_at`]).
     #[cold]
     pub fn hook_check(&mut self) -> LResult<()> {
+        self.hook_check_at(Poll::Call)
+    }
+
+    /// The countdown ran out at `at`: look at the flags, charge the budget, ask the
+    /// host, deliver profiler samples. At [`Poll::Edge`] and [`Poll::Call`] Lua code
+    /// may run (the profiler's callback); at [`Poll::Call`] the stack may move.
+    #[cold]
+    pub fn hook_check_at(&mut self, at: Poll) -> LResult<()> {
         self.settle_countdown();
         if self.hooks.budget == Some(0) {
             let reason = match self.hooks.fin {
@@ -215,6 +274,9 @@ impl State {
                 HookAction::Error(msg) => return Err(self.rt_error_here(&msg)),
                 HookAction::Abort(msg) => return Err(self.abort(&msg)),
             }
+        }
+        if self.hooks.profile.is_running() {
+            return self.profile_poll(at);
         }
         Ok(())
     }

@@ -25,6 +25,7 @@ use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, pre
 use crate::vm::debughook::mask::{CALL as HOOK_CALL, COUNT as HOOK_COUNT, LINE as HOOK_LINE, RET as HOOK_RET};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, Cont, FrameKind};
+use crate::vm::hook::Poll;
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -242,13 +243,17 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
             }};
         }
-        // A loop back-edge: charge the loop body to the hook countdown.
+        // A loop back-edge: charge the loop body to the hook countdown. The check may
+        // run the profiler's callback, which leaves this thread's stack where it is.
         macro_rules! back_edge {
-            ($units:expr) => {{
+            ($units:expr) => {
+                back_edge!($units, Poll::Edge)
+            };
+            ($units:expr, $at:expr) => {{
                 st.hook_counter -= $units as i64;
                 if st.hook_counter < 0 {
                     savepc!();
-                    tri!(st.hook_check());
+                    tri!(st.hook_check_at($at));
                 }
             }};
         }
@@ -261,7 +266,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             ($n:expr) => {{
                 let n: usize = $n;
                 if n > VALUES_PER_UNIT {
-                    back_edge!(n / VALUES_PER_UNIT);
+                    back_edge!(n / VALUES_PER_UNIT, Poll::Values);
                 }
             }};
         }
@@ -1222,7 +1227,10 @@ impl State {
     /// thread's `top` cover every live value.
     pub fn safe_point(&mut self) {
         if self.heap.debt() > 0 {
+            // A running profiler's samples taken meanwhile are the collector's ('G').
+            self.hooks.profile.set_vmstate(b'G');
             crate::gc::check(self);
+            self.hooks.profile.set_vmstate(0);
             self.housekeeping();
         }
         if self.gc.tobefnz.is_some() {

@@ -1,20 +1,33 @@
-//! The `jit` library: LuaJIT's control interface, ahead of Perilune's JIT.
+//! The `jit` library: LuaJIT's control interface, ahead of Perilune's JIT, and the
+//! `jit.*` modules.
 //!
 //! Until the JIT exists, `jit.status()` returns `false` and the controls (`on`, `off`,
 //! `flush`, `attach`, `opt.start`) check their arguments as LuaJIT does and are
 //! accepted without effect.
 //!
-//! `jit.version` is `"LuaJIT 2.1.0-beta3"` and `jit.version_num` is `20100`: Perilune
-//! runs LuaJIT 2.1 programs, and such programs test these values to pick LuaJIT code
-//! paths (`table.new`, `bit`, FFI-free fallbacks). `perilune -v` names the runtime.
-//! `jit.os` and `jit.arch` use LuaJIT's names for the host.
+//! `jit.version` is `"LuaJIT 2.1.0-beta3 (Perilune x.y.z)"` and `jit.version_num` is
+//! `20100`: Perilune runs LuaJIT 2.1 programs, and such programs test these values to
+//! pick LuaJIT code paths (`table.new`, `bit`, FFI-free fallbacks). The version string
+//! starts with LuaJIT's own, so the patterns programs use (`^LuaJIT 2%.1`,
+//! `LuaJIT (%S+)`, `(2%.%d)%.%d`) still match, and it names the runtime. `jit.os` and
+//! `jit.arch` use LuaJIT's names for the host.
+//!
+//! The modules `require` finds (in `package.preload`, put there when the package
+//! library opens: [`register_preload`]): `jit.util` ([`util`]) and `jit.profile`
+//! ([`profile`]) in Rust; `jit.p` (the `-jp` profiler), `jit.zone`, `jit.v`,
+//! `jit.dump`, `jit.bcsave` and `jit.vmdef` are Lua source compiled into the library
+//! (`stdlib/jit/*.lua`). See docs/stdlib-debug-package-jit.md.
 
+pub mod profile;
+pub mod util;
+
+use crate::object::{GcRef, Table};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
 
 /// What `jit.version` reports.
-pub const VERSION: &str = "LuaJIT 2.1.0-beta3";
+pub const VERSION: &str = concat!("LuaJIT 2.1.0-beta3 (Perilune ", env!("CARGO_PKG_VERSION"), ")");
 /// What `jit.version_num` reports.
 pub const VERSION_NUM: f64 = 20100.0;
 
@@ -202,4 +215,99 @@ fn opt_start(st: &mut State) -> LResult<usize> {
         }
     }
     Ok(0)
+}
+
+// --- The jit.* modules --------------------------------------------------------------
+
+/// A module `require` can load.
+enum Module {
+    /// Built in Rust.
+    Native(fn(&mut State) -> LResult<GcRef<Table>>),
+    /// Lua source compiled when required: the chunk name and the text. The chunk is
+    /// called with the module name and the helpers of [`lua_helpers`].
+    Lua(&'static str, &'static str),
+}
+
+/// The modules, by the name `require` takes.
+const MODULES: [(&str, Module); 8] = [
+    ("jit.util", Module::Native(util::open)),
+    ("jit.profile", Module::Native(profile::open)),
+    ("jit.vmdef", Module::Lua("=jit/vmdef.lua", include_str!("vmdef.lua"))),
+    ("jit.zone", Module::Lua("=jit/zone.lua", include_str!("zone.lua"))),
+    ("jit.p", Module::Lua("=jit/p.lua", include_str!("p.lua"))),
+    ("jit.v", Module::Lua("=jit/v.lua", include_str!("v.lua"))),
+    ("jit.dump", Module::Lua("=jit/dump.lua", include_str!("dump.lua"))),
+    ("jit.bcsave", Module::Lua("=jit/bcsave.lua", include_str!("bcsave.lua"))),
+];
+
+/// Put a loader for each `jit.*` module into `preload` (`package.preload`). Called
+/// by the package library when it opens, if the `jit` library is open.
+pub fn register_preload(st: &mut State, preload: GcRef<Table>) -> LResult<()> {
+    for (i, (name, _)) in MODULES.iter().enumerate() {
+        let loader = st.new_native(load_module, "preload", 1)?;
+        loader.native_upvals()[0] = Value::number(i as f64);
+        let k = st.str_value(name.as_bytes())?;
+        st.table_set(preload, k, Value::function(loader))?;
+    }
+    Ok(())
+}
+
+/// The `package.preload` loader of module [`MODULES`]`[upvalue 1]`.
+fn load_module(st: &mut State) -> LResult<usize> {
+    let i = st.native_upval(0).as_number().unwrap_or(-1.0);
+    let Some((name, module)) = MODULES.get(i as usize) else {
+        return Err(st.rt_error("internal error: unknown jit module"));
+    };
+    match module {
+        Module::Native(open) => {
+            let t = open(st)?;
+            st.push(Value::table(t))?;
+        }
+        Module::Lua(chunkname, source) => {
+            st.load_mode(source.as_bytes(), chunkname.as_bytes(), Some(b"t"))?;
+            st.push_str(name.as_bytes())?;
+            let n = lua_helpers(st)?;
+            st.call(1 + n, 1)?;
+        }
+    }
+    Ok(1)
+}
+
+/// What the Lua-source modules get as their second chunk argument (and nothing else
+/// can reach): a table with `listing(f)`, the text `-bl` prints for a Lua function,
+/// and `bcnames`, the opcode names in LuaJIT's `jit.vmdef` layout.
+fn lua_helpers(st: &mut State) -> LResult<usize> {
+    let t = st.new_table(0, 2)?;
+    st.push(Value::table(t))?;
+    let f = st.new_native(listing, "listing", 0)?;
+    let k = st.str_value(b"listing")?;
+    st.table_set(t, k, Value::function(f))?;
+    let names: String = crate::compiler::bytecode::OP_NAMES
+        .iter()
+        .map(|n| format!("{n:<6}"))
+        .collect();
+    let v = st.str_value(names.as_bytes())?;
+    let k = st.str_value(b"bcnames")?;
+    st.table_set(t, k, v)?;
+    Ok(1)
+}
+
+/// `listing(f)`: the bytecode listing of Lua function `f` (`perilune -bl`'s format).
+fn listing(st: &mut State) -> LResult<usize> {
+    let Some(p) = st.arg(1).as_function().and_then(|f| f.proto) else {
+        return Err(st.type_error(1, "function"));
+    };
+    let text = crate::compiler::listing::listing(p);
+    st.charge_bytes(text.len())?;
+    st.push_str(text.as_bytes())?;
+    Ok(1)
+}
+
+/// Give the functions `names` of table `t` LuaJIT's fast-function ids.
+fn mark_ffids(st: &mut State, t: GcRef<Table>, names: &[(&str, u8)]) -> LResult<()> {
+    for &(name, id) in names {
+        let k = st.intern(name.as_bytes())?;
+        super::set_ffid(t.get_str(k), id);
+    }
+    Ok(())
 }

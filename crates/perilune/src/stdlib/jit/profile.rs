@@ -1,0 +1,551 @@
+//! `jit.profile`: LuaJIT's low-level sampling profiler API (`start`, `stop`,
+//! `dumpstack`), and the sampling machinery under it.
+//!
+//! How a sample is taken (docs/stdlib-debug-package-jit.md, "jit.profile"):
+//! - `start` spawns a timer thread that sleeps the interval and, each time it wakes,
+//!   adds one to an atomic counter. It touches nothing else: no signal handler and no
+//!   other thread ever touches the VM. It holds only an `Arc` of the counter, so it
+//!   cannot outlive anything it reads; `stop`, a new `start` and closing the state
+//!   stop it and join it.
+//! - The VM looks at the counter where it already looks at the interrupt flag: in the
+//!   cold path taken when the instruction countdown runs out (`State::hook_check_at`,
+//!   at most [`HOOK_INTERVAL`](crate::vm::hook::HOOK_INTERVAL) units apart, a few tens
+//!   of microseconds). The hot path does not change.
+//! - The VM state of a sample: `'G'` when the tick came while the collector ran (the
+//!   VM tells the timer around collector steps, [`ProfileHook::set_vmstate`]);
+//!   otherwise the first look after the tick decides: `'I'` in the interpreter (a
+//!   loop back-edge or a call), `'C'` inside a native function or the compiler
+//!   (which pay into the countdown as they work). Lua code cannot run inside a
+//!   native, so there the samples wait: the countdown is set to run out at the
+//!   interpreter's next payment, while natives go on with the units they had
+//!   ([`State::poll_in_interpreter`]), so that a program that spends its time in
+//!   natives still gets its samples as soon as one returns. A JIT will add `'N'`
+//!   (samples taken at trace exits).
+//! - In the interpreter the callback `cb(thread, samples, vmstate)` runs on a
+//!   coroutine of its own (kept in the registry and reused), with `thread` the
+//!   coroutine that was running, whose frames and stack are left as they were (the
+//!   interpreter keeps a pointer into the stack across a loop back-edge: nothing is
+//!   pushed there), so `dumpstack(thread, ...)` sees the sampled stack. Debug hooks
+//!   are off while it runs; samples that fall due meanwhile (or in a finalizer or a
+//!   debug hook) are delivered at the next look after it.
+//! - An error in the callback (a yield in it is one) is raised into the code that
+//!   was sampled, at the sampled instruction (LuaJIT ends the process). The
+//!   callback's instructions count against the instruction budget like any other
+//!   code.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::object::{GcRef, Table, Thread};
+use crate::stdlib::string::Buf;
+use crate::value::Value;
+use crate::vm::coroutine::ResumeError;
+use crate::vm::debug::{current_line_in, function_name_kind_in};
+use crate::vm::error::{LResult, Throw};
+use crate::vm::frame::FrameKind;
+use crate::vm::hook::Poll;
+use crate::vm::state::State;
+use crate::vm::thread::ThreadStatus;
+
+/// LuaJIT's default sampling interval, in milliseconds.
+const DEFAULT_INTERVAL_MS: u64 = 10;
+
+/// Countdown units after which the VM looks again for samples it could not deliver
+/// (in a finalizer, a debug hook or the callback itself): about a microsecond of
+/// interpretation.
+pub const RETRY_UNITS: i64 = 256;
+
+/// LuaJIT's fast-function ids of `jit.profile.*`.
+const FFIDS: [(&str, u8); 3] = [("start", 161), ("stop", 162), ("dumpstack", 163)];
+
+/// The registry keys of the callback, of the coroutine it runs on and of that
+/// coroutine's body (addresses of private statics, as light userdata).
+static FUNC_KEY: u8 = 0;
+static THREAD_KEY: u8 = 0;
+static TRAMPOLINE_KEY: u8 = 0;
+
+fn key(k: &'static u8) -> Value {
+    Value::light_userdata(k as *const u8 as usize)
+}
+
+/// What the timer thread shares with the VM.
+struct Shared {
+    /// Ticks not yet seen by the VM (low 32 bits) and the VM state at the first of
+    /// them (bits 32..40; 0: to be decided where the VM looks).
+    due: AtomicU64,
+    /// What the VM is doing, when it says so (`'G'` while it collects), else 0.
+    vmstate: AtomicU8,
+    /// Set to end the timer thread.
+    stop: AtomicBool,
+}
+
+const COUNT_MASK: u64 = 0xffff_ffff;
+
+/// A running profiler: the timer thread and the samples counted but not delivered.
+pub struct Profiler {
+    shared: Arc<Shared>,
+    timer: Option<JoinHandle<()>>,
+    /// Samples taken but not yet passed to the callback.
+    samples: u32,
+    /// The VM state of the first of them (`'I'`, `'C'`, ...).
+    vmstate: u8,
+}
+
+impl Profiler {
+    /// Start the timer thread.
+    fn start(interval: Duration) -> std::io::Result<Profiler> {
+        let shared = Arc::new(Shared {
+            due: AtomicU64::new(0),
+            vmstate: AtomicU8::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let ticks = shared.clone();
+        let timer = std::thread::Builder::new()
+            .name("perilune-profiler".into())
+            .stack_size(64 * 1024)
+            .spawn(move || tick(&ticks, interval))?;
+        Ok(Profiler {
+            shared,
+            timer: Some(timer),
+            samples: 0,
+            vmstate: b'I',
+        })
+    }
+}
+
+/// The timer thread's loop: one tick per interval until told to stop. When the
+/// machine was too busy to wake it in time, it does not catch up with a burst.
+fn tick(shared: &Shared, interval: Duration) {
+    let mut next = Instant::now() + interval;
+    while !shared.stop.load(Ordering::Acquire) {
+        let now = Instant::now();
+        if now < next {
+            std::thread::park_timeout(next - now);
+            continue;
+        }
+        let state = u64::from(shared.vmstate.load(Ordering::Relaxed));
+        let _ = shared.due.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+            Some(if w & COUNT_MASK == 0 {
+                state << 32 | 1
+            } else {
+                w + u64::from(w & COUNT_MASK < COUNT_MASK)
+            })
+        });
+        next += interval;
+        if next <= now {
+            next = now + interval;
+        }
+    }
+}
+
+impl Drop for Profiler {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.timer.take() {
+            t.thread().unpark();
+            // The thread only sleeps and counts: it cannot panic.
+            let _ = t.join();
+        }
+    }
+}
+
+/// The profiler's part of the state's hooks.
+#[derive(Default)]
+pub struct ProfileHook {
+    /// The running profiler, if any.
+    active: Option<Profiler>,
+    /// Set while the callback runs (samples wait until it returns).
+    busy: bool,
+}
+
+impl ProfileHook {
+    /// Is a profiler running? (What the countdown check tests.)
+    #[inline]
+    pub fn is_running(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Tell a running profiler's timer what the VM is doing (`b'G'`: collecting;
+    /// 0: whatever the next look at the countdown finds).
+    #[inline]
+    pub fn set_vmstate(&self, state: u8) {
+        if let Some(p) = &self.active {
+            p.shared.vmstate.store(state, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The `jit.profile` table.
+pub fn open(st: &mut State) -> LResult<GcRef<Table>> {
+    let t = st.new_table(0, 4)?;
+    super::super::register(st, t, &[("start", start), ("stop", stop), ("dumpstack", dumpstack)])?;
+    super::mark_ffids(st, t, &FFIDS)?;
+    Ok(t)
+}
+
+/// The interval a mode string asks for: `i<ms>` (at least 1), else the default.
+/// `f` and `l` (function- or line-level precision) only matter to a JIT; other
+/// characters are ignored, as in LuaJIT.
+fn interval_ms(mode: &[u8]) -> u64 {
+    let mut ms = DEFAULT_INTERVAL_MS;
+    let mut i = 0;
+    while i < mode.len() {
+        if mode[i] == b'i' {
+            let mut n: u64 = 0;
+            while let Some(d) = mode.get(i + 1).filter(|c| c.is_ascii_digit()) {
+                n = n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+                i += 1;
+            }
+            ms = n.clamp(1, 1 << 31);
+        }
+        i += 1;
+    }
+    ms
+}
+
+/// `profile.start(mode, cb)`.
+fn start(st: &mut State) -> LResult<usize> {
+    let mode = if st.arg(1).is_nil() {
+        None
+    } else {
+        Some(st.check_string(1)?)
+    };
+    let cb = st.arg(2);
+    if !cb.is_function() {
+        return Err(st.type_error(2, "function"));
+    }
+    let ms = interval_ms(mode.as_ref().map_or(&b""[..], |m| m.as_bytes()));
+    // A running profiler stops first (its pending samples are dropped).
+    st.hooks.profile.active = None;
+    let reg = st.registry;
+    st.table_set(reg, key(&FUNC_KEY), cb)?;
+    match Profiler::start(Duration::from_millis(ms)) {
+        Ok(p) => st.hooks.profile.active = Some(p),
+        Err(e) => return Err(st.rt_error(&format!("cannot start the profiler's timer thread: {e}"))),
+    }
+    Ok(0)
+}
+
+/// `profile.stop()`.
+fn stop(st: &mut State) -> LResult<usize> {
+    stop_profiler(st)?;
+    Ok(0)
+}
+
+/// Stop the timer and forget the callback (and, unless it is running, the
+/// coroutine it runs on).
+pub fn stop_profiler(st: &mut State) -> LResult<()> {
+    st.hooks.profile.active = None;
+    let reg = st.registry;
+    st.table_set(reg, key(&FUNC_KEY), Value::NIL)?;
+    if !st.hooks.profile.busy {
+        st.table_set(reg, key(&THREAD_KEY), Value::NIL)?;
+        st.table_set(reg, key(&TRAMPOLINE_KEY), Value::NIL)?;
+    }
+    Ok(())
+}
+
+/// The body of the profiler's coroutine: `cb(thread, samples, vmstate)`, the four
+/// values being its upvalues. A yield in the callback is an error, as a yield
+/// across LuaJIT's `lua_pcall` of the callback is.
+fn trampoline(st: &mut State) -> LResult<usize> {
+    for i in 0..4 {
+        let v = st.native_upval(i);
+        st.push(v)?;
+    }
+    st.call(3, 0)?;
+    Ok(0)
+}
+
+impl State {
+    /// The countdown ran out at `at` while a profiler runs: count the ticks the
+    /// timer added and deliver the samples if Lua may run here.
+    pub(crate) fn profile_poll(&mut self, at: Poll) -> LResult<()> {
+        let hook = &mut self.hooks.profile;
+        let Some(p) = hook.active.as_mut() else {
+            return Ok(());
+        };
+        let due = p.shared.due.swap(0, Ordering::Relaxed);
+        let ticks = (due & COUNT_MASK) as u32;
+        if ticks > 0 {
+            if p.samples == 0 {
+                p.vmstate = match ((due >> 32) as u8, at) {
+                    (0, Poll::Native) => b'C',
+                    (0, _) => b'I',
+                    (state, _) => state,
+                };
+            }
+            p.samples = p.samples.saturating_add(ticks);
+        }
+        if p.samples == 0 {
+            return Ok(());
+        }
+        if matches!(at, Poll::Native | Poll::Values) {
+            self.poll_in_interpreter();
+            return Ok(());
+        }
+        if hook.busy || self.in_finalizer || self.in_hook {
+            self.poll_soon(RETRY_UNITS);
+            return Ok(());
+        }
+        let (samples, vmstate) = (p.samples, p.vmstate);
+        p.samples = 0;
+        self.deliver_samples(at, samples, vmstate)
+    }
+
+    /// Run the callback for `samples` samples taken in `vmstate`, with the running
+    /// thread's frames as they are. At [`Poll::Edge`] the running thread's stack
+    /// does not move (the interpreter keeps its pointer to the frame's registers).
+    fn deliver_samples(&mut self, at: Poll, samples: u32, vmstate: u8) -> LResult<()> {
+        let reg = self.registry;
+        let cb = reg.get(key(&FUNC_KEY));
+        if !cb.is_function() {
+            return Ok(());
+        }
+        let th = self.cur;
+        let old_top = th.top;
+        let stack_at = th.stack.as_ptr();
+        let last = th.frames.len().checked_sub(1);
+        // Every register of the running frame stays live (marked by the collector)
+        // while the callback runs. At a back-edge nothing above the frame's top is
+        // (multiple values are consumed by the instruction right after the one that
+        // made them), and the frame's top leaves `EXTRA_STACK` slots of room: the
+        // return from the callback's coroutine needs no more.
+        if let Some(ci) = th.frames.last() {
+            let frame_top = ci.top as usize;
+            th.get_mut().top = if at == Poll::Edge {
+                frame_top
+            } else {
+                old_top.max(frame_top)
+            };
+        }
+        // At a back-edge the saved pc is the instruction about to run: while the
+        // callback looks at the stack it is the frame's current instruction.
+        let bumped = match (at, last) {
+            (Poll::Edge, Some(i)) => {
+                let ci = &mut th.get_mut().frames[i];
+                let fits =
+                    crate::vm::debug::thread_frame_proto(th, ci).is_some_and(|p| (ci.pc as usize) < p.code.len());
+                if fits {
+                    ci.pc += 1;
+                }
+                fits.then_some(i)
+            }
+            _ => None,
+        };
+        self.hooks.profile.busy = true;
+        let in_hook = std::mem::replace(&mut self.in_hook, true);
+        let r = self.run_profile_callback(cb, th, samples, vmstate);
+        self.in_hook = in_hook;
+        self.hooks.profile.busy = false;
+        if let Some(i) = bumped {
+            if let Some(ci) = th.get_mut().frames.as_mut_slice().get_mut(i) {
+                ci.pc -= 1;
+            }
+        }
+        th.get_mut().top = old_top;
+        if !self.hooks.profile.is_running() {
+            // stop() ran in the callback: forget its coroutine now.
+            let _ = self.table_set(reg, key(&THREAD_KEY), Value::NIL);
+            let _ = self.table_set(reg, key(&TRAMPOLINE_KEY), Value::NIL);
+        }
+        if at == Poll::Edge && th.stack.as_ptr() != stack_at {
+            // Cannot happen (see above); if it did, the interpreter's pointer into
+            // the old stack must not be used: leave the frame through an error.
+            return Err(self.rt_error_here("internal error: the profiler moved the stack"));
+        }
+        r
+    }
+
+    /// `cb(thread, samples, vmstate)` on the profiler's coroutine, whose body is the
+    /// [`trampoline`]: nothing is pushed on the sampled thread's stack.
+    fn run_profile_callback(&mut self, cb: Value, th: GcRef<Thread>, samples: u32, vmstate: u8) -> LResult<()> {
+        let reg = self.registry;
+        let tramp = match reg.get(key(&TRAMPOLINE_KEY)).as_function() {
+            Some(f) => f,
+            None => {
+                let f = self.new_native(trampoline, "profiler callback", 4)?;
+                self.table_set(reg, key(&TRAMPOLINE_KEY), Value::function(f))?;
+                f
+            }
+        };
+        let reusable = |co: GcRef<Thread>| co.status == ThreadStatus::Dead && co.frames.is_empty() && co.top == 0;
+        let co = match reg.get(key(&THREAD_KEY)).as_thread() {
+            Some(co) if reusable(co) => co,
+            _ => {
+                let env = self.globals;
+                let co = self.new_thread(env)?;
+                self.table_set(reg, key(&THREAD_KEY), Value::thread(co))?;
+                co
+            }
+        };
+        let args = [
+            cb,
+            Value::thread(th),
+            Value::number(samples as f64),
+            self.str_value(&[vmstate])?,
+        ];
+        for (i, v) in args.into_iter().enumerate() {
+            tramp.native_upvals()[i] = v;
+            crate::gc::barrier_forward(self, tramp.header(), v);
+        }
+        let t = co.get_mut();
+        t.stack[0] = Value::function(tramp);
+        t.top = 1;
+        t.status = ThreadStatus::Suspended;
+        let r = self.resume(co, 0);
+        // The sampled thread is not kept alive by the trampoline.
+        tramp.native_upvals()[1] = Value::NIL;
+        match r {
+            Ok(_) => Ok(()),
+            Err(ResumeError::Failed(v)) if v.as_string() == Some(self.oom_msg) => Err(Throw::Oom),
+            Err(ResumeError::Failed(v)) => Err(Throw::Error(v)),
+            Err(ResumeError::Aborted) => Err(Throw::Abort),
+            // Too deep in Rust-level calls to run it here: the samples are dropped.
+            Err(ResumeError::Refused(_)) => Ok(()),
+        }
+    }
+}
+
+/// `dump = profile.dumpstack([thread,] fmt, depth)`.
+fn dumpstack(st: &mut State) -> LResult<usize> {
+    let (th, arg) = match st.arg(1).as_thread() {
+        Some(t) => (t, 1),
+        None => (st.cur, 0),
+    };
+    let fmt = st.check_string(arg + 1)?;
+    let depth = st.check_integer(arg + 2)?.clamp(i32::MIN as i64, i32::MAX as i64);
+    let heap = st.heap_ref();
+    let mut out = Buf::new(heap);
+    let n = th.frames.len() as i64;
+    // Levels count from the top frame (0); a negative depth lists the levels from
+    // `-depth - 1` down to 0, skipping those the thread does not have.
+    let levels: Box<dyn Iterator<Item = i64>> = if depth >= 0 {
+        Box::new(0..depth.min(n))
+    } else {
+        Box::new((0..=(-depth - 1).min(n - 1)).rev())
+    };
+    let mut strip = true;
+    let mut zap = 0;
+    let mut visited = 0u64;
+    for level in levels {
+        visited += 1;
+        let idx = (n - 1 - level) as usize;
+        dump_frame(th, idx, fmt.as_bytes(), &mut strip, &mut zap, &mut out)?;
+    }
+    st.charge(visited)?;
+    st.charge_bytes(out.len())?;
+    let text = match zap {
+        0 => out.as_slice(),
+        z => &out.as_slice()[..z],
+    };
+    let s = st.str_value(text)?;
+    st.push(s)?;
+    Ok(1)
+}
+
+/// One frame of a stack dump, as LuaJIT's format letters ask for it.
+fn dump_frame(
+    th: GcRef<Thread>,
+    idx: usize,
+    fmt: &[u8],
+    strip: &mut bool,
+    zap: &mut usize,
+    out: &mut Buf,
+) -> LResult<()> {
+    let ci = th.frames[idx];
+    let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
+    for &c in fmt {
+        match c {
+            b'p' => *strip = false,
+            b'f' | b'F' | b'l' => {
+                if c != b'l' {
+                    if let Some((_, name)) = function_name_kind_in(th, idx) {
+                        if c == b'F' {
+                            if let Some(p) = f.and_then(|f| f.proto) {
+                                chunk_name(p.source.as_bytes(), *strip, out)?;
+                                out.push(b':')?;
+                            }
+                        }
+                        out.extend(name.as_bytes())?;
+                        continue;
+                    }
+                }
+                // No name (or `l`): the chunk and a line, or the builtin.
+                match f.map(|func| (func, func.proto)) {
+                    Some((_, Some(p))) => {
+                        chunk_name(p.source.as_bytes(), *strip, out)?;
+                        let line = if c == b'l' && ci.kind == FrameKind::Lua {
+                            current_line_in(th, &ci)
+                        } else {
+                            -1
+                        };
+                        let line = if line >= 0 { line } else { p.line_defined as i64 };
+                        out.extend(format!(":{line}").as_bytes())?;
+                    }
+                    Some((func, None)) if func.hdr.ffid != 0 => {
+                        out.extend(format!("[builtin#{}]", func.hdr.ffid).as_bytes())?;
+                    }
+                    Some((func, None)) => {
+                        let addr = func.native.map_or(0, |n| n as usize);
+                        out.extend(format!("@{addr:#x}").as_bytes())?;
+                    }
+                    None => out.extend(b"?")?,
+                }
+            }
+            b'Z' => *zap = out.len(),
+            _ => out.push(c)?,
+        }
+    }
+    Ok(())
+}
+
+/// A chunk's name in a stack dump: a file or `=name` without its first character
+/// (and, unless `p`, without its directory), any other chunk as `[string]`.
+fn chunk_name(src: &[u8], strip: bool, out: &mut Buf) -> LResult<()> {
+    match src.first() {
+        Some(b'=' | b'@') => {
+            let name = &src[1..];
+            let name = match name.iter().rposition(|&c| c == b'/' || c == b'\\') {
+                Some(i) if strip => &name[i + 1..],
+                _ => name,
+            };
+            out.extend(name)
+        }
+        _ => out.extend(b"[string]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(interval_ms(b""), 10);
+        assert_eq!(interval_ms(b"f"), 10);
+        assert_eq!(interval_ms(b"i1"), 1);
+        assert_eq!(interval_ms(b"li25f"), 25);
+        assert_eq!(interval_ms(b"i"), 1);
+        assert_eq!(interval_ms(b"i0"), 1);
+        assert_eq!(interval_ms(b"i99999999999999999999999"), 1 << 31);
+    }
+
+    #[test]
+    fn timer_ticks_and_stops() {
+        let p = Profiler::start(Duration::from_millis(1)).unwrap();
+        let t0 = Instant::now();
+        while p.shared.due.load(Ordering::Relaxed) & COUNT_MASK < 3 {
+            assert!(t0.elapsed() < Duration::from_secs(10), "no ticks");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let shared = p.shared.clone();
+        let t0 = Instant::now();
+        drop(p);
+        assert!(t0.elapsed() < Duration::from_secs(1), "stopping took too long");
+        // The thread has ended: only this handle is left.
+        assert_eq!(Arc::strong_count(&shared), 1);
+    }
+}
