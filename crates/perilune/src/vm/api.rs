@@ -274,7 +274,19 @@ impl State {
                         UndumpError::Incompatible => "incompatible",
                         UndumpError::Malformed(_) => "malformed",
                     };
-                    return Err(self.error_from_text(&format!("{name}: cannot load {what} bytecode")));
+                    // Another runtime's bytecode (a header LuaJIT 2.x or PUC Lua would
+                    // read) says whose it is: Perilune runs only its own format
+                    // (docs/bytecode-dump.md).
+                    let whose = match source {
+                        [0x1b, b'L', b'J', 1 | 2, flags, ..] if *flags < 0x10 => {
+                            " (LuaJIT bytecode: Perilune cannot run it, load the Lua source)"
+                        }
+                        [0x1b, b'L', b'u', b'a', 0x50..=0x54, ..] => {
+                            " (PUC Lua bytecode: Perilune cannot run it, load the Lua source)"
+                        }
+                        _ => "",
+                    };
+                    return Err(self.error_from_text(&format!("{name}: cannot load {what} bytecode{whose}")));
                 }
             }
         } else {

@@ -81,6 +81,11 @@ fn load_reports_luajit_messages() {
         msg(st.load(b"\x1bLJ\x02junkjunkjunkjunk", b"=x")),
         "x: cannot load incompatible bytecode"
     );
+    // A header LuaJIT 2.1 writes (version 2, flags: stripped) names LuaJIT.
+    assert_eq!(
+        msg(st.load(b"\x1bLJ\x02\x02junkjunkjunk", b"=x")),
+        "x: cannot load incompatible bytecode (LuaJIT bytecode: Perilune cannot run it, load the Lua source)"
+    );
     let bytes = compile_dump(st, "return 1");
     assert_eq!(
         msg(st.load(&bytes[..bytes.len() - 1], &bytes[..bytes.len() - 1])),
