@@ -49,18 +49,24 @@ const LIST_LUA: &str = "x = 1\n";
 const LISTING: &str = "-- BYTECODE -- list.lua:0-2\n0001    KSHORT   0   1\n0002    GSET     0   0      ; \"x\"\n0003    RET0     0   1\n\n";
 const LISTING_E: &str = "-- BYTECODE -- \"x=1\":0-1\n0001    KSHORT   0   1\n0002    GSET     0   0      ; \"x\"\n0003    RET0     0   1\n\n";
 
-const BC_USAGE: &str = "List bytecode: perilune -bl[options] input [output]
-  -l        Only list bytecode (required: saving bytecode is not supported yet).
-  -s        Strip debug info (accepted; listings are unaffected).
-  -g        Keep debug info (accepted; listings are unaffected).
-  -n name   Set module name (accepted; listings are unaffected).
-  -t type   Set output file type (accepted; listings are unaffected).
-  -a arch   Override architecture (accepted; listings are unaffected).
-  -o os     Override OS (accepted; listings are unaffected).
+const BC_USAGE: &str = "Save Perilune bytecode: perilune -b[options] input output
+  -l        Only list bytecode.
+  -s        Strip debug info (accepted; debug info is always kept).
+  -g        Keep debug info (the default).
+  -n name   Set module name (default: auto-detect from input name).
+  -t type   Set output file type (default: auto-detect from output name).
+  -a arch   Override architecture for object files (default: native).
+  -o os     Override OS for object files (default: native).
   -e chunk  Use chunk string as input.
   --        Stop handling options.
   -         Use stdin as input and/or stdout as output.
+
+File types: c h raw (default)
 ";
+
+/// What `-jv` and `-jdump` say before the program goes on.
+const NO_TRACES_V: &str = "jit.v: Perilune has no JIT compiler yet, so no traces are recorded\n";
+const NO_TRACES_DUMP: &str = "jit.dump: Perilune has no JIT compiler yet, so no traces are recorded\n";
 
 const VERSION: &str = concat!(
     "Perilune ",
@@ -306,11 +312,47 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case {
-            name: "-jv without the jit.* modules",
-            args: &["-jv", "-e", "print('not run')"],
-            stderr: "perilune: unknown luaJIT command or jit.* modules not installed\n",
+            name: "-jv says no traces are recorded and goes on",
+            args: &["-jv", "-e", "print('run')"],
+            stdout: "run\n",
+            stderr: NO_TRACES_V,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-jdump says no traces are recorded and goes on",
+            args: &["-jdump", "-e", "print('run')"],
+            stdout: "run\n",
+            stderr: NO_TRACES_DUMP,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-jv=file and -jdump=opts,file",
+            args: &["-jv=v.out", "-jdump=tbim,dump.out", "-e", "print(io.open('v.out'):read('*a') == '', io.open('dump.out') ~= nil)"],
+            stdout: "true\ttrue\n",
+            stderr: concat!("jit.v: Perilune has no JIT compiler yet, so no traces are recorded\n", "jit.dump: Perilune has no JIT compiler yet, so no traces are recorded\n"),
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-jv with a file that cannot be opened",
+            args: &["-jv=/nonexistent/dir/v.out", "-e", "print('not run')"],
+            stderr: "perilune: jit/v.lua:19: /nonexistent/dir/v.out: No such file or directory\n",
             status: 1,
             perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-jp with no samples",
+            args: &["-jp", "-e", "print('run')"],
+            stdout: "run\n[No samples collected]\n",
+            ..CASE
+        },
+        Case {
+            name: "-jp=G with no samples prints nothing",
+            args: &["-jp=G", "-e", "print('run')"],
+            stdout: "run\n",
             ..CASE
         },
         Case {
@@ -377,10 +419,55 @@ fn cases() -> Vec<Case> {
         },
         Case { name: "-b alone prints the tool's usage", args: &["-b"], stderr: BC_USAGE, status: 1, perilune_only: true, ..CASE },
         Case { name: "-bl with too many files", args: &["-bl", "a", "b", "c"], stderr: BC_USAGE, status: 1, perilune_only: true, ..CASE },
+        // -b: saving.
         Case {
-            name: "saving bytecode is not supported",
-            args: &["-b", "list.lua", "list.out"],
-            stderr: "perilune: saving bytecode is not supported yet (-bl lists it)\n",
+            name: "-b with an unknown file type",
+            args: &["-b", "-t", "zz", "list.lua", "x"],
+            stderr: "perilune: unknown file type\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-b with a bad module name",
+            args: &["-b", "-n", "a b", "list.lua", "x.c"],
+            stderr: "perilune: bad module name\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-b to C without a module name",
+            args: &["-b", "-e", "x=1", "-t", "c", "-"],
+            stderr: "perilune: cannot derive module name, use -n name\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-b with an unknown architecture",
+            args: &["-b", "-a", "vax", "list.lua", "x.o"],
+            stderr: "perilune: unknown architecture\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            // luajit writes the errno after the message ("...directory2").
+            name: "-b to a file that cannot be written",
+            args: &["-b", "list.lua", "/nonexistent/dir/x.bc"],
+            stderr: "perilune: /nonexistent/dir/x.bc: No such file or directory\n",
+            status: 1,
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-b with a missing input",
+            args: &["-b", "nofile.lua", "x.bc"],
+            stderr: "perilune: cannot open nofile.lua: No such file or directory\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-b refuses object files",
+            args: &["-b", "list.lua", "list.o"],
+            stderr: "perilune: object files are not supported: write C source with -t c or -t h\n",
             status: 1,
             perilune_only: true,
             ..CASE
@@ -896,4 +983,176 @@ fn readme_example_runs() {
     let expected = std::fs::read(root.join("examples/mandelbrot.expected")).expect("expected output");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&expected));
+}
+
+/// `-b in.lua out.bc` saves Perilune bytecode that `perilune out.bc` runs with the
+/// same output as the source; `-t h`/`-t c` write it as LuaJIT's C arrays; `-` is
+/// standard input and output; a chunk `luajit -b` wrote is refused with a message
+/// that names LuaJIT.
+#[test]
+fn bytecode_round_trip() {
+    let dir = fixture_dir("bcsave");
+    let perilune = Interp::perilune();
+    let timeout = common::timeout();
+    let script = "local up = 'upvalue'\n\
+local function f(n) if n < 2 then return n end return f(n - 1) + f(n - 2) end\n\
+local t = { 1, 2, x = 'y' }\n\
+print(f(15), up, t.x, #t, ...)\n\
+print(debug.getinfo(1, 'S').source, debug.getinfo(f, 'S').linedefined)\n\
+error('line ' .. 7)\n";
+    std::fs::write(dir.join("prog.lua"), script).expect("write prog.lua");
+    let run = |args: &[&str], stdin: Option<&[u8]>| perilune.run(&dir, args, stdin, timeout).expect("run perilune");
+    let source = run(&["prog.lua", "a", "b"], None);
+    let saved = run(&["-b", "prog.lua", "prog.bc"], None);
+    assert_eq!(
+        (saved.status, saved.stdout.len(), saved.stderr.len()),
+        (Some(0), 0, 0),
+        "{saved:?}"
+    );
+    let bytes = std::fs::read(dir.join("prog.bc")).expect("read prog.bc");
+    assert!(bytes.starts_with(b"\x1bPerilune"), "not Perilune bytecode");
+    let loaded = run(&["prog.bc", "a", "b"], None);
+    assert_eq!(loaded.status, source.status);
+    assert_eq!(
+        String::from_utf8_lossy(&loaded.stdout),
+        String::from_utf8_lossy(&source.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&loaded.stdout),
+        "610\tupvalue\ty\t2\ta\tb\n@prog.lua\t2\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&normalize_stderr(&loaded.stderr)),
+        String::from_utf8_lossy(&normalize_stderr(&source.stderr))
+    );
+    // -s and -g are accepted; stdin to stdout; loadfile and require read the result.
+    let piped = run(&["-bs", "-", "-"], Some(script.as_bytes()));
+    assert_eq!(piped.status, Some(0));
+    assert!(piped.stdout.starts_with(b"\x1bPerilune"));
+    let module = run(&["-bg", "-e", "return { answer = 42 }", "mod.bc"], None);
+    assert_eq!(module.status, Some(0));
+    std::fs::rename(dir.join("mod.bc"), dir.join("bcmod.lua")).expect("rename");
+    let required = run(
+        &["-e", "print(require('bcmod').answer, loadfile('prog.bc') ~= nil)"],
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&required.stdout), "42\ttrue\n");
+    // C arrays: the type from -t or the output's extension, the name from -n or the input.
+    let header = run(&["-b", "-t", "h", "-n", "my.mod", "prog.lua", "-"], None);
+    let text = String::from_utf8_lossy(&header.stdout).into_owned();
+    assert!(
+        text.starts_with(&format!(
+            "#define luaJIT_BC_my_mod_SIZE {}\nstatic const unsigned char luaJIT_BC_my_mod[] = {{\n27,80,101,",
+            bytes.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\n};\n") && text.lines().all(|l| l.len() <= 78),
+        "{text}"
+    );
+    let numbers: Vec<u8> = text
+        .lines()
+        .skip(2)
+        .take_while(|l| *l != "};")
+        .flat_map(|l| {
+            l.split(',')
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse::<u8>().expect("byte"))
+        })
+        .collect();
+    assert_eq!(numbers, bytes, "the array holds the chunk");
+    let c = run(&["-b", "prog.lua", "prog.c"], None);
+    assert_eq!(c.status, Some(0));
+    let text = std::fs::read_to_string(dir.join("prog.c")).expect("read prog.c");
+    assert!(
+        text.contains("#ifdef _WIN32\n__declspec(dllexport)\n#endif\nconst unsigned char luaJIT_BC_prog[] = {\n27,80,"),
+        "{text}"
+    );
+    // LuaJIT's bytecode: made by luajit when it is installed, else a chunk it made.
+    let ljbc = dir.join("lj.bc");
+    let made = Interp::luajit().is_some_and(|lj| {
+        lj.run(&dir, &["-b", "-e", "print('hi')", "lj.bc"], None, timeout)
+            .is_ok_and(|o| o.status == Some(0))
+    });
+    if !made {
+        std::fs::write(&ljbc, LUAJIT_CHUNK).expect("write lj.bc");
+    }
+    let refused = run(&["lj.bc"], None);
+    assert_eq!(refused.status, Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "perilune: lj.bc: cannot load incompatible bytecode (LuaJIT bytecode: Perilune cannot run it, load the Lua source)\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `luajit -b -e "print('hi')" -`: LuaJIT 2.1's bytecode.
+const LUAJIT_CHUNK: &[u8] = b"\x1bLJ\x02\x0a \x02\x00\x03\x00\x02\x00\x046\x00\x00\x00'\x02\x01\x00B\x00\x02\x01K\x00\x01\x00\x07hi\x0aprint\x00";
+
+/// The profiler behind `-jp`: a script that spends most of its time in one function
+/// shows it on top of the report, in every view; `-jp=G` writes folded stacks (one
+/// `frame;frame;... count` line per stack) that flame graph tools read.
+#[test]
+fn profiler_finds_the_hot_function() {
+    let dir = fixture_dir("profile");
+    let perilune = Interp::perilune();
+    let timeout = common::timeout();
+    // About 0.4 s in `busy`, a tenth of that in `idle`, whatever the machine's speed.
+    let script = "local function spin(s) local x, t = 0, os.clock() + s repeat for i = 1, 1000 do x = x + i % 3 end until os.clock() > t return x end\n\
+local function busy() local x = spin(0.4) return x end\n\
+local function idle() local x = spin(0.04) return x end\n\
+busy() idle()\n\
+print('done')\n";
+    std::fs::write(dir.join("hot.lua"), script).expect("write hot.lua");
+    let run = |opt: &str| {
+        let o = perilune
+            .run(&dir, &[opt, "hot.lua"], None, timeout)
+            .expect("run perilune");
+        assert_eq!(o.status, Some(0), "{opt}: {o:?}");
+        assert!(o.stderr.is_empty(), "{opt}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Depth 2: the function and its caller (spin is called by busy and idle).
+    let report = run("-jp=2");
+    let mut lines = report.lines();
+    assert_eq!(lines.next(), Some("done"));
+    let top = lines.next().unwrap_or_default();
+    assert!(top.ends_with("%  spin < busy"), "{report}");
+    let pct: u32 = top.trim_start().split('%').next().unwrap_or("0").parse().unwrap_or(0);
+    assert!(pct >= 60, "{report}");
+    let raw = run("-jp=Fr");
+    assert!(
+        raw.lines().nth(1).is_some_and(|l| l.ends_with("  hot.lua:spin")),
+        "{raw}"
+    );
+    let lines_view = run("-jp=l");
+    assert!(
+        lines_view.lines().nth(1).is_some_and(|l| l.ends_with("%  hot.lua:1")),
+        "{lines_view}"
+    );
+    let states = run("-jp=v");
+    assert!(
+        states.lines().nth(1).is_some_and(|l| l.ends_with("%  Interpreted")),
+        "{states}"
+    );
+    // Folded stacks, caller first, written to a file.
+    let out = run("-jp=G,folded.txt");
+    assert_eq!(out, "done\n");
+    let folded = std::fs::read_to_string(dir.join("folded.txt")).expect("read folded.txt");
+    let mut total = 0;
+    let mut busy = 0;
+    for line in folded.lines() {
+        let (stack, count) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no count: {line:?}"));
+        let count: u64 = count.parse().unwrap_or_else(|_| panic!("bad count: {line:?}"));
+        let frames: Vec<&str> = stack.split(';').collect();
+        assert!(frames.iter().all(|f| !f.is_empty() && !f.contains(' ')), "{line:?}");
+        assert_eq!(frames[0], "hot.lua:0", "{line:?}");
+        total += count;
+        if stack == "hot.lua:0;busy;spin" {
+            busy += count;
+        }
+    }
+    assert!(total >= 10 && busy * 10 >= total * 6, "{folded}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
