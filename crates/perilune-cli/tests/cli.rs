@@ -1092,7 +1092,8 @@ const LUAJIT_CHUNK: &[u8] = b"\x1bLJ\x02\x0a \x02\x00\x03\x00\x02\x00\x046\x00\x
 
 /// The profiler behind `-jp`: a script that spends most of its time in one function
 /// shows it on top of the report, in every view; `-jp=G` writes folded stacks (one
-/// `frame;frame;... count` line per stack) that flame graph tools read.
+/// `frame;frame;... count` line per stack) that flame graph tools read; sampling goes
+/// on under `--memory-limit` while the script runs into it.
 #[test]
 fn profiler_finds_the_hot_function() {
     let dir = fixture_dir("profile");
@@ -1154,5 +1155,24 @@ print('done')\n";
         }
     }
     assert!(total >= 10 && busy * 10 >= total * 6, "{folded}");
+    // Under a memory limit that the script keeps hitting (and catching).
+    let oom = "local n, t0 = 0, os.clock()\n\
+while os.clock() - t0 < 0.3 do\n\
+  local ok, e = pcall(function() local t = {} for i = 1, 1e7 do t[i] = { i } end end)\n\
+  if not ok then assert(e == 'not enough memory', e) n = n + 1 end\n\
+end\n\
+print('refusals', n > 0)\n";
+    std::fs::write(dir.join("oom.lua"), oom).expect("write oom.lua");
+    let o = perilune
+        .run(&dir, &["--memory-limit", "4M", "-jp=vr", "oom.lua"], None, timeout)
+        .expect("run perilune");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status, Some(0), "{o:?}");
+    let samples: u64 = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    assert!(out.starts_with("refusals\ttrue\n") && samples >= 5, "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
