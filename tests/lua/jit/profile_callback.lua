@@ -45,3 +45,19 @@ profile.start("i1", function() yields = yields + 1 coroutine.yield() yields = yi
 print(pcall(wait, function() return false end))
 profile.stop()
 print(yields)
+
+-- Whatever a script puts under the profiler's registry keys is replaced.
+local m = 0
+profile.start("i1", function() m = m + 1 end)
+wait(function() return m > 0 end)
+local reg = debug.getregistry()
+for _, v in ipairs({ print, coroutine.create(print), string.gmatch("a", "a") }) do
+  for k in pairs(reg) do
+    if type(k) == "userdata" then reg[k] = v end
+  end
+  profile.start("i1", function() m = m + 1 end)
+  local before = m
+  wait(function() return m > before end)
+end
+profile.stop()
+print(m >= 4)

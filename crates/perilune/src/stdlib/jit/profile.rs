@@ -66,6 +66,9 @@ static FUNC_KEY: u8 = 0;
 static THREAD_KEY: u8 = 0;
 static TRAMPOLINE_KEY: u8 = 0;
 
+/// The name of [`trampoline`] closures, which no other function has.
+const TRAMPOLINE_NAME: &str = "profiler callback";
+
 fn key(k: &'static u8) -> Value {
     Value::light_userdata(k as *const u8 as usize)
 }
@@ -363,10 +366,13 @@ impl State {
     /// [`trampoline`]: nothing is pushed on the sampled thread's stack.
     fn run_profile_callback(&mut self, cb: Value, th: GcRef<Thread>, samples: u32, vmstate: u8) -> LResult<()> {
         let reg = self.registry;
-        let tramp = match reg.get(key(&TRAMPOLINE_KEY)).as_function() {
+        // (A script can reach the registry: anything else under the key is replaced.)
+        let ours =
+            |f: &GcRef<crate::func::LuaFunction>| f.proto.is_none() && f.name == TRAMPOLINE_NAME && f.num_upvals() == 4;
+        let tramp = match reg.get(key(&TRAMPOLINE_KEY)).as_function().filter(ours) {
             Some(f) => f,
-            None => {
-                let f = self.new_native(trampoline, "profiler callback", 4)?;
+            _ => {
+                let f = self.new_native(trampoline, TRAMPOLINE_NAME, 4)?;
                 self.table_set(reg, key(&TRAMPOLINE_KEY), Value::function(f))?;
                 f
             }
