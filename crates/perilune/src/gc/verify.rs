@@ -45,7 +45,11 @@ fn object_bytes(o: GcRef<GcHeader>) -> usize {
             let t = o.cast::<Thread>();
             std::mem::size_of::<Thread>() + t.stack.byte_size() + t.frames.byte_size()
         }
-        ObjKind::Userdata => Userdata::alloc_size(o.cast::<Userdata>().len),
+        ObjKind::Userdata => {
+            let u = o.cast::<Userdata>();
+            // A string buffer's bytes are a block of their own (`stdlib/buffer.rs`).
+            Userdata::alloc_size(u.len) + crate::stdlib::buffer::heap_bytes(u)
+        }
     }
 }
 

@@ -24,9 +24,10 @@
 //!   `+` and space for the unsigned conversions.
 //! - `%p` prints an object's address (`NULL` for values that are not objects).
 
+use super::buffer;
 use super::string::{check_int, num_to_i64, Buf};
 use crate::number::{fmt_float, FloatConv, FloatSpec, FMT_FLOAT_BUF};
-use crate::object::{GcRef, LuaStr};
+use crate::object::{GcRef, LuaStr, Userdata};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::{State, Tm};
@@ -87,11 +88,31 @@ fn parse_spec(fmt: &[u8], start: usize) -> Result<(Spec, usize), usize> {
 }
 
 pub fn format(st: &mut State) -> LResult<usize> {
-    let fs: GcRef<LuaStr> = st.check_string(1)?;
-    // The format string stays rooted in argument slot 1 while `__tostring` runs.
-    let fmt = fs.as_bytes();
     let mut out = Buf::new(st.heap_ref());
-    let mut arg = 1;
+    format_into(st, 1, &mut out, None, &mut |_, _| Ok(()))?;
+    // Building `out` was paid piece by piece; interning it is paid here.
+    super::string::push_charged(st, out.as_slice(), false)?;
+    Ok(1)
+}
+
+/// Format with the format string in argument `fmt_arg` and the values after it,
+/// onto `out`: `string.format` (argument 1) and a string buffer's `putf` (argument
+/// 2, `target` the buffer). `flush` is called with `out` before any `__tostring`
+/// runs, so that `putf` can move the text formatted so far into its buffer first
+/// (LuaJIT formats straight into it, and a `__tostring` may write to it too).
+/// A string buffer argument of `%s`/`%q` is used as its contents; `target` itself
+/// is "cannot put buffer into itself".
+pub fn format_into(
+    st: &mut State,
+    fmt_arg: usize,
+    out: &mut Buf,
+    target: Option<GcRef<Userdata>>,
+    flush: &mut dyn FnMut(&mut State, &mut Buf) -> LResult<()>,
+) -> LResult<()> {
+    let fs: GcRef<LuaStr> = st.check_string(fmt_arg)?;
+    // The format string stays rooted in its argument slot while `__tostring` runs.
+    let fmt = fs.as_bytes();
+    let mut arg = fmt_arg;
     let mut i = 0;
     while i < fmt.len() {
         let rest = fmt.get(i..).unwrap_or(&[]);
@@ -123,19 +144,27 @@ pub fn format(st: &mut State) -> LResult<usize> {
         if arg > st.arg_count() {
             return Err(st.arg_error(arg, "value expected"));
         }
-        if let Some(s) = st.arg(arg).as_string() {
+        let v = st.arg(arg);
+        if let Some(s) = v.as_string() {
             // `%s` and `%q` copy (or escape) the whole string.
             st.charge_bytes(s.len())?;
+        } else if let Some(u) = buffer::as_buffer(v) {
+            st.charge_bytes(buffer::contents(u).len())?;
         }
-        convert(st, &mut out, &sp, arg)?;
+        convert(st, out, &sp, arg, target, flush)?;
     }
-    // Building `out` was paid piece by piece; interning it is paid here.
-    super::string::push_charged(st, out.as_slice(), false)?;
-    Ok(1)
+    Ok(())
 }
 
-/// Format argument `arg` by `sp` onto `out`.
-fn convert(st: &mut State, out: &mut Buf, sp: &Spec, arg: usize) -> LResult<()> {
+/// Format argument `arg` by `sp` onto `out` (see [`format_into`] for the others).
+fn convert(
+    st: &mut State,
+    out: &mut Buf,
+    sp: &Spec,
+    arg: usize,
+    target: Option<GcRef<Userdata>>,
+    flush: &mut dyn FnMut(&mut State, &mut Buf) -> LResult<()>,
+) -> LResult<()> {
     match sp.conv {
         b'd' | b'i' => {
             let n = st.check_number(arg)?;
@@ -181,8 +210,7 @@ fn convert(st: &mut State, out: &mut Buf, sp: &Spec, arg: usize) -> LResult<()> 
             out.extend(buf.get(..len).unwrap_or(&[]))
         }
         b's' => {
-            let s = to_text(st, st.arg(arg))?;
-            let b = s.as_bytes();
+            let b = to_text(st, out, arg, target, flush)?;
             let b = match sp.precision {
                 Some(p) => b.get(..p.min(b.len())).unwrap_or(b),
                 None => b,
@@ -190,8 +218,8 @@ fn convert(st: &mut State, out: &mut Buf, sp: &Spec, arg: usize) -> LResult<()> 
             put_padded(out, sp, b)
         }
         b'q' => {
-            let s = to_text(st, st.arg(arg))?;
-            put_quoted(out, s.as_bytes())
+            let b = to_text(st, out, arg, target, flush)?;
+            put_quoted(out, b)
         }
         b'p' => {
             let v = st.arg(arg);
@@ -215,22 +243,39 @@ fn num_to_u64(n: f64) -> u64 {
     }
 }
 
-/// A value as `%s` shows it: strings and numbers directly, others through
-/// `__tostring` when present, else their plain `tostring` form.
-fn to_text(st: &mut State, v: Value) -> LResult<GcRef<LuaStr>> {
-    if let Some(s) = v.as_string() {
-        return Ok(s);
+/// Argument `arg` as `%s` shows it: strings and numbers directly, string buffers
+/// as their contents, others through `__tostring` when present (once; its result
+/// goes through the same steps without metamethods), else their plain `tostring`
+/// form. The bytes stay valid while the argument slot holds the value.
+fn to_text<'a>(
+    st: &mut State,
+    out: &mut Buf,
+    arg: usize,
+    target: Option<GcRef<Userdata>>,
+    flush: &mut dyn FnMut(&mut State, &mut Buf) -> LResult<()>,
+) -> LResult<&'a [u8]> {
+    let mut v = st.arg(arg);
+    if !v.is_string() && !v.is_number() && buffer::as_buffer(v).is_none() {
+        let h = st.tm_of(v, Tm::Tostring);
+        if !h.is_nil() {
+            flush(st, out)?;
+            v = st.call_sync(h, &[v])?;
+            // Kept in the argument slot: rooted while its bytes are used.
+            st.set_arg(arg, v);
+        }
     }
-    if let Some(n) = v.as_number() {
-        return st.number_to_str(n);
+    if let Some(u) = buffer::as_buffer(v) {
+        if target == Some(u) {
+            // LuaJIT numbers this argument one past its position.
+            return Err(st.arg_error(arg + 1, "cannot put buffer into itself"));
+        }
+        return Ok(buffer::contents(u));
     }
-    let h = st.tm_of(v, Tm::Tostring);
-    if h.is_nil() {
-        return st.tostring_raw(v);
-    }
-    let r = st.call_sync(h, &[v])?;
-    // LuaJIT converts whatever `__tostring` returned, without metamethods.
-    st.tostring_raw(r)
+    let s = st.tostring_raw(v)?;
+    // Rooted in the argument slot (a no-op when it is the argument itself).
+    st.set_arg(arg, Value::string(s));
+    // SAFETY: strings never move and are immutable, and `s` is rooted in the slot.
+    Ok(unsafe { &*(s.as_bytes() as *const [u8]) })
 }
 
 /// Pad `body` to the spec's width with spaces (left- or right-aligned).

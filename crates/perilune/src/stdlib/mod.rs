@@ -6,6 +6,8 @@
 
 pub mod base;
 pub mod bit;
+pub mod buffer;
+pub mod buffer_codec;
 pub mod coroutine;
 pub mod debug;
 pub mod format;

@@ -221,6 +221,12 @@ pub fn open(st: &mut State) -> LResult<()> {
     if get_field(st, g, b"jit")?.is_table() {
         super::jit::register_preload(st, preload)?;
     }
+    // `string.buffer` comes with the string library, as a preloaded module (LuaJIT's
+    // string library registers it in `package.preload`).
+    if get_field(st, g, b"string")?.is_table() {
+        let l = closure(st, super::buffer::open_module, "luaopen_string_buffer", &[])?;
+        set_field(st, preload, b"string.buffer", l)?;
+    }
     Ok(())
 }
 
