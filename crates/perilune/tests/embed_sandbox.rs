@@ -103,7 +103,7 @@ fn escape_hatches_are_closed() {
     let lua = Lua::new();
     let env = lua.create_sandbox().unwrap();
     for name in [
-        "getfenv", "setfenv", "dofile", "loadfile", "require", "module", "debug", "io", "os",
+        "getfenv", "setfenv", "dofile", "loadfile", "module", "package", "debug", "io", "os",
     ] {
         let v: bool = lua
             .load(format!("return {name} == nil"))
@@ -111,6 +111,17 @@ fn escape_hatches_are_closed() {
             .eval()
             .unwrap();
         assert!(v, "{name} is reachable");
+    }
+    // `require` only knows the sandbox's own libraries and string.buffer
+    // (tests/string_buffer_host.rs).
+    for name in ["io", "os", "debug", "package", "ffi", "jit", "table.new"] {
+        assert!(
+            lua.load(format!("require('{name}')"))
+                .set_environment(env.clone())
+                .exec()
+                .is_err(),
+            "require('{name}') works in a sandbox"
+        );
     }
     // Chunks loaded inside the sandbox stay inside it.
     lua.load("y = 5; z = loadstring('return y')()")

@@ -18,8 +18,11 @@
 //!   and refuse binary chunks (mode `"t"`), even in a trusted state;
 //!   `getmetatable` hides the string metatable; `collectgarbage` only allows
 //!   `collect`, `count` and `step`; `getfenv`/`setfenv` (which would reach the real
-//!   globals), `dofile`, `loadfile`, `module`/`require`, `string.dump` and
-//!   `math.randomseed` are absent.
+//!   globals), `dofile`, `loadfile`, `module`, `package`, `string.dump` and
+//!   `math.randomseed` are absent;
+//! - `require` is a sandbox's own: it returns the sandbox's library proxies by name
+//!   and `string.buffer` (a library instance of the sandbox's own, made at its first
+//!   `require`: it only builds strings, so it cannot reach outside), and nothing else.
 //!
 //! Assignments to globals land in `E` itself, so scripts in different sandboxes
 //! cannot see or change each other's globals or the libraries the others use.
@@ -34,10 +37,11 @@ use super::state::Lua;
 use super::table::Table;
 
 const SANDBOX_BUILDER: &str = r#"
-local G, string_mt, new_generator = ...
+local G, string_mt, new_generator, open_buffer = ...
 local setmetatable, getmetatable, rawset, error, type, pairs, ipairs, tostring =
       G.setmetatable, G.getmetatable, G.rawset, G.error, G.type, G.pairs, G.ipairs, G.tostring
 local loadstring, load, setfenv, collectgarbage = G.loadstring, G.load, G.setfenv, G.collectgarbage
+local rawget = G.rawget
 
 local function read_only()
   error("attempt to modify a read-only table", 2)
@@ -108,6 +112,25 @@ local function maker(seed)
     local f, e = load(c, name, "t")
     if f then setfenv(f, env) end
     return f, e
+  end)
+  -- require: the libraries this sandbox has, and string.buffer (a library instance
+  -- of its own, made when first required, so that changes to it stay here).
+  local loaded = {}
+  for name in pairs(copies) do loaded[name] = rawget(env, name) end
+  rawset(env, "require", function(name)
+    if type(name) == "number" then name = tostring(name) end
+    if type(name) ~= "string" then
+      error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
+    end
+    local m = loaded[name]
+    if m == nil and name == "string.buffer" and open_buffer and copies.string then
+      m = open_buffer()
+      loaded[name] = m
+    end
+    if m == nil then
+      error("module '" .. name .. "' not found: a sandbox can only require its own libraries and 'string.buffer'", 2)
+    end
+    return m
   end)
   rawset(env, "collectgarbage", function(opt, arg)
     if opt == nil or opt == "collect" or opt == "count" or opt == "step" then
@@ -196,17 +219,21 @@ impl Lua {
     /// metatable and the sandboxes' string metatable in the state.
     fn build_sandbox_maker(&self) -> Result<Function<'_>> {
         let builder = self.load(SANDBOX_BUILDER).set_name("=sandbox").into_function()?;
-        let (string_mt, new_generator) = self.with_state(|st, raw| {
+        let (string_mt, new_generator, open_buffer) = self.with_state(|st, raw| {
             let mt = st.type_mts[type_index(LuaType::String)].map_or(Raw::NIL, Raw::table);
             let mt = super::value::Value::from_raw(self, st, raw, mt)?;
             let f = st
                 .new_native(crate::stdlib::math::new_generator, "new_generator", 0)
                 .map_err(|_| mem_error())?;
             let f = super::value::Value::from_raw(self, st, raw, Raw::function(f))?;
-            Ok((mt, f))
+            let ob = st
+                .new_native(crate::stdlib::buffer::open_module, "luaopen_string_buffer", 0)
+                .map_err(|_| mem_error())?;
+            let ob = super::value::Value::from_raw(self, st, raw, Raw::function(ob))?;
+            Ok((mt, f, ob))
         })?;
         let (maker, env_mt, sandbox_string_mt): (Function, Table, Option<Table>) =
-            builder.call((self.globals(), string_mt, new_generator))?;
+            builder.call((self.globals(), string_mt, new_generator, open_buffer))?;
         let (maker_v, env_mt_v) = (maker.0.val, env_mt.0.val);
         let string_mt_v = sandbox_string_mt.as_ref().map(|t| t.0.val);
         self.with_state(|st, raw| {
