@@ -133,3 +133,112 @@ pub fn run_chunk(chunk: &[u8]) {
     let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
     run_in(lua, chunk, "mutate_dump");
 }
+
+/// The Lua side of `buffer_decode`: decodes the input (argument 1) as `mode`
+/// (argument 2) says, accepts only LuaJIT's decoder errors, and checks that what it
+/// decoded encodes and decodes again. A failure of these checks raises an error
+/// starting with `buffer_decode check:`.
+pub const BUFFER_DRIVER: &str = r#"
+local data, mode = ...
+local buffer = require("string.buffer")
+local MT1, MT2 = {}, {}
+local opts = { dict = { "alpha", "beta", "", "gamma" }, metatable = { MT1, false, MT2 } }
+local known = {
+  ["unexpected end of buffer"] = true, ["left-over data in buffer"] = true,
+  ["too deep to serialize"] = true, ["duplicate table key"] = true,
+  ["table index is nil"] = true, ["table index is NaN"] = true,
+  ["table overflow"] = true, ["not enough memory"] = true,
+  ["bad light userdata pointer"] = true,
+}
+local function expected(ok, err)
+  if ok then return true end
+  local m = tostring(err)
+  if known[m] or m:match("^cannot deserialize tag 0x%x+$")
+      or m:match("^cannot deserialize dictionary index %-?%d+$") then
+    return false
+  end
+  error("buffer_decode check: unexpected error: " .. m, 0)
+end
+local enc = buffer.new(opts)
+local function again(v, with_dicts)
+  -- Whatever was decoded can be encoded and decoded again.
+  local ok, s
+  if with_dicts then
+    ok, s = pcall(function() return enc:reset():encode(v):get() end)
+  else
+    ok, s = pcall(buffer.encode, v)
+  end
+  if not ok then
+    if tostring(s) == "not enough memory" then return end
+    error("buffer_decode check: cannot re-encode: " .. tostring(s), 0)
+  end
+  local dec = with_dicts and buffer.new(opts) or nil
+  local ok2, err = pcall(function()
+    if dec then return dec:set(s):decode() else return buffer.decode(s) end
+  end)
+  if not ok2 and tostring(err) ~= "not enough memory" then
+    error("buffer_decode check: cannot decode own encoding: " .. tostring(err), 0)
+  end
+end
+local m = mode % 4
+if m == 0 then
+  local ok, v = pcall(buffer.decode, data)
+  if expected(ok, v) then again(v, false) end
+else
+  local b = buffer.new(opts)
+  if m == 1 then b:set(data) elseif m == 2 then b:put(data) else b:put(data):skip(1) end
+  for _ = 1, 64 do
+    if #b == 0 then break end
+    local before = #b
+    local ok, v = pcall(b.decode, b)
+    if not expected(ok, v) then
+      if #b ~= before then error("buffer_decode check: a failed decode consumed data", 0) end
+      break
+    end
+    again(v, true)
+  end
+end
+"#;
+
+/// `buffer_decode` target: byte 0 picks the mode (stand-alone `buffer.decode`, or a
+/// buffer with `dict`/`metatable` options reading the input through `set`, `put` or
+/// `put` + `skip(1)`, decoding up to 64 objects), the rest is the encoded data. Run
+/// in a trusted state with the safe libraries and `package` (for `require`), under
+/// [`MEMORY_LIMIT`] and [`BUDGET`]. Decoding may fail only with LuaJIT's decoder
+/// errors; a decoded value must encode and decode again; afterwards the state must
+/// still work.
+pub fn buffer_decode_one(data: &[u8]) {
+    let Some((&mode, payload)) = data.split_first() else {
+        return;
+    };
+    let lua = perilune::Lua::new_trusted(
+        perilune::StdLib::ALL_SAFE | perilune::StdLib::PACKAGE,
+        perilune::LuaOptions::new(),
+    )
+    .expect("state");
+    let driver = lua
+        .load(BUFFER_DRIVER)
+        .set_name("=buffer_decode")
+        .into_function()
+        .expect("driver");
+    let s = lua.create_string(payload).expect("input");
+    lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).expect("limit");
+    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
+    let r = driver.call::<_, ()>((s, mode));
+    if std::env::var_os("PERILUNE_FUZZ_VERBOSE").is_some() {
+        eprintln!("buffer_decode: {r:?}");
+    }
+    if let Err(e) = &r {
+        let msg = e.to_string();
+        assert!(!msg.contains("buffer_decode check:"), "{msg}");
+    }
+    lua.set_memory_limit(0).expect("limit");
+    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
+    let _ = lua.gc_collect();
+    lua.set_instruction_budget(Some(BUDGET)).expect("budget");
+    match lua.load(CHECK).set_name("=check").eval::<i64>() {
+        Ok(100) => {}
+        Err(Error::BudgetExhausted) => {}
+        other => panic!("the state is unusable after the run: {other:?}"),
+    }
+}
