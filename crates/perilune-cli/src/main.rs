@@ -19,8 +19,9 @@ mod options;
 mod repl;
 mod session;
 
-/// Objects are allocated through Rust's global allocator (the state's default
-/// `SystemAllocator`, accounted by its heap); this one makes small objects cheap.
+/// The process allocator for the runtime's own Rust-side memory (Lua objects live in
+/// the state's page arena, docs/memory.md): mimalloc, with the emergency reserve that
+/// lets a process-level out-of-memory still be reported.
 #[global_allocator]
 static GLOBAL: perilune::process_alloc::ProcessAllocator = perilune::process_alloc::ProcessAllocator;
 

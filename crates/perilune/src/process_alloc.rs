@@ -1,8 +1,10 @@
 //! A process-wide allocator for programs built around perilune (the `perilune`
 //! command installs it with `#[global_allocator]`); enabled by the `mimalloc` feature.
 //!
-//! The runtime's default [`SystemAllocator`](crate::alloc::SystemAllocator) goes through
-//! Rust's global allocator, so this choice decides how fast objects are made and freed.
+//! A default state keeps its Lua objects in its own page arena (`alloc/arena.rs`), not
+//! here; this allocator serves the runtime's Rust-side memory, and the Lua objects of
+//! states a host puts on [`SystemAllocator`](crate::alloc::SystemAllocator), which
+//! goes through it. For those, this choice decides how fast objects are made and freed.
 //! Lua code makes many small, short-lived objects (tables, closures, strings): mimalloc's
 //! per-size free lists serve those about three times faster than glibc's malloc
 //! (bintrees: 6.5 s -> 2.2 s, see docs/memory.md). Large blocks are different: glibc
