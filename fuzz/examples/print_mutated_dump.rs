@@ -30,7 +30,7 @@ fn main() {
         eprintln!("no state");
         std::process::exit(1);
     };
-    match perilune::compiler::dump::undump(&mut st, &chunk) {
+    match perilune::compiler::dump::undump(&mut st, &chunk, b"=mutated") {
         Ok(p) => println!("{}", perilune::compiler::listing(p)),
         Err(e) => println!("refused: {e:?}"),
     }

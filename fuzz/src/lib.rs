@@ -78,17 +78,18 @@ pub fn dump_snippets() -> Vec<&'static str> {
     DUMP_SNIPPETS.split("\n--@@\n").collect()
 }
 
-/// `string.dump` of every snippet, made once per process.
+/// `string.dump` of every snippet, with and without stripping, made once per process.
 pub fn dumps() -> &'static [Vec<u8>] {
     static DUMPS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     DUMPS.get_or_init(|| {
         let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
         dump_snippets()
             .into_iter()
-            .map(|src| {
+            .flat_map(|src| [(src, false), (src, true)])
+            .map(|(src, strip)| {
                 let s: perilune::LuaString = lua
-                    .load("return string.dump(assert(loadstring(...)))")
-                    .call(lua.create_string(src.as_bytes()).expect("string"))
+                    .load("local src, strip = ... return string.dump(assert(loadstring(src)), strip)")
+                    .call((lua.create_string(src.as_bytes()).expect("string"), strip))
                     .expect("dump");
                 s.as_bytes().to_vec()
             })

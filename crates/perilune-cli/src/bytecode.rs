@@ -14,7 +14,7 @@
 //!   comes from the output name's extension, as in LuaJIT: `raw` (the default), `c`
 //!   or `h` (a C array `luaJIT_BC_<name>` holding the chunk, with the module name
 //!   from `-n name` or the input file's name); object files (`o`, `obj`) are refused.
-//!   Debug info is always kept (`-s` is accepted and changes nothing).
+//!   Debug info is stripped unless `-g` is given, as in LuaJIT.
 //!
 //! A malformed `-b` command line prints the tool's usage on stderr and exits 1, as
 //! luajit does; other failures are reported with luajit's messages.
@@ -68,6 +68,8 @@ struct Request {
     file_type: Option<FileType>,
     /// `-n name`, as given.
     module_name: Option<Vec<u8>>,
+    /// `-g`: keep debug information (the default, as in LuaJIT, is `-s`: strip it).
+    keep_debug: bool,
 }
 
 /// A `-b` command line that is not a usage error may still be refused.
@@ -124,6 +126,7 @@ fn parse(args: &[OsString]) -> Result<Request, ParseError> {
         files: Vec::new(),
         file_type: None,
         module_name: None,
+        keep_debug: false,
     };
     let mut i = 0;
     while i < words.len() {
@@ -140,7 +143,8 @@ fn parse(args: &[OsString]) -> Result<Request, ParseError> {
         for (k, &letter) in w.iter().enumerate().skip(1) {
             match letter {
                 b'l' => req.list = true,
-                b's' | b'g' => {}
+                b's' => req.keep_debug = false,
+                b'g' => req.keep_debug = true,
                 b'e' | b'n' | b't' | b'a' | b'o' => {
                     // The value is the next word; the letter must end its word.
                     if k + 1 != w.len() || i >= words.len() {
@@ -307,7 +311,7 @@ pub fn run(session: &Session, args: &[OsString]) -> Outcome {
     }
     let r = chunk.into_function();
     let f = session.check(r)?;
-    let r = dump(&session.lua, f);
+    let r = dump(&session.lua, f, !req.keep_debug);
     let bytes = session.check(r)?;
     let kind = req.file_type.unwrap_or_else(|| type_of_output(&output));
     let data = match kind {
@@ -329,11 +333,11 @@ pub fn run(session: &Session, args: &[OsString]) -> Outcome {
     write_output(session, &output, &data)
 }
 
-/// `string.dump(f)` through the state's string library.
-fn dump(lua: &perilune::Lua, f: perilune::Function) -> perilune::Result<Vec<u8>> {
+/// `string.dump(f, strip)` through the state's string library.
+fn dump(lua: &perilune::Lua, f: perilune::Function, strip: bool) -> perilune::Result<Vec<u8>> {
     let string: perilune::Table = lua.globals().raw_get("string")?;
     let dump: perilune::Function = string.raw_get("dump")?;
-    match dump.call::<_, Value>(f)? {
+    match dump.call::<_, Value>((f, strip))? {
         Value::String(s) => Ok(s.as_bytes().to_vec()),
         _ => Err(perilune::Error::runtime("string.dump returned no string")),
     }
@@ -368,8 +372,8 @@ fn print_usage(progname: &[u8]) {
         err,
         "Save Perilune bytecode: {name} -b[options] input output\n\
 \x20 -l        Only list bytecode.\n\
-\x20 -s        Strip debug info (accepted; debug info is always kept).\n\
-\x20 -g        Keep debug info (the default).\n\
+\x20 -s        Strip debug info (default).\n\
+\x20 -g        Keep debug info.\n\
 \x20 -n name   Set module name (default: auto-detect from input name).\n\
 \x20 -t type   Set output file type (default: auto-detect from output name).\n\
 \x20 -a arch   Override architecture for object files (default: native).\n\

@@ -51,8 +51,8 @@ const LISTING_E: &str = "-- BYTECODE -- \"x=1\":0-1\n0001    KSHORT   0   1\n000
 
 const BC_USAGE: &str = "Save Perilune bytecode: perilune -b[options] input output
   -l        Only list bytecode.
-  -s        Strip debug info (accepted; debug info is always kept).
-  -g        Keep debug info (the default).
+  -s        Strip debug info (default).
+  -g        Keep debug info.
   -n name   Set module name (default: auto-detect from input name).
   -t type   Set output file type (default: auto-detect from output name).
   -a arch   Override architecture for object files (default: native).
@@ -985,9 +985,10 @@ fn readme_example_runs() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&expected));
 }
 
-/// `-b in.lua out.bc` saves Perilune bytecode that `perilune out.bc` runs with the
-/// same output as the source; `-t h`/`-t c` write it as LuaJIT's C arrays; `-` is
-/// standard input and output; a chunk `luajit -b` wrote is refused with a message
+/// `-bg in.lua out.bc` saves Perilune bytecode that `perilune out.bc` runs with the
+/// same output as the source; `-b` strips it as luajit does (line 0, the chunk named
+/// by the file it is loaded from); `-t h`/`-t c` write it as LuaJIT's C arrays; `-`
+/// is standard input and output; a chunk `luajit -b` wrote is refused with a message
 /// that names LuaJIT.
 #[test]
 fn bytecode_round_trip() {
@@ -1003,7 +1004,7 @@ error('line ' .. 7)\n";
     std::fs::write(dir.join("prog.lua"), script).expect("write prog.lua");
     let run = |args: &[&str], stdin: Option<&[u8]>| perilune.run(&dir, args, stdin, timeout).expect("run perilune");
     let source = run(&["prog.lua", "a", "b"], None);
-    let saved = run(&["-b", "prog.lua", "prog.bc"], None);
+    let saved = run(&["-bg", "prog.lua", "prog.bc"], None);
     assert_eq!(
         (saved.status, saved.stdout.len(), saved.stderr.len()),
         (Some(0), 0, 0),
@@ -1025,7 +1026,23 @@ error('line ' .. 7)\n";
         String::from_utf8_lossy(&normalize_stderr(&loaded.stderr)),
         String::from_utf8_lossy(&normalize_stderr(&source.stderr))
     );
-    // -s and -g are accepted; stdin to stdout; loadfile and require read the result.
+    // Stripped (the default, and -s): what luajit prints for its own stripped chunk.
+    let stripped = run(&["-b", "prog.lua", "stripped.bc"], None);
+    assert_eq!(stripped.status, Some(0), "{stripped:?}");
+    let small = std::fs::read(dir.join("stripped.bc")).expect("read stripped.bc");
+    assert!(small.len() < bytes.len(), "{} >= {}", small.len(), bytes.len());
+    let loaded = run(&["stripped.bc", "a", "b"], None);
+    assert_eq!(loaded.status, Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&loaded.stdout),
+        "610\tupvalue\ty\t2\ta\tb\n@stripped.bc\t0\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&normalize_stderr(&loaded.stderr)),
+        "perilune: stripped.bc:0: line 7\nstack traceback:\n\t[C]: in function 'error'\n\
+\tstripped.bc: in function <stripped.bc:0>\n\t[C]: at 0x?\n"
+    );
+    // stdin to stdout; loadfile and require read the result.
     let piped = run(&["-bs", "-", "-"], Some(script.as_bytes()));
     assert_eq!(piped.status, Some(0));
     assert!(piped.stdout.starts_with(b"\x1bPerilune"));
@@ -1043,7 +1060,7 @@ error('line ' .. 7)\n";
     assert!(
         text.starts_with(&format!(
             "#define luaJIT_BC_my_mod_SIZE {}\nstatic const unsigned char luaJIT_BC_my_mod[] = {{\n27,80,101,",
-            bytes.len()
+            small.len()
         )),
         "{text}"
     );
@@ -1061,7 +1078,7 @@ error('line ' .. 7)\n";
                 .map(|n| n.parse::<u8>().expect("byte"))
         })
         .collect();
-    assert_eq!(numbers, bytes, "the array holds the chunk");
+    assert_eq!(numbers, small, "the array holds the (stripped) chunk");
     let c = run(&["-b", "prog.lua", "prog.c"], None);
     assert_eq!(c.status, Some(0));
     let text = std::fs::read_to_string(dir.join("prog.c")).expect("read prog.c");

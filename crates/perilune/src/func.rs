@@ -69,6 +69,16 @@ pub struct Proto {
     pub framesize: u8,
 }
 
+impl Proto {
+    /// Whether this is a chunk's main function: it starts on line 0 and ends on a
+    /// line (a main function ends on line 1 at least). A stripped function
+    /// (`string.dump(f, true)`) has both at 0 and counts as an ordinary function, as
+    /// in LuaJIT.
+    pub fn is_main(&self) -> bool {
+        self.line_defined == 0 && self.last_line_defined != 0
+    }
+}
+
 /// Builtin ids stored in a native function's `hdr.flags`, for the few natives the
 /// interpreter treats specially (they run as VM frames so coroutines can yield
 /// across them).

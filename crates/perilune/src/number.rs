@@ -306,29 +306,77 @@ impl Digits {
 /// Round `x` (finite, >= 0) to `n` significant digits, 1 <= n <= 101 (clamped).
 fn sig_digits(x: f64, n: usize) -> Digits {
     let n = n.clamp(1, 101);
-    // Rust's exact formatting is correctly rounded with ties to even. A tie at `n`
-    // digits means the exact expansion has exactly n+1 digits ending in 5; then the
-    // n+1-digit output is exact and rounding it up by hand gives ties-away.
-    let tie = is_tie_sig(x, n);
+    // Subnormals have fewer significant bits, so the argument below fails for them.
+    if n <= 15 && (x == 0.0 || x >= f64::MIN_POSITIVE) {
+        if let Some(d) = shortest_digits(x, n) {
+            return d;
+        }
+    }
+    exact_sig_digits(x, n)
+}
+
+/// [`sig_digits`] from the exact decimal expansion, for any `n`.
+fn exact_sig_digits(x: f64, n: usize) -> Digits {
     let mut digits = Digits {
         d: [b'0'; 104],
         n,
         exp: 0,
     };
+    // Rust's exact formatting is correctly rounded with ties to even. A tie at `n`
+    // digits means the exact expansion has exactly n+1 digits ending in 5; then the
+    // n+1-digit output is exact and rounding it up by hand gives ties-away.
+    let tie = is_tie_sig(x, n);
     let mut scratch = [0u8; 160];
     let mut s = Sink::new(&mut scratch);
     let want = if tie { n + 1 } else { n };
     if write!(s, "{:.*e}", want - 1, x).is_err() {
         return digits;
     }
-    // Output is "D[.DDD]e[-]X".
-    let text = s.as_slice();
+    read_scientific(s.as_slice(), &mut digits);
+    if tie {
+        // Drop the final 5 and add one unit in the last kept place.
+        if let Some(slot) = digits.d.get_mut(n) {
+            *slot = b'0';
+        }
+        if increment_digits(digits.d.get_mut(..n).unwrap_or(&mut [])) {
+            // 99..9 became 00..0: the value is 10^(exp+1).
+            if let Some(first) = digits.d.first_mut() {
+                *first = b'1';
+            }
+            digits.exp += 1;
+        }
+    }
+    digits
+}
+
+/// The fast path of [`sig_digits`] (`tostring` of most non-integers): if the
+/// shortest decimal that reads back as `x` has at most `n` digits (n <= 15), those are
+/// the digits of `x` rounded to `n`, and no exact expansion or tie check is needed.
+/// Why: that decimal D is within half an ulp of `x`, and below 16 digits an ulp is
+/// smaller than one unit in the n-th digit (for normal numbers), so D is the unique
+/// nearest n-digit number (no tie is possible). `None` when the shortest form is
+/// longer.
+fn shortest_digits(x: f64, n: usize) -> Option<Digits> {
+    let mut scratch = [0u8; 40];
+    let mut s = Sink::new(&mut scratch);
+    write!(s, "{x:e}").ok()?;
+    let mut d = Digits {
+        d: [b'0'; 104],
+        n,
+        exp: 0,
+    };
+    (read_scientific(s.as_slice(), &mut d) <= n).then_some(d)
+}
+
+/// Read Rust's scientific notation, `D[.DDD]e[-]X`, into `d`'s digits and exponent;
+/// return how many digits it had (those beyond `d`'s room are dropped).
+fn read_scientific(text: &[u8], d: &mut Digits) -> usize {
     let mut count = 0;
     let mut rest: &[u8] = &[];
     for (i, &c) in text.iter().enumerate() {
         match c {
             b'0'..=b'9' => {
-                if let Some(slot) = digits.d.get_mut(count) {
+                if let Some(slot) = d.d.get_mut(count) {
                     *slot = c;
                 }
                 count += 1;
@@ -348,21 +396,8 @@ fn sig_digits(x: f64, n: usize) -> Digits {
     for &c in exp_digits {
         e = e.saturating_mul(10).saturating_add(i32::from(c.wrapping_sub(b'0')));
     }
-    digits.exp = if neg { -e } else { e };
-    if tie {
-        // Drop the final 5 and add one unit in the last kept place.
-        if let Some(slot) = digits.d.get_mut(n) {
-            *slot = b'0';
-        }
-        if increment_digits(digits.d.get_mut(..n).unwrap_or(&mut [])) {
-            // 99..9 became 00..0: the value is 10^(exp+1).
-            if let Some(first) = digits.d.first_mut() {
-                *first = b'1';
-            }
-            digits.exp += 1;
-        }
-    }
-    digits
+    d.exp = if neg { -e } else { e };
+    count
 }
 
 /// Add one to the decimal digit string `d` (ASCII, '.' skipped). Return true if the

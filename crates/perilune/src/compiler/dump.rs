@@ -31,7 +31,10 @@ use crate::vm::state::State;
 /// binary; one that does not continue with the rest of this is not ours.
 pub const SIGNATURE: &[u8] = b"\x1bPerilune";
 /// Format version; bumped whenever the layout or the instruction set changes.
-pub const FORMAT_VERSION: u8 = 1;
+/// Version 2 added the flags byte (stripped chunks).
+pub const FORMAT_VERSION: u8 = 2;
+/// Header flag: debug information left out (`string.dump(f, true)`, `perilune -b -s`).
+const FLAG_STRIP: u8 = 1;
 /// Written after the sizes: fixes byte order and float format.
 const TEST_NUMBER: f64 = 370.5;
 
@@ -86,6 +89,8 @@ impl From<crate::alloc::OutOfMemory> for DumpError {
 
 struct Writer {
     out: HVec<u8>,
+    /// Leave out debug information: line numbers, upvalue and local names.
+    strip: bool,
 }
 
 impl Writer {
@@ -129,8 +134,14 @@ impl Writer {
         if depth > MAX_LEVEL as usize {
             return Err(DumpError::Unsupported);
         }
-        self.u32(p.line_defined)?;
-        self.u32(p.last_line_defined)?;
+        // A stripped function forgets where it was defined, as in LuaJIT.
+        let (first, last) = if self.strip {
+            (0, 0)
+        } else {
+            (p.line_defined, p.last_line_defined)
+        };
+        self.u32(first)?;
+        self.u32(last)?;
         self.u8(p.num_params)?;
         self.u8(p.is_vararg as u8)?;
         self.u8(p.framesize)?;
@@ -138,8 +149,10 @@ impl Writer {
         for &ins in p.code.iter() {
             self.u32(ins)?;
         }
-        for i in 0..p.code.len() {
-            self.u32(p.lineinfo.get(i).copied().unwrap_or(0))?;
+        if !self.strip {
+            for i in 0..p.code.len() {
+                self.u32(p.lineinfo.get(i).copied().unwrap_or(0))?;
+            }
         }
         self.len(p.consts.len())?;
         for &k in p.consts.iter() {
@@ -171,17 +184,21 @@ impl Writer {
         for (i, u) in p.upvals.iter().enumerate() {
             self.u8(u.in_stack as u8)?;
             self.u8(u.index)?;
-            match p.upval_names.get(i) {
-                Some(&s) => self.str(s)?,
-                None => self.bytes(b"")?,
+            if !self.strip {
+                match p.upval_names.get(i) {
+                    Some(&s) => self.str(s)?,
+                    None => self.bytes(b"")?,
+                }
             }
         }
-        self.len(p.locvars.len())?;
-        for lv in p.locvars.iter() {
-            self.str(lv.name)?;
-            self.u32(lv.start_pc)?;
-            self.u32(lv.end_pc)?;
-            self.u8(lv.reg)?;
+        if !self.strip {
+            self.len(p.locvars.len())?;
+            for lv in p.locvars.iter() {
+                self.str(lv.name)?;
+                self.u32(lv.start_pc)?;
+                self.u32(lv.end_pc)?;
+                self.u8(lv.reg)?;
+            }
         }
         self.len(p.protos.len())?;
         for &child in p.protos.iter() {
@@ -215,17 +232,22 @@ fn template_key_order(a: Value, b: Value) -> std::cmp::Ordering {
 }
 
 /// Serialise `p` and its children (not upvalue values) into a buffer on the state's
-/// heap.
-pub fn dump(state: &State, p: GcRef<Proto>) -> Result<HVec<u8>, DumpError> {
+/// heap. `strip` leaves out the debug information (the chunk name too: a stripped
+/// chunk takes the name `load` gives it).
+pub fn dump(state: &State, p: GcRef<Proto>, strip: bool) -> Result<HVec<u8>, DumpError> {
     let mut w = Writer {
         out: HVec::new(state.heap_ref()),
+        strip,
     };
     w.out.extend_from_slice(SIGNATURE)?;
     w.u8(FORMAT_VERSION)?;
     w.u8(std::mem::size_of::<Ins>() as u8)?;
     w.u8(std::mem::size_of::<f64>() as u8)?;
     w.u64(TEST_NUMBER.to_bits())?;
-    w.str(p.source)?;
+    w.u8(if strip { FLAG_STRIP } else { 0 })?;
+    if !strip {
+        w.str(p.source)?;
+    }
     w.proto(&p, 0)?;
     Ok(w.out)
 }
@@ -239,6 +261,9 @@ struct Reader<'a, 's> {
     /// Array slots of template tables still allowed (they can exceed the entries
     /// written, for constructors with nils, but not the size of the input).
     array_budget: usize,
+    /// The chunk was written stripped: every upvalue is named by this empty string,
+    /// and there are no line numbers or locals to read.
+    stripped: Option<GcRef<LuaStr>>,
 }
 
 impl Reader<'_, '_> {
@@ -345,15 +370,17 @@ impl Reader<'_, '_> {
         if framesize as u32 > MAX_SLOTS || num_params > framesize {
             return bad("bad frame size");
         }
-        // Code: an instruction and a line number per entry.
-        let ncode = self.count(8, usize::MAX)?;
+        // Code: an instruction and (unless stripped) a line number per entry. A
+        // stripped function is on line 0 throughout, as in LuaJIT.
+        let strip_name = self.stripped;
+        let ncode = self.count(if strip_name.is_some() { 4 } else { 8 }, usize::MAX)?;
         let mut code: HVec<Ins> = HVec::with_capacity(h, ncode)?;
         for _ in 0..ncode {
             code.push(self.u32()?)?;
         }
         let mut lineinfo: HVec<u32> = HVec::with_capacity(h, ncode)?;
         for _ in 0..ncode {
-            lineinfo.push(self.u32()?)?;
+            lineinfo.push(if strip_name.is_some() { 0 } else { self.u32()? })?;
         }
         // Constants: a tag and at least four bytes.
         let nk = self.count(5, MAX_CONSTS)?;
@@ -367,18 +394,25 @@ impl Reader<'_, '_> {
             };
             consts.push(k)?;
         }
-        // Upvalues: two bytes and a name.
-        let nup = self.count(6, MAX_UPVALS)?;
+        // Upvalues: two bytes and (unless stripped) a name.
+        let nup = self.count(if strip_name.is_some() { 2 } else { 6 }, MAX_UPVALS)?;
         let mut upvals: HVec<UpvalDesc> = HVec::with_capacity(h, nup)?;
         let mut upval_names: HVec<GcRef<LuaStr>> = HVec::with_capacity(h, nup)?;
         for _ in 0..nup {
             let in_stack = self.bool()?;
             let index = self.u8()?;
             upvals.push(UpvalDesc { in_stack, index })?;
-            upval_names.push(self.str()?)?;
+            upval_names.push(match strip_name {
+                Some(empty) => empty,
+                None => self.str()?,
+            })?;
         }
         // Locals: a name, two pcs and a register.
-        let nloc = self.count(13, usize::MAX)?;
+        let nloc = if strip_name.is_some() {
+            0
+        } else {
+            self.count(13, usize::MAX)?
+        };
         let mut locvars: HVec<LocVar> = HVec::with_capacity(h, nloc)?;
         for _ in 0..nloc {
             let name = self.str()?;
@@ -397,8 +431,8 @@ impl Reader<'_, '_> {
                 reg,
             })?;
         }
-        // Children: each at least the fixed fields and five counts.
-        let nchild = self.count(31, MAX_PROTOS)?;
+        // Children: each at least the fixed fields and five counts (four if stripped).
+        let nchild = self.count(if strip_name.is_some() { 27 } else { 31 }, MAX_PROTOS)?;
         let mut protos: HVec<GcRef<Proto>> = HVec::with_capacity(h, nchild)?;
         for _ in 0..nchild {
             let child = self.proto(source, depth + 1)?;
@@ -430,17 +464,19 @@ pub fn is_binary(chunk: &[u8]) -> bool {
 }
 
 /// Read a binary chunk made by [`dump`] and verify it. The result is the main
-/// prototype, ready for a closure (its upvalues, if any, start out nil).
-pub fn undump(state: &mut State, chunk: &[u8]) -> Result<GcRef<Proto>, UndumpError> {
+/// prototype, ready for a closure (its upvalues, if any, start out nil). A stripped
+/// chunk's functions take `chunkname` (what `load` was given) as their source.
+pub fn undump(state: &mut State, chunk: &[u8], chunkname: &[u8]) -> Result<GcRef<Proto>, UndumpError> {
     let mut r = Reader {
         st: state,
         buf: chunk,
         pos: 0,
         array_budget: chunk.len().saturating_mul(2).saturating_add(64),
+        stripped: None,
     };
     // The header: anything that is not ours (another runtime's bytecode, another
     // format version, another platform) is incompatible rather than malformed.
-    let head_len = SIGNATURE.len() + 3 + 8;
+    let head_len = SIGNATURE.len() + 3 + 8 + 1;
     if chunk.len() < head_len {
         // As LuaJIT: cut inside the header proper is malformed, shorter is foreign.
         return if chunk.starts_with(SIGNATURE) {
@@ -463,7 +499,14 @@ pub fn undump(state: &mut State, chunk: &[u8]) -> Result<GcRef<Proto>, UndumpErr
     {
         return Err(UndumpError::Incompatible);
     }
-    let source = r.str()?;
+    let source = match r.u8()? {
+        0 => r.str()?,
+        FLAG_STRIP => {
+            r.stripped = Some(r.st.intern(b"")?);
+            r.st.intern(chunkname)?
+        }
+        _ => return bad("unknown header flags"),
+    };
     let p = r.proto(source, 0)?;
     if r.remaining() != 0 {
         return bad("trailing bytes after the chunk");

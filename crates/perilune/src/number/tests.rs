@@ -427,3 +427,54 @@ fn random_input_never_panics() {
         assert!(len > 0 && len <= 24);
     }
 }
+
+/// The shortest-form fast path of `sig_digits` agrees with the exact expansion for
+/// every precision it serves (1 to 15 digits): random bit patterns, decimals of a few
+/// digits (the common case it is for), and ties at each precision.
+#[test]
+fn shortest_digits_agree_with_the_exact_expansion() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut values = vec![
+        0.0,
+        0.5,
+        0.25,
+        1.5,
+        2.5,
+        0.125,
+        1e-5,
+        123456.75,
+        1e15 + 0.5,
+        5e-324,
+        f64::MAX,
+    ];
+    for _ in 0..20_000 {
+        let bits = next() & !(1 << 63);
+        let x = f64::from_bits(bits);
+        if x.is_finite() {
+            values.push(x);
+        }
+        let r = next();
+        let short = (r % 1_000_000) as f64 / 10f64.powi((r >> 32) as i32 % 12);
+        values.push(short * 10f64.powi((r >> 40) as i32 % 40 - 20));
+    }
+    let mut fast = 0;
+    for &x in &values {
+        for n in 1..=15 {
+            let exact = exact_sig_digits(x, n);
+            if x < f64::MIN_POSITIVE && x != 0.0 {
+                continue;
+            }
+            if let Some(d) = shortest_digits(x, n) {
+                fast += 1;
+                assert_eq!((&d.d[..n], d.exp), (&exact.d[..n], exact.exp), "{x:e} to {n} digits");
+            }
+        }
+    }
+    assert!(fast > values.len() * 3, "the fast path served only {fast} cases");
+}

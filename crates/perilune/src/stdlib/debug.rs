@@ -213,7 +213,7 @@ fn getinfo(st: &mut State) -> LResult<usize> {
                     set_field(st, t, "short_src", short)?;
                     set_field(st, t, "linedefined", Value::number(p.line_defined as f64))?;
                     set_field(st, t, "lastlinedefined", Value::number(p.last_line_defined as f64))?;
-                    let what: &[u8] = if p.line_defined == 0 { b"main" } else { b"Lua" };
+                    let what: &[u8] = if p.is_main() { b"main" } else { b"Lua" };
                     let what = sv(st, what)?;
                     set_field(st, t, "what", what)?;
                 }
@@ -264,7 +264,8 @@ fn getinfo(st: &mut State) -> LResult<usize> {
                     // Rooted before the next allocation can matter: allocation never
                     // collects, and the table goes into `t` (on the stack) right away.
                     set_field(st, t, "activelines", Value::table(lines))?;
-                    for &l in p.lineinfo.iter() {
+                    // Line 0: a stripped function, which has no active lines.
+                    for &l in p.lineinfo.iter().filter(|&&l| l != 0) {
                         st.table_set(lines, Value::number(l as f64), Value::TRUE)?;
                     }
                 }

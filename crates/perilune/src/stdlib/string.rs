@@ -16,7 +16,7 @@
 //!   (LuaJIT 2.1 has no "invalid use of '%'" error) and a final `%` adds a NUL byte.
 //! - `string.dump(f)` writes Perilune's own binary format (`docs/bytecode-dump.md`,
 //!   `compiler/dump.rs`), not LuaJIT's; native functions raise "unable to dump given
-//!   function". The `strip` argument is ignored (debug info is always kept).
+//!   function". `strip` leaves the debug information out (docs/bytecode-dump.md).
 //!
 //! Every buffer whose size a script controls is an accounted [`Buf`], capped at
 //! LuaJIT's largest string ([`MAX_STR`]), so the memory limit applies and a huge
@@ -387,11 +387,12 @@ fn dump(st: &mut State) -> LResult<usize> {
     let Some(f) = st.arg(1).as_function() else {
         return Err(st.type_error(1, "function"));
     };
-    // The second argument (`strip`) is accepted and ignored: debug info is always kept.
+    // `strip`: leave out line numbers, local and upvalue names and the chunk name.
+    let strip = st.arg(2).is_truthy();
     let Some(p) = f.proto else {
         return Err(st.rt_error("unable to dump given function"));
     };
-    match crate::compiler::dump::dump(st, p) {
+    match crate::compiler::dump::dump(st, p, strip) {
         Ok(buf) => {
             push_charged(st, buf.as_slice(), true)?;
             Ok(1)

@@ -259,7 +259,7 @@ impl State {
             if !self.allow_bytecode {
                 return Err(self.error_from_text("attempt to load a binary chunk (mode is 't')"));
             }
-            match crate::compiler::dump::undump(self, source) {
+            match crate::compiler::dump::undump(self, source, chunkname) {
                 Ok(p) => p,
                 Err(e) => {
                     use crate::compiler::dump::UndumpError;

@@ -434,8 +434,8 @@ impl State {
                 }
                 FrameKind::Lua => {
                     let Some(p) = thread_frame_proto(th, &ci) else { continue };
-                    let pos = frame_position_in(th, &ci).unwrap_or_default();
-                    if p.line_defined == 0 {
+                    let pos = traceback_position_in(th, &ci).unwrap_or_default();
+                    if p.is_main() {
                         let _ = write!(out, "{pos} in main chunk");
                     } else if let Some((_, name)) = function_name_kind_in(th, idx) {
                         let _ = write!(out, "{pos} in function '{}'", name.traceback_text());
@@ -459,6 +459,17 @@ pub fn frame_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
     let p = thread_frame_proto(th, ci)?;
     let line = p.lineinfo.get((ci.pc as usize).saturating_sub(1)).copied().unwrap_or(0);
     Some(format!("{}:{}:", crate::compiler::chunk_id(p.source.as_bytes()), line))
+}
+
+/// A traceback's `chunk:line:` of a Lua frame: without the line where there is none
+/// (a stripped function is on line 0), as `luaL_traceback` writes it.
+fn traceback_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
+    let p = thread_frame_proto(th, ci)?;
+    let chunk = crate::compiler::chunk_id(p.source.as_bytes());
+    match p.lineinfo.get((ci.pc as usize).saturating_sub(1)).copied().unwrap_or(0) {
+        0 => Some(format!("{chunk}:")),
+        line => Some(format!("{chunk}:{line}:")),
+    }
 }
 
 /// The current line of a Lua frame of thread `th`, or -1 (natives).

@@ -24,7 +24,7 @@ return f(1, 10, "a", "b")
 
 fn compile_dump(st: &mut State, src: &str) -> Vec<u8> {
     let p = crate::compiler::compile(st, src.as_bytes(), b"=sample").unwrap();
-    dump(st, p).ok().unwrap().as_slice().to_vec()
+    dump(st, p, false).ok().unwrap().as_slice().to_vec()
 }
 
 #[test]
@@ -32,8 +32,8 @@ fn round_trip_is_stable() {
     let st = new_state();
     let bytes = compile_dump(st, SAMPLE);
     assert!(bytes.starts_with(SIGNATURE));
-    let p = undump(st, &bytes).unwrap();
-    let again = dump(st, p).ok().unwrap();
+    let p = undump(st, &bytes, b"=loaded").unwrap();
+    let again = dump(st, p, false).ok().unwrap();
     assert_eq!(bytes, again.as_slice());
     assert_eq!(p.source.as_bytes(), b"=sample");
 }
@@ -54,7 +54,10 @@ fn every_truncation_fails_cleanly() {
     let st = new_state();
     let bytes = compile_dump(st, SAMPLE);
     for n in 0..bytes.len() {
-        assert!(undump(st, &bytes[..n]).is_err(), "truncated at {n} was accepted");
+        assert!(
+            undump(st, &bytes[..n], b"=loaded").is_err(),
+            "truncated at {n} was accepted"
+        );
     }
 }
 
@@ -62,12 +65,12 @@ fn every_truncation_fails_cleanly() {
 fn foreign_headers_are_incompatible() {
     let st = new_state();
     assert_eq!(
-        undump(st, b"\x1bLJ\x02garbage garbage garbage"),
+        undump(st, b"\x1bLJ\x02garbage garbage garbage", b"=loaded"),
         Err(UndumpError::Incompatible)
     );
     let mut bytes = compile_dump(st, "return 1");
     bytes[SIGNATURE.len()] = FORMAT_VERSION + 1;
-    assert_eq!(undump(st, &bytes), Err(UndumpError::Incompatible));
+    assert_eq!(undump(st, &bytes, b"=loaded"), Err(UndumpError::Incompatible));
 }
 
 #[test]
@@ -121,7 +124,7 @@ fn flipped_bytes_never_panic() {
             let mut m = bytes.clone();
             m[i] ^= x;
             // Accepted mutations have passed the verifier; that is all we require.
-            let _ = undump(st, &m);
+            let _ = undump(st, &m, b"=loaded");
         }
     }
 }
@@ -154,7 +157,7 @@ fn random_mutations_never_panic() {
                 }
             }
         }
-        if undump(st, &m).is_ok() {
+        if undump(st, &m, b"=loaded").is_ok() {
             accepted += 1;
         }
     }
@@ -166,18 +169,18 @@ fn random_mutations_never_panic() {
 fn random_garbage_after_the_header_fails() {
     let st = new_state();
     let header = compile_dump(st, "return 1");
-    let head_len = SIGNATURE.len() + 3 + 8;
+    let head_len = SIGNATURE.len() + 3 + 8 + 1;
     let mut rng = Rng(42);
     for _ in 0..2000 {
         let mut m = header[..head_len].to_vec();
         let n = rng.below(200);
         m.extend((0..n).map(|_| rng.next() as u8));
-        let _ = undump(st, &m);
+        let _ = undump(st, &m, b"=loaded");
     }
     // Huge counts right after the header allocate nothing.
     let mut m = header[..head_len].to_vec();
     m.extend_from_slice(&u32::MAX.to_le_bytes());
-    assert!(matches!(undump(st, &m), Err(UndumpError::Malformed(_))));
+    assert!(matches!(undump(st, &m, b"=loaded"), Err(UndumpError::Malformed(_))));
 }
 
 #[test]
@@ -186,12 +189,14 @@ fn deep_nesting_is_refused() {
     // Build a chain of 300 nested empty functions by hand.
     let mut w = Writer {
         out: HVec::new(st.heap_ref()),
+        strip: false,
     };
     w.out.extend_from_slice(SIGNATURE).unwrap();
     w.u8(FORMAT_VERSION).ok().unwrap();
     w.u8(4).ok().unwrap();
     w.u8(8).ok().unwrap();
     w.u64(TEST_NUMBER.to_bits()).ok().unwrap();
+    w.u8(0).ok().unwrap();
     w.bytes(b"=deep").ok().unwrap();
     for _ in 0..300 {
         for v in [0u32, 0] {
@@ -214,7 +219,7 @@ fn deep_nesting_is_refused() {
         }
         w.u32(1).ok().unwrap();
     }
-    let r = undump(st, w.out.as_slice());
+    let r = undump(st, w.out.as_slice(), b"=loaded");
     assert!(matches!(r, Err(UndumpError::Malformed(_))), "{r:?}");
 }
 
@@ -226,7 +231,7 @@ fn allocation_failures_are_oom() {
     let bytes = compile_dump(st, SAMPLE);
     let used = st.heap.used();
     st.heap.set_limit(used + 64);
-    let r = undump(st, &bytes);
+    let r = undump(st, &bytes, b"=loaded");
     st.heap.set_limit(0);
     assert_eq!(r.err(), Some(UndumpError::Oom));
 }
@@ -237,26 +242,28 @@ fn allocation_failures_are_oom() {
 fn local_variables_outside_the_frame_are_refused() {
     let st = new_state();
     let bytes = compile_dump(st, "local a, b = 1, 2 return a + b");
-    assert!(undump(st, &bytes).is_ok());
+    assert!(undump(st, &bytes, b"=loaded").is_ok());
     // The record of `a`: name (length 1, "a"), start and end pc, register.
     let at = bytes.windows(5).position(|w| w == [1, 0, 0, 0, b'a']).expect("local a");
     let reg = at + 5 + 4 + 4;
     assert_eq!(bytes[reg], 0);
     let mut m = bytes.clone();
     m[reg] = 200;
-    assert!(matches!(undump(st, &m), Err(UndumpError::Malformed(_))));
+    assert!(matches!(undump(st, &m, b"=loaded"), Err(UndumpError::Malformed(_))));
 }
 
 /// A hand-made chunk of one function with `code` (frame of 2, vararg, nothing else).
 fn chunk_with_code(st: &mut State, code: &[Ins]) -> Vec<u8> {
     let mut w = Writer {
         out: HVec::new(st.heap_ref()),
+        strip: false,
     };
     w.out.extend_from_slice(SIGNATURE).unwrap();
     for b in [FORMAT_VERSION, 4, 8] {
         w.u8(b).ok().unwrap();
     }
     w.u64(TEST_NUMBER.to_bits()).ok().unwrap();
+    w.u8(0).ok().unwrap();
     w.bytes(b"=crafted").ok().unwrap();
     w.u32(0).ok().unwrap();
     w.u32(0).ok().unwrap();
@@ -296,10 +303,10 @@ fn unpaid_loops_through_either_edge_are_refused() {
     };
     // Forward: fine.
     let c = chunk_with_code(st, &code(JUMP_BIAS));
-    assert!(undump(st, &c).is_ok());
+    assert!(undump(st, &c, b"=loaded").is_ok());
     // Back to the first test (pc 1 from the JMP at pc 4): a loop that pays nothing.
     let c = chunk_with_code(st, &code(JUMP_BIAS - 4));
-    let r = undump(st, &c);
+    let r = undump(st, &c, b"=loaded");
     assert!(
         matches!(&r, Err(UndumpError::Malformed(m)) if m.contains("pays nothing")),
         "{r:?}"
@@ -309,5 +316,50 @@ fn unpaid_loops_through_either_edge_are_refused() {
     paid[2] = ins_ad(Op::LOOP, 1, JUMP_BIAS);
     paid[1] = ins_ad(Op::KPRI, 1, 0);
     let c = chunk_with_code(st, &paid);
-    assert!(undump(st, &c).is_ok());
+    assert!(undump(st, &c, b"=loaded").is_ok());
+}
+
+#[test]
+fn stripped_chunks_leave_out_debug_information() {
+    let st = new_state();
+    let p = crate::compiler::compile(st, SAMPLE.as_bytes(), b"=sample").unwrap();
+    let full = dump(st, p, false).ok().unwrap().as_slice().to_vec();
+    let bytes = dump(st, p, true).ok().unwrap().as_slice().to_vec();
+    assert!(bytes.len() < full.len() / 2 + 64, "{} of {}", bytes.len(), full.len());
+    let q = undump(st, &bytes, b"=named").unwrap();
+    // The chunk name is the one `load` gives; lines, locals and upvalue names are gone.
+    assert_eq!(q.source.as_bytes(), b"=named");
+    let f = q.protos[0];
+    assert_eq!((f.line_defined, f.last_line_defined), (0, 0));
+    assert_eq!(f.lineinfo.len(), f.code.len());
+    assert!(f.lineinfo.iter().all(|&l| l == 0));
+    assert!(f.locvars.is_empty() && q.locvars.is_empty());
+    assert!(f.upval_names.iter().all(|n| n.as_bytes().is_empty()));
+    assert_eq!(f.code.as_slice(), p.protos[0].code.as_slice());
+    // Stripping again gives the same bytes.
+    assert_eq!(dump(st, q, true).ok().unwrap().as_slice(), &bytes[..]);
+}
+
+#[test]
+fn every_truncation_of_a_stripped_chunk_fails_cleanly() {
+    let st = new_state();
+    let p = crate::compiler::compile(st, SAMPLE.as_bytes(), b"=sample").unwrap();
+    let bytes = dump(st, p, true).ok().unwrap().as_slice().to_vec();
+    for n in 0..bytes.len() {
+        assert!(undump(st, &bytes[..n], b"=t").is_err(), "truncated at {n} was accepted");
+    }
+}
+
+#[test]
+fn unknown_header_flags_are_malformed() {
+    let st = new_state();
+    let mut bytes = compile_dump(st, "return 1");
+    let flags = SIGNATURE.len() + 3 + 8;
+    for f in [2u8, 3, 0x80] {
+        bytes[flags] = f;
+        assert!(
+            matches!(undump(st, &bytes, b"=x"), Err(UndumpError::Malformed(_))),
+            "flags {f}"
+        );
+    }
 }

@@ -2,8 +2,8 @@
 --   require("jit.bcsave").start("-l", "in.lua")
 --   require("jit.bcsave").start("-t", "h", "in.lua", "out.h")
 -- Arguments as `perilune -b` takes them (docs/bytecode-dump.md). The bytecode is
--- Perilune's own format (what string.dump writes; debug info is always kept, so
--- -s changes nothing); -t c and -t h write it as a C array named luaJIT_BC_<name>
+-- Perilune's own format (what string.dump writes; stripped unless -g, as in
+-- LuaJIT); -t c and -t h write it as a C array named luaJIT_BC_<name>
 -- as LuaJIT does. Object files (-t o/obj) are not written. Where LuaJIT prints a
 -- message and exits, this raises the message as an error.
 local _, helpers = ...
@@ -14,8 +14,8 @@ local type, tostring, error, loadfile, loadstring = type, tostring, error, loadf
 local USAGE = [[
 Save Perilune bytecode: perilune -b[options] input output
   -l        Only list bytecode.
-  -s        Strip debug info (accepted; debug info is always kept).
-  -g        Keep debug info (the default).
+  -s        Strip debug info (default).
+  -g        Keep debug info.
   -n name   Set module name (default: auto-detect from input name).
   -t type   Set output file type (default: auto-detect from output name).
   -a arch   Override architecture for object files (default: native).
@@ -109,7 +109,7 @@ end
 
 local function start(...)
   local args = { ... }
-  local list, kind, modname = false, nil, nil
+  local list, kind, modname, strip = false, nil, nil, true
   local files = {}
   local i = 1
   while i <= #args do
@@ -124,8 +124,10 @@ local function start(...)
         local opt = a:sub(k, k)
         if opt == "l" then
           list = true
-        elseif opt == "s" or opt == "g" then
-          -- Debug info is always kept.
+        elseif opt == "s" then
+          strip = true
+        elseif opt == "g" then
+          strip = false
         elseif opt == "e" or opt == "n" or opt == "t" or opt == "a" or opt == "o" then
           local value = args[i]
           if value == nil or k ~= #a then usage() end
@@ -161,7 +163,7 @@ local function start(...)
   end
   if #files ~= 2 then usage() end
   local input, output = files[1], files[2]
-  local bytes = dump(input_function(input))
+  local bytes = dump(input_function(input), strip)
   kind = kind or TYPES[(output:lower():match("%.(%a+)$"))] or "raw"
   if kind == "raw" then
     write_all(output_file(output, "wb"), output, bytes)
