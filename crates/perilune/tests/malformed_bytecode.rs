@@ -65,11 +65,13 @@ fn dump(lua: &Lua, src: &str) -> Vec<u8> {
 }
 
 /// Where the main function's instructions start in a dump, and how many there are
-/// (docs/bytecode-dump.md: the header, the source name, then the main prototype's
-/// two lines, three bytes and the instruction count).
+/// (docs/bytecode-dump.md: the header with its flags byte, the source name, then the
+/// main prototype's two lines, three bytes and the instruction count). Dumps here are
+/// not stripped.
 fn code_at(chunk: &[u8]) -> (usize, usize) {
     let u32_at = |at: usize| u32::from_le_bytes(chunk[at..at + 4].try_into().unwrap()) as usize;
-    let head = b"\x1bPerilune".len() + 3 + 8;
+    let head = b"\x1bPerilune".len() + 3 + 8 + 1;
+    assert_eq!(chunk[head - 1], 0, "a stripped dump");
     let proto = head + 4 + u32_at(head);
     let count_at = proto + 4 + 4 + 3;
     (count_at + 4, u32_at(count_at))
