@@ -23,9 +23,9 @@
 //! the globals into `package.loaded` and puts LuaJIT's loadable `table.new` and
 //! `table.clear`, and the `jit.*` modules, into `package.preload`.
 
+use crate::buf::Buf;
 use crate::object::{GcRef, LuaStr, Table};
 use crate::stdlib::base::{read_source, skip_shebang};
-use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;

@@ -401,10 +401,6 @@ impl State {
         t.frames.truncate(depth);
         t.top = func;
     }
-    /// Register the base library and `coroutine` in the globals.
-    pub fn open_libs(&mut self) -> LResult<()> {
-        crate::stdlib::open_base(self)
-    }
     /// Set a global variable.
     pub fn set_global(&mut self, name: &str, v: Value) -> LResult<()> {
         let k = self.str_value(name.as_bytes())?;
