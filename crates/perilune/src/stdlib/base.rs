@@ -203,11 +203,6 @@ fn tonumber(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// Index of the frame `level` levels below the running native (level 0 is itself).
-fn frame_at_level(st: &State, level: usize) -> Option<usize> {
-    st.cur.frames.len().checked_sub(1 + level)
-}
-
 fn error(st: &mut State) -> LResult<usize> {
     let msg = st.arg(1);
     let level = st.opt_integer(2, 1)?;
@@ -218,8 +213,7 @@ fn error(st: &mut State) -> LResult<usize> {
         _ => None,
     };
     if let (Some(s), true) = (text, level > 0) {
-        if let Some(idx) = frame_at_level(st, level as usize) {
-            let ci = st.cur.frames[idx];
+        if let Some(ci) = st.cur.frame_at(level as usize) {
             if ci.kind == FrameKind::Lua {
                 if let Some(pos) = st.frame_position(&ci) {
                     return Err(st.error_at(Some(&pos), &[s.as_bytes()]));
@@ -553,11 +547,10 @@ fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFuncti
     if level == 0 {
         return Ok(None);
     }
-    let Some(idx) = frame_at_level(st, level as usize) else {
+    let Some(ci) = st.cur.frame_at(level as usize) else {
         return Err(st.arg_error(1, "invalid level"));
     };
-    let ci = st.cur.frames[idx];
-    Ok(st.cur.stack[ci.func as usize].as_function())
+    Ok(st.cur.frame_function(&ci).as_function())
 }
 
 fn getfenv(st: &mut State) -> LResult<usize> {

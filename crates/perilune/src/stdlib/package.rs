@@ -562,13 +562,9 @@ fn module(st: &mut State) -> LResult<usize> {
     // The calling function (level 1) gets the module as its environment.
     let th = st.cur;
     let caller = th
-        .frames
-        .len()
-        .checked_sub(2)
-        .map(|i| th.frames[i])
+        .frame_at(1)
         .filter(|ci| ci.kind == FrameKind::Lua)
-        .and_then(|ci| th.stack.get(ci.func as usize).copied())
-        .and_then(|v| v.as_function());
+        .and_then(|ci| th.frame_function(&ci).as_function());
     let Some(f) = caller else {
         return Err(st.rt_error("'module' not called from a Lua function"));
     };

@@ -477,30 +477,14 @@ fn gmatch_step(st: &mut State) -> LResult<usize> {
             Some(e) => {
                 // After an empty match, step one byte so the loop makes progress.
                 let next = if e == pos { e + 1 } else { e };
-                set_own_upval(st, 2, Value::number(next as f64));
+                st.set_native_upval(2, Value::number(next as f64));
                 return push_captures(st, &mt, pos, e, true);
             }
             None => pos += 1,
         }
     }
-    set_own_upval(st, 2, Value::number((src.len() + 1) as f64));
+    st.set_native_upval(2, Value::number((src.len() + 1) as f64));
     Ok(0)
-}
-
-/// Set upvalue `i` of the running native function. Only used for numbers, which
-/// need no write barrier.
-fn set_own_upval(st: &mut State, i: usize, v: Value) {
-    let th = st.cur;
-    let Some(ci) = th.frames.last() else { return };
-    let Some(f) = th.stack.get(ci.func as usize).and_then(|v| v.as_function()) else {
-        return;
-    };
-    if f.is_lua() {
-        return;
-    }
-    if let Some(slot) = f.native_upvals().get_mut(i) {
-        *slot = v;
-    }
 }
 
 // --- gsub -------------------------------------------------------------------------

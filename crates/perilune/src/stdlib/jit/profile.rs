@@ -165,13 +165,13 @@ impl State {
         let th = self.cur;
         let old_top = th.top;
         let stack_at = th.stack.as_ptr();
-        let last = th.frames.len().checked_sub(1);
+        let last = th.frame_index(0);
         // Every register of the running frame stays live (marked by the collector)
         // while the callback runs. At a back-edge nothing above the frame's top is
         // (multiple values are consumed by the instruction right after the one that
         // made them), and the frame's top leaves `EXTRA_STACK` slots of room: the
         // return from the callback's coroutine needs no more.
-        if let Some(ci) = th.frames.last() {
+        if let Some(ci) = th.frame_at(0) {
             let frame_top = ci.top as usize;
             th.get_mut().top = if at == Poll::Edge {
                 frame_top
@@ -183,10 +183,10 @@ impl State {
         // callback looks at the stack it is the frame's current instruction.
         let bumped = match (at, last) {
             (Poll::Edge, Some(i)) => {
-                let ci = &mut th.get_mut().frames[i];
-                let fits =
-                    crate::vm::debug::thread_frame_proto(th, ci).is_some_and(|p| (ci.pc as usize) < p.code.len());
-                if fits {
+                let fits = th.frame(i).is_some_and(|ci| {
+                    crate::vm::debug::thread_frame_proto(th, &ci).is_some_and(|p| (ci.pc as usize) < p.code.len())
+                });
+                if let Some(ci) = th.get_mut().frame_mut(i).filter(|_| fits) {
                     ci.pc += 1;
                 }
                 fits.then_some(i)
@@ -199,7 +199,7 @@ impl State {
         self.in_hook = in_hook;
         self.hooks.profile.busy = false;
         if let Some(i) = bumped {
-            if let Some(ci) = th.get_mut().frames.as_mut_slice().get_mut(i) {
+            if let Some(ci) = th.get_mut().frame_mut(i) {
                 ci.pc -= 1;
             }
         }
@@ -232,7 +232,7 @@ impl State {
                 f
             }
         };
-        let reusable = |co: GcRef<Thread>| co.status == ThreadStatus::Dead && co.frames.is_empty() && co.top == 0;
+        let reusable = |co: GcRef<Thread>| co.status == ThreadStatus::Dead && co.is_empty();
         let co = match reg.get(key(&THREAD_KEY)).as_thread() {
             Some(co) if reusable(co) => co,
             _ => {
@@ -280,7 +280,7 @@ fn dumpstack(st: &mut State) -> LResult<usize> {
     let depth = st.check_integer(arg + 2)?.clamp(i32::MIN as i64, i32::MAX as i64);
     let heap = st.heap_ref();
     let mut out = Buf::new(heap);
-    let n = th.frames.len() as i64;
+    let n = th.depth() as i64;
     // Levels count from the top frame (0); a negative depth lists the levels from
     // `-depth - 1` down to 0, skipping those the thread does not have.
     let levels: Box<dyn Iterator<Item = i64>> = if depth >= 0 {
@@ -316,8 +316,10 @@ fn dump_frame(
     zap: &mut usize,
     out: &mut Buf,
 ) -> LResult<()> {
-    let ci = th.frames[idx];
-    let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
+    let Some(ci) = th.frame(idx) else {
+        return Ok(());
+    };
+    let f = th.frame_function(&ci).as_function();
     for &c in fmt {
         match c {
             b'p' => *strip = false,
