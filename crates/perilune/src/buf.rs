@@ -14,6 +14,10 @@
 //!   ordinary "not enough memory" error.
 //! - The layout is `#[repr(C)]` (data pointer, length, capacity, heap, as [`HVec`]
 //!   lays them out) so that compiled code can load the fields.
+//!
+//! The `string.buffer` object (`stdlib/buffer.rs`) keeps a raw [`HVec`] instead: it
+//! reads from an offset, so its block may hold a consumed prefix plus up to
+//! [`MAX_STR`] live bytes, which the cap on a `Buf`'s whole length would refuse.
 
 use crate::alloc::{HVec, HeapRef, OutOfMemory};
 
@@ -64,46 +68,12 @@ impl Buf {
         self.data.resize(len, b)
     }
 
-    /// Make room for `extra` more bytes, growing geometrically.
-    pub fn reserve(&mut self, extra: usize) -> Result<(), OutOfMemory> {
-        Self::check_len(self.data.len().saturating_add(extra))?;
-        self.data.reserve(extra)
-    }
-
-    /// Make room for exactly `extra` more bytes.
-    pub fn reserve_exact(&mut self, extra: usize) -> Result<(), OutOfMemory> {
-        Self::check_len(self.data.len().saturating_add(extra))?;
-        self.data.reserve_exact(extra)
-    }
-
-    pub fn truncate(&mut self, len: usize) {
-        self.data.truncate(len);
-    }
-
-    pub fn clear(&mut self) {
-        self.data.clear();
-    }
-
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.data.capacity()
-    }
-
-    /// The heap the bytes live on.
-    pub fn heap(&self) -> HeapRef {
-        self.data.heap()
-    }
-
-    /// Bytes of heap the buffer's block takes (for the heap verifier).
-    pub fn byte_size(&self) -> usize {
-        self.data.byte_size()
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -129,12 +99,11 @@ mod tests {
         b.fill(b'-', 2).unwrap();
         assert_eq!(b.as_slice(), b"abc--");
         assert!(b.fill(b'x', MAX_STR).is_err());
-        assert!(b.reserve(MAX_STR).is_err());
         assert!(Buf::with_capacity(HeapRef::new(&heap), MAX_STR + 1).is_err());
         // A refused request leaves the contents alone.
         assert_eq!(b.as_slice(), b"abc--");
-        b.truncate(1);
-        assert_eq!(b.as_slice(), b"a");
+        assert!(b.extend(&[0; 16]).is_ok());
+        assert_eq!(b.len(), 21);
     }
 
     #[test]
