@@ -38,6 +38,7 @@
 //! The crate is laid out by subsystem:
 //! - [`value`]: 8-byte NaN-boxed values.
 //! - [`alloc`]: the accounting allocator every script-influenced byte goes through.
+//! - [`buf`]: the growable byte buffer of concatenation, formatting, io and messages.
 //! - [`object`], [`string`], [`table`], [`func`], [`udata`]: the collectable objects.
 //! - [`gc`]: the incremental collector.
 //! - [`compiler`]: lexer, parser and code generator.
@@ -48,6 +49,7 @@
 //! - `process_alloc` (feature `mimalloc`): a fast process-wide allocator for binaries.
 
 pub mod alloc;
+pub mod buf;
 pub mod compiler;
 pub mod func;
 pub mod gc;

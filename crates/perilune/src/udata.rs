@@ -29,6 +29,9 @@ pub struct HostPayload {
     pub drop: unsafe fn(*mut u8),
     /// The `TypeId` of the stored value's type.
     pub type_id: fn() -> TypeId,
+    /// Heap bytes the value owns in blocks of its own (a string buffer's data), for
+    /// the heap verifier; `None` for values that own none.
+    pub heap_bytes: Option<fn(GcRef<Userdata>) -> usize>,
 }
 
 #[repr(C, align(16))]

@@ -372,7 +372,9 @@ impl HeapRef {
 /// A growable array of `Copy` elements whose storage is accounted by the heap.
 /// Every growing operation is fallible; shrinking never fails. Length and capacity
 /// are 32-bit (a larger buffer is refused as out of memory), which keeps the buffer at
-/// 24 bytes: a table holds two of them, and table size is cache footprint.
+/// 24 bytes: a table holds two of them, and table size is cache footprint. The
+/// layout is fixed (`#[repr(C)]`) because compiled code loads these fields.
+#[repr(C)]
 pub struct HVec<T: Copy> {
     ptr: NonNull<T>,
     len: u32,

@@ -773,41 +773,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers() {
-        use crate::number::parse_numeral;
-        assert_eq!(parse_numeral(b"0x1p4"), Some(16.0));
-        assert_eq!(parse_numeral(b"0xA.8p0"), Some(10.5));
-        assert_eq!(parse_numeral(b"0xffffffffff"), Some(1099511627775.0));
-        assert_eq!(parse_numeral(b"0x.1"), Some(0.0625));
-        assert_eq!(parse_numeral(b"0xffffffffffffffffff"), Some(4722366482869645213696.0));
-        assert_eq!(parse_numeral(b"5."), Some(5.0));
-        assert_eq!(parse_numeral(b".5"), Some(0.5));
-        assert_eq!(parse_numeral(b"1e3"), Some(1000.0));
-        assert_eq!(parse_numeral(b"08"), Some(8.0));
-        assert_eq!(parse_numeral(b"0b101"), Some(5.0));
-        assert_eq!(parse_numeral(b"0xe"), Some(14.0));
-        for bad in [
-            &b"1e"[..],
-            b"0x",
-            b"1..2",
-            b"0x.p1",
-            b"1e+",
-            b"inf",
-            b"nan",
-            b"4x",
-            b"0x1p",
-            b"0b",
-            b"0b2",
-            b"5e1048576",
-            b"0x1p-1048576",
-            b" 1",
-            b"-1",
-        ] {
-            assert_eq!(parse_numeral(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[test]
     fn tokens_and_strings() {
         // Leaked: dropping a skeleton `State` is not yet safe (see compiler tests).
         let st = Box::leak(State::new().unwrap());

@@ -47,8 +47,9 @@ fn object_bytes(o: GcRef<GcHeader>) -> usize {
         }
         ObjKind::Userdata => {
             let u = o.cast::<Userdata>();
-            // A string buffer's bytes are a block of their own (`stdlib/buffer.rs`).
-            Userdata::alloc_size(u.len) + crate::stdlib::buffer::heap_bytes(u)
+            // Some host values own blocks of their own (a string buffer's bytes).
+            let owned = u.host.and_then(|h| h.heap_bytes).map_or(0, |f| f(u));
+            Userdata::alloc_size(u.len) + owned
         }
     }
 }

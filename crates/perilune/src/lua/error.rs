@@ -299,7 +299,7 @@ impl Error {
         let Error::BadArgument { to, pos, name, cause } = self else {
             return self;
         };
-        let idx = st.cur.frames.len().saturating_sub(1);
+        let idx = st.cur.frame_index(0).unwrap_or(0);
         let (kind, called) = match st.function_name_kind(idx) {
             Some((kind, n)) => (kind, Some(String::from_utf8_lossy(n.as_bytes()).into_owned())),
             None => ("", None),

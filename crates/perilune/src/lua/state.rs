@@ -1140,7 +1140,7 @@ pub(crate) fn protect_with<R>(
     f: impl FnOnce(&mut State) -> LResult<R>,
 ) -> Result<R> {
     let th = st.cur;
-    let depth = th.frames.len();
+    let depth = th.depth();
     let top = th.top;
     // An abort a finalizer left pending is raised here at the latest, so that it
     // reaches the host call it interrupted, not the next one.
@@ -1158,7 +1158,7 @@ pub(crate) fn protect_with<R>(
             st.cur = th;
             close_upvals(st, th, top);
             let t = th.get_mut();
-            t.frames.truncate(depth);
+            t.truncate_frames(depth);
             t.top = top;
             // The host handles the error next: pay a collection owed by a refused
             // allocation first, so it can allocate again (handles live in the registry).

@@ -1,7 +1,7 @@
 //! [`Thread`]: coroutines driven from Rust.
 
 use crate::vm::coroutine::ResumeError;
-use crate::vm::thread::ThreadStatus as VmStatus;
+use crate::vm::frame::CoStatus;
 
 use super::error::{Error, Result};
 use super::function::Function;
@@ -71,7 +71,7 @@ impl<'lua> Thread<'lua> {
             return Err(Error::CoroutineUnresumable);
         };
         let results = lua.with_state(|st, raw| {
-            if co.status != VmStatus::Suspended || (co.frames.is_empty() && co.top == 0) {
+            if co.co_status() != CoStatus::Suspended {
                 return Err(Error::CoroutineUnresumable);
             }
             let base = st.cur.top;
@@ -120,12 +120,11 @@ impl<'lua> Thread<'lua> {
         let Some(co) = self.0.val.as_thread() else {
             return ThreadStatus::Error;
         };
-        match co.status {
-            VmStatus::Suspended if co.frames.is_empty() && co.top == 0 => ThreadStatus::Finished,
-            VmStatus::Suspended => ThreadStatus::Resumable,
-            VmStatus::Running | VmStatus::Normal => ThreadStatus::Running,
-            VmStatus::Dead if co.frames.is_empty() => ThreadStatus::Finished,
-            VmStatus::Dead => ThreadStatus::Error,
+        match co.co_status() {
+            CoStatus::Suspended => ThreadStatus::Resumable,
+            CoStatus::Running | CoStatus::Normal => ThreadStatus::Running,
+            CoStatus::Finished => ThreadStatus::Finished,
+            CoStatus::Failed => ThreadStatus::Error,
         }
     }
 }

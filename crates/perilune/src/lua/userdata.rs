@@ -49,6 +49,7 @@ impl<T: 'static> VTable<T> {
     const VT: HostPayload = HostPayload {
         drop: drop_payload::<T>,
         type_id: TypeId::of::<UdCell<T>>,
+        heap_bytes: None,
     };
 }
 

@@ -239,6 +239,64 @@ fn parse_examples() {
     assert_eq!(str_to_number(b"-NaN").map(f64::to_bits), Some(LUA_NAN));
 }
 
+/// The numeral forms alone, as the lexer reads them (`compiler/lexer.rs` takes the
+/// longest run of numeral characters, then converts it here).
+#[test]
+fn numeral_examples() {
+    assert_eq!(parse_numeral(b"0x1p4"), Some(16.0));
+    assert_eq!(parse_numeral(b"0xA.8p0"), Some(10.5));
+    assert_eq!(parse_numeral(b"0xffffffffff"), Some(1099511627775.0));
+    assert_eq!(parse_numeral(b"0x.1"), Some(0.0625));
+    assert_eq!(parse_numeral(b"0xffffffffffffffffff"), Some(4722366482869645213696.0));
+    assert_eq!(parse_numeral(b"5."), Some(5.0));
+    assert_eq!(parse_numeral(b".5"), Some(0.5));
+    assert_eq!(parse_numeral(b"1e3"), Some(1000.0));
+    assert_eq!(parse_numeral(b"08"), Some(8.0));
+    assert_eq!(parse_numeral(b"0b101"), Some(5.0));
+    assert_eq!(parse_numeral(b"0xe"), Some(14.0));
+    for bad in [
+        &b"1e"[..],
+        b"0x",
+        b"1..2",
+        b"0x.p1",
+        b"1e+",
+        b"inf",
+        b"nan",
+        b"4x",
+        b"0x1p",
+        b"0b",
+        b"0b2",
+        b"5e1048576",
+        b"0x1p-1048576",
+        b" 1",
+        b"-1",
+    ] {
+        assert_eq!(parse_numeral(bad), None, "{:?}", String::from_utf8_lossy(bad));
+    }
+}
+
+/// Source text and `tonumber` use one scanner: on every bare numeral of the
+/// LuaJIT table and of the examples, the lexer's conversion and `tonumber`'s agree.
+#[test]
+fn lexer_and_tonumber_agree() {
+    let examples: [&[u8]; 8] = [b"1", b"1.", b".5", b"0x1p4", b"0x.8", b"0b101", b"1e", b"1e1048576"];
+    let table = PARSE.iter().map(|&(s, _)| s);
+    let mut seen = 0;
+    for s in examples.into_iter().chain(table) {
+        if !matches!(s.first(), Some(b'0'..=b'9' | b'.')) || s.iter().any(|&c| is_space(c)) {
+            continue;
+        }
+        seen += 1;
+        assert_eq!(
+            parse_numeral(s).map(f64::to_bits),
+            str_to_number(s).map(f64::to_bits),
+            "{:?}",
+            String::from_utf8_lossy(s)
+        );
+    }
+    assert!(seen > 20, "only {seen} numerals checked");
+}
+
 #[test]
 fn parse_matches_luajit_table() {
     for &(s, want) in PARSE {

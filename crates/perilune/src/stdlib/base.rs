@@ -4,11 +4,11 @@
 //! frames (see `vm/call.rs`), so their native bodies here only guard against being
 //! reached some other way.
 
+use crate::buf::Buf;
 use crate::compiler::lexer::read_piece;
 use crate::func::Builtin;
 use crate::object::{GcRef, LuaFunction, LuaStr};
 use crate::stdlib::io::{os_error_text, path_of};
-use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
@@ -97,6 +97,7 @@ unsafe fn flush_on_close(_payload: *mut u8) {
 static FLUSH_ON_CLOSE: crate::udata::HostPayload = crate::udata::HostPayload {
     drop: flush_on_close,
     type_id: std::any::TypeId::of::<FlushOnClose>,
+    heap_bytes: None,
 };
 
 fn not_direct(st: &mut State) -> LResult<usize> {
@@ -172,36 +173,8 @@ fn type_(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// `tostring(v)` of a value with `__tostring`, called at stack slot `func` with
-/// `nargs` arguments: the metamethod is put in the function's slot with `v` as its
-/// only argument, and the slot is returned for the call to go on there (`precall`
-/// does it), so the metamethod runs as an ordinary frame in tostring's place, as
-/// LuaJIT's fast function tail-calls it. `None` (no argument, no metamethod): the
-/// native body runs. A metamethod that cannot be called, when tostring was called
-/// from a native (`pcall(tostring, x)`), is LuaJIT's error without a position;
-/// called from Lua, the call error names the callee as for any call.
-pub(crate) fn tostring_meta(st: &mut State, func: usize, nargs: usize) -> LResult<Option<usize>> {
-    let th = st.cur;
-    if nargs == 0 {
-        return Ok(None);
-    }
-    let mm = st.tm_of(th.stack[func + 1], Tm::Tostring);
-    if mm.is_nil() {
-        return Ok(None);
-    }
-    let from_native = th.frames.last().is_some_and(|ci| ci.kind == FrameKind::Native);
-    if from_native && !mm.is_function() && !st.tm_of(mm, Tm::Call).is_function() {
-        let msg = format!("attempt to call a {} value", crate::vm::meta::type_name(mm));
-        return Err(st.error_from_text(&msg));
-    }
-    let t = th.get_mut();
-    t.stack[func] = mm;
-    t.top = func + 2;
-    Ok(Some(func))
-}
-
 /// `tostring(v)` without `__tostring` (a value with one never gets here when called
-/// from Lua, see [`tostring_meta`]; natives calling it still may).
+/// from Lua, see [`tostring_meta`](crate::vm::meta::tostring_meta); natives calling it still may).
 fn tostring(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let s = st.tostring_value(v)?;
@@ -230,11 +203,6 @@ fn tonumber(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// Index of the frame `level` levels below the running native (level 0 is itself).
-fn frame_at_level(st: &State, level: usize) -> Option<usize> {
-    st.cur.frames.len().checked_sub(1 + level)
-}
-
 fn error(st: &mut State) -> LResult<usize> {
     let msg = st.arg(1);
     let level = st.opt_integer(2, 1)?;
@@ -245,8 +213,7 @@ fn error(st: &mut State) -> LResult<usize> {
         _ => None,
     };
     if let (Some(s), true) = (text, level > 0) {
-        if let Some(idx) = frame_at_level(st, level as usize) {
-            let ci = st.cur.frames[idx];
+        if let Some(ci) = st.cur.frame_at(level as usize) {
             if ci.kind == FrameKind::Lua {
                 if let Some(pos) = st.frame_position(&ci) {
                     return Err(st.error_at(Some(&pos), &[s.as_bytes()]));
@@ -580,11 +547,10 @@ fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFuncti
     if level == 0 {
         return Ok(None);
     }
-    let Some(idx) = frame_at_level(st, level as usize) else {
+    let Some(ci) = st.cur.frame_at(level as usize) else {
         return Err(st.arg_error(1, "invalid level"));
     };
-    let ci = st.cur.frames[idx];
-    Ok(st.cur.stack[ci.func as usize].as_function())
+    Ok(st.cur.frame_function(&ci).as_function())
 }
 
 fn getfenv(st: &mut State) -> LResult<usize> {

@@ -40,8 +40,9 @@ use std::any::TypeId;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::buffer_codec::{self, Dicts};
-use super::string::{num_to_i32, push_charged, Buf, MAX_STR};
+use super::string::{num_to_i32, push_charged};
 use crate::alloc::HVec;
+use crate::buf::{Buf, MAX_STR};
 use crate::func::NativeFn;
 use crate::object::{GcRef, LuaStr, Table, Userdata};
 use crate::udata::HostPayload;
@@ -100,6 +101,7 @@ unsafe fn drop_strbuf(payload: *mut u8) {
 static BUFFER_PAYLOAD: HostPayload = HostPayload {
     drop: drop_strbuf,
     type_id: TypeId::of::<StrBuf>,
+    heap_bytes: Some(heap_bytes),
 };
 
 /// The buffer state in `u`, if `u` is a buffer.
@@ -118,8 +120,8 @@ pub fn buf_of<'a>(u: GcRef<Userdata>) -> Option<&'a mut StrBuf> {
 }
 
 /// Heap bytes a buffer holds besides the userdata itself (its data block); 0 for
-/// other userdata. For the heap verifier.
-pub fn heap_bytes(u: GcRef<Userdata>) -> usize {
+/// other userdata. For the heap verifier (through [`HostPayload::heap_bytes`]).
+fn heap_bytes(u: GcRef<Userdata>) -> usize {
     buf_of(u).map_or(0, |sb| sb.data.byte_size())
 }
 

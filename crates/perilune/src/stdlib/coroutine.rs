@@ -4,8 +4,8 @@ use crate::object::{GcRef, Thread};
 use crate::value::Value;
 use crate::vm::coroutine::ResumeError;
 use crate::vm::error::{LResult, Throw};
+use crate::vm::frame::CoStatus;
 use crate::vm::state::State;
-use crate::vm::thread::ThreadStatus;
 
 pub fn open(st: &mut State) -> LResult<()> {
     open_lib(st)?;
@@ -91,12 +91,11 @@ fn status(st: &mut State) -> LResult<usize> {
     let s: &[u8] = if co == st.cur {
         b"running"
     } else {
-        match co.status {
-            ThreadStatus::Suspended if co.frames.is_empty() && co.top == 0 => b"dead",
-            ThreadStatus::Suspended => b"suspended",
-            ThreadStatus::Running => b"running",
-            ThreadStatus::Normal => b"normal",
-            ThreadStatus::Dead => b"dead",
+        match co.co_status() {
+            CoStatus::Suspended => b"suspended",
+            CoStatus::Running => b"running",
+            CoStatus::Normal => b"normal",
+            CoStatus::Finished | CoStatus::Failed => b"dead",
         }
     };
     st.push_str(s)?;

@@ -20,7 +20,7 @@ use crate::value::Value;
 use crate::vm::debug::{current_line_in, function_name_kind_in, thread_frame_proto};
 use crate::vm::debughook::mask;
 use crate::vm::error::{LResult, Throw};
-use crate::vm::frame::{CallInfo, FrameKind};
+use crate::vm::frame::FrameKind;
 use crate::vm::state::{type_index, State};
 
 pub fn open(st: &mut State) -> LResult<()> {
@@ -66,15 +66,9 @@ fn thread_arg(st: &State) -> (GcRef<Thread>, usize) {
     }
 }
 
-/// Index into `th.frames` of the frame at `level` (0 = top), if there is one.
+/// Index of the frame at `level` (0 = top) of `th`, if there is one.
 fn frame_index(th: GcRef<Thread>, level: i64) -> Option<usize> {
-    let level = usize::try_from(level).ok()?;
-    th.frames.len().checked_sub(level.checked_add(1)?)
-}
-
-/// The function running in frame `idx` of `th`.
-fn frame_function(th: GcRef<Thread>, ci: &CallInfo) -> Value {
-    th.stack.get(ci.func as usize).copied().unwrap_or(Value::NIL)
+    th.frame_index(usize::try_from(level).ok()?)
 }
 
 /// Set `t[name] = v` (raw).
@@ -193,10 +187,10 @@ fn getinfo(st: &mut State) -> LResult<usize> {
     }
     let (fv, ci) = match target {
         Target::Func(f) => (f, None),
-        Target::Frame(th, idx) => {
-            let ci = th.frames[idx];
-            (frame_function(th, &ci), Some((th, idx, ci)))
-        }
+        Target::Frame(th, idx) => match th.frame(idx) {
+            Some(ci) => (th.frame_function(&ci), Some((th, idx, ci))),
+            None => (Value::NIL, None),
+        },
     };
     let func = fv.as_function();
     let proto = func.and_then(|f| f.proto);
@@ -286,23 +280,9 @@ struct Local {
     slot: usize,
 }
 
-/// The end (exclusive) of the slots a frame owns: the next frame's function slot, or
-/// the thread's top for the top frame; Lua frames stop at their registers' end.
-fn frame_limit(th: GcRef<Thread>, idx: usize) -> usize {
-    let ci = th.frames[idx];
-    let mut limit = match th.frames.get(idx + 1) {
-        Some(next) => next.func as usize,
-        None => th.top,
-    };
-    if ci.kind == FrameKind::Lua {
-        limit = limit.min(ci.top as usize);
-    }
-    limit.min(th.stack.len())
-}
-
 /// Local `n` of frame `idx` of `th`, if it exists.
 fn find_local(th: GcRef<Thread>, idx: usize, n: i64) -> Option<Local> {
-    let ci = th.frames[idx];
+    let ci = th.frame(idx)?;
     let base = ci.base as usize;
     if n < 0 {
         // Extra arguments of a vararg Lua function lie below its base (under the
@@ -326,7 +306,7 @@ fn find_local(th: GcRef<Thread>, idx: usize, n: i64) -> Option<Local> {
         return None;
     }
     let n = usize::try_from(n).ok()?;
-    let limit = frame_limit(th, idx);
+    let limit = th.frame_slots_end(idx);
     if let Some(p) = thread_frame_proto(th, &ci) {
         let pc = (ci.pc as usize).saturating_sub(1) as u32;
         let active = p.locvars.iter().filter(|lv| lv.start_pc <= pc && pc < lv.end_pc);

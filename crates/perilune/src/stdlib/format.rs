@@ -25,7 +25,8 @@
 //! - `%p` prints an object's address (`NULL` for values that are not objects).
 
 use super::buffer;
-use super::string::{check_int, num_to_i64, Buf};
+use super::string::{check_int, num_to_i64};
+use crate::buf::Buf;
 use crate::number::{fmt_float, FloatConv, FloatSpec, FMT_FLOAT_BUF};
 use crate::object::{GcRef, LuaStr, Userdata};
 use crate::value::Value;
@@ -207,7 +208,7 @@ fn convert(
             };
             let mut buf = [0u8; FMT_FLOAT_BUF];
             let len = fmt_float(n, &spec, &mut buf);
-            out.extend(buf.get(..len).unwrap_or(&[]))
+            Ok(out.extend(buf.get(..len).unwrap_or(&[]))?)
         }
         b's' => {
             let b = to_text(st, out, arg, target, flush)?;
@@ -382,14 +383,14 @@ fn put_quoted(out: &mut Buf, s: &[u8]) -> LResult<()> {
             _ => out.push(c)?,
         }
     }
-    out.push(b'"')
+    Ok(out.push(b'"')?)
 }
 
 /// `%p`: `0x` and the address in hex, at least 8 digits, more in steps of two as the
 /// upper half of a 64-bit address needs them (LuaJIT's layout); `NULL` for 0.
 fn put_pointer(out: &mut Buf, addr: usize) -> LResult<()> {
     if addr == 0 {
-        return out.extend(b"NULL");
+        return Ok(out.extend(b"NULL")?);
     }
     let a = addr as u64;
     let hi = a >> 32;
@@ -400,7 +401,7 @@ fn put_pointer(out: &mut Buf, addr: usize) -> LResult<()> {
         10 + 2 * (top_bit / 8)
     };
     let text = format!("0x{a:0digits$x}");
-    out.extend(text.as_bytes())
+    Ok(out.extend(text.as_bytes())?)
 }
 
 #[cfg(test)]

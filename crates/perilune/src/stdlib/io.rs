@@ -33,7 +33,7 @@ use std::os::unix::ffi::OsStrExt;
 /// [`super::iofile::Stdout`]).
 pub use super::iofile::flush_stdout;
 use super::iofile::{file_of, install, payload_len, LFile, RdErr, Stream, Vbuf};
-use super::string::{Buf, MAX_STR};
+use crate::buf::{Buf, MAX_STR};
 use crate::object::{GcRef, Userdata};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};

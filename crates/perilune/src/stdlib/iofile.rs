@@ -30,8 +30,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::process::{Child, ChildStdin, ChildStdout};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
+use crate::buf::Buf;
 use crate::object::{GcRef, Userdata};
-use crate::stdlib::string::Buf;
 use crate::udata::HostPayload;
 use crate::vm::error::Throw;
 
@@ -94,6 +94,11 @@ impl From<io::Error> for RdErr {
 impl From<Throw> for RdErr {
     fn from(e: Throw) -> Self {
         RdErr::Lua(e)
+    }
+}
+impl From<crate::alloc::OutOfMemory> for RdErr {
+    fn from(_: crate::alloc::OutOfMemory) -> Self {
+        RdErr::Lua(Throw::Oom)
     }
 }
 
@@ -633,6 +638,7 @@ unsafe fn drop_lfile(payload: *mut u8) {
 pub static FILE_PAYLOAD: HostPayload = HostPayload {
     drop: drop_lfile,
     type_id: TypeId::of::<LFile>,
+    heap_bytes: None,
 };
 
 /// Payload bytes of a file userdata.

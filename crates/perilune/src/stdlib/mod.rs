@@ -37,6 +37,13 @@ pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeF
     Ok(())
 }
 
+impl State {
+    /// Open the standard libraries in the globals ([`open_base`]).
+    pub fn open_libs(&mut self) -> LResult<()> {
+        open_base(self)
+    }
+}
+
 /// Open the standard libraries in the globals. `package` opens last: it enters the
 /// libraries opened before it into `package.loaded`.
 pub fn open_base(st: &mut State) -> LResult<()> {

@@ -24,7 +24,7 @@
 use std::ffi::CString;
 
 use super::io::{create_temp, flush_all, push_error};
-use super::string::Buf;
+use crate::buf::Buf;
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
@@ -110,10 +110,10 @@ fn strftime_piece(out: &mut Buf, spec: &[u8], tm: &libc::tm) -> LResult<()> {
     // A conversion is a few bytes; an absurd width is copied as text rather than
     // handed to strftime (and to the Rust heap).
     if spec.len() > 16 {
-        return out.extend(spec);
+        return Ok(out.extend(spec)?);
     }
     let Ok(cspec) = CString::new(spec) else {
-        return out.extend(spec);
+        return Ok(out.extend(spec)?);
     };
     let mut size = 256;
     while size <= 1 << 16 {
@@ -122,7 +122,7 @@ fn strftime_piece(out: &mut Buf, spec: &[u8], tm: &libc::tm) -> LResult<()> {
         // is a valid broken-down time.
         let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), size, cspec.as_ptr(), tm) };
         if n > 0 {
-            return out.extend(&buf[..n]);
+            return Ok(out.extend(&buf[..n])?);
         }
         size *= 16;
     }

@@ -23,9 +23,9 @@
 //! the globals into `package.loaded` and puts LuaJIT's loadable `table.new` and
 //! `table.clear`, and the `jit.*` modules, into `package.preload`.
 
+use crate::buf::Buf;
 use crate::object::{GcRef, LuaStr, Table};
 use crate::stdlib::base::{read_source, skip_shebang};
-use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
@@ -562,13 +562,9 @@ fn module(st: &mut State) -> LResult<usize> {
     // The calling function (level 1) gets the module as its environment.
     let th = st.cur;
     let caller = th
-        .frames
-        .len()
-        .checked_sub(2)
-        .map(|i| th.frames[i])
+        .frame_at(1)
         .filter(|ci| ci.kind == FrameKind::Lua)
-        .and_then(|ci| th.stack.get(ci.func as usize).copied())
-        .and_then(|v| v.as_function());
+        .and_then(|ci| th.frame_function(&ci).as_function());
     let Some(f) = caller else {
         return Err(st.rt_error("'module' not called from a Lua function"));
     };

@@ -18,20 +18,17 @@
 //!   `compiler/dump.rs`), not LuaJIT's; native functions raise "unable to dump given
 //!   function". `strip` leaves the debug information out (docs/bytecode-dump.md).
 //!
-//! Every buffer whose size a script controls is an accounted [`Buf`], capped at
-//! LuaJIT's largest string ([`MAX_STR`]), so the memory limit applies and a huge
+//! Every buffer whose size a script controls is an accounted [`Buf`] (the core's,
+//! `buf.rs`), capped at LuaJIT's largest string ([`MAX_STR`]), so the memory limit applies and a huge
 //! request is the ordinary "not enough memory" error.
 
 use super::pattern::{self, Capture, Matcher, PatternError, Pay};
-use crate::alloc::{HVec, HeapRef};
+use crate::buf::{Buf, MAX_STR};
 use crate::object::{GcRef, LuaStr};
 use crate::value::{LuaType, Value};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::hook::CHUNK_BYTES;
 use crate::vm::state::State;
-
-/// The longest string LuaJIT creates; longer results are "not enough memory".
-pub const MAX_STR: usize = 0x7fff_ff00;
 
 /// Most values `string.byte` returns at once (LuaJIT: "string slice too long").
 const MAX_BYTE_RESULTS: i64 = 8000;
@@ -169,52 +166,6 @@ fn metered<T>(
     }
     st.pay_native(mt.spent())?;
     r.map_err(|e| pat_err(st, e))
-}
-
-// --- Accounted output buffer --------------------------------------------------------
-
-/// A growable byte buffer on the state's heap, capped at [`MAX_STR`].
-pub struct Buf(HVec<u8>);
-
-impl Buf {
-    pub fn new(heap: HeapRef) -> Buf {
-        Buf(HVec::new(heap))
-    }
-    pub fn with_capacity(heap: HeapRef, cap: usize) -> LResult<Buf> {
-        if cap > MAX_STR {
-            return Err(Throw::Oom);
-        }
-        Ok(Buf(HVec::with_capacity(heap, cap)?))
-    }
-    pub fn extend(&mut self, b: &[u8]) -> LResult<()> {
-        if self.0.len().saturating_add(b.len()) > MAX_STR {
-            return Err(Throw::Oom);
-        }
-        Ok(self.0.extend_from_slice(b)?)
-    }
-    pub fn push(&mut self, b: u8) -> LResult<()> {
-        self.extend(&[b])
-    }
-    /// Append `n` copies of `b`.
-    pub fn fill(&mut self, b: u8, n: usize) -> LResult<()> {
-        let len = self.0.len().saturating_add(n);
-        if len > MAX_STR {
-            return Err(Throw::Oom);
-        }
-        Ok(self.0.resize(len, b)?)
-    }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    pub fn as_slice(&self) -> &[u8] {
-        self.0.as_slice()
-    }
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        self.0.as_mut_slice()
-    }
 }
 
 // --- Simple functions -----------------------------------------------------------------
@@ -526,30 +477,14 @@ fn gmatch_step(st: &mut State) -> LResult<usize> {
             Some(e) => {
                 // After an empty match, step one byte so the loop makes progress.
                 let next = if e == pos { e + 1 } else { e };
-                set_own_upval(st, 2, Value::number(next as f64));
+                st.set_native_upval(2, Value::number(next as f64));
                 return push_captures(st, &mt, pos, e, true);
             }
             None => pos += 1,
         }
     }
-    set_own_upval(st, 2, Value::number((src.len() + 1) as f64));
+    st.set_native_upval(2, Value::number((src.len() + 1) as f64));
     Ok(0)
-}
-
-/// Set upvalue `i` of the running native function. Only used for numbers, which
-/// need no write barrier.
-fn set_own_upval(st: &mut State, i: usize, v: Value) {
-    let th = st.cur;
-    let Some(ci) = th.frames.last() else { return };
-    let Some(f) = th.stack.get(ci.func as usize).and_then(|v| v.as_function()) else {
-        return;
-    };
-    if f.is_lua() {
-        return;
-    }
-    if let Some(slot) = f.native_upvals().get_mut(i) {
-        *slot = v;
-    }
 }
 
 // --- gsub -------------------------------------------------------------------------
@@ -674,14 +609,14 @@ fn add_repl_value(
         v
     };
     if v.is_falsy() {
-        return out.extend(whole);
+        return Ok(out.extend(whole)?);
     }
     if let Some(x) = v.as_string() {
-        return out.extend(x.as_bytes());
+        return Ok(out.extend(x.as_bytes())?);
     }
     if let Some(n) = v.as_number() {
         let text = st.number_to_str(n)?;
-        return out.extend(text.as_bytes());
+        return Ok(out.extend(text.as_bytes())?);
     }
     let msg = format!("invalid replacement value (a {})", v.type_name());
     Err(st.rt_error(&msg))

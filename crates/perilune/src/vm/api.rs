@@ -89,6 +89,21 @@ impl State {
         }
         f.native_upvals().get(i).copied().unwrap_or(Value::NIL)
     }
+    /// Set upvalue `i` (0-based) of the running native function (nothing happens
+    /// when there is no such upvalue).
+    pub fn set_native_upval(&mut self, i: usize, v: Value) {
+        let th = self.cur;
+        let Some(f) = th.frame_at(0).and_then(|ci| th.frame_function(&ci).as_function()) else {
+            return;
+        };
+        if f.is_lua() {
+            return;
+        }
+        if let Some(slot) = f.native_upvals().get_mut(i) {
+            *slot = v;
+            crate::gc::barrier_forward(self, f.header(), v);
+        }
+    }
 
     // --- Errors -------------------------------------------------------------------
 
@@ -400,10 +415,6 @@ impl State {
         let t = th.get_mut();
         t.frames.truncate(depth);
         t.top = func;
-    }
-    /// Register the base library and `coroutine` in the globals.
-    pub fn open_libs(&mut self) -> LResult<()> {
-        crate::stdlib::open_base(self)
     }
     /// Set a global variable.
     pub fn set_global(&mut self, name: &str, v: Value) -> LResult<()> {

@@ -322,7 +322,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         b if b == Builtin::Pcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, false),
         b if b == Builtin::Xpcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, true),
         b if b == Builtin::Tostring as u8 => {
-            if let Some(mm) = crate::stdlib::base::tostring_meta(st, func, nargs)? {
+            if let Some(mm) = crate::vm::meta::tostring_meta(st, func, nargs)? {
                 return precall(st, mm, 1, nresults, cont, fl);
             }
         }

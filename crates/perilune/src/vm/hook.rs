@@ -98,7 +98,7 @@ pub struct Hooks {
     aborts: u64,
     interrupts: u64,
     /// The sampling profiler (`jit.profile`), when one runs.
-    pub profile: crate::stdlib::jit::profile::ProfileHook,
+    pub profile: crate::vm::profile::ProfileHook,
     /// Natives ([`State::charge`]) run the check when the countdown goes below this
     /// (0, or less while the interpreter is to look at the flags first: see
     /// [`State::poll_in_interpreter`]).

@@ -440,7 +440,7 @@ fn join(st: &mut State, from: usize, to: usize) -> LResult<GcRef<crate::object::
         });
     }
     // LuaJIT's largest string; beyond it the error is an overflow, not memory.
-    if total > crate::stdlib::string::MAX_STR {
+    if total > crate::buf::MAX_STR {
         return Err(st.rt_error_here("string length overflow"));
     }
     // Copying and interning touch every byte twice; paid before (a copy cannot
@@ -466,4 +466,35 @@ pub fn type_name(v: Value) -> &'static str {
         LuaType::LightUserdata => "userdata",
         t => t.name(),
     }
+}
+
+/// `tostring(v)` of a value with `__tostring`, called at stack slot `func` with
+/// `nargs` arguments: the metamethod is put in the function's slot with `v` as its
+/// only argument, and the slot is returned for the call to go on there (`precall`
+/// does it), so the metamethod runs as an ordinary frame in tostring's place, as
+/// LuaJIT's fast function tail-calls it. `None` (no argument, no metamethod): the
+/// native body runs. A metamethod that cannot be called, when tostring was called
+/// from a native (`pcall(tostring, x)`), is LuaJIT's error without a position;
+/// called from Lua, the call error names the callee as for any call.
+pub(crate) fn tostring_meta(st: &mut State, func: usize, nargs: usize) -> LResult<Option<usize>> {
+    let th = st.cur;
+    if nargs == 0 {
+        return Ok(None);
+    }
+    let mm = st.tm_of(th.stack[func + 1], Tm::Tostring);
+    if mm.is_nil() {
+        return Ok(None);
+    }
+    let from_native = th
+        .frames
+        .last()
+        .is_some_and(|ci| ci.kind == crate::vm::frame::FrameKind::Native);
+    if from_native && !mm.is_function() && !st.tm_of(mm, Tm::Call).is_function() {
+        let msg = format!("attempt to call a {} value", type_name(mm));
+        return Err(st.error_from_text(&msg));
+    }
+    let t = th.get_mut();
+    t.stack[func] = mm;
+    t.top = func + 2;
+    Ok(Some(func))
 }

@@ -10,5 +10,6 @@ pub mod frame;
 pub mod hook;
 pub mod interp;
 pub mod meta;
+pub mod profile;
 pub mod state;
 pub mod thread;

@@ -41,7 +41,6 @@ fn round_trip_is_stable() {
 #[test]
 fn loaded_chunk_runs() {
     let st = new_state();
-    crate::stdlib::open_base(st).unwrap();
     let bytes = compile_dump(st, "return 6 * 7, ({1, 2, 3})[3]");
     st.load(&bytes, b"=bin").unwrap();
     st.call(0, 2).unwrap();

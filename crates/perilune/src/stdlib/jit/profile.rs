@@ -1,5 +1,6 @@
 //! `jit.profile`: LuaJIT's low-level sampling profiler API (`start`, `stop`,
-//! `dumpstack`), and the sampling machinery under it.
+//! `dumpstack`), and running the callback. The timer and the counting of samples
+//! are the VM's (`vm/profile.rs`); `start` hands it [`State::deliver_samples`].
 //!
 //! How a sample is taken (docs/stdlib-debug-package-jit.md, "jit.profile"):
 //! - `start` spawns a timer thread that sleeps the interval and, each time it wakes,
@@ -12,7 +13,7 @@
 //!   at most [`HOOK_INTERVAL`](crate::vm::hook::HOOK_INTERVAL) units apart, a few tens
 //!   of microseconds). The hot path does not change.
 //! - The VM state of a sample: `'G'` when the tick came while the collector ran (the
-//!   VM tells the timer around collector steps, [`ProfileHook::set_vmstate`]);
+//!   VM tells the timer around collector steps, [`ProfileHook::set_vmstate`](crate::vm::profile::ProfileHook::set_vmstate));
 //!   otherwise the first look after the tick decides: `'I'` in the interpreter (a
 //!   loop back-edge or a call), `'C'` inside a native function or the compiler
 //!   (which pay into the countdown as they work). Lua code cannot run inside a
@@ -33,13 +34,10 @@
 //!   callback's instructions count against the instruction budget like any other
 //!   code.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::buf::Buf;
 use crate::object::{GcRef, Table, Thread};
-use crate::stdlib::string::Buf;
 use crate::value::Value;
 use crate::vm::coroutine::ResumeError;
 use crate::vm::debug::{current_line_in, function_name_kind_in};
@@ -51,11 +49,6 @@ use crate::vm::thread::ThreadStatus;
 
 /// LuaJIT's default sampling interval, in milliseconds.
 const DEFAULT_INTERVAL_MS: u64 = 10;
-
-/// Countdown units after which the VM looks again for samples it could not deliver
-/// (in a finalizer, a debug hook or the callback itself): about a microsecond of
-/// interpretation.
-pub const RETRY_UNITS: i64 = 256;
 
 /// LuaJIT's fast-function ids of `jit.profile.*`.
 const FFIDS: [(&str, u8); 3] = [("start", 161), ("stop", 162), ("dumpstack", 163)];
@@ -71,113 +64,6 @@ const TRAMPOLINE_NAME: &str = "profiler callback";
 
 fn key(k: &'static u8) -> Value {
     Value::light_userdata(k as *const u8 as usize)
-}
-
-/// What the timer thread shares with the VM.
-struct Shared {
-    /// Ticks not yet seen by the VM (low 32 bits) and the VM state at the first of
-    /// them (bits 32..40; 0: to be decided where the VM looks).
-    due: AtomicU64,
-    /// What the VM is doing, when it says so (`'G'` while it collects), else 0.
-    vmstate: AtomicU8,
-    /// Set to end the timer thread.
-    stop: AtomicBool,
-}
-
-const COUNT_MASK: u64 = 0xffff_ffff;
-
-/// A running profiler: the timer thread and the samples counted but not delivered.
-pub struct Profiler {
-    shared: Arc<Shared>,
-    timer: Option<JoinHandle<()>>,
-    /// Samples taken but not yet passed to the callback.
-    samples: u32,
-    /// The VM state of the first of them (`'I'`, `'C'`, ...).
-    vmstate: u8,
-}
-
-impl Profiler {
-    /// Start the timer thread.
-    fn start(interval: Duration) -> std::io::Result<Profiler> {
-        let shared = Arc::new(Shared {
-            due: AtomicU64::new(0),
-            vmstate: AtomicU8::new(0),
-            stop: AtomicBool::new(false),
-        });
-        let ticks = shared.clone();
-        let timer = std::thread::Builder::new()
-            .name("perilune-profiler".into())
-            .stack_size(64 * 1024)
-            .spawn(move || tick(&ticks, interval))?;
-        Ok(Profiler {
-            shared,
-            timer: Some(timer),
-            samples: 0,
-            vmstate: b'I',
-        })
-    }
-}
-
-/// The timer thread's loop: one tick per interval until told to stop. When the
-/// machine was too busy to wake it in time, it does not catch up with a burst.
-fn tick(shared: &Shared, interval: Duration) {
-    let mut next = Instant::now() + interval;
-    while !shared.stop.load(Ordering::Acquire) {
-        let now = Instant::now();
-        if now < next {
-            std::thread::park_timeout(next - now);
-            continue;
-        }
-        let state = u64::from(shared.vmstate.load(Ordering::Relaxed));
-        let _ = shared.due.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
-            Some(if w & COUNT_MASK == 0 {
-                state << 32 | 1
-            } else {
-                w + u64::from(w & COUNT_MASK < COUNT_MASK)
-            })
-        });
-        next += interval;
-        if next <= now {
-            next = now + interval;
-        }
-    }
-}
-
-impl Drop for Profiler {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        if let Some(t) = self.timer.take() {
-            t.thread().unpark();
-            // The thread only sleeps and counts: it cannot panic.
-            let _ = t.join();
-        }
-    }
-}
-
-/// The profiler's part of the state's hooks.
-#[derive(Default)]
-pub struct ProfileHook {
-    /// The running profiler, if any.
-    active: Option<Profiler>,
-    /// Set while the callback runs (samples wait until it returns).
-    busy: bool,
-}
-
-impl ProfileHook {
-    /// Is a profiler running? (What the countdown check tests.)
-    #[inline]
-    pub fn is_running(&self) -> bool {
-        self.active.is_some()
-    }
-
-    /// Tell a running profiler's timer what the VM is doing (`b'G'`: collecting;
-    /// 0: whatever the next look at the countdown finds).
-    #[inline]
-    pub fn set_vmstate(&self, state: u8) {
-        if let Some(p) = &self.active {
-            p.shared.vmstate.store(state, Ordering::Relaxed);
-        }
-    }
 }
 
 /// The `jit.profile` table.
@@ -221,11 +107,15 @@ fn start(st: &mut State) -> LResult<usize> {
     }
     let ms = interval_ms(mode.as_ref().map_or(&b""[..], |m| m.as_bytes()));
     // A running profiler stops first (its pending samples are dropped).
-    st.hooks.profile.active = None;
+    st.hooks.profile.stop();
     let reg = st.registry;
     st.table_set(reg, key(&FUNC_KEY), cb)?;
-    match Profiler::start(Duration::from_millis(ms)) {
-        Ok(p) => st.hooks.profile.active = Some(p),
+    match st
+        .hooks
+        .profile
+        .start(Duration::from_millis(ms), State::deliver_samples)
+    {
+        Ok(()) => {}
         Err(e) => return Err(st.rt_error(&format!("cannot start the profiler's timer thread: {e}"))),
     }
     Ok(0)
@@ -240,7 +130,7 @@ fn stop(st: &mut State) -> LResult<usize> {
 /// Stop the timer and forget the callback (and, unless it is running, the
 /// coroutine it runs on).
 pub fn stop_profiler(st: &mut State) -> LResult<()> {
-    st.hooks.profile.active = None;
+    st.hooks.profile.stop();
     let reg = st.registry;
     st.table_set(reg, key(&FUNC_KEY), Value::NIL)?;
     if !st.hooks.profile.busy {
@@ -263,41 +153,6 @@ fn trampoline(st: &mut State) -> LResult<usize> {
 }
 
 impl State {
-    /// The countdown ran out at `at` while a profiler runs: count the ticks the
-    /// timer added and deliver the samples if Lua may run here.
-    pub(crate) fn profile_poll(&mut self, at: Poll) -> LResult<()> {
-        let hook = &mut self.hooks.profile;
-        let Some(p) = hook.active.as_mut() else {
-            return Ok(());
-        };
-        let due = p.shared.due.swap(0, Ordering::Relaxed);
-        let ticks = (due & COUNT_MASK) as u32;
-        if ticks > 0 {
-            if p.samples == 0 {
-                p.vmstate = match ((due >> 32) as u8, at) {
-                    (0, Poll::Native) => b'C',
-                    (0, _) => b'I',
-                    (state, _) => state,
-                };
-            }
-            p.samples = p.samples.saturating_add(ticks);
-        }
-        if p.samples == 0 {
-            return Ok(());
-        }
-        if matches!(at, Poll::Native | Poll::Values) {
-            self.poll_in_interpreter();
-            return Ok(());
-        }
-        if hook.busy || self.in_finalizer || self.in_hook {
-            self.poll_soon(RETRY_UNITS);
-            return Ok(());
-        }
-        let (samples, vmstate) = (p.samples, p.vmstate);
-        p.samples = 0;
-        self.deliver_samples(at, samples, vmstate)
-    }
-
     /// Run the callback for `samples` samples taken in `vmstate`, with the running
     /// thread's frames as they are. At [`Poll::Edge`] the running thread's stack
     /// does not move (the interpreter keeps its pointer to the frame's registers).
@@ -310,13 +165,13 @@ impl State {
         let th = self.cur;
         let old_top = th.top;
         let stack_at = th.stack.as_ptr();
-        let last = th.frames.len().checked_sub(1);
+        let last = th.frame_index(0);
         // Every register of the running frame stays live (marked by the collector)
         // while the callback runs. At a back-edge nothing above the frame's top is
         // (multiple values are consumed by the instruction right after the one that
         // made them), and the frame's top leaves `EXTRA_STACK` slots of room: the
         // return from the callback's coroutine needs no more.
-        if let Some(ci) = th.frames.last() {
+        if let Some(ci) = th.frame_at(0) {
             let frame_top = ci.top as usize;
             th.get_mut().top = if at == Poll::Edge {
                 frame_top
@@ -328,10 +183,10 @@ impl State {
         // callback looks at the stack it is the frame's current instruction.
         let bumped = match (at, last) {
             (Poll::Edge, Some(i)) => {
-                let ci = &mut th.get_mut().frames[i];
-                let fits =
-                    crate::vm::debug::thread_frame_proto(th, ci).is_some_and(|p| (ci.pc as usize) < p.code.len());
-                if fits {
+                let fits = th.frame(i).is_some_and(|ci| {
+                    crate::vm::debug::thread_frame_proto(th, &ci).is_some_and(|p| (ci.pc as usize) < p.code.len())
+                });
+                if let Some(ci) = th.get_mut().frame_mut(i).filter(|_| fits) {
                     ci.pc += 1;
                 }
                 fits.then_some(i)
@@ -344,7 +199,7 @@ impl State {
         self.in_hook = in_hook;
         self.hooks.profile.busy = false;
         if let Some(i) = bumped {
-            if let Some(ci) = th.get_mut().frames.as_mut_slice().get_mut(i) {
+            if let Some(ci) = th.get_mut().frame_mut(i) {
                 ci.pc -= 1;
             }
         }
@@ -377,7 +232,7 @@ impl State {
                 f
             }
         };
-        let reusable = |co: GcRef<Thread>| co.status == ThreadStatus::Dead && co.frames.is_empty() && co.top == 0;
+        let reusable = |co: GcRef<Thread>| co.status == ThreadStatus::Dead && co.is_empty();
         let co = match reg.get(key(&THREAD_KEY)).as_thread() {
             Some(co) if reusable(co) => co,
             _ => {
@@ -425,7 +280,7 @@ fn dumpstack(st: &mut State) -> LResult<usize> {
     let depth = st.check_integer(arg + 2)?.clamp(i32::MIN as i64, i32::MAX as i64);
     let heap = st.heap_ref();
     let mut out = Buf::new(heap);
-    let n = th.frames.len() as i64;
+    let n = th.depth() as i64;
     // Levels count from the top frame (0); a negative depth lists the levels from
     // `-depth - 1` down to 0, skipping those the thread does not have.
     let levels: Box<dyn Iterator<Item = i64>> = if depth >= 0 {
@@ -461,8 +316,10 @@ fn dump_frame(
     zap: &mut usize,
     out: &mut Buf,
 ) -> LResult<()> {
-    let ci = th.frames[idx];
-    let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
+    let Some(ci) = th.frame(idx) else {
+        return Ok(());
+    };
+    let f = th.frame_function(&ci).as_function();
     for &c in fmt {
         match c {
             b'p' => *strip = false,
@@ -518,9 +375,9 @@ fn chunk_name(src: &[u8], strip: bool, out: &mut Buf) -> LResult<()> {
                 Some(i) if strip => &name[i + 1..],
                 _ => name,
             };
-            out.extend(name)
+            Ok(out.extend(name)?)
         }
-        _ => out.extend(b"[string]"),
+        _ => Ok(out.extend(b"[string]")?),
     }
 }
 
@@ -537,21 +394,5 @@ mod tests {
         assert_eq!(interval_ms(b"i"), 1);
         assert_eq!(interval_ms(b"i0"), 1);
         assert_eq!(interval_ms(b"i99999999999999999999999"), 1 << 31);
-    }
-
-    #[test]
-    fn timer_ticks_and_stops() {
-        let p = Profiler::start(Duration::from_millis(1)).unwrap();
-        let t0 = Instant::now();
-        while p.shared.due.load(Ordering::Relaxed) & COUNT_MASK < 3 {
-            assert!(t0.elapsed() < Duration::from_secs(10), "no ticks");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let shared = p.shared.clone();
-        let t0 = Instant::now();
-        drop(p);
-        assert!(t0.elapsed() < Duration::from_secs(1), "stopping took too long");
-        // The thread has ended: only this handle is left.
-        assert_eq!(Arc::strong_count(&shared), 1);
     }
 }

@@ -1,0 +1,371 @@
+//! The crate's layering, checked on its sources (docs/architecture.md).
+//!
+//! Every module of `src/` belongs to one layer; a file may name (`crate::x`,
+//! `super::...` reaching `x`) only modules of its own layer or of layers below it:
+//!
+//! ```text
+//!   lua        the embedding API
+//!   stdlib     the standard libraries
+//!   vm, compiler   the engine (one layer: the compiler works on the VM's state and
+//!                  raises its errors; the VM calls the compiler to load chunks)
+//!   gc         the collector
+//!   core       values, objects, allocator, buffer, number conversions
+//! ```
+//!
+//! The few places where a lower layer names a type of the engine are listed in
+//! [`ALLOWED`] with the reason; anything else fails the test with the file, the line
+//! and the path. The libraries and the embedding API also reach a thread's frames
+//! only through the VM's frame API (`vm/frame.rs`), never the frame array.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Layers from the bottom up: a module may import from its own layer and below.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "core",
+        &[
+            "alloc",
+            "buf",
+            "func",
+            "number",
+            "object",
+            "process_alloc",
+            "string",
+            "table",
+            "testing",
+            "udata",
+            "value",
+        ],
+    ),
+    ("gc", &["gc"]),
+    ("engine", &["compiler", "vm"]),
+    ("stdlib", &["stdlib"]),
+    ("lua", &["lua"]),
+];
+
+/// Imports that go up a layer on purpose: (file or directory prefix, imported path
+/// prefix, why).
+const ALLOWED: &[(&str, &str, &str)] = &[
+    // A native function is `fn(&mut State) -> LResult<usize>`, and a Lua function
+    // holds its prototype's instructions: the function object names both.
+    ("func.rs", "vm::state", "native functions take the state"),
+    ("func.rs", "vm::error", "native functions return the VM's errors"),
+    ("func.rs", "compiler::bytecode", "a prototype holds bytecode"),
+    // The thread object is defined beside the frames it holds.
+    ("object.rs", "vm::thread", "re-export of the thread object"),
+    // The collector's roots and lists hang off the state (LuaJIT: global_State).
+    ("gc/", "vm::state", "the collector works on the state"),
+    ("gc/tests.rs", "vm::error", "tests run code"),
+];
+
+/// Files exempt from the rules: the crate root declares every module.
+const EXEMPT: &[&str] = &["lib.rs"];
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .expect("read src")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The module path of a file relative to `src/`: `vm/api.rs` -> `[vm, api]`,
+/// `vm/mod.rs` -> `[vm]`, `compiler/dump/tests.rs` -> `[compiler, dump, tests]`.
+fn module_path(rel: &str) -> Vec<String> {
+    let mut parts: Vec<String> = rel.trim_end_matches(".rs").split('/').map(str::to_owned).collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The source without comments and string literals (doc links and messages may
+/// name any module).
+fn strip(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    out.push(if b[i] == b'\n' { '\n' } else { ' ' });
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    if b.get(i) == Some(&b'\n') {
+                        out.push('\n');
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push_str("\"\"");
+            }
+            // A char literal such as '"' must not open a string.
+            b'\'' if b.get(i + 2) == Some(&b'\'') => {
+                out.push_str("' '");
+                i += 3;
+            }
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                let end = src[i + 2..].find('\'').map_or(b.len(), |k| i + 2 + k + 1);
+                out.push_str("' '");
+                i = end;
+            }
+            c => {
+                out.push(c as char);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Every absolute module path the source names, with its line: `crate::a::b`,
+/// `super::x` resolved against `module`, and each item of a `crate::{a, b::c}`
+/// group.
+fn imports(src: &str, module: &[String]) -> Vec<(usize, String)> {
+    let b = src.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let at_word = i == 0 || !is_ident(b[i - 1]) && b[i - 1] != b':';
+        let rest = &src[i..];
+        let (base, len): (Vec<String>, usize) = if at_word && rest.starts_with("crate::") {
+            (Vec::new(), "crate::".len())
+        } else if at_word && rest.starts_with("super::") {
+            // `super` is the parent of the file's module; each further `super::`
+            // goes one up.
+            let mut base = module.to_vec();
+            base.pop();
+            let mut len = "super::".len();
+            while src[i + len..].starts_with("super::") {
+                base.pop();
+                len += "super::".len();
+            }
+            (base, len)
+        } else {
+            i += 1;
+            continue;
+        };
+        let line = src[..i].matches('\n').count() + 1;
+        let mut j = i + len;
+        let mut tails = Vec::new();
+        if b.get(j) == Some(&b'{') {
+            // A group: the first segment of each item at depth one.
+            let mut depth = 0;
+            let mut item_start = true;
+            while j < b.len() {
+                match b[j] {
+                    b'{' => {
+                        depth += 1;
+                        if depth == 1 {
+                            item_start = true;
+                        }
+                    }
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b',' if depth == 1 => item_start = true,
+                    c if depth == 1 && item_start && is_ident(c) => {
+                        let end = (j..b.len())
+                            .find(|&k| !(is_ident(b[k]) || b[k] == b':'))
+                            .unwrap_or(b.len());
+                        tails.push(src[j..end].trim_end_matches(':').to_owned());
+                        item_start = false;
+                        j = end;
+                        continue;
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        } else {
+            let end = (j..b.len())
+                .find(|&k| !(is_ident(b[k]) || b[k] == b':'))
+                .unwrap_or(b.len());
+            tails.push(src[j..end].trim_end_matches(':').to_owned());
+            j = end;
+        }
+        for t in tails {
+            let mut path = base.clone();
+            path.extend(t.split("::").filter(|s| !s.is_empty()).map(str::to_owned));
+            if !path.is_empty() {
+                found.push((line, path.join("::")));
+            }
+        }
+        i = j.max(i + 1);
+    }
+    found
+}
+
+fn layer_of(top: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, mods)| mods.contains(&top))
+}
+
+/// The rule violations of one file (`rel` relative to `src/`).
+fn check_file(rel: &str, src: &str) -> Vec<String> {
+    if EXEMPT.contains(&rel) {
+        return Vec::new();
+    }
+    let module = module_path(rel);
+    let Some(own) = layer_of(&module[0]) else {
+        return vec![format!(
+            "{rel}: module `{}` is in no layer of tests/architecture.rs",
+            module[0]
+        )];
+    };
+    let code = strip(src);
+    let mut bad = Vec::new();
+    for (line, path) in imports(&code, &module) {
+        let top = path.split("::").next().unwrap_or("");
+        let Some(theirs) = layer_of(top) else {
+            continue; // an item of the crate root or of the same module
+        };
+        if theirs <= own {
+            continue;
+        }
+        let allowed = ALLOWED.iter().any(|(file, prefix, _)| {
+            rel.starts_with(file) && (path == *prefix || path.starts_with(&format!("{prefix}::")))
+        });
+        if !allowed {
+            bad.push(format!(
+                "{rel}:{line}: `{path}`: the {} layer may not import from the {} layer",
+                LAYERS[own].0, LAYERS[theirs].0
+            ));
+        }
+    }
+    if matches!(module[0].as_str(), "stdlib" | "lua") {
+        for (n, l) in code.lines().enumerate() {
+            let hit = l
+                .match_indices(".frames")
+                .any(|(k, _)| !l[k + 7..].starts_with(|c: char| c.is_alphanumeric() || c == '_'));
+            if hit {
+                bad.push(format!(
+                    "{rel}:{}: reads a thread's frame array; use the frame API of vm/frame.rs",
+                    n + 1
+                ));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn imports_follow_the_layers() {
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(
+        files.len() > 50,
+        "found only {} source files under {}",
+        files.len(),
+        src.display()
+    );
+    let mut bad = Vec::new();
+    for f in &files {
+        let rel = f
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = fs::read_to_string(f).expect("read source");
+        bad.extend(check_file(&rel, &text));
+    }
+    assert!(
+        bad.is_empty(),
+        "layering violations (docs/architecture.md):\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn every_allowed_exception_is_still_needed() {
+    let src = src_dir();
+    for (file, prefix, why) in ALLOWED {
+        let mut files = Vec::new();
+        let path = src.join(file);
+        if path.is_dir() {
+            rust_files(&path, &mut files);
+        } else {
+            files.push(path);
+        }
+        let used = files.iter().any(|f| {
+            let rel = f
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let code = strip(&fs::read_to_string(f).expect("read source"));
+            imports(&code, &module_path(&rel))
+                .iter()
+                .any(|(_, p)| p == prefix || p.starts_with(&format!("{prefix}::")))
+        });
+        assert!(used, "exception ({file}, {prefix}: {why}) is no longer used: delete it");
+    }
+}
+
+#[test]
+fn the_checker_sees_forbidden_imports() {
+    // Each of these must be caught, so that the rule cannot pass vacuously.
+    let cases = [
+        ("vm/call.rs", "use crate::stdlib::base::tostring_meta;"),
+        ("vm/call.rs", "fn f() { crate::stdlib::open_base(st); }"),
+        ("vm/hook.rs", "pub profile: crate::stdlib::jit::profile::ProfileHook,"),
+        ("gc/verify.rs", "use crate::{value::Value, stdlib::buffer};"),
+        ("vm/api.rs", "use super::super::stdlib::open_base;"),
+        ("stdlib/io.rs", "use crate::lua::Lua;"),
+        ("table.rs", "use crate::gc::barrier_back;"),
+        ("compiler/dump/tests.rs", "use super::super::super::stdlib;"),
+        ("stdlib/base.rs", "let ci = st.cur.frames[idx];"),
+        ("lua/thread.rs", "if co.frames.is_empty() {}"),
+    ];
+    for (file, src) in cases {
+        assert!(!check_file(file, src).is_empty(), "not caught in {file}: {src}");
+    }
+    // And these are fine: downward imports, comments, strings, the frame API.
+    let fine = [
+        (
+            "stdlib/base.rs",
+            "use crate::vm::state::State; use super::string::check_int;",
+        ),
+        ("vm/meta.rs", "// see crate::stdlib::base\nlet s = \"crate::stdlib\";"),
+        ("lua/state.rs", "use crate::stdlib::open_base; let d = th.depth();"),
+        ("func.rs", "use crate::vm::state::State;"),
+        ("stdlib/debug.rs", "let n = th.frames_len_is_not_the_array;"),
+    ];
+    for (file, src) in fine {
+        assert_eq!(check_file(file, src), Vec::<String>::new(), "{file}: {src}");
+    }
+}
