@@ -262,7 +262,7 @@ fn units_used(setup: &str, code: &str) -> u64 {
 
 /// Each native pays in proportion to the bytes or elements it touches: twice the
 /// input costs about twice the units, and a megabyte costs at least a unit per 16
-/// bytes touched (the rate in `vm::hook::BYTES_PER_UNIT`) rather than the few units
+/// bytes touched (the rate in `vm::budget::BYTES_PER_UNIT`) rather than the few units
 /// of one call.
 #[test]
 fn natives_pay_in_proportion_to_their_input() {

@@ -371,7 +371,7 @@ impl<'a> Lexer<'a> {
         // check runs no collection (the compiler holds unrooted objects); a stop is
         // an ordinary error return.
         self.st
-            .charge(1 + (self.text.len() / crate::vm::hook::BYTES_PER_UNIT) as u64)?;
+            .charge(1 + (self.text.len() / crate::vm::budget::BYTES_PER_UNIT) as u64)?;
         // Like LuaJIT's lexer, which always holds the character after the token:
         // a reader is called for it now, not when the parser asks for the next token.
         self.peek();

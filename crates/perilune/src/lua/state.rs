@@ -38,9 +38,9 @@ use std::sync::{Arc, Mutex};
 use crate::alloc::{Allocator, HeapRef};
 use crate::object::{GcRef, Table as RawTable};
 use crate::value::Value as Raw;
+use crate::vm::budget::HookAction;
 use crate::vm::call::close_upvals;
 use crate::vm::error::{LResult, Throw};
-use crate::vm::hook::HookAction;
 use crate::vm::state::State;
 
 use super::error::{Error, Result};
@@ -49,7 +49,7 @@ use super::table::Table;
 use super::userdata::{error_metatable_native, UdCell, WrappedError};
 use super::value::{IntoLua, IntoLuaMulti, Value};
 
-/// The abort reason `vm::hook` gives when the instruction budget runs out.
+/// The abort reason `vm::budget` gives when the instruction budget runs out.
 pub(crate) const BUDGET_REASON: &str = "instruction budget exhausted";
 
 /// Which standard libraries to open. Combine with `|`.
@@ -799,7 +799,7 @@ impl Lua {
     }
 
     /// Set the cap each finalizer (`__gc`) call runs under, in budget units
-    /// (default [`DEFAULT_FINALIZER_BUDGET`](crate::vm::hook::DEFAULT_FINALIZER_BUDGET),
+    /// (default [`DEFAULT_FINALIZER_BUDGET`](crate::vm::budget::DEFAULT_FINALIZER_BUDGET),
     /// about 3 ms; `None`: no cap of its own). A finalizer that spends it is stopped
     /// and reported to the finalizer error handler as `finalizer budget exhausted`;
     /// the code it interrupted goes on. The budget in force applies as well: see

@@ -26,8 +26,8 @@ use super::pattern::{self, Capture, Matcher, PatternError, Pay};
 use crate::buf::{Buf, MAX_STR};
 use crate::object::{GcRef, LuaStr};
 use crate::value::{LuaType, Value};
+use crate::vm::budget::CHUNK_BYTES;
 use crate::vm::error::{LResult, Throw};
-use crate::vm::hook::CHUNK_BYTES;
 use crate::vm::state::State;
 
 /// Most values `string.byte` returns at once (LuaJIT: "string slice too long").
@@ -136,7 +136,7 @@ pub fn push_charged(st: &mut State, bytes: &[u8], built: bool) -> LResult<()> {
 }
 
 /// Matcher steps between payments into the instruction countdown: as many as the
-/// interpreter runs between two checks (`vm::hook`), well under a millisecond of
+/// interpreter runs between two checks (`vm::budget`), well under a millisecond of
 /// matching.
 const FUEL_CHUNK: u64 = 10_000;
 

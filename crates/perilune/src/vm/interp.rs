@@ -21,11 +21,11 @@ use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte
 use crate::func::{LuaFunction, Upval};
 use crate::object::GcRef;
 use crate::value::Value;
+use crate::vm::budget::Poll;
 use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, precall, Entered};
 use crate::vm::debughook::mask::{CALL as HOOK_CALL, COUNT as HOOK_COUNT, LINE as HOOK_LINE, RET as HOOK_RET};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, Cont, FrameKind};
-use crate::vm::hook::Poll;
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -1305,7 +1305,7 @@ impl State {
             t.top += 2;
             // Under a budget of its own; a stop by the host ends the run (the rest
             // wait for the next safe point) and is raised into the interrupted code.
-            if self.call_finalizer() == crate::vm::hook::FinalizerEnd::Stop {
+            if self.call_finalizer() == crate::vm::budget::FinalizerEnd::Stop {
                 break;
             }
         }

@@ -1,13 +1,13 @@
 //! The virtual machine: state, threads, frames, the interpreter and its helpers.
 
 pub mod api;
+pub mod budget;
 pub mod call;
 pub mod coroutine;
 pub mod debug;
 pub mod debughook;
 pub mod error;
 pub mod frame;
-pub mod hook;
 pub mod interp;
 pub mod meta;
 pub mod profile;

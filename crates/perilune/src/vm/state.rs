@@ -105,9 +105,9 @@ pub struct State {
     /// number converted, `?` for any other object, as LuaJIT's `ERRFIN` event gives
     /// them); nothing is formatted when unset.
     pub finalizer_error_handler: Option<FinalizerErrorHandler>,
-    /// Countdown to the next interrupt/budget check (see `vm/hook.rs`).
+    /// Countdown to the next interrupt/budget check (see `vm/budget.rs`).
     pub hook_counter: i64,
-    pub hooks: crate::vm::hook::Hooks,
+    pub hooks: crate::vm::budget::Hooks,
     /// Mask and count of the Lua debug hook (`vm/debughook.rs`).
     pub dbg_hook: crate::vm::debughook::DebugHook,
     /// Set while an error handler runs: the stack and frame limits are raised a little.
@@ -196,8 +196,8 @@ impl State {
                     rust_depth: 0,
                     in_finalizer: false,
                     finalizer_error_handler: None,
-                    hook_counter: crate::vm::hook::HOOK_INTERVAL,
-                    hooks: crate::vm::hook::Hooks::default(),
+                    hook_counter: crate::vm::budget::HOOK_INTERVAL,
+                    hooks: crate::vm::budget::Hooks::default(),
                     dbg_hook: crate::vm::debughook::DebugHook::default(),
                     in_hook: false,
                     error_headroom: false,

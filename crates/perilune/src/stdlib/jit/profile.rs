@@ -10,7 +10,7 @@
 //!   stop it and join it.
 //! - The VM looks at the counter where it already looks at the interrupt flag: in the
 //!   cold path taken when the instruction countdown runs out (`State::hook_check_at`,
-//!   at most [`HOOK_INTERVAL`](crate::vm::hook::HOOK_INTERVAL) units apart, a few tens
+//!   at most [`HOOK_INTERVAL`](crate::vm::budget::HOOK_INTERVAL) units apart, a few tens
 //!   of microseconds). The hot path does not change.
 //! - The VM state of a sample: `'G'` when the tick came while the collector ran (the
 //!   VM tells the timer around collector steps, [`ProfileHook::set_vmstate`](crate::vm::profile::ProfileHook::set_vmstate));
@@ -39,11 +39,11 @@ use std::time::Duration;
 use crate::buf::Buf;
 use crate::object::{GcRef, Table, Thread};
 use crate::value::Value;
+use crate::vm::budget::Poll;
 use crate::vm::coroutine::ResumeError;
 use crate::vm::debug::{current_line_in, function_name_kind_in};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
-use crate::vm::hook::Poll;
 use crate::vm::state::State;
 use crate::vm::thread::ThreadStatus;
 
