@@ -18,9 +18,9 @@
 use crate::object::{GcRef, LuaFunction, Table, Thread};
 use crate::value::Value;
 use crate::vm::debug::{current_line_in, function_name_kind_in, thread_frame_proto};
-use crate::vm::debughook::mask;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
+use crate::vm::hook::mask;
 use crate::vm::state::{type_index, State};
 
 pub fn open(st: &mut State) -> LResult<()> {

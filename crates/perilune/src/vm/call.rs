@@ -350,7 +350,7 @@ fn call_native(
     };
     ensure_stack(st, th, func + 1 + nargs + NATIVE_MIN_STACK + EXTRA_STACK)?;
     push_native_frame(th, func, nargs, NATIVE_MIN_STACK, nresults, cont, fl)?;
-    if st.dbg_hook.mask & crate::vm::debughook::mask::CALL != 0 {
+    if st.dbg_hook.mask & crate::vm::hook::mask::CALL != 0 {
         st.call_debug_hook(b"call", None)?;
     }
     // No "return" event for natives: LuaJIT fires none for its library functions.

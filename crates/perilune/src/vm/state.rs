@@ -108,8 +108,8 @@ pub struct State {
     /// Countdown to the next interrupt/budget check (see `vm/budget.rs`).
     pub hook_counter: i64,
     pub hooks: crate::vm::budget::Hooks,
-    /// Mask and count of the Lua debug hook (`vm/debughook.rs`).
-    pub dbg_hook: crate::vm::debughook::DebugHook,
+    /// Mask and count of the Lua debug hook (`vm/hook.rs`).
+    pub dbg_hook: crate::vm::hook::DebugHook,
     /// Set while an error handler runs: the stack and frame limits are raised a little.
     pub error_headroom: bool,
     /// The thread (its address) whose xpcall handler is running, if any. Another
@@ -198,7 +198,7 @@ impl State {
                     finalizer_error_handler: None,
                     hook_counter: crate::vm::budget::HOOK_INTERVAL,
                     hooks: crate::vm::budget::Hooks::default(),
-                    dbg_hook: crate::vm::debughook::DebugHook::default(),
+                    dbg_hook: crate::vm::hook::DebugHook::default(),
                     in_hook: false,
                     error_headroom: false,
                     handling_thread: 0,
