@@ -289,6 +289,22 @@ unsafe impl Allocator for FaultyArena {
     }
 }
 
+/// Whether the VM is at rest: interpreting and nested in no other mode, as it is
+/// between calls from the host and after every error the host or a script caught
+/// (DESIGN.md invariant 8; the allocation-failure sweep checks it after every run).
+pub fn mode_at_rest(st: &crate::vm::state::State) -> Result<(), String> {
+    use crate::vm::hot::VmMode;
+    let nested: Vec<VmMode> = VmMode::ALL
+        .into_iter()
+        .filter(|&m| m != VmMode::Interp && st.within(m))
+        .collect();
+    if st.mode() == VmMode::Interp && st.within(VmMode::Interp) && nested.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("VM mode not at rest: {:?} within {:?}", st.mode(), nested))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,11 +209,14 @@ impl Sweep<'_> {
             // by a script's `error` after it caught one and went on making garbage): the
             // host can allocate again at once.
             let refusal_reached_host = |m: &str| m.starts_with("not enough memory") && !m.contains("function 'error'");
+            // Whatever the run did, every mode it entered was left on the way out,
+            // the error paths included: the VM is interpreting again.
+            let at_rest = st.as_deref().map_or(Ok(()), perilune::testing::mode_at_rest);
             let recovered = match (&mut st, end.message()) {
                 (Some(st), Some(m)) if refusal_reached_host(m) => allocates_again_without_collecting(st),
                 _ => Ok(()),
             };
-            let checks = recovered.and_then(|()| post_checks(&fa, st));
+            let checks = at_rest.and(recovered).and_then(|()| post_checks(&fa, st));
             (end, out, injected, checks)
         }));
         self.stats.runs += 1;

@@ -77,9 +77,9 @@ fn host_callback_can_abort() {
     st.set_interrupt(Some(Box::new(move || {
         calls += 1;
         if calls > 3 {
-            perilune::vm::budget::HookAction::Abort("stopped by host".into())
+            perilune::vm::budget::InterruptAction::Abort("stopped by host".into())
         } else {
-            perilune::vm::budget::HookAction::Continue
+            perilune::vm::budget::InterruptAction::Continue
         }
     })));
     assert_eq!(run(&mut st, "while true do end").unwrap_err(), "stopped by host");

@@ -30,6 +30,8 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
+use crate::vm::hot::HotBlock;
+
 /// An allocation was refused (by the limit or by the allocator).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutOfMemory;
@@ -130,9 +132,11 @@ pub struct Heap {
     used: Cell<usize>,
     peak: Cell<usize>,
     limit: Cell<usize>,
-    /// Bytes allocated since the collector last caught up; positive means a GC step
-    /// is due at the next safe point.
-    debt: Cell<isize>,
+    /// The words compiled code and the interpreter's fast paths read (`vm/hot.rs`),
+    /// the GC debt among them: bytes allocated since the collector last caught up,
+    /// positive when a GC step is due at the next safe point. Here because this box
+    /// is the one place both the allocator and the running code reach.
+    pub hot: HotBlock,
     /// An allocation was refused since the last full collection: one is owed, and
     /// the debt stays positive until it has run (DESIGN.md invariant 5).
     collection_owed: Cell<bool>,
@@ -153,7 +157,7 @@ impl Heap {
             used: Cell::new(0),
             peak: Cell::new(0),
             limit: Cell::new(usize::MAX),
-            debt: Cell::new(0),
+            hot: HotBlock::new(),
             collection_owed: Cell::new(false),
         }
     }
@@ -197,13 +201,15 @@ impl Heap {
     pub fn set_limit(&self, limit: usize) {
         self.limit.set(limit);
     }
+    #[inline(always)]
     pub fn debt(&self) -> isize {
-        self.debt.get()
+        self.hot.gc_debt.get()
     }
     /// Set the debt. While a collection is owed it stays positive, so the next safe
     /// point pays it whatever the pacing says.
     pub fn set_debt(&self, debt: isize) {
-        self.debt
+        self.hot
+            .gc_debt
             .set(if self.collection_owed.get() { debt.max(1) } else { debt });
     }
 
@@ -222,11 +228,11 @@ impl Heap {
     /// collection owed and no debt. Without this, a table that retries such a growth
     /// near the limit would force a full collection at every safe point.
     pub fn optional<R>(&self, f: impl FnOnce() -> R) -> R {
-        let (owed, debt) = (self.collection_owed.get(), self.debt.get());
+        let (owed, debt) = (self.collection_owed.get(), self.hot.gc_debt.get());
         let r = f();
         if !owed && self.collection_owed.get() {
             self.collection_owed.set(false);
-            self.debt.set(debt);
+            self.hot.gc_debt.set(debt);
         }
         r
     }
@@ -237,7 +243,7 @@ impl Heap {
     #[cold]
     fn refuse(&self) -> OutOfMemory {
         self.collection_owed.set(true);
-        self.debt.set(self.debt.get().max(1));
+        self.hot.gc_debt.set(self.hot.gc_debt.get().max(1));
         OutOfMemory
     }
 
@@ -255,7 +261,9 @@ impl Heap {
         if used > self.peak.get() {
             self.peak.set(used);
         }
-        self.debt.set(self.debt.get().saturating_add(size as isize));
+        self.hot
+            .gc_debt
+            .set(self.hot.gc_debt.get().saturating_add(size as isize));
     }
     fn account_free(&self, size: usize) {
         debug_assert!(self.used.get() >= size, "heap accounting underflow");

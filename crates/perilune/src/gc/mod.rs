@@ -25,6 +25,7 @@
 use crate::alloc::{Heap, OutOfMemory};
 use crate::object::{GcHeader, GcRef, ObjKind, Table, Userdata};
 use crate::value::Value;
+use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 
 pub mod sweep;
@@ -239,6 +240,16 @@ fn is_white_value(v: Value) -> bool {
 
 // --- Pacing and the step driver -------------------------------------------------
 
+/// Run collector work `f` in [`VmMode::Gc`]. A running profiler's timer is told too
+/// (it runs on another thread and cannot read the mode): its ticks meanwhile are the
+/// collector's samples (`'G'`).
+fn collecting<R>(state: &mut State, f: impl FnOnce(&mut State) -> R) -> R {
+    state.budget.profile.set_vmstate(VmMode::Gc.profile_letter());
+    let r = state.with_mode(VmMode::Gc, f);
+    state.budget.profile.set_vmstate(0);
+    r
+}
+
 /// Run GC work if the allocation debt says it is due. Called at safe points.
 ///
 /// A full collection owed by a refused allocation runs first, even while the collector
@@ -246,13 +257,17 @@ fn is_white_value(v: Value) -> bool {
 /// limit is set and use has passed [`LIMIT_URGENT_PERCENT`] of it, the current cycle is
 /// finished at once so that garbage is freed before allocations start to be refused.
 pub fn check(state: &mut State) {
+    collecting(state, check_now)
+}
+
+fn check_now(state: &mut State) {
     if state.gc.locked > 0 {
         return;
     }
     if state.heap.collection_owed() {
         // An allocation was refused: collect everything now, even while the collector
         // is stopped, so the code that handles the error can allocate again.
-        full_collect(state);
+        full_cycle(state);
         return;
     }
     if state.gc.stopped || state.heap.debt() <= 0 {
@@ -283,7 +298,7 @@ pub fn step_kb(state: &mut State, kb: usize) -> bool {
         return false;
     }
     let budget = work_budget(&state.gc, kb.saturating_mul(1024));
-    run_work(state, budget)
+    collecting(state, |state| run_work(state, budget))
 }
 
 /// A full, non-incremental collection (`collectgarbage("collect")`). Marking in
@@ -292,6 +307,10 @@ pub fn full_collect(state: &mut State) {
     if state.gc.locked > 0 {
         return;
     }
+    collecting(state, full_cycle)
+}
+
+fn full_cycle(state: &mut State) {
     if state.gc.phase == Phase::Propagate {
         // Abandon the marks: sweeping now frees nothing, because no object carries
         // the other white until the next atomic phase, and it whitens everything.

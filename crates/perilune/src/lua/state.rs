@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use crate::alloc::{Allocator, HeapRef};
 use crate::object::{GcRef, Table as RawTable};
 use crate::value::Value as Raw;
-use crate::vm::budget::HookAction;
+use crate::vm::budget::InterruptAction;
 use crate::vm::call::close_upvals;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
@@ -753,10 +753,10 @@ impl Lua {
         F: FnMut() -> VmState + Send + 'static,
     {
         let f = Box::new(move || match catch_unwind(AssertUnwindSafe(&mut callback)) {
-            Ok(VmState::Continue) => HookAction::Continue,
-            Ok(VmState::Error(m)) => HookAction::Error(m),
-            Ok(VmState::Abort(m)) => HookAction::Abort(m),
-            Err(_) => HookAction::Abort("interrupt callback panicked".into()),
+            Ok(VmState::Continue) => InterruptAction::Continue,
+            Ok(VmState::Error(m)) => InterruptAction::Error(m),
+            Ok(VmState::Abort(m)) => InterruptAction::Abort(m),
+            Err(_) => InterruptAction::Abort("interrupt callback panicked".into()),
         });
         self.with_state(|st, _| {
             st.set_interrupt(Some(f));
@@ -856,8 +856,8 @@ impl Lua {
         self.with_state(|st, raw| {
             crate::gc::full_collect(st);
             st.run_finalizers();
-            if st.hooks.pending_abort {
-                st.hooks.pending_abort = false;
+            if st.budget.pending_abort {
+                st.budget.pending_abort = false;
                 return Err(error_from_throw(st, raw, Throw::Abort));
             }
             Ok(())
@@ -876,8 +876,8 @@ impl Lua {
         self.with_state(|st, raw| {
             let done = crate::gc::step_kb(st, kbytes);
             st.run_finalizers();
-            if st.hooks.pending_abort {
-                st.hooks.pending_abort = false;
+            if st.budget.pending_abort {
+                st.budget.pending_abort = false;
                 return Err(error_from_throw(st, raw, Throw::Abort));
             }
             Ok(done)
@@ -1145,8 +1145,8 @@ pub(crate) fn protect_with<R>(
     // An abort a finalizer left pending is raised here at the latest, so that it
     // reaches the host call it interrupted, not the next one.
     let r = match f(st) {
-        Ok(_) if st.hooks.pending_abort => {
-            st.hooks.pending_abort = false;
+        Ok(_) if st.budget.pending_abort => {
+            st.budget.pending_abort = false;
             Err(Throw::Abort)
         }
         r => r,
@@ -1163,9 +1163,9 @@ pub(crate) fn protect_with<R>(
             // The host handles the error next: pay a collection owed by a refused
             // allocation first, so it can allocate again (handles live in the registry).
             st.pay_owed_collection();
-            if st.hooks.pending_abort {
+            if st.budget.pending_abort {
                 // A finalizer run by that collection was stopped by the host.
-                st.hooks.pending_abort = false;
+                st.budget.pending_abort = false;
                 return Err(error_from_throw(st, raw, Throw::Abort));
             }
             Err(err)
@@ -1179,7 +1179,7 @@ pub(crate) fn error_from_throw(st: &mut State, raw: &LuaRaw, e: Throw) -> Error 
     match e {
         Throw::Oom => mem_error(),
         Throw::Abort => {
-            let reason = std::mem::take(&mut st.hooks.abort_reason);
+            let reason = std::mem::take(&mut st.budget.abort_reason);
             if reason == BUDGET_REASON {
                 Error::BudgetExhausted
             } else {

@@ -489,7 +489,7 @@ fn upvaluejoin(st: &mut State) -> LResult<usize> {
     Ok(0)
 }
 
-// --- Hooks --------------------------------------------------------------------------
+// --- Budget --------------------------------------------------------------------------
 
 fn sethook(st: &mut State) -> LResult<usize> {
     let (th, a) = thread_arg(st);

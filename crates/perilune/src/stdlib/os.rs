@@ -294,7 +294,7 @@ fn close_state(st: &mut State) {
             break;
         }
         st.run_finalizers();
-        if st.hooks.pending_abort {
+        if st.budget.pending_abort {
             break;
         }
     }

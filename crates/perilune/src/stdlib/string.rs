@@ -145,7 +145,7 @@ const FUEL_CHUNK: u64 = 10_000;
 /// flag and the host's callback stop a pathological pattern mid-match (found by the
 /// `run` fuzz target, docs/fuzzing.md; the interpreter charges the whole
 /// `string.find` as one call). A refused payment keeps its error and ends the match.
-/// The payment never runs Lua code (`State::hook_check`), so the subject and pattern
+/// The payment never runs Lua code (`State::budget_check`), so the subject and pattern
 /// the matcher borrows stay where they are.
 fn metered<T>(
     st: &mut State,

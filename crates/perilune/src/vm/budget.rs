@@ -1,30 +1,35 @@
-//! Stopping running code: interrupts, instruction budgets and host hooks.
+//! The budget: instruction budgets, the interrupt flag and the host's interrupt
+//! callback, all looked at when one countdown runs out.
 //!
-//! The interpreter pays into a countdown (`State::hook_counter`) at every point where
-//! execution could go on forever: loop back-edges (the length of the loop body, so
-//! the count approximates instructions executed) and entry into a Lua function (one
-//! unit), and natives and the compiler pay for the work they do in proportion to
-//! the bytes or elements they touch ([`State::charge`], [`State::charge_bytes`];
-//! docs/embedding.md, "The budget guarantee"). Finalizers run under a cap of their
-//! own and a stop by the host inside one is raised into the code it interrupted
-//! ([`State::call_finalizer`]). When the countdown runs out it calls
-//! [`State::hook_check`], which:
+//! The interpreter pays into a countdown (the hot block's `countdown`, `vm/hot.rs`) at
+//! every point where execution could go on forever: loop back-edges (the length of
+//! the loop body, so the count approximates instructions executed) and entry into a
+//! Lua function (one unit), and natives and the compiler pay for the work they do in
+//! proportion to the bytes or elements they touch ([`State::charge`],
+//! [`State::charge_bytes`]; docs/embedding.md, "The budget guarantee"). Finalizers
+//! run under a cap of their own and a stop by the host inside one is raised into the
+//! code it interrupted ([`State::call_finalizer`]). When the countdown runs out it
+//! calls [`State::budget_check`], which:
 //! - raises `interrupted!` if the interrupt flag is set (Ctrl-C in the command line;
 //!   an ordinary, catchable error, as `lua.c` does);
 //! - charges the instruction budget and aborts when it is spent;
 //! - runs the host's interrupt callback, which may continue, raise an error or abort;
 //! - delivers the samples of a running profiler (`jit.profile`), whose timer thread
-//!   counts them in an atomic the check reads: where the check runs (a [`Poll`]) is
-//!   the VM state the samples are reported with, and only the interpreter's checks
-//!   may run the profiler's Lua callback.
+//!   counts them in an atomic the check reads: the VM mode ([`VmMode`]) at the check
+//!   is the state the samples are reported with, and only the interpreter's checks
+//!   at a [`Poll::Edge`] or a [`Poll::Call`] may run the profiler's Lua callback.
 //!
 //! An abort is `Throw::Abort`: no `pcall` inside the script catches it, so untrusted
 //! code cannot swallow it; it ends the call the host made.
 //!
+//! "Hook" means only the Lua debug hook (`vm/hook.rs`); nothing here is one.
+//!
 //! Invariants:
 //! - The fast path is one subtraction and one compare; the counter is reset to at most
-//!   [`HOOK_INTERVAL`] units so flags are noticed promptly.
+//!   [`CHECK_INTERVAL`] units so flags are noticed promptly.
 //! - Checks happen only at safe points of the interpreter (between instructions).
+//!
+//! [`VmMode`]: crate::vm::hot::VmMode
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,8 +37,8 @@ use std::sync::Arc;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
 
-/// Units between two looks at the flags when no budget is smaller.
-pub const HOOK_INTERVAL: i64 = 10_000;
+/// Units between two checks when no budget is smaller.
+pub const CHECK_INTERVAL: i64 = 10_000;
 
 /// Bytes a native copies, hashes or scans for one unit of the countdown. Measured:
 /// an interpreter instruction takes 3-4 ns; copying and interning a string takes
@@ -45,7 +50,8 @@ pub const BYTES_PER_UNIT: usize = 16;
 /// few tens of microseconds however large the operation is.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
-/// Where the countdown ran out: what the VM was doing, for the profiler.
+/// Where the countdown ran out: whether Lua code (the profiler's callback) may run
+/// there. What the VM was doing is its mode, not this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Poll {
     /// The interpreter at a loop back-edge: the frame's saved pc is the instruction
@@ -53,16 +59,14 @@ pub enum Poll {
     Edge,
     /// The interpreter at a call: the frame's saved pc is just past the call.
     Call,
-    /// The interpreter in the middle of an instruction that copies many values or
-    /// makes a big table: no Lua code may run here.
-    Values,
-    /// Inside a native function or the compiler ([`State::charge`]): no Lua code may
-    /// run here.
-    Native,
+    /// Inside an instruction that copies many values or makes a big table, or inside
+    /// a native function or the compiler ([`State::charge`]): no Lua code may run
+    /// here.
+    Inside,
 }
 
 /// What a host interrupt callback asks for.
-pub enum HookAction {
+pub enum InterruptAction {
     Continue,
     /// Raise a catchable Lua error with this message.
     Error(String),
@@ -71,14 +75,12 @@ pub enum HookAction {
 }
 
 /// Host callback run at interrupt checks.
-pub type InterruptFn = Box<dyn FnMut() -> HookAction + Send>;
+pub type InterruptFn = Box<dyn FnMut() -> InterruptAction + Send>;
 
 /// Interrupt and budget settings of a state.
-pub struct Hooks {
-    /// Set from anywhere (another thread, a signal handler) to interrupt the script.
-    pub interrupt_flag: Arc<AtomicBool>,
+pub struct Budget {
     /// Remaining instruction budget, if one is set.
-    pub budget: Option<u64>,
+    pub remaining: Option<u64>,
     /// Units the countdown started from at the last reset (to charge the budget).
     pub charged_from: i64,
     pub callback: Option<InterruptFn>,
@@ -125,12 +127,11 @@ pub enum FinalizerEnd {
     Stop,
 }
 
-impl Default for Hooks {
+impl Default for Budget {
     fn default() -> Self {
-        Hooks {
-            interrupt_flag: Arc::new(AtomicBool::new(false)),
-            budget: None,
-            charged_from: HOOK_INTERVAL,
+        Budget {
+            remaining: None,
+            charged_from: CHECK_INTERVAL,
             callback: None,
             abort_reason: String::new(),
             finalizer_budget: Some(DEFAULT_FINALIZER_BUDGET),
@@ -147,35 +148,46 @@ impl Default for Hooks {
 impl State {
     /// A handle that interrupts running code when set to true ("interrupted!").
     pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
-        self.hooks.interrupt_flag.clone()
+        self.heap.hot.interrupt_handle()
     }
 
     /// Limit execution to about `units` instructions from now (`None`: no limit).
     pub fn set_budget(&mut self, units: Option<u64>) {
-        self.hooks.budget = units;
+        self.budget.remaining = units;
         self.reset_countdown();
     }
 
     /// Remaining budget, if one is set.
     pub fn budget_remaining(&self) -> Option<u64> {
-        let used = (self.hooks.charged_from - self.hook_counter).max(0) as u64;
-        self.hooks.budget.map(|b| b.saturating_sub(used))
+        let used = (self.budget.charged_from - self.countdown()).max(0) as u64;
+        self.budget.remaining.map(|b| b.saturating_sub(used))
     }
 
     /// Run `f` at interrupt checks.
     pub fn set_interrupt(&mut self, f: Option<InterruptFn>) {
-        self.hooks.callback = f;
+        self.budget.callback = f;
         self.reset_countdown();
     }
 
+    /// Units left on the countdown (in the hot block, `vm/hot.rs`).
+    #[inline(always)]
+    pub fn countdown(&self) -> i64 {
+        self.heap.hot.countdown.get()
+    }
+
+    #[inline(always)]
+    fn set_countdown(&self, n: i64) {
+        self.heap.hot.countdown.set(n);
+    }
+
     fn reset_countdown(&mut self) {
-        let n = match self.hooks.budget {
-            Some(b) => (b.min(HOOK_INTERVAL as u64)) as i64,
-            None => HOOK_INTERVAL,
+        let n = match self.budget.remaining {
+            Some(b) => (b.min(CHECK_INTERVAL as u64)) as i64,
+            None => CHECK_INTERVAL,
         };
-        self.hooks.charged_from = n;
-        self.hook_counter = n;
-        self.hooks.native_floor = 0;
+        self.budget.charged_from = n;
+        self.set_countdown(n);
+        self.budget.native_floor = 0;
     }
 
     /// Pay `units` of work done inside a native function into the countdown (the
@@ -194,11 +206,12 @@ impl State {
     /// (a copy into a new string), or chunk by chunk as it goes when it can.
     #[inline]
     pub fn charge(&mut self, units: u64) -> LResult<()> {
-        // Capped so that `charged_from - hook_counter` in `hook_check` cannot overflow.
+        // Capped so that `charged_from - countdown` in `budget_check` cannot overflow.
         let units = units.min(1 << 52) as i64;
-        self.hook_counter -= units;
-        if self.hook_counter < self.hooks.native_floor {
-            self.hook_check_at(Poll::Native)?;
+        let left = self.countdown() - units;
+        self.set_countdown(left);
+        if left < self.budget.native_floor {
+            self.budget_check_at(Poll::Inside)?;
         }
         Ok(())
     }
@@ -211,9 +224,9 @@ impl State {
 
     /// Charge what the countdown used to the budget, and start it over.
     fn settle_countdown(&mut self) {
-        let used = (self.hooks.charged_from - self.hook_counter).max(0) as u64;
-        if let Some(b) = self.hooks.budget {
-            self.hooks.budget = Some(b.saturating_sub(used));
+        let used = (self.budget.charged_from - self.countdown()).max(0) as u64;
+        if let Some(b) = self.budget.remaining {
+            self.budget.remaining = Some(b.saturating_sub(used));
         }
         self.reset_countdown();
     }
@@ -221,10 +234,10 @@ impl State {
     /// Make the next check come after at most `units` more units (what the countdown
     /// has used so far stays charged).
     pub(crate) fn poll_soon(&mut self, units: i64) {
-        let cut = self.hook_counter - units;
+        let cut = self.countdown() - units;
         if cut > 0 {
-            self.hook_counter -= cut;
-            self.hooks.charged_from -= cut;
+            self.set_countdown(units);
+            self.budget.charged_from -= cut;
         }
     }
 
@@ -233,49 +246,49 @@ impl State {
     /// waiting that only the interpreter can do: a native cannot run the profiler's
     /// callback). Called right after the countdown was reset.
     pub(crate) fn poll_in_interpreter(&mut self) {
-        let n = self.hook_counter.max(0);
-        self.hook_counter -= n;
-        self.hooks.charged_from -= n;
-        self.hooks.native_floor = -n;
+        let n = self.countdown().max(0);
+        self.set_countdown(self.countdown() - n);
+        self.budget.charged_from -= n;
+        self.budget.native_floor = -n;
     }
 
     /// The countdown ran out in the interpreter, at a call: look at the flags,
-    /// charge the budget, ask the host (see [`State::hook_check_at`]).
+    /// charge the budget, ask the host (see [`State::budget_check_at`]).
     #[cold]
-    pub fn hook_check(&mut self) -> LResult<()> {
-        self.hook_check_at(Poll::Call)
+    pub fn budget_check(&mut self) -> LResult<()> {
+        self.budget_check_at(Poll::Call)
     }
 
     /// The countdown ran out at `at`: look at the flags, charge the budget, ask the
     /// host, deliver profiler samples. At [`Poll::Edge`] and [`Poll::Call`] Lua code
     /// may run (the profiler's callback); at [`Poll::Call`] the stack may move.
     #[cold]
-    pub fn hook_check_at(&mut self, at: Poll) -> LResult<()> {
+    pub fn budget_check_at(&mut self, at: Poll) -> LResult<()> {
         self.settle_countdown();
-        if self.hooks.budget == Some(0) {
-            let reason = match self.hooks.fin {
+        if self.budget.remaining == Some(0) {
+            let reason = match self.budget.fin {
                 Some((_, true)) => FINALIZER_BUDGET_REASON,
                 _ => "instruction budget exhausted",
             };
             return Err(self.abort(reason));
         }
-        if self.hooks.pending_abort {
-            self.hooks.pending_abort = false;
-            self.hooks.aborts += 1;
+        if self.budget.pending_abort {
+            self.budget.pending_abort = false;
+            self.budget.aborts += 1;
             return Err(Throw::Abort);
         }
-        if self.hooks.interrupt_flag.swap(false, Ordering::Relaxed) {
-            self.hooks.interrupts += 1;
+        if self.heap.hot.take_interrupt() {
+            self.budget.interrupts += 1;
             return Err(self.rt_error_here("interrupted!"));
         }
-        if let Some(cb) = self.hooks.callback.as_mut() {
+        if let Some(cb) = self.budget.callback.as_mut() {
             match cb() {
-                HookAction::Continue => {}
-                HookAction::Error(msg) => return Err(self.rt_error_here(&msg)),
-                HookAction::Abort(msg) => return Err(self.abort(&msg)),
+                InterruptAction::Continue => {}
+                InterruptAction::Error(msg) => return Err(self.rt_error_here(&msg)),
+                InterruptAction::Abort(msg) => return Err(self.abort(&msg)),
             }
         }
-        if self.hooks.profile.is_running() {
+        if self.budget.profile.is_running() {
             return self.profile_poll(at);
         }
         Ok(())
@@ -300,22 +313,22 @@ impl State {
 
     /// Make an abort carrying `reason`.
     pub fn abort(&mut self, reason: &str) -> Throw {
-        self.hooks.abort_reason = reason.to_string();
-        self.hooks.pending_abort = false;
-        self.hooks.aborts += 1;
+        self.budget.abort_reason = reason.to_string();
+        self.budget.pending_abort = false;
+        self.budget.aborts += 1;
         Throw::Abort
     }
 
     /// Set the cap each finalizer call runs under (`None`: none of its own; the
     /// budget in force still applies).
     pub fn set_finalizer_budget(&mut self, units: Option<u64>) {
-        self.hooks.finalizer_budget = units;
+        self.budget.finalizer_budget = units;
     }
 
-    /// Raise an abort that a finalizer left pending (see [`Hooks::pending_abort`]).
+    /// Raise an abort that a finalizer left pending (see [`Budget::pending_abort`]).
     pub fn raise_pending_abort(&mut self) -> LResult<()> {
-        if self.hooks.pending_abort {
-            self.hooks.pending_abort = false;
+        if self.budget.pending_abort {
+            self.budget.pending_abort = false;
             Err(Throw::Abort)
         } else {
             Ok(())
@@ -326,7 +339,7 @@ impl State {
     /// on top) under the finalizer rules (docs/embedding.md, "Finalizers and the
     /// budget"):
     /// - it runs under the budget in force, which pays for it, and under a cap of
-    ///   its own ([`Hooks::finalizer_budget`]), whichever is smaller; the host's
+    ///   its own ([`Budget::finalizer_budget`]), whichever is smaller; the host's
     ///   callback and the interrupt flag are looked at as anywhere else;
     /// - an error it raises, its own cap running out included, is handed to the
     ///   finalizer error handler and never rethrown ([`FinalizerEnd::Done`]);
@@ -335,26 +348,26 @@ impl State {
     ///   flag seen inside it is set again for that code ([`FinalizerEnd::Stop`]).
     pub fn call_finalizer(&mut self) -> FinalizerEnd {
         self.settle_countdown();
-        let outer = self.hooks.budget;
-        let cap = self.hooks.finalizer_budget;
+        let outer = self.budget.remaining;
+        let cap = self.budget.finalizer_budget;
         let (own, cap_binds) = match (outer, cap) {
             (Some(o), Some(c)) => (Some(o.min(c)), c < o),
             (None, c) => (c, c.is_some()),
             (o, None) => (o, false),
         };
-        let saved_fin = self.hooks.fin.replace((outer, cap_binds));
-        self.hooks.budget = own;
+        let saved_fin = self.budget.fin.replace((outer, cap_binds));
+        self.budget.remaining = own;
         self.reset_countdown();
-        let (aborts, interrupts) = (self.hooks.aborts, self.hooks.interrupts);
+        let (aborts, interrupts) = (self.budget.aborts, self.budget.interrupts);
         let ok = self.pcall(1, 0, false);
         self.settle_countdown();
-        let used = own.map_or(0, |o| o.saturating_sub(self.hooks.budget.unwrap_or(0)));
-        self.hooks.fin = saved_fin;
-        self.hooks.budget = outer.map(|o| o.saturating_sub(used));
+        let used = own.map_or(0, |o| o.saturating_sub(self.budget.remaining.unwrap_or(0)));
+        self.budget.fin = saved_fin;
+        self.budget.remaining = outer.map(|o| o.saturating_sub(used));
         self.reset_countdown();
-        let aborted = self.hooks.aborts != aborts;
-        let own_cap = aborted && self.hooks.abort_reason == FINALIZER_BUDGET_REASON;
-        let interrupted = self.hooks.interrupts != interrupts;
+        let aborted = self.budget.aborts != aborts;
+        let own_cap = aborted && self.budget.abort_reason == FINALIZER_BUDGET_REASON;
+        let interrupted = self.budget.interrupts != interrupts;
         if !ok {
             if (!aborted || own_cap) && !interrupted {
                 let msg = self.peek(0);
@@ -363,16 +376,16 @@ impl State {
             self.pop(1);
         }
         if interrupted {
-            self.hooks.interrupt_flag.store(true, Ordering::Relaxed);
+            self.heap.hot.interrupt().store(true, Ordering::Relaxed);
         }
         if aborted && !own_cap {
-            self.hooks.pending_abort = true;
+            self.budget.pending_abort = true;
         }
         if interrupted || (aborted && !own_cap) {
             // The interrupted code looks at the flags at its next check (what the
             // countdown has used so far stays charged).
-            self.hooks.charged_from -= self.hook_counter;
-            self.hook_counter = 0;
+            self.budget.charged_from -= self.countdown();
+            self.set_countdown(0);
             return FinalizerEnd::Stop;
         }
         FinalizerEnd::Done

@@ -15,6 +15,7 @@ use crate::object::{GcHeader, GcRef, ObjKind, Thread};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
+use crate::vm::hot::VmMode;
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::{EXTRA_STACK, MAX_STACK};
 
@@ -307,9 +308,8 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
             return Err(overflow_in(st, p));
         }
         // Recursion without loops must meet the interrupt checks too.
-        st.hook_counter -= 1;
-        if st.hook_counter < 0 {
-            st.hook_check()?;
+        if st.heap.hot.pay(1) {
+            st.budget_check()?;
         }
         let (base, nvarargs) = lua_frame_base(&p, func, nargs);
         ensure_lua_stack(st, th, base + p.framesize as usize + EXTRA_STACK, p)?;
@@ -354,7 +354,7 @@ fn call_native(
         st.call_debug_hook(b"call", None)?;
     }
     // No "return" event for natives: LuaJIT fires none for its library functions.
-    let n = native(st)?;
+    let n = st.with_mode(VmMode::Native, native)?;
     let first = st.cur.top.saturating_sub(n);
     poscall(st, first, n)
 }

@@ -297,11 +297,11 @@ impl State {
             Throw::Error(v) => v,
             Throw::Oom | Throw::Yield => Value::string(self.oom_msg),
             Throw::Abort => {
-                let reason = std::mem::take(&mut self.hooks.abort_reason);
+                let reason = std::mem::take(&mut self.budget.abort_reason);
                 let v = self
                     .intern(reason.as_bytes())
                     .map_or(Value::string(self.oom_msg), Value::string);
-                self.hooks.abort_reason = reason;
+                self.budget.abort_reason = reason;
                 v
             }
         }

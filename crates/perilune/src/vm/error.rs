@@ -15,7 +15,7 @@ pub enum Throw {
     /// The running coroutine yields (only produced where yielding is allowed).
     Yield,
     /// The host stopped the script (budget spent, interrupt callback): no `pcall` in
-    /// the script catches it. The reason is in `State::hooks.abort_reason`.
+    /// the script catches it. The reason is in `State::budget.abort_reason`.
     Abort,
 }
 

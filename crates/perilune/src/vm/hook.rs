@@ -21,12 +21,13 @@
 //! (`vm/interp.rs`, `run::<true>`): `"line"` when the line changes or a jump goes
 //! back, `"count"` every `count` instructions, `"call"` (tail calls too, as in LuaJIT) on entry to a
 //! Lua function and `"return"` before it returns; natives get `"call"`/`"return"` in
-//! `call_native`. The hook runs as a nested call with hooks off, above the live
+//! `call_native`. The hook runs as a nested call in `VmMode::Hook` (hooks off), above the live
 //! registers of the frame that triggered it, so `debug.getinfo(2)` describes it.
 
 use crate::object::{GcRef, Thread};
 use crate::value::Value;
 use crate::vm::error::LResult;
+use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 
 /// Event bits of the hook mask.
@@ -84,19 +85,16 @@ impl State {
     }
 
     /// Call the hook function with `event` (and `line`) above the current top, with
-    /// hooks off while it runs. Errors in the hook propagate, as in Lua 5.1.
+    /// hooks off while it runs ([`VmMode::Hook`]). Errors in the hook propagate, as in Lua 5.1.
     pub fn call_debug_hook(&mut self, event: &[u8], line: Option<u32>) -> LResult<()> {
         let th = self.cur;
         let (f, _, _) = self.debug_hook(th);
-        if !f.is_function() || self.in_hook {
+        if !f.is_function() || self.within(VmMode::Hook) {
             return Ok(());
         }
         let ev = self.str_value(event)?;
         let arg = line.map_or(Value::NIL, |l| Value::number(l as f64));
-        self.in_hook = true;
-        let r = self.call_sync(f, &[ev, arg]);
-        self.in_hook = false;
-        r.map(|_| ())
+        self.with_mode(VmMode::Hook, |st| st.call_sync(f, &[ev, arg]).map(|_| ()))
     }
 
     /// Is a hook set for any event? (What the interpreter will test.)

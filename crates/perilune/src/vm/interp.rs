@@ -26,6 +26,7 @@ use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, pre
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, Cont, FrameKind};
 use crate::vm::hook::mask::{CALL as HOOK_CALL, COUNT as HOOK_COUNT, LINE as HOOK_LINE, RET as HOOK_RET};
+use crate::vm::hot::{HotBlock, VmMode};
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -44,7 +45,7 @@ pub fn execute(st: &mut State) -> LResult<()> {
 pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
     // Two copies of the loop: the hooked one fires debug hooks, the plain one pays
     // nothing for them. Each returns `false` when the hook state changed under it.
-    loop {
+    st.with_mode(VmMode::Interp, |st| loop {
         let done = if st.debug_hook_active() {
             run::<true>(st, entry)?
         } else {
@@ -53,12 +54,22 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
         if done {
             return Ok(());
         }
-    }
+    })
 }
 
 /// The dispatch loop; `HOOKS` selects the copy that fires debug hooks.
 fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
     let th = st.cur;
+    // The hot block, reached through a pointer held here as compiled code will hold
+    // it (`vm/hot.rs`): one load per countdown payment instead of two.
+    let hot: *const HotBlock = st.hot();
+    macro_rules! hot {
+        () => {
+            // SAFETY: the hot block lives in the heap's box for the state's whole life
+            // and is only ever mutated through its `Cell`s (no `&mut Heap` exists).
+            unsafe { &*hot }
+        };
+    }
     'frame: loop {
         let ci_idx = th.frames.len() - 1;
         debug_assert!(ci_idx >= entry);
@@ -90,7 +101,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         if HOOKS != st.debug_hook_active() {
             return Ok(false);
         }
-        if HOOKS && pc == 0 && st.dbg_hook.mask & HOOK_CALL != 0 && !st.in_hook {
+        if HOOKS && pc == 0 && st.dbg_hook.mask & HOOK_CALL != 0 && !st.within(VmMode::Hook) {
             // LuaJIT reports tail calls as plain "call" events (no "tail call").
             if let Err(e) = fire_hook(st, ci_idx, 0, b"call", None) {
                 match call::unwind(st, e, entry) {
@@ -156,7 +167,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         }
         macro_rules! safepoint {
             () => {
-                if st.heap.debt() > 0 || st.gc.tobefnz.is_some() {
+                if hot!().gc_debt.get() > 0 || st.gc.tobefnz.is_some() {
                     savepc!();
                     th.get_mut().top = ci!().top as usize;
                     st.safe_point();
@@ -169,7 +180,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         // the frame below): `top` must survive for the instruction that consumes them.
         macro_rules! safepoint_keep_top {
             () => {
-                if st.heap.debt() > 0 || st.gc.tobefnz.is_some() {
+                if hot!().gc_debt.get() > 0 || st.gc.tobefnz.is_some() {
                     st.safe_point_keeping_top();
                     reload_base!();
                 }
@@ -243,17 +254,16 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 pc = (pc as isize + jump_offset($ins) as isize) as usize;
             }};
         }
-        // A loop back-edge: charge the loop body to the hook countdown. The check may
-        // run the profiler's callback, which leaves this thread's stack where it is.
+        // A loop back-edge: charge the loop body to the budget's countdown. The check
+        // may run the profiler's callback, which leaves this thread's stack where it is.
         macro_rules! back_edge {
             ($units:expr) => {
                 back_edge!($units, Poll::Edge)
             };
             ($units:expr, $at:expr) => {{
-                st.hook_counter -= $units as i64;
-                if st.hook_counter < 0 {
+                if hot!().pay($units as i64) {
                     savepc!();
-                    tri!(st.hook_check_at($at));
+                    tri!(st.budget_check_at($at));
                 }
             }};
         }
@@ -266,7 +276,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             ($n:expr) => {{
                 let n: usize = $n;
                 if n > VALUES_PER_UNIT {
-                    back_edge!(n / VALUES_PER_UNIT, Poll::Values);
+                    back_edge!(n / VALUES_PER_UNIT, Poll::Inside);
                 }
             }};
         }
@@ -283,7 +293,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         }
         macro_rules! do_return {
             ($first:expr, $n:expr) => {{
-                if HOOKS && st.dbg_hook.mask & HOOK_RET != 0 && !st.in_hook {
+                if HOOKS && st.dbg_hook.mask & HOOK_RET != 0 && !st.within(VmMode::Hook) {
                     // The results sit in registers below the frame's top, so the hook
                     // (called above the top) leaves them alone.
                     tri!(fire_hook(st, ci_idx, pc, b"return", None));
@@ -372,7 +382,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             pc += 1;
             // Debug hooks run before the fetched instruction, with the pc already past
             // it (so errors and `getinfo` see the instruction's line).
-            if HOOKS && !st.in_hook {
+            if HOOKS && !st.within(VmMode::Hook) {
                 let m = st.dbg_hook.mask;
                 let mut event: Option<(&[u8], Option<u32>)> = None;
                 if m & HOOK_COUNT != 0 && st.dbg_hook.count > 0 {
@@ -822,12 +832,13 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     // Fast path: a Lua function with room on both stacks.
                     if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
                         let (nbase, nvar) = call::lua_frame_base(&p, func, nargs);
+                        let left = hot!().countdown.get();
                         if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len()
                             && call::slots_fit(st, nbase + p.framesize as usize, th.frames.len())
                             && th.frames.len() < th.frames.capacity()
-                            && st.hook_counter > 0
+                            && left > 0
                         {
-                            st.hook_counter -= 1;
+                            hot!().countdown.set(left - 1);
                             // SAFETY: room on both stacks was checked just above.
                             unsafe {
                                 call::push_lua_frame(
@@ -862,7 +873,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                                     Cont::Normal,
                                     0
                                 ));
-                                let n = tri!(native(st));
+                                let n = tri!(st.with_mode(VmMode::Native, native));
                                 let t = th.get_mut();
                                 let first = t.top.saturating_sub(n);
                                 call::place_results(t, func, first, n, nres);
@@ -897,11 +908,12 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                         let ci = *ci!();
                         let dest = ci.func as usize;
                         let (nbase, nvar) = call::lua_frame_base(&p, dest, nargs);
-                        if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len() && st.hook_counter > 0 {
+                        let left = hot!().countdown.get();
+                        if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len() && left > 0 {
                             if th.open_upvals.is_some_and(|u| u.slot as usize >= dest) {
                                 close_upvals(st, th, dest);
                             }
-                            st.hook_counter -= 1;
+                            hot!().countdown.set(left - 1);
                             let t = th.get_mut();
                             let sp = t.stack.as_mut_ptr();
                             // SAFETY: the callee and its arguments lie below `top` and
@@ -1227,10 +1239,7 @@ impl State {
     /// thread's `top` cover every live value.
     pub fn safe_point(&mut self) {
         if self.heap.debt() > 0 {
-            // A running profiler's samples taken meanwhile are the collector's ('G').
-            self.hooks.profile.set_vmstate(b'G');
             crate::gc::check(self);
-            self.hooks.profile.set_vmstate(0);
             self.housekeeping();
         }
         if self.gc.tobefnz.is_some() {
@@ -1275,11 +1284,15 @@ impl State {
 
     /// Call `__gc` of every object waiting for finalization, each under protection.
     /// Errors are reported to the warning handler, never rethrown.
+    /// Finalizers do not nest: a finalizer's own safe points leave the queue to the
+    /// run already going on.
     pub fn run_finalizers(&mut self) {
-        if self.in_finalizer {
-            return;
+        if !self.within(VmMode::Finalizer) {
+            self.with_mode(VmMode::Finalizer, State::finalize_queued);
         }
-        self.in_finalizer = true;
+    }
+
+    fn finalize_queued(&mut self) {
         while crate::gc::has_pending_finalizers(self) {
             // Room for the call first, so a queued object is never dropped unrun.
             // An optional growth: the finalizers wait for the next safe point if it fails.
@@ -1309,7 +1322,6 @@ impl State {
                 break;
             }
         }
-        self.in_finalizer = false;
     }
 
     /// Hand the error of a finalizer to the host's handler (the command prints

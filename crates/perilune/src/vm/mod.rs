@@ -8,6 +8,7 @@ pub mod debug;
 pub mod error;
 pub mod frame;
 pub mod hook;
+pub mod hot;
 pub mod interp;
 pub mod meta;
 pub mod profile;

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::vm::budget::Poll;
 use crate::vm::error::LResult;
+use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 
 /// Countdown units after which the VM looks again for samples it could not deliver
@@ -112,7 +113,7 @@ impl Drop for Profiler {
     }
 }
 
-/// The profiler's part of the state's hooks.
+/// The profiler's part of the state's budget.
 #[derive(Default)]
 pub struct ProfileHook {
     /// The running profiler, if any, and what delivers its samples.
@@ -155,7 +156,9 @@ impl State {
     /// The countdown ran out at `at` while a profiler runs: count the ticks the
     /// timer added and deliver the samples if Lua may run here.
     pub(crate) fn profile_poll(&mut self, at: Poll) -> LResult<()> {
-        let hook = &mut self.hooks.profile;
+        let letter = self.mode().profile_letter();
+        let nested = self.within(VmMode::Finalizer) || self.within(VmMode::Hook);
+        let hook = &mut self.budget.profile;
         let Some((p, deliver)) = hook.active.as_mut() else {
             return Ok(());
         };
@@ -164,8 +167,7 @@ impl State {
         if ticks > 0 {
             if p.samples == 0 {
                 p.vmstate = match ((due >> 32) as u8, at) {
-                    (0, Poll::Native) => b'C',
-                    (0, _) => b'I',
+                    (0, _) => letter,
                     (state, _) => state,
                 };
             }
@@ -174,11 +176,11 @@ impl State {
         if p.samples == 0 {
             return Ok(());
         }
-        if matches!(at, Poll::Native | Poll::Values) {
+        if at == Poll::Inside {
             self.poll_in_interpreter();
             return Ok(());
         }
-        if hook.busy || self.in_finalizer || self.in_hook {
+        if nested {
             self.poll_soon(RETRY_UNITS);
             return Ok(());
         }

@@ -10,6 +10,8 @@
 //! - `cur` is the running thread; it is always reachable (the main thread, or a
 //!   coroutine whose resumer holds it on its stack).
 //! - Fixed strings (`tm_names`, `oom_msg`) carry the FIXED mark and are never swept.
+//! - What the VM is doing is the hot block's mode (`vm/hot.rs`), changed only by
+//!   [`State::with_mode`]; between calls from the host it is `VmMode::Interp`.
 
 use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory};
 use crate::func::{Builtin, LuaFunction, NativeFn, Proto, Upval};
@@ -18,6 +20,7 @@ use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table, Thread, Userdata};
 use crate::string::StringTable;
 use crate::udata::Userdata as _Udata;
 use crate::value::{LuaType, Value};
+use crate::vm::hot::VmMode;
 use crate::vm::thread::ThreadStatus;
 
 /// Metamethods, in the order of their names in [`TM_NAMES`]. The first eight are
@@ -99,15 +102,13 @@ pub struct State {
     pub type_mts: [Option<GcRef<Table>>; NUM_TYPES],
     /// Nesting of Rust-level re-entries (natives calling Lua, coroutine resumes).
     pub rust_depth: u32,
-    /// Set while finalizers run, so a finalizer's own safe points do not recurse.
-    pub in_finalizer: bool,
     /// Where errors raised by finalizers go, as the bytes of the error message (a
     /// number converted, `?` for any other object, as LuaJIT's `ERRFIN` event gives
     /// them); nothing is formatted when unset.
     pub finalizer_error_handler: Option<FinalizerErrorHandler>,
-    /// Countdown to the next interrupt/budget check (see `vm/budget.rs`).
-    pub hook_counter: i64,
-    pub hooks: crate::vm::budget::Hooks,
+    /// The instruction budget, the interrupt callback and the profiler (`vm/budget.rs`;
+    /// the countdown itself is in the hot block, `vm/hot.rs`).
+    pub budget: crate::vm::budget::Budget,
     /// Mask and count of the Lua debug hook (`vm/hook.rs`).
     pub dbg_hook: crate::vm::hook::DebugHook,
     /// Set while an error handler runs: the stack and frame limits are raised a little.
@@ -120,8 +121,6 @@ pub struct State {
     /// then reported as "stack overflow", as LuaJIT does, not as an error in error
     /// handling.
     pub overflow_in_handler: bool,
-    /// Set while the debug hook runs, so it does not fire inside itself.
-    pub in_hook: bool,
     /// Instructions left until the next `count` hook event.
     pub hook_count_left: u32,
     /// Prototype address and pc of the last instruction run with a line hook set.
@@ -180,6 +179,7 @@ impl State {
         };
         match build(&mut gc, &mut strings) {
             Ok((oom_msg, tm_names, globals, registry, main_thread)) => {
+                heap.hot.countdown.set(crate::vm::budget::CHECK_INTERVAL);
                 main_thread.get_mut().status = ThreadStatus::Running;
                 Ok(Box::new(State {
                     heap,
@@ -194,12 +194,9 @@ impl State {
                     oom_msg,
                     type_mts: [None; NUM_TYPES],
                     rust_depth: 0,
-                    in_finalizer: false,
                     finalizer_error_handler: None,
-                    hook_counter: crate::vm::budget::HOOK_INTERVAL,
-                    hooks: crate::vm::budget::Hooks::default(),
+                    budget: crate::vm::budget::Budget::default(),
                     dbg_hook: crate::vm::hook::DebugHook::default(),
-                    in_hook: false,
                     error_headroom: false,
                     handling_thread: 0,
                     overflow_in_handler: false,
@@ -408,7 +405,7 @@ impl Drop for State {
         // string table is left to free (found by valgrind: this wrote to the freed
         // thread; regression test `dropping_a_state_after_free_all_writes_no_freed_object`).
         if self.gc.freed {
-            gc::free_all(self);
+            self.with_mode(VmMode::Gc, gc::free_all);
             return;
         }
         self.cur = self.main_thread;
@@ -421,12 +418,12 @@ impl Drop for State {
                 break;
             }
             self.run_finalizers();
-            if self.hooks.pending_abort {
+            if self.budget.pending_abort {
                 // The budget in force ran out, or the host's callback stopped a
                 // finalizer: closing runs no more Lua code.
                 break;
             }
         }
-        gc::free_all(self);
+        self.with_mode(VmMode::Gc, gc::free_all);
     }
 }

@@ -9,14 +9,16 @@
 //!   cannot outlive anything it reads; `stop`, a new `start` and closing the state
 //!   stop it and join it.
 //! - The VM looks at the counter where it already looks at the interrupt flag: in the
-//!   cold path taken when the instruction countdown runs out (`State::hook_check_at`,
-//!   at most [`HOOK_INTERVAL`](crate::vm::budget::HOOK_INTERVAL) units apart, a few tens
+//!   cold path taken when the instruction countdown runs out (`State::budget_check_at`,
+//!   at most [`CHECK_INTERVAL`](crate::vm::budget::CHECK_INTERVAL) units apart, a few tens
 //!   of microseconds). The hot path does not change.
 //! - The VM state of a sample: `'G'` when the tick came while the collector ran (the
-//!   VM tells the timer around collector steps, [`ProfileHook::set_vmstate`](crate::vm::profile::ProfileHook::set_vmstate));
-//!   otherwise the first look after the tick decides: `'I'` in the interpreter (a
-//!   loop back-edge or a call), `'C'` inside a native function or the compiler
-//!   (which pay into the countdown as they work). Lua code cannot run inside a
+//!   collector tells the timer when it starts and stops,
+//!   [`ProfileHook::set_vmstate`](crate::vm::profile::ProfileHook::set_vmstate): the
+//!   timer thread cannot read the VM mode); otherwise the VM mode at the first look
+//!   after the tick decides (`VmMode::profile_letter`): `'I'` in the interpreter,
+//!   `'C'` inside a native function (and the compiler it runs), which pay into the
+//!   countdown as they work. Lua code cannot run inside a
 //!   native, so there the samples wait: the countdown is set to run out at the
 //!   interpreter's next payment, while natives go on with the units they had
 //!   ([`State::poll_in_interpreter`]), so that a program that spends its time in
@@ -44,6 +46,7 @@ use crate::vm::coroutine::ResumeError;
 use crate::vm::debug::{current_line_in, function_name_kind_in};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
+use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 use crate::vm::thread::ThreadStatus;
 
@@ -107,11 +110,11 @@ fn start(st: &mut State) -> LResult<usize> {
     }
     let ms = interval_ms(mode.as_ref().map_or(&b""[..], |m| m.as_bytes()));
     // A running profiler stops first (its pending samples are dropped).
-    st.hooks.profile.stop();
+    st.budget.profile.stop();
     let reg = st.registry;
     st.table_set(reg, key(&FUNC_KEY), cb)?;
     match st
-        .hooks
+        .budget
         .profile
         .start(Duration::from_millis(ms), State::deliver_samples)
     {
@@ -130,10 +133,10 @@ fn stop(st: &mut State) -> LResult<usize> {
 /// Stop the timer and forget the callback (and, unless it is running, the
 /// coroutine it runs on).
 pub fn stop_profiler(st: &mut State) -> LResult<()> {
-    st.hooks.profile.stop();
+    st.budget.profile.stop();
     let reg = st.registry;
     st.table_set(reg, key(&FUNC_KEY), Value::NIL)?;
-    if !st.hooks.profile.busy {
+    if !st.budget.profile.busy {
         st.table_set(reg, key(&THREAD_KEY), Value::NIL)?;
         st.table_set(reg, key(&TRAMPOLINE_KEY), Value::NIL)?;
     }
@@ -193,18 +196,16 @@ impl State {
             }
             _ => None,
         };
-        self.hooks.profile.busy = true;
-        let in_hook = std::mem::replace(&mut self.in_hook, true);
-        let r = self.run_profile_callback(cb, th, samples, vmstate);
-        self.in_hook = in_hook;
-        self.hooks.profile.busy = false;
+        self.budget.profile.busy = true;
+        let r = self.with_mode(VmMode::Hook, |st| st.run_profile_callback(cb, th, samples, vmstate));
+        self.budget.profile.busy = false;
         if let Some(i) = bumped {
             if let Some(ci) = th.get_mut().frame_mut(i) {
                 ci.pc -= 1;
             }
         }
         th.get_mut().top = old_top;
-        if !self.hooks.profile.is_running() {
+        if !self.budget.profile.is_running() {
             // stop() ran in the callback: forget its coroutine now.
             let _ = self.table_set(reg, key(&THREAD_KEY), Value::NIL);
             let _ = self.table_set(reg, key(&TRAMPOLINE_KEY), Value::NIL);
