@@ -381,7 +381,8 @@ impl HeapRef {
 /// Every growing operation is fallible; shrinking never fails. Length and capacity
 /// are 32-bit (a larger buffer is refused as out of memory), which keeps the buffer at
 /// 24 bytes: a table holds two of them, and table size is cache footprint. The
-/// layout is fixed (`#[repr(C)]`) because compiled code loads these fields.
+/// layout is fixed (`#[repr(C)]`) because compiled code loads `ptr` and `len` of
+/// table parts (`crate::vm::layout`).
 #[repr(C)]
 pub struct HVec<T: Copy> {
     ptr: NonNull<T>,
@@ -391,6 +392,11 @@ pub struct HVec<T: Copy> {
 }
 
 impl<T: Copy> HVec<T> {
+    /// Offset of the pointer to the elements (`crate::vm::layout`).
+    pub const PTR_OFFSET: usize = std::mem::offset_of!(Self, ptr);
+    /// Offset of the element count, a `u32`.
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(Self, len);
+
     pub fn new(heap: HeapRef) -> HVec<T> {
         HVec {
             ptr: NonNull::dangling(),

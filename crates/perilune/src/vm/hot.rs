@@ -13,7 +13,8 @@
 //! allocator adds every allocation to the GC debt through a pointer that is not
 //! derived from the `&mut State` of the running code, so the debt cannot live in the
 //! `State` itself; the heap's box is the one place both reach, and its address is
-//! fixed for the state's life (compiled code gets it as a constant).
+//! fixed for the state's life (compiled code gets it as a constant). Offsets are
+//! exported and checked in `crate::vm::layout`.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -72,8 +73,9 @@ impl VmMode {
     }
 }
 
-/// The words every fast path checks, in one `#[repr(C)]` block at fixed offsets.
-/// The interpreter reads them with plain loads through the block, as compiled code will; the fields are `Cell`s because the allocator writes
+/// The words every fast path checks, in one `#[repr(C)]` block at fixed offsets
+/// (`crate::vm::layout::hot`). The interpreter reads them with plain loads through the
+/// block, as compiled code will; the fields are `Cell`s because the allocator writes
 /// the debt through a shared reference to the heap.
 ///
 /// Machine code reads the interrupt flag through the pointer at `interrupt`: a byte
@@ -102,6 +104,13 @@ pub struct HotBlock {
 }
 
 impl HotBlock {
+    /// Offset of the pointer to the interrupt flag (`crate::vm::layout`).
+    pub const INTERRUPT_OFFSET: usize = std::mem::offset_of!(HotBlock, interrupt);
+    /// Offset of the mode, one byte ([`VmMode`] as `u8`).
+    pub const MODE_OFFSET: usize = std::mem::offset_of!(HotBlock, mode);
+    /// Offset of the set of modes the current one is nested in, one byte.
+    pub const WITHIN_OFFSET: usize = std::mem::offset_of!(HotBlock, within);
+
     pub fn new() -> HotBlock {
         let owner = Arc::new(AtomicBool::new(false));
         HotBlock {
@@ -194,7 +203,7 @@ impl State {
         self.heap.hot.within.get() & mode.bit() != 0
     }
 
-    /// The hot block (for tests and, later, the JIT's entry).
+    /// The hot block (for the layout test and, later, the JIT's entry).
     #[inline(always)]
     pub fn hot(&self) -> &HotBlock {
         &self.heap.hot

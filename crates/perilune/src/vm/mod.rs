@@ -10,6 +10,7 @@ pub mod frame;
 pub mod hook;
 pub mod hot;
 pub mod interp;
+pub mod layout;
 pub mod meta;
 pub mod profile;
 pub mod state;
