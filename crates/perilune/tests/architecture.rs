@@ -63,7 +63,11 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ("gc/", "vm::hot", "collector work runs in VmMode::Gc"),
     ("testing.rs", "vm::state", "test helpers look at the VM mode"),
     ("testing.rs", "vm::hot", "test helpers look at the VM mode"),
-    ("vm/hot.rs", "stdlib::open_base", "its tests run library code in each mode"),
+    (
+        "vm/hot.rs",
+        "stdlib::open_base",
+        "its tests run library code in each mode",
+    ),
 ];
 
 /// Files exempt from the rules: the crate root declares every module.
