@@ -673,8 +673,8 @@ impl Gen<'_> {
 
 #[cfg(test)]
 mod tests {
-    use perilune::compiler::compile;
-    use perilune::vm::state::State;
+    use perilune::unstable_internals::compiler::compile;
+    use perilune::unstable_internals::vm::state::State;
 
     /// Every generated program compiles (the generator's whole point).
     #[test]
@@ -693,7 +693,7 @@ mod tests {
             let mut st = State::new().unwrap();
             if let Err(e) = compile(&mut st, src.as_bytes(), b"=gen") {
                 let msg = match e {
-                    perilune::vm::error::Throw::Error(v) => {
+                    perilune::unstable_internals::vm::error::Throw::Error(v) => {
                         v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()
                     }
                     t => format!("{t:?}"),

@@ -2,8 +2,8 @@
 //! targets stay one line each and a crash can be replayed from a test or a debugger
 //! with the same code.
 
-use perilune::compiler::{compile, listing, verify::verify};
-use perilune::vm::state::State;
+use perilune::unstable_internals::compiler::{compile, listing, verify::verify};
+use perilune::unstable_internals::vm::state::State;
 use perilune::{Error, Lua};
 
 pub mod gen;
@@ -24,7 +24,7 @@ pub fn compile_one(data: &[u8]) {
             panic!("the bytecode verifier rejects the compiler's output: {e}");
         }
         let heap = st.heap_ref();
-        if let Err(perilune::compiler::verify::LoopError::Unpaid(e)) = perilune::compiler::verify::verify_loops(p, heap)
+        if let Err(perilune::unstable_internals::compiler::verify::LoopError::Unpaid(e)) = perilune::unstable_internals::compiler::verify::verify_loops(p, heap)
         {
             panic!("the compiler made a loop that pays nothing into the budget: {e}");
         }

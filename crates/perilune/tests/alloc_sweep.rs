@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use common::{
     allocates_again_without_collecting, corpus_root, env_flag, post_checks, run_script_at, take_output, Arm, End,
 };
-use perilune::testing::{Fault, FaultyAllocator};
+use perilune::unstable_internals::testing::{Fault, FaultyAllocator};
 
 /// Folders left out unless `PERILUNE_TEST_ALL=1` (libraries not implemented yet).
 const PENDING_DIRS: &[&str] = &["stdlib_pending"];

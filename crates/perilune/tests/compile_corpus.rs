@@ -5,9 +5,9 @@
 //! Set `PERILUNE_BLESS=1` to rewrite the expected files from the current output
 //! (review the diff before committing). `PERILUNE_LIST=file.lua` prints one listing.
 
-use perilune::compiler::{compile, listing};
-use perilune::vm::error::Throw;
-use perilune::vm::state::State;
+use perilune::unstable_internals::compiler::{compile, listing};
+use perilune::unstable_internals::vm::error::Throw;
+use perilune::unstable_internals::vm::state::State;
 use std::path::Path;
 
 fn compile_file(path: &Path) -> Result<String, String> {

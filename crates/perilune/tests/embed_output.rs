@@ -1,6 +1,6 @@
 //! Embedding API: Lua's standard output (`print`, `io.write`) is one buffer for the
 //! process, as C's `stdout` is. Closing a state writes it out, with or without the
-//! `io` library, and `perilune::stdlib::io::flush_stdout` does on demand, so a host
+//! `io` library, and `perilune::flush_stdout` does on demand, so a host
 //! that writes to stdout itself keeps the order.
 //!
 //! The test runs itself again as a child process (stdout is then a pipe, so fully
@@ -34,7 +34,7 @@ fn child() {
     two.load("print('<two-2>')").exec().expect("print");
     one.load("io.write('<one-3>\\n')").exec().expect("write");
     // Flushing on demand.
-    perilune::stdlib::io::flush_stdout().expect("flush");
+    perilune::flush_stdout().expect("flush");
     host_write("<host-c>\n");
     one.load("io.stdout:write('<one-4>\\n')").exec().expect("write");
     drop(one);

@@ -436,7 +436,7 @@ impl Lua {
     ///
     /// ```
     /// use perilune::{Lua, StdLib};
-    /// use perilune::alloc::SystemAllocator;
+    /// use perilune::SystemAllocator;
     /// let lua = Lua::new_with_allocator(Box::new(SystemAllocator), StdLib::ALL_SAFE)?;
     /// assert_eq!(lua.load("return 1 + 1").eval::<i32>()?, 2);
     /// # Ok::<(), perilune::Error>(())
