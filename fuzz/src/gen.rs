@@ -188,27 +188,9 @@ const FUNCS: &[&str] = &[
 const METHODS: &[&str] = &[
     "rep", "sub", "format", "byte", "len", "upper", "gsub", "find", "match", "gmatch",
 ];
-const METAMETHODS: &[&str] = &[
-    "__index",
-    "__newindex",
-    "__call",
-    "__add",
-    "__sub",
-    "__mul",
-    "__div",
-    "__mod",
-    "__pow",
-    "__unm",
-    "__concat",
-    "__len",
-    "__eq",
-    "__lt",
-    "__le",
-    "__tostring",
-    "__gc",
-    "__mode",
-    "__metatable",
-];
+/// Every metamethod name the runtime knows (`__gc`, `__mode` and `__metatable`
+/// included), from the runtime itself.
+const METAMETHODS: &[&str] = &perilune::unstable_internals::vm::state::TM_NAMES;
 const BINOPS: &[&str] = &[
     "+", "-", "*", "/", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=", "and", "or",
 ];
