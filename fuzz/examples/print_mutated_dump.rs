@@ -35,7 +35,7 @@ fn main() {
         Err(e) => println!("refused: {e:?}"),
     }
     // The listing is printed; the prototypes die with the state.
-    std::mem::forget(st);
+    drop(st);
     if std::env::args().any(|a| a == "--run") {
         std::env::set_var("PERILUNE_FUZZ_VERBOSE", "1");
         perilune_fuzz::run_chunk(&chunk);
