@@ -81,7 +81,7 @@
 //! - `stdlib`: the standard library.
 //! - `lua`: the safe embedding API, re-exported here (`perilune::Lua`, ...).
 //! - `testing` (tests and the `internals` feature only): a fault-injecting allocator.
-//! - [`process_alloc`] (feature `mimalloc`): a fast process-wide allocator for binaries.
+//! - `process_alloc` (public with the feature `mimalloc`): a fast process-wide allocator for binaries.
 
 pub(crate) mod alloc;
 pub(crate) mod buf;

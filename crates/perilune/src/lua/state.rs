@@ -773,8 +773,7 @@ impl Lua {
     }
 
     /// Set the cap each finalizer (`__gc`) call runs under, in budget units
-    /// (default [`DEFAULT_FINALIZER_BUDGET`](crate::vm::hook::DEFAULT_FINALIZER_BUDGET),
-    /// about 3 ms; `None`: no cap of its own). A finalizer that spends it is stopped
+    /// (default 1 000 000, about 3 ms; `None`: no cap of its own). A finalizer that spends it is stopped
     /// and reported to the finalizer error handler as `finalizer budget exhausted`;
     /// the code it interrupted goes on. The budget in force applies as well: see
     /// docs/embedding.md, "Finalizers and the budget".
