@@ -26,16 +26,16 @@ fn main() {
             println!("byte {i}: {a:#04x} -> {b:#04x}");
         }
     }
-    let Ok(mut st) = perilune::vm::state::State::new() else {
+    let Ok(mut st) = perilune::unstable_internals::vm::state::State::new() else {
         eprintln!("no state");
         std::process::exit(1);
     };
-    match perilune::compiler::dump::undump(&mut st, &chunk, b"=mutated") {
-        Ok(p) => println!("{}", perilune::compiler::listing(p)),
+    match perilune::unstable_internals::compiler::dump::undump(&mut st, &chunk, b"=mutated") {
+        Ok(p) => println!("{}", perilune::unstable_internals::compiler::listing(p)),
         Err(e) => println!("refused: {e:?}"),
     }
     // The listing is printed; the prototypes die with the state.
-    std::mem::forget(st);
+    drop(st);
     if std::env::args().any(|a| a == "--run") {
         std::env::set_var("PERILUNE_FUZZ_VERBOSE", "1");
         perilune_fuzz::run_chunk(&chunk);

@@ -188,27 +188,9 @@ const FUNCS: &[&str] = &[
 const METHODS: &[&str] = &[
     "rep", "sub", "format", "byte", "len", "upper", "gsub", "find", "match", "gmatch",
 ];
-const METAMETHODS: &[&str] = &[
-    "__index",
-    "__newindex",
-    "__call",
-    "__add",
-    "__sub",
-    "__mul",
-    "__div",
-    "__mod",
-    "__pow",
-    "__unm",
-    "__concat",
-    "__len",
-    "__eq",
-    "__lt",
-    "__le",
-    "__tostring",
-    "__gc",
-    "__mode",
-    "__metatable",
-];
+/// Every metamethod name the runtime knows (`__gc`, `__mode` and `__metatable`
+/// included), from the runtime itself.
+const METAMETHODS: &[&str] = &perilune::unstable_internals::vm::state::TM_NAMES;
 const BINOPS: &[&str] = &[
     "+", "-", "*", "/", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=", "and", "or",
 ];
@@ -673,8 +655,8 @@ impl Gen<'_> {
 
 #[cfg(test)]
 mod tests {
-    use perilune::compiler::compile;
-    use perilune::vm::state::State;
+    use perilune::unstable_internals::compiler::compile;
+    use perilune::unstable_internals::vm::state::State;
 
     /// Every generated program compiles (the generator's whole point).
     #[test]
@@ -693,7 +675,7 @@ mod tests {
             let mut st = State::new().unwrap();
             if let Err(e) = compile(&mut st, src.as_bytes(), b"=gen") {
                 let msg = match e {
-                    perilune::vm::error::Throw::Error(v) => {
+                    perilune::unstable_internals::vm::error::Throw::Error(v) => {
                         v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()
                     }
                     t => format!("{t:?}"),

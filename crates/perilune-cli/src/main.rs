@@ -74,7 +74,7 @@ fn run(argv: &[OsString]) -> u8 {
         session::print_help(&progname);
         return 0;
     }
-    // The state has every library but `ffi`, and the memory limit from the start,
+    // The state has every library, and the memory limit from the start,
     // so that the libraries are counted too. `--memory-limit 0` leaves no room at
     // all (the API's 0 would mean no limit).
     // `-E`: the package library ignores LUA_PATH and LUA_CPATH, as in luajit.

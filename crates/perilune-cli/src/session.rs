@@ -288,7 +288,7 @@ fn callable<'lua>(
 /// are buffered as C's stdio buffers them), before the command writes to stdout or
 /// stderr itself, so that the output keeps its order.
 pub fn flush_stdout() {
-    let _ = perilune::stdlib::io::flush_stdout();
+    let _ = perilune::flush_stdout();
 }
 
 /// Write `bytes` to stdout after what Lua code wrote, and flush.

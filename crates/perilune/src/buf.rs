@@ -31,6 +31,11 @@ pub struct Buf {
 }
 
 impl Buf {
+    /// Where the byte vector sits (`vm/layout.rs` adds its pointer and length).
+    pub const DATA_OFFSET: usize = core::mem::offset_of!(Buf, data);
+}
+
+impl Buf {
     pub fn new(heap: HeapRef) -> Buf {
         Buf { data: HVec::new(heap) }
     }

@@ -81,11 +81,10 @@ impl Proto {
 
 /// Builtin ids stored in a native function's `hdr.flags`, for the few natives the
 /// interpreter treats specially (they run as VM frames so coroutines can yield
-/// across them).
+/// across them). 0 in the flags: none of these.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Builtin {
-    None = 0,
     Pcall = 1,
     Xpcall = 2,
     /// `tostring`: a value with `__tostring` has the metamethod take the call's

@@ -33,39 +33,81 @@
 //! dev profile (`[profile.dev.package.perilune] opt-level = 3`: the interpreter runs
 //! about 8 times faster than unoptimised).
 //!
+//! # What is public
+//!
+//! Only the safe embedding API is: the handles and conversions re-exported here from
+//! the `lua` module, the [`Allocator`] trait a host plugs in (with [`SystemAllocator`]),
+//! the library selection [`StdLib`], and [`flush_stdout`]. Every other module (values,
+//! objects, the collector, the compiler, the VM) is private to the crate: those types
+//! hand out raw pointers through safe functions, so a host that could name them could
+//! break memory safety without writing `unsafe`. Tests, fuzz targets and benchmarks
+//! reach them through a hidden module behind the non-default `internals` feature,
+//! which is not API (`docs/api-surface.md`).
+//!
+//! A host cannot name the raw objects, the collector or the VM state (the modules
+//! are private, error E0603), with or without the `internals` feature:
+//!
+//! ```compile_fail,E0603
+//! use perilune::object::GcRef;
+//! ```
+//! ```compile_fail,E0603
+//! use perilune::table::Table;
+//! ```
+//! ```compile_fail,E0603
+//! use perilune::vm::state::State;
+//! ```
+//! ```compile_fail,E0603
+//! use perilune::gc::full_collect;
+//! ```
+//!
+//! and without the feature not the hidden module either (the doctests are built with
+//! the features of the build that runs them, so `tests/public_surface.rs` also checks
+//! this, from a host crate built with the default features):
+#![cfg_attr(
+    not(feature = "internals"),
+    doc = "```compile_fail,E0432\nuse perilune::unstable_internals::vm::state::State;\n```"
+)]
+//!
 //! # Layout
 //!
-//! The crate is laid out by subsystem:
-//! - [`value`]: 8-byte NaN-boxed values.
-//! - [`alloc`]: the accounting allocator every script-influenced byte goes through.
-//! - [`buf`]: the growable byte buffer of concatenation, formatting, io and messages.
-//! - [`object`], [`string`], [`table`], [`func`], [`udata`]: the collectable objects.
-//! - [`gc`]: the incremental collector.
-//! - [`compiler`]: lexer, parser and code generator.
-//! - [`vm`]: state, threads, frames, the interpreter.
-//! - [`lib`](crate::stdlib): the standard library.
-//! - [`lua`]: the safe embedding API, re-exported here (`perilune::Lua`, ...).
-//! - [`testing`]: a fault-injecting allocator for allocation-failure tests.
-//! - `process_alloc` (feature `mimalloc`): a fast process-wide allocator for binaries.
+//! The crate is laid out by subsystem (all private but `lua`'s re-exports):
+//! - `value`: 8-byte NaN-boxed values.
+//! - `alloc`: the accounting allocator every script-influenced byte goes through.
+//! - `buf`: the growable byte buffer of concatenation, formatting, io and messages.
+//! - `object`, `string`, `table`, `func`, `udata`: the collectable objects.
+//! - `gc`: the incremental collector.
+//! - `compiler`: lexer, parser and code generator.
+//! - `vm`: state, threads, frames, the interpreter.
+//! - `stdlib`: the standard library.
+//! - `lua`: the safe embedding API, re-exported here (`perilune::Lua`, ...).
+//! - `testing` (tests and the `internals` feature only): a fault-injecting allocator.
+//! - `process_alloc` (public with the feature `mimalloc`): a fast process-wide allocator for binaries.
 
-pub mod alloc;
-pub mod buf;
-pub mod compiler;
-pub mod func;
-pub mod gc;
-pub mod lua;
-pub mod number;
-pub mod object;
+pub(crate) mod alloc;
+pub(crate) mod buf;
+pub(crate) mod compiler;
+pub(crate) mod func;
+pub(crate) mod gc;
+mod lua;
+pub(crate) mod number;
+pub(crate) mod object;
 #[cfg(feature = "mimalloc")]
 pub mod process_alloc;
-pub mod stdlib;
-pub mod string;
-pub mod table;
-pub mod testing;
-pub mod udata;
-pub mod value;
-pub mod vm;
+pub(crate) mod stdlib;
+pub(crate) mod string;
+pub(crate) mod table;
+#[cfg(any(test, feature = "internals"))]
+pub(crate) mod testing;
+pub(crate) mod udata;
+pub(crate) mod value;
+pub(crate) mod vm;
 
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod unstable_internals;
+
+pub use alloc::{Allocator, SystemAllocator};
+pub use lua::{flush_stdout, prelude, String};
 pub use lua::{
     AnyUserData, AsChunk, BString, Chunk, ChunkMode, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti,
     Function, IntoLua, IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil,

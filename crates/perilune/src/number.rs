@@ -186,6 +186,7 @@ pub struct FloatSpec {
 }
 
 impl FloatSpec {
+    #[cfg(test)]
     /// A spec with no flags, no width and the default precision.
     pub const fn new(conv: FloatConv) -> Self {
         FloatSpec {
@@ -201,6 +202,7 @@ impl FloatSpec {
         }
     }
 
+    #[cfg(test)]
     /// The same spec with an explicit precision.
     pub const fn precision(mut self, p: usize) -> Self {
         self.precision = Some(p);

@@ -3,27 +3,27 @@
 //!
 //! A default state keeps its Lua objects in its own page arena (`alloc/arena.rs`), not
 //! here; this allocator serves the runtime's Rust-side memory, and the Lua objects of
-//! states a host puts on [`SystemAllocator`](crate::alloc::SystemAllocator), which
+//! states a host puts on [`SystemAllocator`](crate::SystemAllocator), which
 //! goes through it. For those, this choice decides how fast objects are made and freed.
 //! Lua code makes many small, short-lived objects (tables, closures, strings): mimalloc's
 //! per-size free lists serve those about three times faster than glibc's malloc
 //! (bintrees: 6.5 s -> 2.2 s, see docs/memory.md). Large blocks are different: glibc
 //! grows a big block in place (`mremap`), while mimalloc copies it, so a table's array
-//! part doubling from 8 to 16 MB would briefly need both. Blocks of [`LARGE`] bytes and
+//! part doubling from 8 to 16 MB would briefly need both. Blocks of `LARGE` bytes and
 //! more therefore stay with the system allocator.
 //!
 //! Which allocator owns a block follows from its size, which every `GlobalAlloc` call
-//! receives; a `realloc` that crosses [`LARGE`] moves the block from one to the other.
+//! receives; a `realloc` that crosses `LARGE` moves the block from one to the other.
 //!
 //! **Running out of process memory.** Rust's infallible allocations (a `String` built
 //! to report an error, a `format!`) abort the process when the system refuses them.
 //! So the global allocator keeps an emergency reserve ([`enable_reserve`]): when the
 //! system refuses a request, the reserve is freed and the request retried, so the
 //! error that follows can still be reported. The Lua heap does not use that fallback:
-//! [`SystemAllocator`](crate::alloc::SystemAllocator) calls [`ProcessAllocator::plain`]
-//! directly, so a refusal there is an ordinary `not enough memory` while the reserve
+//! [`SystemAllocator`](crate::SystemAllocator) calls `Plain`, the same
+//! allocator without the reserve,, so a refusal there is an ordinary `not enough memory` while the reserve
 //! is still held. The reserve is taken again after the collection that follows such
-//! an error ([`rearm_reserve`]), when there is room for it.
+//! an error (`rearm_reserve`), when there is room for it.
 
 use libmimalloc_sys as mi;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -92,7 +92,7 @@ unsafe impl GlobalAlloc for MiMalloc {
 }
 
 /// Blocks at least this big come from the system allocator.
-pub const LARGE: usize = 256 * 1024;
+pub(crate) const LARGE: usize = 256 * 1024;
 
 /// The emergency reserve: blocks of mimalloc's (the reporting path allocates small
 /// blocks, so freeing mimalloc pages is what makes room for it). 1 MiB in all is far
@@ -118,7 +118,7 @@ pub fn enable_reserve() {
 
 /// Take the reserve again after it was spent, if enabled and the memory is there.
 /// Cheap when it is held.
-pub fn rearm_reserve() {
+pub(crate) fn rearm_reserve() {
     if !RESERVE_ENABLED.load(Ordering::Relaxed) {
         return;
     }
@@ -159,16 +159,9 @@ fn release_reserve() -> bool {
 /// allocator it falls back on the emergency reserve (module docs).
 pub struct ProcessAllocator;
 
-impl ProcessAllocator {
-    /// The same allocator without the reserve fallback, for the Lua heap, where a
-    /// refusal is an ordinary error.
-    pub fn plain() -> Plain {
-        Plain
-    }
-}
-
-/// [`ProcessAllocator`] without the emergency reserve (see [`ProcessAllocator::plain`]).
-pub struct Plain;
+/// [`ProcessAllocator`] without the emergency reserve, for the Lua heap
+/// (`SystemAllocator`), where a refusal is an ordinary error.
+pub(crate) struct Plain;
 
 // SAFETY: every block is allocated, resized and freed by the same underlying
 // allocator, chosen by its size; both underlying allocators meet the contract.

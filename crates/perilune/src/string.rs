@@ -90,6 +90,7 @@ impl StringTable {
         (x ^ (x >> 32)) as u32
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// Number of interned strings.
     pub fn count(&self) -> usize {
         self.count
@@ -227,11 +228,13 @@ impl StringTable {
         }
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// Bytes held by the bucket array.
     pub fn bucket_bytes(&self) -> usize {
         self.buckets.byte_size()
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// Visit every interned string (for the heap verifier).
     pub fn for_each(&self, mut f: impl FnMut(GcRef<LuaStr>)) {
         for b in self.buckets.iter() {

@@ -82,6 +82,7 @@ pub enum TableError {
 }
 
 impl TableError {
+    #[cfg(test)]
     /// The Lua error message for this failure.
     pub fn message(self) -> &'static str {
         match self {
@@ -243,6 +244,7 @@ impl NormKey {
 }
 
 impl Table {
+    #[cfg(any(test, feature = "internals"))]
     /// An *unseeded* table (hash seed 0) with room for `narray` array slots and at
     /// least `nhash` hash keys (rounded up to a power of two). Its number and pointer
     /// key positions are predictable, which unit tests rely on; every table the VM
@@ -310,6 +312,7 @@ impl Table {
         self.node.len()
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// Bytes of heap held by the two parts (what the heap verifier charges to the
     /// table besides the object itself).
     pub fn byte_size(&self) -> usize {
@@ -722,6 +725,7 @@ impl Table {
         Ok(())
     }
 
+    #[cfg(test)]
     /// Resize both parts to fit the live keys exactly (by the usual policy), dropping
     /// dead keys. For housekeeping at a safe point in ordinary execution (e.g. after
     /// the collector cleared many weak entries); never call it from a GC step. On
@@ -904,6 +908,7 @@ impl Table {
         }
     }
 
+    #[cfg(test)]
     /// Remove the entries of a weak table that refer to dead objects: with
     /// `weak_values`, any slot whose value is dead; with `weak_keys`, any node whose key
     /// is dead. Removing sets the value to nil and keeps the key bits (a dead key).
@@ -932,6 +937,7 @@ impl Table {
         }
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// Check the structural invariants (for tests and the heap verifier). Hashes live
     /// keys, so every live key must be a valid object. Does not allocate unless it
     /// reports a violation.
@@ -989,6 +995,7 @@ thread_local! {
     static REHASHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+#[cfg(any(test, feature = "internals"))]
 /// How many times a table was rehashed (its keys recounted and both parts rebuilt) on
 /// this thread: a test hook for the growth policy.
 #[doc(hidden)]

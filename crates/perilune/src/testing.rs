@@ -17,8 +17,9 @@
 //! and only fail under [`Fault::Shrinks`] (frees never fail). The request counter
 //! restarts at zero whenever a fault is set with [`FaultyAllocator::set`].
 //!
-//! The module is part of the public API (not behind a feature) so that integration
-//! tests, fuzz targets and embedders can use it; it has no cost unless used.
+//! Compiled for the crate's unit tests and, with the `internals` feature, for the
+//! integration tests and fuzz targets (`unstable_internals::testing`); it is not part
+//! of the embedding API (docs/api-surface.md).
 
 use crate::alloc::arena::PageArena;
 use crate::alloc::Allocator;

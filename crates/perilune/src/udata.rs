@@ -30,7 +30,9 @@ pub struct HostPayload {
     /// The `TypeId` of the stored value's type.
     pub type_id: fn() -> TypeId,
     /// Heap bytes the value owns in blocks of its own (a string buffer's data), for
-    /// the heap verifier; `None` for values that own none.
+    /// the heap verifier; `None` for values that own none. Read only where the
+    /// verifier is compiled (tests, the `internals` feature).
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub heap_bytes: Option<fn(GcRef<Userdata>) -> usize>,
 }
 

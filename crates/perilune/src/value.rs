@@ -217,10 +217,6 @@ impl Value {
         !self.is_falsy()
     }
     #[inline(always)]
-    pub fn is_boolean(self) -> bool {
-        self.0 == Value::TRUE.0 || self.0 == Value::FALSE.0
-    }
-    #[inline(always)]
     pub fn is_string(self) -> bool {
         self.has_tag(Tag::Str)
     }

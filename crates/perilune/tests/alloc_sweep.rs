@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use common::{
     allocates_again_without_collecting, corpus_root, env_flag, post_checks, run_script_at, take_output, Arm, End,
 };
-use perilune::testing::{Fault, FaultyAllocator};
+use perilune::unstable_internals::testing::{Fault, FaultyAllocator};
 
 /// Folders left out unless `PERILUNE_TEST_ALL=1` (libraries not implemented yet).
 const PENDING_DIRS: &[&str] = &["stdlib_pending"];
@@ -211,7 +211,9 @@ impl Sweep<'_> {
             let refusal_reached_host = |m: &str| m.starts_with("not enough memory") && !m.contains("function 'error'");
             // Whatever the run did, every mode it entered was left on the way out,
             // the error paths included: the VM is interpreting again.
-            let at_rest = st.as_deref().map_or(Ok(()), perilune::testing::mode_at_rest);
+            let at_rest = st
+                .as_deref()
+                .map_or(Ok(()), perilune::unstable_internals::testing::mode_at_rest);
             let recovered = match (&mut st, end.message()) {
                 (Some(st), Some(m)) if refusal_reached_host(m) => allocates_again_without_collecting(st),
                 _ => Ok(()),

@@ -5,16 +5,15 @@
 //! Set `PERILUNE_BLESS=1` to rewrite the expected files from the current output
 //! (review the diff before committing). `PERILUNE_LIST=file.lua` prints one listing.
 
-use perilune::compiler::{compile, listing};
-use perilune::vm::error::Throw;
-use perilune::vm::state::State;
+use perilune::unstable_internals::compiler::{compile, listing};
+use perilune::unstable_internals::vm::error::Throw;
+use perilune::unstable_internals::vm::state::State;
 use std::path::Path;
 
 fn compile_file(path: &Path) -> Result<String, String> {
     let src = std::fs::read(path).unwrap();
     let name = format!("@{}", path.file_name().unwrap().to_string_lossy());
-    // Leaked: dropping a skeleton `State` is not yet safe (heap dropped before strings).
-    let st = Box::leak(State::new().unwrap());
+    let st = &mut *State::new().unwrap();
     match compile(st, &src, name.as_bytes()) {
         Ok(p) => Ok(listing(p)),
         Err(Throw::Error(v)) => Err(v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()),
@@ -103,7 +102,7 @@ fn mutations_never_panic() {
         b" (",
         b")",
     ];
-    let st = Box::leak(State::new().unwrap());
+    let st = &mut *State::new().unwrap();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut rand = move || {
         seed ^= seed << 13;

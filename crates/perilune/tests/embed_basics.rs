@@ -29,8 +29,7 @@ fn safe_libraries_only() {
         assert!(v.is_nil(), "{name} should be absent");
     }
     assert!(lua.globals().get::<_, Table>("coroutine").is_ok());
-    // SAFETY: the test runs no untrusted code.
-    let full = unsafe { Lua::unsafe_new_with(perilune::StdLib::ALL, perilune::LuaOptions::new()) };
+    let full = Lua::new_trusted(perilune::StdLib::ALL, perilune::LuaOptions::new()).unwrap();
     assert!(full.globals().get::<_, Function>("dofile").is_ok());
     assert!(Lua::new_with(perilune::StdLib::DEBUG, perilune::LuaOptions::new()).is_err());
 }

@@ -364,21 +364,21 @@ fn insert_one_delete_one_does_not_rehash_every_time() {
     lua.load("T = {} for i = 1, 2^12 - 1 do T['k' .. i] = i end")
         .exec()
         .unwrap();
-    let before = perilune::table::rehash_count();
+    let before = perilune::unstable_internals::table::rehash_count();
     lua.load(
         "local n = 2^12 - 1 local j = n
          for r = 1, 10000 do j = j + 1 T['k' .. j] = j T['k' .. (j - n)] = nil end",
     )
     .exec()
     .unwrap();
-    let rehashes = perilune::table::rehash_count() - before;
+    let rehashes = perilune::unstable_internals::table::rehash_count() - before;
     assert!(rehashes < 50, "{rehashes} rehashes for 10000 inserts");
     // Growing a table from empty still doubles its hash part each time.
-    let before = perilune::table::rehash_count();
+    let before = perilune::unstable_internals::table::rehash_count();
     lua.load("local t = {} for i = 1, 2^16 do t['x' .. i] = i end")
         .exec()
         .unwrap();
-    let rehashes = perilune::table::rehash_count() - before;
+    let rehashes = perilune::unstable_internals::table::rehash_count() - before;
     assert!(rehashes <= 18, "{rehashes} rehashes to grow to 2^16 keys");
 }
 

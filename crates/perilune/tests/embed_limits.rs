@@ -5,7 +5,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use perilune::alloc::{Allocator, SystemAllocator};
+use perilune::{Allocator, SystemAllocator};
 use perilune::{Error, Lua, StdLib, VmState};
 
 #[test]

@@ -7,9 +7,9 @@
 mod common;
 
 use common::{post_checks, run, take_warnings, test_state, End};
-use perilune::gc;
-use perilune::testing::{Fault, FaultyAllocator};
-use perilune::vm::state::State;
+use perilune::unstable_internals::gc;
+use perilune::unstable_internals::testing::{Fault, FaultyAllocator};
+use perilune::unstable_internals::vm::state::State;
 
 fn verify(st: &mut State) {
     if let Err(e) = gc::verify_heap(st) {

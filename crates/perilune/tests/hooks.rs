@@ -1,6 +1,6 @@
 //! Interrupts and instruction budgets stop code that never ends on its own.
 
-use perilune::vm::state::State;
+use perilune::unstable_internals::vm::state::State;
 use std::sync::atomic::Ordering;
 
 fn run(st: &mut State, src: &str) -> Result<(), String> {
@@ -77,9 +77,9 @@ fn host_callback_can_abort() {
     st.set_interrupt(Some(Box::new(move || {
         calls += 1;
         if calls > 3 {
-            perilune::vm::budget::InterruptAction::Abort("stopped by host".into())
+            perilune::unstable_internals::vm::budget::InterruptAction::Abort("stopped by host".into())
         } else {
-            perilune::vm::budget::InterruptAction::Continue
+            perilune::unstable_internals::vm::budget::InterruptAction::Continue
         }
     })));
     assert_eq!(run(&mut st, "while true do end").unwrap_err(), "stopped by host");

@@ -12,9 +12,9 @@
 //! table made the way the VM makes tables (`State::new_table`), and measure the probe
 //! steps from the table's layout (its `next` links): no timing.
 
-use perilune::table::Table;
-use perilune::value::Value;
-use perilune::vm::state::State;
+use perilune::unstable_internals::table::Table;
+use perilune::unstable_internals::value::Value;
+use perilune::unstable_internals::vm::state::State;
 
 const C1: u64 = 0xFF51_AFD7_ED55_8CCD;
 const C2: u64 = 0xC4CE_B9FE_1A85_EC53;

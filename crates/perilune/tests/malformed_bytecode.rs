@@ -6,7 +6,7 @@
 //! binary started again on one test, with a time limit), so a regression fails the
 //! test instead of killing the test runner or hanging it.
 
-use perilune::compiler::bytecode::{arg_a, ins_abc, ins_ad, op_byte, Ins, Op, JUMP_BIAS};
+use perilune::unstable_internals::compiler::bytecode::{arg_a, ins_abc, ins_ad, op_byte, Ins, Op, JUMP_BIAS};
 use perilune::{Error, Lua, LuaOptions, StdLib};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

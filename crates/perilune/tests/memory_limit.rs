@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use common::{post_checks, run, take_warnings, test_state, End};
-use perilune::gc;
-use perilune::testing::FaultyAllocator;
+use perilune::unstable_internals::gc;
+use perilune::unstable_internals::testing::FaultyAllocator;
 
 struct Counting;
 

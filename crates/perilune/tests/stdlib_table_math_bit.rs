@@ -4,9 +4,9 @@
 //! a consistent, usable heap), and the long loops inside the table functions must
 //! stop when the budget runs out.
 
-use perilune::value::Value;
-use perilune::vm::error::{LResult, Throw};
-use perilune::vm::state::State;
+use perilune::unstable_internals::value::Value;
+use perilune::unstable_internals::vm::error::{LResult, Throw};
+use perilune::unstable_internals::vm::state::State;
 use std::path::Path;
 
 fn state() -> Box<State> {
@@ -87,8 +87,9 @@ fn scripts_survive_every_memory_limit() {
             if let Err(e) = &r {
                 assert!(e.contains("not enough memory"), "{name} at +{extra} bytes: {e}");
             }
-            perilune::gc::full_collect(&mut st);
-            perilune::gc::verify_heap(&mut st).unwrap_or_else(|e| panic!("{name} at +{extra}: heap: {e}"));
+            perilune::unstable_internals::gc::full_collect(&mut st);
+            perilune::unstable_internals::gc::verify_heap(&mut st)
+                .unwrap_or_else(|e| panic!("{name} at +{extra}: heap: {e}"));
             run(
                 &mut st,
                 b"local t = {3, 1, 2} table.sort(t) assert(table.concat(t) == '123')",

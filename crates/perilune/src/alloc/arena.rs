@@ -230,6 +230,7 @@ impl PageArena {
     pub fn footprint(&self) -> usize {
         self.inner().footprint
     }
+    #[cfg(any(test, feature = "internals"))]
     /// The largest footprint seen.
     pub fn peak_footprint(&self) -> usize {
         self.inner().peak

@@ -167,6 +167,7 @@ impl Heap {
         self.used.get()
     }
     /// The largest `used` seen.
+    #[cfg(test)]
     pub fn peak(&self) -> usize {
         self.peak.get()
     }
@@ -186,6 +187,7 @@ impl Heap {
             a.trim();
         }
     }
+    #[cfg(any(test, feature = "internals"))]
     /// The largest footprint seen.
     pub fn peak_footprint(&self) -> usize {
         match &self.source {

@@ -33,6 +33,9 @@ macro_rules! opcodes {
     ($($name:ident $fmt:ident $doc:literal,)*) => {
         /// An opcode. See the module docs for the encoding and each variant for its
         /// meaning.
+        // The names are LuaJIT's (`lj_bc.h`), so that listings and the JIT's
+        // recorder read like LuaJIT's.
+        #[allow(clippy::upper_case_acronyms)]
         #[repr(u8)]
         #[derive(Clone, Copy, PartialEq, Eq, Debug)]
         pub enum Op {
@@ -48,6 +51,8 @@ macro_rules! opcodes {
 }
 
 /// Operand layout of an opcode, for listings and the verifier.
+// Named by operand letters, as in `lj_bc.h`'s `BCM` modes.
+#[allow(clippy::upper_case_acronyms)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Format {
     /// A and D, D a register.

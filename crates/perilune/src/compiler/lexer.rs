@@ -774,8 +774,7 @@ mod tests {
 
     #[test]
     fn tokens_and_strings() {
-        // Leaked: dropping a skeleton `State` is not yet safe (see compiler tests).
-        let st = Box::leak(State::new().unwrap());
+        let st = &mut *State::new().unwrap();
         let src = b"local x = \"a\\x41\\u{48}\\z  \n  b\\065\" -- c\n--[==[ long\n]==] [[\nraw]] ... .. :: ~= 0x10";
         let mut lx = Lexer::new(st, src, b"=t");
         let mut toks = Vec::new();

@@ -3,16 +3,34 @@
 use super::*;
 use crate::value::Value;
 
-/// A state for a test. States are leaked: the skeleton's `State` drops its heap
-/// before its string table (field order), so dropping one is not yet safe.
-fn new_state() -> &'static mut State {
-    Box::leak(State::new().unwrap())
+/// A state for a test (no libraries).
+fn new_state() -> Box<State> {
+    State::new().unwrap()
 }
 
-fn compile_str(src: &str) -> Result<GcRef<Proto>, String> {
-    let st = new_state();
-    match compile(st, src.as_bytes(), src.as_bytes()) {
-        Ok(p) => Ok(p),
+/// A compiled chunk and the state whose heap holds it (dropped after the last use).
+struct Compiled {
+    proto: GcRef<Proto>,
+    _state: Box<State>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&listing(self.proto))
+    }
+}
+
+impl std::ops::Deref for Compiled {
+    type Target = Proto;
+    fn deref(&self) -> &Proto {
+        &self.proto
+    }
+}
+
+fn compile_str(src: &str) -> Result<Compiled, String> {
+    let mut st = new_state();
+    match compile(&mut st, src.as_bytes(), src.as_bytes()) {
+        Ok(proto) => Ok(Compiled { proto, _state: st }),
         Err(Throw::Error(v)) => Err(v.as_string().map(|s| s.to_str_lossy().into_owned()).unwrap_or_default()),
         Err(t) => Err(format!("{t:?}")),
     }
@@ -43,7 +61,7 @@ fn basic_errors() {
         compile_str("x = = 1").unwrap_err(),
         "[string \"x = = 1\"]:1: unexpected symbol near '='"
     );
-    let st = new_state();
+    let st = &mut *new_state();
     let e = compile(st, b"function f()\n", b"@f.lua").err().unwrap();
     let Throw::Error(v) = e else { panic!() };
     assert_eq!(
@@ -111,7 +129,7 @@ fn big_chunks() {
 #[test]
 fn out_of_memory_is_reported() {
     let src = "local t = {} for i = 1, 10 do t[i] = function() return i .. 'x' end end return t";
-    let st = new_state();
+    let st = &mut *new_state();
     let base = st.heap.used();
     let mut saw_oom = false;
     for extra in (0..20000).step_by(97) {
@@ -191,7 +209,7 @@ fn every_allocation_failure_is_clean() {
     // succeed), never panic.
     let src = "local t = {1, 2, x = 'y', [3] = f()}\nfor i = 1, 10 do local c = function() return i, t end end\n\
                goto l\n::l:: return t:m('s' .. 1, ...)";
-    let st = new_state();
+    let st = &mut *new_state();
     let mut oom = 0;
     let mut extra = 0;
     loop {
@@ -256,7 +274,7 @@ fn nesting_limits_match_luajit() {
 #[test]
 fn nul_bytes_in_names_and_messages() {
     let err = |src: &[u8], name: &[u8]| {
-        let st = new_state();
+        let st = &mut *new_state();
         match compile(st, src, name) {
             Err(Throw::Error(v)) => v.as_string().unwrap().to_str_lossy().into_owned(),
             _ => panic!("no error"),
@@ -272,7 +290,7 @@ fn nul_bytes_in_names_and_messages() {
     // Quoted token text ends at a NUL too.
     assert_eq!(err(b"x = 1 'a\0b'", b"=c"), "c:1: unexpected symbol near ''a'");
     assert_eq!(err(b"x = 'ab\0cd\n'", b"=c"), "c:1: unfinished string near ''ab'");
-    let st = new_state();
+    let st = &mut *new_state();
     let p = compile(st, b"return 1", b"=a\0b").unwrap();
     assert_eq!(p.source.as_bytes(), b"=a");
 }

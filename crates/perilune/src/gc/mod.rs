@@ -30,12 +30,14 @@ use crate::vm::state::State;
 
 pub mod sweep;
 pub mod trace;
+#[cfg(any(test, feature = "internals"))]
 pub mod verify;
 
 #[cfg(test)]
 mod tests;
 
 pub use sweep::{free_all, free_object};
+#[cfg(any(test, feature = "internals"))]
 pub use verify::verify_heap;
 
 /// Mark bits in `GcHeader::marked`.
@@ -127,9 +129,6 @@ pub struct Gc {
     /// wait for a finalizer: garbage for the next cycle, so left out of `estimate`
     /// (otherwise a stream of finalizable objects raises the threshold every cycle).
     pub finalizer_bytes: usize,
-    /// Every object has been freed (`free_all`): the state's references (main
-    /// thread, globals, registry) dangle and closing it must not touch them.
-    pub freed: bool,
 }
 
 impl Default for Gc {
@@ -160,7 +159,6 @@ impl Gc {
             threshold: 0,
             estimate: 0,
             finalizer_bytes: 0,
-            freed: false,
         }
     }
 
@@ -284,6 +282,7 @@ fn check_now(state: &mut State) {
     run_work(state, budget);
 }
 
+#[cfg(test)]
 /// One incremental step, as `collectgarbage("step", 0)`: the work normally done for
 /// [`STEP_SIZE`] bytes of allocation. Returns `true` if the step finished a cycle.
 /// Works even while the collector is stopped.
@@ -328,6 +327,7 @@ fn full_cycle(state: &mut State) {
     set_threshold(state);
 }
 
+#[cfg(test)]
 /// `collectgarbage("count")` in bytes.
 pub fn count(state: &State) -> usize {
     state.heap.used()

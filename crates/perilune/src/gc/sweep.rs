@@ -194,7 +194,8 @@ unsafe fn drop_and_free<T>(heap: &Heap, o: GcRef<GcHeader>, extra: usize) {
 }
 
 /// Free every object (state close). Finalizers have already run; objects still
-/// waiting in `tobefnz` are freed without running theirs.
+/// waiting in `tobefnz` are freed without running theirs. Only `State::drop` calls
+/// this, as its last act: afterwards every reference the state holds dangles.
 pub fn free_all(state: &mut State) {
     let gc = &mut state.gc;
     let lists = [
@@ -209,7 +210,6 @@ pub fn free_all(state: &mut State) {
     gc.sweep_prev = None;
     gc.sweep_list = SweepList::AllGc;
     gc.phase = super::Phase::Pause;
-    gc.freed = true;
     for head in lists {
         let mut cur = head;
         while let Some(o) = cur {

@@ -52,6 +52,24 @@ pub use thread::{Thread, ThreadStatus};
 pub use userdata::{AnyUserData, MetaMethod, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut};
 pub use value::{FromLua, FromLuaMulti, IntoLua, IntoLuaMulti, LightUserData, MultiValue, Nil, Value, Variadic};
 
+/// Write out what Lua code left in standard output's buffer (`fflush(stdout)`).
+///
+/// `print`, `io.write` and `io.stdout:write` of every state in the process write to
+/// one buffer, as C's `stdout` is one `FILE`. Closing a state and the end of the
+/// process write it out; a host that writes to standard output itself calls this
+/// first so that the output keeps its order.
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// lua.load("print('from Lua')").exec()?;
+/// perilune::flush_stdout()?;
+/// println!("from Rust, after it");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn flush_stdout() -> std::io::Result<()> {
+    crate::stdlib::iofile::flush_stdout()
+}
+
 /// mlua calls the Lua string handle `String`.
 pub type String<'lua> = LuaString<'lua>;
 

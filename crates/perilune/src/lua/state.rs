@@ -57,15 +57,16 @@ pub(crate) const BUDGET_REASON: &str = "instruction budget exhausted";
 /// Only libraries Perilune implements are opened; asking for one it does not have
 /// yet is not an error (it is simply absent).
 ///
-/// The libraries fall in three groups:
+/// The libraries fall in two groups:
 /// - *safe* ([`StdLib::ALL_SAFE`]): they cannot reach outside the state; any script
 ///   may have them ([`Lua::new`], [`Lua::new_with`]);
 /// - *trusted* (`io`, `os`, `package`, `debug`, base's `dofile`/`loadfile`): they reach
 ///   files, processes, the environment and the state's internals, so they are only
 ///   for scripts the host trusts ([`Lua::new_trusted`]); they cannot break the host's
-///   memory safety;
-/// - *unsafe* (`ffi`): scripts can corrupt memory with it
-///   ([`Lua::unsafe_new_with`]).
+///   memory safety.
+///
+/// LuaJIT's `ffi`, with which scripts could corrupt memory, is not implemented and
+/// has no bit: it will come with its own bit and an `unsafe` constructor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StdLib(u32);
 
@@ -88,8 +89,6 @@ impl StdLib {
     pub const BIT: StdLib = StdLib(1 << 7);
     /// LuaJIT's `jit`.
     pub const JIT: StdLib = StdLib(1 << 8);
-    /// LuaJIT's `ffi` (unsafe).
-    pub const FFI: StdLib = StdLib(1 << 9);
     /// `debug` (trusted).
     pub const DEBUG: StdLib = StdLib(1 << 10);
     /// `dofile`, `loadfile` in the base library (trusted: they read files).
@@ -98,15 +97,13 @@ impl StdLib {
     pub const NONE: StdLib = StdLib(0);
     /// Every library that cannot reach outside the Lua state.
     pub const ALL_SAFE: StdLib = StdLib(1 | (1 << 1) | (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8));
-    /// Every library but `ffi`: what the `perilune` command opens (`package` opens
-    /// last, so that `package.loaded` lists the others).
-    pub const ALL_TRUSTED: StdLib = StdLib(!(1 << 9));
-    /// Everything.
+    /// Every library: what the `perilune` command opens (`package` opens last, so
+    /// that `package.loaded` lists the others).
+    pub const ALL_TRUSTED: StdLib = StdLib(u32::MAX);
+    /// Everything (the same as [`StdLib::ALL_TRUSTED`]; mlua's name).
     pub const ALL: StdLib = StdLib(u32::MAX);
     /// Libraries that reach outside the state.
     const TRUSTED: StdLib = StdLib((1 << 2) | (1 << 3) | (1 << 6) | (1 << 10) | (1 << 11));
-    /// Libraries that can break memory safety.
-    const UNSAFE: StdLib = StdLib(1 << 9);
 
     /// Are all libraries of `other` in `self`?
     pub fn contains(self, other: StdLib) -> bool {
@@ -136,8 +133,7 @@ impl std::ops::BitAnd for StdLib {
     }
 }
 
-/// Options for creating a state ([`Lua::new_with`], [`Lua::new_trusted`],
-/// [`Lua::unsafe_new_with`]).
+/// Options for creating a state ([`Lua::new_with`], [`Lua::new_trusted`]).
 ///
 /// ```
 /// use perilune::{Error, Lua, LuaOptions, StdLib};
@@ -371,7 +367,7 @@ impl Lua {
     }
 
     /// A state with the given libraries; fails if one that reaches outside the state
-    /// (`io`, `os`, `debug`, `package`, `ffi`, base's file functions) is asked for.
+    /// (`io`, `os`, `debug`, `package`, base's file functions) is asked for.
     ///
     /// ```
     /// use perilune::{Lua, LuaOptions, StdLib};
@@ -380,7 +376,7 @@ impl Lua {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_with(libs: StdLib, options: LuaOptions) -> Result<Lua> {
-        if libs.intersects(StdLib::TRUSTED) || libs.intersects(StdLib::UNSAFE) {
+        if libs.intersects(StdLib::TRUSTED) {
             return Err(Error::RuntimeError(
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
@@ -388,45 +384,23 @@ impl Lua {
         Lua::create(None, libs, options, false)
     }
 
-    /// A state for scripts the host trusts: any libraries but `ffi`, including those
+    /// A state for scripts the host trusts: any libraries, including those
     /// that reach outside the state (`io`, `os`, `package`, `debug`, `dofile` and
     /// `loadfile`). This is how the `perilune` command creates its state
     /// (`Lua::new_trusted(StdLib::ALL_TRUSTED, ...)`). None of these libraries can
     /// break the host's memory safety (the values the API's handles hold are out of
     /// every script's reach, `debug.getregistry` included); they give scripts the
-    /// powers of the process. Fails if `ffi` is asked for (see
-    /// [`Lua::unsafe_new_with`]), or with [`Error::MemoryError`] if the memory limit
+    /// powers of the process. Fails with [`Error::MemoryError`] if the memory limit
     /// of `options` is too small for the libraries.
     ///
     /// ```
     /// use perilune::{Lua, LuaOptions, StdLib};
     /// let lua = Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new())?;
     /// assert!(lua.load("return dofile").eval::<Option<perilune::Function>>()?.is_some());
-    /// assert!(Lua::new_trusted(StdLib::ALL, LuaOptions::new()).is_err());
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_trusted(libs: StdLib, options: LuaOptions) -> Result<Lua> {
-        if libs.intersects(StdLib::UNSAFE) {
-            return Err(Error::RuntimeError(
-                "the ffi library is unsafe: use Lua::unsafe_new_with".into(),
-            ));
-        }
         Lua::create(None, libs, options, true)
-    }
-
-    /// A state with any libraries, `ffi` included.
-    ///
-    /// Aborts the process (as Rust does on allocation failure) if the state cannot
-    /// be created, a memory limit in `options` included.
-    ///
-    /// # Safety
-    /// Scripts can break memory safety with the `ffi` library; the caller vouches for
-    /// the scripts it runs.
-    pub unsafe fn unsafe_new_with(libs: StdLib, options: LuaOptions) -> Lua {
-        match Lua::create(None, libs, options, true) {
-            Ok(lua) => lua,
-            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
-        }
     }
 
     /// A state whose every allocation goes through `allocator` (the analogue of
@@ -436,13 +410,13 @@ impl Lua {
     ///
     /// ```
     /// use perilune::{Lua, StdLib};
-    /// use perilune::alloc::SystemAllocator;
+    /// use perilune::SystemAllocator;
     /// let lua = Lua::new_with_allocator(Box::new(SystemAllocator), StdLib::ALL_SAFE)?;
     /// assert_eq!(lua.load("return 1 + 1").eval::<i32>()?, 2);
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_with_allocator(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
-        if libs.intersects(StdLib::TRUSTED) || libs.intersects(StdLib::UNSAFE) {
+        if libs.intersects(StdLib::TRUSTED) {
             return Err(Error::RuntimeError(
                 "unsafe standard libraries cannot be loaded in safe mode".into(),
             ));
@@ -799,8 +773,7 @@ impl Lua {
     }
 
     /// Set the cap each finalizer (`__gc`) call runs under, in budget units
-    /// (default [`DEFAULT_FINALIZER_BUDGET`](crate::vm::budget::DEFAULT_FINALIZER_BUDGET),
-    /// about 3 ms; `None`: no cap of its own). A finalizer that spends it is stopped
+    /// (default 1 000 000, about 3 ms; `None`: no cap of its own). A finalizer that spends it is stopped
     /// and reported to the finalizer error handler as `finalizer budget exhausted`;
     /// the code it interrupted goes on. The budget in force applies as well: see
     /// docs/embedding.md, "Finalizers and the budget".

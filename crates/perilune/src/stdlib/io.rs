@@ -28,10 +28,6 @@
 use std::io::{self, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 
-/// Write out what the process's standard output holds (`fflush(stdout)`): a host
-/// that writes to standard output itself calls it first (see
-/// [`super::iofile::Stdout`]).
-pub use super::iofile::flush_stdout;
 use super::iofile::{file_of, install, payload_len, LFile, RdErr, Stream, Vbuf};
 use crate::buf::{Buf, MAX_STR};
 use crate::object::{GcRef, Userdata};

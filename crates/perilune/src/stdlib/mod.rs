@@ -37,6 +37,7 @@ pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeF
     Ok(())
 }
 
+#[cfg(any(test, feature = "internals"))]
 impl State {
     /// Open the standard libraries in the globals ([`open_base`]).
     pub fn open_libs(&mut self) -> LResult<()> {
@@ -44,6 +45,7 @@ impl State {
     }
 }
 
+#[cfg(any(test, feature = "internals"))]
 /// Open the standard libraries in the globals. `package` opens last: it enters the
 /// libraries opened before it into `package.loaded`.
 pub fn open_base(st: &mut State) -> LResult<()> {

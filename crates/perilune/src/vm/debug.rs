@@ -158,11 +158,6 @@ impl State {
         frame_position_in(self.cur, ci)
     }
 
-    /// The current line of a Lua frame of the running thread, or -1.
-    pub fn current_line(&self, ci: &CallInfo) -> i64 {
-        current_line_in(self.cur, ci)
-    }
-
     /// Make an error value from text, never failing (falls back to the OOM error).
     pub fn error_from_text(&mut self, msg: &str) -> Throw {
         match self.intern(msg.as_bytes()) {
@@ -278,17 +273,6 @@ impl State {
     pub fn call_error(&mut self, func: usize, v: Value) -> Throw {
         let reg = self.slot_to_reg(func);
         self.op_error("call", v, reg)
-    }
-
-    /// "bad argument #i to 'name' (msg)" for a builtin that has no frame yet.
-    pub fn arg_error_at(&mut self, func: usize, i: usize, msg: &str) -> Throw {
-        let name = self
-            .cur
-            .stack
-            .get(func)
-            .and_then(|v| v.as_function())
-            .map_or("?", |f| f.name);
-        self.rt_error_here(&format!("bad argument #{i} to '{name}' ({msg})"))
     }
 
     /// The error object carried by a throw.

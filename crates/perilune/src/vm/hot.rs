@@ -47,7 +47,8 @@ pub enum VmMode {
 }
 
 impl VmMode {
-    /// Every mode, in numbering order.
+    /// Every mode, in numbering order (for the test helpers).
+    #[cfg(any(test, feature = "internals"))]
     pub const ALL: [VmMode; 5] = [
         VmMode::Interp,
         VmMode::Native,

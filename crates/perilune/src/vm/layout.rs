@@ -9,11 +9,14 @@
 //!   read live objects and the hot block at these offsets and compare with what the
 //!   interpreter's accessors return.
 //!
-//! The growable byte buffer's offsets are added when it moves into the core.
+//! Until the JIT's code generator (issue 16) exists, the tests below are the only
+//! readers of (some of) these constants, hence the `dead_code` allowance.
+#![allow(dead_code)]
 
 use core::mem::{offset_of, size_of};
 
 use crate::alloc::HVec;
+use crate::buf::Buf;
 use crate::func::{LuaFunction, Upval};
 use crate::object::GcHeader;
 use crate::string::LuaStr;
@@ -98,6 +101,15 @@ pub mod func {
     pub const UPVALS: usize = size_of::<LuaFunction>();
     /// `u32` in the header: the number of upvalues.
     pub const NUPVALS: usize = offset_of!(GcHeader, aux);
+}
+
+/// The growable byte buffer (`buf.rs`) of concatenation, formatting and io.
+pub mod buf {
+    use super::*;
+    /// Pointer to the bytes.
+    pub const PTR: usize = Buf::DATA_OFFSET + HVec::<u8>::PTR_OFFSET;
+    /// `u32`: bytes in use.
+    pub const LEN: usize = Buf::DATA_OFFSET + HVec::<u8>::LEN_OFFSET;
 }
 
 /// Upvalues.
@@ -238,6 +250,19 @@ mod tests {
             assert_eq!(at::<usize>(np, func::NATIVE), nop as *const () as usize);
             assert_eq!(at::<usize>(np, func::PROTO), 0);
             assert!(at::<Value>(np, func::UPVALS).is_nil());
+        }
+    }
+
+    #[test]
+    fn buffer_offsets_read_its_bytes() {
+        let st = State::new().unwrap();
+        let mut b = Buf::new(st.heap_ref());
+        b.extend(b"offsets").unwrap();
+        let p = &b as *const Buf as *const u8;
+        // SAFETY: `buf::PTR` and `buf::LEN` are the byte vector's pointer and `u32` length.
+        unsafe {
+            assert_eq!(at::<*const u8>(p, buf::PTR), b.as_slice().as_ptr());
+            assert_eq!(at::<u32>(p, buf::LEN), 7);
         }
     }
 }

@@ -401,13 +401,6 @@ impl Drop for State {
     /// Closing a state runs the finalizers of every userdata that still has one (as
     /// `lua_close` does), including those created by finalizers, then frees all.
     fn drop(&mut self) {
-        // After an explicit `gc::free_all` the main thread is freed memory: only the
-        // string table is left to free (found by valgrind: this wrote to the freed
-        // thread; regression test `dropping_a_state_after_free_all_writes_no_freed_object`).
-        if self.gc.freed {
-            self.with_mode(VmMode::Gc, gc::free_all);
-            return;
-        }
         self.cur = self.main_thread;
         let t = self.main_thread.get_mut();
         t.frames.clear();

@@ -6,12 +6,12 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use perilune::alloc::OutOfMemory;
-use perilune::gc;
-use perilune::testing::{Fault, FaultyAllocator};
-use perilune::value::Value;
-use perilune::vm::error::LResult;
-use perilune::vm::state::State;
+use perilune::unstable_internals::alloc::OutOfMemory;
+use perilune::unstable_internals::gc;
+use perilune::unstable_internals::testing::{Fault, FaultyAllocator};
+use perilune::unstable_internals::value::Value;
+use perilune::unstable_internals::vm::error::LResult;
+use perilune::unstable_internals::vm::state::State;
 
 thread_local! {
     /// What the replacement `print` wrote on this thread.

@@ -4,9 +4,9 @@
 use super::*;
 use crate::vm::error::Throw;
 
-/// A leaked state (see compiler/tests.rs for why states are not dropped in tests).
-fn new_state() -> &'static mut State {
-    Box::leak(State::new().unwrap())
+/// A state for a test (no libraries).
+fn new_state() -> Box<State> {
+    State::new().unwrap()
 }
 
 const SAMPLE: &str = r#"
@@ -29,7 +29,7 @@ fn compile_dump(st: &mut State, src: &str) -> Vec<u8> {
 
 #[test]
 fn round_trip_is_stable() {
-    let st = new_state();
+    let st = &mut *new_state();
     let bytes = compile_dump(st, SAMPLE);
     assert!(bytes.starts_with(SIGNATURE));
     let p = undump(st, &bytes, b"=loaded").unwrap();
@@ -40,7 +40,7 @@ fn round_trip_is_stable() {
 
 #[test]
 fn loaded_chunk_runs() {
-    let st = new_state();
+    let st = &mut *new_state();
     let bytes = compile_dump(st, "return 6 * 7, ({1, 2, 3})[3]");
     st.load(&bytes, b"=bin").unwrap();
     st.call(0, 2).unwrap();
@@ -50,7 +50,7 @@ fn loaded_chunk_runs() {
 
 #[test]
 fn every_truncation_fails_cleanly() {
-    let st = new_state();
+    let st = &mut *new_state();
     let bytes = compile_dump(st, SAMPLE);
     for n in 0..bytes.len() {
         assert!(
@@ -62,7 +62,7 @@ fn every_truncation_fails_cleanly() {
 
 #[test]
 fn foreign_headers_are_incompatible() {
-    let st = new_state();
+    let st = &mut *new_state();
     assert_eq!(
         undump(st, b"\x1bLJ\x02garbage garbage garbage", b"=loaded"),
         Err(UndumpError::Incompatible)
@@ -74,7 +74,7 @@ fn foreign_headers_are_incompatible() {
 
 #[test]
 fn load_reports_luajit_messages() {
-    let st = new_state();
+    let st = &mut *new_state();
     let msg = |r: Result<(), Throw>| match r {
         Err(Throw::Error(v)) => v.as_string().unwrap().to_str_lossy().into_owned(),
         other => panic!("unexpected {other:?}"),
@@ -116,7 +116,7 @@ impl Rng {
 
 #[test]
 fn flipped_bytes_never_panic() {
-    let st = new_state();
+    let st = &mut *new_state();
     let bytes = compile_dump(st, SAMPLE);
     for i in 0..bytes.len() {
         for x in [0x01u8, 0x80, 0xff] {
@@ -130,7 +130,7 @@ fn flipped_bytes_never_panic() {
 
 #[test]
 fn random_mutations_never_panic() {
-    let st = new_state();
+    let st = &mut *new_state();
     let bytes = compile_dump(st, SAMPLE);
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut accepted = 0;
@@ -166,7 +166,7 @@ fn random_mutations_never_panic() {
 
 #[test]
 fn random_garbage_after_the_header_fails() {
-    let st = new_state();
+    let st = &mut *new_state();
     let header = compile_dump(st, "return 1");
     let head_len = SIGNATURE.len() + 3 + 8 + 1;
     let mut rng = Rng(42);
@@ -184,7 +184,7 @@ fn random_garbage_after_the_header_fails() {
 
 #[test]
 fn deep_nesting_is_refused() {
-    let st = new_state();
+    let st = &mut *new_state();
     // Build a chain of 300 nested empty functions by hand.
     let mut w = Writer {
         out: HVec::new(st.heap_ref()),
@@ -226,7 +226,7 @@ fn deep_nesting_is_refused() {
 fn allocation_failures_are_oom() {
     // A host allocator, so that the limit counts bytes, not pages: undumping must
     // need more than the 64 bytes left.
-    let st = Box::leak(State::with_allocator(Box::new(crate::alloc::SystemAllocator)).unwrap());
+    let st = &mut *State::with_allocator(Box::new(crate::alloc::SystemAllocator)).unwrap();
     let bytes = compile_dump(st, SAMPLE);
     let used = st.heap.used();
     st.heap.set_limit(used + 64);
@@ -239,7 +239,7 @@ fn allocation_failures_are_oom() {
 /// that slot, and above the frame's top a slot can hold a value already collected.
 #[test]
 fn local_variables_outside_the_frame_are_refused() {
-    let st = new_state();
+    let st = &mut *new_state();
     let bytes = compile_dump(st, "local a, b = 1, 2 return a + b");
     assert!(undump(st, &bytes, b"=loaded").is_ok());
     // The record of `a`: name (length 1, "a"), start and end pc, register.
@@ -289,7 +289,7 @@ fn chunk_with_code(st: &mut State, code: &[Ins]) -> Vec<u8> {
 #[test]
 fn unpaid_loops_through_either_edge_are_refused() {
     use crate::compiler::bytecode::{ins_ad, Op, JUMP_BIAS};
-    let st = new_state();
+    let st = &mut *new_state();
     let code = |back: u32| {
         [
             ins_ad(Op::KPRI, 0, 1),
@@ -320,7 +320,7 @@ fn unpaid_loops_through_either_edge_are_refused() {
 
 #[test]
 fn stripped_chunks_leave_out_debug_information() {
-    let st = new_state();
+    let st = &mut *new_state();
     let p = crate::compiler::compile(st, SAMPLE.as_bytes(), b"=sample").unwrap();
     let full = dump(st, p, false).ok().unwrap().as_slice().to_vec();
     let bytes = dump(st, p, true).ok().unwrap().as_slice().to_vec();
@@ -341,7 +341,7 @@ fn stripped_chunks_leave_out_debug_information() {
 
 #[test]
 fn every_truncation_of_a_stripped_chunk_fails_cleanly() {
-    let st = new_state();
+    let st = &mut *new_state();
     let p = crate::compiler::compile(st, SAMPLE.as_bytes(), b"=sample").unwrap();
     let bytes = dump(st, p, true).ok().unwrap().as_slice().to_vec();
     for n in 0..bytes.len() {
@@ -351,7 +351,7 @@ fn every_truncation_of_a_stripped_chunk_fails_cleanly() {
 
 #[test]
 fn unknown_header_flags_are_malformed() {
-    let st = new_state();
+    let st = &mut *new_state();
     let mut bytes = compile_dump(st, "return 1");
     let flags = SIGNATURE.len() + 3 + 8;
     for f in [2u8, 3, 0x80] {
