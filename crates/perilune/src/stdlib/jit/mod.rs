@@ -18,6 +18,7 @@
 //! `jit.dump`, `jit.bcsave` and `jit.vmdef` are Lua source compiled into the library
 //! (`stdlib/jit/*.lua`). See docs/stdlib-debug-package-jit.md.
 
+pub mod param;
 pub mod profile;
 pub mod util;
 
@@ -30,30 +31,6 @@ use crate::vm::state::State;
 pub const VERSION: &str = concat!("LuaJIT 2.1.0-beta3 (Perilune ", env!("CARGO_PKG_VERSION"), ")");
 /// What `jit.version_num` reports.
 pub const VERSION_NUM: f64 = 20100.0;
-
-/// Optimisation flags `jit.opt.start` accepts (`name`, `+name`, `-name`, `noname`,
-/// `no-name`).
-const OPT_FLAGS: [&str; 10] = [
-    "fold", "cse", "dce", "fwd", "dse", "narrow", "loop", "abc", "sink", "fuse",
-];
-/// Parameters `jit.opt.start` accepts as `name=number`.
-const OPT_PARAMS: [&str; 15] = [
-    "maxtrace",
-    "maxrecord",
-    "maxirconst",
-    "maxside",
-    "maxsnap",
-    "hotloop",
-    "hotexit",
-    "tryside",
-    "instunroll",
-    "loopunroll",
-    "callunroll",
-    "recunroll",
-    "sizemcode",
-    "maxmcode",
-    "minstitch",
-];
 
 /// LuaJIT's name of the operating system.
 pub fn os_name() -> &'static str {
@@ -183,34 +160,12 @@ fn attach(st: &mut State) -> LResult<usize> {
     Ok(0)
 }
 
-/// Is `s` something `jit.opt.start` accepts: a level digit, a flag, or a parameter?
-fn valid_opt(s: &[u8]) -> bool {
-    if s.len() == 1 && s[0].is_ascii_digit() {
-        return true;
-    }
-    let (flag, signed) = match s {
-        [b'+' | b'-', rest @ ..] => (rest, true),
-        [b'n', b'o', b'-', rest @ ..] | [b'n', b'o', rest @ ..] => (rest, true),
-        _ => (s, false),
-    };
-    if OPT_FLAGS.iter().any(|f| f.as_bytes() == flag) {
-        return true;
-    }
-    if signed {
-        return false;
-    }
-    match s.iter().position(|&b| b == b'=') {
-        Some(eq) => {
-            OPT_PARAMS.iter().any(|p| p.as_bytes() == &s[..eq]) && s[eq + 1..].iter().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    }
-}
-
+/// `jit.opt.start(...)`: check each piece against [`param`]'s list (the JIT will
+/// apply them).
 fn opt_start(st: &mut State) -> LResult<usize> {
     for i in 1..=st.arg_count() {
         let s = st.check_string(i)?;
-        if !valid_opt(s.as_bytes()) {
+        if param::parse(s.as_bytes()).is_none() {
             return Err(st.rt_error_parts(&[b"unknown or malformed optimization flag '", s.as_bytes(), b"'"]));
         }
     }
