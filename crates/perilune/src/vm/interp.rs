@@ -1292,16 +1292,16 @@ impl State {
             {
                 break;
             }
-            let Some(u) = crate::gc::next_finalizer(self) else {
+            let Some(o) = crate::gc::next_finalizer(self) else {
                 break;
             };
-            let h = self.tm_in(u.metatable, Tm::Gc);
-            if h.is_nil() {
+            let h = crate::gc::finalizer_of(o, self.tm_names[Tm::Gc as usize]);
+            let Some(obj) = Value::of_object(o).filter(|_| !h.is_nil()) else {
                 continue;
-            }
+            };
             let t = th.get_mut();
             t.stack[t.top] = h;
-            t.stack[t.top + 1] = Value::userdata(u);
+            t.stack[t.top + 1] = obj;
             t.top += 2;
             // Under a budget of its own; a stop by the host ends the run (the rest
             // wait for the next safe point) and is raised into the interrupted code.

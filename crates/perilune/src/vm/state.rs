@@ -70,7 +70,7 @@ pub const TM_NAMES: [&str; TM_COUNT] = [
 ];
 
 /// Number of basic types that can have a shared metatable (indexed by `LuaType`).
-pub const NUM_TYPES: usize = 9;
+pub const NUM_TYPES: usize = 10;
 
 pub fn type_index(t: LuaType) -> usize {
     t as usize
