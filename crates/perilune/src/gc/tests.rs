@@ -52,7 +52,7 @@ fn finalizable(st: &mut State, mt: GcRef<Table>, tag: u8) -> GcRef<Userdata> {
 
 fn gc_metatable(st: &mut State) -> GcRef<Table> {
     let mt = st.new_table(0, 1).unwrap();
-    let f = st.new_native(dummy, "gc", 0).unwrap();
+    let f = st.new_native(dummy, crate::func::FF_C, 0).unwrap();
     let name = st.tm_names[Tm::Gc as usize];
     mt.get_mut().set_str(name, Value::function(f)).unwrap();
     mt
@@ -89,7 +89,7 @@ fn unreachable_objects_are_freed() {
         let s = st.str_value(format!("garbage{i}").as_bytes()).unwrap();
         t.get_mut().set_int(1, s).unwrap();
         let _ = st.new_userdata(32).unwrap();
-        let _ = st.new_native(dummy, "f", 3).unwrap();
+        let _ = st.new_native(dummy, crate::func::FF_C, 3).unwrap();
         let _ = st.new_upval_closed(Value::table(t)).unwrap();
     }
     let _ = st.new_thread(st.globals).unwrap();
@@ -112,7 +112,7 @@ fn reachable_objects_survive() {
     // Rooted in the registry and on the stack too.
     let r = st.new_table(0, 0).unwrap();
     st.registry.get_mut().set_int(1, Value::table(r)).unwrap();
-    let on_stack = st.new_native(dummy, "f", 1).unwrap();
+    let on_stack = st.new_native(dummy, crate::func::FF_C, 1).unwrap();
     on_stack.native_upvals()[0] = st.str_value(b"upvalue string").unwrap();
     let th = st.main_thread.get_mut();
     th.stack[0] = Value::function(on_stack);
@@ -497,7 +497,7 @@ fn escaped_upvalue_of_a_dead_coroutine_is_closed() {
     full_collect(&mut st);
     verify(&mut st);
     assert_eq!(kept.hdr.kind, ObjKind::Table);
-    assert_eq!(f.proto, Some(p));
+    assert_eq!(f.proto(), Some(p));
 }
 
 #[test]
@@ -798,4 +798,18 @@ fn state_close_queues_every_finalizer() {
     queue_all_finalizers(&mut st);
     assert!(!has_pending_finalizers(&st));
     verify(&mut st);
+}
+
+/// Each value points to an object of the kind its tag names (`ObjKind::of_tag`).
+#[test]
+fn values_point_to_objects_of_their_kind() {
+    let mut st = State::new().unwrap();
+    let s = crate::value::Value::string(st.intern(b"k").unwrap());
+    let t = crate::value::Value::table(st.new_table(0, 0).unwrap());
+    let u = crate::value::Value::userdata(st.new_userdata(8).unwrap());
+    let th = crate::value::Value::thread(st.new_thread(st.globals).unwrap());
+    for v in [s, t, u, th] {
+        let h = v.as_gc().unwrap();
+        assert_eq!(v.tag().and_then(ObjKind::of_tag), Some(h.kind()));
+    }
 }

@@ -191,7 +191,7 @@ fn traverse_table(state: &mut State, t: GcRef<Table>) -> usize {
 fn traverse_function(gc: &mut Gc, f: GcRef<LuaFunction>) -> usize {
     let fr = f.get_mut();
     mark_object(gc, fr.env.header());
-    if let Some(p) = fr.proto {
+    if let Some(p) = fr.proto() {
         mark_object(gc, p.header());
         for uv in fr.lua_upvals().iter() {
             mark_object(gc, uv.header());

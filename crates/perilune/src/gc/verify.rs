@@ -220,7 +220,7 @@ fn collect_children(
         ObjKind::Function => {
             let f = o.cast::<LuaFunction>();
             out.push(f.env.header());
-            if let Some(p) = f.proto {
+            if let Some(p) = f.proto() {
                 out.push(p.header());
                 out.extend(f.lua_upvals().iter().map(|u| u.header()));
             } else {

@@ -280,17 +280,6 @@ impl State {
         self.op_error("call", v, reg)
     }
 
-    /// "bad argument #i to 'name' (msg)" for a builtin that has no frame yet.
-    pub fn arg_error_at(&mut self, func: usize, i: usize, msg: &str) -> Throw {
-        let name = self
-            .cur
-            .stack
-            .get(func)
-            .and_then(|v| v.as_function())
-            .map_or("?", |f| f.name);
-        self.rt_error_here(&format!("bad argument #{i} to '{name}' ({msg})"))
-    }
-
     /// The error object carried by a throw.
     pub fn error_value(&mut self, e: Throw) -> Value {
         match e {
@@ -424,7 +413,7 @@ impl State {
                     let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
                     let name = function_name_kind_in(th, idx)
                         .map(|(_, n)| n)
-                        .or_else(|| f.map(|f| DebugName::Builtin(f.name)));
+                        .or_else(|| f.map(|f| DebugName::Builtin((self.ff_name)(f.ffid))));
                     match name {
                         Some(n) if n.as_bytes() != b"?" => {
                             let _ = write!(out, "[C]: in function '{}'", n.traceback_text());
@@ -547,5 +536,5 @@ pub fn thread_frame_proto(th: GcRef<Thread>, ci: &CallInfo) -> Option<GcRef<Prot
     if ci.kind != FrameKind::Lua {
         return None;
     }
-    th.stack.get(ci.func as usize)?.as_function()?.proto
+    th.stack.get(ci.func as usize)?.as_function()?.proto()
 }
