@@ -9,41 +9,15 @@
 //!   is a `jit.name` module, loaded with `require` and started with its `start`
 //!   function; without such a module (or without `require`) the message is LuaJIT's
 //!   `unknown luaJIT command or jit.* modules not installed`.
-//! - `-O[opt,opt...]`: when `jit.opt.start` exists it is called with the pieces.
-//!   Otherwise each piece is checked: a level `0`-`9`, a flag (`fold`, `+fold`,
-//!   `-fold`, `nofold`, `no-fold`) or a parameter `name=digits`; anything else gives
-//!   LuaJIT's `unknown or malformed optimization flag 'x'`, an empty piece LuaJIT's
-//!   `bad argument #n to '?' (string expected, got nil)`.
+//! - `-O[opt,opt...]`: `jit.opt.start` is called with the pieces (an empty piece is
+//!   nil). It holds the one list of flags and parameters (the library's
+//!   `stdlib/jit/param.rs`); when a script has removed it, a fresh state's is used.
 //!
 //! Errors are reported without a traceback, as luajit does for these options.
 
-use perilune::{Error, Lua, ReportStyle, Value};
+use perilune::{Error, Lua, LuaOptions, ReportStyle, StdLib, Value};
 
 use crate::session::{Outcome, Session};
-
-/// The optimisation flags of LuaJIT 2.1.
-const FLAGS: &[&str] = &[
-    "fold", "cse", "dce", "fwd", "dse", "narrow", "loop", "abc", "sink", "fuse",
-];
-
-/// The numeric optimisation parameters of LuaJIT 2.1.
-const PARAMS: &[&str] = &[
-    "maxtrace",
-    "maxrecord",
-    "maxirconst",
-    "maxside",
-    "maxsnap",
-    "minstitch",
-    "hotloop",
-    "hotexit",
-    "tryside",
-    "instunroll",
-    "loopunroll",
-    "callunroll",
-    "recunroll",
-    "sizemcode",
-    "maxmcode",
-];
 
 const UNKNOWN_COMMAND: &[u8] = b"unknown luaJIT command or jit.* modules not installed";
 
@@ -110,48 +84,35 @@ fn run_module(session: &Session, name: &[u8], args: &[Option<&[u8]>]) -> Outcome
     call(session, start, args)
 }
 
-/// `-O[opt]`.
+/// `-O[opt]`: `jit.opt.start(opt, opt, ...)`, which owns the list of flags and
+/// parameters. When a script has removed the global, the pieces are still checked
+/// (luajit finds the function in `package.loaded`, out of a script's usual reach): by
+/// the `jit.opt.start` of a fresh state with only the `jit` library.
 pub fn optimize(session: &Session, opt: &[u8]) -> Outcome {
     let args = split_args(Some(opt));
     let r = lookup(&session.lua, &["jit", "opt", "start"]);
     if let Some(f) = session.check(r)?.filter(|v| matches!(v, Value::Function(_))) {
         return call(session, f, &args);
     }
-    for (i, piece) in args.iter().enumerate() {
-        let Some(piece) = piece else {
-            let msg = format!("bad argument #{} to '?' (string expected, got nil)", i + 1);
-            return Err(session.report(msg.as_bytes()));
-        };
-        if !(is_level(piece) || is_flag(piece) || is_param(piece)) {
-            let mut msg = b"unknown or malformed optimization flag '".to_vec();
-            msg.extend_from_slice(piece);
-            msg.push(b'\'');
-            return Err(session.report(&msg));
-        }
+    let r = Lua::new_with(StdLib::JIT, LuaOptions::new());
+    let lua = session.check(r)?;
+    let r = lookup(&lua, &["jit", "opt", "start"]);
+    let Some(start) = session.check(r)? else {
+        return Ok(());
+    };
+    let mut values = Vec::with_capacity(args.len());
+    for a in &args {
+        values.push(match a {
+            Some(s) => Value::String(session.check(lua.create_string(s))?),
+            None => Value::Nil,
+        });
     }
-    Ok(())
-}
-
-fn is_level(s: &[u8]) -> bool {
-    matches!(s, [b'0'..=b'9'])
-}
-
-fn is_flag(s: &[u8]) -> bool {
-    let name = if let Some(rest) = s.strip_prefix(b"+").or_else(|| s.strip_prefix(b"-")) {
-        rest
-    } else if let Some(rest) = s.strip_prefix(b"no") {
-        rest.strip_prefix(b"-").unwrap_or(rest)
-    } else {
-        s
+    let Value::Function(start) = start else {
+        return Ok(());
     };
-    FLAGS.iter().any(|f| f.as_bytes() == name)
-}
-
-fn is_param(s: &[u8]) -> bool {
-    let Some(eq) = s.iter().position(|&c| c == b'=') else {
-        return false;
-    };
-    PARAMS.iter().any(|p| p.as_bytes() == &s[..eq]) && s[eq + 1..].iter().all(u8::is_ascii_digit)
+    let r: perilune::Result<perilune::MultiValue> =
+        start.call_reported(perilune::MultiValue::from_vec(values), ReportStyle::Message);
+    session.check(r).map(drop)
 }
 
 /// `t1.t2...name` from the globals through plain tables, without metamethods.
@@ -184,19 +145,6 @@ fn call(session: &Session, f: Value, args: &[Option<&[u8]>]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pieces() {
-        assert!(is_level(b"3") && !is_level(b"10") && !is_level(b""));
-        for ok in ["fold", "+cse", "-dce", "nofwd", "no-dse", "fuse"] {
-            assert!(is_flag(ok.as_bytes()), "{ok}");
-        }
-        for bad in ["nofoo", "no", "+", "fold2", "no+fold"] {
-            assert!(!is_flag(bad.as_bytes()), "{bad}");
-        }
-        assert!(is_param(b"hotloop=10") && is_param(b"hotloop=") && is_param(b"minstitch=0"));
-        assert!(!is_param(b"hotloop=-1") && !is_param(b"hotloop") && !is_param(b"foo=1"));
-    }
 
     #[test]
     fn argument_lists() {

@@ -383,6 +383,26 @@ fn cases() -> Vec<Case> {
             status: 1,
             ..CASE
         },
+        Case {
+            name: "-O still checks its pieces when a script removed jit",
+            args: &["-e", "jit = nil", "-O3,+fold,hotloop=1", "-e", "print('ok')"],
+            stdout: "ok\n",
+            ..CASE
+        },
+        Case {
+            name: "-O with an unknown flag when a script removed jit",
+            args: &["-e", "jit = nil", "-Ofoo"],
+            stderr: "perilune: unknown or malformed optimization flag 'foo'\n",
+            status: 1,
+            ..CASE
+        },
+        Case {
+            name: "-O with an empty piece when a script removed jit",
+            args: &["-e", "jit = nil", "-O3,,fold"],
+            stderr: "perilune: bad argument #2 to '?' (string expected, got nil)\n",
+            status: 1,
+            ..CASE
+        },
         // -b: listings.
         Case { name: "-bl file", args: &["-bl", "list.lua"], stdout: LISTING, ..CASE },
         Case { name: "-b -l file", args: &["-b", "-l", "list.lua"], stdout: LISTING, ..CASE },

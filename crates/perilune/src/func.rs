@@ -2,7 +2,8 @@
 //!
 //! A [`Proto`] is what the compiler produces for one function body: bytecode, constants,
 //! child prototypes, and debug information. A [`LuaFunction`] is a closure: a prototype
-//! (or a native Rust function) plus its environment table and upvalues. An [`Upval`] is
+//! or a native Rust function (its [`FuncBody`]), its environment table, its upvalues
+//! and its fast-function id (which also names a native in messages). An [`Upval`] is
 //! a captured variable, *open* while it still lives in a stack slot of a running frame
 //! and *closed* once that frame has ended and the value moved into the upvalue itself.
 //!
@@ -79,43 +80,77 @@ impl Proto {
     }
 }
 
-/// Builtin ids stored in a native function's `hdr.flags`, for the few natives the
-/// interpreter treats specially (they run as VM frames so coroutines can yield
-/// across them). 0 in the flags: none of these.
+/// Fast-function ids (docs/fastfunc.md). A function object carries one: 0 for Lua
+/// functions, 1 for host functions, otherwise the id of its row in the library table
+/// (`stdlib::LIB_FUNCS`). Below [`FF_OWN`] they are LuaJIT 2.1's numbers.
+pub const FF_LUA: u16 = 0;
+/// A native function made by the host (the embedding API): no name, no id.
+pub const FF_C: u16 = 1;
+/// `tostring`: a value with `__tostring` has the metamethod take the call's place (a
+/// tail call, as LuaJIT's fast function does), so it may yield.
+pub const FF_TOSTRING: u16 = 18;
+/// `pcall` and `xpcall` run as VM frames, so coroutines can yield across them.
+pub const FF_PCALL: u16 = 20;
+pub const FF_XPCALL: u16 = 21;
+/// The first id of Perilune's own natives: LuaJIT numbers its fast functions below.
+pub const FF_OWN: u16 = 256;
+
+/// What a function runs. `repr(u8)` fixes the layout compiled code reads
+/// (`vm/layout.rs`): a tag byte (0 Lua, 1 native), then the pointer 8 bytes in.
 #[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    Pcall = 1,
-    Xpcall = 2,
-    /// `tostring`: a value with `__tostring` has the metamethod take the call's
-    /// place (a tail call, as LuaJIT's fast function does), so it may yield.
-    Tostring = 3,
+#[derive(Clone, Copy)]
+pub enum FuncBody {
+    Lua(GcRef<Proto>),
+    Native(NativeFn),
 }
 
-/// A closure: Lua (with `proto`) or native (with `native`). Followed in memory by
-/// `hdr.aux` upvalue slots.
+/// A closure: Lua or native, as its `body` says. Followed in memory by `hdr.aux`
+/// upvalue slots.
 #[repr(C)]
 pub struct LuaFunction {
     pub hdr: GcHeader,
     pub env: GcRef<Table>,
-    pub proto: Option<GcRef<Proto>>,
-    pub native: Option<NativeFn>,
-    /// The name a native function reports in "bad argument" errors.
-    pub name: &'static str,
+    pub body: FuncBody,
+    /// The fast-function id ([`FF_LUA`], [`FF_C`] or a library function's).
+    pub ffid: u16,
 }
 
 impl LuaFunction {
     #[inline(always)]
     pub fn is_lua(&self) -> bool {
-        self.proto.is_some()
+        matches!(self.body, FuncBody::Lua(_))
+    }
+    /// The prototype of a Lua function.
+    #[inline(always)]
+    pub fn proto(&self) -> Option<GcRef<Proto>> {
+        match self.body {
+            FuncBody::Lua(p) => Some(p),
+            FuncBody::Native(_) => None,
+        }
+    }
+    /// The Rust function of a native function.
+    #[inline(always)]
+    pub fn native(&self) -> Option<NativeFn> {
+        match self.body {
+            FuncBody::Native(f) => Some(f),
+            FuncBody::Lua(_) => None,
+        }
+    }
+    /// Is this one of the natives the interpreter runs as a VM frame of its own
+    /// (`pcall`, `xpcall`, `tostring`; see `vm/call.rs`)?
+    #[inline(always)]
+    pub fn runs_as_frame(&self) -> bool {
+        matches!(self.ffid, FF_TOSTRING | FF_PCALL | FF_XPCALL)
+    }
+    /// LuaJIT's fast-function number, which `tostring` shows as `builtin#N`: only
+    /// library functions LuaJIT implements as fast functions have one.
+    #[inline]
+    pub fn luajit_ffid(&self) -> Option<u8> {
+        u8::try_from(self.ffid).ok().filter(|&id| id > FF_C as u8)
     }
     #[inline(always)]
     pub fn num_upvals(&self) -> usize {
         self.hdr.aux as usize
-    }
-    #[inline(always)]
-    pub fn builtin(&self) -> u8 {
-        self.hdr.flags
     }
     #[inline(always)]
     fn trailing<T>(&self) -> *mut T {

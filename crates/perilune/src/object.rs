@@ -20,24 +20,93 @@
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+use crate::value::Tag;
+
 pub use crate::func::{LuaFunction, Proto, Upval};
 pub use crate::string::LuaStr;
 pub use crate::table::Table;
 pub use crate::udata::Userdata;
 pub use crate::vm::thread::Thread;
 
-/// What kind of object a header belongs to.
+/// What kind of object a header belongs to. The kinds of objects that are values
+/// share the value's [`Tag`] number, so one numbering serves values, the collector
+/// and (later) machine code. Objects no value refers to get numbers from
+/// [`ObjKind::FIRST_INTERNAL`] on. `Tag::Cdata`'s number is reserved for the FFI's
+/// C data objects, which will also take finalizers ([`ObjKind::has_finalizer`]);
+/// traces will get the next internal number.
 #[repr(u8)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ObjKind {
-    Str = 0,
-    Table = 1,
+    Str = Tag::Str as u8,
+    Thread = Tag::Thread as u8,
     /// A Lua closure or a native function ([`LuaFunction`]).
-    Function = 2,
-    Proto = 3,
-    Upval = 4,
-    Thread = 5,
-    Userdata = 6,
+    Function = Tag::Function as u8,
+    Table = Tag::Table as u8,
+    Userdata = Tag::Userdata as u8,
+    Proto = ObjKind::FIRST_INTERNAL,
+    Upval = ObjKind::FIRST_INTERNAL + 1,
+}
+
+impl ObjKind {
+    /// The first kind number outside the 4-bit value tag space.
+    pub const FIRST_INTERNAL: u8 = 16;
+
+    /// The kind numbered `k`, if there is one (the heap verifier checks headers).
+    #[cfg(any(test, feature = "internals"))]
+    pub const fn from_u8(k: u8) -> Option<ObjKind> {
+        match k {
+            5 => Some(ObjKind::Str),
+            6 => Some(ObjKind::Thread),
+            7 => Some(ObjKind::Function),
+            8 => Some(ObjKind::Table),
+            9 => Some(ObjKind::Userdata),
+            16 => Some(ObjKind::Proto),
+            17 => Some(ObjKind::Upval),
+            0..=4 | 10..=15 | 18..=u8::MAX => None,
+        }
+    }
+
+    /// The kind of the objects values with tag `t` point to (`None`: not an object,
+    /// or C data, which has no object kind yet).
+    #[cfg(test)] // checks the numbering; the collector reads kinds directly
+    pub const fn of_tag(t: Tag) -> Option<ObjKind> {
+        match t {
+            Tag::Str => Some(ObjKind::Str),
+            Tag::Thread => Some(ObjKind::Thread),
+            Tag::Function => Some(ObjKind::Function),
+            Tag::Table => Some(ObjKind::Table),
+            Tag::Userdata => Some(ObjKind::Userdata),
+            Tag::Nil | Tag::False | Tag::True | Tag::LightUserdata | Tag::Cdata => None,
+        }
+    }
+
+    /// The tag of a value pointing to such an object (`None`: prototypes and
+    /// upvalues are never values).
+    #[inline(always)]
+    pub const fn tag(self) -> Option<Tag> {
+        match self {
+            ObjKind::Str => Some(Tag::Str),
+            ObjKind::Thread => Some(Tag::Thread),
+            ObjKind::Function => Some(Tag::Function),
+            ObjKind::Table => Some(Tag::Table),
+            ObjKind::Userdata => Some(Tag::Userdata),
+            ObjKind::Proto | ObjKind::Upval => None,
+        }
+    }
+
+    /// Can objects of this kind have a finalizer? They live on the collector's
+    /// finalizable list rather than the general one, so a dead one is found and queued
+    /// without a side table (DESIGN.md invariant 4); `gc::finalizer_of` says which
+    /// function finalizes one.
+    #[inline(always)]
+    pub const fn has_finalizer(self) -> bool {
+        match self {
+            ObjKind::Userdata => true,
+            ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => {
+                false
+            }
+        }
+    }
 }
 
 /// The header every collectable object starts with.
@@ -51,12 +120,8 @@ pub struct GcHeader {
     pub kind: ObjKind,
     /// Colour and state bits, owned by the collector (`gc::mark`).
     pub marked: u8,
-    /// Per-kind flags (tables: metamethod absence cache; functions: builtin id; strings:
-    /// reserved-word id).
+    /// Per-kind flags (tables: metamethod absence cache; strings: reserved-word id).
     pub flags: u8,
-    /// Functions: the LuaJIT fast-function id that `tostring` shows as `builtin#N`
-    /// (0: none, the function prints its address). Unused by other kinds.
-    pub ffid: u8,
     /// Per-kind word (strings: hash; functions: upvalue count).
     pub aux: u32,
 }
@@ -69,7 +134,6 @@ impl GcHeader {
             kind,
             marked: 0,
             flags: 0,
-            ffid: 0,
             aux: 0,
         }
     }
@@ -143,5 +207,57 @@ impl GcRef<GcHeader> {
     #[inline(always)]
     pub fn kind(self) -> ObjKind {
         self.kind
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [ObjKind; 7] = [
+        ObjKind::Str,
+        ObjKind::Thread,
+        ObjKind::Function,
+        ObjKind::Table,
+        ObjKind::Userdata,
+        ObjKind::Proto,
+        ObjKind::Upval,
+    ];
+
+    #[test]
+    fn kinds_of_values_are_their_tags() {
+        for t in (0..16).filter_map(Tag::from_bits) {
+            match ObjKind::of_tag(t) {
+                Some(k) => {
+                    assert_eq!(k as u8, t as u8, "{k:?}");
+                    assert_eq!(k.tag(), Some(t));
+                    assert!(t.is_gc());
+                }
+                None => assert!(!t.is_gc() || t == Tag::Cdata, "{t:?}"),
+            }
+        }
+        for k in KINDS {
+            assert_eq!(ObjKind::from_u8(k as u8), Some(k));
+            match k.tag() {
+                Some(t) => assert_eq!(ObjKind::of_tag(t), Some(k)),
+                None => assert!(k as u8 >= ObjKind::FIRST_INTERNAL, "{k:?}"),
+            }
+        }
+        let mut nums: Vec<u8> = KINDS.iter().map(|&k| k as u8).collect();
+        assert_eq!((0..=u8::MAX).filter_map(ObjKind::from_u8).count(), KINDS.len());
+        nums.sort_unstable();
+        nums.dedup();
+        assert_eq!(nums.len(), KINDS.len());
+        assert!(
+            !KINDS.iter().any(|&k| k as u8 == Tag::Cdata as u8),
+            "cdata's number is reserved"
+        );
+    }
+
+    #[test]
+    fn only_userdata_are_finalizable_yet() {
+        for k in KINDS {
+            assert_eq!(k.has_finalizer(), k == ObjKind::Userdata, "{k:?}");
+        }
     }
 }

@@ -21,6 +21,10 @@ pub mod compiler {
     pub use crate::compiler::{bytecode, compile, dump, listing, verify};
 }
 
+pub mod func {
+    pub use crate::func::FF_C;
+}
+
 pub mod gc {
     pub use crate::gc::{full_collect, has_pending_finalizers, verify_heap};
 }

@@ -13,6 +13,12 @@
 //!   flipped), so the interpreter boxes their results with [`Value::arith`], unchecked.
 //! - `nil`, `false` and `true` have payload 0, so each is a single fixed bit pattern.
 //! - GC pointers fit in 47 bits (user-space addresses on x86-64 and AArch64).
+//! - Only the constructors make tagged values, so the tag of a non-number is one of
+//!   [`Tag`]'s: 0 and 11..=15 are never stored. Code that decodes a tag says what
+//!   each of the 16 patterns is ([`Tag::from_bits`]); none turns an unknown tag
+//!   into an object.
+//! - An object's [`ObjKind`](crate::object::ObjKind) number is its value's tag, so the
+//!   collector and the JIT read one numbering.
 
 use crate::object::{GcHeader, GcRef, LuaFunction, LuaStr, Table, Thread, Userdata};
 use std::ptr::NonNull;
@@ -25,8 +31,9 @@ pub const NEG_NAN_BITS: u64 = 0xFFF8_0000_0000_0000;
 const PAYLOAD_MASK: u64 = (1 << 47) - 1;
 const SIGN_BIT: u64 = 1 << 63;
 
-/// The 4-bit tags of non-number values. Order matters: every tag from `Str` on is a
-/// collectable object, and `Nil`/`False` are the only falsy ones.
+/// The 4-bit tags of non-number values. Order matters: the tags `Str..=Cdata` are the
+/// collectable objects (one contiguous range, so [`Value::is_gc`] is one compare), and
+/// `Nil`/`False` are the only falsy ones.
 #[repr(u8)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Tag {
@@ -39,6 +46,38 @@ pub enum Tag {
     Function = 7,
     Table = 8,
     Userdata = 9,
+    /// Reserved for the FFI's C data objects (docs/values.md); no value has it yet.
+    Cdata = 10,
+}
+
+/// The first tag that is not a collectable object (one past [`Tag::Cdata`]).
+const GC_TAG_END: u8 = Tag::Cdata as u8 + 1;
+
+impl Tag {
+    /// The tag that bits 50..47 of a non-number hold, or `None` for the patterns that
+    /// are never stored (0 and 11..=15).
+    #[inline(always)]
+    pub const fn from_bits(t: u8) -> Option<Tag> {
+        Some(match t {
+            1 => Tag::Nil,
+            2 => Tag::False,
+            3 => Tag::True,
+            4 => Tag::LightUserdata,
+            5 => Tag::Str,
+            6 => Tag::Thread,
+            7 => Tag::Function,
+            8 => Tag::Table,
+            9 => Tag::Userdata,
+            10 => Tag::Cdata,
+            0 | 11..=u8::MAX => return None,
+        })
+    }
+    /// Is a value with this tag a collectable object? (For tests: values answer
+    /// [`Value::is_gc`] with one compare.)
+    #[cfg(test)]
+    pub const fn is_gc(self) -> bool {
+        self as u8 >= Tag::Str as u8
+    }
 }
 
 const fn tag_bits(tag: u8) -> u64 {
@@ -57,6 +96,8 @@ pub enum LuaType {
     Function,
     Userdata,
     Thread,
+    /// The FFI's C data (no value has it yet).
+    Cdata,
 }
 
 impl LuaType {
@@ -70,6 +111,7 @@ impl LuaType {
             LuaType::Table => "table",
             LuaType::Function => "function",
             LuaType::Thread => "thread",
+            LuaType::Cdata => "cdata",
         }
     }
 }
@@ -177,23 +219,22 @@ impl Value {
         Value::from_ptr(Tag::Userdata, u)
     }
 
-    /// The tag, or `None` for a number.
+    /// The value referring to object `o` (`None` for prototypes and upvalues, which
+    /// are never values).
+    #[inline]
+    pub fn of_object(o: GcRef<GcHeader>) -> Option<Value> {
+        o.kind().tag().map(|t| Value::from_ptr(t, o))
+    }
+
+    /// The tag, or `None` for a number. A pattern with a tag that is never stored
+    /// (module invariants) also gives `None`: read as a number it is a NaN, and no
+    /// pointer is ever followed.
     #[inline(always)]
     pub fn tag(self) -> Option<Tag> {
         if self.is_number() {
             return None;
         }
-        Some(match (self.0 >> 47) & 0xF {
-            1 => Tag::Nil,
-            2 => Tag::False,
-            3 => Tag::True,
-            4 => Tag::LightUserdata,
-            5 => Tag::Str,
-            6 => Tag::Thread,
-            7 => Tag::Function,
-            8 => Tag::Table,
-            _ => Tag::Userdata,
-        })
+        Tag::from_bits(((self.0 >> 47) & 0xF) as u8)
     }
     #[inline(always)]
     fn has_tag(self, tag: Tag) -> bool {
@@ -228,10 +269,11 @@ impl Value {
     pub fn is_function(self) -> bool {
         self.has_tag(Tag::Function)
     }
-    /// Is this a collectable object (string, thread, function, table, userdata)?
+    /// Is this a collectable object (tags `Str..=Cdata`)? Numbers lie below
+    /// `tag_bits(Str)`, and the tags of the range are contiguous: one compare.
     #[inline(always)]
     pub fn is_gc(self) -> bool {
-        !self.is_number() && self.0 >= tag_bits(Tag::Str as u8)
+        self.0.wrapping_sub(tag_bits(Tag::Str as u8)) < tag_bits(GC_TAG_END) - tag_bits(Tag::Str as u8)
     }
 
     #[inline(always)]
@@ -332,6 +374,7 @@ impl Value {
             Some(Tag::Function) => LuaType::Function,
             Some(Tag::Table) => LuaType::Table,
             Some(Tag::Userdata) => LuaType::Userdata,
+            Some(Tag::Cdata) => LuaType::Cdata,
         }
     }
     pub fn type_name(self) -> &'static str {
@@ -402,6 +445,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_tag_pattern_decodes_to_what_it_is() {
+        let made = [
+            (Value::NIL, Tag::Nil),
+            (Value::FALSE, Tag::False),
+            (Value::TRUE, Tag::True),
+            (Value::light_userdata(0x10), Tag::LightUserdata),
+        ];
+        for (v, t) in made {
+            assert_eq!(v.tag(), Some(t));
+            assert!(!v.is_gc());
+        }
+        for t in 0..16u8 {
+            let v = Value::from_bits(tag_bits(t) | 0x1000);
+            match Tag::from_bits(t) {
+                Some(tag) => {
+                    assert_eq!(tag as u8, t);
+                    assert_eq!(v.tag(), Some(tag));
+                    assert_eq!(v.is_gc(), tag.is_gc(), "{tag:?}");
+                    assert_eq!(v.as_gc().is_some(), tag.is_gc());
+                }
+                // Never stored; were one made, it would not read as an object.
+                None => {
+                    assert!(t == 0 || t > Tag::Cdata as u8);
+                    assert!(v.tag().is_none() && !v.is_gc() && v.as_gc().is_none());
+                    assert!(v.as_userdata().is_none());
+                }
+            }
+        }
+        assert!(!Value::number(f64::NAN).is_gc() && !Value::number(-f64::NAN).is_gc());
+        assert!(!Value::from_bits(NEG_NAN_BITS).is_gc());
+        assert_eq!(Value::from_bits(tag_bits(Tag::Cdata as u8) | 8).type_name(), "cdata");
     }
 
     #[test]

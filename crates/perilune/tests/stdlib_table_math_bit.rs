@@ -16,7 +16,9 @@ fn state() -> Box<State> {
     fn quiet(_: &mut State) -> LResult<usize> {
         Ok(0)
     }
-    let f = st.new_native(quiet, "print", 0).expect("print");
+    let f = st
+        .new_native(quiet, perilune::unstable_internals::func::FF_C, 0)
+        .expect("print");
     st.set_global("print", Value::function(f))
         .map_err(|_| ())
         .expect("set print");

@@ -23,10 +23,12 @@
 //!   `tobefnz` and the VM pulls them with [`next_finalizer`] at a safe point.
 
 use crate::alloc::{Heap, OutOfMemory};
-use crate::object::{GcHeader, GcRef, ObjKind, Table, Userdata};
+use crate::object::{GcHeader, GcRef, Table};
 use crate::value::Value;
 use crate::vm::hot::VmMode;
 use crate::vm::state::State;
+
+pub(crate) use trace::finalizer_of;
 
 pub mod sweep;
 pub mod trace;
@@ -179,7 +181,7 @@ impl Gc {
         let r: GcRef<T> = GcRef::from_raw(p.cast());
         let h = r.header().get_mut();
         h.marked = self.current_white;
-        if h.kind == ObjKind::Userdata {
+        if h.kind.has_finalizer() {
             h.next = self.udata;
             self.udata = Some(r.header());
         } else {
@@ -555,12 +557,12 @@ fn barrier_forward_slow(state: &mut State, o: GcRef<GcHeader>, v: GcRef<GcHeader
 
 // --- Finalizers -----------------------------------------------------------------
 
-/// Take the next userdata whose finalizer is due, in queue order (newest first, as
-/// Lua 5.1 does). It goes back to the list of live userdata with its FINALIZED bit
-/// set, so it is freed by a later cycle once unreachable again. The VM calls this at
-/// safe points and runs the object's `__gc` with the object as argument under a
-/// protected call, reporting errors to the warning handler.
-pub fn next_finalizer(state: &mut State) -> Option<GcRef<Userdata>> {
+/// Take the next object whose finalizer is due, in queue order (newest first, as
+/// Lua 5.1 does). It goes back to the list of finalizable objects with its FINALIZED
+/// bit set, so it is freed by a later cycle once unreachable again. The VM calls this
+/// at safe points and runs [`finalizer_of`] the object with the object as argument
+/// under a protected call, reporting errors to the warning handler.
+pub fn next_finalizer(state: &mut State) -> Option<GcRef<GcHeader>> {
     let gc = &mut state.gc;
     let o = gc.tobefnz?;
     let h = o.get_mut();
@@ -573,7 +575,7 @@ pub fn next_finalizer(state: &mut State) -> Option<GcRef<Userdata>> {
         // was marked this cycle as a root and may still be on the gray list.
         gc.make_white(o);
     }
-    Some(o.cast())
+    Some(o)
 }
 
 /// State close (Lua 5.1 `lua_close`): queue the finalizer of *every* userdata whose

@@ -6,7 +6,7 @@
 use super::*;
 use crate::alloc::{Allocator, HVec, SystemAllocator};
 use crate::func::{Proto, UpvalDesc};
-use crate::object::{LuaFunction, Thread, Upval};
+use crate::object::{LuaFunction, ObjKind, Thread, Upval, Userdata};
 use crate::vm::error::Throw;
 use crate::vm::state::Tm;
 use std::alloc::Layout;
@@ -52,7 +52,7 @@ fn finalizable(st: &mut State, mt: GcRef<Table>, tag: u8) -> GcRef<Userdata> {
 
 fn gc_metatable(st: &mut State) -> GcRef<Table> {
     let mt = st.new_table(0, 1).unwrap();
-    let f = st.new_native(dummy, "gc", 0).unwrap();
+    let f = st.new_native(dummy, crate::func::FF_C, 0).unwrap();
     let name = st.tm_names[Tm::Gc as usize];
     mt.get_mut().set_str(name, Value::function(f)).unwrap();
     mt
@@ -89,7 +89,7 @@ fn unreachable_objects_are_freed() {
         let s = st.str_value(format!("garbage{i}").as_bytes()).unwrap();
         t.get_mut().set_int(1, s).unwrap();
         let _ = st.new_userdata(32).unwrap();
-        let _ = st.new_native(dummy, "f", 3).unwrap();
+        let _ = st.new_native(dummy, crate::func::FF_C, 3).unwrap();
         let _ = st.new_upval_closed(Value::table(t)).unwrap();
     }
     let _ = st.new_thread(st.globals).unwrap();
@@ -112,7 +112,7 @@ fn reachable_objects_survive() {
     // Rooted in the registry and on the stack too.
     let r = st.new_table(0, 0).unwrap();
     st.registry.get_mut().set_int(1, Value::table(r)).unwrap();
-    let on_stack = st.new_native(dummy, "f", 1).unwrap();
+    let on_stack = st.new_native(dummy, crate::func::FF_C, 1).unwrap();
     on_stack.native_upvals()[0] = st.str_value(b"upvalue string").unwrap();
     let th = st.main_thread.get_mut();
     th.stack[0] = Value::function(on_stack);
@@ -240,7 +240,7 @@ fn finalizers_are_queued_in_order_and_run_once() {
     verify(&mut st);
     // Newest first, as Lua 5.1 runs them.
     let mut order = Vec::new();
-    while let Some(u) = next_finalizer(&mut st) {
+    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()) {
         assert!(u.hdr.marked & mark::FINALIZED != 0);
         // The resurrected environment table is still there.
         assert_eq!(u.env.hdr.kind, ObjKind::Table);
@@ -253,7 +253,7 @@ fn finalizers_are_queued_in_order_and_run_once() {
     // Unreachable again: freed, not finalized a second time.
     full_collect(&mut st);
     verify(&mut st);
-    assert!(next_finalizer(&mut st).is_none());
+    assert!(next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).is_none());
     assert_eq!(st.heap.used(), base);
 }
 
@@ -264,14 +264,14 @@ fn resurrected_object_survives_if_finalizer_stores_it() {
     set_global(&mut st, "mt", Value::table(mt));
     let u = finalizable(&mut st, mt, 9);
     full_collect(&mut st);
-    let got = next_finalizer(&mut st).unwrap();
+    let got = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).unwrap();
     assert_eq!(got, u);
     // "The finalizer" stores it in a global.
     set_global(&mut st, "saved", Value::userdata(got));
     for _ in 0..2 {
         full_collect(&mut st);
         verify(&mut st);
-        assert!(next_finalizer(&mut st).is_none());
+        assert!(next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).is_none());
     }
     assert_eq!(get_global(&mut st, "saved").as_userdata(), Some(u));
 }
@@ -292,7 +292,7 @@ fn weak_values_drop_finalized_userdata_but_keys_keep_them() {
     verify(&mut st);
     assert!(wv.get_int(1).is_nil());
     assert!(wk.get(Value::userdata(u)).is_truthy());
-    assert_eq!(next_finalizer(&mut st), Some(u));
+    assert_eq!(next_finalizer(&mut st).map(|o| o.cast::<Userdata>()), Some(u));
     full_collect(&mut st);
     verify(&mut st);
     assert!(wk.get(Value::userdata(u)).is_nil());
@@ -308,14 +308,14 @@ fn finalizer_taken_during_propagation_keeps_its_colour() {
     full_collect(&mut st);
     // Start the next cycle: the queued objects are roots.
     run_to(&mut st, Phase::Propagate);
-    let u = next_finalizer(&mut st).unwrap();
+    let u = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).unwrap();
     let th = st.main_thread.get_mut();
     th.stack[0] = Value::userdata(u);
     th.top = 1;
     verify(&mut st);
     run_to(&mut st, Phase::Pause);
     verify(&mut st);
-    let u2 = next_finalizer(&mut st).unwrap();
+    let u2 = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).unwrap();
     assert_ne!(u, u2);
     st.main_thread.get_mut().top = 0;
     full_collect(&mut st);
@@ -497,7 +497,7 @@ fn escaped_upvalue_of_a_dead_coroutine_is_closed() {
     full_collect(&mut st);
     verify(&mut st);
     assert_eq!(kept.hdr.kind, ObjKind::Table);
-    assert_eq!(f.proto, Some(p));
+    assert_eq!(f.proto(), Some(p));
 }
 
 #[test]
@@ -787,7 +787,7 @@ fn state_close_queues_every_finalizer() {
     assert_eq!(st.gc.phase, Phase::Pause);
     verify(&mut st);
     let mut tags = Vec::new();
-    while let Some(u) = next_finalizer(&mut st) {
+    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()) {
         // SAFETY: 1-byte payload.
         tags.push(unsafe { u.payload().read() });
     }
@@ -796,4 +796,18 @@ fn state_close_queues_every_finalizer() {
     queue_all_finalizers(&mut st);
     assert!(!has_pending_finalizers(&st));
     verify(&mut st);
+}
+
+/// Each value points to an object of the kind its tag names (`ObjKind::of_tag`).
+#[test]
+fn values_point_to_objects_of_their_kind() {
+    let mut st = State::new().unwrap();
+    let s = crate::value::Value::string(st.intern(b"k").unwrap());
+    let t = crate::value::Value::table(st.new_table(0, 0).unwrap());
+    let u = crate::value::Value::userdata(st.new_userdata(8).unwrap());
+    let th = crate::value::Value::thread(st.new_thread(st.globals).unwrap());
+    for v in [s, t, u, th] {
+        let h = v.as_gc().unwrap();
+        assert_eq!(v.tag().and_then(ObjKind::of_tag), Some(h.kind()));
+    }
 }

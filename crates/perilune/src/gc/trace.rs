@@ -54,6 +54,30 @@ pub(crate) fn raw_tm(mt: GcRef<Table>, tm: Tm, name: GcRef<LuaStr>) -> Value {
     mt.get_str(name)
 }
 
+/// The function that finalizes `o` (nil: none), asked of the object's kind: a
+/// userdata's is its metatable's `__gc` (`gc_name` is the interned `"__gc"`). Only
+/// kinds with [`ObjKind::has_finalizer`] can have one. Never allocates.
+pub(crate) fn finalizer_of(o: GcRef<GcHeader>, gc_name: GcRef<LuaStr>) -> Value {
+    match o.kind() {
+        ObjKind::Userdata => o
+            .cast::<Userdata>()
+            .metatable
+            .map_or(Value::NIL, |mt| raw_tm(mt, Tm::Gc, gc_name)),
+        ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => {
+            Value::NIL
+        }
+    }
+}
+
+/// Bytes a queued finalizer keeps alive beyond the object's own struct (not counted
+/// when the next threshold is set, DESIGN.md invariant 5).
+fn payload_bytes(o: GcRef<GcHeader>) -> usize {
+    match o.kind() {
+        ObjKind::Userdata => o.cast::<Userdata>().len,
+        ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => 0,
+    }
+}
+
 fn tm_name(state: &State, tm: Tm) -> GcRef<LuaStr> {
     // `tm_names` has an entry for every `Tm` (it is sized by TM_COUNT).
     state.tm_names[tm as usize]
@@ -167,7 +191,7 @@ fn traverse_table(state: &mut State, t: GcRef<Table>) -> usize {
 fn traverse_function(gc: &mut Gc, f: GcRef<LuaFunction>) -> usize {
     let fr = f.get_mut();
     mark_object(gc, fr.env.header());
-    if let Some(p) = fr.proto {
+    if let Some(p) = fr.proto() {
         mark_object(gc, p.header());
         for uv in fr.lua_upvals().iter() {
             mark_object(gc, uv.header());
@@ -294,17 +318,17 @@ pub(crate) fn atomic(state: &mut State) -> usize {
     work
 }
 
-/// Move every white, not yet finalized userdata whose metatable has `__gc` from
-/// `udata` to the end of `tobefnz` (keeping list order), set FINALIZED and mark it.
-/// Returns the work done and the payload bytes of the separated userdata.
+/// Move every white, not yet finalized object that has a finalizer from `udata` to
+/// the end of `tobefnz` (keeping list order), set FINALIZED and mark it. Returns the
+/// work done and the payload bytes of the separated objects.
 fn separate_finalizable(state: &mut State) -> (usize, usize) {
     separate(state, false)
 }
 
-/// Move finalizable userdata to `tobefnz`: the unreached ones (`all == false`, atomic
-/// phase, which also marks them), or every one (`all == true`, state close, called at
-/// `Pause` only, where no sweep cursor can point into `udata`). Returns the work done
-/// and the payload bytes of the userdata moved.
+/// Move objects with a finalizer ([`finalizer_of`]) to `tobefnz`: the unreached ones
+/// (`all == false`, atomic phase, which also marks them), or every one (`all ==
+/// true`, state close, called at `Pause` only, where no sweep cursor can point into
+/// `udata`). Returns the work done and the payload bytes of the objects moved.
 pub(crate) fn separate(state: &mut State, all: bool) -> (usize, usize) {
     let gc_name = tm_name(state, Tm::Gc);
     let gc = &mut state.gc;
@@ -319,10 +343,7 @@ pub(crate) fn separate(state: &mut State, all: bool) -> (usize, usize) {
     while let Some(o) = cur {
         cur = o.next;
         work += 8;
-        let u = o.cast::<Userdata>();
-        let due = (all || is_white(o))
-            && o.marked & mark::FINALIZED == 0
-            && u.metatable.is_some_and(|mt| !raw_tm(mt, Tm::Gc, gc_name).is_nil());
+        let due = (all || is_white(o)) && o.marked & mark::FINALIZED == 0 && !finalizer_of(o, gc_name).is_nil();
         if !due {
             prev = Some(o);
             continue;
@@ -339,7 +360,7 @@ pub(crate) fn separate(state: &mut State, all: bool) -> (usize, usize) {
             Some(t) => t.get_mut().next = Some(o),
         }
         tail = Some(o);
-        payload = payload.saturating_add(u.len);
+        payload = payload.saturating_add(payload_bytes(o));
         if !all {
             // Marking only queues it (no traversal yet), so the decision for the
             // other userdata of this walk does not depend on the order of the list.
@@ -362,7 +383,7 @@ fn is_cleared(v: Value, is_key: bool) -> bool {
     if is_white(o) {
         return true;
     }
-    !is_key && o.kind() == ObjKind::Userdata && o.marked & mark::FINALIZED != 0
+    !is_key && o.kind().has_finalizer() && o.marked & mark::FINALIZED != 0
 }
 
 /// Remove the entries of weak tables that refer to unmarked objects. A removed

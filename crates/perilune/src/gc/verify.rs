@@ -97,14 +97,14 @@ pub fn verify_heap(state: &mut State) -> Result<(), String> {
         let mut cur = head;
         while let Some(o) = cur {
             let k = kind_byte(o);
-            if k > ObjKind::Userdata as u8 {
+            if ObjKind::from_u8(k).is_none() {
                 return Err(format!("{o:?} on {list:?} has invalid kind {k}"));
             }
             let kind = o.kind();
             let ok = match list {
-                Home::AllGc => !matches!(kind, ObjKind::Str | ObjKind::Userdata),
-                Home::Udata => kind == ObjKind::Userdata,
-                Home::ToBeFnz => kind == ObjKind::Userdata && o.marked & mark::FINALIZED != 0,
+                Home::AllGc => kind != ObjKind::Str && !kind.has_finalizer(),
+                Home::Udata => kind.has_finalizer(),
+                Home::ToBeFnz => kind.has_finalizer() && o.marked & mark::FINALIZED != 0,
                 Home::DeadUpvals => kind == ObjKind::Upval,
                 Home::Strings => false,
             };
@@ -220,7 +220,7 @@ fn collect_children(
         ObjKind::Function => {
             let f = o.cast::<LuaFunction>();
             out.push(f.env.header());
-            if let Some(p) = f.proto {
+            if let Some(p) = f.proto() {
                 out.push(p.header());
                 out.extend(f.lua_upvals().iter().map(|u| u.header()));
             } else {

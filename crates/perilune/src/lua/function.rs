@@ -249,7 +249,7 @@ impl Lua {
             let u = new_host_userdata(st, data, None).map_err(|_| mem_error())?;
             // `u` is not rooted yet, but nothing below can run the collector
             // (allocation never collects, DESIGN.md invariant 5).
-            let func = st.new_native(tramp, "?", 1).map_err(|_| mem_error())?;
+            let func = st.new_native(tramp, crate::func::FF_C, 1).map_err(|_| mem_error())?;
             // A fresh function is white: no barrier needed.
             func.native_upvals()[0] = Raw::userdata(u);
             Ok(Function(LuaRef::new(self, st, raw, Raw::function(func))?))

@@ -223,11 +223,11 @@ impl Lua {
             let mt = st.type_mts[type_index(LuaType::String)].map_or(Raw::NIL, Raw::table);
             let mt = super::value::Value::from_raw(self, st, raw, mt)?;
             let f = st
-                .new_native(crate::stdlib::math::new_generator, "new_generator", 0)
+                .new_native(crate::stdlib::math::new_generator, crate::stdlib::FF_NEW_GENERATOR, 0)
                 .map_err(|_| mem_error())?;
             let f = super::value::Value::from_raw(self, st, raw, Raw::function(f))?;
             let ob = st
-                .new_native(crate::stdlib::buffer::open_module, "luaopen_string_buffer", 0)
+                .new_native(crate::stdlib::buffer::open_module, crate::stdlib::FF_OPEN_BUFFER, 0)
                 .map_err(|_| mem_error())?;
             let ob = super::value::Value::from_raw(self, st, raw, Raw::function(ob))?;
             Ok((mt, f, ob))

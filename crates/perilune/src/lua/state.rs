@@ -110,6 +110,32 @@ impl StdLib {
         self.0 & other.0 == other.0
     }
 
+    /// The selection bit of a library of `stdlib::LIBRARIES` (tables of functions that
+    /// open only inside another library select nothing of their own).
+    fn of_lib(lib: crate::stdlib::Lib) -> StdLib {
+        use crate::stdlib::Lib;
+        match lib {
+            Lib::Coroutine => StdLib::COROUTINE,
+            Lib::String => StdLib::STRING,
+            Lib::Table => StdLib::TABLE,
+            Lib::Math => StdLib::MATH,
+            Lib::Bit => StdLib::BIT,
+            Lib::Io => StdLib::IO,
+            Lib::Os => StdLib::OS,
+            Lib::Debug => StdLib::DEBUG,
+            Lib::Jit => StdLib::JIT,
+            Lib::Package => StdLib::PACKAGE,
+            Lib::Base
+            | Lib::File
+            | Lib::JitOpt
+            | Lib::JitUtil
+            | Lib::JitProfile
+            | Lib::Buffer
+            | Lib::BufferMethod
+            | Lib::Made => StdLib::NONE,
+        }
+    }
+
     fn intersects(self, other: StdLib) -> bool {
         self.0 & other.0 != 0
     }
@@ -1063,36 +1089,10 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
             st.set_global(name, Raw::NIL)?;
         }
     }
-    if libs.contains(StdLib::COROUTINE) {
-        crate::stdlib::coroutine::open(st)?;
-    }
-    if libs.contains(StdLib::STRING) {
-        crate::stdlib::string::open(st)?;
-    }
-    if libs.contains(StdLib::TABLE) {
-        crate::stdlib::table::open(st)?;
-    }
-    if libs.contains(StdLib::MATH) {
-        crate::stdlib::math::open(st)?;
-    }
-    if libs.contains(StdLib::BIT) {
-        crate::stdlib::bit::open(st)?;
-    }
-    if libs.contains(StdLib::IO) {
-        crate::stdlib::io::open(st)?;
-    }
-    if libs.contains(StdLib::OS) {
-        crate::stdlib::os::open(st)?;
-    }
-    if libs.contains(StdLib::DEBUG) {
-        crate::stdlib::debug::open(st)?;
-    }
-    if libs.contains(StdLib::JIT) {
-        crate::stdlib::jit::open(st)?;
-    }
-    // Last: it enters the libraries opened before it into `package.loaded`.
-    if libs.contains(StdLib::PACKAGE) {
-        crate::stdlib::package::open(st)?;
+    for (lib, open) in crate::stdlib::LIBRARIES {
+        if libs.intersects(StdLib::of_lib(lib)) {
+            open(st)?;
+        }
     }
     Ok(())
 }

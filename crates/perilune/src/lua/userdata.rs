@@ -184,7 +184,7 @@ pub(crate) fn error_metatable_native(st: &mut State) -> LResult<GcRef<RawTable>>
         ("__tostring", error_tostring as crate::func::NativeFn),
         ("__concat", error_concat),
     ] {
-        let fv = st.new_native(f, "tostring", 0)?;
+        let fv = st.new_native(f, crate::func::FF_C, 0)?;
         let k = st.str_value(name.as_bytes())?;
         st.table_set(mt, k, Raw::function(fv))?;
     }

@@ -6,7 +6,6 @@
 
 use crate::buf::Buf;
 use crate::compiler::lexer::read_piece;
-use crate::func::Builtin;
 use crate::object::{GcRef, LuaFunction, LuaStr};
 use crate::stdlib::io::{os_error_text, path_of};
 use crate::value::Value;
@@ -17,43 +16,7 @@ use std::io::Read;
 
 pub fn open(st: &mut State) -> LResult<()> {
     let g = st.globals;
-    super::register(
-        st,
-        g,
-        &[
-            ("print", print),
-            ("type", type_),
-            ("tonumber", tonumber),
-            ("error", error),
-            ("assert", assert),
-            ("select", select),
-            ("pairs", pairs),
-            ("ipairs", ipairs),
-            ("setmetatable", setmetatable),
-            ("getmetatable", getmetatable),
-            ("rawget", rawget),
-            ("rawset", rawset),
-            ("rawequal", rawequal),
-            ("collectgarbage", collectgarbage),
-            ("gcinfo", gcinfo),
-            ("unpack", unpack),
-            ("getfenv", getfenv),
-            ("setfenv", setfenv),
-            ("newproxy", newproxy),
-            ("loadstring", loadstring),
-            ("load", load),
-            ("loadfile", loadfile),
-            ("dofile", dofile),
-        ],
-    )?;
-    let f = st.new_builtin(tostring, "tostring", Builtin::Tostring)?;
-    let k = st.str_value(b"tostring")?;
-    st.table_set(g, k, Value::function(f))?;
-    for (name, id) in [("pcall", Builtin::Pcall), ("xpcall", Builtin::Xpcall)] {
-        let f = st.new_builtin(not_direct, name, id)?;
-        let k = st.str_value(name.as_bytes())?;
-        st.table_set(g, k, Value::function(f))?;
-    }
+    super::open_funcs(st, super::Lib::Base, g)?;
     let k = st.str_value(b"_G")?;
     st.table_set(g, k, Value::table(g))?;
     let k = st.str_value(b"_VERSION")?;
@@ -61,16 +24,14 @@ pub fn open(st: &mut State) -> LResult<()> {
     st.table_set(g, k, v)?;
     // `next` and ipairs' iterator are shared, as in LuaJIT: `pairs(t)` returns the
     // original `next` even if the global is replaced. Keep both in the registry.
-    let next_fn = st.new_native(next, "next", 0)?;
-    let k = st.str_value(b"next")?;
-    st.table_set(g, k, Value::function(next_fn))?;
-    let aux = st.new_native(ipairs_aux, "ipairs_aux", 0)?;
+    let k = st.intern(b"next")?;
+    let next_fn = g.get_str(k);
+    let aux = Value::function(super::new_func(st, super::FF_IPAIRS_AUX, 0)?);
     let reg = st.registry;
     for (name, f) in [(&b"next"[..], next_fn), (&b"ipairs_aux"[..], aux)] {
         let k = st.str_value(name)?;
-        st.table_set(reg, k, Value::function(f))?;
+        st.table_set(reg, k, f)?;
     }
-    aux.get_mut().hdr.ffid = super::FF_IPAIRS_AUX;
     // `print` writes into the process's standard output buffer: closing the state
     // writes it out (a host that prints after `drop(lua)` sees Lua's output first).
     let u = st.new_userdata(0)?;
@@ -79,8 +40,7 @@ pub fn open(st: &mut State) -> LResult<()> {
         reg,
         Value::light_userdata(&FLUSH_ON_CLOSE as *const _ as usize),
         Value::userdata(u),
-    )?;
-    super::mark_lib(st, "_G")
+    )
 }
 
 /// The type of the empty payload of the registry object whose drop flushes
@@ -100,7 +60,7 @@ static FLUSH_ON_CLOSE: crate::udata::HostPayload = crate::udata::HostPayload {
     heap_bytes: None,
 };
 
-fn not_direct(st: &mut State) -> LResult<usize> {
+pub(crate) fn not_direct(st: &mut State) -> LResult<usize> {
     Err(st.rt_error("internal error: protected call reached its native body"))
 }
 
@@ -110,11 +70,11 @@ fn not_direct(st: &mut State) -> LResult<usize> {
 /// Each argument is written as soon as it is converted, as LuaJIT does. A number
 /// converted by the builtin `tostring` (no `__tostring` for numbers) is formatted
 /// straight into the output, without making a string of it first.
-fn print(st: &mut State) -> LResult<usize> {
+pub(crate) fn print(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
     let key = st.intern(b"tostring")?;
     let tostr = st.cur.env.get_str(key);
-    let builtin = super::ffid_of(tostr) == super::FF_TOSTRING;
+    let builtin = super::ffid_of(tostr) == crate::func::FF_TOSTRING;
     if n == 0 {
         let _ = super::iofile::stdout().write(b"\n");
     }
@@ -167,7 +127,7 @@ fn print(st: &mut State) -> LResult<usize> {
     Ok(0)
 }
 
-fn type_(st: &mut State) -> LResult<usize> {
+pub(crate) fn type_(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     st.push_str(v.type_name().as_bytes())?;
     Ok(1)
@@ -175,14 +135,14 @@ fn type_(st: &mut State) -> LResult<usize> {
 
 /// `tostring(v)` without `__tostring` (a value with one never gets here when called
 /// from Lua, see [`tostring_meta`](crate::vm::meta::tostring_meta); natives calling it still may).
-fn tostring(st: &mut State) -> LResult<usize> {
+pub(crate) fn tostring(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let s = st.tostring_value(v)?;
     st.push(s)?;
     Ok(1)
 }
 
-fn tonumber(st: &mut State) -> LResult<usize> {
+pub(crate) fn tonumber(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     if let Some(s) = v.as_string() {
         // Converting reads every byte.
@@ -203,7 +163,7 @@ fn tonumber(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn error(st: &mut State) -> LResult<usize> {
+pub(crate) fn error(st: &mut State) -> LResult<usize> {
     let msg = st.arg(1);
     let level = st.opt_integer(2, 1)?;
     // Strings and numbers get a position, as in Lua 5.1 (numbers are strings there).
@@ -228,7 +188,7 @@ fn error(st: &mut State) -> LResult<usize> {
     Err(Throw::Error(msg))
 }
 
-fn assert(st: &mut State) -> LResult<usize> {
+pub(crate) fn assert(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     if v.is_falsy() {
         // Only a missing message is "assertion failed!": an explicit nil is raised
@@ -247,7 +207,7 @@ fn assert(st: &mut State) -> LResult<usize> {
     Ok(st.arg_count())
 }
 
-fn select(st: &mut State) -> LResult<usize> {
+pub(crate) fn select(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
     let sel = st.arg(1);
     if sel.as_string().is_some_and(|s| s.as_bytes().first() == Some(&b'#')) {
@@ -263,7 +223,7 @@ fn select(st: &mut State) -> LResult<usize> {
     Ok((count - start.min(count)) as usize)
 }
 
-fn pairs(st: &mut State) -> LResult<usize> {
+pub(crate) fn pairs(st: &mut State) -> LResult<usize> {
     st.check_any(1)?;
     let t = st.check_table(1)?;
     let k = st.intern(b"next")?;
@@ -274,7 +234,7 @@ fn pairs(st: &mut State) -> LResult<usize> {
     Ok(3)
 }
 
-fn ipairs(st: &mut State) -> LResult<usize> {
+pub(crate) fn ipairs(st: &mut State) -> LResult<usize> {
     st.check_any(1)?;
     let t = st.check_table(1)?;
     let k = st.intern(b"ipairs_aux")?;
@@ -285,7 +245,7 @@ fn ipairs(st: &mut State) -> LResult<usize> {
     Ok(3)
 }
 
-fn ipairs_aux(st: &mut State) -> LResult<usize> {
+pub(crate) fn ipairs_aux(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let i = st.check_integer(2)? + 1;
     let v = t.get_int(i);
@@ -297,7 +257,7 @@ fn ipairs_aux(st: &mut State) -> LResult<usize> {
     Ok(2)
 }
 
-fn next(st: &mut State) -> LResult<usize> {
+pub(crate) fn next(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let k = st.arg(2);
     match next_paid(st, t, k)? {
@@ -341,7 +301,7 @@ pub(crate) fn next_paid(
     }
 }
 
-fn setmetatable(st: &mut State) -> LResult<usize> {
+pub(crate) fn setmetatable(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let mt = st.arg(2);
     if st.arg_count() < 2 || (!mt.is_nil() && !mt.is_table()) {
@@ -356,7 +316,7 @@ fn setmetatable(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn getmetatable(st: &mut State) -> LResult<usize> {
+pub(crate) fn getmetatable(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let Some(mt) = st.metatable_of(v) else {
         st.push(Value::NIL)?;
@@ -371,14 +331,14 @@ fn getmetatable(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn rawget(st: &mut State) -> LResult<usize> {
+pub(crate) fn rawget(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let k = st.check_any(2)?;
     st.push(t.get(k))?;
     Ok(1)
 }
 
-fn rawset(st: &mut State) -> LResult<usize> {
+pub(crate) fn rawset(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let k = st.check_any(2)?;
     let v = st.check_any(3)?;
@@ -387,14 +347,14 @@ fn rawset(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn rawequal(st: &mut State) -> LResult<usize> {
+pub(crate) fn rawequal(st: &mut State) -> LResult<usize> {
     let a = st.check_any(1)?;
     let b = st.check_any(2)?;
     st.push(Value::boolean(Value::raw_equal(a, b)))?;
     Ok(1)
 }
 
-fn collectgarbage(st: &mut State) -> LResult<usize> {
+pub(crate) fn collectgarbage(st: &mut State) -> LResult<usize> {
     // The option string is an argument, so it stays alive (and in place) meanwhile.
     let opt_arg = if st.arg(1).is_nil() {
         None
@@ -481,7 +441,7 @@ fn step_paid(st: &mut State, kb: usize) -> LResult<bool> {
     Ok(false)
 }
 
-fn gcinfo(st: &mut State) -> LResult<usize> {
+pub(crate) fn gcinfo(st: &mut State) -> LResult<usize> {
     st.push(Value::number((st.heap.used() / 1024) as f64))?;
     Ok(1)
 }
@@ -502,7 +462,7 @@ fn lj_int(n: f64) -> i32 {
 /// `unpack(t [, i [, j]])` with LuaJIT's 32-bit bounds: `i` and `j` are converted
 /// with [`lj_int`], and more than 8000 values, counting the arguments already on
 /// the function's stack, is "too many results to unpack".
-fn unpack(st: &mut State) -> LResult<usize> {
+pub(crate) fn unpack(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let i = if st.arg(2).is_nil() {
         1
@@ -553,7 +513,7 @@ fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFuncti
     Ok(st.cur.frame_function(&ci).as_function())
 }
 
-fn getfenv(st: &mut State) -> LResult<usize> {
+pub(crate) fn getfenv(st: &mut State) -> LResult<usize> {
     let env = match fenv_target(st, false)? {
         Some(f) if f.is_lua() => f.env,
         Some(_) => st.globals,
@@ -563,7 +523,7 @@ fn getfenv(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn setfenv(st: &mut State) -> LResult<usize> {
+pub(crate) fn setfenv(st: &mut State) -> LResult<usize> {
     let t = st.check_table(2)?;
     match fenv_target(st, true)? {
         None => {
@@ -581,7 +541,7 @@ fn setfenv(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn newproxy(st: &mut State) -> LResult<usize> {
+pub(crate) fn newproxy(st: &mut State) -> LResult<usize> {
     let a = st.arg(1);
     let u = st.new_userdata(0)?;
     if a.as_bool() == Some(true) {
@@ -633,14 +593,14 @@ fn mode_arg(st: &mut State, i: usize) -> LResult<Option<Vec<u8>>> {
 }
 
 /// `loadstring` is LuaJIT's alias of `load` (a string or a reader function).
-fn loadstring(st: &mut State) -> LResult<usize> {
+pub(crate) fn loadstring(st: &mut State) -> LResult<usize> {
     load(st)
 }
 
 /// `load(chunk [, chunkname [, mode [, env]]])`: LuaJIT 2.1's extended form. A table
 /// `env` becomes the loaded function's environment (anything else is ignored, as in
 /// LuaJIT).
-fn load(st: &mut State) -> LResult<usize> {
+pub(crate) fn load(st: &mut State) -> LResult<usize> {
     let n = load_chunk(st)?;
     if n == 1 {
         set_loaded_env(st, 4);
@@ -795,7 +755,7 @@ fn path_arg(st: &mut State, i: usize) -> LResult<Option<GcRef<LuaStr>>> {
     Ok(Some(st.check_string(i)?))
 }
 
-fn loadfile(st: &mut State) -> LResult<usize> {
+pub(crate) fn loadfile(st: &mut State) -> LResult<usize> {
     let path = path_arg(st, 1)?;
     let path = path.as_ref().map(|p| p.as_bytes());
     let mode = mode_arg(st, 2)?;
@@ -816,7 +776,7 @@ fn loadfile(st: &mut State) -> LResult<usize> {
     Ok(n)
 }
 
-fn dofile(st: &mut State) -> LResult<usize> {
+pub(crate) fn dofile(st: &mut State) -> LResult<usize> {
     let path = path_arg(st, 1)?;
     let path = path.as_ref().map(|p| p.as_bytes());
     let src = match read_source(st, path)? {

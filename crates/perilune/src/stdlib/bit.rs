@@ -13,30 +13,12 @@ use crate::vm::error::LResult;
 use crate::vm::state::State;
 
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "bit")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 16)?;
-    super::register(
-        st,
-        t,
-        &[
-            ("tobit", tobit),
-            ("bnot", bnot),
-            ("bswap", bswap),
-            ("band", band),
-            ("bor", bor),
-            ("bxor", bxor),
-            ("lshift", lshift),
-            ("rshift", rshift),
-            ("arshift", arshift),
-            ("rol", rol),
-            ("ror", ror),
-            ("tohex", tohex),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Bit, t)?;
     st.set_global("bit", Value::table(t))
 }
 
@@ -57,17 +39,17 @@ fn ret(st: &mut State, v: i32) -> LResult<usize> {
     Ok(1)
 }
 
-fn tobit(st: &mut State) -> LResult<usize> {
+pub(crate) fn tobit(st: &mut State) -> LResult<usize> {
     let v = check_bit(st, 1)?;
     ret(st, v)
 }
 
-fn bnot(st: &mut State) -> LResult<usize> {
+pub(crate) fn bnot(st: &mut State) -> LResult<usize> {
     let v = check_bit(st, 1)?;
     ret(st, !v)
 }
 
-fn bswap(st: &mut State) -> LResult<usize> {
+pub(crate) fn bswap(st: &mut State) -> LResult<usize> {
     let v = check_bit(st, 1)?;
     ret(st, v.swap_bytes())
 }
@@ -81,15 +63,15 @@ fn fold(st: &mut State, op: fn(i32, i32) -> i32) -> LResult<usize> {
     ret(st, acc)
 }
 
-fn band(st: &mut State) -> LResult<usize> {
+pub(crate) fn band(st: &mut State) -> LResult<usize> {
     fold(st, |a, b| a & b)
 }
 
-fn bor(st: &mut State) -> LResult<usize> {
+pub(crate) fn bor(st: &mut State) -> LResult<usize> {
     fold(st, |a, b| a | b)
 }
 
-fn bxor(st: &mut State) -> LResult<usize> {
+pub(crate) fn bxor(st: &mut State) -> LResult<usize> {
     fold(st, |a, b| a ^ b)
 }
 
@@ -100,27 +82,27 @@ fn shift_args(st: &mut State) -> LResult<(i32, u32)> {
     Ok((v, n))
 }
 
-fn lshift(st: &mut State) -> LResult<usize> {
+pub(crate) fn lshift(st: &mut State) -> LResult<usize> {
     let (v, n) = shift_args(st)?;
     ret(st, ((v as u32) << n) as i32)
 }
 
-fn rshift(st: &mut State) -> LResult<usize> {
+pub(crate) fn rshift(st: &mut State) -> LResult<usize> {
     let (v, n) = shift_args(st)?;
     ret(st, ((v as u32) >> n) as i32)
 }
 
-fn arshift(st: &mut State) -> LResult<usize> {
+pub(crate) fn arshift(st: &mut State) -> LResult<usize> {
     let (v, n) = shift_args(st)?;
     ret(st, v >> n)
 }
 
-fn rol(st: &mut State) -> LResult<usize> {
+pub(crate) fn rol(st: &mut State) -> LResult<usize> {
     let (v, n) = shift_args(st)?;
     ret(st, v.rotate_left(n))
 }
 
-fn ror(st: &mut State) -> LResult<usize> {
+pub(crate) fn ror(st: &mut State) -> LResult<usize> {
     let (v, n) = shift_args(st)?;
     ret(st, v.rotate_right(n))
 }
@@ -132,7 +114,7 @@ const MAX_HEX_DIGITS: u32 = 254;
 /// `tohex(x [, n])`: the low `|n|` hex digits of `x` (8 by default), zero-padded to
 /// `|n|` digits; a negative `n` selects upper case. `n` is itself converted like a
 /// bit argument, so `tohex(x, 1.5)` means two digits.
-fn tohex(st: &mut State) -> LResult<usize> {
+pub(crate) fn tohex(st: &mut State) -> LResult<usize> {
     let x = check_bit(st, 1)? as u32;
     let n = if st.arg_count() < 2 { 8 } else { check_bit(st, 2)? };
     let upper = n < 0;

@@ -43,7 +43,6 @@ use super::buffer_codec::{self, Dicts};
 use super::string::{num_to_i32, push_charged};
 use crate::alloc::HVec;
 use crate::buf::{Buf, MAX_STR};
-use crate::func::NativeFn;
 use crate::object::{GcRef, LuaStr, Table, Userdata};
 use crate::udata::HostPayload;
 use crate::value::Value;
@@ -352,21 +351,21 @@ const MAX_BUF_ARG: i32 = MAX_BUF as i32;
 
 // --- Methods ---------------------------------------------------------------------------
 
-fn m_free(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_free(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     sbuf(st, u)?.free(u);
     st.push(Value::userdata(u))?;
     Ok(1)
 }
 
-fn m_reset(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_reset(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     sbuf(st, u)?.reset(u);
     st.push(Value::userdata(u))?;
     Ok(1)
 }
 
-fn m_skip(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_skip(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     let n = int_range(st, 2, 0, MAX_BUF_ARG)?;
     sbuf(st, u)?.consume(u, n);
@@ -374,7 +373,7 @@ fn m_skip(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn m_set(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_set(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     let s = strict_string(st, 2)?;
     sbuf(st, u)?.free(u);
@@ -410,7 +409,7 @@ fn put_plain(st: &mut State, u: GcRef<Userdata>, i: usize, v: Value) -> LResult<
     Ok(true)
 }
 
-fn m_put(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_put(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     for i in 2..=st.arg_count() {
         let v = st.arg(i);
@@ -433,7 +432,7 @@ fn m_put(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn m_putf(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_putf(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     let heap = st.heap_ref();
     // The formatted text goes into the buffer before any `__tostring` runs and at
@@ -452,7 +451,7 @@ fn m_putf(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn m_get(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_get(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     // `get()` is `get(nil)`.
     let n = st.arg_count().saturating_sub(1).max(1);
@@ -472,7 +471,7 @@ fn m_get(st: &mut State) -> LResult<usize> {
     Ok(n)
 }
 
-fn m_encode(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_encode(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     let v = st.check_any(2)?;
     let sb = sbuf(st, u)?;
@@ -493,7 +492,7 @@ fn m_encode(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn m_decode(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_decode(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     let sb = sbuf(st, u)?;
     let dicts = sb.dicts(u);
@@ -504,19 +503,19 @@ fn m_decode(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn m_gc(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_gc(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     sbuf(st, u)?.free(u);
     Ok(0)
 }
 
-fn m_tostring(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_tostring(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     push_charged(st, contents(u), false)?;
     Ok(1)
 }
 
-fn m_len(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_len(st: &mut State) -> LResult<usize> {
     let u = check_buf(st)?;
     let n = sbuf(st, u)?.len(u);
     st.push(Value::number(n as f64))?;
@@ -532,7 +531,7 @@ fn concatable(v: Value) -> bool {
 /// none of string, number or buffer, this does what LuaJIT's concatenation does
 /// (buffers have no `__concat` there): the other operand's `__concat`, else the
 /// error for the first operand that is not a string or number.
-fn m_concat(st: &mut State) -> LResult<usize> {
+pub(crate) fn m_concat(st: &mut State) -> LResult<usize> {
     let (a, b) = (st.arg(1), st.arg(2));
     if concatable(a) && concatable(b) {
         let mut out = Buf::new(st.heap_ref());
@@ -594,7 +593,7 @@ fn prepare_dict(st: &mut State, d: GcRef<Table>, tables: bool) -> LResult<()> {
 }
 
 /// `buffer.new([size][, options])`; upvalue 1 is the method table.
-fn buf_new(st: &mut State) -> LResult<usize> {
+pub(crate) fn buf_new(st: &mut State) -> LResult<usize> {
     let Some(mt) = st.native_upval(0).as_table() else {
         return Err(st.rt_error("string.buffer: method table lost"));
     };
@@ -650,7 +649,7 @@ fn buf_new(st: &mut State) -> LResult<usize> {
 }
 
 /// `buffer.encode(obj)`.
-fn buf_encode(st: &mut State) -> LResult<usize> {
+pub(crate) fn buf_encode(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let mut out = HVec::new(st.heap_ref());
     buffer_codec::encode(st, &mut out, MAX_BUF, v, Dicts::default())?;
@@ -659,7 +658,7 @@ fn buf_encode(st: &mut State) -> LResult<usize> {
 }
 
 /// `buffer.decode(str)`.
-fn buf_decode(st: &mut State) -> LResult<usize> {
+pub(crate) fn buf_decode(st: &mut State) -> LResult<usize> {
     let s = strict_string(st, 1)?;
     let input = str_bytes(s);
     let (v, used) = buffer_codec::decode(st, input, Dicts::default())?;
@@ -670,23 +669,6 @@ fn buf_decode(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// The methods with LuaJIT 2.1's fast-function ids (`tostring(buf.put)` is
-/// `function: builtin#208` there too; 211-214 are the FFI methods).
-const METHODS: &[(&str, NativeFn, u8)] = &[
-    ("free", m_free, 204),
-    ("reset", m_reset, 205),
-    ("skip", m_skip, 206),
-    ("set", m_set, 207),
-    ("put", m_put, 208),
-    ("putf", m_putf, 209),
-    ("get", m_get, 210),
-    ("encode", m_encode, 215),
-    ("decode", m_decode, 216),
-    ("__gc", m_gc, 217),
-    ("__tostring", m_tostring, 218),
-    ("__len", m_len, 219),
-];
-
 fn set_field(st: &mut State, t: GcRef<Table>, name: &[u8], v: Value) -> LResult<()> {
     let k = st.str_value(name)?;
     st.table_set(t, k, v)
@@ -696,34 +678,21 @@ fn set_field(st: &mut State, t: GcRef<Table>, name: &[u8], v: Value) -> LResult<
 /// table and method table on each call, as LuaJIT's `luaopen_string_buffer`.
 pub fn open_module(st: &mut State) -> LResult<usize> {
     let mt = st.new_table(0, 16)?;
-    for &(name, f, id) in METHODS {
-        let fv = Value::function(st.new_native(f, name, 0)?);
-        super::set_ffid(fv, id);
-        set_field(st, mt, name.as_bytes(), fv)?;
-    }
+    super::open_funcs(st, super::Lib::BufferMethod, mt)?;
     let k = st.intern(b"__tostring")?;
     let ts = mt.get_str(k);
     set_field(st, mt, b"tostring", ts)?;
-    let cat = Value::function(st.new_native(m_concat, "__concat", 0)?);
-    set_field(st, mt, b"__concat", cat)?;
     let name = st.str_value(b"buffer")?;
     set_field(st, mt, b"__metatable", name)?;
     set_field(st, mt, b"__index", Value::table(mt))?;
 
     let lib = st.new_table(0, 4)?;
-    let new = st.new_native(buf_new, "new", 1)?;
+    let new = super::new_func(st, super::FF_BUFFER_NEW, 1)?;
     if let Some(slot) = new.native_upvals().first_mut() {
         *slot = Value::table(mt);
     }
-    let funcs: [(&[u8], Value, u8); 3] = [
-        (b"new", Value::function(new), 220),
-        (b"encode", Value::function(st.new_native(buf_encode, "encode", 0)?), 221),
-        (b"decode", Value::function(st.new_native(buf_decode, "decode", 0)?), 222),
-    ];
-    for (name, f, id) in funcs {
-        super::set_ffid(f, id);
-        set_field(st, lib, name, f)?;
-    }
+    set_field(st, lib, b"new", Value::function(new))?;
+    super::open_funcs(st, super::Lib::Buffer, lib)?;
     st.push(Value::table(lib))?;
     Ok(1)
 }

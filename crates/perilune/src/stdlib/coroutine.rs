@@ -8,25 +8,12 @@ use crate::vm::frame::CoStatus;
 use crate::vm::state::State;
 
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "coroutine")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 8)?;
-    super::register(
-        st,
-        t,
-        &[
-            ("create", create),
-            ("resume", resume),
-            ("yield", yield_),
-            ("status", status),
-            ("wrap", wrap),
-            ("running", running),
-            ("isyieldable", isyieldable),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Coroutine, t)?;
     st.set_global("coroutine", Value::table(t))
 }
 
@@ -37,7 +24,7 @@ fn check_co(st: &mut State, i: usize) -> LResult<GcRef<Thread>> {
     }
 }
 
-fn create(st: &mut State) -> LResult<usize> {
+pub(crate) fn create(st: &mut State) -> LResult<usize> {
     let f = st.arg(1);
     if !f.is_function() {
         return Err(st.type_error(1, "function"));
@@ -51,7 +38,7 @@ fn create(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn resume(st: &mut State) -> LResult<usize> {
+pub(crate) fn resume(st: &mut State) -> LResult<usize> {
     let co = check_co(st, 1)?;
     let nargs = st.arg_count() - 1;
     match st.resume(co, nargs) {
@@ -78,7 +65,7 @@ fn resume(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn yield_(st: &mut State) -> LResult<usize> {
+pub(crate) fn yield_(st: &mut State) -> LResult<usize> {
     // LuaJIT gives the same message on the main thread: it has no resumer to return to.
     if st.cur == st.main_thread || st.cur.nny > 0 {
         return Err(st.rt_error("attempt to yield across C-call boundary"));
@@ -86,7 +73,7 @@ fn yield_(st: &mut State) -> LResult<usize> {
     Err(Throw::Yield)
 }
 
-fn status(st: &mut State) -> LResult<usize> {
+pub(crate) fn status(st: &mut State) -> LResult<usize> {
     let co = check_co(st, 1)?;
     let s: &[u8] = if co == st.cur {
         b"running"
@@ -102,18 +89,17 @@ fn status(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn wrap(st: &mut State) -> LResult<usize> {
+pub(crate) fn wrap(st: &mut State) -> LResult<usize> {
     create(st)?;
     let co = st.peek(0);
-    let f = st.new_native(wrap_call, "wrap", 1)?;
-    f.get_mut().hdr.ffid = super::FF_WRAP_AUX;
+    let f = super::new_func(st, super::FF_WRAP_AUX, 1)?;
     f.native_upvals()[0] = co;
     st.pop(1);
     st.push(Value::function(f))?;
     Ok(1)
 }
 
-fn wrap_call(st: &mut State) -> LResult<usize> {
+pub(crate) fn wrap_call(st: &mut State) -> LResult<usize> {
     let Some(co) = st.native_upval(0).as_thread() else {
         return Err(st.rt_error("internal error: wrap without coroutine"));
     };
@@ -133,7 +119,7 @@ fn wrap_call(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn running(st: &mut State) -> LResult<usize> {
+pub(crate) fn running(st: &mut State) -> LResult<usize> {
     if st.cur == st.main_thread {
         st.push(Value::NIL)?;
     } else {
@@ -142,7 +128,7 @@ fn running(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn isyieldable(st: &mut State) -> LResult<usize> {
+pub(crate) fn isyieldable(st: &mut State) -> LResult<usize> {
     let y = st.cur != st.main_thread && st.cur.nny == 0;
     st.push(Value::boolean(y))?;
     Ok(1)

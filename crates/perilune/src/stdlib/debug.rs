@@ -24,34 +24,12 @@ use crate::vm::hook::mask;
 use crate::vm::state::{type_index, State};
 
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "debug")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 20)?;
-    super::register(
-        st,
-        t,
-        &[
-            ("getregistry", getregistry),
-            ("getmetatable", getmetatable),
-            ("setmetatable", setmetatable),
-            ("getfenv", getfenv),
-            ("setfenv", setfenv),
-            ("getinfo", getinfo),
-            ("getlocal", getlocal),
-            ("setlocal", setlocal),
-            ("getupvalue", getupvalue),
-            ("setupvalue", setupvalue),
-            ("upvalueid", upvalueid),
-            ("upvaluejoin", upvaluejoin),
-            ("sethook", sethook),
-            ("gethook", gethook),
-            ("debug", debug),
-            ("traceback", traceback),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Debug, t)?;
     st.set_global("debug", Value::table(t))
 }
 
@@ -84,19 +62,19 @@ fn sv(st: &mut State, s: &[u8]) -> LResult<Value> {
 
 // --- Metatables, registry, environments -----------------------------------------------
 
-fn getregistry(st: &mut State) -> LResult<usize> {
+pub(crate) fn getregistry(st: &mut State) -> LResult<usize> {
     st.push(Value::table(st.registry))?;
     Ok(1)
 }
 
-fn getmetatable(st: &mut State) -> LResult<usize> {
+pub(crate) fn getmetatable(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let mt = st.metatable_of(v).map_or(Value::NIL, Value::table);
     st.push(mt)?;
     Ok(1)
 }
 
-fn setmetatable(st: &mut State) -> LResult<usize> {
+pub(crate) fn setmetatable(st: &mut State) -> LResult<usize> {
     let v = st.arg(1);
     let mtv = st.arg(2);
     if st.arg_count() < 2 || (!mtv.is_nil() && !mtv.is_table()) {
@@ -117,7 +95,7 @@ fn setmetatable(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn getfenv(st: &mut State) -> LResult<usize> {
+pub(crate) fn getfenv(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let env = if let Some(f) = v.as_function() {
         Value::table(f.env)
@@ -132,7 +110,7 @@ fn getfenv(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn setfenv(st: &mut State) -> LResult<usize> {
+pub(crate) fn setfenv(st: &mut State) -> LResult<usize> {
     let v = st.arg(1);
     let t = st.check_table(2)?;
     let tv = Value::table(t);
@@ -160,7 +138,7 @@ enum Target {
     Frame(GcRef<Thread>, usize),
 }
 
-fn getinfo(st: &mut State) -> LResult<usize> {
+pub(crate) fn getinfo(st: &mut State) -> LResult<usize> {
     let (th, a) = thread_arg(st);
     let what = st.arg(a + 1);
     let target = if what.is_function() {
@@ -193,7 +171,7 @@ fn getinfo(st: &mut State) -> LResult<usize> {
         },
     };
     let func = fv.as_function();
-    let proto = func.and_then(|f| f.proto);
+    let proto = func.and_then(|f| f.proto());
     let t = st.new_table(0, 16)?;
     st.push(Value::table(t))?;
     for &c in &opts {
@@ -343,12 +321,12 @@ fn level_arg(st: &mut State, th: GcRef<Thread>, i: usize) -> LResult<usize> {
     }
 }
 
-fn getlocal(st: &mut State) -> LResult<usize> {
+pub(crate) fn getlocal(st: &mut State) -> LResult<usize> {
     let (th, a) = thread_arg(st);
     if let Some(f) = st.arg(a + 1).as_function() {
         // A function value: the names of its parameters (no values).
         let n = st.check_integer(a + 2)?;
-        let name = match (f.proto, usize::try_from(n)) {
+        let name = match (f.proto(), usize::try_from(n)) {
             (Some(p), Ok(n)) if n >= 1 => p
                 .locvars
                 .iter()
@@ -377,7 +355,7 @@ fn getlocal(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn setlocal(st: &mut State) -> LResult<usize> {
+pub(crate) fn setlocal(st: &mut State) -> LResult<usize> {
     let (th, a) = thread_arg(st);
     let v = st.check_any(a + 3)?;
     let n = st.check_integer(a + 2)?;
@@ -416,13 +394,13 @@ fn upval_index(st: &mut State, f: GcRef<LuaFunction>, i: usize) -> LResult<Optio
 
 /// Name of upvalue `i` of `f` (natives: the empty string, as in LuaJIT).
 fn upval_name(st: &mut State, f: GcRef<LuaFunction>, i: usize) -> LResult<Value> {
-    match f.proto.and_then(|p| p.upval_names.get(i).copied()) {
+    match f.proto().and_then(|p| p.upval_names.get(i).copied()) {
         Some(s) => Ok(Value::string(s)),
         None => Ok(st.str_value(b"")?),
     }
 }
 
-fn getupvalue(st: &mut State) -> LResult<usize> {
+pub(crate) fn getupvalue(st: &mut State) -> LResult<usize> {
     let f = check_function(st, 1)?;
     let Some(i) = upval_index(st, f, 2)? else { return Ok(0) };
     let name = upval_name(st, f, i)?;
@@ -436,7 +414,7 @@ fn getupvalue(st: &mut State) -> LResult<usize> {
     Ok(2)
 }
 
-fn setupvalue(st: &mut State) -> LResult<usize> {
+pub(crate) fn setupvalue(st: &mut State) -> LResult<usize> {
     let v = st.check_any(3)?;
     let f = check_function(st, 1)?;
     let Some(i) = upval_index(st, f, 2)? else { return Ok(0) };
@@ -469,7 +447,7 @@ fn upval_ref(st: &mut State, fi: usize, lua_only: bool) -> LResult<(GcRef<LuaFun
     }
 }
 
-fn upvalueid(st: &mut State) -> LResult<usize> {
+pub(crate) fn upvalueid(st: &mut State) -> LResult<usize> {
     let (f, i) = upval_ref(st, 1, false)?;
     let addr = if f.is_lua() {
         f.lua_upvals()[i].as_ptr() as usize
@@ -480,7 +458,7 @@ fn upvalueid(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn upvaluejoin(st: &mut State) -> LResult<usize> {
+pub(crate) fn upvaluejoin(st: &mut State) -> LResult<usize> {
     let (f1, i1) = upval_ref(st, 1, true)?;
     let (f2, i2) = upval_ref(st, 3, true)?;
     let uv = f2.lua_upvals()[i2];
@@ -491,7 +469,7 @@ fn upvaluejoin(st: &mut State) -> LResult<usize> {
 
 // --- Budget --------------------------------------------------------------------------
 
-fn sethook(st: &mut State) -> LResult<usize> {
+pub(crate) fn sethook(st: &mut State) -> LResult<usize> {
     let (th, a) = thread_arg(st);
     if st.arg(a + 1).is_nil() {
         st.set_debug_hook(th, Value::NIL, 0, 0)?;
@@ -520,7 +498,7 @@ fn sethook(st: &mut State) -> LResult<usize> {
     Ok(0)
 }
 
-fn gethook(st: &mut State) -> LResult<usize> {
+pub(crate) fn gethook(st: &mut State) -> LResult<usize> {
     let (th, _) = thread_arg(st);
     let (f, m, count) = st.debug_hook(th);
     let mut s = Vec::with_capacity(3);
@@ -543,7 +521,7 @@ fn gethook(st: &mut State) -> LResult<usize> {
 const DEBUG_LINE_MAX: u64 = 249;
 
 /// `debug.debug()`: read lines from stdin and run each, until `cont` or end of input.
-fn debug(st: &mut State) -> LResult<usize> {
+pub(crate) fn debug(st: &mut State) -> LResult<usize> {
     use std::io::{BufRead, Read, Write};
     loop {
         {
@@ -587,7 +565,7 @@ fn debug(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn traceback(st: &mut State) -> LResult<usize> {
+pub(crate) fn traceback(st: &mut State) -> LResult<usize> {
     let (th, a) = thread_arg(st);
     let msg = st.arg(a + 1);
     let text = if let Some(s) = msg.as_string() {

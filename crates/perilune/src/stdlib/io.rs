@@ -46,8 +46,7 @@ fn key(k: &'static u8) -> Value {
 
 /// Register `io` in the globals.
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "io")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
@@ -55,21 +54,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
     let reg = st.registry;
     let k = st.str_value(b"FILE*")?;
     st.table_set(reg, k, Value::table(mt))?;
-    super::register(
-        st,
-        mt,
-        &[
-            ("close", f_close),
-            ("flush", f_flush),
-            ("lines", f_lines),
-            ("read", f_read),
-            ("seek", f_seek),
-            ("setvbuf", f_setvbuf),
-            ("write", f_write),
-            ("__gc", f_gc),
-            ("__tostring", f_tostring),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::File, mt)?;
     let k = st.str_value(b"__index")?;
     st.table_set(mt, k, Value::table(mt))?;
 
@@ -77,23 +62,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
     let g = st.globals;
     let k = st.str_value(b"io")?;
     st.table_set(g, k, Value::table(t))?;
-    super::register(
-        st,
-        t,
-        &[
-            ("close", io_close),
-            ("flush", io_flush),
-            ("input", io_input),
-            ("lines", io_lines),
-            ("open", io_open),
-            ("output", io_output),
-            ("popen", io_popen),
-            ("read", io_read),
-            ("tmpfile", io_tmpfile),
-            ("type", io_type),
-            ("write", io_write),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Io, t)?;
     for (name, stream, r, w) in [
         ("stdin", Stream::Stdin, true, false),
         ("stdout", Stream::Stdout, false, true),
@@ -363,19 +332,19 @@ fn read_formats(st: &mut State, u: GcRef<Userdata>, first: usize, raise: bool) -
     Ok(pushed)
 }
 
-fn f_read(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_read(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     read_formats(st, u, 2, false)
 }
 
-fn io_read(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_read(st: &mut State) -> LResult<usize> {
     let u = std_file(st, &INPUT_KEY)?;
     read_formats(st, u, 1, false)
 }
 
 /// The iterator of `lines`: upvalues are the file, the close-at-end flag, the
 /// number of formats and the formats.
-fn lines_iter(st: &mut State) -> LResult<usize> {
+pub(crate) fn lines_iter(st: &mut State) -> LResult<usize> {
     let Some(u) = st.native_upval(0).as_userdata() else {
         return Err(st.rt_error("attempt to use a closed file"));
     };
@@ -405,7 +374,7 @@ fn lines_iter(st: &mut State) -> LResult<usize> {
 /// Push a `lines` iterator over `u` with the formats in arguments `first..`.
 /// `nfmt` is counted by the caller before it pushes anything.
 fn push_lines(st: &mut State, u: GcRef<Userdata>, first: usize, nfmt: usize, close_at_end: bool) -> LResult<usize> {
-    let it = st.new_native(lines_iter, "lines", 3 + nfmt)?;
+    let it = super::new_func(st, super::FF_LINES_ITER, 3 + nfmt)?;
     let ups = it.native_upvals();
     ups[0] = Value::userdata(u);
     ups[1] = Value::boolean(close_at_end);
@@ -417,13 +386,13 @@ fn push_lines(st: &mut State, u: GcRef<Userdata>, first: usize, nfmt: usize, clo
     Ok(1)
 }
 
-fn f_lines(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_lines(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     let nfmt = st.arg_count().saturating_sub(1);
     push_lines(st, u, 2, nfmt, false)
 }
 
-fn io_lines(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_lines(st: &mut State) -> LResult<usize> {
     let nfmt = st.arg_count().saturating_sub(1);
     if st.arg(1).is_nil() {
         let v = st.registry.get(key(&INPUT_KEY));
@@ -501,12 +470,12 @@ fn write_stdout_args(st: &mut State, first: usize) -> LResult<usize> {
     push_result(st, result)
 }
 
-fn f_write(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_write(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     write_args(st, u, 2)
 }
 
-fn io_write(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_write(st: &mut State) -> LResult<usize> {
     let u = std_file(st, &OUTPUT_KEY)?;
     write_args(st, u, 1)
 }
@@ -525,12 +494,12 @@ fn close_file(st: &mut State, u: GcRef<Userdata>) -> LResult<usize> {
     push_result(st, r)
 }
 
-fn f_close(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_close(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     close_file(st, u)
 }
 
-fn io_close(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_close(st: &mut State) -> LResult<usize> {
     if st.arg(1).is_nil() {
         let u = std_file(st, &OUTPUT_KEY)?;
         return close_file(st, u);
@@ -538,13 +507,13 @@ fn io_close(st: &mut State) -> LResult<usize> {
     f_close(st)
 }
 
-fn f_flush(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_flush(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     let r = file_of(u).map_or(Ok(()), |f| f.flush());
     push_result(st, r)
 }
 
-fn io_flush(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_flush(st: &mut State) -> LResult<usize> {
     let u = std_file(st, &OUTPUT_KEY)?;
     let r = file_of(u).map_or(Ok(()), |f| f.flush());
     push_result(st, r)
@@ -562,7 +531,7 @@ fn check_option(st: &mut State, i: usize, default: Option<usize>, opts: &[&str])
     }
 }
 
-fn f_seek(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_seek(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     let whence = check_option(st, 2, Some(1), &["set", "cur", "end"])?;
     let off = st.opt_number(3, 0.0)?;
@@ -593,7 +562,7 @@ fn f_seek(st: &mut State) -> LResult<usize> {
 /// `setvbuf(mode[, size])`. Standard output's mode and size are the process's
 /// ([`super::iofile::Stdout`], at most 64 KiB); another file buffers at most its
 /// 4 KiB buffer. A size of 0 or none keeps the size in force.
-fn f_setvbuf(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_setvbuf(st: &mut State) -> LResult<usize> {
     let u = check_open(st, 1)?;
     let mode = check_option(st, 2, None, &["no", "full", "line"])?;
     let size = st.opt_integer(3, 0)?;
@@ -616,7 +585,7 @@ fn f_setvbuf(st: &mut State) -> LResult<usize> {
 
 /// `__gc`: close the file unless it is a standard one (the payload's drop hook
 /// would close it as well; closing here releases the handle one cycle earlier).
-fn f_gc(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_gc(st: &mut State) -> LResult<usize> {
     let u = check_file(st, 1)?;
     if let Some(f) = file_of(u) {
         if !f.is_std() {
@@ -626,7 +595,7 @@ fn f_gc(st: &mut State) -> LResult<usize> {
     Ok(0)
 }
 
-fn f_tostring(st: &mut State) -> LResult<usize> {
+pub(crate) fn f_tostring(st: &mut State) -> LResult<usize> {
     let u = check_file(st, 1)?;
     let text = match file_of(u) {
         Some(f) if !f.is_closed() => format!("file ({:p})", Userdata::payload_ptr(u)),
@@ -638,7 +607,7 @@ fn f_tostring(st: &mut State) -> LResult<usize> {
 
 // --- Library functions --------------------------------------------------------------
 
-fn io_open(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_open(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let mode = if st.arg(2).is_nil() {
         None
@@ -652,7 +621,7 @@ fn io_open(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn io_type(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_type(st: &mut State) -> LResult<usize> {
     let v = st.check_any(1)?;
     let r: Option<&[u8]> = match v.as_userdata().and_then(file_of) {
         Some(f) if f.is_closed() => Some(b"closed file"),
@@ -690,15 +659,15 @@ fn std_getset(st: &mut State, k: &'static u8, mode: &[u8]) -> LResult<usize> {
     Ok(1)
 }
 
-fn io_input(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_input(st: &mut State) -> LResult<usize> {
     std_getset(st, &INPUT_KEY, b"r")
 }
 
-fn io_output(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_output(st: &mut State) -> LResult<usize> {
     std_getset(st, &OUTPUT_KEY, b"w")
 }
 
-fn io_popen(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_popen(st: &mut State) -> LResult<usize> {
     let cmd = st.check_string(1)?;
     let mode = if st.arg(2).is_nil() {
         None
@@ -771,7 +740,7 @@ pub fn create_temp(prefix: &str) -> io::Result<(std::path::PathBuf, std::fs::Fil
     Err(last)
 }
 
-fn io_tmpfile(st: &mut State) -> LResult<usize> {
+pub(crate) fn io_tmpfile(st: &mut State) -> LResult<usize> {
     let u = new_file(st)?;
     st.push(Value::userdata(u))?;
     match create_temp("perilune_") {

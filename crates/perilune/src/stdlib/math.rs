@@ -13,44 +13,12 @@ use crate::vm::error::LResult;
 use crate::vm::state::State;
 
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "math")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 32)?;
-    super::register(
-        st,
-        t,
-        &[
-            ("abs", abs),
-            ("floor", floor),
-            ("ceil", ceil),
-            ("sqrt", sqrt),
-            ("log10", log10),
-            ("exp", exp),
-            ("sin", sin),
-            ("cos", cos),
-            ("tan", tan),
-            ("asin", asin),
-            ("acos", acos),
-            ("atan", atan),
-            ("sinh", sinh),
-            ("cosh", cosh),
-            ("tanh", tanh),
-            ("frexp", frexp),
-            ("modf", modf),
-            ("log", log),
-            ("deg", deg),
-            ("rad", rad),
-            ("atan2", atan2),
-            ("pow", pow),
-            ("fmod", fmod),
-            ("ldexp", ldexp),
-            ("min", min),
-            ("max", max),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Math, t)?;
     for (name, v) in [("pi", std::f64::consts::PI), ("huge", f64::INFINITY)] {
         let k = st.str_value(name.as_bytes())?;
         st.table_set(t, k, Value::number(v))?;
@@ -72,18 +40,19 @@ fn generator_functions(
     ud: GcRef<Userdata>,
 ) -> LResult<[(&'static str, GcRef<crate::func::LuaFunction>); 2]> {
     let udv = Value::userdata(ud);
-    let mut make = |name: &'static str, f: crate::func::NativeFn, ffid: u8| -> LResult<_> {
-        let fv = st.new_native(f, name, 1)?;
+    let mut make = |name: &'static str, ffid: u16| -> LResult<_> {
+        let fv = super::new_func(st, ffid, 1)?;
         if let Some(slot) = fv.native_upvals().first_mut() {
             *slot = udv;
         }
-        fv.get_mut().hdr.ffid = ffid;
         crate::gc::barrier_forward(st, fv.header(), udv);
         Ok((name, fv))
     };
-    // `mark_lib` gives the library's own functions LuaJIT's ids; a sandbox's copies
-    // get the same ones, so they print as the real ones do.
-    Ok([make("random", random, 62)?, make("randomseed", randomseed, 63)?])
+    // A sandbox's copies have the library's ids, so they print as the real ones do.
+    Ok([
+        make("random", super::FF_MATH_RANDOM)?,
+        make("randomseed", super::FF_MATH_RANDOMSEED)?,
+    ])
 }
 
 /// `new_generator([seed])` (for sandboxes, not a library function): a new, private
@@ -127,7 +96,7 @@ fn ret(st: &mut State, n: f64) -> LResult<usize> {
 macro_rules! unary {
     ($($name:ident => $f:expr;)*) => {
         $(
-            fn $name(st: &mut State) -> LResult<usize> {
+            pub(crate) fn $name(st: &mut State) -> LResult<usize> {
                 let x = st.check_number(1)?;
                 let f: fn(f64) -> f64 = $f;
                 ret(st, f(x))
@@ -184,27 +153,27 @@ fn scale(st: &mut State, name: &str, factor: f64) -> LResult<usize> {
 
 // One multiplication by a constant, as LuaJIT does, so the last bit agrees
 // (`to_degrees` may round differently).
-fn deg(st: &mut State) -> LResult<usize> {
+pub(crate) fn deg(st: &mut State) -> LResult<usize> {
     scale(st, "deg", 180.0 / std::f64::consts::PI)
 }
 
-fn rad(st: &mut State) -> LResult<usize> {
+pub(crate) fn rad(st: &mut State) -> LResult<usize> {
     scale(st, "rad", std::f64::consts::PI / 180.0)
 }
 
-fn atan2(st: &mut State) -> LResult<usize> {
+pub(crate) fn atan2(st: &mut State) -> LResult<usize> {
     let y = st.check_number(1)?;
     let x = st.check_number(2)?;
     ret(st, y.atan2(x))
 }
 
-fn pow(st: &mut State) -> LResult<usize> {
+pub(crate) fn pow(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     let y = st.check_number(2)?;
     ret(st, crate::number::lua_pow(x, y))
 }
 
-fn fmod(st: &mut State) -> LResult<usize> {
+pub(crate) fn fmod(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     let y = st.check_number(2)?;
     // Rust's `%` on floats is C's `fmod` (truncated remainder, sign of `x`).
@@ -214,7 +183,7 @@ fn fmod(st: &mut State) -> LResult<usize> {
 /// `log(x)` or, with a base, `log2(x) * (1 / log2(b))`: LuaJIT computes it this
 /// way (not `ln x / ln b`), which makes `log(8, 2)` exactly 3 and fixes the results
 /// for the special cases (`log(2, 0)` is -0, `log(1, 1)` is nan).
-fn log(st: &mut State) -> LResult<usize> {
+pub(crate) fn log(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     if st.arg_count() >= 2 {
         let b = st.check_number(2)?;
@@ -223,7 +192,7 @@ fn log(st: &mut State) -> LResult<usize> {
     ret(st, x.ln())
 }
 
-fn modf(st: &mut State) -> LResult<usize> {
+pub(crate) fn modf(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     let (ip, fp) = split_modf(x);
     st.push(Value::number(ip))?;
@@ -239,7 +208,7 @@ fn split_modf(x: f64) -> (f64, f64) {
     (ip, fp.copysign(x))
 }
 
-fn frexp(st: &mut State) -> LResult<usize> {
+pub(crate) fn frexp(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     let (m, e) = split_frexp(x);
     st.push(Value::number(m))?;
@@ -266,7 +235,7 @@ fn split_frexp(x: f64) -> (f64, i32) {
     (m, exp - 1022 - bias)
 }
 
-fn ldexp(st: &mut State) -> LResult<usize> {
+pub(crate) fn ldexp(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     let e = st.check_number(2)?;
     // The exponent is an integer argument: truncated toward zero. Anything beyond
@@ -318,11 +287,11 @@ fn minmax(st: &mut State, want_max: bool) -> LResult<usize> {
     ret(st, r)
 }
 
-fn min(st: &mut State) -> LResult<usize> {
+pub(crate) fn min(st: &mut State) -> LResult<usize> {
     minmax(st, false)
 }
 
-fn max(st: &mut State) -> LResult<usize> {
+pub(crate) fn max(st: &mut State) -> LResult<usize> {
     minmax(st, true)
 }
 
@@ -426,7 +395,7 @@ fn rng_userdata(st: &mut State) -> LResult<GcRef<Userdata>> {
 /// LuaJIT the bounds are not checked (`random(0)` is 1, `random(2, 1)` is 2, extra
 /// arguments are ignored) and fractional bounds are used as they are. The generator
 /// steps before the arguments are checked, as in LuaJIT.
-fn random(st: &mut State) -> LResult<usize> {
+pub(crate) fn random(st: &mut State) -> LResult<usize> {
     let ud = rng_userdata(st)?;
     let mut rng = Rng::load(ud);
     if !rng.seeded {
@@ -447,7 +416,7 @@ fn random(st: &mut State) -> LResult<usize> {
     ret(st, d)
 }
 
-fn randomseed(st: &mut State) -> LResult<usize> {
+pub(crate) fn randomseed(st: &mut State) -> LResult<usize> {
     let x = st.check_number(1)?;
     let ud = rng_userdata(st)?;
     let mut rng = Rng::load(ud);

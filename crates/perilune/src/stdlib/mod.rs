@@ -1,8 +1,21 @@
-//! The standard library, one module per Lua library.
+//! The standard library, one module per Lua library, and [`LIB_FUNCS`], the one table
+//! of every built-in function.
 //!
 //! Every function here is a [`NativeFn`](crate::func::NativeFn): it reads its
 //! arguments through the `State` argument API (`vm/api.rs`), pushes its results and
 //! returns their count. Messages follow LuaJIT's wording.
+//!
+//! Invariants:
+//! - Every native function the libraries make is a row of [`LIB_FUNCS`] (library,
+//!   name, function, fast-function id), and its function object carries that id
+//!   ([`LuaFunction::ffid`](crate::func::LuaFunction)); the name comes from the row.
+//!   Ids are unique. A library opens by entering its rows into its table
+//!   ([`open_funcs`]); rows of [`Lib::Made`] are made by their library's code
+//!   ([`new_func`]) because they carry upvalues or are made per call.
+//! - Ids below [`FF_OWN`] are LuaJIT 2.1's fast-function numbers, which `tostring`
+//!   shows as `builtin#N` and the JIT will record calls by; Perilune's own functions
+//!   (those LuaJIT implements as plain C functions) have ids from [`FF_OWN`] on and
+//!   print their address, as in LuaJIT. The numbering is in docs/fastfunc.md.
 
 pub mod base;
 pub mod bit;
@@ -21,17 +34,321 @@ pub mod pattern;
 pub mod string;
 pub mod table;
 
-use crate::func::NativeFn;
+use crate::func::{LuaFunction, NativeFn, FF_OWN, FF_PCALL, FF_TOSTRING, FF_XPCALL};
 use crate::object::{GcRef, Table};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
 
-/// Register `funcs` in table `t`.
-pub fn register(st: &mut State, t: GcRef<Table>, funcs: &[(&'static str, NativeFn)]) -> LResult<()> {
-    for &(name, f) in funcs {
-        let fv = st.new_native(f, name, 0)?;
-        let k = st.str_value(name.as_bytes())?;
+/// Where a library function is entered when its library opens.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lib {
+    /// The globals.
+    Base,
+    Coroutine,
+    Math,
+    Bit,
+    String,
+    Table,
+    /// The methods of files (the registry's `"FILE*"` metatable).
+    File,
+    Io,
+    Os,
+    Debug,
+    Jit,
+    /// `jit.opt`.
+    JitOpt,
+    /// The `jit.util` module.
+    JitUtil,
+    /// The `jit.profile` module.
+    JitProfile,
+    /// The `string.buffer` module.
+    Buffer,
+    /// The metatable of string buffers.
+    BufferMethod,
+    Package,
+    /// Nowhere: made by the library's code with [`new_func`].
+    Made,
+}
+
+/// One row of [`LIB_FUNCS`].
+#[derive(Clone, Copy)]
+pub struct LibFunc {
+    pub lib: Lib,
+    /// The field name, and the name tracebacks show.
+    pub name: &'static str,
+    pub f: NativeFn,
+    pub ffid: u16,
+}
+
+const fn row(lib: Lib, name: &'static str, f: NativeFn, ffid: u16) -> LibFunc {
+    LibFunc { lib, name, f, ffid }
+}
+
+/// LuaJIT's fast-function ids of functions made at run time.
+pub const FF_IPAIRS_AUX: u16 = 6;
+pub const FF_WRAP_AUX: u16 = 36;
+pub const FF_MATH_RANDOM: u16 = 62;
+pub const FF_MATH_RANDOMSEED: u16 = 63;
+pub const FF_GMATCH_AUX: u16 = 86;
+pub const FF_BUFFER_NEW: u16 = 220;
+/// Perilune's own ids of functions made at run time.
+pub const FF_LINES_ITER: u16 = FF_OWN + 12;
+pub const FF_REQUIRE: u16 = FF_OWN + 13;
+pub const FF_MODULE: u16 = FF_OWN + 14;
+/// The four `package.loaders`, in order.
+pub const FF_LOADER_PRELOAD: u16 = FF_OWN + 15;
+pub const FF_PRELOAD_VALUE: u16 = FF_OWN + 19;
+pub const FF_OPEN_BUFFER: u16 = FF_OWN + 20;
+pub const FF_NEW_GENERATOR: u16 = FF_OWN + 21;
+pub const FF_JIT_PRELOAD: u16 = FF_OWN + 22;
+pub const FF_JIT_LISTING: u16 = FF_OWN + 23;
+pub const FF_PROFILE_TRAMPOLINE: u16 = FF_OWN + 24;
+
+/// Every built-in function, by library, in the order each library enters them.
+pub static LIB_FUNCS: &[LibFunc] = &[
+    // Base
+    row(Lib::Base, "print", base::print, 29),
+    row(Lib::Base, "type", base::type_, 3),
+    row(Lib::Base, "tonumber", base::tonumber, 17),
+    row(Lib::Base, "error", base::error, 19),
+    row(Lib::Base, "assert", base::assert, 2),
+    row(Lib::Base, "select", base::select, 16),
+    row(Lib::Base, "pairs", base::pairs, 5),
+    row(Lib::Base, "ipairs", base::ipairs, 7),
+    row(Lib::Base, "setmetatable", base::setmetatable, 9),
+    row(Lib::Base, "getmetatable", base::getmetatable, 8),
+    row(Lib::Base, "rawget", base::rawget, 12),
+    row(Lib::Base, "rawset", base::rawset, 13),
+    row(Lib::Base, "rawequal", base::rawequal, 14),
+    row(Lib::Base, "collectgarbage", base::collectgarbage, 27),
+    row(Lib::Base, "gcinfo", base::gcinfo, 26),
+    row(Lib::Base, "unpack", base::unpack, 15),
+    row(Lib::Base, "getfenv", base::getfenv, 10),
+    row(Lib::Base, "setfenv", base::setfenv, 11),
+    row(Lib::Base, "newproxy", base::newproxy, 28),
+    row(Lib::Base, "loadstring", base::loadstring, 24),
+    row(Lib::Base, "load", base::load, 23),
+    row(Lib::Base, "loadfile", base::loadfile, 22),
+    row(Lib::Base, "dofile", base::dofile, 25),
+    row(Lib::Base, "next", base::next, 4),
+    row(Lib::Base, "tostring", base::tostring, FF_TOSTRING),
+    row(Lib::Base, "pcall", base::not_direct, FF_PCALL),
+    row(Lib::Base, "xpcall", base::not_direct, FF_XPCALL),
+    // Coroutine
+    row(Lib::Coroutine, "create", coroutine::create, 33),
+    row(Lib::Coroutine, "resume", coroutine::resume, 35),
+    row(Lib::Coroutine, "yield", coroutine::yield_, 34),
+    row(Lib::Coroutine, "status", coroutine::status, 30),
+    row(Lib::Coroutine, "wrap", coroutine::wrap, 37),
+    row(Lib::Coroutine, "running", coroutine::running, 31),
+    row(Lib::Coroutine, "isyieldable", coroutine::isyieldable, 32),
+    // Math
+    row(Lib::Math, "abs", math::abs, 38),
+    row(Lib::Math, "floor", math::floor, 39),
+    row(Lib::Math, "ceil", math::ceil, 40),
+    row(Lib::Math, "sqrt", math::sqrt, 41),
+    row(Lib::Math, "log10", math::log10, 42),
+    row(Lib::Math, "exp", math::exp, 43),
+    row(Lib::Math, "sin", math::sin, 44),
+    row(Lib::Math, "cos", math::cos, 45),
+    row(Lib::Math, "tan", math::tan, 46),
+    row(Lib::Math, "asin", math::asin, 47),
+    row(Lib::Math, "acos", math::acos, 48),
+    row(Lib::Math, "atan", math::atan, 49),
+    row(Lib::Math, "sinh", math::sinh, 50),
+    row(Lib::Math, "cosh", math::cosh, 51),
+    row(Lib::Math, "tanh", math::tanh, 52),
+    row(Lib::Math, "frexp", math::frexp, 53),
+    row(Lib::Math, "modf", math::modf, 54),
+    row(Lib::Math, "log", math::log, 55),
+    row(Lib::Math, "deg", math::deg, FF_OWN),
+    row(Lib::Math, "rad", math::rad, FF_OWN + 1),
+    row(Lib::Math, "atan2", math::atan2, 56),
+    row(Lib::Math, "pow", math::pow, 57),
+    row(Lib::Math, "fmod", math::fmod, 58),
+    row(Lib::Math, "ldexp", math::ldexp, 59),
+    row(Lib::Math, "min", math::min, 60),
+    row(Lib::Math, "max", math::max, 61),
+    // Bit
+    row(Lib::Bit, "tobit", bit::tobit, 64),
+    row(Lib::Bit, "bnot", bit::bnot, 65),
+    row(Lib::Bit, "bswap", bit::bswap, 66),
+    row(Lib::Bit, "band", bit::band, 72),
+    row(Lib::Bit, "bor", bit::bor, 73),
+    row(Lib::Bit, "bxor", bit::bxor, 74),
+    row(Lib::Bit, "lshift", bit::lshift, 67),
+    row(Lib::Bit, "rshift", bit::rshift, 68),
+    row(Lib::Bit, "arshift", bit::arshift, 69),
+    row(Lib::Bit, "rol", bit::rol, 70),
+    row(Lib::Bit, "ror", bit::ror, 71),
+    row(Lib::Bit, "tohex", bit::tohex, 75),
+    // String
+    row(Lib::String, "byte", string::byte, 76),
+    row(Lib::String, "char", string::char, 77),
+    row(Lib::String, "dump", string::dump, 83),
+    row(Lib::String, "find", string::find, 84),
+    row(Lib::String, "format", format::format, 89),
+    row(Lib::String, "gmatch", string::gmatch, 87),
+    row(Lib::String, "gsub", string::gsub, 88),
+    row(Lib::String, "len", string::len, FF_OWN + 2),
+    row(Lib::String, "lower", string::lower, 81),
+    row(Lib::String, "match", string::match_, 85),
+    row(Lib::String, "rep", string::rep, 79),
+    row(Lib::String, "reverse", string::reverse, 80),
+    row(Lib::String, "sub", string::sub, 78),
+    row(Lib::String, "upper", string::upper, 82),
+    // Table
+    row(Lib::Table, "concat", table::concat, 92),
+    row(Lib::Table, "insert", table::insert, 91),
+    row(Lib::Table, "remove", table::remove, FF_OWN + 3),
+    row(Lib::Table, "sort", table::sort, 93),
+    row(Lib::Table, "maxn", table::maxn, 90),
+    row(Lib::Table, "getn", table::getn, FF_OWN + 4),
+    row(Lib::Table, "move", table::move_, FF_OWN + 5),
+    row(Lib::Table, "foreach", table::foreach, FF_OWN + 6),
+    row(Lib::Table, "foreachi", table::foreachi, FF_OWN + 7),
+    row(Lib::Table, "new", table::new, 94),
+    row(Lib::Table, "clear", table::clear, 95),
+    // File
+    row(Lib::File, "close", io::f_close, 96),
+    row(Lib::File, "flush", io::f_flush, 99),
+    row(Lib::File, "lines", io::f_lines, 102),
+    row(Lib::File, "read", io::f_read, 97),
+    row(Lib::File, "seek", io::f_seek, 100),
+    row(Lib::File, "setvbuf", io::f_setvbuf, 101),
+    row(Lib::File, "write", io::f_write, 98),
+    row(Lib::File, "__gc", io::f_gc, 103),
+    row(Lib::File, "__tostring", io::f_tostring, 104),
+    // Io
+    row(Lib::Io, "close", io::io_close, 108),
+    row(Lib::Io, "flush", io::io_flush, 111),
+    row(Lib::Io, "input", io::io_input, 112),
+    row(Lib::Io, "lines", io::io_lines, 114),
+    row(Lib::Io, "open", io::io_open, 105),
+    row(Lib::Io, "output", io::io_output, 113),
+    row(Lib::Io, "popen", io::io_popen, 106),
+    row(Lib::Io, "read", io::io_read, 109),
+    row(Lib::Io, "tmpfile", io::io_tmpfile, 107),
+    row(Lib::Io, "type", io::io_type, 115),
+    row(Lib::Io, "write", io::io_write, 110),
+    // Os
+    row(Lib::Os, "clock", os::clock, 122),
+    row(Lib::Os, "date", os::date, 123),
+    row(Lib::Os, "difftime", os::difftime, 125),
+    row(Lib::Os, "execute", os::execute, 116),
+    row(Lib::Os, "exit", os::exit, 121),
+    row(Lib::Os, "getenv", os::getenv, 120),
+    row(Lib::Os, "remove", os::remove, 117),
+    row(Lib::Os, "rename", os::rename, 118),
+    row(Lib::Os, "setlocale", os::setlocale, 126),
+    row(Lib::Os, "time", os::time, 124),
+    row(Lib::Os, "tmpname", os::tmpname, 119),
+    // Debug
+    row(Lib::Debug, "getregistry", debug::getregistry, 127),
+    row(Lib::Debug, "getmetatable", debug::getmetatable, 128),
+    row(Lib::Debug, "setmetatable", debug::setmetatable, 129),
+    row(Lib::Debug, "getfenv", debug::getfenv, 130),
+    row(Lib::Debug, "setfenv", debug::setfenv, 131),
+    row(Lib::Debug, "getinfo", debug::getinfo, 132),
+    row(Lib::Debug, "getlocal", debug::getlocal, 133),
+    row(Lib::Debug, "setlocal", debug::setlocal, 134),
+    row(Lib::Debug, "getupvalue", debug::getupvalue, 135),
+    row(Lib::Debug, "setupvalue", debug::setupvalue, 136),
+    row(Lib::Debug, "upvalueid", debug::upvalueid, 137),
+    row(Lib::Debug, "upvaluejoin", debug::upvaluejoin, 138),
+    row(Lib::Debug, "sethook", debug::sethook, 139),
+    row(Lib::Debug, "gethook", debug::gethook, 140),
+    row(Lib::Debug, "debug", debug::debug, 141),
+    row(Lib::Debug, "traceback", debug::traceback, 142),
+    // Jit
+    row(Lib::Jit, "on", jit::on, 143),
+    row(Lib::Jit, "off", jit::off, 144),
+    row(Lib::Jit, "flush", jit::flush, 145),
+    row(Lib::Jit, "status", jit::status, 146),
+    row(Lib::Jit, "attach", jit::attach, 148),
+    // jit.opt
+    row(Lib::JitOpt, "start", jit::opt_start, 160),
+    // JitUtil
+    row(Lib::JitUtil, "funcinfo", jit::util::funcinfo, 149),
+    row(Lib::JitUtil, "funcbc", jit::util::funcbc, 150),
+    row(Lib::JitUtil, "funck", jit::util::funck, 151),
+    row(Lib::JitUtil, "funcuvname", jit::util::funcuvname, 152),
+    row(Lib::JitUtil, "traceinfo", jit::util::no_trace, 153),
+    row(Lib::JitUtil, "traceir", jit::util::no_trace, 154),
+    row(Lib::JitUtil, "tracek", jit::util::no_trace, 155),
+    row(Lib::JitUtil, "tracesnap", jit::util::no_trace, 156),
+    row(Lib::JitUtil, "tracemc", jit::util::no_trace, 157),
+    row(Lib::JitUtil, "traceexitstub", jit::util::no_trace, 158),
+    row(Lib::JitUtil, "ircalladdr", jit::util::ircalladdr, 159),
+    // JitProfile
+    row(Lib::JitProfile, "start", jit::profile::start, 161),
+    row(Lib::JitProfile, "stop", jit::profile::stop, 162),
+    row(Lib::JitProfile, "dumpstack", jit::profile::dumpstack, 163),
+    // Package
+    row(Lib::Package, "loadlib", package::loadlib, FF_OWN + 8),
+    row(Lib::Package, "searchpath", package::searchpath, FF_OWN + 9),
+    row(Lib::Package, "seeall", package::seeall, FF_OWN + 10),
+    // string.buffer's library and buffer methods (`require "string.buffer"`).
+    row(Lib::Buffer, "encode", buffer::buf_encode, 221),
+    row(Lib::Buffer, "decode", buffer::buf_decode, 222),
+    row(Lib::BufferMethod, "free", buffer::m_free, 204),
+    row(Lib::BufferMethod, "reset", buffer::m_reset, 205),
+    row(Lib::BufferMethod, "skip", buffer::m_skip, 206),
+    row(Lib::BufferMethod, "set", buffer::m_set, 207),
+    row(Lib::BufferMethod, "put", buffer::m_put, 208),
+    row(Lib::BufferMethod, "putf", buffer::m_putf, 209),
+    row(Lib::BufferMethod, "get", buffer::m_get, 210),
+    row(Lib::BufferMethod, "encode", buffer::m_encode, 215),
+    row(Lib::BufferMethod, "decode", buffer::m_decode, 216),
+    row(Lib::BufferMethod, "__gc", buffer::m_gc, 217),
+    row(Lib::BufferMethod, "__tostring", buffer::m_tostring, 218),
+    row(Lib::BufferMethod, "__len", buffer::m_len, 219),
+    row(Lib::BufferMethod, "__concat", buffer::m_concat, FF_OWN + 11),
+    // Made by their library's code (closures with upvalues, iterators, loaders).
+    row(Lib::Made, "ipairs_aux", base::ipairs_aux, FF_IPAIRS_AUX),
+    row(Lib::Made, "wrap", coroutine::wrap_call, FF_WRAP_AUX),
+    row(Lib::Made, "gmatch_aux", string::gmatch_step, FF_GMATCH_AUX),
+    row(Lib::Made, "random", math::random, FF_MATH_RANDOM),
+    row(Lib::Made, "randomseed", math::randomseed, FF_MATH_RANDOMSEED),
+    row(Lib::Made, "new", buffer::buf_new, FF_BUFFER_NEW),
+    row(Lib::Made, "lines", io::lines_iter, FF_LINES_ITER),
+    row(Lib::Made, "require", package::require, FF_REQUIRE),
+    row(Lib::Made, "module", package::module, FF_MODULE),
+    row(Lib::Made, "loader_preload", package::loader_preload, FF_LOADER_PRELOAD),
+    row(Lib::Made, "loader_Lua", package::loader_lua, FF_LOADER_PRELOAD + 1),
+    row(Lib::Made, "loader_C", package::loader_c, FF_LOADER_PRELOAD + 2),
+    row(Lib::Made, "loader_Croot", package::loader_croot, FF_LOADER_PRELOAD + 3),
+    row(Lib::Made, "preload", package::preload_value, FF_PRELOAD_VALUE),
+    row(Lib::Made, "luaopen_string_buffer", buffer::open_module, FF_OPEN_BUFFER),
+    row(Lib::Made, "new_generator", math::new_generator, FF_NEW_GENERATOR),
+    row(Lib::Made, "preload", jit::load_module, FF_JIT_PRELOAD),
+    row(Lib::Made, "listing", jit::listing, FF_JIT_LISTING),
+    row(
+        Lib::Made,
+        "profiler callback",
+        jit::profile::trampoline,
+        FF_PROFILE_TRAMPOLINE,
+    ),
+];
+
+/// The row with id `ffid`.
+pub fn lib_func(ffid: u16) -> Option<&'static LibFunc> {
+    LIB_FUNCS.iter().find(|r| r.ffid == ffid)
+}
+
+/// The name of the library function with id `ffid` (`"?"` for none): what the VM
+/// shows for a native with no name at its call site (`State::ff_name`).
+pub fn ff_name(ffid: u16) -> &'static str {
+    lib_func(ffid).map_or("?", |r| r.name)
+}
+
+/// Enter the functions of `lib` into table `t`, each under its name.
+pub fn open_funcs(st: &mut State, lib: Lib, t: GcRef<Table>) -> LResult<()> {
+    st.ff_name = ff_name;
+    for r in LIB_FUNCS.iter().filter(|r| r.lib == lib) {
+        let fv = st.new_native(r.f, r.ffid, 0)?;
+        let k = st.str_value(r.name.as_bytes())?;
         st.table_set(t, k, Value::function(fv))?;
     }
     Ok(())
@@ -45,284 +362,118 @@ impl State {
     }
 }
 
-#[cfg(any(test, feature = "internals"))]
-/// Open the standard libraries in the globals. `package` opens last: it enters the
-/// libraries opened before it into `package.loaded`.
-pub fn open_base(st: &mut State) -> LResult<()> {
-    base::open(st)?;
-    coroutine::open(st)?;
-    string::open(st)?;
-    table::open(st)?;
-    math::open(st)?;
-    bit::open(st)?;
-    io::open(st)?;
-    os::open(st)?;
-    debug::open(st)?;
-    jit::open(st)?;
-    package::open(st)
+/// A new function object for the row with id `ffid`, with `nup` upvalues (nil).
+pub fn new_func(st: &mut State, ffid: u16, nup: usize) -> LResult<GcRef<LuaFunction>> {
+    let Some(r) = lib_func(ffid) else {
+        return Err(st.rt_error("internal error: no library function with this id"));
+    };
+    st.ff_name = ff_name;
+    Ok(st.new_native(r.f, ffid, nup)?)
 }
 
-/// LuaJIT's fast-function ids of the library functions, by library and name, as
-/// `tostring` shows them (`function: builtin#29` for `print`). The numbers are those
-/// LuaJIT 2.1 prints; functions that LuaJIT implements as plain C functions (`module`,
-/// `require`, `string.len`, `math.deg`, `table.remove`, `package.*`, ...) are not
-/// listed and print their address, as there. `"FILE*"` is the file metatable.
-const FFIDS: &[(&str, &[(&str, u8)])] = &[
-    (
-        "_G",
-        &[
-            ("assert", 2),
-            ("type", 3),
-            ("next", 4),
-            ("pairs", 5),
-            ("ipairs", 7),
-            ("getmetatable", 8),
-            ("setmetatable", 9),
-            ("getfenv", 10),
-            ("setfenv", 11),
-            ("rawget", 12),
-            ("rawset", 13),
-            ("rawequal", 14),
-            ("unpack", 15),
-            ("select", 16),
-            ("tonumber", 17),
-            ("tostring", FF_TOSTRING),
-            ("error", 19),
-            ("pcall", 20),
-            ("xpcall", 21),
-            ("loadfile", 22),
-            ("load", 23),
-            ("loadstring", 24),
-            ("dofile", 25),
-            ("gcinfo", 26),
-            ("collectgarbage", 27),
-            ("newproxy", 28),
-            ("print", 29),
-        ],
-    ),
-    (
-        "coroutine",
-        &[
-            ("status", 30),
-            ("running", 31),
-            ("isyieldable", 32),
-            ("create", 33),
-            ("yield", 34),
-            ("resume", 35),
-            ("wrap", 37),
-        ],
-    ),
-    (
-        "math",
-        &[
-            ("abs", 38),
-            ("floor", 39),
-            ("ceil", 40),
-            ("sqrt", 41),
-            ("log10", 42),
-            ("exp", 43),
-            ("sin", 44),
-            ("cos", 45),
-            ("tan", 46),
-            ("asin", 47),
-            ("acos", 48),
-            ("atan", 49),
-            ("sinh", 50),
-            ("cosh", 51),
-            ("tanh", 52),
-            ("frexp", 53),
-            ("modf", 54),
-            ("log", 55),
-            ("atan2", 56),
-            ("pow", 57),
-            ("fmod", 58),
-            ("ldexp", 59),
-            ("min", 60),
-            ("max", 61),
-            ("random", 62),
-            ("randomseed", 63),
-        ],
-    ),
-    (
-        "bit",
-        &[
-            ("tobit", 64),
-            ("bnot", 65),
-            ("bswap", 66),
-            ("lshift", 67),
-            ("rshift", 68),
-            ("arshift", 69),
-            ("rol", 70),
-            ("ror", 71),
-            ("band", 72),
-            ("bor", 73),
-            ("bxor", 74),
-            ("tohex", 75),
-        ],
-    ),
-    (
-        "string",
-        &[
-            ("byte", 76),
-            ("char", 77),
-            ("sub", 78),
-            ("rep", 79),
-            ("reverse", 80),
-            ("lower", 81),
-            ("upper", 82),
-            ("dump", 83),
-            ("find", 84),
-            ("match", 85),
-            ("gmatch", 87),
-            ("gsub", 88),
-            ("format", 89),
-        ],
-    ),
-    (
-        "table",
-        &[
-            ("maxn", 90),
-            ("insert", 91),
-            ("concat", 92),
-            ("sort", 93),
-            ("new", 94),
-            ("clear", 95),
-        ],
-    ),
-    (
-        "FILE*",
-        &[
-            ("close", 96),
-            ("read", 97),
-            ("write", 98),
-            ("flush", 99),
-            ("seek", 100),
-            ("setvbuf", 101),
-            ("lines", 102),
-            ("__gc", 103),
-            ("__tostring", 104),
-        ],
-    ),
-    (
-        "io",
-        &[
-            ("open", 105),
-            ("popen", 106),
-            ("tmpfile", 107),
-            ("close", 108),
-            ("read", 109),
-            ("write", 110),
-            ("flush", 111),
-            ("input", 112),
-            ("output", 113),
-            ("lines", 114),
-            ("type", 115),
-        ],
-    ),
-    (
-        "os",
-        &[
-            ("execute", 116),
-            ("remove", 117),
-            ("rename", 118),
-            ("tmpname", 119),
-            ("getenv", 120),
-            ("exit", 121),
-            ("clock", 122),
-            ("date", 123),
-            ("time", 124),
-            ("difftime", 125),
-            ("setlocale", 126),
-        ],
-    ),
-    (
-        "debug",
-        &[
-            ("getregistry", 127),
-            ("getmetatable", 128),
-            ("setmetatable", 129),
-            ("getfenv", 130),
-            ("setfenv", 131),
-            ("getinfo", 132),
-            ("getlocal", 133),
-            ("setlocal", 134),
-            ("getupvalue", 135),
-            ("setupvalue", 136),
-            ("upvalueid", 137),
-            ("upvaluejoin", 138),
-            ("sethook", 139),
-            ("gethook", 140),
-            ("debug", 141),
-            ("traceback", 142),
-        ],
-    ),
-    (
-        "jit",
-        &[
-            ("on", 143),
-            ("off", 144),
-            ("flush", 145),
-            ("status", 146),
-            ("security", 147),
-            ("attach", 148),
-        ],
-    ),
+/// The fast-function id of `v` (0 if it is not a native function).
+#[inline]
+pub fn ffid_of(v: Value) -> u16 {
+    v.as_function().map_or(0, |f| f.ffid)
+}
+
+/// Opens one library in the globals.
+pub type LibOpener = fn(&mut State) -> LResult<()>;
+
+/// The libraries besides the base library, in the order they open, by the [`Lib`]
+/// their selection bit is named for (`StdLib` in `lua/state.rs`). `package` opens
+/// last: it enters the libraries opened before it into `package.loaded`.
+pub const LIBRARIES: [(Lib, LibOpener); 10] = [
+    (Lib::Coroutine, coroutine::open),
+    (Lib::String, string::open),
+    (Lib::Table, table::open),
+    (Lib::Math, math::open),
+    (Lib::Bit, bit::open),
+    (Lib::Io, io::open),
+    (Lib::Os, os::open),
+    (Lib::Debug, debug::open),
+    (Lib::Jit, jit::open),
+    (Lib::Package, package::open),
 ];
 
-/// Fast-function id of `tostring` (`print` checks for it).
-pub const FF_TOSTRING: u8 = 18;
-/// Fast-function ids of functions made at run time or kept out of the library tables.
-pub const FF_IPAIRS_AUX: u8 = 6;
-pub const FF_WRAP_AUX: u8 = 36;
-pub const FF_GMATCH_AUX: u8 = 86;
-const FF_OPT_START: u8 = 160;
-
-/// Mark a native function with LuaJIT's fast-function id `id`.
-pub fn set_ffid(f: Value, id: u8) {
-    if let Some(f) = f.as_function().filter(|f| !f.is_lua()) {
-        f.get_mut().hdr.ffid = id;
-    }
-}
-
-/// The fast-function id of `v` (0 if it is not a library function LuaJIT numbers).
-#[inline]
-pub fn ffid_of(v: Value) -> u8 {
-    v.as_function().map_or(0, |f| f.hdr.ffid)
-}
-
-/// Give the functions of library `lib` (a name in [`FFIDS`]) LuaJIT's fast-function
-/// ids; each library's `open` calls it last. `_G` is the base library, and `io`
-/// marks the file methods too.
-pub(crate) fn mark_lib(st: &mut State, lib: &str) -> LResult<()> {
-    let libs: &[&str] = match lib {
-        "io" => &["io", "FILE*"],
-        _ => &[lib],
-    };
-    for &name in libs {
-        let t = match name {
-            "_G" => Some(st.globals),
-            "FILE*" => {
-                let k = st.intern(b"FILE*")?;
-                st.registry.get_str(k).as_table()
-            }
-            _ => {
-                let k = st.intern(name.as_bytes())?;
-                st.globals.get_str(k).as_table()
-            }
-        };
-        let Some(t) = t else { continue };
-        let funcs = FFIDS.iter().find(|(n, _)| *n == name).map_or(&[][..], |(_, f)| *f);
-        for &(fname, id) in funcs {
-            let k = st.intern(fname.as_bytes())?;
-            set_ffid(t.get_str(k), id);
-        }
-        if name == "jit" {
-            let k = st.intern(b"opt")?;
-            if let Some(opt) = t.get_str(k).as_table() {
-                let k = st.intern(b"start")?;
-                set_ffid(opt.get_str(k), FF_OPT_START);
-            }
-        }
+/// Open the base library and every library of [`LIBRARIES`] in the globals.
+#[cfg(any(test, feature = "internals"))]
+pub fn open_base(st: &mut State) -> LResult<()> {
+    base::open(st)?;
+    for (_, open) in LIBRARIES {
+        open(st)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_numbered_as_luajit_does() {
+        let mut ids: Vec<u16> = LIB_FUNCS.iter().map(|r| r.ffid).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate fast-function ids");
+        assert!(
+            LIB_FUNCS.iter().all(|r| r.ffid >= 2),
+            "0 and 1 are Lua and host functions"
+        );
+        for (name, id) in [("print", 29), ("pcall", 20), ("tostring", 18), ("assert", 2)] {
+            let r = LIB_FUNCS.iter().find(|r| r.lib == Lib::Base && r.name == name).unwrap();
+            assert_eq!(r.ffid, id, "{name}");
+        }
+        // No two rows of one library share a name.
+        let mut names: Vec<(String, &str)> = LIB_FUNCS
+            .iter()
+            .filter(|r| r.lib != Lib::Made)
+            .map(|r| (format!("{:?}", r.lib), r.name))
+            .collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn every_row_opens() {
+        let mut st = State::new().unwrap();
+        let t = st.new_table(0, 0).unwrap();
+        for lib in [
+            Lib::Base,
+            Lib::Coroutine,
+            Lib::Math,
+            Lib::Bit,
+            Lib::String,
+            Lib::Table,
+            Lib::File,
+            Lib::Io,
+            Lib::Os,
+            Lib::Debug,
+            Lib::Jit,
+            Lib::JitOpt,
+            Lib::JitUtil,
+            Lib::JitProfile,
+            Lib::Buffer,
+            Lib::BufferMethod,
+            Lib::Package,
+        ] {
+            let t = st.new_table(0, 0).unwrap();
+            open_funcs(&mut st, lib, t).unwrap();
+            for r in LIB_FUNCS.iter().filter(|r| r.lib == lib) {
+                let k = st.intern(r.name.as_bytes()).unwrap();
+                let f = t.get_str(k).as_function().expect(r.name);
+                assert_eq!(f.ffid, r.ffid, "{}", r.name);
+                assert!(!f.is_lua());
+            }
+        }
+        for r in LIB_FUNCS.iter().filter(|r| r.lib == Lib::Made) {
+            let f = new_func(&mut st, r.ffid, 2).unwrap();
+            assert_eq!((f.ffid, f.num_upvals()), (r.ffid, 2));
+            assert_eq!((st.ff_name)(f.ffid), r.name);
+        }
+        let _ = t;
+    }
 }

@@ -31,8 +31,7 @@ use crate::vm::state::State;
 
 /// Register `os` in the globals.
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "os")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
@@ -40,23 +39,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
     let g = st.globals;
     let k = st.str_value(b"os")?;
     st.table_set(g, k, Value::table(t))?;
-    super::register(
-        st,
-        t,
-        &[
-            ("clock", clock),
-            ("date", date),
-            ("difftime", difftime),
-            ("execute", execute),
-            ("exit", exit),
-            ("getenv", getenv),
-            ("remove", remove),
-            ("rename", rename),
-            ("setlocale", setlocale),
-            ("time", time),
-            ("tmpname", tmpname),
-        ],
-    )
+    super::open_funcs(st, super::Lib::Os, t)
 }
 
 fn path_of(name: &[u8]) -> &std::path::Path {
@@ -64,7 +47,7 @@ fn path_of(name: &[u8]) -> &std::path::Path {
     std::path::Path::new(std::ffi::OsStr::from_bytes(name))
 }
 
-fn clock(st: &mut State) -> LResult<usize> {
+pub(crate) fn clock(st: &mut State) -> LResult<usize> {
     // SAFETY: `ts` is plain data that clock_gettime writes.
     let secs = unsafe {
         let mut ts: libc::timespec = std::mem::zeroed();
@@ -135,7 +118,7 @@ fn set_field(st: &mut State, t: crate::object::GcRef<crate::object::Table>, k: &
     st.table_set(t, k, v)
 }
 
-fn date(st: &mut State) -> LResult<usize> {
+pub(crate) fn date(st: &mut State) -> LResult<usize> {
     let fmt = if st.arg(1).is_nil() {
         None
     } else {
@@ -201,7 +184,7 @@ fn date(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn difftime(st: &mut State) -> LResult<usize> {
+pub(crate) fn difftime(st: &mut State) -> LResult<usize> {
     let a = st.check_number(1)? as libc::time_t;
     let b = st.opt_number(2, 0.0)? as libc::time_t;
     st.push(Value::number(a as f64 - b as f64))?;
@@ -224,7 +207,7 @@ fn get_field(
     }
 }
 
-fn time(st: &mut State) -> LResult<usize> {
+pub(crate) fn time(st: &mut State) -> LResult<usize> {
     if st.arg(1).is_nil() {
         st.push(Value::number(now() as f64))?;
         return Ok(1);
@@ -247,7 +230,7 @@ fn time(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn execute(st: &mut State) -> LResult<usize> {
+pub(crate) fn execute(st: &mut State) -> LResult<usize> {
     if st.arg(1).is_nil() {
         st.push(Value::number(1.0))?;
         return Ok(1);
@@ -269,7 +252,7 @@ fn execute(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn exit(st: &mut State) -> LResult<usize> {
+pub(crate) fn exit(st: &mut State) -> LResult<usize> {
     let code = match st.arg(1).as_bool() {
         Some(true) => 0,
         Some(false) => 1,
@@ -300,7 +283,7 @@ fn close_state(st: &mut State) {
     }
 }
 
-fn getenv(st: &mut State) -> LResult<usize> {
+pub(crate) fn getenv(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let v = if name.as_bytes().is_empty() || name.as_bytes().contains(&b'=') || name.as_bytes().contains(&0) {
@@ -315,7 +298,7 @@ fn getenv(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn remove(st: &mut State) -> LResult<usize> {
+pub(crate) fn remove(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let p = path_of(name.as_bytes());
     // C's remove: unlink, and rmdir for a directory.
@@ -332,7 +315,7 @@ fn remove(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn rename(st: &mut State) -> LResult<usize> {
+pub(crate) fn rename(st: &mut State) -> LResult<usize> {
     let from = st.check_string(1)?;
     let to = st.check_string(2)?;
     match std::fs::rename(path_of(from.as_bytes()), path_of(to.as_bytes())) {
@@ -344,7 +327,7 @@ fn rename(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn setlocale(st: &mut State) -> LResult<usize> {
+pub(crate) fn setlocale(st: &mut State) -> LResult<usize> {
     let loc = if st.arg(1).is_nil() {
         None
     } else {
@@ -364,7 +347,7 @@ fn setlocale(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn tmpname(st: &mut State) -> LResult<usize> {
+pub(crate) fn tmpname(st: &mut State) -> LResult<usize> {
     match create_temp("lua_") {
         Ok((path, f)) => {
             drop(f);

@@ -124,9 +124,9 @@ fn get_field(st: &mut State, t: GcRef<Table>, name: &[u8]) -> LResult<Value> {
     Ok(t.get_str(k))
 }
 
-/// A native closure with the given upvalues.
-fn closure(st: &mut State, f: crate::func::NativeFn, name: &'static str, ups: &[Value]) -> LResult<Value> {
-    let c = st.new_native(f, name, ups.len())?;
+/// A native closure of library function `ffid` with the given upvalues.
+fn closure(st: &mut State, ffid: u16, ups: &[Value]) -> LResult<Value> {
+    let c = super::new_func(st, ffid, ups.len())?;
     c.native_upvals().copy_from_slice(ups);
     Ok(Value::function(c))
 }
@@ -162,21 +162,11 @@ pub fn open(st: &mut State) -> LResult<()> {
     let pv = Value::table(pkg);
     let loaders = st.new_table(4, 0)?;
     set_field(st, pkg, b"loaders", Value::table(loaders))?;
-    let searchers: [(crate::func::NativeFn, &'static str); 4] = [
-        (loader_preload, "loader_preload"),
-        (loader_lua, "loader_Lua"),
-        (loader_c, "loader_C"),
-        (loader_croot, "loader_Croot"),
-    ];
-    for (i, (f, name)) in searchers.into_iter().enumerate() {
-        let c = closure(st, f, name, &[pv])?;
+    for i in 0..4u16 {
+        let c = closure(st, super::FF_LOADER_PRELOAD + i, &[pv])?;
         st.table_set(loaders, Value::number((i + 1) as f64), c)?;
     }
-    super::register(
-        st,
-        pkg,
-        &[("loadlib", loadlib), ("searchpath", searchpath), ("seeall", seeall)],
-    )?;
+    super::open_funcs(st, super::Lib::Package, pkg)?;
 
     let noenv = get_field(st, reg, b"LUA_NOENV")?.is_truthy();
     let path = env_path(noenv, "LUA_PATH", DEFAULT_PATH);
@@ -190,9 +180,9 @@ pub fn open(st: &mut State) -> LResult<()> {
     set_field(st, pkg, b"config", v)?;
 
     let lv = Value::table(loaded);
-    let req = closure(st, require, "require", &[pv, lv])?;
+    let req = closure(st, super::FF_REQUIRE, &[pv, lv])?;
     st.set_global("require", req)?;
-    let module_fn = closure(st, module, "module", &[lv])?;
+    let module_fn = closure(st, super::FF_MODULE, &[lv])?;
     st.set_global("module", module_fn)?;
 
     // The libraries opened so far, and LuaJIT's submodules.
@@ -213,7 +203,7 @@ pub fn open(st: &mut State) -> LResult<()> {
         for (field, module) in [(&b"new"[..], &b"table.new"[..]), (b"clear", b"table.clear")] {
             let f = get_field(st, table, field)?;
             if f.is_function() {
-                let l = closure(st, preload_value, "preload", &[f])?;
+                let l = closure(st, super::FF_PRELOAD_VALUE, &[f])?;
                 set_field(st, preload, module, l)?;
             }
         }
@@ -224,14 +214,14 @@ pub fn open(st: &mut State) -> LResult<()> {
     // `string.buffer` comes with the string library, as a preloaded module (LuaJIT's
     // string library registers it in `package.preload`).
     if get_field(st, g, b"string")?.is_table() {
-        let l = closure(st, super::buffer::open_module, "luaopen_string_buffer", &[])?;
+        let l = closure(st, super::FF_OPEN_BUFFER, &[])?;
         set_field(st, preload, b"string.buffer", l)?;
     }
     Ok(())
 }
 
 /// A `package.preload` loader that returns its upvalue (`table.new`, ...).
-fn preload_value(st: &mut State) -> LResult<usize> {
+pub(crate) fn preload_value(st: &mut State) -> LResult<usize> {
     let v = st.native_upval(0);
     st.push(v)?;
     Ok(1)
@@ -239,7 +229,7 @@ fn preload_value(st: &mut State) -> LResult<usize> {
 
 // --- require ------------------------------------------------------------------------
 
-fn require(st: &mut State) -> LResult<usize> {
+pub(crate) fn require(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let pkg = st.native_upval(0).as_table();
     let Some(loaded) = st.native_upval(1).as_table() else {
@@ -372,7 +362,7 @@ fn load_error(st: &mut State, name: GcRef<LuaStr>, file: &[u8], msg: &[u8]) -> T
     st.rt_error(&text)
 }
 
-fn loader_preload(st: &mut State) -> LResult<usize> {
+pub(crate) fn loader_preload(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let pkg = st.native_upval(0).as_table();
     let preload = match pkg {
@@ -392,7 +382,7 @@ fn loader_preload(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn loader_lua(st: &mut State) -> LResult<usize> {
+pub(crate) fn loader_lua(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let path = path_field(st, "path")?;
     let file = match search(st, name.as_bytes(), &path, b".", DIRSEP.as_bytes())? {
@@ -426,7 +416,7 @@ fn loader_lua(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn loader_c(st: &mut State) -> LResult<usize> {
+pub(crate) fn loader_c(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let cpath = path_field(st, "cpath")?;
     match search(st, name.as_bytes(), &cpath, b".", DIRSEP.as_bytes())? {
@@ -438,7 +428,7 @@ fn loader_c(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn loader_croot(st: &mut State) -> LResult<usize> {
+pub(crate) fn loader_croot(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let Some(dot) = name.as_bytes().iter().position(|&b| b == b'.') else {
         return Ok(0);
@@ -456,7 +446,7 @@ fn loader_croot(st: &mut State) -> LResult<usize> {
 
 // --- package functions --------------------------------------------------------------
 
-fn loadlib(st: &mut State) -> LResult<usize> {
+pub(crate) fn loadlib(st: &mut State) -> LResult<usize> {
     st.check_string(1)?;
     st.check_string(2)?;
     st.push(Value::NIL)?;
@@ -465,7 +455,7 @@ fn loadlib(st: &mut State) -> LResult<usize> {
     Ok(3)
 }
 
-fn searchpath(st: &mut State) -> LResult<usize> {
+pub(crate) fn searchpath(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let path = st.check_string(2)?;
     let sep = if st.arg(3).is_nil() {
@@ -491,7 +481,7 @@ fn searchpath(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn seeall(st: &mut State) -> LResult<usize> {
+pub(crate) fn seeall(st: &mut State) -> LResult<usize> {
     let m = st.check_table(1)?;
     let mt = match m.metatable {
         Some(mt) => mt,
@@ -530,7 +520,7 @@ fn find_table(st: &mut State, root: GcRef<Table>, name: &[u8]) -> LResult<Option
     Ok(Some(t))
 }
 
-fn module(st: &mut State) -> LResult<usize> {
+pub(crate) fn module(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let Some(loaded) = st.native_upval(0).as_table() else {
         return Err(st.rt_error("'package.loaded' must be a table"));

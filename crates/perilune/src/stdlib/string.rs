@@ -35,8 +35,7 @@ const MAX_BYTE_RESULTS: i64 = 8000;
 
 /// Register `string` in the globals and set the string metatable.
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "string")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
@@ -44,26 +43,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
     let g = st.globals;
     let k = st.str_value(b"string")?;
     st.table_set(g, k, Value::table(t))?;
-    super::register(
-        st,
-        t,
-        &[
-            ("byte", byte),
-            ("char", char),
-            ("dump", dump),
-            ("find", find),
-            ("format", super::format::format),
-            ("gmatch", gmatch),
-            ("gsub", gsub),
-            ("len", len),
-            ("lower", lower),
-            ("match", match_),
-            ("rep", rep),
-            ("reverse", reverse),
-            ("sub", sub),
-            ("upper", upper),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::String, t)?;
     let mt = st.new_table(0, 1)?;
     let k = st.str_value(b"__index")?;
     st.table_set(mt, k, Value::table(t))?;
@@ -170,7 +150,7 @@ fn metered<T>(
 
 // --- Simple functions -----------------------------------------------------------------
 
-fn len(st: &mut State) -> LResult<usize> {
+pub(crate) fn len(st: &mut State) -> LResult<usize> {
     if st.arg_count() == 0 {
         // LuaJIT's `string.len` is a fast function whose fallback sees a nil
         // argument, so it reports "got nil" rather than "got no value".
@@ -192,7 +172,7 @@ fn rel_pos(pos: i32, len: usize) -> i64 {
     }
 }
 
-fn sub(st: &mut State) -> LResult<usize> {
+pub(crate) fn sub(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let start = check_int(st, 2)?;
     let end = opt_int(st, 3, -1)?;
@@ -208,7 +188,7 @@ fn sub(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn byte(st: &mut State) -> LResult<usize> {
+pub(crate) fn byte(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let start = opt_int(st, 2, 1)?;
     let end = opt_int(st, 3, start)?;
@@ -230,7 +210,7 @@ fn byte(st: &mut State) -> LResult<usize> {
     Ok(bytes.len())
 }
 
-fn char(st: &mut State) -> LResult<usize> {
+pub(crate) fn char(st: &mut State) -> LResult<usize> {
     let n = st.arg_count();
     st.charge(n as u64)?;
     let mut buf = Buf::with_capacity(st.heap_ref(), n)?;
@@ -261,15 +241,15 @@ fn map_bytes(st: &mut State, f: fn(&u8) -> u8) -> LResult<usize> {
     Ok(1)
 }
 
-fn lower(st: &mut State) -> LResult<usize> {
+pub(crate) fn lower(st: &mut State) -> LResult<usize> {
     map_bytes(st, u8::to_ascii_lowercase)
 }
 
-fn upper(st: &mut State) -> LResult<usize> {
+pub(crate) fn upper(st: &mut State) -> LResult<usize> {
     map_bytes(st, u8::to_ascii_uppercase)
 }
 
-fn reverse(st: &mut State) -> LResult<usize> {
+pub(crate) fn reverse(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let mut buf = Buf::with_capacity(st.heap_ref(), s.len())?;
     for chunk in s.as_bytes().rchunks(CHUNK_BYTES) {
@@ -283,7 +263,7 @@ fn reverse(st: &mut State) -> LResult<usize> {
 }
 
 /// `string.rep(s, n [, sep])`.
-fn rep(st: &mut State) -> LResult<usize> {
+pub(crate) fn rep(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let n = check_int(st, 2)?;
     let sep = if st.arg(3).is_nil() {
@@ -334,13 +314,13 @@ fn rep(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn dump(st: &mut State) -> LResult<usize> {
+pub(crate) fn dump(st: &mut State) -> LResult<usize> {
     let Some(f) = st.arg(1).as_function() else {
         return Err(st.type_error(1, "function"));
     };
     // `strip`: leave out line numbers, local and upvalue names and the chunk name.
     let strip = st.arg(2).is_truthy();
-    let Some(p) = f.proto else {
+    let Some(p) = f.proto() else {
         return Err(st.rt_error("unable to dump given function"));
     };
     match crate::compiler::dump::dump(st, p, strip) {
@@ -436,11 +416,11 @@ fn find_aux(st: &mut State, find: bool) -> LResult<usize> {
     }
 }
 
-fn find(st: &mut State) -> LResult<usize> {
+pub(crate) fn find(st: &mut State) -> LResult<usize> {
     find_aux(st, true)
 }
 
-fn match_(st: &mut State) -> LResult<usize> {
+pub(crate) fn match_(st: &mut State) -> LResult<usize> {
     find_aux(st, false)
 }
 
@@ -449,11 +429,10 @@ fn match_(st: &mut State) -> LResult<usize> {
 /// `string.gmatch(s, p)`: an iterator closure holding the subject, the pattern and
 /// the next start offset in its upvalues. A `^` in the pattern is a literal here,
 /// as in LuaJIT.
-fn gmatch(st: &mut State) -> LResult<usize> {
+pub(crate) fn gmatch(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let p = str_arg(st, 2)?;
-    let f = st.new_native(gmatch_step, "gmatch_aux", 3)?;
-    f.get_mut().hdr.ffid = super::FF_GMATCH_AUX;
+    let f = super::new_func(st, super::FF_GMATCH_AUX, 3)?;
     let ups = f.native_upvals();
     if let [us, up, upos] = ups {
         *us = Value::string(s);
@@ -464,7 +443,7 @@ fn gmatch(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn gmatch_step(st: &mut State) -> LResult<usize> {
+pub(crate) fn gmatch_step(st: &mut State) -> LResult<usize> {
     let (Some(s), Some(p)) = (st.native_upval(0).as_string(), st.native_upval(1).as_string()) else {
         return Ok(0);
     };
@@ -489,7 +468,7 @@ fn gmatch_step(st: &mut State) -> LResult<usize> {
 
 // --- gsub -------------------------------------------------------------------------
 
-fn gsub(st: &mut State) -> LResult<usize> {
+pub(crate) fn gsub(st: &mut State) -> LResult<usize> {
     let s = str_arg(st, 1)?;
     let p = str_arg(st, 2)?;
     let src = s.as_bytes();

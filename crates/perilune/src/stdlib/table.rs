@@ -22,33 +22,12 @@ use crate::vm::error::{LResult, Throw};
 use crate::vm::state::{State, Tm};
 
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "table")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 16)?;
-    super::register(
-        st,
-        t,
-        &[
-            ("concat", concat),
-            ("insert", insert),
-            ("remove", remove),
-            ("sort", sort),
-            ("maxn", maxn),
-            ("getn", getn),
-            ("move", move_),
-            ("foreach", foreach),
-            ("foreachi", foreachi),
-            // In LuaJIT these two are loaded with `require("table.new")` and
-            // `require("table.clear")` (which also stores them in `table`). Until
-            // Perilune has `require`, they are plain fields, and are entered into
-            // `package.loaded` when a `package` table exists.
-            ("new", new),
-            ("clear", clear),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Table, t)?;
     st.set_global("table", Value::table(t))?;
     register_loaded(st, t)
 }
@@ -135,7 +114,7 @@ fn set_frame_size(st: &mut State, n: usize) -> LResult<()> {
 
 /// `concat(t [, sep [, i [, j]]])`: strings and numbers only; anything else is
 /// "invalid value (TYPE) at index N in table for 'concat'".
-fn concat(st: &mut State) -> LResult<usize> {
+pub(crate) fn concat(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let sep = if st.arg(2).is_nil() {
         None
@@ -180,7 +159,7 @@ fn concat(st: &mut State) -> LResult<usize> {
 
 /// `insert(t, v)` appends at `#t + 1`; `insert(t, pos, v)` shifts `t[pos..#t]` up by
 /// one first (for any `pos`, as LuaJIT: a position past the end just stores there).
-fn insert(st: &mut State) -> LResult<usize> {
+pub(crate) fn insert(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let end = t.length() as i64 + 1;
     let nargs = st.arg_count();
@@ -206,7 +185,7 @@ fn insert(st: &mut State) -> LResult<usize> {
 
 /// `remove(t [, pos])`: without `pos` pops `t[#t]`; with `pos` in `1..=#t` shifts the
 /// rest down. Returns the removed value, or nothing when there is nothing to remove.
-fn remove(st: &mut State) -> LResult<usize> {
+pub(crate) fn remove(st: &mut State) -> LResult<usize> {
     lua_params(st, 2)?;
     let t = st.check_table(1)?;
     let len = t.length() as i64;
@@ -241,7 +220,7 @@ fn remove(st: &mut State) -> LResult<usize> {
 
 /// `move(a1, f, e, t [, a2])`: `a2[t..] = a1[f..e]`, copying backwards when the
 /// ranges overlap that way. Returns `a2`.
-fn move_(st: &mut State) -> LResult<usize> {
+pub(crate) fn move_(st: &mut State) -> LResult<usize> {
     lua_params(st, 5)?;
     let a1 = st.check_table(1)?;
     let f = st.check_number(2)?;
@@ -270,7 +249,7 @@ fn move_(st: &mut State) -> LResult<usize> {
 // --- maxn, getn, new, clear --------------------------------------------------------
 
 /// The largest positive number key (integer or not), or 0.
-fn maxn(st: &mut State) -> LResult<usize> {
+pub(crate) fn maxn(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     charge(st, (t.array_len() + t.hash_len()) as u64)?;
     let m = t
@@ -281,7 +260,7 @@ fn maxn(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn getn(st: &mut State) -> LResult<usize> {
+pub(crate) fn getn(st: &mut State) -> LResult<usize> {
     lua_params(st, 1)?;
     let t = st.check_table(1)?;
     st.push(Value::number(t.length() as f64))?;
@@ -296,7 +275,7 @@ const NEW_MAX_HASH: i64 = 1 << 26;
 
 /// `table.new(narray, nhash)`: an empty table with preallocated parts. Negative
 /// sizes mean none.
-fn new(st: &mut State) -> LResult<usize> {
+pub(crate) fn new(st: &mut State) -> LResult<usize> {
     let na = check_int(st, 1)?;
     let nh = check_int(st, 2)?;
     if na > NEW_MAX_ARRAY || nh > NEW_MAX_HASH {
@@ -312,7 +291,7 @@ fn new(st: &mut State) -> LResult<usize> {
 /// `table.clear(t)`: remove every key and keep the allocated parts for reuse.
 /// Setting values to nil cannot fail or allocate, and leaves dead keys that the
 /// table reuses or drops at its next resize, as any deletion does.
-fn clear(st: &mut State) -> LResult<usize> {
+pub(crate) fn clear(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     charge(st, (t.array_len() + t.hash_len()) as u64)?;
     t.get_mut().for_each_value_mut(|_, v| *v = Value::NIL);
@@ -339,7 +318,7 @@ fn call_pair(st: &mut State, k: Value, v: Value) -> LResult<Option<Value>> {
 
 /// `foreachi(t, f)`: `f(i, t[i])` for `i = 1, #t` (the length taken once); stops
 /// and returns the first non-nil result.
-fn foreachi(st: &mut State) -> LResult<usize> {
+pub(crate) fn foreachi(st: &mut State) -> LResult<usize> {
     lua_params(st, 2)?;
     let t = st.check_table(1)?;
     check_function(st, 2)?;
@@ -357,7 +336,7 @@ fn foreachi(st: &mut State) -> LResult<usize> {
 
 /// `foreach(t, f)`: `f(k, v)` for every pair in `next` order; stops and returns
 /// the first non-nil result. The current key lives in slot 3.
-fn foreach(st: &mut State) -> LResult<usize> {
+pub(crate) fn foreach(st: &mut State) -> LResult<usize> {
     lua_params(st, 2)?;
     let t = st.check_table(1)?;
     check_function(st, 2)?;
@@ -390,7 +369,7 @@ const PIVOT: usize = 3;
 /// comparator that lies, errors, yields or modifies the table cannot make the
 /// sort loop forever or crash; the table then ends up in some permutation (plus
 /// whatever the comparator stored).
-fn sort(st: &mut State) -> LResult<usize> {
+pub(crate) fn sort(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let n = t.length() as i64;
     let has_cmp = !st.arg(2).is_nil();

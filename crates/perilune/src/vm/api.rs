@@ -446,12 +446,12 @@ impl State {
         if let Some(n) = v.as_number() {
             return self.number_to_str(n);
         }
-        // A library fast function carries LuaJIT's id in its header (0: none).
-        let ffid = v.as_function().map_or(0, |f| f.hdr.ffid);
+        // A LuaJIT fast function prints its id (docs/fastfunc.md).
+        let ffid = v.as_function().and_then(|f| f.luajit_ffid());
         let text = match v.as_bool() {
             Some(b) => b.to_string(),
             None if v.is_nil() => "nil".to_string(),
-            None if ffid != 0 => format!("function: builtin#{ffid}"),
+            None if ffid.is_some() => format!("function: builtin#{}", ffid.unwrap_or(0)),
             None => {
                 let addr = v
                     .as_gc()

@@ -10,7 +10,7 @@
 //! - Growing a stack rewrites every open upvalue pointer into it.
 
 use crate::compiler::bytecode::jump_offset;
-use crate::func::{Builtin, Proto, Upval};
+use crate::func::{Proto, Upval, FF_PCALL, FF_TOSTRING, FF_XPCALL};
 use crate::object::{GcHeader, GcRef, ObjKind, Thread};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
@@ -303,7 +303,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
             }
         }
     };
-    if let Some(p) = f.proto {
+    if let Some(p) = f.proto() {
         if th.frames.len() >= frame_limit(st) {
             return Err(overflow_in(st, p));
         }
@@ -318,10 +318,11 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
         unsafe { push_lua_frame(th.get_mut(), &p, func, nargs, (base, nvarargs), nresults, cont, fl) };
         return Ok(Entered::Lua);
     }
-    match f.builtin() {
-        b if b == Builtin::Pcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, false),
-        b if b == Builtin::Xpcall as u8 => return enter_protected(st, func, nargs, nresults, cont, fl, true),
-        b if b == Builtin::Tostring as u8 => {
+    // The natives that run as VM frames, recognised by their fast-function id.
+    match f.ffid {
+        FF_PCALL => return enter_protected(st, func, nargs, nresults, cont, fl, false),
+        FF_XPCALL => return enter_protected(st, func, nargs, nresults, cont, fl, true),
+        FF_TOSTRING => {
             if let Some(mm) = crate::vm::meta::tostring_meta(st, func, nargs)? {
                 return precall(st, mm, 1, nresults, cont, fl);
             }
@@ -345,7 +346,7 @@ fn call_native(
     fl: u8,
 ) -> LResult<()> {
     let th = st.cur;
-    let Some(native) = f.native else {
+    let Some(native) = f.native() else {
         return Err(st.call_error(func, Value::function(f)));
     };
     ensure_stack(st, th, func + 1 + nargs + NATIVE_MIN_STACK + EXTRA_STACK)?;
@@ -595,7 +596,7 @@ pub fn cond_jump(th: GcRef<Thread>, take: bool) {
     let Some(cl) = t.stack.get(ci.func as usize).and_then(|v| v.as_function()) else {
         return;
     };
-    let Some(p) = cl.proto else { return };
+    let Some(p) = cl.proto() else { return };
     let pc = ci.pc as usize;
     let Some(&jmp) = p.code.get(pc) else { return };
     ci.pc = if take {

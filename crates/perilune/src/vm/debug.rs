@@ -408,7 +408,7 @@ impl State {
                     let f = th.stack.get(ci.func as usize).and_then(|v| v.as_function());
                     let name = function_name_kind_in(th, idx)
                         .map(|(_, n)| n)
-                        .or_else(|| f.map(|f| DebugName::Builtin(f.name)));
+                        .or_else(|| f.map(|f| DebugName::Builtin((self.ff_name)(f.ffid))));
                     match name {
                         Some(n) if n.as_bytes() != b"?" => {
                             let _ = write!(out, "[C]: in function '{}'", n.traceback_text());
@@ -531,5 +531,5 @@ pub fn thread_frame_proto(th: GcRef<Thread>, ci: &CallInfo) -> Option<GcRef<Prot
     if ci.kind != FrameKind::Lua {
         return None;
     }
-    th.stack.get(ci.func as usize)?.as_function()?.proto
+    th.stack.get(ci.func as usize)?.as_function()?.proto()
 }

@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn frames_by_level() {
         let mut st = State::new().unwrap();
-        let f = st.new_native(probe, "probe", 0).unwrap();
+        let f = st.new_native(probe, crate::func::FF_C, 0).unwrap();
         st.set_global("probe", Value::function(f)).unwrap();
         let src = b"local function g() return (probe()) end return g() + 0, probe()";
         st.load(src, b"=t").unwrap();
@@ -263,7 +263,7 @@ mod tests {
         assert!(co.frame_at(0).is_none());
         assert_eq!(co.co_status(), CoStatus::Finished);
         let t = co.get_mut();
-        t.stack[0] = Value::function(st.new_native(probe, "probe", 0).unwrap());
+        t.stack[0] = Value::function(st.new_native(probe, crate::func::FF_C, 0).unwrap());
         t.top = 1;
         assert_eq!(co.co_status(), CoStatus::Suspended);
         co.get_mut().status = crate::vm::thread::ThreadStatus::Dead;

@@ -232,7 +232,7 @@ mod tests {
     fn state() -> Box<State> {
         let mut st = State::new().unwrap();
         crate::stdlib::open_base(&mut st).unwrap();
-        let f = st.new_native(mode, "mode", 0).unwrap();
+        let f = st.new_native(mode, crate::func::FF_C, 0).unwrap();
         st.set_global("mode", Value::function(f)).unwrap();
         st
     }

@@ -91,7 +91,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         let Some(cl) = fslot.as_function() else {
             return Err(st.rt_error_here("internal error: frame without function"));
         };
-        let Some(proto) = cl.proto else {
+        let Some(proto) = cl.proto() else {
             return Err(st.rt_error_here("internal error: Lua frame without prototype"));
         };
         let code = proto.code.as_ptr();
@@ -830,7 +830,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     let nres = arg_b(ins) as i32 - 1;
                     savepc!();
                     // Fast path: a Lua function with room on both stacks.
-                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
+                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto()) {
                         let (nbase, nvar) = call::lua_frame_base(&p, func, nargs);
                         let left = hot!().countdown.get();
                         if nbase + p.framesize as usize + EXTRA_STACK <= th.stack.len()
@@ -858,7 +858,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     // Fast path: a plain native (not pcall/xpcall) with room on both
                     // stacks, called without going through `precall`.
                     if let Some(f) = reg!(a).as_function() {
-                        if let (Some(native), 0) = (f.native, f.builtin()) {
+                        if let (Some(native), false) = (f.native(), f.runs_as_frame()) {
                             if func + 1 + nargs + call::NATIVE_MIN_STACK + EXTRA_STACK <= th.stack.len()
                                 && call::slots_fit(st, func + 1 + nargs, th.frames.len())
                                 && th.frames.len() < th.frames.capacity()
@@ -904,7 +904,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     savepc!();
                     // Fast path: a Lua function takes this frame's place (as `tail_call`
                     // then `precall` would do it), when both stacks have room.
-                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto) {
+                    if let Some(p) = reg!(a).as_function().and_then(|f| f.proto()) {
                         let ci = *ci!();
                         let dest = ci.func as usize;
                         let (nbase, nvar) = call::lua_frame_base(&p, dest, nargs);
@@ -1305,16 +1305,16 @@ impl State {
             {
                 break;
             }
-            let Some(u) = crate::gc::next_finalizer(self) else {
+            let Some(o) = crate::gc::next_finalizer(self) else {
                 break;
             };
-            let h = self.tm_in(u.metatable, Tm::Gc);
-            if h.is_nil() {
+            let h = crate::gc::finalizer_of(o, self.tm_names[Tm::Gc as usize]);
+            let Some(obj) = Value::of_object(o).filter(|_| !h.is_nil()) else {
                 continue;
-            }
+            };
             let t = th.get_mut();
             t.stack[t.top] = h;
-            t.stack[t.top + 1] = Value::userdata(u);
+            t.stack[t.top + 1] = obj;
             t.top += 2;
             // Under a budget of its own; a stop by the host ends the run (the rest
             // wait for the next safe point) and is raised into the interrupted code.

@@ -93,10 +93,14 @@ pub mod func {
     use super::*;
     /// The environment table.
     pub const ENV: usize = offset_of!(LuaFunction, env);
-    /// The prototype (Lua closures), 0 for natives.
-    pub const PROTO: usize = offset_of!(LuaFunction, proto);
-    /// The native entry point, 0 for Lua closures.
-    pub const NATIVE: usize = offset_of!(LuaFunction, native);
+    /// `u8`: what the function runs, [`BODY_LUA`] or [`BODY_NATIVE`].
+    pub const BODY_KIND: usize = offset_of!(LuaFunction, body);
+    /// The prototype of a Lua closure, the entry point of a native one.
+    pub const BODY_PTR: usize = offset_of!(LuaFunction, body) + 8;
+    pub const BODY_LUA: u8 = 0;
+    pub const BODY_NATIVE: u8 = 1;
+    /// `u16`: the fast-function id (docs/fastfunc.md).
+    pub const FFID: usize = offset_of!(LuaFunction, ffid);
     /// The first upvalue: `GcRef<Upval>` for Lua closures, `Value` for natives.
     pub const UPVALS: usize = size_of::<LuaFunction>();
     /// `u32` in the header: the number of upvalues.
@@ -225,7 +229,12 @@ mod tests {
         let cl = f.as_ptr() as *const u8;
         // SAFETY: offsets of the closure's fields and of its inline upvalues.
         unsafe {
-            assert_eq!(at::<usize>(cl, func::PROTO), f.proto.map_or(0, |p| p.as_ptr() as usize));
+            assert_eq!(at::<u8>(cl, func::BODY_KIND), func::BODY_LUA);
+            assert_eq!(
+                at::<usize>(cl, func::BODY_PTR),
+                f.proto().map_or(0, |p| p.as_ptr() as usize)
+            );
+            assert_eq!(at::<u16>(cl, func::FFID), crate::func::FF_LUA);
             assert_eq!(at::<usize>(cl, func::ENV), f.env.as_ptr() as usize);
             assert_eq!(at::<u32>(cl, func::NUPVALS) as usize, f.num_upvals());
         }
@@ -243,12 +252,13 @@ mod tests {
         fn nop(_: &mut State) -> crate::vm::error::LResult<usize> {
             Ok(0)
         }
-        let n = st.new_native(nop, "nop", 1).unwrap();
+        let n = st.new_native(nop, crate::func::FF_C, 1).unwrap();
         let np = n.as_ptr() as *const u8;
         // SAFETY: a native closure: its entry point, then one `Value` upvalue.
         unsafe {
-            assert_eq!(at::<usize>(np, func::NATIVE), nop as *const () as usize);
-            assert_eq!(at::<usize>(np, func::PROTO), 0);
+            assert_eq!(at::<u8>(np, func::BODY_KIND), func::BODY_NATIVE);
+            assert_eq!(at::<usize>(np, func::BODY_PTR), nop as *const () as usize);
+            assert_eq!(at::<u16>(np, func::FFID), crate::func::FF_C);
             assert!(at::<Value>(np, func::UPVALS).is_nil());
         }
     }

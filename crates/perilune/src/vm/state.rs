@@ -14,7 +14,7 @@
 //!   [`State::with_mode`]; between calls from the host it is `VmMode::Interp`.
 
 use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory};
-use crate::func::{Builtin, LuaFunction, NativeFn, Proto, Upval};
+use crate::func::{FuncBody, LuaFunction, NativeFn, Proto, Upval, FF_LUA};
 use crate::gc::{self, mark, Gc};
 use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table, Thread, Userdata};
 use crate::string::StringTable;
@@ -73,7 +73,7 @@ pub const TM_NAMES: [&str; TM_COUNT] = [
 ];
 
 /// Number of basic types that can have a shared metatable (indexed by `LuaType`).
-pub const NUM_TYPES: usize = 9;
+pub const NUM_TYPES: usize = 10;
 
 pub fn type_index(t: LuaType) -> usize {
     t as usize
@@ -100,6 +100,9 @@ pub struct State {
     pub oom_msg: GcRef<LuaStr>,
     /// Metatables shared by all values of a basic type (strings have one).
     pub type_mts: [Option<GcRef<Table>>; NUM_TYPES],
+    /// The name of a native by its fast-function id, for messages: the library
+    /// table's lookup once a library opened (the VM does not import the libraries).
+    pub ff_name: fn(u16) -> &'static str,
     /// Nesting of Rust-level re-entries (natives calling Lua, coroutine resumes).
     pub rust_depth: u32,
     /// Where errors raised by finalizers go, as the bytes of the error message (a
@@ -193,6 +196,7 @@ impl State {
                     tm_names,
                     oom_msg,
                     type_mts: [None; NUM_TYPES],
+                    ff_name: |_| "?",
                     rust_depth: 0,
                     finalizer_error_handler: None,
                     budget: crate::vm::budget::Budget::default(),
@@ -274,46 +278,28 @@ impl State {
         let f = LuaFunction {
             hdr,
             env,
-            proto: Some(proto),
-            native: None,
-            name: "?",
+            body: FuncBody::Lua(proto),
+            ffid: FF_LUA,
         };
         self.gc.new_object(&self.heap, f, nup * 8)
     }
 
-    /// A native function with `nup` upvalues (initialised to nil).
-    pub fn new_native(
-        &mut self,
-        f: NativeFn,
-        name: &'static str,
-        nup: usize,
-    ) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+    /// A native function with fast-function id `ffid` (docs/fastfunc.md: a library
+    /// table row's, or `FF_C` for the host's) and `nup` upvalues (initialised to nil).
+    pub fn new_native(&mut self, f: NativeFn, ffid: u16, nup: usize) -> Result<GcRef<LuaFunction>, OutOfMemory> {
         let mut hdr = GcHeader::new(ObjKind::Function);
         hdr.aux = nup as u32;
         let env = self.globals;
         let func = LuaFunction {
             hdr,
             env,
-            proto: None,
-            native: Some(f),
-            name,
+            body: FuncBody::Native(f),
+            ffid,
         };
         let r = self.gc.new_object(&self.heap, func, nup * 8)?;
         for v in r.native_upvals() {
             *v = Value::NIL;
         }
-        Ok(r)
-    }
-
-    /// A native function the interpreter runs specially (`pcall`, `xpcall`).
-    pub fn new_builtin(
-        &mut self,
-        f: NativeFn,
-        name: &'static str,
-        id: Builtin,
-    ) -> Result<GcRef<LuaFunction>, OutOfMemory> {
-        let r = self.new_native(f, name, 0)?;
-        r.get_mut().hdr.flags = id as u8;
         Ok(r)
     }
 

@@ -49,7 +49,7 @@ pub fn take_output() -> Vec<u8> {
 /// `open_libs` plus the capturing `print`.
 pub fn setup(st: &mut State) -> LResult<()> {
     st.open_libs()?;
-    let p = st.new_native(captured_print, "print", 0)?;
+    let p = st.new_native(captured_print, perilune::unstable_internals::func::FF_C, 0)?;
     st.set_global("print", Value::function(p))
 }
 
@@ -375,9 +375,9 @@ pub fn test_state(fa: &FaultyAllocator) -> Box<State> {
     let mut st = State::with_allocator(fa.boxed()).unwrap_or_else(|_| panic!("state creation failed"));
     st.finalizer_error_handler = Some(Box::new(record_warning));
     let r = setup(&mut st).and_then(|()| {
-        let f = st.new_native(fault_native, "fault", 0)?;
+        let f = st.new_native(fault_native, perilune::unstable_internals::func::FF_C, 0)?;
         st.set_global("fault", Value::function(f))?;
-        let f = st.new_native(heap_used_native, "heap_used", 0)?;
+        let f = st.new_native(heap_used_native, perilune::unstable_internals::func::FF_C, 0)?;
         st.set_global("heap_used", Value::function(f))
     });
     if r.is_err() {

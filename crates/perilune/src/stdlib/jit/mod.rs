@@ -18,6 +18,7 @@
 //! `jit.dump`, `jit.bcsave` and `jit.vmdef` are Lua source compiled into the library
 //! (`stdlib/jit/*.lua`). See docs/stdlib-debug-package-jit.md.
 
+pub mod param;
 pub mod profile;
 pub mod util;
 
@@ -30,30 +31,6 @@ use crate::vm::state::State;
 pub const VERSION: &str = concat!("LuaJIT 2.1.0-beta3 (Perilune ", env!("CARGO_PKG_VERSION"), ")");
 /// What `jit.version_num` reports.
 pub const VERSION_NUM: f64 = 20100.0;
-
-/// Optimisation flags `jit.opt.start` accepts (`name`, `+name`, `-name`, `noname`,
-/// `no-name`).
-const OPT_FLAGS: [&str; 10] = [
-    "fold", "cse", "dce", "fwd", "dse", "narrow", "loop", "abc", "sink", "fuse",
-];
-/// Parameters `jit.opt.start` accepts as `name=number`.
-const OPT_PARAMS: [&str; 15] = [
-    "maxtrace",
-    "maxrecord",
-    "maxirconst",
-    "maxside",
-    "maxsnap",
-    "hotloop",
-    "hotexit",
-    "tryside",
-    "instunroll",
-    "loopunroll",
-    "callunroll",
-    "recunroll",
-    "sizemcode",
-    "maxmcode",
-    "minstitch",
-];
 
 /// LuaJIT's name of the operating system.
 pub fn os_name() -> &'static str {
@@ -107,24 +84,13 @@ pub fn arch_name() -> &'static str {
 }
 
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)?;
-    super::mark_lib(st, "jit")
+    open_lib(st)
 }
 
 fn open_lib(st: &mut State) -> LResult<()> {
     let t = st.new_table(0, 12)?;
     st.set_global("jit", Value::table(t))?;
-    super::register(
-        st,
-        t,
-        &[
-            ("on", on),
-            ("off", off),
-            ("flush", flush),
-            ("status", status),
-            ("attach", attach),
-        ],
-    )?;
+    super::open_funcs(st, super::Lib::Jit, t)?;
     for (k, v) in [("version", VERSION), ("os", os_name()), ("arch", arch_name())] {
         let key = st.str_value(k.as_bytes())?;
         let val = st.str_value(v.as_bytes())?;
@@ -135,7 +101,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
     let opt = st.new_table(0, 1)?;
     let key = st.str_value(b"opt")?;
     st.table_set(t, key, Value::table(opt))?;
-    super::register(st, opt, &[("start", opt_start)])
+    super::open_funcs(st, super::Lib::JitOpt, opt)
 }
 
 /// The argument check of `on`/`off`/`flush`: nothing, nil, `true` or a Lua function
@@ -154,63 +120,41 @@ fn check_mode_arg(st: &mut State, allow_number: bool) -> LResult<()> {
     }
 }
 
-fn on(st: &mut State) -> LResult<usize> {
+pub(crate) fn on(st: &mut State) -> LResult<usize> {
     check_mode_arg(st, false)?;
     Ok(0)
 }
 
-fn off(st: &mut State) -> LResult<usize> {
+pub(crate) fn off(st: &mut State) -> LResult<usize> {
     check_mode_arg(st, false)?;
     Ok(0)
 }
 
-fn flush(st: &mut State) -> LResult<usize> {
+pub(crate) fn flush(st: &mut State) -> LResult<usize> {
     check_mode_arg(st, true)?;
     Ok(0)
 }
 
 /// `jit.status()`: no JIT yet, so it is off (and has no flags to list).
-fn status(st: &mut State) -> LResult<usize> {
+pub(crate) fn status(st: &mut State) -> LResult<usize> {
     st.push(Value::FALSE)?;
     Ok(1)
 }
 
 /// `jit.attach(f [, event])`: there are no JIT events to deliver yet.
-fn attach(st: &mut State) -> LResult<usize> {
+pub(crate) fn attach(st: &mut State) -> LResult<usize> {
     if !st.arg(1).is_function() {
         return Err(st.type_error(1, "function"));
     }
     Ok(0)
 }
 
-/// Is `s` something `jit.opt.start` accepts: a level digit, a flag, or a parameter?
-fn valid_opt(s: &[u8]) -> bool {
-    if s.len() == 1 && s[0].is_ascii_digit() {
-        return true;
-    }
-    let (flag, signed) = match s {
-        [b'+' | b'-', rest @ ..] => (rest, true),
-        [b'n', b'o', b'-', rest @ ..] | [b'n', b'o', rest @ ..] => (rest, true),
-        _ => (s, false),
-    };
-    if OPT_FLAGS.iter().any(|f| f.as_bytes() == flag) {
-        return true;
-    }
-    if signed {
-        return false;
-    }
-    match s.iter().position(|&b| b == b'=') {
-        Some(eq) => {
-            OPT_PARAMS.iter().any(|p| p.as_bytes() == &s[..eq]) && s[eq + 1..].iter().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    }
-}
-
-fn opt_start(st: &mut State) -> LResult<usize> {
+/// `jit.opt.start(...)`: check each piece against [`param`]'s list (the JIT will
+/// apply them).
+pub(crate) fn opt_start(st: &mut State) -> LResult<usize> {
     for i in 1..=st.arg_count() {
         let s = st.check_string(i)?;
-        if !valid_opt(s.as_bytes()) {
+        if param::parse(s.as_bytes()).is_none() {
             return Err(st.rt_error_parts(&[b"unknown or malformed optimization flag '", s.as_bytes(), b"'"]));
         }
     }
@@ -244,7 +188,7 @@ const MODULES: [(&str, Module); 8] = [
 /// by the package library when it opens, if the `jit` library is open.
 pub fn register_preload(st: &mut State, preload: GcRef<Table>) -> LResult<()> {
     for (i, (name, _)) in MODULES.iter().enumerate() {
-        let loader = st.new_native(load_module, "preload", 1)?;
+        let loader = super::new_func(st, super::FF_JIT_PRELOAD, 1)?;
         loader.native_upvals()[0] = Value::number(i as f64);
         let k = st.str_value(name.as_bytes())?;
         st.table_set(preload, k, Value::function(loader))?;
@@ -253,7 +197,7 @@ pub fn register_preload(st: &mut State, preload: GcRef<Table>) -> LResult<()> {
 }
 
 /// The `package.preload` loader of module [`MODULES`]`[upvalue 1]`.
-fn load_module(st: &mut State) -> LResult<usize> {
+pub(crate) fn load_module(st: &mut State) -> LResult<usize> {
     let i = st.native_upval(0).as_number().unwrap_or(-1.0);
     let Some((name, module)) = MODULES.get(i as usize) else {
         return Err(st.rt_error("internal error: unknown jit module"));
@@ -279,7 +223,7 @@ fn load_module(st: &mut State) -> LResult<usize> {
 fn lua_helpers(st: &mut State) -> LResult<usize> {
     let t = st.new_table(0, 2)?;
     st.push(Value::table(t))?;
-    let f = st.new_native(listing, "listing", 0)?;
+    let f = super::new_func(st, super::FF_JIT_LISTING, 0)?;
     let k = st.str_value(b"listing")?;
     st.table_set(t, k, Value::function(f))?;
     let names: String = crate::compiler::bytecode::OP_NAMES
@@ -293,21 +237,12 @@ fn lua_helpers(st: &mut State) -> LResult<usize> {
 }
 
 /// `listing(f)`: the bytecode listing of Lua function `f` (`perilune -bl`'s format).
-fn listing(st: &mut State) -> LResult<usize> {
-    let Some(p) = st.arg(1).as_function().and_then(|f| f.proto) else {
+pub(crate) fn listing(st: &mut State) -> LResult<usize> {
+    let Some(p) = st.arg(1).as_function().and_then(|f| f.proto()) else {
         return Err(st.type_error(1, "function"));
     };
     let text = crate::compiler::listing::listing(p);
     st.charge_bytes(text.len())?;
     st.push_str(text.as_bytes())?;
     Ok(1)
-}
-
-/// Give the functions `names` of table `t` LuaJIT's fast-function ids.
-fn mark_ffids(st: &mut State, t: GcRef<Table>, names: &[(&str, u8)]) -> LResult<()> {
-    for &(name, id) in names {
-        let k = st.intern(name.as_bytes())?;
-        super::set_ffid(t.get_str(k), id);
-    }
-    Ok(())
 }

@@ -53,17 +53,11 @@ use crate::vm::thread::ThreadStatus;
 /// LuaJIT's default sampling interval, in milliseconds.
 const DEFAULT_INTERVAL_MS: u64 = 10;
 
-/// LuaJIT's fast-function ids of `jit.profile.*`.
-const FFIDS: [(&str, u8); 3] = [("start", 161), ("stop", 162), ("dumpstack", 163)];
-
 /// The registry keys of the callback, of the coroutine it runs on and of that
 /// coroutine's body (addresses of private statics, as light userdata).
 static FUNC_KEY: u8 = 0;
 static THREAD_KEY: u8 = 0;
 static TRAMPOLINE_KEY: u8 = 0;
-
-/// The name of [`trampoline`] closures, which no other function has.
-const TRAMPOLINE_NAME: &str = "profiler callback";
 
 fn key(k: &'static u8) -> Value {
     Value::light_userdata(k as *const u8 as usize)
@@ -72,8 +66,7 @@ fn key(k: &'static u8) -> Value {
 /// The `jit.profile` table.
 pub fn open(st: &mut State) -> LResult<GcRef<Table>> {
     let t = st.new_table(0, 4)?;
-    super::super::register(st, t, &[("start", start), ("stop", stop), ("dumpstack", dumpstack)])?;
-    super::mark_ffids(st, t, &FFIDS)?;
+    super::super::open_funcs(st, super::super::Lib::JitProfile, t)?;
     Ok(t)
 }
 
@@ -98,7 +91,7 @@ fn interval_ms(mode: &[u8]) -> u64 {
 }
 
 /// `profile.start(mode, cb)`.
-fn start(st: &mut State) -> LResult<usize> {
+pub(crate) fn start(st: &mut State) -> LResult<usize> {
     let mode = if st.arg(1).is_nil() {
         None
     } else {
@@ -125,7 +118,7 @@ fn start(st: &mut State) -> LResult<usize> {
 }
 
 /// `profile.stop()`.
-fn stop(st: &mut State) -> LResult<usize> {
+pub(crate) fn stop(st: &mut State) -> LResult<usize> {
     stop_profiler(st)?;
     Ok(0)
 }
@@ -146,7 +139,7 @@ pub fn stop_profiler(st: &mut State) -> LResult<()> {
 /// The body of the profiler's coroutine: `cb(thread, samples, vmstate)`, the four
 /// values being its upvalues. A yield in the callback is an error, as a yield
 /// across LuaJIT's `lua_pcall` of the callback is.
-fn trampoline(st: &mut State) -> LResult<usize> {
+pub(crate) fn trampoline(st: &mut State) -> LResult<usize> {
     for i in 0..4 {
         let v = st.native_upval(i);
         st.push(v)?;
@@ -224,11 +217,11 @@ impl State {
         let reg = self.registry;
         // (A script can reach the registry: anything else under the key is replaced.)
         let ours =
-            |f: &GcRef<crate::func::LuaFunction>| f.proto.is_none() && f.name == TRAMPOLINE_NAME && f.num_upvals() == 4;
+            |f: &GcRef<crate::func::LuaFunction>| f.ffid == super::super::FF_PROFILE_TRAMPOLINE && f.num_upvals() == 4;
         let tramp = match reg.get(key(&TRAMPOLINE_KEY)).as_function().filter(ours) {
             Some(f) => f,
             _ => {
-                let f = self.new_native(trampoline, TRAMPOLINE_NAME, 4)?;
+                let f = super::super::new_func(self, super::super::FF_PROFILE_TRAMPOLINE, 4)?;
                 self.table_set(reg, key(&TRAMPOLINE_KEY), Value::function(f))?;
                 f
             }
@@ -272,7 +265,7 @@ impl State {
 }
 
 /// `dump = profile.dumpstack([thread,] fmt, depth)`.
-fn dumpstack(st: &mut State) -> LResult<usize> {
+pub(crate) fn dumpstack(st: &mut State) -> LResult<usize> {
     let (th, arg) = match st.arg(1).as_thread() {
         Some(t) => (t, 1),
         None => (st.cur, 0),
@@ -328,7 +321,7 @@ fn dump_frame(
                 if c != b'l' {
                     if let Some((_, name)) = function_name_kind_in(th, idx) {
                         if c == b'F' {
-                            if let Some(p) = f.and_then(|f| f.proto) {
+                            if let Some(p) = f.and_then(|f| f.proto()) {
                                 chunk_name(p.source.as_bytes(), *strip, out)?;
                                 out.push(b':')?;
                             }
@@ -338,7 +331,7 @@ fn dump_frame(
                     }
                 }
                 // No name (or `l`): the chunk and a line, or the builtin.
-                match f.map(|func| (func, func.proto)) {
+                match f.map(|func| (func, func.proto())) {
                     Some((_, Some(p))) => {
                         chunk_name(p.source.as_bytes(), *strip, out)?;
                         let line = if c == b'l' && ci.kind == FrameKind::Lua {
@@ -349,11 +342,11 @@ fn dump_frame(
                         let line = if line >= 0 { line } else { p.line_defined as i64 };
                         out.extend(format!(":{line}").as_bytes())?;
                     }
-                    Some((func, None)) if func.hdr.ffid != 0 => {
-                        out.extend(format!("[builtin#{}]", func.hdr.ffid).as_bytes())?;
+                    Some((func, None)) if func.luajit_ffid().is_some() => {
+                        out.extend(format!("[builtin#{}]", func.ffid).as_bytes())?;
                     }
                     Some((func, None)) => {
-                        let addr = func.native.map_or(0, |n| n as usize);
+                        let addr = func.native().map_or(0, |n| n as usize);
                         out.extend(format!("@{addr:#x}").as_bytes())?;
                     }
                     None => out.extend(b"?")?,

@@ -28,42 +28,10 @@ use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
 
-/// LuaJIT's fast-function ids of `jit.util.*` (`tostring` shows `builtin#N`).
-const FFIDS: [(&str, u8); 11] = [
-    ("funcinfo", 149),
-    ("funcbc", 150),
-    ("funck", 151),
-    ("funcuvname", 152),
-    ("traceinfo", 153),
-    ("traceir", 154),
-    ("tracek", 155),
-    ("tracesnap", 156),
-    ("tracemc", 157),
-    ("traceexitstub", 158),
-    ("ircalladdr", 159),
-];
-
 /// The `jit.util` table.
 pub fn open(st: &mut State) -> LResult<GcRef<Table>> {
     let t = st.new_table(0, 16)?;
-    super::super::register(
-        st,
-        t,
-        &[
-            ("funcinfo", funcinfo),
-            ("funcbc", funcbc),
-            ("funck", funck),
-            ("funcuvname", funcuvname),
-            ("traceinfo", no_trace),
-            ("traceir", no_trace),
-            ("tracek", no_trace),
-            ("tracesnap", no_trace),
-            ("tracemc", no_trace),
-            ("traceexitstub", no_trace),
-            ("ircalladdr", ircalladdr),
-        ],
-    )?;
-    super::mark_ffids(st, t, &FFIDS)?;
+    super::super::open_funcs(st, super::super::Lib::JitUtil, t)?;
     Ok(t)
 }
 
@@ -78,7 +46,7 @@ fn check_func(st: &mut State) -> LResult<GcRef<LuaFunction>> {
 /// Argument 1: a Lua function's prototype (a native gets LuaJIT's message,
 /// "function expected, got function").
 fn check_proto(st: &mut State) -> LResult<GcRef<Proto>> {
-    match st.arg(1).as_function().and_then(|f| f.proto) {
+    match st.arg(1).as_function().and_then(|f| f.proto()) {
         Some(p) => Ok(p),
         None => Err(st.type_error(1, "function")),
     }
@@ -134,15 +102,15 @@ fn location(p: GcRef<Proto>, line: i64) -> Vec<u8> {
 }
 
 /// `info = jit.util.funcinfo(f [, pc])`.
-fn funcinfo(st: &mut State) -> LResult<usize> {
+pub(crate) fn funcinfo(st: &mut State) -> LResult<usize> {
     let f = check_func(st)?;
-    let Some(p) = f.proto else {
+    let Some(p) = f.proto() else {
         let t = st.new_table(0, 4)?;
         st.push(Value::table(t))?;
-        if f.hdr.ffid != 0 {
-            set(st, t, b"ffid", Value::number(f.hdr.ffid as f64))?;
+        if let Some(id) = f.luajit_ffid() {
+            set(st, t, b"ffid", Value::number(f64::from(id)))?;
         }
-        let addr = f.native.map_or(0, |n| n as usize);
+        let addr = f.native().map_or(0, |n| n as usize);
         set(st, t, b"addr", Value::number(addr as f64))?;
         set(st, t, b"upvalues", Value::number(f.num_upvals() as f64))?;
         return Ok(1);
@@ -265,7 +233,7 @@ fn op_mode(op: Op) -> u32 {
 }
 
 /// `ins, m = jit.util.funcbc(f, pc)`.
-fn funcbc(st: &mut State) -> LResult<usize> {
+pub(crate) fn funcbc(st: &mut State) -> LResult<usize> {
     let p = check_proto(st)?;
     let pc = st.check_integer(2)?;
     let ins = match pc.checked_sub(1).and_then(|i| usize::try_from(i).ok()) {
@@ -282,7 +250,7 @@ fn funcbc(st: &mut State) -> LResult<usize> {
 }
 
 /// `k = jit.util.funck(f, idx)`.
-fn funck(st: &mut State) -> LResult<usize> {
+pub(crate) fn funck(st: &mut State) -> LResult<usize> {
     let p = check_proto(st)?;
     let idx = st.check_integer(2)?;
     if idx >= 0 {
@@ -334,7 +302,7 @@ fn funck(st: &mut State) -> LResult<usize> {
 }
 
 /// `name = jit.util.funcuvname(f, idx)`.
-fn funcuvname(st: &mut State) -> LResult<usize> {
+pub(crate) fn funcuvname(st: &mut State) -> LResult<usize> {
     let p = check_proto(st)?;
     let idx = st.check_integer(2)?;
     let Some(i) = usize::try_from(idx).ok().filter(|&i| i < p.upvals.len()) else {
@@ -350,13 +318,13 @@ fn funcuvname(st: &mut State) -> LResult<usize> {
 
 /// The trace functions (`traceinfo(tr)`, `traceir(tr, ref)`, ...): no trace exists,
 /// so they return nothing, as LuaJIT does for a trace number it does not have.
-fn no_trace(st: &mut State) -> LResult<usize> {
+pub(crate) fn no_trace(st: &mut State) -> LResult<usize> {
     st.check_integer(1)?;
     Ok(0)
 }
 
 /// `addr = jit.util.ircalladdr(idx)`: there are no IR calls without a JIT.
-fn ircalladdr(st: &mut State) -> LResult<usize> {
+pub(crate) fn ircalladdr(st: &mut State) -> LResult<usize> {
     st.check_integer(1)?;
     Ok(0)
 }
