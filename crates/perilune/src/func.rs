@@ -1,15 +1,15 @@
 //! Function prototypes, closures and upvalues.
 //!
-//! A [`Proto`] is what the compiler produces for one function body: bytecode, constants,
-//! child prototypes, and debug information. A [`LuaFunction`] is a closure: a prototype
+//! A [`GcProto`] is what the compiler produces for one function body: bytecode, constants,
+//! child prototypes, and debug information. A [`GcFunc`] is a closure: a prototype
 //! or a native Rust function (its [`FuncBody`]), its environment table, its upvalues
-//! and its fast-function id (which also names a native in messages). An [`Upval`] is
+//! and its fast-function id (which also names a native in messages). An [`GcUpval`] is
 //! a captured variable, *open* while it still lives in a stack slot of a running frame
 //! and *closed* once that frame has ended and the value moved into the upvalue itself.
 //!
 //! Invariants:
 //! - Closures store their upvalues inline after the struct: `hdr.aux` of them, each
-//!   8 bytes (`GcRef<Upval>` for Lua closures, `Value` for native ones).
+//!   8 bytes (`GcRef<GcUpval>` for Lua closures, `Value` for native ones).
 //! - An open upvalue's `v` points into its thread's stack; when the stack is
 //!   reallocated the thread rewrites `v` of every open upvalue. A closed upvalue's `v`
 //!   points at its own `closed` field.
@@ -18,7 +18,7 @@
 
 use crate::alloc::HVec;
 use crate::compiler::bytecode::Ins;
-use crate::object::{GcHeader, GcRef, LuaStr, Table};
+use crate::object::{GcHeader, GcRef, GcStr, GcTable};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
@@ -40,7 +40,7 @@ pub struct UpvalDesc {
 /// `start_pc..end_pc`.
 #[derive(Clone, Copy, Debug)]
 pub struct LocVar {
-    pub name: GcRef<LuaStr>,
+    pub name: GcRef<GcStr>,
     pub start_pc: u32,
     pub end_pc: u32,
     pub reg: u8,
@@ -48,7 +48,7 @@ pub struct LocVar {
 
 /// A compiled function body.
 #[repr(C)]
-pub struct Proto {
+pub struct GcProto {
     pub hdr: GcHeader,
     pub code: HVec<Ins>,
     /// Source line of each instruction (same length as `code`).
@@ -56,12 +56,12 @@ pub struct Proto {
     /// Numbers and strings; string constants are interned `Value::string`s. Template
     /// tables for `TDUP` are `Value::table`s.
     pub consts: HVec<Value>,
-    pub protos: HVec<GcRef<Proto>>,
+    pub protos: HVec<GcRef<GcProto>>,
     pub upvals: HVec<UpvalDesc>,
-    pub upval_names: HVec<GcRef<LuaStr>>,
+    pub upval_names: HVec<GcRef<GcStr>>,
     pub locvars: HVec<LocVar>,
     /// The chunk name as given to `load` (`"@file.lua"`, `"=stdin"`, or source text).
-    pub source: GcRef<LuaStr>,
+    pub source: GcRef<GcStr>,
     pub line_defined: u32,
     pub last_line_defined: u32,
     pub num_params: u8,
@@ -70,7 +70,7 @@ pub struct Proto {
     pub framesize: u8,
 }
 
-impl Proto {
+impl GcProto {
     /// Whether this is a chunk's main function: it starts on line 0 and ends on a
     /// line (a main function ends on line 1 at least). A stripped function
     /// (`string.dump(f, true)`) has both at 0 and counts as an ordinary function, as
@@ -100,29 +100,29 @@ pub const FF_OWN: u16 = 256;
 #[repr(u8)]
 #[derive(Clone, Copy)]
 pub enum FuncBody {
-    Lua(GcRef<Proto>),
+    Lua(GcRef<GcProto>),
     Native(NativeFn),
 }
 
 /// A closure: Lua or native, as its `body` says. Followed in memory by `hdr.aux`
 /// upvalue slots.
 #[repr(C)]
-pub struct LuaFunction {
+pub struct GcFunc {
     pub hdr: GcHeader,
-    pub env: GcRef<Table>,
+    pub env: GcRef<GcTable>,
     pub body: FuncBody,
     /// The fast-function id ([`FF_LUA`], [`FF_C`] or a library function's).
     pub ffid: u16,
 }
 
-impl LuaFunction {
+impl GcFunc {
     #[inline(always)]
     pub fn is_lua(&self) -> bool {
         matches!(self.body, FuncBody::Lua(_))
     }
     /// The prototype of a Lua function.
     #[inline(always)]
-    pub fn proto(&self) -> Option<GcRef<Proto>> {
+    pub fn proto(&self) -> Option<GcRef<GcProto>> {
         match self.body {
             FuncBody::Lua(p) => Some(p),
             FuncBody::Native(_) => None,
@@ -154,14 +154,14 @@ impl LuaFunction {
     }
     #[inline(always)]
     fn trailing<T>(&self) -> *mut T {
-        // SAFETY: the allocation is `size_of::<LuaFunction>() + aux * 8` bytes; the
+        // SAFETY: the allocation is `size_of::<GcFunc>() + aux * 8` bytes; the
         // trailing slots start right after the struct, which is 8-aligned.
-        unsafe { (self as *const LuaFunction as *mut u8).add(std::mem::size_of::<LuaFunction>()) as *mut T }
+        unsafe { (self as *const GcFunc as *mut u8).add(std::mem::size_of::<GcFunc>()) as *mut T }
     }
     /// The upvalues of a Lua closure.
     #[inline(always)]
     #[allow(clippy::mut_from_ref)]
-    pub fn lua_upvals(&self) -> &mut [GcRef<Upval>] {
+    pub fn lua_upvals(&self) -> &mut [GcRef<GcUpval>] {
         debug_assert!(self.is_lua());
         // SAFETY: Lua closures hold `aux` initialised upvalue refs inline (module
         // invariant); the VM is single-threaded.
@@ -177,13 +177,13 @@ impl LuaFunction {
     }
     /// Bytes of a closure with `nup` upvalues.
     pub fn alloc_size(nup: usize) -> usize {
-        std::mem::size_of::<LuaFunction>() + nup * 8
+        std::mem::size_of::<GcFunc>() + nup * 8
     }
 }
 
 /// A captured variable.
 #[repr(C)]
-pub struct Upval {
+pub struct GcUpval {
     pub hdr: GcHeader,
     /// Where the value lives: a stack slot while open, `closed` once closed.
     pub v: *mut Value,
@@ -192,10 +192,10 @@ pub struct Upval {
     pub slot: u32,
     pub is_open: bool,
     /// Next open upvalue of the same thread (lower slot).
-    pub open_next: Option<GcRef<Upval>>,
+    pub open_next: Option<GcRef<GcUpval>>,
 }
 
-impl Upval {
+impl GcUpval {
     #[inline(always)]
     pub fn get(&self) -> Value {
         // SAFETY: `v` points at a live stack slot (open) or at `closed` (module invariant).

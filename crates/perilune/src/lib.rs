@@ -51,7 +51,7 @@
 //! use perilune::object::GcRef;
 //! ```
 //! ```compile_fail,E0603
-//! use perilune::table::Table;
+//! use perilune::table::GcTable;
 //! ```
 //! ```compile_fail,E0603
 //! use perilune::vm::state::State;

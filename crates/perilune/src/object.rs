@@ -12,21 +12,21 @@
 //! - The VM is single-threaded. Code must not keep a `&mut` to an object across a call
 //!   that may reach the same object another way.
 //!
-//! Per-kind structs live with their subsystems: [`LuaStr`](crate::string::LuaStr),
-//! [`Table`](crate::table::Table), [`LuaFunction`], [`Proto`], [`Upval`] in
-//! [`func`](crate::func), [`Thread`](crate::vm::thread::Thread),
-//! [`Userdata`](crate::udata::Userdata).
+//! Per-kind structs live with their subsystems: [`GcStr`](crate::string::GcStr),
+//! [`GcTable`](crate::table::GcTable), [`GcFunc`], [`GcProto`], [`GcUpval`] in
+//! [`func`](crate::func), [`GcThread`](crate::vm::thread::GcThread),
+//! [`GcUdata`](crate::udata::GcUdata).
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::value::Tag;
 
-pub use crate::func::{LuaFunction, Proto, Upval};
-pub use crate::string::LuaStr;
-pub use crate::table::Table;
-pub use crate::udata::Userdata;
-pub use crate::vm::thread::Thread;
+pub use crate::func::{GcFunc, GcProto, GcUpval};
+pub use crate::string::GcStr;
+pub use crate::table::GcTable;
+pub use crate::udata::GcUdata;
+pub use crate::vm::thread::GcThread;
 
 /// What kind of object a header belongs to. The kinds of objects that are values
 /// share the value's [`Tag`] number, so one numbering serves values, the collector
@@ -39,7 +39,7 @@ pub use crate::vm::thread::Thread;
 pub enum ObjKind {
     Str = Tag::Str as u8,
     Thread = Tag::Thread as u8,
-    /// A Lua closure or a native function ([`LuaFunction`]).
+    /// A Lua closure or a native function ([`GcFunc`]).
     Function = Tag::Function as u8,
     Table = Tag::Table as u8,
     Userdata = Tag::Userdata as u8,

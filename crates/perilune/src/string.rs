@@ -2,7 +2,7 @@
 //!
 //! Every Lua string is interned: two strings with the same bytes are the same object,
 //! so string equality and table lookups by string key are pointer compares. A
-//! [`LuaStr`] holds its bytes inline after the struct (plus a NUL terminator, so
+//! [`GcStr`] holds its bytes inline after the struct (plus a NUL terminator, so
 //! handing them to C later needs no copy).
 //!
 //! Invariants:
@@ -25,19 +25,19 @@ const MIN_BUCKETS: usize = 256;
 
 /// A string object; `len` bytes follow the struct, then a NUL.
 #[repr(C)]
-pub struct LuaStr {
+pub struct GcStr {
     /// `aux` holds the hash; `flags` the reserved-word id for the lexer (0 = none).
     pub hdr: GcHeader,
     pub len: usize,
 }
 
-impl LuaStr {
+impl GcStr {
     #[inline(always)]
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: `len` bytes were written right after the struct at creation and are
         // never changed (strings are immutable).
         unsafe {
-            let p = (self as *const LuaStr as *const u8).add(std::mem::size_of::<LuaStr>());
+            let p = (self as *const GcStr as *const u8).add(std::mem::size_of::<GcStr>());
             std::slice::from_raw_parts(p, self.len)
         }
     }
@@ -59,7 +59,7 @@ impl LuaStr {
     }
     /// Layout of a string of `len` bytes.
     pub fn layout(len: usize) -> Result<Layout, OutOfMemory> {
-        let size = std::mem::size_of::<LuaStr>()
+        let size = std::mem::size_of::<GcStr>()
             .checked_add(len)
             .and_then(|n| n.checked_add(1))
             .ok_or(OutOfMemory)?;
@@ -69,7 +69,7 @@ impl LuaStr {
 
 /// The intern table: a hash of chains linked through the strings' headers.
 pub struct StringTable {
-    buckets: HVec<Option<GcRef<LuaStr>>>,
+    buckets: HVec<Option<GcRef<GcStr>>>,
     count: usize,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -101,7 +101,7 @@ impl StringTable {
     }
 
     /// Find an existing string with these bytes.
-    pub fn find(&self, bytes: &[u8], hash: u32) -> Option<GcRef<LuaStr>> {
+    pub fn find(&self, bytes: &[u8], hash: u32) -> Option<GcRef<GcStr>> {
         let mut cur = self.buckets[self.bucket_of(hash)];
         while let Some(s) = cur {
             if s.hash() == hash && s.as_bytes() == bytes {
@@ -120,8 +120,8 @@ impl StringTable {
         heap: &Heap,
         bytes: &[u8],
         white: u8,
-        revive: impl FnOnce(GcRef<LuaStr>),
-    ) -> Result<GcRef<LuaStr>, OutOfMemory> {
+        revive: impl FnOnce(GcRef<GcStr>),
+    ) -> Result<GcRef<GcStr>, OutOfMemory> {
         let hash = self.hash_bytes(bytes);
         if let Some(s) = self.find(bytes, hash) {
             revive(s);
@@ -130,8 +130,8 @@ impl StringTable {
         if self.count >= self.buckets.len() {
             self.resize(self.buckets.len() * 2);
         }
-        let layout = LuaStr::layout(bytes.len())?;
-        let p = heap.alloc(layout)?.cast::<LuaStr>();
+        let layout = GcStr::layout(bytes.len())?;
+        let p = heap.alloc(layout)?.cast::<GcStr>();
         let b = self.bucket_of(hash);
         let mut hdr = GcHeader::new(ObjKind::Str);
         hdr.aux = hash;
@@ -139,8 +139,8 @@ impl StringTable {
         hdr.next = self.buckets[b].map(|s| s.header());
         // SAFETY: `p` is a fresh block of `layout` bytes: the struct, `len` bytes, a NUL.
         unsafe {
-            p.as_ptr().write(LuaStr { hdr, len: bytes.len() });
-            let data = (p.as_ptr() as *mut u8).add(std::mem::size_of::<LuaStr>());
+            p.as_ptr().write(GcStr { hdr, len: bytes.len() });
+            let data = (p.as_ptr() as *mut u8).add(std::mem::size_of::<GcStr>());
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
             data.add(bytes.len()).write(0);
         }
@@ -169,7 +169,7 @@ impl StringTable {
         let heap = self.buckets.heap();
         let fresh = heap
             .get()
-            .optional(|| HVec::<Option<GcRef<LuaStr>>>::filled(heap, n, None));
+            .optional(|| HVec::<Option<GcRef<GcStr>>>::filled(heap, n, None));
         let Ok(mut fresh) = fresh else {
             return;
         };
@@ -196,16 +196,16 @@ impl StringTable {
         &mut self,
         heap: &Heap,
         bucket: usize,
-        mut is_dead: impl FnMut(GcRef<LuaStr>) -> bool,
-        mut keep: impl FnMut(GcRef<LuaStr>),
+        mut is_dead: impl FnMut(GcRef<GcStr>) -> bool,
+        mut keep: impl FnMut(GcRef<GcStr>),
     ) {
         let Some(slot) = self.buckets.get(bucket).copied() else {
             return;
         };
         let mut cur = slot;
-        let mut prev: Option<GcRef<LuaStr>> = None;
+        let mut prev: Option<GcRef<GcStr>> = None;
         while let Some(s) = cur {
-            let next = s.hdr.next.map(|h| h.cast::<LuaStr>());
+            let next = s.hdr.next.map(|h| h.cast::<GcStr>());
             if is_dead(s) {
                 match prev {
                     None => self.buckets[bucket] = next,
@@ -236,7 +236,7 @@ impl StringTable {
 
     #[cfg(any(test, feature = "internals"))]
     /// Visit every interned string (for the heap verifier).
-    pub fn for_each(&self, mut f: impl FnMut(GcRef<LuaStr>)) {
+    pub fn for_each(&self, mut f: impl FnMut(GcRef<GcStr>)) {
         for b in self.buckets.iter() {
             let mut cur = *b;
             while let Some(s) = cur {
@@ -247,8 +247,8 @@ impl StringTable {
     }
 }
 
-fn free_string(heap: &Heap, s: GcRef<LuaStr>) {
-    if let Ok(layout) = LuaStr::layout(s.len) {
+fn free_string(heap: &Heap, s: GcRef<GcStr>) {
+    if let Ok(layout) = GcStr::layout(s.len) {
         // SAFETY: the string was allocated by `intern` with exactly this layout and has
         // just been unlinked from its chain; nothing else owns it.
         unsafe { heap.dealloc(NonNull::new_unchecked(s.as_ptr() as *mut u8), layout) };

@@ -27,14 +27,14 @@
 //! - Assigning to a key that is present (even as a dead key) never allocates or moves
 //!   anything; only inserting a new key may resize, and a resize that fails leaves the
 //!   table exactly as it was (new parts are allocated before anything is moved).
-//! - Nothing the collector calls ([`Table::iter`], [`Table::for_each_value_mut`],
-//!   [`Table::clear_weak`], [`Table::byte_size`]) allocates.
-//! - A table's hash seed (see [`Table::hash_seed`]) is fixed at creation: every key
+//! - Nothing the collector calls ([`GcTable::iter`], [`GcTable::for_each_value_mut`],
+//!   [`GcTable::clear_weak`], [`GcTable::byte_size`]) allocates.
+//! - A table's hash seed (see [`GcTable::hash_seed`]) is fixed at creation: every key
 //!   other than a string is hashed as `mix64(bits ^ seed)`, and the node positions
-//!   depend on it, so a copy ([`Table::duplicate`]) keeps it.
+//!   depend on it, so a copy ([`GcTable::duplicate`]) keeps it.
 
 use crate::alloc::{HVec, HeapRef, OutOfMemory};
-use crate::object::{GcHeader, GcRef, LuaStr, ObjKind};
+use crate::object::{GcHeader, GcRef, GcStr, ObjKind};
 use crate::value::Value;
 
 #[cfg(test)]
@@ -100,7 +100,7 @@ impl From<OutOfMemory> for TableError {
 }
 
 #[repr(C)]
-pub struct Table {
+pub struct GcTable {
     /// `flags`: metamethod absence cache; bit `1 << tm` set means "this table, used as
     /// a metatable, has no metamethod `tm`" (for the first 8 metamethods). Every
     /// `set*` clears it. `aux`: the high 32 bits of the hash seed.
@@ -115,11 +115,11 @@ pub struct Table {
     /// The low 32 bits of the hash seed (in what would be padding: with the high half
     /// in `hdr.aux`, the seed costs no space).
     seed_lo: u32,
-    pub metatable: Option<GcRef<Table>>,
+    pub metatable: Option<GcRef<GcTable>>,
 }
 
 /// Mix 64 key bits into a 32-bit hash whose low bits depend on every input bit.
-/// Callers xor the table's seed into `bits` first ([`Table::hash_seed`]).
+/// Callers xor the table's seed into `bits` first ([`GcTable::hash_seed`]).
 ///
 /// Integral doubles differ only in their top ~20 bits and pointers are aligned, so the
 /// raw bits would cluster in a power-of-two table, and one multiply is not enough to
@@ -155,7 +155,7 @@ fn key_hash(key: Value, seed: u64) -> u32 {
     }
 }
 
-/// A fresh 64-bit seed from the system's randomness, for [`Table::new_seeded`]: one
+/// A fresh 64-bit seed from the system's randomness, for [`GcTable::new_seeded`]: one
 /// per state. Drawn through std's `RandomState` (keys from the OS's random source,
 /// `getrandom` on Linux), hashed with SipHash, so no two calls give related values.
 pub fn random_seed() -> u64 {
@@ -243,20 +243,20 @@ impl NormKey {
     }
 }
 
-impl Table {
+impl GcTable {
     #[cfg(any(test, feature = "internals"))]
     /// An *unseeded* table (hash seed 0) with room for `narray` array slots and at
     /// least `nhash` hash keys (rounded up to a power of two). Its number and pointer
     /// key positions are predictable, which unit tests rely on; every table the VM
-    /// makes is seeded ([`Table::new_seeded`], `State::new_table`).
-    pub fn new(heap: HeapRef, narray: usize, nhash: usize) -> Result<Table, OutOfMemory> {
-        Table::new_seeded(heap, 0, narray, nhash)
+    /// makes is seeded ([`GcTable::new_seeded`], `State::new_table`).
+    pub fn new(heap: HeapRef, narray: usize, nhash: usize) -> Result<GcTable, OutOfMemory> {
+        GcTable::new_seeded(heap, 0, narray, nhash)
     }
 
     /// A table whose non-string keys are hashed with `seed` mixed in (the state's
     /// seed, from [`random_seed`]), with room for `narray` array slots and at least
     /// `nhash` hash keys (rounded up to a power of two).
-    pub fn new_seeded(heap: HeapRef, seed: u64, narray: usize, nhash: usize) -> Result<Table, OutOfMemory> {
+    pub fn new_seeded(heap: HeapRef, seed: u64, narray: usize, nhash: usize) -> Result<GcTable, OutOfMemory> {
         if narray > MAX_ASIZE {
             return Err(OutOfMemory);
         }
@@ -265,7 +265,7 @@ impl Table {
         let node = HVec::filled(heap, nnode, Node::EMPTY)?;
         let mut hdr = GcHeader::new(ObjKind::Table);
         hdr.aux = (seed >> 32) as u32;
-        Ok(Table {
+        Ok(GcTable {
             hdr,
             array,
             node,
@@ -285,12 +285,12 @@ impl Table {
 
     /// A copy of this table's contents (no metatable), with the same layout, for
     /// `TDUP`: cloning the parts is much cheaper than re-inserting every key.
-    pub fn duplicate(&self) -> Result<Table, OutOfMemory> {
+    pub fn duplicate(&self) -> Result<GcTable, OutOfMemory> {
         let heap = self.array.heap();
         let mut hdr = GcHeader::new(ObjKind::Table);
         // The node positions depend on the seed: the copy must keep it.
         hdr.aux = self.hdr.aux;
-        Ok(Table {
+        Ok(GcTable {
             hdr,
             array: HVec::from_slice(heap, &self.array)?,
             node: HVec::from_slice(heap, &self.node)?,
@@ -414,7 +414,7 @@ impl Table {
 
     /// Raw get with a string key.
     #[inline]
-    pub fn get_str(&self, key: GcRef<LuaStr>) -> Value {
+    pub fn get_str(&self, key: GcRef<GcStr>) -> Value {
         self.lookup(Value::string(key).bits(), key.hash())
     }
 
@@ -424,7 +424,7 @@ impl Table {
     /// value may be nil: a dead key). For in-place stores by the interpreter, which
     /// also clears the metamethod cache here, as every store does.
     #[inline(always)]
-    pub fn str_slot(&mut self, key: GcRef<LuaStr>) -> Option<*mut Value> {
+    pub fn str_slot(&mut self, key: GcRef<GcStr>) -> Option<*mut Value> {
         let i = self.find_node(Value::string(key).bits(), key.hash())?;
         self.hdr.flags = 0;
         // SAFETY: find_node returns an index below the node count.
@@ -452,7 +452,7 @@ impl Table {
         Ok(self.set_hashed(NormKey::mixed(key.bits(), self.hash_seed()), val)?)
     }
 
-    /// Raw set with a number key that is not NaN (the caller checks; [`Table::set`]
+    /// Raw set with a number key that is not NaN (the caller checks; [`GcTable::set`]
     /// reports `NanKey`).
     #[inline]
     fn set_num(&mut self, n: f64, val: Value) -> Result<(), OutOfMemory> {
@@ -480,7 +480,7 @@ impl Table {
 
     /// Raw set with a string key. Clears the metamethod cache.
     #[inline]
-    pub fn set_str(&mut self, key: GcRef<LuaStr>, val: Value) -> Result<(), OutOfMemory> {
+    pub fn set_str(&mut self, key: GcRef<GcStr>, val: Value) -> Result<(), OutOfMemory> {
         self.hdr.flags = 0;
         self.set_hashed(
             NormKey {
@@ -847,9 +847,9 @@ impl Table {
         }
     }
 
-    /// [`Table::next`] in steps, for callers that pay for the slots they skip: the
+    /// [`GcTable::next`] in steps, for callers that pay for the slots they skip: the
     /// traversal position after `key` (`Err(())`: invalid key), to give to
-    /// [`Table::scan_live`].
+    /// [`GcTable::scan_live`].
     #[allow(clippy::result_unit_err)]
     pub fn next_position(&self, key: Value) -> Result<usize, ()> {
         self.position_after(key)
@@ -1033,9 +1033,9 @@ fn best_array_size(slices: &[usize; MAX_ABITS + 1], ints: usize) -> (usize, usiz
     best
 }
 
-/// Iterator over a table's live pairs; see [`Table::iter`].
+/// Iterator over a table's live pairs; see [`GcTable::iter`].
 pub struct Iter<'a> {
-    t: &'a Table,
+    t: &'a GcTable,
     pos: usize,
 }
 

@@ -18,7 +18,7 @@
 
 use std::any::TypeId;
 
-use crate::object::{GcHeader, GcRef, Table};
+use crate::object::{GcHeader, GcRef, GcTable};
 
 /// How to drop and identify a Rust value stored in a userdata payload.
 pub struct HostPayload {
@@ -33,34 +33,34 @@ pub struct HostPayload {
     /// the heap verifier; `None` for values that own none. Read only where the
     /// verifier is compiled (tests, the `internals` feature).
     #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
-    pub heap_bytes: Option<fn(GcRef<Userdata>) -> usize>,
+    pub heap_bytes: Option<fn(GcRef<GcUdata>) -> usize>,
 }
 
 #[repr(C, align(16))]
-pub struct Userdata {
+pub struct GcUdata {
     pub hdr: GcHeader,
-    pub metatable: Option<GcRef<Table>>,
-    pub env: GcRef<Table>,
+    pub metatable: Option<GcRef<GcTable>>,
+    pub env: GcRef<GcTable>,
     pub len: usize,
     /// Set when the payload holds a Rust value (see the module invariants).
     pub host: Option<&'static HostPayload>,
 }
 
-impl Userdata {
+impl GcUdata {
     /// Bytes of a userdata with a payload of `len`.
     pub fn alloc_size(len: usize) -> usize {
-        std::mem::size_of::<Userdata>() + len
+        std::mem::size_of::<GcUdata>() + len
     }
     /// The payload.
     pub fn payload(&self) -> *mut u8 {
         // SAFETY: the payload starts right after the struct, inside the allocation.
-        unsafe { (self as *const Userdata as *mut u8).add(std::mem::size_of::<Userdata>()) }
+        unsafe { (self as *const GcUdata as *mut u8).add(std::mem::size_of::<GcUdata>()) }
     }
     /// The payload, derived from the object pointer itself (so the pointer may be
-    /// used for the whole payload, not only for the struct a `&Userdata` covers).
-    pub fn payload_ptr(u: GcRef<Userdata>) -> *mut u8 {
-        // SAFETY: the allocation is `size_of::<Userdata>() + len` bytes; the payload
+    /// used for the whole payload, not only for the struct a `&GcUdata` covers).
+    pub fn payload_ptr(u: GcRef<GcUdata>) -> *mut u8 {
+        // SAFETY: the allocation is `size_of::<GcUdata>() + len` bytes; the payload
         // starts right after the struct.
-        unsafe { u.as_ptr().cast::<u8>().add(std::mem::size_of::<Userdata>()) }
+        unsafe { u.as_ptr().cast::<u8>().add(std::mem::size_of::<GcUdata>()) }
     }
 }

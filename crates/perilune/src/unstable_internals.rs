@@ -30,7 +30,7 @@ pub mod gc {
 }
 
 pub mod table {
-    pub use crate::table::{rehash_count, Table};
+    pub use crate::table::{rehash_count, GcTable};
 }
 
 pub mod testing {

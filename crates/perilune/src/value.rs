@@ -20,7 +20,7 @@
 //! - An object's [`ObjKind`](crate::object::ObjKind) number is its value's tag, so the
 //!   collector and the JIT read one numbering.
 
-use crate::object::{GcHeader, GcRef, LuaFunction, LuaStr, Table, Thread, Userdata};
+use crate::object::{GcFunc, GcHeader, GcRef, GcStr, GcTable, GcThread, GcUdata};
 use std::ptr::NonNull;
 
 /// Bits of the canonical NaN with the sign bit clear.
@@ -199,23 +199,23 @@ impl Value {
         Value(tag_bits(tag as u8) | addr)
     }
     #[inline(always)]
-    pub fn string(s: GcRef<LuaStr>) -> Value {
+    pub fn string(s: GcRef<GcStr>) -> Value {
         Value::from_ptr(Tag::Str, s)
     }
     #[inline(always)]
-    pub fn table(t: GcRef<Table>) -> Value {
+    pub fn table(t: GcRef<GcTable>) -> Value {
         Value::from_ptr(Tag::Table, t)
     }
     #[inline(always)]
-    pub fn function(f: GcRef<LuaFunction>) -> Value {
+    pub fn function(f: GcRef<GcFunc>) -> Value {
         Value::from_ptr(Tag::Function, f)
     }
     #[inline(always)]
-    pub fn thread(t: GcRef<Thread>) -> Value {
+    pub fn thread(t: GcRef<GcThread>) -> Value {
         Value::from_ptr(Tag::Thread, t)
     }
     #[inline(always)]
-    pub fn userdata(u: GcRef<Userdata>) -> Value {
+    pub fn userdata(u: GcRef<GcUdata>) -> Value {
         Value::from_ptr(Tag::Userdata, u)
     }
 
@@ -306,7 +306,7 @@ impl Value {
         unsafe { GcRef::from_raw(NonNull::new_unchecked((self.0 & PAYLOAD_MASK) as *mut T)) }
     }
     #[inline(always)]
-    pub fn as_string(self) -> Option<GcRef<LuaStr>> {
+    pub fn as_string(self) -> Option<GcRef<GcStr>> {
         if self.is_string() {
             Some(self.payload_ref())
         } else {
@@ -314,7 +314,7 @@ impl Value {
         }
     }
     #[inline(always)]
-    pub fn as_table(self) -> Option<GcRef<Table>> {
+    pub fn as_table(self) -> Option<GcRef<GcTable>> {
         if self.is_table() {
             Some(self.payload_ref())
         } else {
@@ -322,7 +322,7 @@ impl Value {
         }
     }
     #[inline(always)]
-    pub fn as_function(self) -> Option<GcRef<LuaFunction>> {
+    pub fn as_function(self) -> Option<GcRef<GcFunc>> {
         if self.is_function() {
             Some(self.payload_ref())
         } else {
@@ -330,7 +330,7 @@ impl Value {
         }
     }
     #[inline(always)]
-    pub fn as_thread(self) -> Option<GcRef<Thread>> {
+    pub fn as_thread(self) -> Option<GcRef<GcThread>> {
         if self.has_tag(Tag::Thread) {
             Some(self.payload_ref())
         } else {
@@ -338,7 +338,7 @@ impl Value {
         }
     }
     #[inline(always)]
-    pub fn as_userdata(self) -> Option<GcRef<Userdata>> {
+    pub fn as_userdata(self) -> Option<GcRef<GcUdata>> {
         if self.has_tag(Tag::Userdata) {
             Some(self.payload_ref())
         } else {

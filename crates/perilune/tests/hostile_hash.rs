@@ -12,7 +12,7 @@
 //! table made the way the VM makes tables (`State::new_table`), and measure the probe
 //! steps from the table's layout (its `next` links): no timing.
 
-use perilune::unstable_internals::table::Table;
+use perilune::unstable_internals::table::GcTable;
 use perilune::unstable_internals::value::Value;
 use perilune::unstable_internals::vm::state::State;
 
@@ -83,7 +83,7 @@ fn colliding_pointers(n: usize) -> Vec<Value> {
 /// visited by looking up every live key once (a key at depth d of its chain costs
 /// d + 1) and `longest` is the longest chain. Computed from the `next` links alone,
 /// so it needs no knowledge of the hash function.
-fn probe_cost(t: &Table) -> (usize, usize) {
+fn probe_cost(t: &GcTable) -> (usize, usize) {
     let nodes = &t.node[..];
     let mut has_pred = vec![false; nodes.len()];
     for n in nodes {
@@ -112,7 +112,7 @@ fn probe_cost(t: &Table) -> (usize, usize) {
 }
 
 /// Insert `keys` into `t` and return its probe cost; every key must be found again.
-fn fill(t: &mut Table, keys: &[Value]) -> (usize, usize) {
+fn fill(t: &mut GcTable, keys: &[Value]) -> (usize, usize) {
     for (i, k) in keys.iter().enumerate() {
         t.set(*k, Value::number(i as f64)).unwrap();
     }
@@ -123,12 +123,12 @@ fn fill(t: &mut Table, keys: &[Value]) -> (usize, usize) {
     probe_cost(t)
 }
 
-/// The keys really do flood an unseeded table (`Table::new`): one chain holds them all.
+/// The keys really do flood an unseeded table (`GcTable::new`): one chain holds them all.
 #[test]
 fn chosen_keys_flood_an_unseeded_table() {
     let st = State::new().unwrap();
     for keys in [colliding_numbers(512), colliding_pointers(512)] {
-        let mut t = Table::new(st.heap_ref(), 0, 0).unwrap();
+        let mut t = GcTable::new(st.heap_ref(), 0, 0).unwrap();
         let (sum, longest) = fill(&mut t, &keys);
         assert_eq!(longest, 512);
         assert_eq!(sum, 512 * 513 / 2);

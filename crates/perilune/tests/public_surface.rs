@@ -28,7 +28,7 @@ pub fn run() -> perilune::Result<i64> {
 /// Internals a host must not reach; each line must fail to resolve.
 const FORBIDDEN: &[&str] = &[
     "perilune::object::GcRef",
-    "perilune::table::Table",
+    "perilune::table::GcTable",
     "perilune::vm::state::State",
     "perilune::gc::full_collect",
     "perilune::alloc::Heap",

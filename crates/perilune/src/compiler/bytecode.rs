@@ -5,7 +5,7 @@
 //! instruction uses either `A B C` or `A D`.
 //!
 //! Conventions used in the table below:
-//! - `R(x)` register x; `K(x)` constant x of the prototype (`Proto::consts`, which
+//! - `R(x)` register x; `K(x)` constant x of the prototype (`GcProto::consts`, which
 //!   holds numbers and strings); `U(x)` upvalue x; `P(x)` child prototype x;
 //!   `pri(x)` the primitive 0 = nil, 1 = false, 2 = true.
 //! - Jumps: `D` is biased, the target is `pc + 1 + (D - JUMP_BIAS)` where `pc` is the

@@ -21,7 +21,7 @@
 use super::bytecode::*;
 use crate::alloc::HVec;
 use crate::func::UpvalDesc;
-use crate::object::{GcRef, LuaStr, Proto};
+use crate::object::{GcProto, GcRef, GcStr};
 use crate::value::Value;
 
 /// End of a jump list.
@@ -53,11 +53,11 @@ pub enum EKind {
     True,
     False,
     Num(f64),
-    Str(GcRef<LuaStr>),
+    Str(GcRef<GcStr>),
     /// A local variable in this register.
     Local(u32),
     Upval(u32),
-    Global(GcRef<LuaStr>),
+    Global(GcRef<GcStr>),
     Indexed {
         obj: u32,
         key: Key,
@@ -113,7 +113,7 @@ impl Exp {
 /// Debug and scoping information about one local variable of a function.
 #[derive(Clone, Copy)]
 pub struct VarInfo {
-    pub name: GcRef<LuaStr>,
+    pub name: GcRef<GcStr>,
     pub start_pc: u32,
     pub end_pc: u32,
     pub reg: u32,
@@ -162,9 +162,9 @@ pub struct FuncState {
     pub consts: HVec<Value>,
     /// Open-addressing hash of `consts` keyed by value bits; entries are index + 1.
     khash: HVec<u32>,
-    pub protos: HVec<GcRef<Proto>>,
+    pub protos: HVec<GcRef<GcProto>>,
     pub upvals: HVec<UpvalDesc>,
-    pub upval_names: HVec<GcRef<LuaStr>>,
+    pub upval_names: HVec<GcRef<GcStr>>,
     /// Every local ever declared in this function, in declaration order.
     pub vars: HVec<VarInfo>,
     /// Indices into `vars` of the active locals (and, past `nactvar`, of locals
@@ -373,11 +373,11 @@ impl FuncState {
     pub fn const_num(&mut self, n: f64) -> CgResult<u32> {
         self.const_index(Value::number(n))
     }
-    pub fn const_str(&mut self, s: GcRef<LuaStr>) -> CgResult<u32> {
+    pub fn const_str(&mut self, s: GcRef<GcStr>) -> CgResult<u32> {
         self.const_index(Value::string(s))
     }
     /// A template table for `TDUP`.
-    pub fn const_table(&mut self, t: GcRef<crate::object::Table>) -> CgResult<u32> {
+    pub fn const_table(&mut self, t: GcRef<crate::object::GcTable>) -> CgResult<u32> {
         self.const_index(Value::table(t))
     }
 

@@ -22,8 +22,8 @@ use crate::alloc::HVec;
 use crate::compiler::bytecode::{Ins, MAX_SLOTS};
 use crate::compiler::codegen::{MAX_CONSTS, MAX_UPVALS};
 use crate::compiler::parser::MAX_LEVEL;
-use crate::func::{LocVar, Proto, UpvalDesc};
-use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table};
+use crate::func::{GcProto, LocVar, UpvalDesc};
+use crate::object::{GcHeader, GcRef, GcStr, GcTable, ObjKind};
 use crate::value::Value;
 use crate::vm::state::State;
 
@@ -111,7 +111,7 @@ impl Writer {
         self.len(b.len())?;
         Ok(self.out.extend_from_slice(b)?)
     }
-    fn str(&mut self, s: GcRef<LuaStr>) -> Result<(), DumpError> {
+    fn str(&mut self, s: GcRef<GcStr>) -> Result<(), DumpError> {
         self.bytes(s.as_bytes())
     }
     /// A number, string or boolean inside a template table.
@@ -130,7 +130,7 @@ impl Writer {
             }
         }
     }
-    fn proto(&mut self, p: &Proto, depth: usize) -> Result<(), DumpError> {
+    fn proto(&mut self, p: &GcProto, depth: usize) -> Result<(), DumpError> {
         if depth > MAX_LEVEL as usize {
             return Err(DumpError::Unsupported);
         }
@@ -234,7 +234,7 @@ fn template_key_order(a: Value, b: Value) -> std::cmp::Ordering {
 /// Serialise `p` and its children (not upvalue values) into a buffer on the state's
 /// heap. `strip` leaves out the debug information (the chunk name too: a stripped
 /// chunk takes the name `load` gives it).
-pub fn dump(state: &State, p: GcRef<Proto>, strip: bool) -> Result<HVec<u8>, DumpError> {
+pub fn dump(state: &State, p: GcRef<GcProto>, strip: bool) -> Result<HVec<u8>, DumpError> {
     let mut w = Writer {
         out: HVec::new(state.heap_ref()),
         strip,
@@ -263,7 +263,7 @@ struct Reader<'a, 's> {
     array_budget: usize,
     /// The chunk was written stripped: every upvalue is named by this empty string,
     /// and there are no line numbers or locals to read.
-    stripped: Option<GcRef<LuaStr>>,
+    stripped: Option<GcRef<GcStr>>,
 }
 
 impl Reader<'_, '_> {
@@ -314,7 +314,7 @@ impl Reader<'_, '_> {
         }
         Ok(n)
     }
-    fn str(&mut self) -> Result<GcRef<LuaStr>, UndumpError> {
+    fn str(&mut self) -> Result<GcRef<GcStr>, UndumpError> {
         let n = self.count(1, usize::MAX)?;
         let (start, end) = (self.pos, self.pos + n);
         self.pos = end;
@@ -333,7 +333,7 @@ impl Reader<'_, '_> {
             _ => bad("bad template table entry"),
         }
     }
-    fn template(&mut self) -> Result<GcRef<Table>, UndumpError> {
+    fn template(&mut self) -> Result<GcRef<GcTable>, UndumpError> {
         let asize = self.u32()? as usize;
         if asize > self.array_budget {
             return bad("template array part too large");
@@ -357,7 +357,7 @@ impl Reader<'_, '_> {
         t.get_mut().reserve_array(asize)?;
         Ok(t)
     }
-    fn proto(&mut self, source: GcRef<LuaStr>, depth: usize) -> Result<GcRef<Proto>, UndumpError> {
+    fn proto(&mut self, source: GcRef<GcStr>, depth: usize) -> Result<GcRef<GcProto>, UndumpError> {
         if depth > MAX_LEVEL as usize {
             return bad("functions nested too deeply");
         }
@@ -397,7 +397,7 @@ impl Reader<'_, '_> {
         // Upvalues: two bytes and (unless stripped) a name.
         let nup = self.count(if strip_name.is_some() { 2 } else { 6 }, MAX_UPVALS)?;
         let mut upvals: HVec<UpvalDesc> = HVec::with_capacity(h, nup)?;
-        let mut upval_names: HVec<GcRef<LuaStr>> = HVec::with_capacity(h, nup)?;
+        let mut upval_names: HVec<GcRef<GcStr>> = HVec::with_capacity(h, nup)?;
         for _ in 0..nup {
             let in_stack = self.bool()?;
             let index = self.u8()?;
@@ -433,12 +433,12 @@ impl Reader<'_, '_> {
         }
         // Children: each at least the fixed fields and five counts (four if stripped).
         let nchild = self.count(if strip_name.is_some() { 27 } else { 31 }, MAX_PROTOS)?;
-        let mut protos: HVec<GcRef<Proto>> = HVec::with_capacity(h, nchild)?;
+        let mut protos: HVec<GcRef<GcProto>> = HVec::with_capacity(h, nchild)?;
         for _ in 0..nchild {
             let child = self.proto(source, depth + 1)?;
             protos.push(child)?;
         }
-        let p = Proto {
+        let p = GcProto {
             hdr: GcHeader::new(ObjKind::Proto),
             code,
             lineinfo,
@@ -466,7 +466,7 @@ pub fn is_binary(chunk: &[u8]) -> bool {
 /// Read a binary chunk made by [`dump`] and verify it. The result is the main
 /// prototype, ready for a closure (its upvalues, if any, start out nil). A stripped
 /// chunk's functions take `chunkname` (what `load` was given) as their source.
-pub fn undump(state: &mut State, chunk: &[u8], chunkname: &[u8]) -> Result<GcRef<Proto>, UndumpError> {
+pub fn undump(state: &mut State, chunk: &[u8], chunkname: &[u8]) -> Result<GcRef<GcProto>, UndumpError> {
     let mut r = Reader {
         st: state,
         buf: chunk,

@@ -9,11 +9,11 @@
 //! byte is needed (see `Input`; the collector is locked meanwhile).
 //!
 //! Names and strings are interned as soon as they are read, so the parser deals in
-//! `GcRef<LuaStr>`s. The raw text of the current token (what an error message shows
+//! `GcRef<GcStr>`s. The raw text of the current token (what an error message shows
 //! after `near`) and the decoded string body live in accounted [`HVec`] buffers.
 
 use crate::alloc::HVec;
-use crate::object::{GcRef, LuaStr};
+use crate::object::{GcRef, GcStr};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
@@ -117,7 +117,7 @@ impl Tok {
 #[derive(Clone, Copy, Debug)]
 pub enum TokVal {
     None,
-    Str(GcRef<LuaStr>),
+    Str(GcRef<GcStr>),
     Num(f64),
 }
 
@@ -538,7 +538,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Read a long string or comment body after its opening bracket.
-    fn long_string(&mut self, level: usize, is_string: bool) -> Result<GcRef<LuaStr>, Throw> {
+    fn long_string(&mut self, level: usize, is_string: bool) -> Result<GcRef<GcStr>, Throw> {
         // The body starts after the opening bracket; a first line break is dropped.
         if Self::is_newline(self.peek()) {
             self.newline();
@@ -591,7 +591,7 @@ impl<'a> Lexer<'a> {
 
     /// Read a quoted string. `text` gets the quote and the decoded bytes (that is what
     /// LuaJIT shows in `near '...'`), `sbuf` the decoded body.
-    fn short_string(&mut self, quote: u8) -> Result<GcRef<LuaStr>, Throw> {
+    fn short_string(&mut self, quote: u8) -> Result<GcRef<GcStr>, Throw> {
         self.save_next()?;
         self.sbuf.clear();
         loop {
@@ -751,7 +751,7 @@ pub fn until_nul(s: &[u8]) -> &[u8] {
 /// The reader's own error, or a piece that is not a string, is the error (a
 /// `Throw::Error`; a stop by the host passes as it is). The piece is not rooted: use
 /// it before anything can collect.
-pub fn read_piece(st: &mut State, reader: Value) -> Result<Option<GcRef<LuaStr>>, Throw> {
+pub fn read_piece(st: &mut State, reader: Value) -> Result<Option<GcRef<GcStr>>, Throw> {
     st.push(reader)?;
     if let Err(msg) = st.call_catching(0, 1)? {
         return Err(Throw::Error(msg));

@@ -9,18 +9,18 @@
 //! any path a script controls at run time.
 
 use super::bytecode::*;
-use crate::object::{GcRef, Proto};
+use crate::object::{GcProto, GcRef};
 use crate::value::Value;
 use std::fmt::Write;
 
 /// The listing of `proto` and all functions nested in it.
-pub fn listing(proto: GcRef<Proto>) -> String {
+pub fn listing(proto: GcRef<GcProto>) -> String {
     let mut out = String::new();
     list_proto(proto, &mut out);
     out
 }
 
-fn list_proto(p: GcRef<Proto>, out: &mut String) {
+fn list_proto(p: GcRef<GcProto>, out: &mut String) {
     for &child in p.protos.iter() {
         list_proto(child, out);
     }
@@ -66,7 +66,7 @@ fn listing_name(source: &[u8]) -> String {
     }
 }
 
-fn ins_line(p: GcRef<Proto>, pc: usize, ins: Ins, is_target: bool) -> String {
+fn ins_line(p: GcRef<GcProto>, pc: usize, ins: Ins, is_target: bool) -> String {
     let mark = if is_target { "=> " } else { "   " };
     let Some(op) = Op::from_u8(op_byte(ins)) else {
         return format!("{:04} {}??? {:#010x}", pc + 1, mark, ins);

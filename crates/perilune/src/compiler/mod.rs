@@ -18,7 +18,7 @@ pub mod verify;
 
 pub use listing::listing;
 
-use crate::object::{GcRef, Proto};
+use crate::object::{GcProto, GcRef};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
@@ -30,7 +30,7 @@ use crate::vm::state::State;
 ///
 /// No collection runs during compilation (allocations never trigger the collector),
 /// so the strings and prototypes created here need no rooting until it returns.
-pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
+pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcRef<GcProto>, Throw> {
     let chunkname = lexer::until_nul(chunkname);
     let src_name = state.intern(chunkname)?;
     parse(parser::Parser::new(state, source, chunkname, src_name))
@@ -41,7 +41,12 @@ pub fn compile(state: &mut State, source: &[u8], chunkname: &[u8]) -> Result<GcR
 /// lexer needs more, as LuaJIT does, so a syntax error stops the reading. Its error
 /// (or a piece that is not a string) is the compilation's error. The caller locks the
 /// collector: the reader runs Lua code while the compiler holds unrooted objects.
-pub fn compile_reader(state: &mut State, first: &[u8], reader: Value, chunkname: &[u8]) -> Result<GcRef<Proto>, Throw> {
+pub fn compile_reader(
+    state: &mut State,
+    first: &[u8],
+    reader: Value,
+    chunkname: &[u8],
+) -> Result<GcRef<GcProto>, Throw> {
     // The reader may itself compile through a reader (`load` inside the reader), each
     // compilation holding up to MAX_LEVEL levels of parser frames on the Rust stack.
     // The nesting of reader compilations on this thread is bounded so that stack stays
@@ -84,7 +89,7 @@ impl Drop for ReaderNesting {
     }
 }
 
-fn parse(mut p: parser::Parser<'_>) -> Result<GcRef<Proto>, Throw> {
+fn parse(mut p: parser::Parser<'_>) -> Result<GcRef<GcProto>, Throw> {
     let r = match p.main_chunk() {
         Ok(proto) => Ok(proto),
         Err(parser::PErr::Throw(t)) => Err(t),

@@ -18,7 +18,7 @@ use super::codegen::*;
 use super::lexer::{Lexer, Near, Tok, TokVal};
 use crate::alloc::HVec;
 use crate::func::{LocVar, UpvalDesc};
-use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Proto};
+use crate::object::{GcHeader, GcProto, GcRef, GcStr, ObjKind};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::state::State;
@@ -53,7 +53,7 @@ type PResult<T> = Result<T, PErr>;
 /// A pending `goto` (or `break`, with no name) waiting for its label.
 #[derive(Clone, Copy)]
 struct Goto {
-    name: Option<GcRef<LuaStr>>,
+    name: Option<GcRef<GcStr>>,
     pc: u32,
     nactvar: u32,
     line: u32,
@@ -62,7 +62,7 @@ struct Goto {
 /// A visible label.
 #[derive(Clone, Copy)]
 struct Label {
-    name: GcRef<LuaStr>,
+    name: GcRef<GcStr>,
     pc: u32,
     nactvar: u32,
 }
@@ -163,16 +163,16 @@ pub struct Parser<'a> {
     gotos: HVec<Goto>,
     labels: HVec<Label>,
     level: u32,
-    source: GcRef<LuaStr>,
+    source: GcRef<GcStr>,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(st: &'a mut State, src: &'a [u8], chunkname: &'a [u8], source: GcRef<LuaStr>) -> Parser<'a> {
+    pub fn new(st: &'a mut State, src: &'a [u8], chunkname: &'a [u8], source: GcRef<GcStr>) -> Parser<'a> {
         Parser::with_lexer(Lexer::new(st, src, chunkname), source)
     }
 
     /// A parser over a lexer (a string's or a reader's, see [`Lexer::with_reader`]).
-    pub fn with_lexer(lx: Lexer<'a>, source: GcRef<LuaStr>) -> Parser<'a> {
+    pub fn with_lexer(lx: Lexer<'a>, source: GcRef<GcStr>) -> Parser<'a> {
         let h = lx.st.heap_ref();
         Parser {
             lx,
@@ -251,7 +251,7 @@ impl<'a> Parser<'a> {
         );
         Err(self.err_syntax(&msg))
     }
-    fn name(&mut self) -> PResult<GcRef<LuaStr>> {
+    fn name(&mut self) -> PResult<GcRef<GcStr>> {
         match (self.lx.tok, self.lx.val) {
             (Tok::Name, TokVal::Str(s)) => {
                 self.next()?;
@@ -276,7 +276,7 @@ impl<'a> Parser<'a> {
     // --- Variables and scopes -------------------------------------------------------------
 
     /// Declare a local (not yet in scope; `activate` brings it in).
-    fn declare_local(&mut self, name: GcRef<LuaStr>) -> PResult<()> {
+    fn declare_local(&mut self, name: GcRef<GcStr>) -> PResult<()> {
         if self.fs.actvars.len() as u32 >= MAX_LOCALS {
             let l = self.fs.line_defined;
             return Err(self.limit_error(l, MAX_LOCALS as usize, "local variables").into());
@@ -310,7 +310,7 @@ impl<'a> Parser<'a> {
         self.fs.nactvar += n;
     }
 
-    fn find_local(fs: &FuncState, name: GcRef<LuaStr>) -> Option<u32> {
+    fn find_local(fs: &FuncState, name: GcRef<GcStr>) -> Option<u32> {
         (0..fs.nactvar).rev().find(|&i| {
             fs.actvars
                 .get(i as usize)
@@ -319,7 +319,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn add_upval(&mut self, lvl: Option<usize>, desc: UpvalDesc, name: GcRef<LuaStr>) -> PResult<u32> {
+    fn add_upval(&mut self, lvl: Option<usize>, desc: UpvalDesc, name: GcRef<GcStr>) -> PResult<u32> {
         let fs = match lvl {
             Some(l) => match self.parents.get_mut(l) {
                 Some(f) => f,
@@ -340,7 +340,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Resolve a name: a local of this function, an upvalue, or a global.
-    fn single_var(&mut self, name: GcRef<LuaStr>) -> PResult<EKind> {
+    fn single_var(&mut self, name: GcRef<GcStr>) -> PResult<EKind> {
         if let Some(r) = Self::find_local(&self.fs, name) {
             return Ok(EKind::Local(r));
         }
@@ -450,7 +450,7 @@ impl<'a> Parser<'a> {
     // --- Functions --------------------------------------------------------------------------
 
     /// Compile the main chunk.
-    pub fn main_chunk(&mut self) -> PResult<GcRef<Proto>> {
+    pub fn main_chunk(&mut self) -> PResult<GcRef<GcProto>> {
         self.fs.is_vararg = true;
         self.open_block(false)?;
         self.next()?;
@@ -467,7 +467,7 @@ impl<'a> Parser<'a> {
 
     /// Close the function being compiled: `last_line` is its `lastlinedefined`,
     /// `ret_line` the line of the RET0 added when it does not end in a return.
-    fn finish_function(&mut self, last_line: u32, ret_line: u32) -> PResult<GcRef<Proto>> {
+    fn finish_function(&mut self, last_line: u32, ret_line: u32) -> PResult<GcRef<GcProto>> {
         let goto_base = self.fs.blocks.first().map(|b| b.goto_start).unwrap_or(0);
         self.close_block()?;
         if let Some(g) = self.gotos.get(goto_base).copied() {
@@ -504,7 +504,7 @@ impl<'a> Parser<'a> {
             out.shrink_to_fit();
             out
         }
-        let proto = Proto {
+        let proto = GcProto {
             hdr: GcHeader::new(ObjKind::Proto),
             code: take(&mut fs.code),
             lineinfo: take(&mut fs.lines),
@@ -884,7 +884,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn stmt_goto(&mut self, name: GcRef<LuaStr>, line: u32) -> PResult<()> {
+    fn stmt_goto(&mut self, name: GcRef<GcStr>, line: u32) -> PResult<()> {
         let base = self.fs.label_base;
         let found = (base..self.labels.len()).rev().find(|&i| self.labels[i].name == name);
         if let Some(i) = found {
@@ -1083,7 +1083,7 @@ impl<'a> Parser<'a> {
         self.close_block()
     }
 
-    fn for_num(&mut self, var: GcRef<LuaStr>, line: u32) -> PResult<()> {
+    fn for_num(&mut self, var: GcRef<GcStr>, line: u32) -> PResult<()> {
         let base = self.fs.freereg;
         self.declare_internal("(for index)")?;
         self.declare_internal("(for limit)")?;
@@ -1108,7 +1108,7 @@ impl<'a> Parser<'a> {
         self.for_body(base, line, 1, true)
     }
 
-    fn for_in(&mut self, var: GcRef<LuaStr>, _for_line: u32) -> PResult<()> {
+    fn for_in(&mut self, var: GcRef<GcStr>, _for_line: u32) -> PResult<()> {
         let base = self.fs.freereg;
         self.declare_internal("(for generator)")?;
         self.declare_internal("(for state)")?;
@@ -1565,7 +1565,7 @@ impl<'a> Parser<'a> {
         // the later constant wins. A string key whose value is not constant also gets
         // its slot in the template (valued nil at the end), as in LuaJIT, so the
         // template's layout is LuaJIT's.
-        let mut template: Option<GcRef<crate::object::Table>> = None;
+        let mut template: Option<GcRef<crate::object::GcTable>> = None;
         let mut placeholders = false;
         loop {
             if self.lx.tok == Tok::Char(b'}') {

@@ -10,7 +10,7 @@ fn new_state() -> Box<State> {
 
 /// A compiled chunk and the state whose heap holds it (dropped after the last use).
 struct Compiled {
-    proto: GcRef<Proto>,
+    proto: GcRef<GcProto>,
     _state: Box<State>,
 }
 
@@ -21,8 +21,8 @@ impl std::fmt::Debug for Compiled {
 }
 
 impl std::ops::Deref for Compiled {
-    type Target = Proto;
-    fn deref(&self) -> &Proto {
+    type Target = GcProto;
+    fn deref(&self) -> &GcProto {
         &self.proto
     }
 }

@@ -13,15 +13,15 @@
 
 use crate::alloc::HVec;
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Format, Ins, Op};
-use crate::func::Proto;
+use crate::func::GcProto;
 use crate::object::GcRef;
 
 /// Verify `p` and all prototypes nested in it.
-pub fn verify(p: GcRef<Proto>) -> Result<(), String> {
+pub fn verify(p: GcRef<GcProto>) -> Result<(), String> {
     verify_depth(p, 0)
 }
 
-fn verify_depth(p: GcRef<Proto>, depth: usize) -> Result<(), String> {
+fn verify_depth(p: GcRef<GcProto>, depth: usize) -> Result<(), String> {
     if depth > 1000 {
         return Err("prototypes nested too deeply".into());
     }
@@ -33,7 +33,7 @@ fn verify_depth(p: GcRef<Proto>, depth: usize) -> Result<(), String> {
 }
 
 struct Checker<'a> {
-    p: &'a Proto,
+    p: &'a GcProto,
     pc: usize,
 }
 
@@ -121,7 +121,7 @@ impl Checker<'_> {
     }
 }
 
-fn verify_one(p: &Proto) -> Result<(), String> {
+fn verify_one(p: &GcProto) -> Result<(), String> {
     if p.code.is_empty() {
         return Err("empty code".into());
     }
@@ -391,11 +391,11 @@ pub enum LoopError {
 /// size must not grow the process outside the state's limit): `undump` runs it on
 /// every binary chunk after `verify`; the `compile` fuzz target and the tests run it
 /// on the compiler's output.
-pub fn verify_loops(p: GcRef<Proto>, heap: crate::alloc::HeapRef) -> Result<(), LoopError> {
+pub fn verify_loops(p: GcRef<GcProto>, heap: crate::alloc::HeapRef) -> Result<(), LoopError> {
     verify_loops_depth(p, heap, 0)
 }
 
-fn verify_loops_depth(p: GcRef<Proto>, heap: crate::alloc::HeapRef, depth: usize) -> Result<(), LoopError> {
+fn verify_loops_depth(p: GcRef<GcProto>, heap: crate::alloc::HeapRef, depth: usize) -> Result<(), LoopError> {
     if depth > 1000 {
         return Err(LoopError::Unpaid("prototypes nested too deeply".into()));
     }
@@ -421,7 +421,7 @@ const MAX_TSETM_START: f64 = 4_294_967_296.0;
 /// `while` condition that leads to one (a jump pending at the end of a loop body is
 /// threaded to the loop's start). So the graph of the edges that pay nothing must be
 /// acyclic; one depth-first search over it decides that.
-fn every_loop_pays(p: &Proto, heap: crate::alloc::HeapRef) -> Result<(), LoopError> {
+fn every_loop_pays(p: &GcProto, heap: crate::alloc::HeapRef) -> Result<(), LoopError> {
     let n = p.code.len();
     // Successors along edges that pay nothing (at most two per instruction).
     let succ = |pc: usize| -> [Option<usize>; 2] {

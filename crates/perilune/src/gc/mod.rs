@@ -23,7 +23,7 @@
 //!   `tobefnz` and the VM pulls them with [`next_finalizer`] at a safe point.
 
 use crate::alloc::{Heap, OutOfMemory};
-use crate::object::{GcHeader, GcRef, Table};
+use crate::object::{GcHeader, GcRef, GcTable};
 use crate::value::Value;
 use crate::vm::hot::VmMode;
 use crate::vm::state::State;
@@ -100,7 +100,7 @@ pub struct Gc {
     /// All userdata except those waiting in `tobefnz`. Kept apart from `allgc` so
     /// the atomic phase only walks userdata when it looks for finalizable objects.
     pub udata: Option<GcRef<GcHeader>>,
-    /// Userdata with a `__gc` metamethod that died and wait for their finalizer, in
+    /// GcUdata with a `__gc` metamethod that died and wait for their finalizer, in
     /// order.
     pub tobefnz: Option<GcRef<GcHeader>>,
     pub gray: Option<GcRef<GcHeader>>,
@@ -497,7 +497,7 @@ fn single_step(state: &mut State) -> usize {
 /// Backward barrier: table `t` is about to hold `v` (any store into a table). Cheap
 /// when `t` is not black or `v` is not a white object; call it on every store.
 #[inline(always)]
-pub fn barrier_back(state: &mut State, t: GcRef<Table>, v: Value) {
+pub fn barrier_back(state: &mut State, t: GcRef<GcTable>, v: Value) {
     if is_black(t.header()) && is_white_value(v) {
         barrier_back_slow(state, t);
     }
@@ -505,7 +505,7 @@ pub fn barrier_back(state: &mut State, t: GcRef<Table>, v: Value) {
 
 #[cold]
 #[inline(never)]
-fn barrier_back_slow(state: &mut State, t: GcRef<Table>) {
+fn barrier_back_slow(state: &mut State, t: GcRef<GcTable>) {
     let gc = &mut state.gc;
     // While marking, re-traverse the table in the atomic phase instead of marking
     // each stored value: a table that is written once is usually written again.

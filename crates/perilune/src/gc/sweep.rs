@@ -17,8 +17,8 @@
 
 use super::{mark, SweepList, SWEEP_COST};
 use crate::alloc::Heap;
-use crate::func::{LuaFunction, Proto, Upval};
-use crate::object::{GcHeader, GcRef, ObjKind, Table, Thread, Userdata};
+use crate::func::{GcFunc, GcProto, GcUpval};
+use crate::object::{GcHeader, GcRef, GcTable, GcThread, GcUdata, ObjKind};
 use crate::vm::state::State;
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -87,7 +87,7 @@ pub(crate) fn sweep_step(state: &mut State, max: usize) -> (usize, bool) {
 /// Free an object the sweep found dead and has unlinked.
 fn free_dead(state: &mut State, o: GcRef<GcHeader>) {
     match o.kind() {
-        ObjKind::Upval if o.cast::<Upval>().is_open => {
+        ObjKind::Upval if o.cast::<GcUpval>().is_open => {
             // Its (dead) thread may be swept later and walk its open list: free it
             // at the end of the sweep.
             let gc = &mut state.gc;
@@ -109,7 +109,7 @@ fn free_dead(state: &mut State, o: GcRef<GcHeader>) {
 /// A dead thread's stack is about to be freed: the upvalues on its open list that are
 /// still reachable (a closure escaped from a coroutine that was dropped) take their
 /// value with them.
-fn close_live_upvals(state: &mut State, th: GcRef<Thread>) {
+fn close_live_upvals(state: &mut State, th: GcRef<GcThread>) {
     let mut cur = th.get_mut().open_upvals.take();
     while let Some(uv) = cur {
         // Every upvalue on the list is still allocated: dead open ones wait on
@@ -147,23 +147,23 @@ pub unsafe fn free_object(heap: &Heap, o: GcRef<GcHeader>) {
     unsafe {
         match o.kind() {
             ObjKind::Str => {}
-            ObjKind::Table => drop_and_free::<Table>(heap, o, 0),
+            ObjKind::Table => drop_and_free::<GcTable>(heap, o, 0),
             ObjKind::Function => {
                 let extra = o.aux as usize * 8;
-                drop_and_free::<LuaFunction>(heap, o, extra)
+                drop_and_free::<GcFunc>(heap, o, extra)
             }
-            ObjKind::Proto => drop_and_free::<Proto>(heap, o, 0),
-            ObjKind::Upval => drop_and_free::<Upval>(heap, o, 0),
-            ObjKind::Thread => drop_and_free::<Thread>(heap, o, 0),
+            ObjKind::Proto => drop_and_free::<GcProto>(heap, o, 0),
+            ObjKind::Upval => drop_and_free::<GcUpval>(heap, o, 0),
+            ObjKind::Thread => drop_and_free::<GcThread>(heap, o, 0),
             ObjKind::Userdata => {
-                let u = o.cast::<Userdata>();
+                let u = o.cast::<GcUdata>();
                 // A Rust value in the payload is dropped exactly once: `host` is
                 // taken out first (see `udata.rs`).
                 if let Some(host) = u.get_mut().host.take() {
-                    (host.drop)(Userdata::payload_ptr(u));
+                    (host.drop)(GcUdata::payload_ptr(u));
                 }
                 let extra = u.len;
-                drop_and_free::<Userdata>(heap, o, extra)
+                drop_and_free::<GcUdata>(heap, o, extra)
             }
         }
     }

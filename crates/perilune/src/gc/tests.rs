@@ -5,8 +5,8 @@
 
 use super::*;
 use crate::alloc::{Allocator, HVec, SystemAllocator};
-use crate::func::{Proto, UpvalDesc};
-use crate::object::{LuaFunction, ObjKind, Thread, Upval, Userdata};
+use crate::func::{GcProto, UpvalDesc};
+use crate::object::{GcFunc, GcThread, GcUdata, GcUpval, ObjKind};
 use crate::vm::error::Throw;
 use crate::vm::state::Tm;
 use std::alloc::Layout;
@@ -18,7 +18,7 @@ fn dummy(_: &mut State) -> Result<usize, Throw> {
     Ok(0)
 }
 
-fn key(st: &mut State, name: &str) -> GcRef<crate::object::LuaStr> {
+fn key(st: &mut State, name: &str) -> GcRef<crate::object::GcStr> {
     st.intern(name.as_bytes()).unwrap()
 }
 
@@ -42,7 +42,7 @@ fn verify(st: &mut State) {
 
 /// A userdata whose metatable has `__gc` (any non-nil value will do for the
 /// collector).
-fn finalizable(st: &mut State, mt: GcRef<Table>, tag: u8) -> GcRef<Userdata> {
+fn finalizable(st: &mut State, mt: GcRef<GcTable>, tag: u8) -> GcRef<GcUdata> {
     let u = st.new_userdata(1).unwrap();
     u.get_mut().metatable = Some(mt);
     // SAFETY: the payload is 1 byte long.
@@ -50,7 +50,7 @@ fn finalizable(st: &mut State, mt: GcRef<Table>, tag: u8) -> GcRef<Userdata> {
     u
 }
 
-fn gc_metatable(st: &mut State) -> GcRef<Table> {
+fn gc_metatable(st: &mut State) -> GcRef<GcTable> {
     let mt = st.new_table(0, 1).unwrap();
     let f = st.new_native(dummy, crate::func::FF_C, 0).unwrap();
     let name = st.tm_names[Tm::Gc as usize];
@@ -58,7 +58,7 @@ fn gc_metatable(st: &mut State) -> GcRef<Table> {
     mt
 }
 
-fn weak_table(st: &mut State, mode: &str) -> GcRef<Table> {
+fn weak_table(st: &mut State, mode: &str) -> GcRef<GcTable> {
     let t = st.new_table(0, 0).unwrap();
     let mt = st.new_table(0, 1).unwrap();
     let m = st.str_value(mode.as_bytes()).unwrap();
@@ -240,7 +240,7 @@ fn finalizers_are_queued_in_order_and_run_once() {
     verify(&mut st);
     // Newest first, as Lua 5.1 runs them.
     let mut order = Vec::new();
-    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()) {
+    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()) {
         assert!(u.hdr.marked & mark::FINALIZED != 0);
         // The resurrected environment table is still there.
         assert_eq!(u.env.hdr.kind, ObjKind::Table);
@@ -253,7 +253,7 @@ fn finalizers_are_queued_in_order_and_run_once() {
     // Unreachable again: freed, not finalized a second time.
     full_collect(&mut st);
     verify(&mut st);
-    assert!(next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).is_none());
+    assert!(next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).is_none());
     assert_eq!(st.heap.used(), base);
 }
 
@@ -264,14 +264,14 @@ fn resurrected_object_survives_if_finalizer_stores_it() {
     set_global(&mut st, "mt", Value::table(mt));
     let u = finalizable(&mut st, mt, 9);
     full_collect(&mut st);
-    let got = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).unwrap();
+    let got = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).unwrap();
     assert_eq!(got, u);
     // "The finalizer" stores it in a global.
     set_global(&mut st, "saved", Value::userdata(got));
     for _ in 0..2 {
         full_collect(&mut st);
         verify(&mut st);
-        assert!(next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).is_none());
+        assert!(next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).is_none());
     }
     assert_eq!(get_global(&mut st, "saved").as_userdata(), Some(u));
 }
@@ -292,7 +292,7 @@ fn weak_values_drop_finalized_userdata_but_keys_keep_them() {
     verify(&mut st);
     assert!(wv.get_int(1).is_nil());
     assert!(wk.get(Value::userdata(u)).is_truthy());
-    assert_eq!(next_finalizer(&mut st).map(|o| o.cast::<Userdata>()), Some(u));
+    assert_eq!(next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()), Some(u));
     full_collect(&mut st);
     verify(&mut st);
     assert!(wk.get(Value::userdata(u)).is_nil());
@@ -308,14 +308,14 @@ fn finalizer_taken_during_propagation_keeps_its_colour() {
     full_collect(&mut st);
     // Start the next cycle: the queued objects are roots.
     run_to(&mut st, Phase::Propagate);
-    let u = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).unwrap();
+    let u = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).unwrap();
     let th = st.main_thread.get_mut();
     th.stack[0] = Value::userdata(u);
     th.top = 1;
     verify(&mut st);
     run_to(&mut st, Phase::Pause);
     verify(&mut st);
-    let u2 = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()).unwrap();
+    let u2 = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).unwrap();
     assert_ne!(u, u2);
     st.main_thread.get_mut().top = 0;
     full_collect(&mut st);
@@ -421,14 +421,14 @@ fn full_collect_abandons_marking_in_progress() {
     assert_eq!(st.gc.phase, Phase::Pause);
 }
 
-fn make_proto(st: &mut State, nup: usize) -> GcRef<Proto> {
+fn make_proto(st: &mut State, nup: usize) -> GcRef<GcProto> {
     let h = st.heap_ref();
     let source = st.intern(b"=test").unwrap();
     let desc = UpvalDesc {
         in_stack: true,
         index: 0,
     };
-    let p = Proto {
+    let p = GcProto {
         hdr: GcHeader::new(ObjKind::Proto),
         code: HVec::from_slice(h, &[0u32]).unwrap(),
         lineinfo: HVec::from_slice(h, &[1u32]).unwrap(),
@@ -449,7 +449,7 @@ fn make_proto(st: &mut State, nup: usize) -> GcRef<Proto> {
 
 /// An open upvalue on slot `slot` of thread `th`, linked into its open list (kept
 /// sorted, highest slot first; the test adds them in increasing slot order).
-fn open_upval(st: &mut State, th: GcRef<Thread>, slot: u32) -> GcRef<Upval> {
+fn open_upval(st: &mut State, th: GcRef<GcThread>, slot: u32) -> GcRef<GcUpval> {
     let uv = st.new_upval_closed(Value::NIL).unwrap();
     let u = uv.get_mut();
     u.v = th.get_mut().stack.as_mut_ptr().wrapping_add(slot as usize);
@@ -769,7 +769,7 @@ fn function_and_proto_are_traced() {
     verify(&mut st);
     // Only the dead "f" key node stays in the globals' hash part.
     assert!(st.heap.used() <= base + std::mem::size_of::<crate::table::Node>() * 64);
-    let _ = LuaFunction::alloc_size(0);
+    let _ = GcFunc::alloc_size(0);
 }
 
 #[test]
@@ -787,7 +787,7 @@ fn state_close_queues_every_finalizer() {
     assert_eq!(st.gc.phase, Phase::Pause);
     verify(&mut st);
     let mut tags = Vec::new();
-    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<Userdata>()) {
+    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()) {
         // SAFETY: 1-byte payload.
         tags.push(unsafe { u.payload().read() });
     }

@@ -15,8 +15,8 @@
 //!   strings in `State::tm_names`.
 
 use super::{is_white, mark, Gc, Phase};
-use crate::func::{LuaFunction, Proto, Upval};
-use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table, Thread, Userdata};
+use crate::func::{GcFunc, GcProto, GcUpval};
+use crate::object::{GcHeader, GcRef, GcStr, GcTable, GcThread, GcUdata, ObjKind};
 use crate::value::Value;
 use crate::vm::state::{State, Tm};
 
@@ -46,7 +46,7 @@ pub(crate) fn mark_value(gc: &mut Gc, v: Value) {
 
 /// Raw lookup of metamethod `tm` (named by the fixed string `name`) in `mt`,
 /// honouring the metatable's absence cache. Never allocates, never calls Lua.
-pub(crate) fn raw_tm(mt: GcRef<Table>, tm: Tm, name: GcRef<LuaStr>) -> Value {
+pub(crate) fn raw_tm(mt: GcRef<GcTable>, tm: Tm, name: GcRef<GcStr>) -> Value {
     let idx = tm as u32;
     if idx < 8 && mt.hdr.flags & (1u8 << idx) != 0 {
         return Value::NIL;
@@ -57,10 +57,10 @@ pub(crate) fn raw_tm(mt: GcRef<Table>, tm: Tm, name: GcRef<LuaStr>) -> Value {
 /// The function that finalizes `o` (nil: none), asked of the object's kind: a
 /// userdata's is its metatable's `__gc` (`gc_name` is the interned `"__gc"`). Only
 /// kinds with [`ObjKind::has_finalizer`] can have one. Never allocates.
-pub(crate) fn finalizer_of(o: GcRef<GcHeader>, gc_name: GcRef<LuaStr>) -> Value {
+pub(crate) fn finalizer_of(o: GcRef<GcHeader>, gc_name: GcRef<GcStr>) -> Value {
     match o.kind() {
         ObjKind::Userdata => o
-            .cast::<Userdata>()
+            .cast::<GcUdata>()
             .metatable
             .map_or(Value::NIL, |mt| raw_tm(mt, Tm::Gc, gc_name)),
         ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => {
@@ -73,12 +73,12 @@ pub(crate) fn finalizer_of(o: GcRef<GcHeader>, gc_name: GcRef<LuaStr>) -> Value 
 /// when the next threshold is set, DESIGN.md invariant 5).
 fn payload_bytes(o: GcRef<GcHeader>) -> usize {
     match o.kind() {
-        ObjKind::Userdata => o.cast::<Userdata>().len,
+        ObjKind::Userdata => o.cast::<GcUdata>().len,
         ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => 0,
     }
 }
 
-fn tm_name(state: &State, tm: Tm) -> GcRef<LuaStr> {
+fn tm_name(state: &State, tm: Tm) -> GcRef<GcStr> {
     // `tm_names` has an entry for every `Tm` (it is sized by TM_COUNT).
     state.tm_names[tm as usize]
 }
@@ -143,7 +143,7 @@ fn propagate_all(state: &mut State) -> usize {
     work
 }
 
-fn traverse_table(state: &mut State, t: GcRef<Table>) -> usize {
+fn traverse_table(state: &mut State, t: GcRef<GcTable>) -> usize {
     let mode_name = tm_name(state, Tm::Mode);
     let gc = &mut state.gc;
     let tr = t.get_mut();
@@ -185,10 +185,10 @@ fn traverse_table(state: &mut State, t: GcRef<Table>) -> usize {
             mark_value(gc, n.val);
         }
     }
-    std::mem::size_of::<Table>() + tr.array.byte_size() + tr.node.byte_size()
+    std::mem::size_of::<GcTable>() + tr.array.byte_size() + tr.node.byte_size()
 }
 
-fn traverse_function(gc: &mut Gc, f: GcRef<LuaFunction>) -> usize {
+fn traverse_function(gc: &mut Gc, f: GcRef<GcFunc>) -> usize {
     let fr = f.get_mut();
     mark_object(gc, fr.env.header());
     if let Some(p) = fr.proto() {
@@ -202,10 +202,10 @@ fn traverse_function(gc: &mut Gc, f: GcRef<LuaFunction>) -> usize {
         }
     }
     fr.hdr.marked |= mark::BLACK;
-    LuaFunction::alloc_size(fr.num_upvals())
+    GcFunc::alloc_size(fr.num_upvals())
 }
 
-fn traverse_proto(gc: &mut Gc, p: GcRef<Proto>) -> usize {
+fn traverse_proto(gc: &mut Gc, p: GcRef<GcProto>) -> usize {
     let pr = p.get_mut();
     mark_object(gc, pr.source.header());
     for v in pr.consts.iter() {
@@ -224,8 +224,8 @@ fn traverse_proto(gc: &mut Gc, p: GcRef<Proto>) -> usize {
     proto_bytes(pr)
 }
 
-pub(crate) fn proto_bytes(pr: &Proto) -> usize {
-    std::mem::size_of::<Proto>()
+pub(crate) fn proto_bytes(pr: &GcProto) -> usize {
+    std::mem::size_of::<GcProto>()
         + pr.code.byte_size()
         + pr.lineinfo.byte_size()
         + pr.consts.byte_size()
@@ -235,7 +235,7 @@ pub(crate) fn proto_bytes(pr: &Proto) -> usize {
         + pr.locvars.byte_size()
 }
 
-fn traverse_upval(gc: &mut Gc, u: GcRef<Upval>) -> usize {
+fn traverse_upval(gc: &mut Gc, u: GcRef<GcUpval>) -> usize {
     let ur = u.get_mut();
     // Open: the slot lives in a thread's stack, which is not freed before the sweep.
     mark_value(gc, ur.get());
@@ -248,10 +248,10 @@ fn traverse_upval(gc: &mut Gc, u: GcRef<Upval>) -> usize {
     } else {
         ur.hdr.marked |= mark::BLACK;
     }
-    std::mem::size_of::<Upval>()
+    std::mem::size_of::<GcUpval>()
 }
 
-fn traverse_thread(gc: &mut Gc, th: GcRef<Thread>) -> usize {
+fn traverse_thread(gc: &mut Gc, th: GcRef<GcThread>) -> usize {
     let t = th.get_mut();
     mark_object(gc, t.env.header());
     let top = t.top.min(t.stack.len());
@@ -276,17 +276,17 @@ fn traverse_thread(gc: &mut Gc, th: GcRef<Thread>) -> usize {
         t.hdr.gclist = gc.grayagain;
         gc.grayagain = Some(th.header());
     }
-    std::mem::size_of::<Thread>() + t.stack.byte_size() + t.frames.byte_size()
+    std::mem::size_of::<GcThread>() + t.stack.byte_size() + t.frames.byte_size()
 }
 
-fn traverse_udata(gc: &mut Gc, u: GcRef<Userdata>) -> usize {
+fn traverse_udata(gc: &mut Gc, u: GcRef<GcUdata>) -> usize {
     let ur = u.get_mut();
     if let Some(mt) = ur.metatable {
         mark_object(gc, mt.header());
     }
     mark_object(gc, ur.env.header());
     ur.hdr.marked |= mark::BLACK;
-    Userdata::alloc_size(0)
+    GcUdata::alloc_size(0)
 }
 
 /// The atomic phase: finish marking without interruption, queue dead finalizable
@@ -392,7 +392,7 @@ fn clear_weak(gc: &mut Gc) {
     let mut cur = gc.weak.take();
     while let Some(o) = cur {
         cur = o.gclist;
-        let t = o.cast::<Table>().get_mut();
+        let t = o.cast::<GcTable>().get_mut();
         let weak_k = t.hdr.marked & mark::WEAKKEY != 0;
         let weak_v = t.hdr.marked & mark::WEAKVALUE != 0;
         if weak_v {

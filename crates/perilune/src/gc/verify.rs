@@ -17,9 +17,9 @@
 //!   strings are never freed and exempt too).
 
 use super::{is_black, is_white, mark, trace, Phase};
-use crate::func::{LuaFunction, Upval};
-use crate::object::{GcHeader, GcRef, ObjKind, Table, Thread, Userdata};
-use crate::string::LuaStr;
+use crate::func::{GcFunc, GcUpval};
+use crate::object::{GcHeader, GcRef, GcTable, GcThread, GcUdata, ObjKind};
+use crate::string::GcStr;
 use crate::value::Value;
 use crate::vm::state::State;
 use std::collections::HashMap;
@@ -33,23 +33,23 @@ fn kind_byte(o: GcRef<GcHeader>) -> u8 {
 
 fn object_bytes(o: GcRef<GcHeader>) -> usize {
     match o.kind() {
-        ObjKind::Str => LuaStr::layout(o.cast::<LuaStr>().len).map(|l| l.size()).unwrap_or(0),
+        ObjKind::Str => GcStr::layout(o.cast::<GcStr>().len).map(|l| l.size()).unwrap_or(0),
         ObjKind::Table => {
-            let t = o.cast::<Table>();
-            std::mem::size_of::<Table>() + t.array.byte_size() + t.node.byte_size()
+            let t = o.cast::<GcTable>();
+            std::mem::size_of::<GcTable>() + t.array.byte_size() + t.node.byte_size()
         }
-        ObjKind::Function => LuaFunction::alloc_size(o.aux as usize),
+        ObjKind::Function => GcFunc::alloc_size(o.aux as usize),
         ObjKind::Proto => trace::proto_bytes(&o.cast()),
-        ObjKind::Upval => std::mem::size_of::<Upval>(),
+        ObjKind::Upval => std::mem::size_of::<GcUpval>(),
         ObjKind::Thread => {
-            let t = o.cast::<Thread>();
-            std::mem::size_of::<Thread>() + t.stack.byte_size() + t.frames.byte_size()
+            let t = o.cast::<GcThread>();
+            std::mem::size_of::<GcThread>() + t.stack.byte_size() + t.frames.byte_size()
         }
         ObjKind::Userdata => {
-            let u = o.cast::<Userdata>();
+            let u = o.cast::<GcUdata>();
             // Some host values own blocks of their own (a string buffer's bytes).
             let owned = u.host.and_then(|h| h.heap_bytes).map_or(0, |f| f(u));
-            Userdata::alloc_size(u.len) + owned
+            GcUdata::alloc_size(u.len) + owned
         }
     }
 }
@@ -202,7 +202,7 @@ fn collect_children(
     match o.kind() {
         ObjKind::Str => {}
         ObjKind::Table => {
-            let t = o.cast::<Table>();
+            let t = o.cast::<GcTable>();
             if let Some(mt) = t.metatable {
                 out.push(mt.header());
             }
@@ -218,7 +218,7 @@ fn collect_children(
             }
         }
         ObjKind::Function => {
-            let f = o.cast::<LuaFunction>();
+            let f = o.cast::<GcFunc>();
             out.push(f.env.header());
             if let Some(p) = f.proto() {
                 out.push(p.header());
@@ -230,7 +230,7 @@ fn collect_children(
             }
         }
         ObjKind::Proto => {
-            let p = o.cast::<crate::func::Proto>();
+            let p = o.cast::<crate::func::GcProto>();
             out.push(p.source.header());
             for v in p.consts.iter() {
                 push_value(*v, out);
@@ -240,7 +240,7 @@ fn collect_children(
             out.extend(p.locvars.iter().map(|l| l.name.header()));
         }
         ObjKind::Upval => {
-            let u = o.cast::<Upval>();
+            let u = o.cast::<GcUpval>();
             if !u.is_open {
                 if !std::ptr::eq(u.v, &u.closed) {
                     return Err(format!("closed upvalue {o:?} does not point at its own value"));
@@ -250,7 +250,7 @@ fn collect_children(
             // An open upvalue's value is checked through its thread's stack.
         }
         ObjKind::Thread => {
-            let t = o.cast::<Thread>();
+            let t = o.cast::<GcThread>();
             out.push(t.env.header());
             let top = t.top.min(t.stack.len());
             if t.top > t.stack.len() {
@@ -290,7 +290,7 @@ fn collect_children(
             }
         }
         ObjKind::Userdata => {
-            let u = o.cast::<Userdata>();
+            let u = o.cast::<GcUdata>();
             if let Some(mt) = u.metatable {
                 out.push(mt.header());
             }

@@ -76,7 +76,7 @@ pub type String<'lua> = LuaString<'lua>;
 /// The usual imports.
 pub mod prelude {
     pub use super::{
-        AnyUserData as LuaAnyUserData, Error as LuaError, FromLua, FromLuaMulti, Function as LuaFunction, IntoLua,
+        AnyUserData as LuaAnyUserData, Error as LuaError, FromLua, FromLuaMulti, Function as GcFunc, IntoLua,
         IntoLuaMulti, Lua, LuaString, MetaMethod as LuaMetaMethod, MultiValue as LuaMultiValue, Result as LuaResult,
         Table as LuaTable, Thread as LuaThread, UserData as LuaUserData, UserDataFields as LuaUserDataFields,
         UserDataMethods as LuaUserDataMethods, Value as LuaValue, Variadic as LuaVariadic,

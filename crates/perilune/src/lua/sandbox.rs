@@ -255,6 +255,6 @@ impl Lua {
 
 /// Whether `env` is a sandbox environment (made by [`Lua::create_sandbox`]): all of
 /// them share one protected metatable.
-pub(crate) fn is_sandbox_env(st: &crate::vm::state::State, env: crate::object::GcRef<crate::table::Table>) -> bool {
+pub(crate) fn is_sandbox_env(st: &crate::vm::state::State, env: crate::object::GcRef<crate::table::GcTable>) -> bool {
     matches!(st.sandbox_strings, Some((mt, _)) if env.metatable == Some(mt))
 }

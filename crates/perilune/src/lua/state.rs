@@ -36,7 +36,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use crate::alloc::{Allocator, HeapRef};
-use crate::object::{GcRef, Table as RawTable};
+use crate::object::{GcRef, GcTable};
 use crate::value::Value as Raw;
 use crate::vm::budget::InterruptAction;
 use crate::vm::call::close_upvals;
@@ -240,7 +240,7 @@ pub(crate) struct LuaRaw {
     pub(crate) state: Cell<*mut State>,
     /// The state's heap (its counters are `Cell`s, read without the state).
     heap: HeapRef,
-    refs: GcRef<RawTable>,
+    refs: GcRef<GcTable>,
     /// SAFETY discipline: only touched by the small non-reentrant functions below,
     /// which call neither user code nor anything that could reach them again; `Lua`
     /// is `!Sync` and handles are `!Send`, so this is single-threaded.
@@ -251,9 +251,9 @@ pub(crate) struct LuaRaw {
     pub(crate) self_view: ManuallyDrop<Lua>,
     pub(crate) interrupt_flag: Arc<AtomicBool>,
     /// Cached metatables of userdata types, each held by a ref that is never freed.
-    pub(crate) ud_metatables: UnsafeCell<HashMap<TypeId, GcRef<RawTable>>>,
+    pub(crate) ud_metatables: UnsafeCell<HashMap<TypeId, GcRef<GcTable>>>,
     /// Metatable of wrapped Rust errors (held by a permanent ref).
-    pub(crate) error_mt: GcRef<RawTable>,
+    pub(crate) error_mt: GcRef<GcTable>,
     pub(crate) globals_ref: u32,
     pub(crate) globals: Raw,
     /// The sandbox environment maker, once built (a permanent ref).
@@ -1250,7 +1250,7 @@ unsafe impl Allocator for CatchUnwindAllocator {
 }
 
 /// Give a function's environment (setfenv on a Lua function).
-pub(crate) fn set_function_env(st: &mut State, f: Raw, env: GcRef<RawTable>) {
+pub(crate) fn set_function_env(st: &mut State, f: Raw, env: GcRef<GcTable>) {
     if let Some(func) = f.as_function() {
         if func.is_lua() {
             func.get_mut().env = env;

@@ -28,7 +28,7 @@ pub struct Table<'lua>(pub(crate) LuaRef<'lua>);
 impl<'lua> Table<'lua> {
     /// The VM table. A `Table` handle is only ever made for a table value, so this
     /// is always `Ok`.
-    fn raw_table(&self) -> Result<crate::object::GcRef<crate::object::Table>> {
+    fn raw_table(&self) -> Result<crate::object::GcRef<crate::object::GcTable>> {
         self.0.val.as_table().ok_or(Error::UserDataTypeMismatch)
     }
 

@@ -22,7 +22,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::alloc::OutOfMemory;
-use crate::object::{GcRef, Table as RawTable, Userdata};
+use crate::object::{GcRef, GcTable, GcUdata};
 use crate::udata::HostPayload;
 use crate::value::Value as Raw;
 use crate::vm::error::LResult;
@@ -84,14 +84,14 @@ impl<T: 'static> UdCell<T> {
     ///
     /// # Safety
     /// `u` must stay alive for `'a` (rooted: on the stack, held by a handle, ...).
-    pub(crate) unsafe fn of<'a>(u: GcRef<Userdata>) -> Option<&'a UdCell<T>> {
+    pub(crate) unsafe fn of<'a>(u: GcRef<GcUdata>) -> Option<&'a UdCell<T>> {
         let host = u.host?;
         if (host.type_id)() != TypeId::of::<UdCell<T>>() || u.len < payload_len::<T>() {
             return None;
         }
         // SAFETY: the vtable says the payload holds a `UdCell<T>` at this address
         // (`udata.rs` invariant); the caller keeps the object alive for 'a.
-        Some(unsafe { &*cell_ptr::<T>(Userdata::payload_ptr(u)) })
+        Some(unsafe { &*cell_ptr::<T>(GcUdata::payload_ptr(u)) })
     }
 
     /// The value, if alive and not mutably borrowed (for values that are never
@@ -142,10 +142,10 @@ impl<T: 'static> UdCell<T> {
 pub(crate) fn new_host_userdata<T: 'static>(
     st: &mut State,
     value: T,
-    mt: Option<GcRef<RawTable>>,
-) -> std::result::Result<GcRef<Userdata>, OutOfMemory> {
+    mt: Option<GcRef<GcTable>>,
+) -> std::result::Result<GcRef<GcUdata>, OutOfMemory> {
     let u = st.new_userdata(payload_len::<T>())?;
-    let p = cell_ptr::<T>(Userdata::payload_ptr(u));
+    let p = cell_ptr::<T>(GcUdata::payload_ptr(u));
     // SAFETY: the payload is `payload_len::<T>()` zeroed bytes, enough for a
     // `UdCell<T>` at its aligned position; nothing else refers to it yet.
     unsafe {
@@ -172,12 +172,12 @@ pub(crate) fn new_wrapped_error(
     st: &mut State,
     raw: &LuaRaw,
     e: Error,
-) -> std::result::Result<GcRef<Userdata>, OutOfMemory> {
+) -> std::result::Result<GcRef<GcUdata>, OutOfMemory> {
     new_host_userdata(st, WrappedError(e), Some(raw.error_mt))
 }
 
 /// The metatable of wrapped errors: `__tostring`, `__concat`, protected.
-pub(crate) fn error_metatable_native(st: &mut State) -> LResult<GcRef<RawTable>> {
+pub(crate) fn error_metatable_native(st: &mut State) -> LResult<GcRef<GcTable>> {
     let mt = st.new_table(0, 4)?;
     // Rooted at once: the caller stores it in the host root before any safe point.
     for (name, f) in [
@@ -585,7 +585,7 @@ return function(self, key, value)
 end";
 
 /// The metatable of userdata of type `T`, built once per state and cached.
-fn userdata_metatable<T: UserData>(lua: &Lua) -> Result<GcRef<RawTable>> {
+fn userdata_metatable<T: UserData>(lua: &Lua) -> Result<GcRef<GcTable>> {
     let raw = lua.raw();
     // SAFETY: `ud_metatables` is only touched here, with no user code running while
     // the reference is live.

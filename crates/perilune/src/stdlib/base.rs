@@ -6,7 +6,7 @@
 
 use crate::buf::Buf;
 use crate::compiler::lexer::read_piece;
-use crate::object::{GcRef, LuaFunction, LuaStr};
+use crate::object::{GcFunc, GcRef, GcStr};
 use crate::stdlib::io::{os_error_text, path_of};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
@@ -284,7 +284,7 @@ const NEXT_SCAN_CHUNK: usize = 4096;
 #[allow(clippy::type_complexity)]
 pub(crate) fn next_paid(
     st: &mut State,
-    t: GcRef<crate::table::Table>,
+    t: GcRef<crate::table::GcTable>,
     key: Value,
 ) -> LResult<Result<Option<(Value, Value)>, ()>> {
     let Ok(mut pos) = t.next_position(key) else {
@@ -491,7 +491,7 @@ pub(crate) fn unpack(st: &mut State) -> LResult<usize> {
 
 /// The function at `getfenv`/`setfenv` argument 1: a function, or a level number
 /// (1 = the caller). `None` for level 0 (the thread's environment).
-fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<LuaFunction>>> {
+fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<GcFunc>>> {
     let v = st.arg(1);
     if let Some(f) = v.as_function() {
         return Ok(Some(f));
@@ -670,13 +670,7 @@ fn load_chunk(st: &mut State) -> LResult<usize> {
 
 /// The rest of a binary chunk from the reader, joined on the state's heap (under the
 /// memory limit), then loaded.
-fn load_binary(
-    st: &mut State,
-    reader: Value,
-    first: GcRef<LuaStr>,
-    name: &[u8],
-    mode: Option<&[u8]>,
-) -> LResult<usize> {
+fn load_binary(st: &mut State, reader: Value, first: GcRef<GcStr>, name: &[u8], mode: Option<&[u8]>) -> LResult<usize> {
     let mut src = Buf::new(st.heap_ref());
     let mut piece = Some(first);
     while let Some(p) = piece {
@@ -748,7 +742,7 @@ fn file_chunk_name(path: Option<&[u8]>) -> Vec<u8> {
 
 /// The optional file name argument `i` of `loadfile`/`dofile` (an argument, so it
 /// stays alive while it is used).
-fn path_arg(st: &mut State, i: usize) -> LResult<Option<GcRef<LuaStr>>> {
+fn path_arg(st: &mut State, i: usize) -> LResult<Option<GcRef<GcStr>>> {
     if st.arg(i).is_nil() {
         return Ok(None);
     }

@@ -43,7 +43,7 @@ use super::buffer_codec::{self, Dicts};
 use super::string::{num_to_i32, push_charged};
 use crate::alloc::HVec;
 use crate::buf::{Buf, MAX_STR};
-use crate::object::{GcRef, LuaStr, Table, Userdata};
+use crate::object::{GcRef, GcStr, GcTable, GcUdata};
 use crate::udata::HostPayload;
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
@@ -107,7 +107,7 @@ static BUFFER_PAYLOAD: HostPayload = HostPayload {
 ///
 /// The reference must not be held across anything that can free `u` or run Lua
 /// code; natives re-fetch it after calling back into Lua.
-pub fn buf_of<'a>(u: GcRef<Userdata>) -> Option<&'a mut StrBuf> {
+pub fn buf_of<'a>(u: GcRef<GcUdata>) -> Option<&'a mut StrBuf> {
     let host = u.host?;
     // Buffers are made here with this very vtable: a pointer compare identifies them.
     if !std::ptr::eq(host, &BUFFER_PAYLOAD) || u.len < std::mem::size_of::<StrBuf>() {
@@ -115,23 +115,23 @@ pub fn buf_of<'a>(u: GcRef<Userdata>) -> Option<&'a mut StrBuf> {
     }
     // SAFETY: `host` says the payload holds an initialised `StrBuf` (udata.rs
     // invariant); the VM is single-threaded and callers hold no other reference.
-    Some(unsafe { &mut *Userdata::payload_ptr(u).cast::<StrBuf>() })
+    Some(unsafe { &mut *GcUdata::payload_ptr(u).cast::<StrBuf>() })
 }
 
 /// Heap bytes a buffer holds besides the userdata itself (its data block); 0 for
 /// other userdata. For the heap verifier (through [`HostPayload::heap_bytes`]).
-fn heap_bytes(u: GcRef<Userdata>) -> usize {
+fn heap_bytes(u: GcRef<GcUdata>) -> usize {
     buf_of(u).map_or(0, |sb| sb.data.byte_size())
 }
 
 /// `v` as a buffer object.
-pub fn as_buffer(v: Value) -> Option<GcRef<Userdata>> {
+pub fn as_buffer(v: Value) -> Option<GcRef<GcUdata>> {
     v.as_userdata().filter(|&u| buf_of(u).is_some())
 }
 
 /// The unconsumed bytes of buffer `u` (empty if `u` is not a buffer). Valid until
 /// the buffer is written to, freed or collected.
-pub fn contents<'a>(u: GcRef<Userdata>) -> &'a [u8] {
+pub fn contents<'a>(u: GcRef<GcUdata>) -> &'a [u8] {
     match buf_of(u) {
         Some(sb) => sb.bytes(u),
         None => &[],
@@ -139,7 +139,7 @@ pub fn contents<'a>(u: GcRef<Userdata>) -> &'a [u8] {
 }
 
 /// The bytes of a string, for as long as the caller keeps it alive.
-fn str_bytes<'a>(s: GcRef<LuaStr>) -> &'a [u8] {
+fn str_bytes<'a>(s: GcRef<GcStr>) -> &'a [u8] {
     // SAFETY: strings are immutable and never move; every caller keeps `s`
     // reachable (an argument slot, a buffer's environment) while it uses the slice
     // and runs no collection in between.
@@ -147,7 +147,7 @@ fn str_bytes<'a>(s: GcRef<LuaStr>) -> &'a [u8] {
 }
 
 /// The private environment of `u`, if it still has the one it made.
-fn private_env(u: GcRef<Userdata>, env_id: usize) -> Option<GcRef<Table>> {
+fn private_env(u: GcRef<GcUdata>, env_id: usize) -> Option<GcRef<GcTable>> {
     (env_id != 0 && u.env.as_ptr() as usize == env_id).then_some(u.env)
 }
 
@@ -162,14 +162,14 @@ impl StrBuf {
     }
 
     /// The copy-on-write string, if it is still where the buffer put it.
-    fn cow_str(&self, u: GcRef<Userdata>, cow: Cow) -> Option<GcRef<LuaStr>> {
+    fn cow_str(&self, u: GcRef<GcUdata>, cow: Cow) -> Option<GcRef<GcStr>> {
         let env = private_env(u, self.env_id)?;
         env.get_int(ENV_COW)
             .as_string()
             .filter(|s| s.as_ptr() as usize == cow.addr)
     }
 
-    fn bytes<'a>(&self, u: GcRef<Userdata>) -> &'a [u8] {
+    fn bytes<'a>(&self, u: GcRef<GcUdata>) -> &'a [u8] {
         match self.cow {
             None => {
                 let all = self.data.as_slice();
@@ -189,12 +189,12 @@ impl StrBuf {
         }
     }
 
-    fn len(&self, u: GcRef<Userdata>) -> usize {
+    fn len(&self, u: GcRef<GcUdata>) -> usize {
         self.bytes(u).len()
     }
 
     /// Forget the copy-on-write string (and release it).
-    fn drop_cow(&mut self, u: GcRef<Userdata>) {
+    fn drop_cow(&mut self, u: GcRef<GcUdata>) {
         if self.cow.take().is_some() {
             if let Some(env) = private_env(u, self.env_id) {
                 // Storing nil into a present key never allocates.
@@ -205,7 +205,7 @@ impl StrBuf {
 
     /// Room for `extra` more bytes at the end of `data` (copying the contents out of
     /// a copy-on-write string first).
-    fn make_room(&mut self, st: &mut State, u: GcRef<Userdata>, extra: usize) -> LResult<()> {
+    fn make_room(&mut self, st: &mut State, u: GcRef<GcUdata>, extra: usize) -> LResult<()> {
         if self.cow.is_some() {
             let src = self.bytes(u);
             let need = src.len().saturating_add(extra);
@@ -251,7 +251,7 @@ impl StrBuf {
     }
 
     /// Append `b` (which must not point into this buffer).
-    fn append(&mut self, st: &mut State, u: GcRef<Userdata>, b: &[u8]) -> LResult<()> {
+    fn append(&mut self, st: &mut State, u: GcRef<GcUdata>, b: &[u8]) -> LResult<()> {
         if b.is_empty() {
             return Ok(());
         }
@@ -261,7 +261,7 @@ impl StrBuf {
     }
 
     /// Consume `n` bytes (at most the length).
-    fn consume(&mut self, u: GcRef<Userdata>, n: usize) {
+    fn consume(&mut self, u: GcRef<GcUdata>, n: usize) {
         let n = n.min(self.len(u));
         self.r += n;
         if self.cow.is_none() && self.r >= self.data.len() {
@@ -270,20 +270,20 @@ impl StrBuf {
         }
     }
 
-    fn reset(&mut self, u: GcRef<Userdata>) {
+    fn reset(&mut self, u: GcRef<GcUdata>) {
         self.drop_cow(u);
         self.data.clear();
         self.r = 0;
     }
 
-    fn free(&mut self, u: GcRef<Userdata>) {
+    fn free(&mut self, u: GcRef<GcUdata>) {
         self.drop_cow(u);
         self.data = HVec::new(self.data.heap());
         self.r = 0;
     }
 
     /// The dictionaries (from the private environment).
-    fn dicts(&self, u: GcRef<Userdata>) -> Dicts {
+    fn dicts(&self, u: GcRef<GcUdata>) -> Dicts {
         match private_env(u, self.env_id) {
             Some(env) => Dicts {
                 strs: env.get_int(ENV_DICT_STR).as_table(),
@@ -295,7 +295,7 @@ impl StrBuf {
 }
 
 /// The private environment of `u`, made now if it has none.
-fn ensure_private_env(st: &mut State, u: GcRef<Userdata>) -> LResult<GcRef<Table>> {
+fn ensure_private_env(st: &mut State, u: GcRef<GcUdata>) -> LResult<GcRef<GcTable>> {
     let sb = sbuf(st, u)?;
     if let Some(env) = private_env(u, sb.env_id) {
         return Ok(env);
@@ -310,7 +310,7 @@ fn ensure_private_env(st: &mut State, u: GcRef<Userdata>) -> LResult<GcRef<Table
 // --- Argument helpers ----------------------------------------------------------------
 
 /// The payload of buffer `u` (checked by [`check_buf`] before).
-fn sbuf<'a>(st: &mut State, u: GcRef<Userdata>) -> LResult<&'a mut StrBuf> {
+fn sbuf<'a>(st: &mut State, u: GcRef<GcUdata>) -> LResult<&'a mut StrBuf> {
     match buf_of(u) {
         Some(sb) => Ok(sb),
         None => Err(st.type_error(1, "buffer")),
@@ -318,7 +318,7 @@ fn sbuf<'a>(st: &mut State, u: GcRef<Userdata>) -> LResult<&'a mut StrBuf> {
 }
 
 /// Argument 1 as a buffer ("buffer expected").
-fn check_buf(st: &mut State) -> LResult<GcRef<Userdata>> {
+fn check_buf(st: &mut State) -> LResult<GcRef<GcUdata>> {
     match as_buffer(st.arg(1)) {
         Some(u) => Ok(u),
         None => Err(st.type_error(1, "buffer")),
@@ -339,7 +339,7 @@ fn int_range(st: &mut State, i: usize, lo: i32, hi: i32) -> LResult<usize> {
 }
 
 /// A string argument, not converted from a number (LuaJIT's `lj_lib_checkstrx`).
-fn strict_string(st: &mut State, i: usize) -> LResult<GcRef<LuaStr>> {
+fn strict_string(st: &mut State, i: usize) -> LResult<GcRef<GcStr>> {
     match st.arg(i).as_string() {
         Some(s) => Ok(s),
         None => Err(st.type_error(i, "string")),
@@ -391,7 +391,7 @@ pub(crate) fn m_set(st: &mut State) -> LResult<usize> {
 
 /// Append value `v` (argument `i`) the way `put` does, without metamethods: a
 /// string, a number (`%.14g`) or another buffer. False if `v` is none of these.
-fn put_plain(st: &mut State, u: GcRef<Userdata>, i: usize, v: Value) -> LResult<bool> {
+fn put_plain(st: &mut State, u: GcRef<GcUdata>, i: usize, v: Value) -> LResult<bool> {
     if let Some(s) = v.as_string() {
         sbuf(st, u)?.append(st, u, str_bytes(s))?;
     } else if let Some(n) = v.as_number() {
@@ -571,7 +571,7 @@ pub(crate) fn m_concat(st: &mut State) -> LResult<usize> {
 /// i-1>` unless `dict[e]` is set already; `false` entries are skipped, anything
 /// else is "bad options table". A table that already has a hash part (more than one
 /// node) counts as indexed, as in LuaJIT.
-fn prepare_dict(st: &mut State, d: GcRef<Table>, tables: bool) -> LResult<()> {
+fn prepare_dict(st: &mut State, d: GcRef<GcTable>, tables: bool) -> LResult<()> {
     if d.hash_len() > 1 {
         return Ok(());
     }
@@ -624,7 +624,7 @@ pub(crate) fn buf_new(st: &mut State) -> LResult<usize> {
     // SAFETY: the payload is at least `size_of::<StrBuf>()` bytes, 16-aligned (enough
     // for `StrBuf`, see the assertion above), and holds no value yet.
     unsafe {
-        Userdata::payload_ptr(u)
+        GcUdata::payload_ptr(u)
             .cast::<StrBuf>()
             .write(StrBuf::new(st.heap_ref()))
     };
@@ -669,7 +669,7 @@ pub(crate) fn buf_decode(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-fn set_field(st: &mut State, t: GcRef<Table>, name: &[u8], v: Value) -> LResult<()> {
+fn set_field(st: &mut State, t: GcRef<GcTable>, name: &[u8], v: Value) -> LResult<()> {
     let k = st.str_value(name)?;
     st.table_set(t, k, v)
 }

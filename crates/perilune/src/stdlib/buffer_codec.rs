@@ -45,7 +45,7 @@
 //!   byte copied and per table slot scanned or allocated.
 
 use crate::alloc::HVec;
-use crate::object::{GcRef, LuaStr, Table};
+use crate::object::{GcRef, GcStr, GcTable};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
@@ -81,8 +81,8 @@ const TAG_STR: u32 = 0x20;
 /// stores it) added to their hash part when the buffer was made.
 #[derive(Clone, Copy, Default)]
 pub struct Dicts {
-    pub strs: Option<GcRef<Table>>,
-    pub mts: Option<GcRef<Table>>,
+    pub strs: Option<GcRef<GcTable>>,
+    pub mts: Option<GcRef<GcTable>>,
 }
 
 /// The 0-based dictionary position stored for an entry (`None` if it has none).
@@ -134,7 +134,7 @@ impl Encoder<'_> {
         }
     }
 
-    fn string(&mut self, st: &mut State, s: GcRef<LuaStr>) -> LResult<()> {
+    fn string(&mut self, st: &mut State, s: GcRef<GcStr>) -> LResult<()> {
         let b = s.as_bytes();
         st.charge_bytes(b.len())?;
         // A string longer than u32 cannot exist (strings stop at MAX_STR).
@@ -177,7 +177,7 @@ impl Encoder<'_> {
         Err(st.rt_error_parts(&[b"cannot serialize '", tn.as_bytes(), b"'"]))
     }
 
-    fn table(&mut self, st: &mut State, t: GcRef<Table>) -> LResult<()> {
+    fn table(&mut self, st: &mut State, t: GcRef<GcTable>) -> LResult<()> {
         if self.depth <= 0 {
             return Err(st.rt_error("too deep to serialize"));
         }

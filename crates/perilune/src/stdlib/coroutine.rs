@@ -1,6 +1,6 @@
 //! The `coroutine` library.
 
-use crate::object::{GcRef, Thread};
+use crate::object::{GcRef, GcThread};
 use crate::value::Value;
 use crate::vm::coroutine::ResumeError;
 use crate::vm::error::{LResult, Throw};
@@ -17,7 +17,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
     st.set_global("coroutine", Value::table(t))
 }
 
-fn check_co(st: &mut State, i: usize) -> LResult<GcRef<Thread>> {
+fn check_co(st: &mut State, i: usize) -> LResult<GcRef<GcThread>> {
     match st.arg(i).as_thread() {
         Some(t) => Ok(t),
         None => Err(st.arg_error(i, "coroutine expected")),

@@ -15,7 +15,7 @@
 //! other live slots (up to the next frame), and with negative n the extra arguments
 //! of a vararg function, named `(*vararg)` (LuaJIT 2.1).
 
-use crate::object::{GcRef, LuaFunction, Table, Thread};
+use crate::object::{GcFunc, GcRef, GcTable, GcThread};
 use crate::value::Value;
 use crate::vm::debug::{current_line_in, function_name_kind_in, thread_frame_proto};
 use crate::vm::error::{LResult, Throw};
@@ -37,7 +37,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
 
 /// The thread an optional first argument names, and how many arguments it takes (0
 /// or 1): the others follow it.
-fn thread_arg(st: &State) -> (GcRef<Thread>, usize) {
+fn thread_arg(st: &State) -> (GcRef<GcThread>, usize) {
     match st.arg(1).as_thread() {
         Some(t) => (t, 1),
         None => (st.cur, 0),
@@ -45,12 +45,12 @@ fn thread_arg(st: &State) -> (GcRef<Thread>, usize) {
 }
 
 /// Index of the frame at `level` (0 = top) of `th`, if there is one.
-fn frame_index(th: GcRef<Thread>, level: i64) -> Option<usize> {
+fn frame_index(th: GcRef<GcThread>, level: i64) -> Option<usize> {
     th.frame_index(usize::try_from(level).ok()?)
 }
 
 /// Set `t[name] = v` (raw).
-fn set_field(st: &mut State, t: GcRef<Table>, name: &str, v: Value) -> LResult<()> {
+fn set_field(st: &mut State, t: GcRef<GcTable>, name: &str, v: Value) -> LResult<()> {
     let k = st.str_value(name.as_bytes())?;
     st.table_set(t, k, v)
 }
@@ -135,7 +135,7 @@ pub(crate) fn setfenv(st: &mut State) -> LResult<usize> {
 /// What `getinfo` describes: a function value, or a frame of a thread.
 enum Target {
     Func(Value),
-    Frame(GcRef<Thread>, usize),
+    Frame(GcRef<GcThread>, usize),
 }
 
 pub(crate) fn getinfo(st: &mut State) -> LResult<usize> {
@@ -254,12 +254,12 @@ pub(crate) fn getinfo(st: &mut State) -> LResult<usize> {
 struct Local {
     name: &'static str,
     /// For named locals, the name string (the `name` field is then unused).
-    named: Option<GcRef<crate::object::LuaStr>>,
+    named: Option<GcRef<crate::object::GcStr>>,
     slot: usize,
 }
 
 /// Local `n` of frame `idx` of `th`, if it exists.
-fn find_local(th: GcRef<Thread>, idx: usize, n: i64) -> Option<Local> {
+fn find_local(th: GcRef<GcThread>, idx: usize, n: i64) -> Option<Local> {
     let ci = th.frame(idx)?;
     let base = ci.base as usize;
     if n < 0 {
@@ -313,7 +313,7 @@ fn local_name_value(st: &mut State, l: &Local) -> LResult<Value> {
 }
 
 /// Level argument `i` of `getlocal`/`setlocal` as a frame index of `th`.
-fn level_arg(st: &mut State, th: GcRef<Thread>, i: usize) -> LResult<usize> {
+fn level_arg(st: &mut State, th: GcRef<GcThread>, i: usize) -> LResult<usize> {
     let level = st.check_integer(i)?;
     match frame_index(th, level) {
         Some(idx) => Ok(idx),
@@ -363,7 +363,7 @@ pub(crate) fn setlocal(st: &mut State) -> LResult<usize> {
     match find_local(th, idx, n) {
         Some(l) => {
             let name = local_name_value(st, &l)?;
-            // Thread stacks have no write barrier: the collector traverses threads
+            // GcThread stacks have no write barrier: the collector traverses threads
             // again in the atomic phase (gc/trace.rs).
             th.get_mut().stack[l.slot] = v;
             st.push(name)?;
@@ -376,7 +376,7 @@ pub(crate) fn setlocal(st: &mut State) -> LResult<usize> {
 // --- Upvalues -----------------------------------------------------------------------
 
 /// Argument `i` as a function (`function expected` otherwise).
-fn check_function(st: &mut State, i: usize) -> LResult<GcRef<LuaFunction>> {
+fn check_function(st: &mut State, i: usize) -> LResult<GcRef<GcFunc>> {
     match st.arg(i).as_function() {
         Some(f) => Ok(f),
         None => Err(st.type_error(i, "function")),
@@ -384,7 +384,7 @@ fn check_function(st: &mut State, i: usize) -> LResult<GcRef<LuaFunction>> {
 }
 
 /// Upvalue index argument `i` of `f` (0-based), if in range.
-fn upval_index(st: &mut State, f: GcRef<LuaFunction>, i: usize) -> LResult<Option<usize>> {
+fn upval_index(st: &mut State, f: GcRef<GcFunc>, i: usize) -> LResult<Option<usize>> {
     let n = st.check_integer(i)?;
     Ok(usize::try_from(n)
         .ok()
@@ -393,7 +393,7 @@ fn upval_index(st: &mut State, f: GcRef<LuaFunction>, i: usize) -> LResult<Optio
 }
 
 /// Name of upvalue `i` of `f` (natives: the empty string, as in LuaJIT).
-fn upval_name(st: &mut State, f: GcRef<LuaFunction>, i: usize) -> LResult<Value> {
+fn upval_name(st: &mut State, f: GcRef<GcFunc>, i: usize) -> LResult<Value> {
     match f.proto().and_then(|p| p.upval_names.get(i).copied()) {
         Some(s) => Ok(Value::string(s)),
         None => Ok(st.str_value(b"")?),
@@ -436,7 +436,7 @@ pub(crate) fn setupvalue(st: &mut State) -> LResult<usize> {
 /// Function argument `fi` and upvalue index argument `fi + 1` for `upvalueid` and
 /// `upvaluejoin`: errors for a missing function, a native when `lua_only`, and an
 /// index out of range.
-fn upval_ref(st: &mut State, fi: usize, lua_only: bool) -> LResult<(GcRef<LuaFunction>, usize)> {
+fn upval_ref(st: &mut State, fi: usize, lua_only: bool) -> LResult<(GcRef<GcFunc>, usize)> {
     let f = check_function(st, fi)?;
     if lua_only && !f.is_lua() {
         return Err(st.arg_error(fi, "Lua function expected"));

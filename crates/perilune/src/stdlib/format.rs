@@ -28,7 +28,7 @@ use super::buffer;
 use super::string::{check_int, num_to_i64};
 use crate::buf::Buf;
 use crate::number::{fmt_float, FloatConv, FloatSpec, FMT_FLOAT_BUF};
-use crate::object::{GcRef, LuaStr, Userdata};
+use crate::object::{GcRef, GcStr, GcUdata};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::{State, Tm};
@@ -107,10 +107,10 @@ pub fn format_into(
     st: &mut State,
     fmt_arg: usize,
     out: &mut Buf,
-    target: Option<GcRef<Userdata>>,
+    target: Option<GcRef<GcUdata>>,
     flush: &mut dyn FnMut(&mut State, &mut Buf) -> LResult<()>,
 ) -> LResult<()> {
-    let fs: GcRef<LuaStr> = st.check_string(fmt_arg)?;
+    let fs: GcRef<GcStr> = st.check_string(fmt_arg)?;
     // The format string stays rooted in its argument slot while `__tostring` runs.
     let fmt = fs.as_bytes();
     let mut arg = fmt_arg;
@@ -163,7 +163,7 @@ fn convert(
     out: &mut Buf,
     sp: &Spec,
     arg: usize,
-    target: Option<GcRef<Userdata>>,
+    target: Option<GcRef<GcUdata>>,
     flush: &mut dyn FnMut(&mut State, &mut Buf) -> LResult<()>,
 ) -> LResult<()> {
     match sp.conv {
@@ -252,7 +252,7 @@ fn to_text<'a>(
     st: &mut State,
     out: &mut Buf,
     arg: usize,
-    target: Option<GcRef<Userdata>>,
+    target: Option<GcRef<GcUdata>>,
     flush: &mut dyn FnMut(&mut State, &mut Buf) -> LResult<()>,
 ) -> LResult<&'a [u8]> {
     let mut v = st.arg(arg);

@@ -30,7 +30,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::iofile::{file_of, install, payload_len, LFile, RdErr, Stream, Vbuf};
 use crate::buf::{Buf, MAX_STR};
-use crate::object::{GcRef, Userdata};
+use crate::object::{GcRef, GcUdata};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
@@ -88,7 +88,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
 /// it or stores it) before anything else can run the collector, then installs a
 /// stream in it; opening the OS handle only after the object exists means an
 /// allocation failure can never leak a handle.
-fn new_file(st: &mut State) -> LResult<GcRef<Userdata>> {
+fn new_file(st: &mut State) -> LResult<GcRef<GcUdata>> {
     let k = st.intern(b"FILE*")?;
     let mt = st.registry.get_str(k).as_table();
     let u = st.new_userdata(payload_len())?;
@@ -99,7 +99,7 @@ fn new_file(st: &mut State) -> LResult<GcRef<Userdata>> {
 }
 
 /// Put an open stream into a file object made by [`new_file`].
-fn install_stream(u: GcRef<Userdata>, stream: Stream, readable: bool, writable: bool) {
+fn install_stream(u: GcRef<GcUdata>, stream: Stream, readable: bool, writable: bool) {
     if let Some(f) = file_of(u) {
         // Standard error is unbuffered, as in C.
         if matches!(stream, Stream::Stderr) {
@@ -112,7 +112,7 @@ fn install_stream(u: GcRef<Userdata>, stream: Stream, readable: bool, writable: 
 }
 
 /// Argument `i` as a file object (open or closed).
-fn check_file(st: &mut State, i: usize) -> LResult<GcRef<Userdata>> {
+fn check_file(st: &mut State, i: usize) -> LResult<GcRef<GcUdata>> {
     match st.arg(i).as_userdata() {
         Some(u) if file_of(u).is_some() => Ok(u),
         _ => Err(st.type_error(i, "FILE*")),
@@ -120,7 +120,7 @@ fn check_file(st: &mut State, i: usize) -> LResult<GcRef<Userdata>> {
 }
 
 /// Argument `i` as an open file.
-fn check_open(st: &mut State, i: usize) -> LResult<GcRef<Userdata>> {
+fn check_open(st: &mut State, i: usize) -> LResult<GcRef<GcUdata>> {
     let u = check_file(st, i)?;
     if file_of(u).is_none_or(|f| f.is_closed()) {
         return Err(st.rt_error("attempt to use a closed file"));
@@ -129,7 +129,7 @@ fn check_open(st: &mut State, i: usize) -> LResult<GcRef<Userdata>> {
 }
 
 /// The file at registry key `k`, which must be open.
-fn std_file(st: &mut State, k: &'static u8) -> LResult<GcRef<Userdata>> {
+fn std_file(st: &mut State, k: &'static u8) -> LResult<GcRef<GcUdata>> {
     let v = st.registry.get(key(k));
     match v.as_userdata() {
         Some(u) if file_of(u).is_some_and(|f| !f.is_closed()) => Ok(u),
@@ -218,7 +218,7 @@ fn parse_mode(mode: &[u8]) -> Option<std::fs::OpenOptions> {
 
 /// Open `name` with `mode` into a new file object pushed on the stack. On failure
 /// the object stays closed and the error is returned.
-fn open_file(st: &mut State, name: &[u8], mode: &[u8]) -> LResult<Result<GcRef<Userdata>, io::Error>> {
+fn open_file(st: &mut State, name: &[u8], mode: &[u8]) -> LResult<Result<GcRef<GcUdata>, io::Error>> {
     let u = new_file(st)?;
     st.push(Value::userdata(u))?;
     let Some(opts) = parse_mode(mode) else {
@@ -270,7 +270,7 @@ fn parse_fmt(st: &mut State, i: usize) -> LResult<Fmt> {
 }
 
 /// Read one format; `None` when it fails (end of file, no number).
-fn read_one(st: &mut State, u: GcRef<Userdata>, fmt: Fmt) -> Result<Option<Value>, RdErr> {
+fn read_one(st: &mut State, u: GcRef<GcUdata>, fmt: Fmt) -> Result<Option<Value>, RdErr> {
     let heap = st.heap_ref();
     let mut buf = Buf::new(heap);
     let Some(f) = file_of(u) else {
@@ -303,7 +303,7 @@ fn read_one(st: &mut State, u: GcRef<Userdata>, fmt: Fmt) -> Result<Option<Value
 /// Read the formats in arguments `first..` (a line if there are none) from `u` and
 /// push the results. An I/O error gives `nil, msg, errno` when `raise` is false and
 /// a raised error otherwise.
-fn read_formats(st: &mut State, u: GcRef<Userdata>, first: usize, raise: bool) -> LResult<usize> {
+fn read_formats(st: &mut State, u: GcRef<GcUdata>, first: usize, raise: bool) -> LResult<usize> {
     let nargs = st.arg_count();
     let last = nargs.max(first);
     let mut pushed = 0;
@@ -373,7 +373,7 @@ pub(crate) fn lines_iter(st: &mut State) -> LResult<usize> {
 
 /// Push a `lines` iterator over `u` with the formats in arguments `first..`.
 /// `nfmt` is counted by the caller before it pushes anything.
-fn push_lines(st: &mut State, u: GcRef<Userdata>, first: usize, nfmt: usize, close_at_end: bool) -> LResult<usize> {
+fn push_lines(st: &mut State, u: GcRef<GcUdata>, first: usize, nfmt: usize, close_at_end: bool) -> LResult<usize> {
     let it = super::new_func(st, super::FF_LINES_ITER, 3 + nfmt)?;
     let ups = it.native_upvals();
     ups[0] = Value::userdata(u);
@@ -413,7 +413,7 @@ pub(crate) fn io_lines(st: &mut State) -> LResult<usize> {
 
 // --- Writing ------------------------------------------------------------------------
 
-fn write_args(st: &mut State, u: GcRef<Userdata>, first: usize) -> LResult<usize> {
+fn write_args(st: &mut State, u: GcRef<GcUdata>, first: usize) -> LResult<usize> {
     if file_of(u).is_some_and(|f| matches!(f.stream, Stream::Stdout)) {
         return write_stdout_args(st, first);
     }
@@ -483,7 +483,7 @@ pub(crate) fn io_write(st: &mut State) -> LResult<usize> {
 // --- Other methods ------------------------------------------------------------------
 
 /// Close `u`: standard files refuse.
-fn close_file(st: &mut State, u: GcRef<Userdata>) -> LResult<usize> {
+fn close_file(st: &mut State, u: GcRef<GcUdata>) -> LResult<usize> {
     let Some(f) = file_of(u) else { return Ok(0) };
     if f.is_std() {
         st.push(Value::NIL)?;
@@ -598,7 +598,7 @@ pub(crate) fn f_gc(st: &mut State) -> LResult<usize> {
 pub(crate) fn f_tostring(st: &mut State) -> LResult<usize> {
     let u = check_file(st, 1)?;
     let text = match file_of(u) {
-        Some(f) if !f.is_closed() => format!("file ({:p})", Userdata::payload_ptr(u)),
+        Some(f) if !f.is_closed() => format!("file ({:p})", GcUdata::payload_ptr(u)),
         _ => "file (closed)".to_string(),
     };
     st.push_str(text.as_bytes())?;
@@ -761,7 +761,7 @@ pub fn flush_all(st: &mut State) {
         let mut cur = list;
         while let Some(o) = cur {
             cur = o.next;
-            if let Some(f) = file_of(o.cast::<Userdata>()) {
+            if let Some(f) = file_of(o.cast::<GcUdata>()) {
                 let _ = f.flush();
             }
         }

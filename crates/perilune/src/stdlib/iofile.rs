@@ -31,7 +31,7 @@ use std::process::{Child, ChildStdin, ChildStdout};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::buf::Buf;
-use crate::object::{GcRef, Userdata};
+use crate::object::{GcRef, GcUdata};
 use crate::udata::HostPayload;
 use crate::vm::error::Throw;
 
@@ -647,13 +647,13 @@ pub fn payload_len() -> usize {
 }
 
 /// Store `f` in the fresh userdata `u` (created with [`payload_len`] bytes).
-pub fn install(u: GcRef<Userdata>, f: LFile) {
+pub fn install(u: GcRef<GcUdata>, f: LFile) {
     if u.len < payload_len() || u.host.is_some() {
         return;
     }
     // SAFETY: the payload is at least `size_of::<LFile>()` bytes, 16-aligned (enough
     // for `LFile`, see the assertion above), and holds no value yet.
-    unsafe { Userdata::payload_ptr(u).cast::<LFile>().write(f) };
+    unsafe { GcUdata::payload_ptr(u).cast::<LFile>().write(f) };
     u.get_mut().host = Some(&FILE_PAYLOAD);
 }
 
@@ -662,12 +662,12 @@ pub fn install(u: GcRef<Userdata>, f: LFile) {
 /// The reference must not be held across anything that can free `u` (a call back
 /// into Lua, a collection step); natives use it within one operation on a rooted
 /// argument or upvalue.
-pub fn file_of<'a>(u: GcRef<Userdata>) -> Option<&'a mut LFile> {
+pub fn file_of<'a>(u: GcRef<GcUdata>) -> Option<&'a mut LFile> {
     let host = u.host?;
     if (host.type_id)() != TypeId::of::<LFile>() || u.len < payload_len() {
         return None;
     }
     // SAFETY: `host` says the payload holds an initialised `LFile` (udata.rs
     // invariant); the VM is single-threaded and callers hold no other reference.
-    Some(unsafe { &mut *Userdata::payload_ptr(u).cast::<LFile>() })
+    Some(unsafe { &mut *GcUdata::payload_ptr(u).cast::<LFile>() })
 }

@@ -7,7 +7,7 @@
 //! `log2`, and `random` uses a combined Tausworthe generator seeded the way LuaJIT
 //! seeds its own, so the sequence for a given seed is the same.
 
-use crate::object::{GcRef, Userdata};
+use crate::object::{GcRef, GcUdata};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
@@ -35,10 +35,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
 }
 
 /// `random` and `randomseed` over the generator state in userdata `ud`.
-fn generator_functions(
-    st: &mut State,
-    ud: GcRef<Userdata>,
-) -> LResult<[(&'static str, GcRef<crate::func::LuaFunction>); 2]> {
+fn generator_functions(st: &mut State, ud: GcRef<GcUdata>) -> LResult<[(&'static str, GcRef<crate::func::GcFunc>); 2]> {
     let udv = Value::userdata(ud);
     let mut make = |name: &'static str, ffid: u16| -> LResult<_> {
         let fv = super::new_func(st, ffid, 1)?;
@@ -313,7 +310,7 @@ struct Rng {
 }
 
 impl Rng {
-    fn load(ud: GcRef<Userdata>) -> Rng {
+    fn load(ud: GcRef<GcUdata>) -> Rng {
         let mut words = [0u64; 5];
         let p = ud.payload() as *const u64;
         for (i, w) in words.iter_mut().enumerate() {
@@ -327,7 +324,7 @@ impl Rng {
         }
     }
 
-    fn store(&self, ud: GcRef<Userdata>) {
+    fn store(&self, ud: GcRef<GcUdata>) {
         let words = [self.z[0], self.z[1], self.z[2], self.z[3], self.seeded as u64];
         let p = ud.payload() as *mut u64;
         for (i, w) in words.iter().enumerate() {
@@ -384,7 +381,7 @@ impl Rng {
     }
 }
 
-fn rng_userdata(st: &mut State) -> LResult<GcRef<Userdata>> {
+fn rng_userdata(st: &mut State) -> LResult<GcRef<GcUdata>> {
     match st.native_upval(0).as_userdata() {
         Some(u) if u.len >= RNG_BYTES => Ok(u),
         _ => Err(st.rt_error("internal error: random state missing")),

@@ -8,7 +8,7 @@
 //! Invariants:
 //! - Every native function the libraries make is a row of [`LIB_FUNCS`] (library,
 //!   name, function, fast-function id), and its function object carries that id
-//!   ([`LuaFunction::ffid`](crate::func::LuaFunction)); the name comes from the row.
+//!   ([`GcFunc::ffid`](crate::func::GcFunc)); the name comes from the row.
 //!   Ids are unique. A library opens by entering its rows into its table
 //!   ([`open_funcs`]); rows of [`Lib::Made`] are made by their library's code
 //!   ([`new_func`]) because they carry upvalues or are made per call.
@@ -34,8 +34,8 @@ pub mod pattern;
 pub mod string;
 pub mod table;
 
-use crate::func::{LuaFunction, NativeFn, FF_OWN, FF_PCALL, FF_TOSTRING, FF_XPCALL};
-use crate::object::{GcRef, Table};
+use crate::func::{GcFunc, NativeFn, FF_OWN, FF_PCALL, FF_TOSTRING, FF_XPCALL};
+use crate::object::{GcRef, GcTable};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
@@ -198,7 +198,7 @@ pub static LIB_FUNCS: &[LibFunc] = &[
     row(Lib::String, "reverse", string::reverse, 80),
     row(Lib::String, "sub", string::sub, 78),
     row(Lib::String, "upper", string::upper, 82),
-    // Table
+    // GcTable
     row(Lib::Table, "concat", table::concat, 92),
     row(Lib::Table, "insert", table::insert, 91),
     row(Lib::Table, "remove", table::remove, FF_OWN + 3),
@@ -344,7 +344,7 @@ pub fn ff_name(ffid: u16) -> &'static str {
 }
 
 /// Enter the functions of `lib` into table `t`, each under its name.
-pub fn open_funcs(st: &mut State, lib: Lib, t: GcRef<Table>) -> LResult<()> {
+pub fn open_funcs(st: &mut State, lib: Lib, t: GcRef<GcTable>) -> LResult<()> {
     st.ff_name = ff_name;
     for r in LIB_FUNCS.iter().filter(|r| r.lib == lib) {
         let fv = st.new_native(r.f, r.ffid, 0)?;
@@ -363,7 +363,7 @@ impl State {
 }
 
 /// A new function object for the row with id `ffid`, with `nup` upvalues (nil).
-pub fn new_func(st: &mut State, ffid: u16, nup: usize) -> LResult<GcRef<LuaFunction>> {
+pub fn new_func(st: &mut State, ffid: u16, nup: usize) -> LResult<GcRef<GcFunc>> {
     let Some(r) = lib_func(ffid) else {
         return Err(st.rt_error("internal error: no library function with this id"));
     };

@@ -113,7 +113,7 @@ fn strftime_piece(out: &mut Buf, spec: &[u8], tm: &libc::tm) -> LResult<()> {
     Ok(())
 }
 
-fn set_field(st: &mut State, t: crate::object::GcRef<crate::object::Table>, k: &str, v: Value) -> LResult<()> {
+fn set_field(st: &mut State, t: crate::object::GcRef<crate::object::GcTable>, k: &str, v: Value) -> LResult<()> {
     let k = st.str_value(k.as_bytes())?;
     st.table_set(t, k, v)
 }
@@ -194,7 +194,7 @@ pub(crate) fn difftime(st: &mut State) -> LResult<usize> {
 /// A `time` table field: its integer value, `default` when absent, or the error.
 fn get_field(
     st: &mut State,
-    t: crate::object::GcRef<crate::object::Table>,
+    t: crate::object::GcRef<crate::object::GcTable>,
     k: &str,
     default: Option<i32>,
 ) -> LResult<i32> {

@@ -24,7 +24,7 @@
 //! `table.clear`, and the `jit.*` modules, into `package.preload`.
 
 use crate::buf::Buf;
-use crate::object::{GcRef, LuaStr, Table};
+use crate::object::{GcRef, GcStr, GcTable};
 use crate::stdlib::base::{read_source, skip_shebang};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
@@ -114,12 +114,12 @@ fn sentinel() -> Value {
     Value::light_userdata(&SENTINEL as *const u8 as usize)
 }
 
-fn set_field(st: &mut State, t: GcRef<Table>, name: &[u8], v: Value) -> LResult<()> {
+fn set_field(st: &mut State, t: GcRef<GcTable>, name: &[u8], v: Value) -> LResult<()> {
     let k = st.str_value(name)?;
     st.table_set(t, k, v)
 }
 
-fn get_field(st: &mut State, t: GcRef<Table>, name: &[u8]) -> LResult<Value> {
+fn get_field(st: &mut State, t: GcRef<GcTable>, name: &[u8]) -> LResult<Value> {
     let k = st.intern(name)?;
     Ok(t.get_str(k))
 }
@@ -352,7 +352,7 @@ fn replace(st: &State, s: &[u8], from: &[u8], to: &[u8]) -> LResult<Buf> {
 }
 
 /// "error loading module 'x' from file 'f':\n\tmsg".
-fn load_error(st: &mut State, name: GcRef<LuaStr>, file: &[u8], msg: &[u8]) -> Throw {
+fn load_error(st: &mut State, name: GcRef<GcStr>, file: &[u8], msg: &[u8]) -> Throw {
     let text = format!(
         "error loading module '{}' from file '{}':\n\t{}",
         name.to_str_lossy(),
@@ -501,7 +501,7 @@ pub(crate) fn seeall(st: &mut State) -> LResult<usize> {
 
 /// The table at dotted path `name` under `root`, creating missing levels; `Err`
 /// with the name if a level holds something else.
-fn find_table(st: &mut State, root: GcRef<Table>, name: &[u8]) -> LResult<Option<GcRef<Table>>> {
+fn find_table(st: &mut State, root: GcRef<GcTable>, name: &[u8]) -> LResult<Option<GcRef<GcTable>>> {
     let mut t = root;
     for part in name.split(|&b| b == b'.') {
         let k = st.str_value(part)?;

@@ -24,7 +24,7 @@
 
 use super::pattern::{self, Capture, Matcher, PatternError, Pay};
 use crate::buf::{Buf, MAX_STR};
-use crate::object::{GcRef, LuaStr};
+use crate::object::{GcRef, GcStr};
 use crate::value::{LuaType, Value};
 use crate::vm::budget::CHUNK_BYTES;
 use crate::vm::error::{LResult, Throw};
@@ -92,7 +92,7 @@ pub fn opt_int(st: &mut State, i: usize, def: i32) -> LResult<i32> {
 
 /// String argument `i`. It stays rooted in its argument slot (`check_string` stores
 /// a converted number there), so its bytes stay valid across calls back into Lua.
-fn str_arg(st: &mut State, i: usize) -> LResult<GcRef<LuaStr>> {
+fn str_arg(st: &mut State, i: usize) -> LResult<GcRef<GcStr>> {
     st.check_string(i)
 }
 

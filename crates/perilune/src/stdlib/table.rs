@@ -16,7 +16,7 @@
 //! call, since the collector can run during a call.
 
 use crate::alloc::HVec;
-use crate::object::{GcRef, Table};
+use crate::object::{GcRef, GcTable};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::state::{State, Tm};
@@ -34,7 +34,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
 
 /// Put `table.new` and `table.clear` into `package.loaded` under the names
 /// `require` will look for, if the package library is already open.
-fn register_loaded(st: &mut State, t: GcRef<Table>) -> LResult<()> {
+fn register_loaded(st: &mut State, t: GcRef<GcTable>) -> LResult<()> {
     let pkg = st.get_global("package")?;
     let Some(pkg) = pkg.as_table() else { return Ok(()) };
     let k = st.intern(b"loaded")?;
@@ -74,7 +74,7 @@ fn charge(st: &mut State, units: u64) -> LResult<()> {
 }
 
 /// Raw `t[k] = v` with the GC barrier.
-fn set(st: &mut State, t: GcRef<Table>, k: i64, v: Value) -> LResult<()> {
+fn set(st: &mut State, t: GcRef<GcTable>, k: i64, v: Value) -> LResult<()> {
     st.table_set(t, Value::number(k as f64), v)
 }
 
@@ -388,7 +388,7 @@ pub(crate) fn sort(st: &mut State) -> LResult<usize> {
 
 struct Sorter {
     /// The table (rooted: it is argument 1).
-    t: GcRef<Table>,
+    t: GcRef<GcTable>,
     /// Whether argument 2 is a comparison function.
     has_cmp: bool,
 }

@@ -23,10 +23,10 @@ impl Env {
     fn href(&self) -> HeapRef {
         HeapRef::new(&self.heap)
     }
-    fn table(&self, narray: usize, nhash: usize) -> Table {
-        Table::new(self.href(), narray, nhash).unwrap()
+    fn table(&self, narray: usize, nhash: usize) -> GcTable {
+        GcTable::new(self.href(), narray, nhash).unwrap()
     }
-    fn s(&mut self, text: &str) -> GcRef<LuaStr> {
+    fn s(&mut self, text: &str) -> GcRef<GcStr> {
         self.strings.intern(&self.heap, text.as_bytes(), 1, |_| {}).unwrap()
     }
     fn sv(&mut self, text: &str) -> Value {
@@ -49,21 +49,21 @@ fn int(i: i64) -> Value {
 }
 /// A fake table reference: only its bits are used (tables hash by address).
 fn fake_obj(addr: usize) -> Value {
-    Value::table(GcRef::from_raw(NonNull::new(addr as *mut Table).unwrap()))
+    Value::table(GcRef::from_raw(NonNull::new(addr as *mut GcTable).unwrap()))
 }
 fn same(a: Value, b: Value) -> bool {
     a.bits() == b.bits()
 }
-fn is_border(t: &Table, n: usize) -> bool {
+fn is_border(t: &GcTable, n: usize) -> bool {
     (n == 0 || !t.get_int(n as i64).is_nil()) && t.get_int(n as i64 + 1).is_nil()
 }
-fn snapshot(t: &Table) -> Vec<(u64, u64)> {
+fn snapshot(t: &GcTable) -> Vec<(u64, u64)> {
     let mut v: Vec<(u64, u64)> = t.iter().map(|(k, v)| (k.bits(), v.bits())).collect();
     v.sort_unstable();
     v
 }
 /// Traverse with `next` from nil to the end, checking it agrees with `iter`.
-fn traverse(t: &Table) -> Vec<(u64, u64)> {
+fn traverse(t: &GcTable) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let mut k = Value::NIL;
     while let Some((nk, nv)) = t.next(k).unwrap() {
@@ -104,8 +104,8 @@ fn new_rounds_hash_size_and_fills_array() {
     assert_eq!(env.heap.used() - base, t.byte_size());
     assert_eq!(t.length(), 0);
     drop(t);
-    assert!(Table::new(env.href(), MAX_ASIZE + 1, 0).is_err());
-    assert!(Table::new(env.href(), 0, MAX_HSIZE + 1).is_err());
+    assert!(GcTable::new(env.href(), MAX_ASIZE + 1, 0).is_err());
+    assert!(GcTable::new(env.href(), 0, MAX_HSIZE + 1).is_err());
     env.finish();
 }
 
@@ -341,7 +341,7 @@ fn other_key_types() {
 fn many_string_keys() {
     let mut env = Env::new();
     let mut t = env.table(0, 0);
-    let keys: Vec<GcRef<LuaStr>> = (0..5000).map(|i| env.s(&format!("key{i}"))).collect();
+    let keys: Vec<GcRef<GcStr>> = (0..5000).map(|i| env.s(&format!("key{i}"))).collect();
     for (i, k) in keys.iter().enumerate() {
         t.set_str(*k, int(i as i64)).unwrap();
     }
@@ -648,8 +648,8 @@ fn out_of_memory_leaves_table_intact() {
     assert_eq!(t.iter().count(), 300);
     // A new table cannot be made at the limit either.
     env.heap.set_limit(env.heap.used());
-    assert!(Table::new(env.href(), 4, 0).is_err());
-    assert!(Table::new(env.href(), 0, 4).is_err());
+    assert!(GcTable::new(env.href(), 4, 0).is_err());
+    assert!(GcTable::new(env.href(), 0, 4).is_err());
     env.heap.set_limit(usize::MAX);
     drop(t);
     env.finish();
@@ -844,7 +844,7 @@ fn random_key(rng: &mut XorShift, strs: &[Value]) -> Value {
     }
 }
 
-fn check_against_model(t: &Table, model: &HashMap<u64, u64>) {
+fn check_against_model(t: &GcTable, model: &HashMap<u64, u64>) {
     t.check_invariants().unwrap();
     let mut got = traverse(t);
     got.sort_unstable();
@@ -868,7 +868,7 @@ fn randomized_against_hashmap() {
         let mut t = if seed <= 12 {
             env.table(na, nh)
         } else {
-            Table::new_seeded(env.href(), rng.next(), na, nh).unwrap()
+            GcTable::new_seeded(env.href(), rng.next(), na, nh).unwrap()
         };
         let mut model: HashMap<u64, u64> = HashMap::new();
         for step in 0..4000 {
@@ -950,9 +950,9 @@ fn hash_mixing_spreads_integers_and_pointers() {
 fn table_header_stays_small() {
     // Every table pays for this header; it was 104 bytes with 64-bit buffer lengths.
     assert!(
-        std::mem::size_of::<Table>() <= 88,
-        "Table is {} bytes",
-        std::mem::size_of::<Table>()
+        std::mem::size_of::<GcTable>() <= 88,
+        "GcTable is {} bytes",
+        std::mem::size_of::<GcTable>()
     );
     assert_eq!(std::mem::size_of::<crate::alloc::HVec<Value>>(), 24);
 }
@@ -963,17 +963,17 @@ fn the_seed_moves_non_string_keys() {
     let env = Env::new();
     assert_eq!(env.table(0, 0).hash_seed(), 0);
     let seed = 0x0123_4567_89AB_CDEF;
-    let t = Table::new_seeded(env.href(), seed, 0, 0).unwrap();
+    let t = GcTable::new_seeded(env.href(), seed, 0, 0).unwrap();
     assert_eq!(t.hash_seed(), seed);
     // Keys that share a main position unseeded are spread by the seed.
     let at0 = keys_with_main_position(64, 0, 32);
-    let mut seeded = Table::new_seeded(env.href(), seed, 0, 64).unwrap();
+    let mut seeded = GcTable::new_seeded(env.href(), seed, 0, 64).unwrap();
     let mut plain = env.table(0, 64);
     for (i, k) in at0.iter().enumerate() {
         seeded.set(*k, int(i as i64)).unwrap();
         plain.set(*k, int(i as i64)).unwrap();
     }
-    let chained = |t: &Table| t.node.iter().filter(|n| n.next >= 0).count();
+    let chained = |t: &GcTable| t.node.iter().filter(|n| n.next >= 0).count();
     assert_eq!(chained(&plain), 31);
     assert!(chained(&seeded) < 16, "{} chain links", chained(&seeded));
     for (i, k) in at0.iter().enumerate() {
@@ -988,7 +988,7 @@ fn the_seed_moves_non_string_keys() {
 fn duplicate_keeps_the_seed() {
     let mut env = Env::new();
     let seed = 0xDEAD_BEEF_0BAD_F00D;
-    let mut t = Table::new_seeded(env.href(), seed, 2, 16).unwrap();
+    let mut t = GcTable::new_seeded(env.href(), seed, 2, 16).unwrap();
     let s = env.sv("name");
     let keys = [
         int(1),

@@ -10,7 +10,7 @@
 //! the calling Lua code, like `luaL_error`), [`State::arg_error`] and
 //! [`State::type_error`] for "bad argument" errors that name the function.
 
-use crate::object::{GcRef, LuaStr, Table};
+use crate::object::{GcRef, GcStr, GcTable};
 use crate::value::Value;
 use crate::vm::call::{close_upvals, ensure_stack, precall, Entered, MAX_RUST_DEPTH};
 use crate::vm::debug::DebugName;
@@ -180,7 +180,7 @@ impl State {
         }
     }
     /// A string, or a number converted to one (the argument slot is updated).
-    pub fn check_string(&mut self, i: usize) -> LResult<GcRef<LuaStr>> {
+    pub fn check_string(&mut self, i: usize) -> LResult<GcRef<GcStr>> {
         let v = self.arg(i);
         if let Some(s) = v.as_string() {
             return Ok(s);
@@ -192,7 +192,7 @@ impl State {
         }
         Err(self.type_error(i, "string"))
     }
-    pub fn check_table(&mut self, i: usize) -> LResult<GcRef<Table>> {
+    pub fn check_table(&mut self, i: usize) -> LResult<GcRef<GcTable>> {
         match self.arg(i).as_table() {
             Some(t) => Ok(t),
             None => Err(self.type_error(i, "table")),
@@ -209,7 +209,7 @@ impl State {
         v.as_string().and_then(|s| crate::number::str_to_number(s.as_bytes()))
     }
     /// Format a number as Lua does (`%.14g`) and intern it.
-    pub fn number_to_str(&mut self, n: f64) -> LResult<GcRef<LuaStr>> {
+    pub fn number_to_str(&mut self, n: f64) -> LResult<GcRef<GcStr>> {
         let mut buf = [0u8; 64];
         let len = crate::number::fmt_number(n, &mut buf);
         Ok(self.intern(&buf[..len])?)
@@ -241,7 +241,7 @@ impl State {
         r
     }
     /// `tostring(v)`: uses `__tostring` when present. The result is a string value.
-    pub fn tostring(&mut self, v: Value) -> LResult<GcRef<LuaStr>> {
+    pub fn tostring(&mut self, v: Value) -> LResult<GcRef<GcStr>> {
         let r = self.tostring_value(v)?;
         match r.as_string() {
             Some(s) => Ok(s),
@@ -333,7 +333,7 @@ impl State {
     }
 
     /// Push a closure of a loaded chunk's main prototype.
-    fn push_chunk(&mut self, p: GcRef<crate::object::Proto>) -> LResult<()> {
+    fn push_chunk(&mut self, p: GcRef<crate::object::GcProto>) -> LResult<()> {
         // A binary chunk's main function may have had upvalues: as in Lua 5.1 it gets
         // fresh ones holding nil. Make them before the closure, so that no closure with
         // unset upvalue slots exists if an allocation fails.
@@ -439,7 +439,7 @@ impl State {
     }
 
     /// `tostring` without metamethods.
-    pub fn tostring_raw(&mut self, v: Value) -> LResult<GcRef<LuaStr>> {
+    pub fn tostring_raw(&mut self, v: Value) -> LResult<GcRef<GcStr>> {
         if let Some(s) = v.as_string() {
             return Ok(s);
         }

@@ -10,8 +10,8 @@
 //! - Growing a stack rewrites every open upvalue pointer into it.
 
 use crate::compiler::bytecode::jump_offset;
-use crate::func::{Proto, Upval, FF_PCALL, FF_TOSTRING, FF_XPCALL};
-use crate::object::{GcHeader, GcRef, ObjKind, Thread};
+use crate::func::{GcProto, GcUpval, FF_PCALL, FF_TOSTRING, FF_XPCALL};
+use crate::object::{GcHeader, GcRef, GcThread, ObjKind};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
@@ -89,7 +89,7 @@ fn stack_limit(st: &State) -> usize {
 }
 
 /// Make sure `th` has at least `needed` slots in total.
-pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult<()> {
+pub fn ensure_stack(st: &mut State, th: GcRef<GcThread>, needed: usize) -> LResult<()> {
     let t = th.get_mut();
     if needed <= t.stack.len() {
         return Ok(());
@@ -108,7 +108,7 @@ pub fn ensure_stack(st: &mut State, th: GcRef<Thread>, needed: usize) -> LResult
 
 /// `ensure_stack` for entering Lua function `p`: an overflow is reported at the line
 /// where `p` is defined, as LuaJIT reports it (its stack check is in the callee).
-fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<crate::func::Proto>) -> LResult<()> {
+fn ensure_lua_stack(st: &mut State, th: GcRef<GcThread>, needed: usize, p: GcRef<crate::func::GcProto>) -> LResult<()> {
     if needed > stack_limit(st) || !slots_fit(st, needed.saturating_sub(EXTRA_STACK), th.frames.len()) {
         return Err(overflow_in(st, p));
     }
@@ -116,7 +116,7 @@ fn ensure_lua_stack(st: &mut State, th: GcRef<Thread>, needed: usize, p: GcRef<c
 }
 
 /// "stack overflow" positioned at the first line of the function being entered.
-fn overflow_in(st: &mut State, p: GcRef<crate::func::Proto>) -> Throw {
+fn overflow_in(st: &mut State, p: GcRef<crate::func::GcProto>) -> Throw {
     st.overflow_in_handler |= st.error_headroom;
     let chunk = crate::compiler::chunk_id(p.source.as_bytes());
     st.error_from_text(&format!("{chunk}:{}: stack overflow", p.line_defined))
@@ -128,7 +128,7 @@ fn stack_overflow(st: &mut State) -> Throw {
 }
 
 /// Point every open upvalue back into the (moved) stack.
-fn fix_open_upvals(t: &mut Thread) {
+fn fix_open_upvals(t: &mut GcThread) {
     let base = t.stack.as_mut_ptr();
     let mut cur = t.open_upvals;
     while let Some(uv) = cur {
@@ -141,8 +141,8 @@ fn fix_open_upvals(t: &mut Thread) {
 }
 
 /// Find or create the open upvalue for stack slot `slot` of `th`.
-pub fn find_upval(st: &mut State, th: GcRef<Thread>, slot: usize) -> LResult<GcRef<Upval>> {
-    let mut prev: Option<GcRef<Upval>> = None;
+pub fn find_upval(st: &mut State, th: GcRef<GcThread>, slot: usize) -> LResult<GcRef<GcUpval>> {
+    let mut prev: Option<GcRef<GcUpval>> = None;
     let mut cur = th.open_upvals;
     while let Some(uv) = cur {
         if (uv.slot as usize) < slot {
@@ -154,7 +154,7 @@ pub fn find_upval(st: &mut State, th: GcRef<Thread>, slot: usize) -> LResult<GcR
         prev = Some(uv);
         cur = uv.open_next;
     }
-    let v = Upval {
+    let v = GcUpval {
         hdr: GcHeader::new(ObjKind::Upval),
         // SAFETY: `slot` is a register of a live frame, below the stack length.
         v: unsafe { th.get_mut().stack.as_mut_ptr().add(slot) },
@@ -172,7 +172,7 @@ pub fn find_upval(st: &mut State, th: GcRef<Thread>, slot: usize) -> LResult<GcR
 }
 
 /// Close every open upvalue of `th` at or above `level`.
-pub fn close_upvals(st: &mut State, th: GcRef<Thread>, level: usize) {
+pub fn close_upvals(st: &mut State, th: GcRef<GcThread>, level: usize) {
     while let Some(uv) = th.open_upvals {
         if (uv.slot as usize) < level {
             break;
@@ -208,7 +208,7 @@ pub(crate) fn varargs_start(base: usize, nvar: usize) -> usize {
 /// start [`VARARG_LINK`] slots above all its arguments, as in LuaJIT (whatever the
 /// number of fixed parameters: they are copied up into the registers).
 #[inline(always)]
-pub(crate) fn lua_frame_base(p: &Proto, func: usize, nargs: usize) -> (usize, usize) {
+pub(crate) fn lua_frame_base(p: &GcProto, func: usize, nargs: usize) -> (usize, usize) {
     if p.is_vararg {
         let np = p.num_params as usize;
         (func + 1 + nargs + VARARG_LINK, nargs.saturating_sub(np))
@@ -230,8 +230,8 @@ pub(crate) fn lua_frame_base(p: &Proto, func: usize, nargs: usize) -> (usize, us
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn push_lua_frame(
-    t: &mut Thread,
-    p: &Proto,
+    t: &mut GcThread,
+    p: &GcProto,
     func: usize,
     nargs: usize,
     (base, nvarargs): (usize, usize),
@@ -338,7 +338,7 @@ pub fn precall(st: &mut State, func: usize, nargs: usize, nresults: i32, cont: C
 
 fn call_native(
     st: &mut State,
-    f: GcRef<crate::func::LuaFunction>,
+    f: GcRef<crate::func::GcFunc>,
     func: usize,
     nargs: usize,
     nresults: i32,
@@ -364,7 +364,7 @@ fn call_native(
 /// (and `room` more slots it may use), and set `top` after the arguments.
 #[inline]
 pub(crate) fn push_native_frame(
-    th: GcRef<Thread>,
+    th: GcRef<GcThread>,
     func: usize,
     nargs: usize,
     room: usize,
@@ -574,7 +574,7 @@ pub fn poscall(st: &mut State, mut first: usize, mut n: usize) -> LResult<()> {
 /// `top`) and, for `wanted >= 0`, `dest + wanted <= stack.len()` (`poscall` grows the
 /// stack first; the interpreter's inline native call stays below its frame's top).
 #[inline(never)]
-pub(crate) fn place_results(t: &mut Thread, dest: usize, first: usize, n: usize, wanted: i32) {
+pub(crate) fn place_results(t: &mut GcThread, dest: usize, first: usize, n: usize, wanted: i32) {
     let want = if wanted < 0 { n } else { wanted as usize };
     debug_assert!(dest <= first && first + n <= t.stack.len() && dest + want <= t.stack.len());
     let sp = t.stack.as_mut_ptr();
@@ -590,7 +590,7 @@ pub(crate) fn place_results(t: &mut Thread, dest: usize, first: usize, n: usize,
 
 /// Apply a comparison result to the Lua frame on top of `th`: its pc points at the JMP
 /// that follows the comparison.
-pub fn cond_jump(th: GcRef<Thread>, take: bool) {
+pub fn cond_jump(th: GcRef<GcThread>, take: bool) {
     let t = th.get_mut();
     let Some(ci) = t.frames.last_mut() else { return };
     let Some(cl) = t.stack.get(ci.func as usize).and_then(|v| v.as_function()) else {

@@ -1,6 +1,6 @@
 //! Resuming and yielding coroutines.
 //!
-//! A coroutine runs on its own [`Thread`]. `resume` switches the state's current
+//! A coroutine runs on its own [`GcThread`]. `resume` switches the state's current
 //! thread and runs the interpreter on it (a Rust-level re-entry, bounded by
 //! `MAX_RUST_DEPTH`); a yield is `Throw::Yield` travelling back out of that
 //! interpreter run with every frame of the coroutine left in place. Because `pcall`,
@@ -14,7 +14,7 @@
 //! - The resumer's `status` is `Normal` while the coroutine runs and `Running` again
 //!   afterwards, on every path.
 
-use crate::object::{GcRef, Thread};
+use crate::object::{GcRef, GcThread};
 use crate::value::Value;
 use crate::vm::call::{close_upvals, ensure_stack, poscall, precall, Entered, MAX_RUST_DEPTH};
 use crate::vm::error::{LResult, Throw};
@@ -37,7 +37,7 @@ impl State {
     /// Resume `co` with the top `nargs` values of the current stack as arguments. On
     /// success the values it yielded or returned replace the arguments and their
     /// count is returned.
-    pub fn resume(&mut self, co: GcRef<Thread>, nargs: usize) -> Result<usize, ResumeError> {
+    pub fn resume(&mut self, co: GcRef<GcThread>, nargs: usize) -> Result<usize, ResumeError> {
         let from = self.cur;
         if co.status != ThreadStatus::Suspended {
             return Err(ResumeError::Refused(if co.status == ThreadStatus::Dead {
@@ -124,7 +124,7 @@ impl State {
 
     /// Move the coroutine's values from slot `from_slot` to its top onto the current
     /// stack.
-    fn transfer(&mut self, co: GcRef<Thread>, from_slot: usize) -> Result<usize, ResumeError> {
+    fn transfer(&mut self, co: GcRef<GcThread>, from_slot: usize) -> Result<usize, ResumeError> {
         let n = co.top.saturating_sub(from_slot);
         let th = self.cur;
         if ensure_stack(self, th, th.top + n + EXTRA_STACK).is_err() {

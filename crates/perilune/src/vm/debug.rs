@@ -8,8 +8,8 @@
 
 use crate::alloc::{HVec, OutOfMemory};
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, op_byte, Ins, Op};
-use crate::func::Proto;
-use crate::object::{GcRef, LuaStr, Thread};
+use crate::func::GcProto;
+use crate::object::{GcRef, GcStr, GcThread};
 use crate::value::Value;
 use crate::vm::error::Throw;
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
@@ -36,7 +36,7 @@ fn writes_reg(i: Ins, r: u32) -> bool {
 }
 
 /// The name of local variable in register `reg` at `pc`, if any.
-pub fn local_name(p: &Proto, pc: usize, reg: u32) -> Option<GcRef<crate::object::LuaStr>> {
+pub fn local_name(p: &GcProto, pc: usize, reg: u32) -> Option<GcRef<crate::object::GcStr>> {
     let pc = pc as u32;
     p.locvars
         .iter()
@@ -49,7 +49,7 @@ pub fn local_name(p: &Proto, pc: usize, reg: u32) -> Option<GcRef<crate::object:
 /// field or method name, any bytes and any length) or a builtin's own name.
 #[derive(Clone, Copy, Debug)]
 pub enum DebugName {
-    Lua(GcRef<LuaStr>),
+    Lua(GcRef<GcStr>),
     Builtin(&'static str),
 }
 
@@ -81,16 +81,16 @@ impl DebugName {
 /// about 1 GB. LuaJIT shows names whole; names this long do not occur in real code.
 pub const TRACEBACK_NAME_MAX: usize = 200;
 
-fn const_str(p: &Proto, idx: u32) -> Option<GcRef<LuaStr>> {
+fn const_str(p: &GcProto, idx: u32) -> Option<GcRef<GcStr>> {
     p.consts.get(idx as usize).and_then(|v| v.as_string())
 }
 
 /// What register `reg` holds at instruction `pc`: ("local", "x"), ("global", "f"), ...
-pub fn reg_name(p: &Proto, pc: usize, reg: u32) -> Option<(&'static str, DebugName)> {
+pub fn reg_name(p: &GcProto, pc: usize, reg: u32) -> Option<(&'static str, DebugName)> {
     reg_name_depth(p, pc, reg, 0)
 }
 
-fn reg_name_depth(p: &Proto, pc: usize, reg: u32, depth: u32) -> Option<(&'static str, DebugName)> {
+fn reg_name_depth(p: &GcProto, pc: usize, reg: u32, depth: u32) -> Option<(&'static str, DebugName)> {
     if let Some(n) = local_name(p, pc, reg) {
         return Some(("local", DebugName::Lua(n)));
     }
@@ -206,7 +206,7 @@ impl State {
 
     /// The string of `parts` joined, built on the heap (no Rust copy of a part that
     /// may be as large as a script's string).
-    pub fn join_bytes(&mut self, parts: &[&[u8]]) -> Result<GcRef<LuaStr>, OutOfMemory> {
+    pub fn join_bytes(&mut self, parts: &[&[u8]]) -> Result<GcRef<GcStr>, OutOfMemory> {
         let len = parts.iter().map(|p| p.len()).fold(0usize, usize::saturating_add);
         let mut text = HVec::with_capacity(self.heap_ref(), len)?;
         for part in parts {
@@ -357,7 +357,7 @@ impl State {
     /// accounting, and a traceback of a stack overflow 20000 frames deep used to take
     /// more than a megabyte there (found by the memory-limit tests,
     /// tests/memory_limit.rs).
-    pub fn traceback_of(&self, th: GcRef<Thread>, level: usize) -> String {
+    pub fn traceback_of(&self, th: GcRef<GcThread>, level: usize) -> String {
         let host = th == self.main_thread;
         self.traceback_lines(th, level, 0, host, host)
     }
@@ -371,7 +371,7 @@ impl State {
     /// number, which decides the cut.
     fn traceback_lines(
         &self,
-        th: GcRef<Thread>,
+        th: GcRef<GcThread>,
         level: usize,
         off: usize,
         count_host: bool,
@@ -439,7 +439,7 @@ impl State {
 }
 
 /// `chunk:line:` of a Lua frame's current instruction, in thread `th`.
-pub fn frame_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
+pub fn frame_position_in(th: GcRef<GcThread>, ci: &CallInfo) -> Option<String> {
     let p = thread_frame_proto(th, ci)?;
     let line = p.lineinfo.get((ci.pc as usize).saturating_sub(1)).copied().unwrap_or(0);
     Some(format!("{}:{}:", crate::compiler::chunk_id(p.source.as_bytes()), line))
@@ -447,7 +447,7 @@ pub fn frame_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
 
 /// A traceback's `chunk:line:` of a Lua frame: without the line where there is none
 /// (a stripped function is on line 0), as `luaL_traceback` writes it.
-fn traceback_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
+fn traceback_position_in(th: GcRef<GcThread>, ci: &CallInfo) -> Option<String> {
     let p = thread_frame_proto(th, ci)?;
     let chunk = crate::compiler::chunk_id(p.source.as_bytes());
     match p.lineinfo.get((ci.pc as usize).saturating_sub(1)).copied().unwrap_or(0) {
@@ -457,7 +457,7 @@ fn traceback_position_in(th: GcRef<Thread>, ci: &CallInfo) -> Option<String> {
 }
 
 /// The current line of a Lua frame of thread `th`, or -1 (natives).
-pub fn current_line_in(th: GcRef<Thread>, ci: &CallInfo) -> i64 {
+pub fn current_line_in(th: GcRef<GcThread>, ci: &CallInfo) -> i64 {
     match thread_frame_proto(th, ci) {
         Some(p) => p
             .lineinfo
@@ -494,7 +494,7 @@ fn metamethod_of(op: Op) -> Option<&'static str> {
 /// name for calls (a generic `for` calls its `(for generator)` local), or
 /// `("metamethod", "__index")` and the like for a metamethod run by an instruction.
 /// `None` when a native called it (pcall, sort comparators, ...).
-pub fn function_name_kind_in(th: GcRef<Thread>, idx: usize) -> Option<(&'static str, DebugName)> {
+pub fn function_name_kind_in(th: GcRef<GcThread>, idx: usize) -> Option<(&'static str, DebugName)> {
     let ci = th.frames.get(idx)?;
     let caller = th.frames.get(idx.checked_sub(1)?)?;
     if caller.kind != FrameKind::Lua {
@@ -522,12 +522,12 @@ pub const TRACEBACK_LEVELS1: usize = 12;
 pub const TRACEBACK_LEVELS2: usize = 10;
 
 /// The prototype running in a Lua frame of the running thread.
-pub fn frame_proto(st: &State, ci: &CallInfo) -> Option<GcRef<Proto>> {
+pub fn frame_proto(st: &State, ci: &CallInfo) -> Option<GcRef<GcProto>> {
     thread_frame_proto(st.cur, ci)
 }
 
 /// The prototype running in a Lua frame of thread `th`.
-pub fn thread_frame_proto(th: GcRef<Thread>, ci: &CallInfo) -> Option<GcRef<Proto>> {
+pub fn thread_frame_proto(th: GcRef<GcThread>, ci: &CallInfo) -> Option<GcRef<GcProto>> {
     if ci.kind != FrameKind::Lua {
         return None;
     }

@@ -4,7 +4,7 @@
 //!
 //! # Frame invariants
 //!
-//! A thread ([`Thread`]) has one value stack and one array of [`CallInfo`]s, oldest
+//! A thread ([`GcThread`]) has one value stack and one array of [`CallInfo`]s, oldest
 //! first; level 0 is the last entry (the running function), level `n` the `n`th
 //! caller below it. Every slot index below is absolute (into `stack`), 32-bit.
 //!
@@ -53,7 +53,7 @@
 //!   `top`. Frames hold no references of their own: each frame's function is kept
 //!   alive by its `func` slot, which lies below `top`.
 
-use crate::object::Thread;
+use crate::object::GcThread;
 use crate::value::Value;
 
 /// What kind of function a frame runs.
@@ -116,7 +116,7 @@ pub struct CallInfo {
     pub cont: Cont,
 }
 
-/// How a coroutine stands, as `coroutine.status` and the API's `Thread::status`
+/// How a coroutine stands, as `coroutine.status` and the API's `GcThread::status`
 /// tell it apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CoStatus {
@@ -132,7 +132,7 @@ pub enum CoStatus {
     Failed,
 }
 
-impl Thread {
+impl GcThread {
     /// How many frames the thread has: levels `0..depth()`.
     #[inline]
     pub fn depth(&self) -> usize {

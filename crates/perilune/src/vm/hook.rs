@@ -24,7 +24,7 @@
 //! `call_native`. The hook runs as a nested call in `VmMode::Hook` (hooks off), above the live
 //! registers of the frame that triggered it, so `debug.getinfo(2)` describes it.
 
-use crate::object::{GcRef, Thread};
+use crate::object::{GcRef, GcThread};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::hot::VmMode;
@@ -63,7 +63,7 @@ impl State {
     /// ([`mask`] bits), with `count` for [`mask::COUNT`]. A nil function clears the
     /// mask and count. Storing the function may fail for lack of memory; the previous
     /// hook is then left as it was.
-    pub fn set_debug_hook(&mut self, _thread: GcRef<Thread>, func: Value, mask: u8, count: u32) -> LResult<()> {
+    pub fn set_debug_hook(&mut self, _thread: GcRef<GcThread>, func: Value, mask: u8, count: u32) -> LResult<()> {
         let reg = self.registry;
         let func = if func.is_function() { func } else { Value::NIL };
         self.table_set(reg, hook_key(), func)?;
@@ -79,7 +79,7 @@ impl State {
     }
 
     /// The debug hook: the function (nil if none), the mask and the count.
-    pub fn debug_hook(&self, _thread: GcRef<Thread>) -> (Value, u8, u32) {
+    pub fn debug_hook(&self, _thread: GcRef<GcThread>) -> (Value, u8, u32) {
         let f = self.registry.get(hook_key());
         (f, self.dbg_hook.mask, self.dbg_hook.count)
     }

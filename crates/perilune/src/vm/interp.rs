@@ -18,7 +18,7 @@
 //!   thread's `top` covering every live register.
 
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Op};
-use crate::func::{LuaFunction, Upval};
+use crate::func::{GcFunc, GcUpval};
 use crate::object::GcRef;
 use crate::value::Value;
 use crate::vm::budget::Poll;
@@ -1057,7 +1057,7 @@ fn fire_hook(st: &mut State, ci_idx: usize, pc_next: usize, event: &[u8], line: 
 
 /// The array-part slot for `key` if it is an integer inside the array part.
 #[inline(always)]
-fn array_slot(t: GcRef<crate::object::Table>, key: Value) -> Option<*mut Value> {
+fn array_slot(t: GcRef<crate::object::GcTable>, key: Value) -> Option<*mut Value> {
     let n = key.as_number()?;
     let i = n as i64;
     let len = t.array.len();
@@ -1093,7 +1093,7 @@ unsafe fn slot_number(p: *const Value) -> Option<f64> {
 
 /// Whether table `t` lacks metamethod `tm` (no metatable, or the cache says so).
 #[inline(always)]
-fn no_meta(st: &State, t: GcRef<crate::object::Table>, tm: Tm) -> bool {
+fn no_meta(st: &State, t: GcRef<crate::object::GcTable>, tm: Tm) -> bool {
     t.metatable.is_none() || st.tm_in(t.metatable, tm).is_nil()
 }
 
@@ -1101,7 +1101,7 @@ fn no_meta(st: &State, t: GcRef<crate::object::Table>, tm: Tm) -> bool {
 /// a table (classes and inheritance). `None` when a function handler must be called
 /// or the chain is too long: the caller takes the slow path, which also reports loops.
 #[inline(never)]
-fn get_str_inherited(st: &State, t: GcRef<crate::object::Table>, k: GcRef<crate::object::LuaStr>) -> Option<Value> {
+fn get_str_inherited(st: &State, t: GcRef<crate::object::GcTable>, k: GcRef<crate::object::GcStr>) -> Option<Value> {
     let mut t = t;
     for _ in 0..meta::MAX_META_CHAIN {
         let h = st.tm_in(t.metatable, Tm::Index);
@@ -1128,7 +1128,7 @@ fn pri(d: u32) -> Value {
 }
 
 #[inline(always)]
-fn upval(cl: GcRef<LuaFunction>, i: u32) -> GcRef<Upval> {
+fn upval(cl: GcRef<GcFunc>, i: u32) -> GcRef<GcUpval> {
     // SAFETY: upvalue operands are below the prototype's upvalue count, which is the
     // closure's (bytecode.rs invariants).
     unsafe { *cl.lua_upvals().get_unchecked(i as usize) }
@@ -1137,16 +1137,16 @@ fn upval(cl: GcRef<LuaFunction>, i: u32) -> GcRef<Upval> {
 /// Create a closure of `child` inside frame `base`, capturing its upvalues.
 fn new_closure(
     st: &mut State,
-    parent: GcRef<LuaFunction>,
-    child: GcRef<crate::func::Proto>,
+    parent: GcRef<GcFunc>,
+    child: GcRef<crate::func::GcProto>,
     base: usize,
-) -> LResult<GcRef<LuaFunction>> {
+) -> LResult<GcRef<GcFunc>> {
     const MAX: usize = crate::compiler::codegen::MAX_UPVALS;
     let th = st.cur;
     let n = child.upvals.len().min(MAX);
     // Resolve upvalues first so the closure never holds an unset slot. The buffer is
     // left uninitialised: clearing it for every closure showed up in profiles.
-    let mut ups = [const { std::mem::MaybeUninit::<GcRef<Upval>>::uninit() }; MAX];
+    let mut ups = [const { std::mem::MaybeUninit::<GcRef<GcUpval>>::uninit() }; MAX];
     for (slot, d) in ups.iter_mut().zip(child.upvals.iter()) {
         slot.write(if d.in_stack {
             find_upval(st, th, base + d.index as usize)?
@@ -1166,7 +1166,7 @@ fn new_closure(
 }
 
 /// Copy a template table (TDUP).
-fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::Table>> {
+fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::GcTable>> {
     let Some(src) = k.as_table() else {
         return Err(st.rt_error_here("internal error: TDUP without template"));
     };

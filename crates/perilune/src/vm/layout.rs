@@ -17,10 +17,10 @@ use core::mem::{offset_of, size_of};
 
 use crate::alloc::HVec;
 use crate::buf::Buf;
-use crate::func::{LuaFunction, Upval};
+use crate::func::{GcFunc, GcUpval};
 use crate::object::GcHeader;
-use crate::string::LuaStr;
-use crate::table::{Node, Table};
+use crate::string::GcStr;
+use crate::table::{GcTable, Node};
 use crate::value::Value;
 use crate::vm::hot::HotBlock;
 
@@ -54,9 +54,9 @@ pub mod hot {
 pub mod string {
     use super::*;
     /// `usize`: length in bytes.
-    pub const LEN: usize = offset_of!(LuaStr, len);
+    pub const LEN: usize = offset_of!(GcStr, len);
     /// The first byte.
-    pub const DATA: usize = size_of::<LuaStr>();
+    pub const DATA: usize = size_of::<GcStr>();
     /// `u32` in the header: the hash.
     pub const HASH: usize = offset_of!(GcHeader, aux);
 }
@@ -65,15 +65,15 @@ pub mod string {
 pub mod table {
     use super::*;
     /// Pointer to the array part: key `i` lives at `ARRAY_PTR[i - 1]`.
-    pub const ARRAY_PTR: usize = offset_of!(Table, array) + HVec::<Value>::PTR_OFFSET;
+    pub const ARRAY_PTR: usize = offset_of!(GcTable, array) + HVec::<Value>::PTR_OFFSET;
     /// `u32`: the array part's length.
-    pub const ARRAY_LEN: usize = offset_of!(Table, array) + HVec::<Value>::LEN_OFFSET;
+    pub const ARRAY_LEN: usize = offset_of!(GcTable, array) + HVec::<Value>::LEN_OFFSET;
     /// Pointer to the hash part's nodes.
-    pub const NODE_PTR: usize = offset_of!(Table, node) + HVec::<Node>::PTR_OFFSET;
+    pub const NODE_PTR: usize = offset_of!(GcTable, node) + HVec::<Node>::PTR_OFFSET;
     /// `u32`: the number of nodes (0 or a power of two): the hash mask is this - 1.
-    pub const NODE_LEN: usize = offset_of!(Table, node) + HVec::<Node>::LEN_OFFSET;
-    /// `Option<GcRef<Table>>`: the metatable, 0 when none.
-    pub const METATABLE: usize = offset_of!(Table, metatable);
+    pub const NODE_LEN: usize = offset_of!(GcTable, node) + HVec::<Node>::LEN_OFFSET;
+    /// `Option<GcRef<GcTable>>`: the metatable, 0 when none.
+    pub const METATABLE: usize = offset_of!(GcTable, metatable);
     /// `u8` in the header: the metamethod absence cache.
     pub const TM_ABSENT: usize = offset_of!(GcHeader, flags);
 }
@@ -92,17 +92,17 @@ pub mod node {
 pub mod func {
     use super::*;
     /// The environment table.
-    pub const ENV: usize = offset_of!(LuaFunction, env);
+    pub const ENV: usize = offset_of!(GcFunc, env);
     /// `u8`: what the function runs, [`BODY_LUA`] or [`BODY_NATIVE`].
-    pub const BODY_KIND: usize = offset_of!(LuaFunction, body);
+    pub const BODY_KIND: usize = offset_of!(GcFunc, body);
     /// The prototype of a Lua closure, the entry point of a native one.
-    pub const BODY_PTR: usize = offset_of!(LuaFunction, body) + 8;
+    pub const BODY_PTR: usize = offset_of!(GcFunc, body) + 8;
     pub const BODY_LUA: u8 = 0;
     pub const BODY_NATIVE: u8 = 1;
     /// `u16`: the fast-function id (docs/fastfunc.md).
-    pub const FFID: usize = offset_of!(LuaFunction, ffid);
-    /// The first upvalue: `GcRef<Upval>` for Lua closures, `Value` for natives.
-    pub const UPVALS: usize = size_of::<LuaFunction>();
+    pub const FFID: usize = offset_of!(GcFunc, ffid);
+    /// The first upvalue: `GcRef<GcUpval>` for Lua closures, `Value` for natives.
+    pub const UPVALS: usize = size_of::<GcFunc>();
     /// `u32` in the header: the number of upvalues.
     pub const NUPVALS: usize = offset_of!(GcHeader, aux);
 }
@@ -120,16 +120,16 @@ pub mod buf {
 pub mod upval {
     use super::*;
     /// Pointer to the value: a stack slot while open, `CLOSED` once closed.
-    pub const V: usize = offset_of!(Upval, v);
-    pub const CLOSED: usize = offset_of!(Upval, closed);
+    pub const V: usize = offset_of!(GcUpval, v);
+    pub const CLOSED: usize = offset_of!(GcUpval, closed);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::func::Proto;
+    use crate::func::GcProto;
     use crate::object::GcRef;
-    use crate::udata::Userdata;
+    use crate::udata::GcUdata;
     use crate::vm::state::State;
 
     /// Read a `T` at byte offset `off` of the object at `p`.
@@ -143,17 +143,17 @@ mod tests {
 
     #[test]
     fn header_first_and_values_are_words() {
-        assert_eq!(offset_of!(Table, hdr), 0);
-        assert_eq!(offset_of!(LuaFunction, hdr), 0);
-        assert_eq!(offset_of!(Upval, hdr), 0);
-        assert_eq!(offset_of!(LuaStr, hdr), 0);
-        assert_eq!(offset_of!(Proto, hdr), 0);
-        assert_eq!(offset_of!(Userdata, hdr), 0);
+        assert_eq!(offset_of!(GcTable, hdr), 0);
+        assert_eq!(offset_of!(GcFunc, hdr), 0);
+        assert_eq!(offset_of!(GcUpval, hdr), 0);
+        assert_eq!(offset_of!(GcStr, hdr), 0);
+        assert_eq!(offset_of!(GcProto, hdr), 0);
+        assert_eq!(offset_of!(GcUdata, hdr), 0);
         assert_eq!((VALUE_SIZE, align_of::<Value>()), (8, 8));
         assert_eq!((node::VAL, node::KEY, node::NEXT, node::SIZE), (0, 8, 16, 24));
         // Upvalues of both kinds are words, right after an 8-aligned closure.
         assert_eq!(func::UPVALS % 8, 0);
-        assert_eq!(size_of::<GcRef<Upval>>(), 8);
+        assert_eq!(size_of::<GcRef<GcUpval>>(), 8);
     }
 
     #[test]
@@ -241,7 +241,7 @@ mod tests {
         st.call(0, 1).unwrap();
         let inner = st.peek(0).as_function().unwrap();
         let ip = inner.as_ptr() as *const u8;
-        // SAFETY: a Lua closure with one upvalue: a `GcRef<Upval>` at `UPVALS`.
+        // SAFETY: a Lua closure with one upvalue: a `GcRef<GcUpval>` at `UPVALS`.
         unsafe {
             let uv = at::<*const u8>(ip, func::UPVALS);
             assert_eq!(uv as usize, inner.lua_upvals()[0].as_ptr() as usize);

@@ -14,7 +14,7 @@
 //! - Metamethods are looked up raw; `__eq`, `__lt` and `__le` follow Lua 5.1's rule
 //!   that both operands must supply the same metamethod.
 
-use crate::object::{GcRef, Table};
+use crate::object::{GcRef, GcTable};
 use crate::table::TableError;
 use crate::value::{LuaType, Value};
 use crate::vm::call::{ensure_stack, precall};
@@ -83,7 +83,7 @@ pub enum Lookup {
 impl State {
     /// Metamethod `tm` of metatable `mt` (nil if none), using the absence cache.
     #[inline]
-    pub fn tm_in(&self, mt: Option<GcRef<Table>>, tm: Tm) -> Value {
+    pub fn tm_in(&self, mt: Option<GcRef<GcTable>>, tm: Tm) -> Value {
         let Some(mt) = mt else { return Value::NIL };
         let bit = tm as u8;
         if bit < 8 && mt.hdr.flags & (1 << bit) != 0 {
@@ -103,7 +103,7 @@ impl State {
     }
 
     /// Raw store with the GC barrier and Lua's key errors.
-    pub fn table_set(&mut self, t: GcRef<Table>, key: Value, val: Value) -> LResult<()> {
+    pub fn table_set(&mut self, t: GcRef<GcTable>, key: Value, val: Value) -> LResult<()> {
         match t.get_mut().set(key, val) {
             Ok(()) => {
                 crate::gc::barrier_back(self, t, val);
@@ -429,7 +429,7 @@ pub fn concat(st: &mut State, dest: usize, base: usize, mut top: usize) -> LResu
 }
 
 /// Join the strings/numbers in slots `from..to` into one interned string.
-fn join(st: &mut State, from: usize, to: usize) -> LResult<GcRef<crate::object::LuaStr>> {
+fn join(st: &mut State, from: usize, to: usize) -> LResult<GcRef<crate::object::GcStr>> {
     let th = st.cur;
     let mut total = 0usize;
     for i in from..to {

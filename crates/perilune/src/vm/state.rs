@@ -14,11 +14,11 @@
 //!   [`State::with_mode`]; between calls from the host it is `VmMode::Interp`.
 
 use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory};
-use crate::func::{FuncBody, LuaFunction, NativeFn, Proto, Upval, FF_LUA};
+use crate::func::{FuncBody, GcFunc, GcProto, GcUpval, NativeFn, FF_LUA};
 use crate::gc::{self, mark, Gc};
-use crate::object::{GcHeader, GcRef, LuaStr, ObjKind, Table, Thread, Userdata};
+use crate::object::{GcHeader, GcRef, GcStr, GcTable, GcThread, GcUdata, ObjKind};
 use crate::string::StringTable;
-use crate::udata::Userdata as _Udata;
+use crate::udata::GcUdata as _Udata;
 use crate::value::{LuaType, Value};
 use crate::vm::hot::VmMode;
 use crate::vm::thread::ThreadStatus;
@@ -85,21 +85,21 @@ pub type FinalizerErrorHandler = Box<dyn FnMut(&[u8]) + Send>;
 pub struct State {
     pub gc: Gc,
     pub strings: StringTable,
-    pub registry: GcRef<Table>,
+    pub registry: GcRef<GcTable>,
     /// A table for the embedding host's own values (the safe API's handles), rooted
     /// here rather than in the registry so that no script can reach it, not even
     /// through `debug.getregistry`.
-    pub host_root: Option<GcRef<Table>>,
+    pub host_root: Option<GcRef<GcTable>>,
     /// The globals table (`_G`), also the main thread's environment.
-    pub globals: GcRef<Table>,
-    pub main_thread: GcRef<Thread>,
+    pub globals: GcRef<GcTable>,
+    pub main_thread: GcRef<GcThread>,
     /// The running thread.
-    pub cur: GcRef<Thread>,
-    pub tm_names: [GcRef<LuaStr>; TM_COUNT],
+    pub cur: GcRef<GcThread>,
+    pub tm_names: [GcRef<GcStr>; TM_COUNT],
     /// The preallocated error object for allocation failures.
-    pub oom_msg: GcRef<LuaStr>,
+    pub oom_msg: GcRef<GcStr>,
     /// Metatables shared by all values of a basic type (strings have one).
-    pub type_mts: [Option<GcRef<Table>>; NUM_TYPES],
+    pub type_mts: [Option<GcRef<GcTable>>; NUM_TYPES],
     /// The name of a native by its fast-function id, for messages: the library
     /// table's lookup once a library opened (the VM does not import the libraries).
     pub ff_name: fn(u16) -> &'static str,
@@ -139,7 +139,7 @@ pub struct State {
     /// `__index` is the sandboxes' frozen `string` copy, without `dump`; none
     /// without a string library). Both are kept alive by the embedding API's refs.
     /// See [`State::metatable_of`].
-    pub sandbox_strings: Option<(GcRef<Table>, Option<GcRef<Table>>)>,
+    pub sandbox_strings: Option<(GcRef<GcTable>, Option<GcRef<GcTable>>)>,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -165,7 +165,7 @@ impl State {
         // Build the first objects before the State exists; on failure free them.
         let build = |gc: &mut Gc, strings: &mut StringTable| -> Result<_, OutOfMemory> {
             let white = gc.current_white;
-            let mut fixed = |s: &str| -> Result<GcRef<LuaStr>, OutOfMemory> {
+            let mut fixed = |s: &str| -> Result<GcRef<GcStr>, OutOfMemory> {
                 let r = strings.intern(&heap, s.as_bytes(), white, |_| {})?;
                 r.get_mut().hdr.marked |= mark::FIXED;
                 Ok(r)
@@ -175,8 +175,8 @@ impl State {
             for (i, name) in TM_NAMES.iter().enumerate() {
                 tms[i] = fixed(name)?;
             }
-            let globals = gc.new_object(&heap, Table::new_seeded(href, table_seed, 0, 64)?, 0)?;
-            let registry = gc.new_object(&heap, Table::new_seeded(href, table_seed, 0, 4)?, 0)?;
+            let globals = gc.new_object(&heap, GcTable::new_seeded(href, table_seed, 0, 64)?, 0)?;
+            let registry = gc.new_object(&heap, GcTable::new_seeded(href, table_seed, 0, 4)?, 0)?;
             let main = gc.new_object(&heap, new_thread_value(href, globals)?, 0)?;
             Ok((oom, tms, globals, registry, main))
         };
@@ -232,7 +232,7 @@ impl State {
     }
 
     /// Intern a string.
-    pub fn intern(&mut self, bytes: &[u8]) -> Result<GcRef<LuaStr>, OutOfMemory> {
+    pub fn intern(&mut self, bytes: &[u8]) -> Result<GcRef<GcStr>, OutOfMemory> {
         let white = self.gc.current_white;
         let other = white ^ mark::WHITES;
         self.strings.intern(&self.heap, bytes, white, |s| {
@@ -249,19 +249,19 @@ impl State {
         Ok(Value::string(self.intern(bytes)?))
     }
 
-    pub fn new_table(&mut self, narray: usize, nhash: usize) -> Result<GcRef<Table>, OutOfMemory> {
-        let t = Table::new_seeded(self.heap_ref(), self.table_seed, narray, nhash)?;
+    pub fn new_table(&mut self, narray: usize, nhash: usize) -> Result<GcRef<GcTable>, OutOfMemory> {
+        let t = GcTable::new_seeded(self.heap_ref(), self.table_seed, narray, nhash)?;
         self.gc.new_object(&self.heap, t, 0)
     }
 
     /// A new table with the contents of `template` (TDUP).
-    pub fn dup_table(&mut self, template: GcRef<Table>) -> Result<GcRef<Table>, OutOfMemory> {
+    pub fn dup_table(&mut self, template: GcRef<GcTable>) -> Result<GcRef<GcTable>, OutOfMemory> {
         let t = template.duplicate()?;
         self.gc.new_object(&self.heap, t, 0)
     }
 
     /// Link a finished prototype into the collector.
-    pub fn new_proto(&mut self, p: Proto) -> Result<GcRef<Proto>, OutOfMemory> {
+    pub fn new_proto(&mut self, p: GcProto) -> Result<GcRef<GcProto>, OutOfMemory> {
         self.gc.new_object(&self.heap, p, 0)
     }
 
@@ -269,13 +269,13 @@ impl State {
     /// upvalues before the next safe point.
     pub fn new_lua_closure(
         &mut self,
-        proto: GcRef<Proto>,
-        env: GcRef<Table>,
-    ) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+        proto: GcRef<GcProto>,
+        env: GcRef<GcTable>,
+    ) -> Result<GcRef<GcFunc>, OutOfMemory> {
         let nup = proto.upvals.len();
         let mut hdr = GcHeader::new(ObjKind::Function);
         hdr.aux = nup as u32;
-        let f = LuaFunction {
+        let f = GcFunc {
             hdr,
             env,
             body: FuncBody::Lua(proto),
@@ -286,11 +286,11 @@ impl State {
 
     /// A native function with fast-function id `ffid` (docs/fastfunc.md: a library
     /// table row's, or `FF_C` for the host's) and `nup` upvalues (initialised to nil).
-    pub fn new_native(&mut self, f: NativeFn, ffid: u16, nup: usize) -> Result<GcRef<LuaFunction>, OutOfMemory> {
+    pub fn new_native(&mut self, f: NativeFn, ffid: u16, nup: usize) -> Result<GcRef<GcFunc>, OutOfMemory> {
         let mut hdr = GcHeader::new(ObjKind::Function);
         hdr.aux = nup as u32;
         let env = self.globals;
-        let func = LuaFunction {
+        let func = GcFunc {
             hdr,
             env,
             body: FuncBody::Native(f),
@@ -304,8 +304,8 @@ impl State {
     }
 
     /// A closed upvalue holding `v`.
-    pub fn new_upval_closed(&mut self, v: Value) -> Result<GcRef<Upval>, OutOfMemory> {
-        let uv = Upval {
+    pub fn new_upval_closed(&mut self, v: Value) -> Result<GcRef<GcUpval>, OutOfMemory> {
+        let uv = GcUpval {
             hdr: GcHeader::new(ObjKind::Upval),
             v: std::ptr::null_mut(),
             closed: v,
@@ -319,7 +319,7 @@ impl State {
         Ok(r)
     }
 
-    pub fn new_userdata(&mut self, len: usize) -> Result<GcRef<Userdata>, OutOfMemory> {
+    pub fn new_userdata(&mut self, len: usize) -> Result<GcRef<GcUdata>, OutOfMemory> {
         let u = _Udata {
             hdr: GcHeader::new(ObjKind::Userdata),
             metatable: None,
@@ -331,14 +331,14 @@ impl State {
     }
 
     /// A new, empty coroutine thread with the given environment.
-    pub fn new_thread(&mut self, env: GcRef<Table>) -> Result<GcRef<Thread>, OutOfMemory> {
+    pub fn new_thread(&mut self, env: GcRef<GcTable>) -> Result<GcRef<GcThread>, OutOfMemory> {
         let t = new_thread_value(self.heap_ref(), env)?;
         self.gc.new_object(&self.heap, t, 0)
     }
 
     /// The metatable of any value (`getmetatable` without `__metatable`).
     #[inline]
-    pub fn metatable_of(&self, v: Value) -> Option<GcRef<Table>> {
+    pub fn metatable_of(&self, v: Value) -> Option<GcRef<GcTable>> {
         if let Some(t) = v.as_table() {
             return t.metatable;
         }
@@ -357,7 +357,7 @@ impl State {
     /// current thread has a sandbox environment (natives run on behalf of that
     /// function: a `gsub` called from a sandbox indexes with the sandbox's view).
     #[inline(never)]
-    fn sandbox_string_mt(&self) -> Option<GcRef<Table>> {
+    fn sandbox_string_mt(&self) -> Option<GcRef<GcTable>> {
         let (env_mt, string_mt) = self.sandbox_strings?;
         let th = self.cur;
         for ci in th.frames.iter().rev() {
@@ -370,8 +370,8 @@ impl State {
     }
 }
 
-fn new_thread_value(heap: HeapRef, env: GcRef<Table>) -> Result<Thread, OutOfMemory> {
-    Ok(Thread {
+fn new_thread_value(heap: HeapRef, env: GcRef<GcTable>) -> Result<GcThread, OutOfMemory> {
+    Ok(GcThread {
         hdr: GcHeader::new(ObjKind::Thread),
         stack: HVec::filled(heap, 40, Value::NIL)?,
         top: 0,

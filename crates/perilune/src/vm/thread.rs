@@ -9,7 +9,7 @@
 //!   into the new block (`fix_open_upvals`).
 
 use crate::alloc::HVec;
-use crate::object::{GcHeader, GcRef, Table, Upval};
+use crate::object::{GcHeader, GcRef, GcTable, GcUpval};
 use crate::value::Value;
 
 /// Slack kept above every frame's registers, so natives and metamethod calls can push
@@ -31,16 +31,16 @@ pub enum ThreadStatus {
 }
 
 #[repr(C)]
-pub struct Thread {
+pub struct GcThread {
     pub hdr: GcHeader,
     pub stack: HVec<Value>,
     pub top: usize,
     pub frames: HVec<crate::vm::frame::CallInfo>,
     /// Open upvalues, sorted by slot, highest first.
-    pub open_upvals: Option<GcRef<Upval>>,
+    pub open_upvals: Option<GcRef<GcUpval>>,
     pub status: ThreadStatus,
     /// The thread's global environment (`getfenv(0)`).
-    pub env: GcRef<Table>,
+    pub env: GcRef<GcTable>,
     /// How many native-to-Lua boundaries are active on this thread: yielding is only
     /// allowed when it is 0.
     pub nny: u32,

@@ -22,7 +22,7 @@ pub mod param;
 pub mod profile;
 pub mod util;
 
-use crate::object::{GcRef, Table};
+use crate::object::{GcRef, GcTable};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
@@ -166,7 +166,7 @@ pub(crate) fn opt_start(st: &mut State) -> LResult<usize> {
 /// A module `require` can load.
 enum Module {
     /// Built in Rust.
-    Native(fn(&mut State) -> LResult<GcRef<Table>>),
+    Native(fn(&mut State) -> LResult<GcRef<GcTable>>),
     /// Lua source compiled when required: the chunk name and the text. The chunk is
     /// called with the module name and the helpers of [`lua_helpers`].
     Lua(&'static str, &'static str),
@@ -186,7 +186,7 @@ const MODULES: [(&str, Module); 8] = [
 
 /// Put a loader for each `jit.*` module into `preload` (`package.preload`). Called
 /// by the package library when it opens, if the `jit` library is open.
-pub fn register_preload(st: &mut State, preload: GcRef<Table>) -> LResult<()> {
+pub fn register_preload(st: &mut State, preload: GcRef<GcTable>) -> LResult<()> {
     for (i, (name, _)) in MODULES.iter().enumerate() {
         let loader = super::new_func(st, super::FF_JIT_PRELOAD, 1)?;
         loader.native_upvals()[0] = Value::number(i as f64);

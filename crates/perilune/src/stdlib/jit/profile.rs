@@ -39,7 +39,7 @@
 use std::time::Duration;
 
 use crate::buf::Buf;
-use crate::object::{GcRef, Table, Thread};
+use crate::object::{GcRef, GcTable, GcThread};
 use crate::value::Value;
 use crate::vm::budget::Poll;
 use crate::vm::coroutine::ResumeError;
@@ -64,7 +64,7 @@ fn key(k: &'static u8) -> Value {
 }
 
 /// The `jit.profile` table.
-pub fn open(st: &mut State) -> LResult<GcRef<Table>> {
+pub fn open(st: &mut State) -> LResult<GcRef<GcTable>> {
     let t = st.new_table(0, 4)?;
     super::super::open_funcs(st, super::super::Lib::JitProfile, t)?;
     Ok(t)
@@ -213,11 +213,11 @@ impl State {
 
     /// `cb(thread, samples, vmstate)` on the profiler's coroutine, whose body is the
     /// [`trampoline`]: nothing is pushed on the sampled thread's stack.
-    fn run_profile_callback(&mut self, cb: Value, th: GcRef<Thread>, samples: u32, vmstate: u8) -> LResult<()> {
+    fn run_profile_callback(&mut self, cb: Value, th: GcRef<GcThread>, samples: u32, vmstate: u8) -> LResult<()> {
         let reg = self.registry;
         // (A script can reach the registry: anything else under the key is replaced.)
         let ours =
-            |f: &GcRef<crate::func::LuaFunction>| f.ffid == super::super::FF_PROFILE_TRAMPOLINE && f.num_upvals() == 4;
+            |f: &GcRef<crate::func::GcFunc>| f.ffid == super::super::FF_PROFILE_TRAMPOLINE && f.num_upvals() == 4;
         let tramp = match reg.get(key(&TRAMPOLINE_KEY)).as_function().filter(ours) {
             Some(f) => f,
             _ => {
@@ -226,7 +226,7 @@ impl State {
                 f
             }
         };
-        let reusable = |co: GcRef<Thread>| co.status == ThreadStatus::Dead && co.is_empty();
+        let reusable = |co: GcRef<GcThread>| co.status == ThreadStatus::Dead && co.is_empty();
         let co = match reg.get(key(&THREAD_KEY)).as_thread() {
             Some(co) if reusable(co) => co,
             _ => {
@@ -303,7 +303,7 @@ pub(crate) fn dumpstack(st: &mut State) -> LResult<usize> {
 
 /// One frame of a stack dump, as LuaJIT's format letters ask for it.
 fn dump_frame(
-    th: GcRef<Thread>,
+    th: GcRef<GcThread>,
     idx: usize,
     fmt: &[u8],
     strip: &mut bool,

@@ -22,21 +22,21 @@
 //! - Trace-level functions exist and return nothing: there are no traces yet.
 
 use crate::compiler::bytecode::{op_byte, Op};
-use crate::func::LuaFunction;
-use crate::object::{GcRef, Proto, Table};
+use crate::func::GcFunc;
+use crate::object::{GcProto, GcRef, GcTable};
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
 
 /// The `jit.util` table.
-pub fn open(st: &mut State) -> LResult<GcRef<Table>> {
+pub fn open(st: &mut State) -> LResult<GcRef<GcTable>> {
     let t = st.new_table(0, 16)?;
     super::super::open_funcs(st, super::super::Lib::JitUtil, t)?;
     Ok(t)
 }
 
 /// Argument 1: any function.
-fn check_func(st: &mut State) -> LResult<GcRef<LuaFunction>> {
+fn check_func(st: &mut State) -> LResult<GcRef<GcFunc>> {
     match st.arg(1).as_function() {
         Some(f) => Ok(f),
         None => Err(st.type_error(1, "function")),
@@ -45,26 +45,26 @@ fn check_func(st: &mut State) -> LResult<GcRef<LuaFunction>> {
 
 /// Argument 1: a Lua function's prototype (a native gets LuaJIT's message,
 /// "function expected, got function").
-fn check_proto(st: &mut State) -> LResult<GcRef<Proto>> {
+fn check_proto(st: &mut State) -> LResult<GcRef<GcProto>> {
     match st.arg(1).as_function().and_then(|f| f.proto()) {
         Some(p) => Ok(p),
         None => Err(st.type_error(1, "function")),
     }
 }
 
-fn set(st: &mut State, t: GcRef<Table>, name: &[u8], v: Value) -> LResult<()> {
+fn set(st: &mut State, t: GcRef<GcTable>, name: &[u8], v: Value) -> LResult<()> {
     let k = st.str_value(name)?;
     st.table_set(t, k, v)
 }
 
 /// The number of pcs LuaJIT counts: the instructions plus the header at pc 0.
-fn size_bc(p: &Proto) -> i64 {
+fn size_bc(p: &GcProto) -> i64 {
     p.code.len() as i64 + 1
 }
 
 /// The source line of pc `pc` (LuaJIT's `lj_debug_line`): pc 0 is the function's
 /// first line, one past the last instruction its last line, beyond that 0.
-fn line_at(p: &Proto, pc: i64) -> i64 {
+fn line_at(p: &GcProto, pc: i64) -> i64 {
     let n = size_bc(p);
     if pc < 0 || pc > n {
         0
@@ -79,7 +79,7 @@ fn line_at(p: &Proto, pc: i64) -> i64 {
 
 /// `chunk:line` as LuaJIT's `funcinfo` gives `loc`: a file by its base name, `=name`
 /// as `name`, a string chunk in double quotes, a long one by its prototype address.
-fn location(p: GcRef<Proto>, line: i64) -> Vec<u8> {
+fn location(p: GcRef<GcProto>, line: i64) -> Vec<u8> {
     let src = p.source.as_bytes();
     let mut out = Vec::with_capacity(src.len().min(64) + 12);
     if let Some(path) = src.strip_prefix(b"@") {
