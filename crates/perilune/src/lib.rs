@@ -86,6 +86,7 @@
 pub(crate) mod alloc;
 pub(crate) mod buf;
 pub(crate) mod compiler;
+pub(crate) mod errmsg;
 pub(crate) mod func;
 pub(crate) mod gc;
 mod lua;

@@ -86,9 +86,9 @@ impl TableError {
     /// The Lua error message for this failure.
     pub fn message(self) -> &'static str {
         match self {
-            TableError::NilKey => "table index is nil",
-            TableError::NanKey => "table index is NaN",
-            TableError::Oom => "not enough memory",
+            TableError::NilKey => crate::errmsg::TABLE_INDEX_NIL,
+            TableError::NanKey => crate::errmsg::TABLE_INDEX_NAN,
+            TableError::Oom => crate::errmsg::NOMEM,
         }
     }
 }

@@ -16,6 +16,9 @@
 //! [`ALLOWED`] with the reason; anything else fails the test with the file, the line
 //! and the path. The libraries and the embedding API also reach a thread's frames
 //! only through the VM's frame API (`vm/frame.rs`), never the frame array.
+//!
+//! Error messages are spelled only in `src/errmsg.rs` (docs/errors.md): a string
+//! literal elsewhere that spells one fails [`messages_are_spelled_only_in_errmsg`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "alloc",
             "buf",
+            "errmsg",
             "func",
             "number",
             "object",
@@ -380,5 +384,156 @@ fn the_checker_sees_forbidden_imports() {
     ];
     for (file, src) in fine {
         assert_eq!(check_file(file, src), Vec::<String>::new(), "{file}: {src}");
+    }
+}
+
+// --- Error messages live in errmsg.rs (docs/errors.md) ---------------------------------
+
+/// The messages of `src/errmsg.rs` as written there (escapes kept): `NAME = "text",`.
+fn messages() -> Vec<(String, String)> {
+    let src = fs::read_to_string(src_dir().join("errmsg.rs")).expect("read errmsg.rs");
+    src.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let (name, rest) = l.split_once(" = \"")?;
+            let text = rest.strip_suffix("\",")?;
+            name.bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_')
+                .then(|| (name.to_owned(), text.to_owned()))
+        })
+        .collect()
+}
+
+/// The string literals of a source (outside comments), with their lines, as written.
+fn literals(src: &str) -> Vec<(usize, String)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    while i < b.len() {
+        match b[i] {
+            b'\n' => line += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i + 1 < b.len() && b[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += src[i + 2..].find('\'').map_or(b.len(), |k| k + 2);
+            }
+            b'"' => {
+                let (start, at) = (i + 1, line);
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    if b.get(i) == Some(&b'\n') {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                out.push((at, src[start..i.min(b.len())].to_owned()));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether `lit` spells the message `text`: the same text (a phrase), a `format!`
+/// string of the template (`{...}` where it has `%s`), or a long fixed piece of a
+/// template.
+fn spells(lit: &str, text: &str) -> bool {
+    if !text.contains("%s") {
+        // Single words ("limit", "upvalues") are also field names: only phrases count.
+        return text.len() >= 8 && text.contains(' ') && lit == text;
+    }
+    let pieces: Vec<&str> = text.split("%s").collect();
+    if pieces.iter().any(|p| p.len() >= 12 && lit == *p) {
+        return true;
+    }
+    let mut rest = lit;
+    for (k, piece) in pieces.iter().enumerate() {
+        if k > 0 {
+            let Some(close) = rest.strip_prefix('{').and_then(|r| r.find('}')) else {
+                return false;
+            };
+            rest = &rest[close + 2..];
+        }
+        let Some(r) = rest.strip_prefix(piece) else {
+            return false;
+        };
+        rest = r;
+    }
+    rest.is_empty()
+}
+
+/// The message literals of one file outside the table (tests may spell them).
+fn message_literals(rel: &str, src: &str, msgs: &[(String, String)]) -> Vec<String> {
+    if rel == "errmsg.rs" || rel.ends_with("tests.rs") {
+        return Vec::new();
+    }
+    let code = src.split("#[cfg(test)]\nmod tests {").next().unwrap_or("");
+    let mut bad = Vec::new();
+    for (line, lit) in literals(code) {
+        for (name, text) in msgs {
+            if spells(&lit, text) {
+                bad.push(format!("{rel}:{line}: \"{lit}\" is errmsg::{name}"));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn messages_are_spelled_only_in_errmsg() {
+    let msgs = messages();
+    assert!(msgs.len() > 100, "found only {} messages in errmsg.rs", msgs.len());
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut bad = Vec::new();
+    for f in &files {
+        let rel = f
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        bad.extend(message_literals(
+            &rel,
+            &fs::read_to_string(f).expect("read source"),
+            &msgs,
+        ));
+    }
+    assert!(
+        bad.is_empty(),
+        "message texts outside src/errmsg.rs (docs/errors.md):\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_message_checker_sees_copies() {
+    let msgs = messages();
+    let caught = [
+        r#"Err(st.rt_error("table index is nil"))"#,
+        r#"let m = format!("attempt to compare two {ta} values");"#,
+        r#"st.rt_error_parts(&[b"attempt to compare two ", t, b" values"])"#,
+        r#"let m = format!("'{}' expected (to close '{}' at line {})", a, b, c);"#,
+        r#"f.write_str("not enough memory")"#,
+    ];
+    for src in caught {
+        assert!(!message_literals("vm/x.rs", src, &msgs).is_empty(), "not caught: {src}");
+    }
+    let fine = [
+        r#"// st.rt_error("table index is nil")"#,
+        r#"st.rt_error(crate::errmsg::TABLE_INDEX_NIL)"#,
+        "#[cfg(test)]\nmod tests {\n    const M: &str = \"table index is nil\";\n}",
+        r#"let c = '"'; let s = "call";"#,
+    ];
+    for src in fine {
+        assert_eq!(message_literals("vm/x.rs", src, &msgs), Vec::<String>::new(), "{src}");
     }
 }

@@ -38,7 +38,7 @@ pub struct OutOfMemory;
 
 impl std::fmt::Display for OutOfMemory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("not enough memory")
+        f.write_str(crate::errmsg::NOMEM)
     }
 }
 impl std::error::Error for OutOfMemory {}

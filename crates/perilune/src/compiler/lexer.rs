@@ -531,7 +531,7 @@ impl<'a> Lexer<'a> {
             for _ in 0..n {
                 self.save_next()?;
             }
-            return Err(self.error("invalid long string delimiter", Near::Partial));
+            return Err(self.error(crate::errmsg::LEX_LONG_DELIMITER, Near::Partial));
         }
         self.pos += 1;
         Ok(None)
@@ -548,9 +548,9 @@ impl<'a> Lexer<'a> {
             match self.peek() {
                 None => {
                     let msg = if is_string {
-                        "unfinished long string"
+                        crate::errmsg::LEX_UNFINISHED_LONG_STRING
                     } else {
-                        "unfinished long comment"
+                        crate::errmsg::LEX_UNFINISHED_LONG_COMMENT
                     };
                     return Err(self.error(msg, Near::Eof));
                 }
@@ -596,18 +596,18 @@ impl<'a> Lexer<'a> {
         self.sbuf.clear();
         loop {
             let Some(c) = self.peek() else {
-                return Err(self.error("unfinished string", Near::Eof));
+                return Err(self.error(crate::errmsg::LEX_UNFINISHED_STRING, Near::Eof));
             };
             if c == quote {
                 self.save_next()?;
                 break;
             }
             match c {
-                b'\n' | b'\r' => return Err(self.error("unfinished string", Near::Partial)),
+                b'\n' | b'\r' => return Err(self.error(crate::errmsg::LEX_UNFINISHED_STRING, Near::Partial)),
                 b'\\' => {
                     self.pos += 1;
                     let Some(e) = self.peek() else {
-                        return Err(self.error("unfinished string", Near::Eof));
+                        return Err(self.error(crate::errmsg::LEX_UNFINISHED_STRING, Near::Eof));
                     };
                     match e {
                         b'a' => self.put(7, 1)?,
@@ -701,7 +701,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn bad_escape(&mut self) -> Throw {
-        self.error("invalid escape sequence", Near::Partial)
+        self.error(crate::errmsg::LEX_ESCAPE, Near::Partial)
     }
 
     /// Append a decoded byte to the string and its shown text, consuming `skip` source
@@ -734,7 +734,7 @@ impl<'a> Lexer<'a> {
         self.text.extend_from_slice(raw)?;
         match crate::number::parse_numeral(raw) {
             Some(n) => Ok(n),
-            None => Err(self.error("malformed number", Near::Partial)),
+            None => Err(self.error(crate::errmsg::LEX_NUMBER, Near::Partial)),
         }
     }
 }
@@ -764,7 +764,7 @@ pub fn read_piece(st: &mut State, reader: Value) -> Result<Option<GcRef<GcStr>>,
     match piece.as_string() {
         // Unrooted once popped, but the collector is locked while compiling.
         Some(s) => Ok((!s.is_empty()).then_some(s)),
-        None => Err(st.rt_error("reader function must return a string")),
+        None => Err(st.rt_error(crate::errmsg::READER_NOT_STRING)),
     }
 }
 

@@ -52,7 +52,7 @@ pub fn compile_reader(
     // The nesting of reader compilations on this thread is bounded so that stack stays
     // small (LuaJIT does not bound it and crashes).
     let Some(_guard) = ReaderNesting::enter() else {
-        return Err(state.rt_error_here("C stack overflow"));
+        return Err(state.rt_error_here(crate::errmsg::C_STACK_OVERFLOW));
     };
     let chunkname = lexer::until_nul(chunkname);
     let src_name = state.intern(chunkname)?;

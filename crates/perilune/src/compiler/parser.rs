@@ -189,23 +189,23 @@ impl<'a> Parser<'a> {
     pub fn cg_error(&mut self, e: CgError) -> Throw {
         match e {
             CgError::Oom => Throw::Oom,
-            CgError::Registers | CgError::CodeSize => self.lx.error("function or expression too complex", Near::Token),
+            CgError::Registers | CgError::CodeSize => self.lx.error(crate::errmsg::PARSE_COMPLEX, Near::Token),
             CgError::Constants => {
                 let line = self.fs.line_defined;
-                self.limit_error(line, MAX_CONSTS, "constants")
+                self.limit_error(line, MAX_CONSTS, crate::errmsg::PARSE_CONSTANTS)
             }
-            CgError::JumpTooLong => self.lx.error("control structure too long", Near::Token),
+            CgError::JumpTooLong => self.lx.error(crate::errmsg::PARSE_JUMP, Near::Token),
         }
     }
 
     fn limit_error(&mut self, line_defined: u32, limit: usize, what: &str) -> Throw {
         let f = if line_defined == 0 {
-            "main function".to_string()
+            crate::errmsg::PARSE_MAIN_FUNCTION.to_string()
         } else {
-            format!("function at line {line_defined}")
+            crate::errmsg::format(crate::errmsg::PARSE_FUNCTION_AT, &[&line_defined])
         };
-        self.lx
-            .error(&format!("{f} has more than {limit} {what}"), Near::Nothing)
+        let msg = crate::errmsg::format(crate::errmsg::PARSE_LIMIT, &[&f, &limit, &what]);
+        self.lx.error(&msg, Near::Nothing)
     }
 
     // --- Tokens -----------------------------------------------------------------------
@@ -216,7 +216,8 @@ impl<'a> Parser<'a> {
         Ok(())
     }
     fn err_expected(&mut self, t: Tok) -> PErr {
-        PErr::Throw(self.lx.error(&format!("'{}' expected", t.describe()), Near::Token))
+        let msg = crate::errmsg::format(crate::errmsg::PARSE_EXPECTED, &[&t.describe()]);
+        PErr::Throw(self.lx.error(&msg, Near::Token))
     }
     fn err_syntax(&mut self, msg: &str) -> PErr {
         PErr::Throw(self.lx.error(msg, Near::Token))
@@ -243,11 +244,9 @@ impl<'a> Parser<'a> {
         if line == self.lx.line {
             return Err(self.err_expected(what));
         }
-        let msg = format!(
-            "'{}' expected (to close '{}' at line {})",
-            what.describe(),
-            who.describe(),
-            line
+        let msg = crate::errmsg::format(
+            crate::errmsg::PARSE_EXPECTED_MATCH,
+            &[&what.describe(), &who.describe(), &line],
         );
         Err(self.err_syntax(&msg))
     }
@@ -263,9 +262,7 @@ impl<'a> Parser<'a> {
     fn enter_level(&mut self) -> PResult<()> {
         self.level += 1;
         if self.level >= MAX_LEVEL {
-            return Err(PErr::Throw(
-                self.lx.error("chunk has too many syntax levels", Near::Nothing),
-            ));
+            return Err(PErr::Throw(self.lx.error(crate::errmsg::PARSE_LEVELS, Near::Nothing)));
         }
         Ok(())
     }
@@ -279,7 +276,9 @@ impl<'a> Parser<'a> {
     fn declare_local(&mut self, name: GcRef<GcStr>) -> PResult<()> {
         if self.fs.actvars.len() as u32 >= MAX_LOCALS {
             let l = self.fs.line_defined;
-            return Err(self.limit_error(l, MAX_LOCALS as usize, "local variables").into());
+            return Err(self
+                .limit_error(l, MAX_LOCALS as usize, crate::errmsg::PARSE_LOCALS)
+                .into());
         }
         let reg = self.fs.actvars.len() as u32;
         let idx = self.fs.vars.len() as u32;
@@ -332,7 +331,7 @@ impl<'a> Parser<'a> {
         }
         if fs.upvals.len() >= MAX_UPVALS {
             let l = fs.line_defined;
-            return Err(self.limit_error(l, MAX_UPVALS, "upvalues").into());
+            return Err(self.limit_error(l, MAX_UPVALS, crate::errmsg::PARSE_UPVALUES).into());
         }
         fs.upvals.push(desc)?;
         fs.upval_names.push(name)?;
@@ -472,8 +471,8 @@ impl<'a> Parser<'a> {
         self.close_block()?;
         if let Some(g) = self.gotos.get(goto_base).copied() {
             let msg = match g.name {
-                None => "no loop to break".to_string(),
-                Some(n) => format!("undefined label '{}'", n.to_str_lossy()),
+                None => crate::errmsg::PARSE_NO_LOOP.to_string(),
+                Some(n) => crate::errmsg::format(crate::errmsg::PARSE_UNDEFINED_LABEL, &[&n.to_str_lossy()]),
             };
             return Err(PErr::Throw(self.lx.error_at(&msg, Near::Nothing, g.line)));
         }
@@ -550,7 +549,7 @@ impl<'a> Parser<'a> {
                         self.fs.is_vararg = true;
                         break;
                     }
-                    _ => return Err(self.err_syntax("<name> or '...' expected")),
+                    _ => return Err(self.err_syntax(crate::errmsg::PARSE_PARAMETER)),
                 }
                 if !self.accept(Tok::Char(b','))? {
                     break;
@@ -662,7 +661,7 @@ impl<'a> Parser<'a> {
             }
             // `f() = 1`: the call is a statement and `=` starts the next one.
             self.fs.set_nresults(&v, 0);
-            return Err(self.err_syntax("unexpected symbol"));
+            return Err(self.err_syntax(crate::errmsg::PARSE_UNEXPECTED));
         }
         self.assignment(v)
     }
@@ -676,19 +675,21 @@ impl<'a> Parser<'a> {
 
     fn assignment(&mut self, first: Exp) -> PResult<()> {
         if !Self::assignable(&first) {
-            return Err(self.err_syntax("syntax error"));
+            return Err(self.err_syntax(crate::errmsg::PARSE_SYNTAX));
         }
         let mut lhs: HVec<Exp> = HVec::new(self.lx.st.heap_ref());
         lhs.push(first)?;
         while self.accept(Tok::Char(b','))? {
             if self.level + lhs.len() as u32 >= MAX_LEVEL {
                 let l = self.fs.line_defined;
-                return Err(self.limit_error(l, MAX_LEVEL as usize, "variable names").into());
+                return Err(self
+                    .limit_error(l, MAX_LEVEL as usize, crate::errmsg::PARSE_VARIABLE_NAMES)
+                    .into());
             }
             let mut v = Exp::new(EKind::Void);
             self.suffixed_exp(&mut v)?;
             if !Self::assignable(&v) {
-                return Err(self.err_syntax("syntax error"));
+                return Err(self.err_syntax(crate::errmsg::PARSE_SYNTAX));
             }
             if let EKind::Local(r) = v.k {
                 self.check_conflict(&mut lhs, r)?;
@@ -918,7 +919,7 @@ impl<'a> Parser<'a> {
             let name = self.name()?;
             self.expect(Tok::Label)?;
             if (block_start..self.labels.len()).any(|i| self.labels[i].name == name) {
-                let msg = format!("duplicate label '{}'", name.to_str_lossy());
+                let msg = crate::errmsg::format(crate::errmsg::PARSE_DUPLICATE_LABEL, &[&name.to_str_lossy()]);
                 return Err(PErr::Throw(self.lx.error(&msg, Near::Nothing)));
             }
             let pc = self.fs.pc();
@@ -955,11 +956,7 @@ impl<'a> Parser<'a> {
                         .and_then(|&v| self.fs.vars.get(v as usize))
                         .map(|v| v.name.to_str_lossy().into_owned())
                         .unwrap_or_default();
-                    let msg = format!(
-                        "<goto {}> jumps into the scope of local '{}'",
-                        l.name.to_str_lossy(),
-                        var
-                    );
+                    let msg = crate::errmsg::format(crate::errmsg::PARSE_GOTO_SCOPE, &[&l.name.to_str_lossy(), &var]);
                     return Err(PErr::Throw(self.lx.error_at(&msg, Near::Nothing, g.line)));
                 }
                 self.fs.patch_to(g.pc, l.pc)?;
@@ -1077,7 +1074,7 @@ impl<'a> Parser<'a> {
         match self.lx.tok {
             Tok::Char(b'=') => self.for_num(var, line)?,
             Tok::Char(b',') | Tok::In => self.for_in(var, line)?,
-            _ => return Err(self.err_syntax("'=' or 'in' expected")),
+            _ => return Err(self.err_syntax(crate::errmsg::PARSE_FOR)),
         }
         self.expect_match(Tok::End, Tok::For, line)?;
         self.close_block()
@@ -1413,7 +1410,7 @@ impl<'a> Parser<'a> {
             (Tok::False, _) => EKind::False,
             (Tok::Dots, _) => {
                 if !self.fs.is_vararg {
-                    return Err(self.err_syntax("cannot use '...' outside a vararg function"));
+                    return Err(self.err_syntax(crate::errmsg::PARSE_VARARG));
                 }
                 self.fs.reserve(1)?;
                 let base = self.fs.freereg - 1;
@@ -1449,7 +1446,7 @@ impl<'a> Parser<'a> {
                 self.fs.discharge(e)?;
                 Ok(())
             }
-            _ => Err(self.err_syntax("unexpected symbol")),
+            _ => Err(self.err_syntax(crate::errmsg::PARSE_UNEXPECTED)),
         }
     }
 
@@ -1512,7 +1509,7 @@ impl<'a> Parser<'a> {
         match (self.lx.tok, self.lx.val) {
             (Tok::Char(b'('), _) => {
                 if line != self.lx.lastline {
-                    return Err(self.err_syntax("ambiguous syntax (function call x new statement)"));
+                    return Err(self.err_syntax(crate::errmsg::PARSE_AMBIGUOUS));
                 }
                 self.next()?;
                 if self.lx.tok != Tok::Char(b')') {
@@ -1528,7 +1525,7 @@ impl<'a> Parser<'a> {
                 args = Exp::new(EKind::Str(s));
                 self.next()?;
             }
-            _ => return Err(self.err_syntax("function arguments expected")),
+            _ => return Err(self.err_syntax(crate::errmsg::PARSE_ARGUMENTS)),
         }
         let ins = if let EKind::Call { base: abase, .. } = args.k {
             ins_abc(Op::CALLM, base, 2, abase - base - 1)

@@ -210,7 +210,7 @@ impl fmt::Display for Error {
             Error::SyntaxError { message, .. } => write!(f, "syntax error: {message}"),
             Error::RuntimeError(m) => write!(f, "runtime error: {m}"),
             Error::MemoryError(m) => write!(f, "memory error: {m}"),
-            Error::BudgetExhausted => f.write_str("instruction budget exhausted"),
+            Error::BudgetExhausted => f.write_str(crate::errmsg::BUDGET_EXHAUSTED),
             Error::Interrupted(m) => write!(f, "interrupted: {m}"),
             Error::StateBusy => f.write_str("the Lua state is busy and cannot be used here"),
             Error::RecursiveMutCallback => f.write_str("mutable callback called recursively"),
@@ -279,7 +279,9 @@ fn write_argument_reason(f: &mut fmt::Formatter<'_>, cause: &Error) -> fmt::Resu
         Error::FromLuaConversionError { from, to, message } => {
             let expected = expected_lua_type(to);
             match message.as_deref() {
-                None | Some("expected table") => write!(f, "{expected} expected, got {from}"),
+                None | Some("expected table") => {
+                    f.write_str(&crate::errmsg::format(crate::errmsg::TYPE_EXPECTED, &[&expected, from]))
+                }
                 Some("out of range") => write!(f, "number out of range for {to}"),
                 Some(m) if expected == "string" => write!(f, "string is not valid UTF-8: {m}"),
                 Some(m) => f.write_str(m),
@@ -310,7 +312,7 @@ impl Error {
                 to: rust,
                 message: None,
             } if pos > st.arg_count() => Arc::new(Error::FromLuaConversionError {
-                from: "no value",
+                from: crate::errmsg::NO_VALUE,
                 to: rust,
                 message: None,
             }),

@@ -135,7 +135,7 @@ fn report_error(st: &mut State, raw: &LuaRaw, e: Throw, style: ReportStyle) -> E
                 let len = crate::number::fmt_number(n, &mut buf);
                 buf[..len].to_vec()
             } else {
-                b"(error object is not a string)".to_vec()
+                crate::errmsg::ERROR_OBJECT_NOT_STRING.as_bytes().to_vec()
             }),
         }
     };
@@ -271,7 +271,7 @@ fn callback_data<'a, F: 'static>(st: &mut State) -> LResult<(&'a Cb<F>, Raw)> {
     });
     match cb.and_then(|c| c.peek()) {
         Some(c) => Ok((c, ud)),
-        None => Err(st.rt_error("internal error: Rust callback data missing")),
+        None => Err(st.rt_error(crate::errmsg::INTERNAL_CALLBACK_DATA)),
     }
 }
 

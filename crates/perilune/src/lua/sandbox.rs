@@ -207,7 +207,9 @@ impl Lua {
                 let f = super::value::Value::from_raw(self, st, raw, v)?;
                 match f {
                     super::value::Value::Function(f) => Ok(f),
-                    _ => Err(super::error::Error::RuntimeError("sandbox maker lost".into())),
+                    _ => Err(super::error::Error::RuntimeError(
+                        crate::errmsg::INTERNAL_SANDBOX_MAKER.into(),
+                    )),
                 }
             })?,
             None => self.build_sandbox_maker()?,

@@ -50,7 +50,7 @@ use super::userdata::{error_metatable_native, UdCell, WrappedError};
 use super::value::{IntoLua, IntoLuaMulti, Value};
 
 /// The abort reason `vm::budget` gives when the instruction budget runs out.
-pub(crate) const BUDGET_REASON: &str = "instruction budget exhausted";
+pub(crate) const BUDGET_REASON: &str = crate::errmsg::BUDGET_EXHAUSTED;
 
 /// Which standard libraries to open. Combine with `|`.
 ///
@@ -284,7 +284,7 @@ impl LuaRaw {
             }
             Err(_) => {
                 book.free.push(idx);
-                Err(Error::MemoryError("not enough memory".into()))
+                Err(Error::MemoryError(crate::errmsg::NOMEM.into()))
             }
         }
     }
@@ -403,9 +403,7 @@ impl Lua {
     /// ```
     pub fn new_with(libs: StdLib, options: LuaOptions) -> Result<Lua> {
         if libs.intersects(StdLib::TRUSTED) {
-            return Err(Error::RuntimeError(
-                "unsafe standard libraries cannot be loaded in safe mode".into(),
-            ));
+            return Err(Error::RuntimeError(crate::errmsg::SAFE_MODE_UNSAFE_LIBS.into()));
         }
         Lua::create(None, libs, options, false)
     }
@@ -443,9 +441,7 @@ impl Lua {
     /// ```
     pub fn new_with_allocator(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
         if libs.intersects(StdLib::TRUSTED) {
-            return Err(Error::RuntimeError(
-                "unsafe standard libraries cannot be loaded in safe mode".into(),
-            ));
+            return Err(Error::RuntimeError(crate::errmsg::SAFE_MODE_UNSAFE_LIBS.into()));
         }
         Lua::create(
             Some(Box::new(CatchUnwindAllocator(allocator))),
@@ -468,7 +464,7 @@ impl Lua {
             Some(a) => State::with_allocator(a),
             None => State::new(),
         };
-        let mut st = st.map_err(|_| Error::MemoryError("not enough memory".into()))?;
+        let mut st = st.map_err(|_| Error::MemoryError(crate::errmsg::NOMEM.into()))?;
         st.allow_bytecode = allow_bytecode;
         if options.memory_limit != 0 {
             st.heap.set_limit(options.memory_limit);
@@ -495,7 +491,7 @@ impl Lua {
         });
         let (refs, error_mt) = match setup {
             Ok(x) => x,
-            Err(Throw::Oom) => return Err(Error::MemoryError("not enough memory".into())),
+            Err(Throw::Oom) => return Err(Error::MemoryError(crate::errmsg::NOMEM.into())),
             Err(e) => {
                 let v = st.error_value(e);
                 let msg = v
@@ -756,7 +752,7 @@ impl Lua {
             Ok(VmState::Continue) => InterruptAction::Continue,
             Ok(VmState::Error(m)) => InterruptAction::Error(m),
             Ok(VmState::Abort(m)) => InterruptAction::Abort(m),
-            Err(_) => InterruptAction::Abort("interrupt callback panicked".into()),
+            Err(_) => InterruptAction::Abort(crate::errmsg::INTERRUPT_PANICKED.into()),
         });
         self.with_state(|st, _| {
             st.set_interrupt(Some(f));
@@ -1030,7 +1026,7 @@ impl Drop for RegistryKey {
 }
 
 pub(crate) fn mem_error() -> Error {
-    Error::MemoryError("not enough memory".into())
+    Error::MemoryError(crate::errmsg::NOMEM.into())
 }
 
 /// A reference to a Lua value held by Rust: one slot of the refs table plus the
@@ -1159,7 +1155,7 @@ pub(crate) fn error_from_throw(st: &mut State, raw: &LuaRaw, e: Throw) -> Error 
                 Error::Interrupted(reason)
             }
         }
-        Throw::Yield => Error::RuntimeError("attempt to yield across a C-call boundary".into()),
+        Throw::Yield => Error::RuntimeError(crate::errmsg::YIELD_ACROSS_HOST.into()),
         Throw::Error(v) => error_from_value(st, raw, v, true),
     }
 }
@@ -1197,7 +1193,7 @@ pub(crate) fn error_from_value(st: &mut State, _raw: &LuaRaw, v: Raw, traceback:
     } else if v.is_nil() {
         "nil".to_string()
     } else {
-        format!("(error object is a {} value)", v.type_name())
+        crate::errmsg::format(crate::errmsg::ERROR_OBJECT_TYPE, &[&v.type_name()])
     };
     if traceback {
         Error::RuntimeError(format!("{msg}\n{}", st.traceback_text()))

@@ -83,10 +83,10 @@ impl<'lua> Table<'lua> {
         lua.with_state(|st, raw| {
             let kr = k.to_raw(st, raw)?;
             if kr.is_nil() {
-                return Err(Error::RuntimeError("table index is nil".into()));
+                return Err(Error::RuntimeError(crate::errmsg::TABLE_INDEX_NIL.into()));
             }
             if kr.as_number().is_some_and(f64::is_nan) {
-                return Err(Error::RuntimeError("table index is NaN".into()));
+                return Err(Error::RuntimeError(crate::errmsg::TABLE_INDEX_NAN.into()));
             }
             let vr = v.to_raw(st, raw)?;
             let t = self.raw_table()?;
@@ -234,7 +234,7 @@ impl<'lua> Table<'lua> {
                     Ok(Some((k, v)))
                 }
                 Ok(None) => Ok(None),
-                Err(()) => Err(Error::RuntimeError("invalid key to 'next'".into())),
+                Err(()) => Err(Error::RuntimeError(crate::errmsg::NEXT_KEY.into())),
             }
         })
     }

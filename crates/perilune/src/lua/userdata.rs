@@ -223,8 +223,8 @@ fn error_concat(st: &mut State) -> LResult<usize> {
             let s = st.tostring_raw(v)?;
             out.extend_from_slice(s.as_bytes());
         } else {
-            let msg = format!("attempt to concatenate a {} value", v.type_name());
-            return Err(st.rt_error(&msg));
+            let tn = v.type_name().as_bytes();
+            return Err(st.rt_error_fmt(crate::errmsg::OP_ON_VALUE, &[crate::errmsg::OP_CONCAT.as_bytes(), tn]));
         }
     }
     st.push_str(&out)?;

@@ -61,7 +61,7 @@ static FLUSH_ON_CLOSE: crate::udata::HostPayload = crate::udata::HostPayload {
 };
 
 pub(crate) fn not_direct(st: &mut State) -> LResult<usize> {
-    Err(st.rt_error("internal error: protected call reached its native body"))
+    Err(st.rt_error(crate::errmsg::INTERNAL_PCALL_BODY))
 }
 
 /// `print(...)`: like LuaJIT, it looks up the global `tostring` (in the thread's
@@ -105,7 +105,7 @@ pub(crate) fn print(st: &mut State) -> LResult<usize> {
                     s
                 };
                 let Some(s) = s.as_string() else {
-                    return Err(st.rt_error("'tostring' must return a string to 'print'"));
+                    return Err(st.rt_error(crate::errmsg::PRINT_TOSTRING));
                 };
                 sref = s;
                 sref.as_bytes()
@@ -154,7 +154,7 @@ pub(crate) fn tonumber(st: &mut State) -> LResult<usize> {
     } else {
         let b = st.check_integer(2)?;
         if !(2..=36).contains(&b) {
-            return Err(st.arg_error(2, "base out of range"));
+            return Err(st.arg_error(2, crate::errmsg::BASE_OUT_OF_RANGE));
         }
         let s = st.check_string(1)?;
         crate::number::str_to_number_base(s.as_bytes(), b as u32)
@@ -194,7 +194,7 @@ pub(crate) fn assert(st: &mut State) -> LResult<usize> {
         // Only a missing message is "assertion failed!": an explicit nil is raised
         // as it is, as in LuaJIT (`assert(false, nil)` raises nil).
         if st.arg_count() < 2 {
-            return Err(st.rt_error("assertion failed!"));
+            return Err(st.rt_error(crate::errmsg::ASSERTION_FAILED));
         }
         let msg = st.arg(2);
         // Like LuaJIT, a string (or number) message gets the caller's position.
@@ -218,7 +218,7 @@ pub(crate) fn select(st: &mut State) -> LResult<usize> {
     let count = n as i64 - 1;
     let start = if i < 0 { count + i } else { i - 1 };
     if i == 0 || start < 0 {
-        return Err(st.arg_error(1, "index out of range"));
+        return Err(st.arg_error(1, crate::errmsg::INDEX_OUT_OF_RANGE));
     }
     Ok((count - start.min(count)) as usize)
 }
@@ -271,7 +271,7 @@ pub(crate) fn next(st: &mut State) -> LResult<usize> {
             Ok(1)
         }
         // LuaJIT's message has no position.
-        Err(()) => Err(st.error_from_text("invalid key to 'next'")),
+        Err(()) => Err(st.error_from_text(crate::errmsg::NEXT_KEY)),
     }
 }
 
@@ -305,10 +305,10 @@ pub(crate) fn setmetatable(st: &mut State) -> LResult<usize> {
     let t = st.check_table(1)?;
     let mt = st.arg(2);
     if st.arg_count() < 2 || (!mt.is_nil() && !mt.is_table()) {
-        return Err(st.arg_error(2, "nil or table expected"));
+        return Err(st.arg_error(2, crate::errmsg::NIL_OR_TABLE));
     }
     if !st.tm_in(t.metatable, Tm::Metatable).is_nil() {
-        return Err(st.rt_error("cannot change a protected metatable"));
+        return Err(st.rt_error(crate::errmsg::PROTECTED_METATABLE));
     }
     t.get_mut().metatable = mt.as_table();
     crate::gc::barrier_forward(st, t.header(), mt);
@@ -389,7 +389,12 @@ pub(crate) fn collectgarbage(st: &mut State) -> LResult<usize> {
         b"isrunning" => Value::boolean(!st.gc.stopped),
         b"setpause" => Value::number(crate::gc::set_pause(st, arg.max(0.0) as u32) as f64),
         b"setstepmul" => Value::number(crate::gc::set_stepmul(st, arg.max(0.0) as u32) as f64),
-        _ => return Err(st.arg_error_parts(1, &[b"invalid option '", opt, b"'"])),
+        _ => {
+            return Err(st.arg_error_parts(
+                1,
+                &crate::errmsg::Parts::new(crate::errmsg::INVALID_OPTION_NAMED, &[opt]),
+            ))
+        }
     };
     st.push(r)?;
     Ok(1)
@@ -480,7 +485,7 @@ pub(crate) fn unpack(st: &mut State) -> LResult<usize> {
     let span = (j as u32).wrapping_sub(i as u32);
     let nargs = st.arg_count() as u64;
     if span >= MAX_NATIVE_RESULTS || nargs + span as u64 + 1 > MAX_NATIVE_RESULTS as u64 {
-        return Err(st.rt_error("too many results to unpack"));
+        return Err(st.rt_error(crate::errmsg::UNPACK_TOO_MANY));
     }
     st.charge(u64::from(span) + 1)?;
     for k in i..=j {
@@ -502,13 +507,13 @@ fn fenv_target(st: &mut State, name_set: bool) -> LResult<Option<GcRef<GcFunc>>>
         st.check_integer(1)?
     };
     if level < 0 {
-        return Err(st.arg_error(1, "invalid level"));
+        return Err(st.arg_error(1, crate::errmsg::INVALID_LEVEL));
     }
     if level == 0 {
         return Ok(None);
     }
     let Some(ci) = st.cur.frame_at(level as usize) else {
-        return Err(st.arg_error(1, "invalid level"));
+        return Err(st.arg_error(1, crate::errmsg::INVALID_LEVEL));
     };
     Ok(st.cur.frame_function(&ci).as_function())
 }
@@ -537,7 +542,7 @@ pub(crate) fn setfenv(st: &mut State) -> LResult<usize> {
             st.push(Value::function(f))?;
             Ok(1)
         }
-        Some(_) => Err(st.rt_error("'setfenv' cannot change environment of given object")),
+        Some(_) => Err(st.rt_error(crate::errmsg::SETFENV)),
     }
 }
 
@@ -550,7 +555,7 @@ pub(crate) fn newproxy(st: &mut State) -> LResult<usize> {
     } else if let Some(other) = a.as_userdata() {
         u.get_mut().metatable = other.metatable;
     } else if !a.is_falsy() {
-        return Err(st.arg_error(1, "boolean or proxy expected"));
+        return Err(st.arg_error(1, crate::errmsg::BOOLEAN_OR_PROXY));
     }
     st.push(Value::userdata(u))?;
     Ok(1)
@@ -660,7 +665,7 @@ fn load_chunk(st: &mut State) -> LResult<usize> {
         return load_binary(st, chunk, first, &name, mode.as_deref());
     }
     if mode.as_ref().is_some_and(|m| !m.contains(&b't')) {
-        let e = st.error_from_text("attempt to load chunk with wrong mode");
+        let e = st.error_from_text(crate::errmsg::LOAD_WRONG_MODE);
         let msg = st.error_value(e);
         return push_fail(st, msg);
     }
@@ -694,18 +699,18 @@ pub(crate) fn read_source(st: &mut State, path: Option<&[u8]>) -> LResult<Result
     let (what, name, e) = match path {
         None => match read_all(st, &mut std::io::stdin().lock())? {
             Ok(src) => return Ok(Ok(src)),
-            Err(e) => ("cannot read ", b"stdin".as_slice(), e),
+            Err(e) => (crate::errmsg::READ_FAILED, b"stdin".as_slice(), e),
         },
         Some(p) => match std::fs::File::open(path_of(p)) {
             Ok(mut f) => match read_all(st, &mut f)? {
                 Ok(src) => return Ok(Ok(src)),
-                Err(e) => ("cannot read ", p, e),
+                Err(e) => (crate::errmsg::READ_FAILED, p, e),
             },
-            Err(e) => ("cannot open ", p, e),
+            Err(e) => (crate::errmsg::OPEN_FAILED, p, e),
         },
     };
     let (text, _) = os_error_text(&e);
-    let msg = st.join_bytes(&[what.as_bytes(), name, b": ", text.as_bytes()])?;
+    let msg = st.join_bytes(&crate::errmsg::Parts::new(what, &[name, text.as_bytes()]))?;
     Ok(Err(Value::string(msg)))
 }
 

@@ -333,7 +333,7 @@ fn int_range(st: &mut State, i: usize, lo: i32, hi: i32) -> LResult<usize> {
         _ => return Err(st.type_error(i, "number")),
     };
     if n < lo || n > hi {
-        return Err(st.arg_error(i, "number out of range"));
+        return Err(st.arg_error(i, crate::errmsg::NUMBER_OUT_OF_RANGE));
     }
     Ok(n as usize)
 }
@@ -400,7 +400,7 @@ fn put_plain(st: &mut State, u: GcRef<GcUdata>, i: usize, v: Value) -> LResult<b
         sbuf(st, u)?.append(st, u, nb.get(..len).unwrap_or(&[]))?;
     } else if let Some(other) = as_buffer(v) {
         if other == u {
-            return Err(st.arg_error(i, "cannot put buffer into itself"));
+            return Err(st.arg_error(i, crate::errmsg::BUFFER_INTO_ITSELF));
         }
         sbuf(st, u)?.append(st, u, contents(other))?;
     } else {
@@ -561,7 +561,10 @@ pub(crate) fn m_concat(st: &mut State) -> LResult<usize> {
     }
     let bad = if a.is_string() || a.is_number() { b } else { a };
     let tn = crate::vm::meta::type_name(bad);
-    Err(st.rt_error_parts(&[b"attempt to concatenate a ", tn.as_bytes(), b" value"]))
+    Err(st.rt_error_fmt(
+        crate::errmsg::OP_ON_VALUE,
+        &[crate::errmsg::OP_CONCAT.as_bytes(), tn.as_bytes()],
+    ))
 }
 
 // --- Library functions ----------------------------------------------------------------
@@ -586,7 +589,7 @@ fn prepare_dict(st: &mut State, d: GcRef<GcTable>, tables: bool) -> LResult<()> 
                 st.table_set(d, v, pos)?;
             }
         } else if v.as_bool() != Some(false) {
-            return Err(st.rt_error("bad options table"));
+            return Err(st.rt_error(crate::errmsg::BUFFER_OPTIONS));
         }
     }
     Ok(())
@@ -595,7 +598,7 @@ fn prepare_dict(st: &mut State, d: GcRef<GcTable>, tables: bool) -> LResult<()> 
 /// `buffer.new([size][, options])`; upvalue 1 is the method table.
 pub(crate) fn buf_new(st: &mut State) -> LResult<usize> {
     let Some(mt) = st.native_upval(0).as_table() else {
-        return Err(st.rt_error("string.buffer: method table lost"));
+        return Err(st.rt_error(crate::errmsg::INTERNAL_BUFFER_METHODS));
     };
     let narg = st.arg_count();
     let mut size = 0;
@@ -663,7 +666,7 @@ pub(crate) fn buf_decode(st: &mut State) -> LResult<usize> {
     let input = str_bytes(s);
     let (v, used) = buffer_codec::decode(st, input, Dicts::default())?;
     if used != input.len() {
-        return Err(st.rt_error("left-over data in buffer"));
+        return Err(st.rt_error(crate::errmsg::BUFFER_LEFT_OVER));
     }
     st.push(v)?;
     Ok(1)

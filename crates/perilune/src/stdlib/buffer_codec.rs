@@ -174,12 +174,12 @@ impl Encoder<'_> {
             };
         }
         let tn = crate::vm::meta::type_name(v);
-        Err(st.rt_error_parts(&[b"cannot serialize '", tn.as_bytes(), b"'"]))
+        Err(st.rt_error_fmt(crate::errmsg::SERIALIZE_TYPE, &[tn.as_bytes()]))
     }
 
     fn table(&mut self, st: &mut State, t: GcRef<GcTable>) -> LResult<()> {
         if self.depth <= 0 {
-            return Err(st.rt_error("too deep to serialize"));
+            return Err(st.rt_error(crate::errmsg::SERIALIZE_TOO_DEEP));
         }
         self.depth -= 1;
         let arr = t.array.as_slice();
@@ -274,16 +274,18 @@ struct Decoder<'a> {
 }
 
 fn eob(st: &mut State) -> Throw {
-    st.rt_error("unexpected end of buffer")
+    st.rt_error(crate::errmsg::DESERIALIZE_END)
 }
 
 fn bad_tag(st: &mut State, tp: u32) -> Throw {
-    st.rt_error(&format!("cannot deserialize tag 0x{tp:02x}"))
+    let tp = format!("{tp:02x}");
+    st.rt_error_fmt(crate::errmsg::DESERIALIZE_TAG, &[tp.as_bytes()])
 }
 
 fn bad_index(st: &mut State, idx: u32) -> Throw {
     // LuaJIT prints the 1-based index with `%d`: 2^32-1 shows as -1.
-    st.rt_error(&format!("cannot deserialize dictionary index {}", idx as i32))
+    let idx = (idx as i32).to_string();
+    st.rt_error_fmt(crate::errmsg::DESERIALIZE_DICT, &[idx.as_bytes()])
 }
 
 impl<'a> Decoder<'a> {
@@ -345,7 +347,7 @@ impl<'a> Decoder<'a> {
                 // addresses it cannot represent with this message.
                 match usize::try_from(a) {
                     Ok(a) if a >> 47 == 0 => Ok(Value::light_userdata(a)),
-                    _ => Err(st.error_from_text("bad light userdata pointer")),
+                    _ => Err(st.error_from_text(crate::errmsg::DESERIALIZE_LIGHTUD)),
                 }
             }
             TAG_INT => {
@@ -380,7 +382,7 @@ impl<'a> Decoder<'a> {
 
     fn table(&mut self, st: &mut State, mut tp: u32) -> LResult<Value> {
         if self.depth <= 0 {
-            return Err(st.rt_error("too deep to serialize"));
+            return Err(st.rt_error(crate::errmsg::SERIALIZE_TOO_DEEP));
         }
         self.depth -= 1;
         let mut mt = None;
@@ -405,7 +407,7 @@ impl<'a> Decoder<'a> {
         };
         let nhash = if tp & 1 != 0 { self.u124(st)? } else { 0 };
         if narray > LJ_MAX_ASIZE || nhash > LJ_MAX_HSIZE {
-            return Err(st.error_from_text("table overflow"));
+            return Err(st.error_from_text(crate::errmsg::TABLE_OVERFLOW));
         }
         let zero_based = tp < u32::from(TAG_TAB) + 4;
         let first: u32 = if zero_based { 0 } else { 1 };
@@ -438,13 +440,13 @@ impl<'a> Decoder<'a> {
             // These three come from LuaJIT's table code, which does not add the
             // caller's position (the other messages here do).
             if k.is_nil() {
-                return Err(st.error_from_text("table index is nil"));
+                return Err(st.error_from_text(crate::errmsg::TABLE_INDEX_NIL));
             }
             if k.as_number().is_some_and(f64::is_nan) {
-                return Err(st.error_from_text("table index is NaN"));
+                return Err(st.error_from_text(crate::errmsg::TABLE_INDEX_NAN));
             }
             if !t.get(k).is_nil() {
-                return Err(st.rt_error("duplicate table key"));
+                return Err(st.rt_error(crate::errmsg::DESERIALIZE_DUPLICATE_KEY));
             }
             let v = self.get(st)?;
             st.table_set(t, k, v)?;

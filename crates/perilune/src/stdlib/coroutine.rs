@@ -20,7 +20,7 @@ fn open_lib(st: &mut State) -> LResult<()> {
 fn check_co(st: &mut State, i: usize) -> LResult<GcRef<GcThread>> {
     match st.arg(i).as_thread() {
         Some(t) => Ok(t),
-        None => Err(st.arg_error(i, "coroutine expected")),
+        None => Err(st.arg_error(i, crate::errmsg::COROUTINE_EXPECTED)),
     }
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn resume(st: &mut State) -> LResult<usize> {
 pub(crate) fn yield_(st: &mut State) -> LResult<usize> {
     // LuaJIT gives the same message on the main thread: it has no resumer to return to.
     if st.cur == st.main_thread || st.cur.nny > 0 {
-        return Err(st.rt_error("attempt to yield across C-call boundary"));
+        return Err(st.rt_error(crate::errmsg::YIELD_ACROSS_C));
     }
     Err(Throw::Yield)
 }
@@ -101,7 +101,7 @@ pub(crate) fn wrap(st: &mut State) -> LResult<usize> {
 
 pub(crate) fn wrap_call(st: &mut State) -> LResult<usize> {
     let Some(co) = st.native_upval(0).as_thread() else {
-        return Err(st.rt_error("internal error: wrap without coroutine"));
+        return Err(st.rt_error(crate::errmsg::INTERNAL_WRAP));
     };
     let nargs = st.arg_count();
     match st.resume(co, nargs) {

@@ -78,7 +78,7 @@ pub(crate) fn setmetatable(st: &mut State) -> LResult<usize> {
     let v = st.arg(1);
     let mtv = st.arg(2);
     if st.arg_count() < 2 || (!mtv.is_nil() && !mtv.is_table()) {
-        return Err(st.arg_error(2, "nil or table expected"));
+        return Err(st.arg_error(2, crate::errmsg::NIL_OR_TABLE));
     }
     let mt = mtv.as_table();
     if let Some(t) = v.as_table() {
@@ -124,7 +124,7 @@ pub(crate) fn setfenv(st: &mut State) -> LResult<usize> {
         u.get_mut().env = t;
         crate::gc::barrier_forward(st, u.header(), tv);
     } else {
-        return Err(st.rt_error("'setfenv' cannot change environment of given object"));
+        return Err(st.rt_error(crate::errmsg::SETFENV));
     }
     st.push(v)?;
     Ok(1)
@@ -153,7 +153,7 @@ pub(crate) fn getinfo(st: &mut State) -> LResult<usize> {
             }
         }
     } else {
-        return Err(st.arg_error(a + 1, "function or level expected"));
+        return Err(st.arg_error(a + 1, crate::errmsg::FUNCTION_OR_LEVEL));
     };
     let opts: Vec<u8> = if st.arg(a + 2).is_nil() {
         b"flnSu".to_vec()
@@ -161,7 +161,7 @@ pub(crate) fn getinfo(st: &mut State) -> LResult<usize> {
         st.check_string(a + 2)?.as_bytes().to_vec()
     };
     if opts.iter().any(|c| !b"SlunfL".contains(c)) {
-        return Err(st.arg_error(a + 2, "invalid option"));
+        return Err(st.arg_error(a + 2, crate::errmsg::INVALID_OPTION));
     }
     let (fv, ci) = match target {
         Target::Func(f) => (f, None),
@@ -317,7 +317,7 @@ fn level_arg(st: &mut State, th: GcRef<GcThread>, i: usize) -> LResult<usize> {
     let level = st.check_integer(i)?;
     match frame_index(th, level) {
         Some(idx) => Ok(idx),
-        None => Err(st.arg_error(i, "level out of range")),
+        None => Err(st.arg_error(i, crate::errmsg::LEVEL_OUT_OF_RANGE)),
     }
 }
 
@@ -439,11 +439,11 @@ pub(crate) fn setupvalue(st: &mut State) -> LResult<usize> {
 fn upval_ref(st: &mut State, fi: usize, lua_only: bool) -> LResult<(GcRef<GcFunc>, usize)> {
     let f = check_function(st, fi)?;
     if lua_only && !f.is_lua() {
-        return Err(st.arg_error(fi, "Lua function expected"));
+        return Err(st.arg_error(fi, crate::errmsg::LUA_FUNCTION_EXPECTED));
     }
     match upval_index(st, f, fi + 1)? {
         Some(i) => Ok((f, i)),
-        None => Err(st.arg_error(fi + 1, "index out of range")),
+        None => Err(st.arg_error(fi + 1, crate::errmsg::INDEX_OUT_OF_RANGE)),
     }
 }
 

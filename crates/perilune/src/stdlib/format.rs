@@ -138,12 +138,12 @@ pub fn format_into(
                 // The message quotes the spec as a C string would show it: up to a NUL.
                 let text = fmt.get(i..end).unwrap_or(&[]);
                 let text = text.split(|&b| b == 0).next().unwrap_or(&[]);
-                return Err(st.rt_error_parts(&[b"invalid option '", text, b"' to 'format'"]));
+                return Err(st.rt_error_fmt(crate::errmsg::FORMAT_OPTION, &[text]));
             }
         };
         arg += 1;
         if arg > st.arg_count() {
-            return Err(st.arg_error(arg, "value expected"));
+            return Err(st.arg_error(arg, crate::errmsg::VALUE_EXPECTED));
         }
         let v = st.arg(arg);
         if let Some(s) = v.as_string() {
@@ -268,7 +268,7 @@ fn to_text<'a>(
     if let Some(u) = buffer::as_buffer(v) {
         if target == Some(u) {
             // LuaJIT numbers this argument one past its position.
-            return Err(st.arg_error(arg + 1, "cannot put buffer into itself"));
+            return Err(st.arg_error(arg + 1, crate::errmsg::BUFFER_INTO_ITSELF));
         }
         return Ok(buffer::contents(u));
     }

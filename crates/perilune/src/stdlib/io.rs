@@ -123,7 +123,7 @@ fn check_file(st: &mut State, i: usize) -> LResult<GcRef<GcUdata>> {
 fn check_open(st: &mut State, i: usize) -> LResult<GcRef<GcUdata>> {
     let u = check_file(st, i)?;
     if file_of(u).is_none_or(|f| f.is_closed()) {
-        return Err(st.rt_error("attempt to use a closed file"));
+        return Err(st.rt_error(crate::errmsg::FILE_CLOSED));
     }
     Ok(u)
 }
@@ -133,7 +133,7 @@ fn std_file(st: &mut State, k: &'static u8) -> LResult<GcRef<GcUdata>> {
     let v = st.registry.get(key(k));
     match v.as_userdata() {
         Some(u) if file_of(u).is_some_and(|f| !f.is_closed()) => Ok(u),
-        _ => Err(st.rt_error("standard file is closed")),
+        _ => Err(st.rt_error(crate::errmsg::STD_FILE_CLOSED)),
     }
 }
 
@@ -256,7 +256,7 @@ fn parse_fmt(st: &mut State, i: usize) -> LResult<Fmt> {
         return Ok(Fmt::Count(n));
     }
     let Some(s) = v.as_string() else {
-        return Err(st.arg_error(i, "invalid option"));
+        return Err(st.arg_error(i, crate::errmsg::INVALID_OPTION));
     };
     let b = s.as_bytes();
     let c = if b.first() == Some(&b'*') { b.get(1) } else { b.first() };
@@ -265,7 +265,7 @@ fn parse_fmt(st: &mut State, i: usize) -> LResult<Fmt> {
         Some(b'l') => Ok(Fmt::Line(false)),
         Some(b'L') => Ok(Fmt::Line(true)),
         Some(b'a') => Ok(Fmt::All),
-        _ => Err(st.arg_error(i, "invalid format")),
+        _ => Err(st.arg_error(i, crate::errmsg::INVALID_FORMAT)),
     }
 }
 
@@ -346,10 +346,10 @@ pub(crate) fn io_read(st: &mut State) -> LResult<usize> {
 /// number of formats and the formats.
 pub(crate) fn lines_iter(st: &mut State) -> LResult<usize> {
     let Some(u) = st.native_upval(0).as_userdata() else {
-        return Err(st.rt_error("attempt to use a closed file"));
+        return Err(st.rt_error(crate::errmsg::FILE_CLOSED));
     };
     if file_of(u).is_none_or(|f| f.is_closed()) {
-        return Err(st.rt_error("attempt to use a closed file"));
+        return Err(st.rt_error(crate::errmsg::FILE_CLOSED));
     }
     let close_at_end = st.native_upval(1).as_bool() == Some(true);
     // Replace the arguments by the formats, so they read as arguments 1..n.
@@ -397,7 +397,7 @@ pub(crate) fn io_lines(st: &mut State) -> LResult<usize> {
     if st.arg(1).is_nil() {
         let v = st.registry.get(key(&INPUT_KEY));
         let Some(u) = v.as_userdata() else {
-            return Err(st.rt_error("standard file is closed"));
+            return Err(st.rt_error(crate::errmsg::STD_FILE_CLOSED));
         };
         return push_lines(st, u, 2, nfmt, false);
     }
@@ -487,7 +487,7 @@ fn close_file(st: &mut State, u: GcRef<GcUdata>) -> LResult<usize> {
     let Some(f) = file_of(u) else { return Ok(0) };
     if f.is_std() {
         st.push(Value::NIL)?;
-        st.push_str(b"cannot close standard file")?;
+        st.push_str(crate::errmsg::CLOSE_STD_FILE.as_bytes())?;
         return Ok(2);
     }
     let r = f.close();
@@ -527,7 +527,10 @@ fn check_option(st: &mut State, i: usize, default: Option<usize>, opts: &[&str])
     let s = st.check_string(i)?;
     match opts.iter().position(|o| o.as_bytes() == s.as_bytes()) {
         Some(p) => Ok(p),
-        None => Err(st.arg_error_parts(i, &[b"invalid option '", s.as_bytes(), b"'"])),
+        None => Err(st.arg_error_parts(
+            i,
+            &crate::errmsg::Parts::new(crate::errmsg::INVALID_OPTION_NAMED, &[s.as_bytes()]),
+        )),
     }
 }
 

@@ -142,8 +142,12 @@ fn scale(st: &mut State, name: &str, factor: f64) -> LResult<usize> {
         Some(x) => ret(st, x * factor),
         None => {
             let tn = crate::vm::meta::type_name(v);
-            let msg = format!("[builtin:{name}]:0: attempt to perform arithmetic on a {tn} value");
-            Err(st.error_from_text(&msg))
+            let pos = format!("[builtin:{name}]:0:");
+            let msg = crate::errmsg::Parts::new(
+                crate::errmsg::OP_ON_VALUE,
+                &[crate::errmsg::OP_ARITH.as_bytes(), tn.as_bytes()],
+            );
+            Err(st.error_at(Some(&pos), &msg))
         }
     }
 }
@@ -384,7 +388,7 @@ impl Rng {
 fn rng_userdata(st: &mut State) -> LResult<GcRef<GcUdata>> {
     match st.native_upval(0).as_userdata() {
         Some(u) if u.len >= RNG_BYTES => Ok(u),
-        _ => Err(st.rt_error("internal error: random state missing")),
+        _ => Err(st.rt_error(crate::errmsg::INTERNAL_RANDOM_STATE)),
     }
 }
 

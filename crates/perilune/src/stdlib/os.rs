@@ -203,7 +203,7 @@ fn get_field(
     match (st.to_number(v), default) {
         (Some(n), _) => Ok(super::string::num_to_i32(n)),
         (None, Some(d)) => Ok(d),
-        (None, None) => Err(st.rt_error(&format!("field '{k}' missing in date table"))),
+        (None, None) => Err(st.rt_error_fmt(crate::errmsg::DATE_FIELD_MISSING, &[k.as_bytes()])),
     }
 }
 
@@ -337,7 +337,10 @@ pub(crate) fn setlocale(st: &mut State) -> LResult<usize> {
     if !st.arg(2).is_nil() {
         let c = st.check_string(2)?;
         if !cats.iter().any(|n| n.as_bytes() == c.as_bytes()) {
-            return Err(st.arg_error_parts(2, &[b"invalid option '", c.as_bytes(), b"'"]));
+            return Err(st.arg_error_parts(
+                2,
+                &crate::errmsg::Parts::new(crate::errmsg::INVALID_OPTION_NAMED, &[c.as_bytes()]),
+            ));
         }
     }
     match loc.as_ref().map(|l| l.as_bytes()) {
@@ -359,6 +362,6 @@ pub(crate) fn tmpname(st: &mut State) -> LResult<usize> {
             }
             Ok(1)
         }
-        Err(_) => Err(st.rt_error("unable to generate a unique filename")),
+        Err(_) => Err(st.rt_error(crate::errmsg::TMPNAME_FAILED)),
     }
 }

@@ -82,13 +82,13 @@ const DIRSEP: &str = if cfg!(windows) { "\\" } else { "/" };
 /// libraries says "dynamic libraries not enabled; check your Lua installation",
 /// which no installation could help): a C module calls the Lua C API, which Perilune
 /// does not have yet.
-const NO_C_MODULES: &str = "Perilune cannot load C modules yet: it has no Lua C API for them to call";
+const NO_C_MODULES: &str = crate::errmsg::MODULE_NO_C;
 
 /// The first line of the "not found" list of `require("ffi")`: libraries that detect
 /// LuaJIT through `pcall(require, "ffi")` get an ordinary `require` failure, and a
 /// reader learns why. (A `package.preload.ffi` or an `ffi.lua` on the path is used
 /// as for any module.)
-const NO_FFI: &str = "\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented";
+const NO_FFI: &str = crate::errmsg::MODULE_NO_FFI;
 
 /// Libraries entered into `package.loaded` when present in the globals.
 const LIBS: [&str; 13] = [
@@ -233,12 +233,12 @@ pub(crate) fn require(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let pkg = st.native_upval(0).as_table();
     let Some(loaded) = st.native_upval(1).as_table() else {
-        return Err(st.rt_error("'package.loaded' must be a table"));
+        return Err(st.rt_error(crate::errmsg::PACKAGE_LOADED));
     };
     let have = loaded.get_str(name);
     if have.is_truthy() {
         if Value::raw_equal(have, sentinel()) {
-            let msg = format!("loop or previous error loading module '{}'", name.to_str_lossy());
+            let msg = crate::errmsg::format(crate::errmsg::MODULE_LOOP, &[&name.to_str_lossy()]);
             return Err(st.rt_error(&msg));
         }
         st.push(have)?;
@@ -249,15 +249,15 @@ pub(crate) fn require(st: &mut State) -> LResult<usize> {
         None => Value::NIL,
     };
     let Some(loaders) = loaders.as_table() else {
-        return Err(st.rt_error("'package.loaders' must be a table"));
+        return Err(st.rt_error(crate::errmsg::PACKAGE_LOADERS));
     };
     // Keep the loaders table on the stack: the loaders below run Lua code.
     st.push(Value::table(loaders))?;
     // The loaders' messages are joined on the heap: there can be any number of them.
     let mut msg = Buf::new(st.heap_ref());
-    msg.extend(b"module '")?;
-    msg.extend(name.as_bytes())?;
-    msg.extend(b"' not found:")?;
+    for part in crate::errmsg::Parts::new(crate::errmsg::MODULE_NOT_FOUND, &[name.as_bytes()]).iter() {
+        msg.extend(part)?;
+    }
     if name.as_bytes() == b"ffi" {
         msg.extend(NO_FFI.as_bytes())?;
     }
@@ -305,7 +305,7 @@ fn path_field(st: &mut State, field: &str) -> LResult<Vec<u8>> {
     if let Some(n) = v.as_number() {
         return Ok(st.number_to_str(n)?.as_bytes().to_vec());
     }
-    Err(st.rt_error(&format!("'package.{field}' must be a string")))
+    Err(st.rt_error_fmt(crate::errmsg::PACKAGE_FIELD, &[field.as_bytes()]))
 }
 
 /// Can `path` be opened for reading?
@@ -328,9 +328,9 @@ fn search(st: &State, name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> LResu
         if readable(file.as_slice()) {
             return Ok(Ok(file));
         }
-        tried.extend(b"\n\tno file '")?;
-        tried.extend(file.as_slice())?;
-        tried.push(b'\'')?;
+        for part in crate::errmsg::Parts::new(crate::errmsg::MODULE_NO_FILE, &[file.as_slice()]).iter() {
+            tried.extend(part)?;
+        }
     }
     Ok(Err(tried))
 }
@@ -353,11 +353,13 @@ fn replace(st: &State, s: &[u8], from: &[u8], to: &[u8]) -> LResult<Buf> {
 
 /// "error loading module 'x' from file 'f':\n\tmsg".
 fn load_error(st: &mut State, name: GcRef<GcStr>, file: &[u8], msg: &[u8]) -> Throw {
-    let text = format!(
-        "error loading module '{}' from file '{}':\n\t{}",
-        name.to_str_lossy(),
-        String::from_utf8_lossy(file),
-        String::from_utf8_lossy(msg)
+    let text = crate::errmsg::format(
+        crate::errmsg::MODULE_LOAD,
+        &[
+            &name.to_str_lossy(),
+            &String::from_utf8_lossy(file),
+            &String::from_utf8_lossy(msg),
+        ],
     );
     st.rt_error(&text)
 }
@@ -370,11 +372,11 @@ pub(crate) fn loader_preload(st: &mut State) -> LResult<usize> {
         None => Value::NIL,
     };
     let Some(preload) = preload.as_table() else {
-        return Err(st.rt_error("'package.preload' must be a table"));
+        return Err(st.rt_error(crate::errmsg::PACKAGE_PRELOAD));
     };
     let v = preload.get_str(name);
     if v.is_nil() {
-        let msg = format!("\n\tno field package.preload['{}']", name.to_str_lossy());
+        let msg = crate::errmsg::format(crate::errmsg::MODULE_NO_PRELOAD, &[&name.to_str_lossy()]);
         st.push_str(msg.as_bytes())?;
     } else {
         st.push(v)?;
@@ -523,14 +525,14 @@ fn find_table(st: &mut State, root: GcRef<GcTable>, name: &[u8]) -> LResult<Opti
 pub(crate) fn module(st: &mut State) -> LResult<usize> {
     let name = st.check_string(1)?;
     let Some(loaded) = st.native_upval(0).as_table() else {
-        return Err(st.rt_error("'package.loaded' must be a table"));
+        return Err(st.rt_error(crate::errmsg::PACKAGE_LOADED));
     };
     let m = match loaded.get_str(name).as_table() {
         Some(m) => m,
         None => {
             let env = st.cur.env;
             let Some(m) = find_table(st, env, name.as_bytes())? else {
-                let msg = format!("name conflict for module '{}'", name.to_str_lossy());
+                let msg = crate::errmsg::format(crate::errmsg::MODULE_CONFLICT, &[&name.to_str_lossy()]);
                 return Err(st.rt_error(&msg));
             };
             st.table_set(loaded, Value::string(name), Value::table(m))?;
@@ -556,7 +558,7 @@ pub(crate) fn module(st: &mut State) -> LResult<usize> {
         .filter(|ci| ci.kind == FrameKind::Lua)
         .and_then(|ci| th.frame_function(&ci).as_function());
     let Some(f) = caller else {
-        return Err(st.rt_error("'module' not called from a Lua function"));
+        return Err(st.rt_error(crate::errmsg::MODULE_NOT_FROM_LUA));
     };
     f.get_mut().env = m;
     crate::gc::barrier_forward(st, f.header(), mv);

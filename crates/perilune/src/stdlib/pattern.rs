@@ -61,16 +61,16 @@ impl PatternError {
     /// The error message, worded as LuaJIT words it.
     pub fn message(self) -> &'static str {
         match self {
-            PatternError::EndsWithPercent => "malformed pattern (ends with '%')",
-            PatternError::MissingBracket => "malformed pattern (missing ']')",
-            PatternError::MissingFrontierBracket => "missing '[' after '%f' in pattern",
-            PatternError::UnbalancedPattern => "unbalanced pattern",
-            PatternError::UnfinishedCapture => "unfinished capture",
-            PatternError::InvalidPatternCapture => "invalid pattern capture",
-            PatternError::InvalidCaptureIndex => "invalid capture index",
-            PatternError::TooManyCaptures => "too many captures",
-            PatternError::TooComplex => "pattern too complex",
-            PatternError::Stopped => "pattern matching stopped",
+            PatternError::EndsWithPercent => crate::errmsg::PATTERN_ENDS_WITH_PERCENT,
+            PatternError::MissingBracket => crate::errmsg::PATTERN_MISSING_BRACKET,
+            PatternError::MissingFrontierBracket => crate::errmsg::PATTERN_MISSING_FRONTIER,
+            PatternError::UnbalancedPattern => crate::errmsg::PATTERN_UNBALANCED,
+            PatternError::UnfinishedCapture => crate::errmsg::PATTERN_UNFINISHED_CAPTURE,
+            PatternError::InvalidPatternCapture => crate::errmsg::PATTERN_INVALID_CAPTURE,
+            PatternError::InvalidCaptureIndex => crate::errmsg::PATTERN_CAPTURE_INDEX,
+            PatternError::TooManyCaptures => crate::errmsg::PATTERN_TOO_MANY_CAPTURES,
+            PatternError::TooComplex => crate::errmsg::PATTERN_TOO_COMPLEX,
+            PatternError::Stopped => crate::errmsg::PATTERN_STOPPED,
         }
     }
 }

@@ -154,7 +154,8 @@ pub(crate) fn len(st: &mut State) -> LResult<usize> {
     if st.arg_count() == 0 {
         // LuaJIT's `string.len` is a fast function whose fallback sees a nil
         // argument, so it reports "got nil" rather than "got no value".
-        return Err(st.arg_error(1, "string expected, got nil"));
+        let msg = crate::errmsg::Parts::new(crate::errmsg::TYPE_EXPECTED, &[b"string", b"nil"]);
+        return Err(st.arg_error_parts(1, &msg));
     }
     let s = str_arg(st, 1)?;
     st.push(Value::number(s.len() as f64))?;
@@ -200,7 +201,7 @@ pub(crate) fn byte(st: &mut State) -> LResult<usize> {
     }
     let n = end - start + 1;
     if n > MAX_BYTE_RESULTS {
-        return Err(st.rt_error("string slice too long"));
+        return Err(st.rt_error(crate::errmsg::STRING_SLICE_TOO_LONG));
     }
     let bytes = s.as_bytes().get(start as usize - 1..end as usize).unwrap_or(&[]);
     st.charge(bytes.len() as u64)?;
@@ -217,7 +218,7 @@ pub(crate) fn char(st: &mut State) -> LResult<usize> {
     for i in 1..=n {
         let c = check_int(st, i)?;
         let Ok(b) = u8::try_from(c) else {
-            return Err(st.arg_error(i, "invalid value"));
+            return Err(st.arg_error(i, crate::errmsg::INVALID_VALUE));
         };
         buf.push(b)?;
     }
@@ -321,7 +322,7 @@ pub(crate) fn dump(st: &mut State) -> LResult<usize> {
     // `strip`: leave out line numbers, local and upvalue names and the chunk name.
     let strip = st.arg(2).is_truthy();
     let Some(p) = f.proto() else {
-        return Err(st.rt_error("unable to dump given function"));
+        return Err(st.rt_error(crate::errmsg::DUMP_FAILED));
     };
     match crate::compiler::dump::dump(st, p, strip) {
         Ok(buf) => {
@@ -329,7 +330,7 @@ pub(crate) fn dump(st: &mut State) -> LResult<usize> {
             Ok(1)
         }
         Err(crate::compiler::dump::DumpError::Oom) => Err(Throw::Oom),
-        Err(crate::compiler::dump::DumpError::Unsupported) => Err(st.rt_error("unable to dump given function")),
+        Err(crate::compiler::dump::DumpError::Unsupported) => Err(st.rt_error(crate::errmsg::DUMP_FAILED)),
     }
 }
 
@@ -482,7 +483,7 @@ pub(crate) fn gsub(st: &mut State) -> LResult<usize> {
     let repl_str = match repl.lua_type() {
         LuaType::String | LuaType::Number => Some(str_arg(st, 3)?),
         LuaType::Table | LuaType::Function => None,
-        _ => return Err(st.arg_error(3, "string/function/table expected")),
+        _ => return Err(st.arg_error(3, crate::errmsg::STRING_FUNCTION_TABLE)),
     };
     let mut mt = Matcher::new(src, p.as_bytes());
     let anchored = mt.pattern().first() == Some(&b'^');
@@ -597,8 +598,7 @@ fn add_repl_value(
         let text = st.number_to_str(n)?;
         return Ok(out.extend(text.as_bytes())?);
     }
-    let msg = format!("invalid replacement value (a {})", v.type_name());
-    Err(st.rt_error(&msg))
+    Err(st.rt_error_fmt(crate::errmsg::GSUB_REPLACEMENT, &[v.type_name().as_bytes()]))
 }
 
 #[cfg(test)]

@@ -141,7 +141,8 @@ pub(crate) fn concat(st: &mut State) -> LResult<usize> {
             buf.extend_from_slice(nb.get(..len).unwrap_or_default())?;
         } else {
             let tn = crate::vm::meta::type_name(v);
-            return Err(st.rt_error(&format!("invalid value ({tn}) at index {k} in table for 'concat'")));
+            let k = k.to_string();
+            return Err(st.rt_error_fmt(crate::errmsg::CONCAT_VALUE, &[tn.as_bytes(), k.as_bytes()]));
         }
         if k == j {
             break;
@@ -176,7 +177,7 @@ pub(crate) fn insert(st: &mut State) -> LResult<usize> {
             }
             pos
         }
-        _ => return Err(st.rt_error("wrong number of arguments to 'insert'")),
+        _ => return Err(st.rt_error(crate::errmsg::INSERT_ARGUMENTS)),
     };
     let v = st.arg(nargs);
     set(st, t, pos, v)?;
@@ -279,7 +280,7 @@ pub(crate) fn new(st: &mut State) -> LResult<usize> {
     let na = check_int(st, 1)?;
     let nh = check_int(st, 2)?;
     if na > NEW_MAX_ARRAY || nh > NEW_MAX_HASH {
-        return Err(st.rt_error("table overflow"));
+        return Err(st.rt_error(crate::errmsg::TABLE_OVERFLOW));
     }
     // The parts are filled with nil: 8 bytes an array slot, 24 a node.
     st.charge_bytes((na.max(0) as usize) * 8 + (nh.max(0) as usize) * 24)?;
@@ -345,7 +346,7 @@ pub(crate) fn foreach(st: &mut State) -> LResult<usize> {
         let (k, v) = match super::base::next_paid(st, t, st.arg(3))? {
             Ok(Some(kv)) => kv,
             Ok(None) => return Ok(0),
-            Err(()) => return Err(st.rt_error("invalid key to 'next'")),
+            Err(()) => return Err(st.rt_error(crate::errmsg::NEXT_KEY)),
         };
         st.set_arg(3, k);
         if call_pair(st, k, v)?.is_some() {
@@ -422,7 +423,7 @@ impl Sorter {
     }
 
     fn invalid_order(st: &mut State) -> Throw {
-        st.rt_error("invalid order function for sorting")
+        st.rt_error(crate::errmsg::SORT_ORDER)
     }
 
     /// Sort `t[lo..=hi]`. Recurses into the smaller part and loops on the larger,
@@ -555,9 +556,9 @@ fn less_than(st: &mut State, a: Value, b: Value) -> LResult<bool> {
     }
     let (ta, tb) = (crate::vm::meta::type_name(a), crate::vm::meta::type_name(b));
     let msg = if ta == tb {
-        format!("attempt to compare two {ta} values")
+        crate::errmsg::Parts::new(crate::errmsg::COMPARE_SAME, &[ta.as_bytes()])
     } else {
-        format!("attempt to compare {ta} with {tb}")
+        crate::errmsg::Parts::new(crate::errmsg::COMPARE_MIXED, &[ta.as_bytes(), tb.as_bytes()])
     };
-    Err(st.error_from_text(&msg))
+    Err(st.error_at(None, &msg))
 }

@@ -124,23 +124,32 @@ impl State {
         let name = name.as_bytes();
         // For `obj:name(...)` the caller counts arguments after the receiver.
         let n = if kind == "method" { i.saturating_sub(1) } else { i }.to_string();
-        let mut parts: Vec<&[u8]> = if kind == "method" && i == 1 {
-            vec![b"calling '", name, b"' on bad self ("]
+        // The message's parts go where the template's last `%s` is.
+        let head = if kind == "method" && i == 1 {
+            crate::errmsg::Parts::new(crate::errmsg::BAD_SELF, &[name])
         } else {
-            vec![b"bad argument #", n.as_bytes(), b" to '", name, b"' ("]
+            crate::errmsg::Parts::new(crate::errmsg::BAD_ARGUMENT, &[n.as_bytes(), name])
         };
+        let (tail, head): (&[u8], &[&[u8]]) = match head.split_last() {
+            Some((tail, head)) => (tail, head),
+            None => (b"", &[]),
+        };
+        let mut parts: Vec<&[u8]> = head.to_vec();
         parts.extend_from_slice(msg);
-        parts.push(b")");
+        parts.push(tail);
         self.rt_error_parts(&parts)
     }
     /// `bad argument #i to 'name' (expected expected, got typename)`.
     pub fn type_error(&mut self, i: usize, expected: &str) -> Throw {
         let got = if i > self.arg_count() {
-            "no value"
+            crate::errmsg::NO_VALUE
         } else {
             crate::vm::meta::type_name(self.arg(i))
         };
-        self.arg_error(i, &format!("{expected} expected, got {got}"))
+        self.arg_error(
+            i,
+            &crate::errmsg::format(crate::errmsg::TYPE_EXPECTED, &[&expected, &got]),
+        )
     }
 
     // --- Argument checks ----------------------------------------------------------
@@ -148,7 +157,7 @@ impl State {
     /// Any value, but present ("value expected" otherwise).
     pub fn check_any(&mut self, i: usize) -> LResult<Value> {
         if i > self.arg_count() {
-            return Err(self.arg_error(i, "value expected"));
+            return Err(self.arg_error(i, crate::errmsg::VALUE_EXPECTED));
         }
         Ok(self.arg(i))
     }
@@ -224,10 +233,10 @@ impl State {
     pub fn call(&mut self, nargs: usize, nresults: i32) -> LResult<()> {
         let th = self.cur;
         let Some(func) = th.top.checked_sub(nargs + 1) else {
-            return Err(self.rt_error_here("internal error: call without function"));
+            return Err(self.rt_error_here(crate::errmsg::INTERNAL_CALL));
         };
         if self.rust_depth >= MAX_RUST_DEPTH {
-            return Err(self.rt_error_here("C stack overflow"));
+            return Err(self.rt_error_here(crate::errmsg::C_STACK_OVERFLOW));
         }
         self.rust_depth += 1;
         th.get_mut().nny += 1;
@@ -245,7 +254,7 @@ impl State {
         let r = self.tostring_value(v)?;
         match r.as_string() {
             Some(s) => Ok(s),
-            None => Err(self.rt_error_here("'__tostring' must return a string")),
+            None => Err(self.rt_error_here(crate::errmsg::TOSTRING_NOT_STRING)),
         }
     }
 
@@ -267,12 +276,12 @@ impl State {
         let binary = crate::compiler::dump::is_binary(source);
         if let Some(m) = mode {
             if !m.contains(if binary { &b'b' } else { &b't' }) {
-                return Err(self.error_from_text("attempt to load chunk with wrong mode"));
+                return Err(self.error_from_text(crate::errmsg::LOAD_WRONG_MODE));
             }
         }
         let p = if binary {
             if !self.allow_bytecode {
-                return Err(self.error_from_text("attempt to load a binary chunk (mode is 't')"));
+                return Err(self.error_from_text(crate::errmsg::LOAD_BINARY_TEXT_MODE));
             }
             match crate::compiler::dump::undump(self, source, chunkname) {
                 Ok(p) => p,
@@ -293,15 +302,12 @@ impl State {
                     // read) says whose it is: Perilune runs only its own format
                     // (docs/bytecode-dump.md).
                     let whose = match source {
-                        [0x1b, b'L', b'J', 1 | 2, flags, ..] if *flags < 0x10 => {
-                            " (LuaJIT bytecode: Perilune cannot run it, load the Lua source)"
-                        }
-                        [0x1b, b'L', b'u', b'a', 0x50..=0x54, ..] => {
-                            " (PUC Lua bytecode: Perilune cannot run it, load the Lua source)"
-                        }
+                        [0x1b, b'L', b'J', 1 | 2, flags, ..] if *flags < 0x10 => crate::errmsg::BYTECODE_OF_LUAJIT,
+                        [0x1b, b'L', b'u', b'a', 0x50..=0x54, ..] => crate::errmsg::BYTECODE_OF_PUC,
                         _ => "",
                     };
-                    return Err(self.error_from_text(&format!("{name}: cannot load {what} bytecode{whose}")));
+                    let parts = [name.as_bytes(), what.as_bytes(), whose.as_bytes()];
+                    return Err(self.error_at(None, &crate::errmsg::Parts::new(crate::errmsg::LOAD_BYTECODE, &parts)));
                 }
             }
         } else {
@@ -309,7 +315,11 @@ impl State {
             // Debug builds check every chunk the compiler produces before running it.
             #[cfg(debug_assertions)]
             if let Err(e) = crate::compiler::verify::verify(p) {
-                return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
+                let e = e.to_string();
+                return Err(self.error_at(
+                    None,
+                    &crate::errmsg::Parts::new(crate::errmsg::INTERNAL_VERIFY, &[e.as_bytes()]),
+                ));
             }
             p
         };
@@ -327,7 +337,11 @@ impl State {
         let p = r?;
         #[cfg(debug_assertions)]
         if let Err(e) = crate::compiler::verify::verify(p) {
-            return Err(self.error_from_text(&format!("internal error: bytecode verification failed: {e}")));
+            let e = e.to_string();
+            return Err(self.error_at(
+                None,
+                &crate::errmsg::Parts::new(crate::errmsg::INTERNAL_VERIFY, &[e.as_bytes()]),
+            ));
         }
         self.push_chunk(p)
     }
@@ -390,7 +404,7 @@ impl State {
     pub fn call_catching(&mut self, nargs: usize, nresults: i32) -> LResult<Result<(), Value>> {
         let th = self.cur;
         let Some(func) = th.top.checked_sub(nargs + 1) else {
-            return Err(self.rt_error_here("internal error: call without function"));
+            return Err(self.rt_error_here(crate::errmsg::INTERNAL_CALL));
         };
         let depth = th.frames.len();
         match self.call(nargs, nresults) {
@@ -490,7 +504,7 @@ impl State {
                 );
                 self.join_bytes(&[t.as_bytes(), tail.as_bytes()])
             }
-            None => self.intern(b"(error object is not a string)"),
+            None => self.intern(crate::errmsg::ERROR_OBJECT_NOT_STRING.as_bytes()),
         };
         match joined {
             Ok(s) => Value::string(s),

@@ -113,7 +113,7 @@ pub const DEFAULT_FINALIZER_BUDGET: u64 = 1_000_000;
 
 /// The abort reason when a finalizer's own cap runs out (reported to the finalizer
 /// error handler; the interrupted code goes on).
-pub const FINALIZER_BUDGET_REASON: &str = "finalizer budget exhausted";
+pub const FINALIZER_BUDGET_REASON: &str = crate::errmsg::FINALIZER_BUDGET_EXHAUSTED;
 
 /// What stopped a finalizer call ([`State::call_finalizer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,7 +268,7 @@ impl State {
         if self.budget.remaining == Some(0) {
             let reason = match self.budget.fin {
                 Some((_, true)) => FINALIZER_BUDGET_REASON,
-                _ => "instruction budget exhausted",
+                _ => crate::errmsg::BUDGET_EXHAUSTED,
             };
             return Err(self.abort(reason));
         }
@@ -279,7 +279,7 @@ impl State {
         }
         if self.heap.hot.take_interrupt() {
             self.budget.interrupts += 1;
-            return Err(self.rt_error_here("interrupted!"));
+            return Err(self.rt_error_here(crate::errmsg::INTERRUPTED));
         }
         if let Some(cb) = self.budget.callback.as_mut() {
             match cb() {

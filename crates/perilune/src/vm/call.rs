@@ -119,12 +119,13 @@ fn ensure_lua_stack(st: &mut State, th: GcRef<GcThread>, needed: usize, p: GcRef
 fn overflow_in(st: &mut State, p: GcRef<crate::func::GcProto>) -> Throw {
     st.overflow_in_handler |= st.error_headroom;
     let chunk = crate::compiler::chunk_id(p.source.as_bytes());
-    st.error_from_text(&format!("{chunk}:{}: stack overflow", p.line_defined))
+    let pos = format!("{chunk}:{}:", p.line_defined);
+    st.error_at(Some(&pos), &[crate::errmsg::STACK_OVERFLOW.as_bytes()])
 }
 
 fn stack_overflow(st: &mut State) -> Throw {
     st.overflow_in_handler |= st.error_headroom;
-    st.rt_error_innermost_lua("stack overflow")
+    st.rt_error_innermost_lua(crate::errmsg::STACK_OVERFLOW)
 }
 
 /// Point every open upvalue back into the (moved) stack.
@@ -405,7 +406,7 @@ fn enter_protected(
     push_native_frame(th, func, nargs, 0, nresults, cont, fl)?;
     // Argument errors are raised with the marker on top, so they name the builtin.
     if nargs == 0 {
-        return Err(st.arg_error(1, "value expected"));
+        return Err(st.arg_error(1, crate::errmsg::VALUE_EXPECTED));
     }
     if handler {
         if !st.arg(2).is_function() {
@@ -421,8 +422,11 @@ fn enter_protected(
     let target = th.stack[callee];
     if !target.is_function() && !st.tm_of(target, Tm::Call).is_function() {
         // LuaJIT reports an uncallable target without a position.
-        let msg = format!("attempt to call a {} value", crate::vm::meta::type_name(target));
-        let e = st.error_from_text(&msg);
+        let tn = crate::vm::meta::type_name(target).as_bytes();
+        let e = st.error_at(
+            None,
+            &crate::errmsg::Parts::new(crate::errmsg::OP_ON_VALUE, &[crate::errmsg::OP_CALL.as_bytes(), tn]),
+        );
         deliver_error(st, e, callee, handler, depth)?;
         return Ok(Entered::Native);
     }

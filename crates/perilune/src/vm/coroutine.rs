@@ -41,17 +41,17 @@ impl State {
         let from = self.cur;
         if co.status != ThreadStatus::Suspended {
             return Err(ResumeError::Refused(if co.status == ThreadStatus::Dead {
-                "cannot resume dead coroutine"
+                crate::errmsg::COROUTINE_DEAD
             } else {
-                "cannot resume running coroutine"
+                crate::errmsg::COROUTINE_RUNNING
             }));
         }
         let fresh = co.frames.is_empty();
         if fresh && co.top == 0 {
-            return Err(ResumeError::Refused("cannot resume dead coroutine"));
+            return Err(ResumeError::Refused(crate::errmsg::COROUTINE_DEAD));
         }
         if self.rust_depth >= MAX_RUST_DEPTH {
-            return Err(ResumeError::Refused("C stack overflow"));
+            return Err(ResumeError::Refused(crate::errmsg::C_STACK_OVERFLOW));
         }
         // Move the arguments across.
         let first_arg = co.top;

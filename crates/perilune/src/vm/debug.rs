@@ -185,6 +185,12 @@ impl State {
         self.error_at(pos.as_deref(), parts)
     }
 
+    /// A runtime error positioned at the current Lua code: the template `msg` of
+    /// `crate::errmsg` with its `%s` replaced by `args`, joined on the heap.
+    pub fn rt_error_fmt(&mut self, msg: &str, args: &[&[u8]]) -> Throw {
+        self.rt_error_parts(&crate::errmsg::Parts::new(msg, args))
+    }
+
     /// An error whose message is `pos` (if any), a space and the concatenation of
     /// `parts`, joined on the heap.
     pub fn error_at(&mut self, pos: Option<&str>, parts: &[&[u8]]) -> Throw {
@@ -254,25 +260,17 @@ impl State {
         let tn = crate::vm::meta::type_name(v).as_bytes();
         let op = op.as_bytes();
         match self.describe_reg(reg) {
-            Some((kind, name)) => self.rt_error_parts(&[
-                b"attempt to ",
-                op,
-                b" ",
-                kind.as_bytes(),
-                b" '",
-                name.as_bytes(),
-                b"' (a ",
-                tn,
-                b" value)",
-            ]),
-            None => self.rt_error_parts(&[b"attempt to ", op, b" a ", tn, b" value"]),
+            Some((kind, name)) => {
+                self.rt_error_fmt(crate::errmsg::OP_ON_NAMED, &[op, kind.as_bytes(), name.as_bytes(), tn])
+            }
+            None => self.rt_error_fmt(crate::errmsg::OP_ON_VALUE, &[op, tn]),
         }
     }
 
     /// "attempt to call ..." for the value at stack slot `func`.
     pub fn call_error(&mut self, func: usize, v: Value) -> Throw {
         let reg = self.slot_to_reg(func);
-        self.op_error("call", v, reg)
+        self.op_error(crate::errmsg::OP_CALL, v, reg)
     }
 
     /// The error object carried by a throw.
@@ -315,7 +313,7 @@ impl State {
         match r {
             Ok(v) => v,
             Err(Throw::Oom) => Value::string(self.oom_msg),
-            Err(Throw::Error(_)) if overflowed => match self.intern(b"stack overflow") {
+            Err(Throw::Error(_)) if overflowed => match self.intern(crate::errmsg::STACK_OVERFLOW.as_bytes()) {
                 Ok(s) => Value::string(s),
                 Err(_) => Value::string(self.oom_msg),
             },
@@ -325,7 +323,7 @@ impl State {
 
     /// The message "error in error handling".
     fn error_in_error_handling(&mut self) -> Value {
-        match self.intern(b"error in error handling") {
+        match self.intern(crate::errmsg::ERROR_IN_ERROR.as_bytes()) {
             Ok(s) => Value::string(s),
             Err(_) => Value::string(self.oom_msg),
         }

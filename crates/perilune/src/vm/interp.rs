@@ -89,10 +89,10 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         // SAFETY: a frame's function slot is below its base, inside the stack.
         let fslot = unsafe { *th.stack.as_ptr().add(func_idx) };
         let Some(cl) = fslot.as_function() else {
-            return Err(st.rt_error_here("internal error: frame without function"));
+            return Err(st.rt_error_here(crate::errmsg::INTERNAL_FRAME_FUNCTION));
         };
         let Some(proto) = cl.proto() else {
-            return Err(st.rt_error_here("internal error: Lua frame without prototype"));
+            return Err(st.rt_error_here(crate::errmsg::INTERNAL_FRAME_PROTO));
         };
         let code = proto.code.as_ptr();
         let kst = proto.consts.as_ptr();
@@ -660,7 +660,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 Op::FNEW => {
                     savepc!();
                     let Some(&child) = proto.protos.get(arg_d(ins) as usize) else {
-                        tri!(Err(st.rt_error_here("internal error: bad prototype index")))
+                        tri!(Err(st.rt_error_here(crate::errmsg::INTERNAL_PROTO_INDEX)))
                     };
                     let f = tri!(new_closure(st, cl, child, base_idx));
                     reg!(a) = Value::function(f);
@@ -799,7 +799,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 Op::TSETM => {
                     savepc!();
                     let Some(t) = reg!(a - 1).as_table() else {
-                        tri!(Err(st.rt_error_here("internal error: TSETM without table")))
+                        tri!(Err(st.rt_error_here(crate::errmsg::INTERNAL_TSETM)))
                     };
                     let start = kv!(arg_d(ins)).number_unchecked() as i64;
                     let n = th.top.saturating_sub(base_idx + a);
@@ -1153,7 +1153,7 @@ fn new_closure(
         } else {
             match parent.lua_upvals().get(d.index as usize) {
                 Some(&u) => u,
-                None => return Err(st.rt_error_here("internal error: bad upvalue index")),
+                None => return Err(st.rt_error_here(crate::errmsg::INTERNAL_UPVALUE_INDEX)),
             }
         });
     }
@@ -1168,7 +1168,7 @@ fn new_closure(
 /// Copy a template table (TDUP).
 fn dup_template(st: &mut State, k: Value) -> LResult<GcRef<crate::object::GcTable>> {
     let Some(src) = k.as_table() else {
-        return Err(st.rt_error_here("internal error: TDUP without template"));
+        return Err(st.rt_error_here(crate::errmsg::INTERNAL_TDUP));
     };
     Ok(st.dup_table(src)?)
 }
@@ -1192,13 +1192,20 @@ fn set_index(st: &mut State, obj: Value, key: Value, v: Value, reg: Option<u32>)
 fn for_prep_slow(st: &mut State, slot: usize) -> LResult<(f64, f64, f64)> {
     let th = st.cur;
     let mut out = [0.0; 3];
-    for (i, what) in ["initial value", "limit", "step"].iter().enumerate() {
+    for (i, what) in [
+        crate::errmsg::FOR_INITIAL,
+        crate::errmsg::FOR_LIMIT,
+        crate::errmsg::FOR_STEP,
+    ]
+    .iter()
+    .enumerate()
+    {
         match meta::coerce_num(th.stack[slot + i]) {
             Some(n) => {
                 out[i] = n;
                 th.get_mut().stack[slot + i] = Value::number(n);
             }
-            None => return Err(st.rt_error_here(&format!("'for' {what} must be a number"))),
+            None => return Err(st.rt_error_fmt(crate::errmsg::FOR_NOT_NUMBER, &[what.as_bytes()])),
         }
     }
     Ok((out[0], out[1], out[2]))

@@ -110,8 +110,8 @@ impl State {
                 crate::gc::barrier_back(self, t, key);
                 Ok(())
             }
-            Err(TableError::NilKey) => Err(self.rt_error_here("table index is nil")),
-            Err(TableError::NanKey) => Err(self.rt_error_here("table index is NaN")),
+            Err(TableError::NilKey) => Err(self.rt_error_here(crate::errmsg::TABLE_INDEX_NIL)),
+            Err(TableError::NanKey) => Err(self.rt_error_here(crate::errmsg::TABLE_INDEX_NAN)),
             Err(TableError::Oom) => Err(Throw::Oom),
         }
     }
@@ -135,7 +135,7 @@ impl State {
             } else {
                 let h = self.tm_of(o, Tm::Index);
                 if h.is_nil() {
-                    return Err(self.op_error("index", o, reg));
+                    return Err(self.op_error(crate::errmsg::OP_INDEX, o, reg));
                 }
                 h
             };
@@ -145,7 +145,7 @@ impl State {
             o = h;
             reg = None;
         }
-        Err(self.rt_error_here("loop in gettable"))
+        Err(self.rt_error_here(crate::errmsg::LOOP_GETTABLE))
     }
 
     /// Follow `__newindex` from `obj`; store raw where the chain ends. Returns a handler
@@ -170,7 +170,7 @@ impl State {
             } else {
                 let h = self.tm_of(o, Tm::NewIndex);
                 if h.is_nil() {
-                    return Err(self.op_error("index", o, reg));
+                    return Err(self.op_error(crate::errmsg::OP_INDEX, o, reg));
                 }
                 h
             };
@@ -180,7 +180,7 @@ impl State {
             o = h;
             reg = None;
         }
-        Err(self.rt_error_here("loop in settable"))
+        Err(self.rt_error_here(crate::errmsg::LOOP_SETTABLE))
     }
 
     /// `obj[key]` running metamethods to completion.
@@ -272,7 +272,7 @@ pub fn arith(
         } else {
             (b, regs.1)
         };
-        return Err(st.op_error("perform arithmetic on", bad, reg));
+        return Err(st.op_error(crate::errmsg::OP_ARITH, bad, reg));
     }
     call_meta(st, h, &[a, b], Cont::Store(dest as u32))?;
     Ok(None)
@@ -295,9 +295,9 @@ fn comp_tm(st: &State, a: Value, b: Value, tm: Tm) -> Value {
 fn compare_error(st: &mut State, a: Value, b: Value) -> Throw {
     let (ta, tb) = (a.type_name(), b.type_name());
     if ta == tb {
-        st.rt_error_here(&format!("attempt to compare two {ta} values"))
+        st.rt_error_fmt(crate::errmsg::COMPARE_SAME, &[ta.as_bytes()])
     } else {
-        st.rt_error_here(&format!("attempt to compare {ta} with {tb}"))
+        st.rt_error_fmt(crate::errmsg::COMPARE_MIXED, &[ta.as_bytes(), tb.as_bytes()])
     }
 }
 
@@ -371,7 +371,7 @@ pub fn length(st: &mut State, v: Value, dest: usize, reg: Option<u32>) -> LResul
     }
     let h = st.tm_of(v, Tm::Len);
     if h.is_nil() {
-        return Err(st.op_error("get length of", v, reg));
+        return Err(st.op_error(crate::errmsg::OP_LEN, v, reg));
     }
     call_meta(st, h, &[v, Value::NIL], Cont::Store(dest as u32))?;
     Ok(None)
@@ -398,7 +398,7 @@ pub fn concat(st: &mut State, dest: usize, base: usize, mut top: usize) -> LResu
                 let bad_slot = if is_concatable(a) { top - 1 } else { top - 2 };
                 let bad = th.stack[bad_slot];
                 let reg = st.slot_to_reg(bad_slot);
-                return Err(st.op_error("concatenate", bad, reg));
+                return Err(st.op_error(crate::errmsg::OP_CONCAT, bad, reg));
             }
             // A Lua metamethod leaves a frame whose continuation finishes the rest; a
             // native one has already run that continuation.
@@ -441,7 +441,7 @@ fn join(st: &mut State, from: usize, to: usize) -> LResult<GcRef<crate::object::
     }
     // LuaJIT's largest string; beyond it the error is an overflow, not memory.
     if total > crate::buf::MAX_STR {
-        return Err(st.rt_error_here("string length overflow"));
+        return Err(st.rt_error_here(crate::errmsg::STRING_LENGTH_OVERFLOW));
     }
     // Copying and interning touch every byte twice; paid before (a copy cannot
     // stop half-way), so a budget too small for it stops the script first.
@@ -490,8 +490,11 @@ pub(crate) fn tostring_meta(st: &mut State, func: usize, nargs: usize) -> LResul
         .last()
         .is_some_and(|ci| ci.kind == crate::vm::frame::FrameKind::Native);
     if from_native && !mm.is_function() && !st.tm_of(mm, Tm::Call).is_function() {
-        let msg = format!("attempt to call a {} value", type_name(mm));
-        return Err(st.error_from_text(&msg));
+        let parts = crate::errmsg::Parts::new(
+            crate::errmsg::OP_ON_VALUE,
+            &[crate::errmsg::OP_CALL.as_bytes(), type_name(mm).as_bytes()],
+        );
+        return Err(st.error_at(None, &parts));
     }
     let t = th.get_mut();
     t.stack[func] = mm;

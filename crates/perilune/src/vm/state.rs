@@ -170,7 +170,7 @@ impl State {
                 r.get_mut().hdr.marked |= mark::FIXED;
                 Ok(r)
             };
-            let oom = fixed("not enough memory")?;
+            let oom = fixed(crate::errmsg::NOMEM)?;
             let mut tms = [oom; TM_COUNT];
             for (i, name) in TM_NAMES.iter().enumerate() {
                 tms[i] = fixed(name)?;

@@ -155,7 +155,7 @@ pub(crate) fn opt_start(st: &mut State) -> LResult<usize> {
     for i in 1..=st.arg_count() {
         let s = st.check_string(i)?;
         if param::parse(s.as_bytes()).is_none() {
-            return Err(st.rt_error_parts(&[b"unknown or malformed optimization flag '", s.as_bytes(), b"'"]));
+            return Err(st.rt_error_fmt(crate::errmsg::JIT_FLAG, &[s.as_bytes()]));
         }
     }
     Ok(0)
@@ -200,7 +200,7 @@ pub fn register_preload(st: &mut State, preload: GcRef<GcTable>) -> LResult<()> 
 pub(crate) fn load_module(st: &mut State) -> LResult<usize> {
     let i = st.native_upval(0).as_number().unwrap_or(-1.0);
     let Some((name, module)) = MODULES.get(i as usize) else {
-        return Err(st.rt_error("internal error: unknown jit module"));
+        return Err(st.rt_error(crate::errmsg::INTERNAL_JIT_MODULE));
     };
     match module {
         Module::Native(open) => {

@@ -112,7 +112,10 @@ pub(crate) fn start(st: &mut State) -> LResult<usize> {
         .start(Duration::from_millis(ms), State::deliver_samples)
     {
         Ok(()) => {}
-        Err(e) => return Err(st.rt_error(&format!("cannot start the profiler's timer thread: {e}"))),
+        Err(e) => {
+            let e = e.to_string();
+            return Err(st.rt_error_fmt(crate::errmsg::PROFILER_THREAD, &[e.as_bytes()]));
+        }
     }
     Ok(0)
 }
@@ -206,7 +209,7 @@ impl State {
         if at == Poll::Edge && th.stack.as_ptr() != stack_at {
             // Cannot happen (see above); if it did, the interpreter's pointer into
             // the old stack must not be used: leave the frame through an error.
-            return Err(self.rt_error_here("internal error: the profiler moved the stack"));
+            return Err(self.rt_error_here(crate::errmsg::INTERNAL_PROFILER_STACK));
         }
         r
     }
