@@ -215,7 +215,8 @@ messages! {
     INTERNAL_UPVALUE_INDEX = "internal error: bad upvalue index",
     INTERNAL_TDUP = "internal error: TDUP without template",
     INTERNAL_CALL = "internal error: call without function",
-    /// The verifier's message.
+    /// The verifier's message (debug builds verify every compiled chunk).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     INTERNAL_VERIFY = "internal error: bytecode verification failed: %s",
     INTERNAL_BUFFER_METHODS = "string.buffer: method table lost",
     INTERNAL_SANDBOX_MAKER = "sandbox maker lost",
