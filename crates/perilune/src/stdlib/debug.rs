@@ -363,7 +363,7 @@ pub(crate) fn setlocal(st: &mut State) -> LResult<usize> {
     match find_local(th, idx, n) {
         Some(l) => {
             let name = local_name_value(st, &l)?;
-            // GcThread stacks have no write barrier: the collector traverses threads
+            // Thread stacks have no write barrier: the collector traverses threads
             // again in the atomic phase (gc/trace.rs).
             th.get_mut().stack[l.slot] = v;
             st.push(name)?;

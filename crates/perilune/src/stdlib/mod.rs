@@ -198,7 +198,7 @@ pub static LIB_FUNCS: &[LibFunc] = &[
     row(Lib::String, "reverse", string::reverse, 80),
     row(Lib::String, "sub", string::sub, 78),
     row(Lib::String, "upper", string::upper, 82),
-    // GcTable
+    // Table
     row(Lib::Table, "concat", table::concat, 92),
     row(Lib::Table, "insert", table::insert, 91),
     row(Lib::Table, "remove", table::remove, FF_OWN + 3),
