@@ -83,6 +83,29 @@ fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
+/// Every Rust source under `dir` (a file or a folder of `src/`), as its path relative
+/// to `src/` (with `/`) and its text.
+fn sources(dir: &Path) -> Vec<(String, String)> {
+    let src = src_dir();
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        rust_files(dir, &mut files);
+    } else {
+        files.push(dir.to_path_buf());
+    }
+    files
+        .iter()
+        .map(|f| {
+            let rel = f
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, fs::read_to_string(f).expect("read source"))
+        })
+        .collect()
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .expect("read src")
@@ -302,8 +325,7 @@ fn check_file(rel: &str, src: &str) -> Vec<String> {
 #[test]
 fn imports_follow_the_layers() {
     let src = src_dir();
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let files = sources(&src);
     assert!(
         files.len() > 50,
         "found only {} source files under {}",
@@ -311,14 +333,8 @@ fn imports_follow_the_layers() {
         src.display()
     );
     let mut bad = Vec::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(&src)
-            .expect("under src")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let text = fs::read_to_string(f).expect("read source");
-        bad.extend(check_file(&rel, &text));
+    for (rel, text) in &files {
+        bad.extend(check_file(rel, text));
     }
     assert!(
         bad.is_empty(),
@@ -331,21 +347,9 @@ fn imports_follow_the_layers() {
 fn every_allowed_exception_is_still_needed() {
     let src = src_dir();
     for (file, prefix, why) in ALLOWED {
-        let mut files = Vec::new();
-        let path = src.join(file);
-        if path.is_dir() {
-            rust_files(&path, &mut files);
-        } else {
-            files.push(path);
-        }
-        let used = files.iter().any(|f| {
-            let rel = f
-                .strip_prefix(&src)
-                .expect("under src")
-                .to_string_lossy()
-                .replace('\\', "/");
-            let code = strip(&fs::read_to_string(f).expect("read source"));
-            imports(&code, &module_path(&rel))
+        let used = sources(&src.join(file)).iter().any(|(rel, text)| {
+            let code = strip(text);
+            imports(&code, &module_path(rel))
                 .iter()
                 .any(|(_, p)| p == prefix || p.starts_with(&format!("{prefix}::")))
         });
@@ -491,21 +495,9 @@ fn message_literals(rel: &str, src: &str, msgs: &[(String, String)]) -> Vec<Stri
 fn messages_are_spelled_only_in_errmsg() {
     let msgs = messages();
     assert!(msgs.len() > 100, "found only {} messages in errmsg.rs", msgs.len());
-    let src = src_dir();
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
     let mut bad = Vec::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(&src)
-            .expect("under src")
-            .to_string_lossy()
-            .replace('\\', "/");
-        bad.extend(message_literals(
-            &rel,
-            &fs::read_to_string(f).expect("read source"),
-            &msgs,
-        ));
+    for (rel, text) in sources(&src_dir()) {
+        bad.extend(message_literals(&rel, &text, &msgs));
     }
     assert!(
         bad.is_empty(),
