@@ -89,6 +89,7 @@ pub(crate) mod compiler;
 pub(crate) mod errmsg;
 pub(crate) mod func;
 pub(crate) mod gc;
+pub(crate) mod hot;
 mod lua;
 pub(crate) mod number;
 pub(crate) mod object;

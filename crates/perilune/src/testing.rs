@@ -294,7 +294,7 @@ unsafe impl Allocator for FaultyArena {
 /// between calls from the host and after every error the host or a script caught
 /// (DESIGN.md invariant 8; the allocation-failure sweep checks it after every run).
 pub fn mode_at_rest(st: &crate::vm::state::State) -> Result<(), String> {
-    use crate::vm::hot::VmMode;
+    use crate::hot::VmMode;
     let nested: Vec<VmMode> = VmMode::ALL
         .into_iter()
         .filter(|&m| m != VmMode::Interp && st.within(m))

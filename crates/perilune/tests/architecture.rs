@@ -32,6 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "buf",
             "errmsg",
             "func",
+            "hot",
             "number",
             "object",
             "process_alloc",
@@ -61,14 +62,9 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     // The collector's roots and lists hang off the state (LuaJIT: global_State).
     ("gc/", "vm::state", "the collector works on the state"),
     ("gc/tests.rs", "vm::error", "tests run code"),
-    // The hot block holds the GC debt the allocator adds to; it lives in the heap's
-    // box so that compiled code and the allocator reach it (docs/vm.md).
-    ("alloc/mod.rs", "vm::hot", "the heap holds the hot block"),
-    ("gc/", "vm::hot", "collector work runs in VmMode::Gc"),
     ("testing.rs", "vm::state", "test helpers look at the VM mode"),
-    ("testing.rs", "vm::hot", "test helpers look at the VM mode"),
     (
-        "vm/hot.rs",
+        "vm/mode.rs",
         "stdlib::open_base",
         "its tests run library code in each mode",
     ),

@@ -30,7 +30,7 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-use crate::vm::hot::HotBlock;
+use crate::hot::HotBlock;
 
 /// An allocation was refused (by the limit or by the allocator).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +132,7 @@ pub struct Heap {
     used: Cell<usize>,
     peak: Cell<usize>,
     limit: Cell<usize>,
-    /// The words compiled code and the interpreter's fast paths read (`vm/hot.rs`),
+    /// The words compiled code and the interpreter's fast paths read (`hot.rs`),
     /// the GC debt among them: bytes allocated since the collector last caught up,
     /// positive when a GC step is due at the next safe point. Here because this box
     /// is the one place both the allocator and the running code reach.

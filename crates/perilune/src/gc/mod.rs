@@ -23,9 +23,9 @@
 //!   `tobefnz` and the VM pulls them with [`next_finalizer`] at a safe point.
 
 use crate::alloc::{Heap, OutOfMemory};
+use crate::hot::VmMode;
 use crate::object::{GcHeader, GcRef, GcTable};
 use crate::value::Value;
-use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 
 pub(crate) use trace::finalizer_of;

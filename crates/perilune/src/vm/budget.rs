@@ -1,7 +1,7 @@
 //! The budget: instruction budgets, the interrupt flag and the host's interrupt
 //! callback, all looked at when one countdown runs out.
 //!
-//! The interpreter pays into a countdown (the hot block's `countdown`, `vm/hot.rs`) at
+//! The interpreter pays into a countdown (the hot block's `countdown`, `hot.rs`) at
 //! every point where execution could go on forever: loop back-edges (the length of
 //! the loop body, so the count approximates instructions executed) and entry into a
 //! Lua function (one unit), and natives and the compiler pay for the work they do in
@@ -29,7 +29,7 @@
 //!   [`CHECK_INTERVAL`] units so flags are noticed promptly.
 //! - Checks happen only at safe points of the interpreter (between instructions).
 //!
-//! [`VmMode`]: crate::vm::hot::VmMode
+//! [`VmMode`]: crate::hot::VmMode
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -169,7 +169,7 @@ impl State {
         self.reset_countdown();
     }
 
-    /// Units left on the countdown (in the hot block, `vm/hot.rs`).
+    /// Units left on the countdown (in the hot block, `hot.rs`).
     #[inline(always)]
     pub fn countdown(&self) -> i64 {
         self.heap.hot.countdown.get()

@@ -11,11 +11,11 @@
 
 use crate::compiler::bytecode::jump_offset;
 use crate::func::{GcProto, GcUpval, FF_PCALL, FF_TOSTRING, FF_XPCALL};
+use crate::hot::VmMode;
 use crate::object::{GcHeader, GcRef, GcThread, ObjKind};
 use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, CallInfo, Cont, FrameKind};
-use crate::vm::hot::VmMode;
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::{EXTRA_STACK, MAX_STACK};
 

@@ -24,10 +24,10 @@
 //! `call_native`. The hook runs as a nested call in `VmMode::Hook` (hooks off), above the live
 //! registers of the frame that triggered it, so `debug.getinfo(2)` describes it.
 
+use crate::hot::VmMode;
 use crate::object::{GcRef, GcThread};
 use crate::value::Value;
 use crate::vm::error::LResult;
-use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 
 /// Event bits of the hook mask.

@@ -19,6 +19,7 @@
 
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Op};
 use crate::func::{GcFunc, GcUpval};
+use crate::hot::{HotBlock, VmMode};
 use crate::object::GcRef;
 use crate::value::Value;
 use crate::vm::budget::Poll;
@@ -26,7 +27,6 @@ use crate::vm::call::{self, close_upvals, ensure_stack, find_upval, poscall, pre
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::{flags, Cont, FrameKind};
 use crate::vm::hook::mask::{CALL as HOOK_CALL, COUNT as HOOK_COUNT, LINE as HOOK_LINE, RET as HOOK_RET};
-use crate::vm::hot::{HotBlock, VmMode};
 use crate::vm::meta::{self, Arith, Lookup};
 use crate::vm::state::{State, Tm};
 use crate::vm::thread::EXTRA_STACK;
@@ -61,7 +61,7 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
 fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
     let th = st.cur;
     // The hot block, reached through a pointer held here as compiled code will hold
-    // it (`vm/hot.rs`): one load per countdown payment instead of two.
+    // it (`hot.rs`): one load per countdown payment instead of two.
     let hot: *const HotBlock = st.hot();
     macro_rules! hot {
         () => {

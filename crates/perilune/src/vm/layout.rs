@@ -18,11 +18,11 @@ use core::mem::{offset_of, size_of};
 use crate::alloc::HVec;
 use crate::buf::Buf;
 use crate::func::{GcFunc, GcUpval};
+use crate::hot::HotBlock;
 use crate::object::GcHeader;
 use crate::string::GcStr;
 use crate::table::{GcTable, Node};
 use crate::value::Value;
-use crate::vm::hot::HotBlock;
 
 /// Bytes of a value slot.
 pub const VALUE_SIZE: usize = size_of::<Value>();
@@ -36,7 +36,7 @@ pub mod header {
     pub const AUX: usize = offset_of!(GcHeader, aux);
 }
 
-/// The hot block (`vm/hot.rs`): what traces check at every loop back-edge.
+/// The hot block (`hot.rs`): what traces check at every loop back-edge.
 pub mod hot {
     use super::*;
     /// `i64`: budget units left; a trace exits (Budget) when it goes negative.

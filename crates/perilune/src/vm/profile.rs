@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::hot::VmMode;
 use crate::vm::budget::Poll;
 use crate::vm::error::LResult;
-use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 
 /// Countdown units after which the VM looks again for samples it could not deliver

@@ -10,17 +10,17 @@
 //! - `cur` is the running thread; it is always reachable (the main thread, or a
 //!   coroutine whose resumer holds it on its stack).
 //! - Fixed strings (`tm_names`, `oom_msg`) carry the FIXED mark and are never swept.
-//! - What the VM is doing is the hot block's mode (`vm/hot.rs`), changed only by
+//! - What the VM is doing is the hot block's mode (`hot.rs`), changed only by
 //!   [`State::with_mode`]; between calls from the host it is `VmMode::Interp`.
 
 use crate::alloc::{Allocator, HVec, Heap, HeapRef, OutOfMemory};
 use crate::func::{FuncBody, GcFunc, GcProto, GcUpval, NativeFn, FF_LUA};
 use crate::gc::{self, mark, Gc};
+use crate::hot::VmMode;
 use crate::object::{GcHeader, GcRef, GcStr, GcTable, GcThread, GcUdata, ObjKind};
 use crate::string::StringTable;
 use crate::udata::GcUdata as _Udata;
 use crate::value::{LuaType, Value};
-use crate::vm::hot::VmMode;
 use crate::vm::thread::ThreadStatus;
 
 /// Metamethods, in the order of their names in [`TM_NAMES`]. The first eight are
@@ -110,7 +110,7 @@ pub struct State {
     /// them); nothing is formatted when unset.
     pub finalizer_error_handler: Option<FinalizerErrorHandler>,
     /// The instruction budget, the interrupt callback and the profiler (`vm/budget.rs`;
-    /// the countdown itself is in the hot block, `vm/hot.rs`).
+    /// the countdown itself is in the hot block, `hot.rs`).
     pub budget: crate::vm::budget::Budget,
     /// Mask and count of the Lua debug hook (`vm/hook.rs`).
     pub dbg_hook: crate::vm::hook::DebugHook,

@@ -39,6 +39,7 @@
 use std::time::Duration;
 
 use crate::buf::Buf;
+use crate::hot::VmMode;
 use crate::object::{GcRef, GcTable, GcThread};
 use crate::value::Value;
 use crate::vm::budget::Poll;
@@ -46,7 +47,6 @@ use crate::vm::coroutine::ResumeError;
 use crate::vm::debug::{current_line_in, function_name_kind_in};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::FrameKind;
-use crate::vm::hot::VmMode;
 use crate::vm::state::State;
 use crate::vm::thread::ThreadStatus;
 
