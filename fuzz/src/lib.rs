@@ -231,7 +231,7 @@ pub fn buffer_decode_one(data: &[u8]) {
     let s = lua.create_string(payload).expect("input");
     lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).expect("limit");
     lua.set_instruction_budget(Some(BUDGET)).expect("budget");
-    let r = driver.call::<_, ()>((s, mode, is_decoder_error));
+    let r = driver.call::<()>((s, mode, is_decoder_error));
     if std::env::var_os("PERILUNE_FUZZ_VERBOSE").is_some() {
         eprintln!("buffer_decode: {r:?}");
     }

@@ -337,7 +337,7 @@ pub fn run(session: &Session, args: &[OsString]) -> Outcome {
 fn dump(lua: &perilune::Lua, f: perilune::Function, strip: bool) -> perilune::Result<Vec<u8>> {
     let string: perilune::Table = lua.globals().raw_get("string")?;
     let dump: perilune::Function = string.raw_get("dump")?;
-    match dump.call::<_, Value>((f, strip))? {
+    match dump.call::<Value>((f, strip))? {
         Value::String(s) => Ok(s.as_bytes().to_vec()),
         _ => Err(perilune::Error::runtime("string.dump returned no string")),
     }

@@ -53,7 +53,7 @@ pub fn command(session: &Session, cmd: &[u8]) -> Outcome {
 
 /// A `jit.*` module: `require("jit." .. name).start(args...)`.
 fn run_module(session: &Session, name: &[u8], args: &[Option<&[u8]>]) -> Outcome {
-    let r = session.lua.globals().raw_get::<_, Value>("require");
+    let r = session.lua.globals().raw_get::<Value>("require");
     let require = match session.check(r)? {
         Value::Function(f) => f,
         _ => return Err(session.report(UNKNOWN_COMMAND)),
@@ -73,7 +73,7 @@ fn run_module(session: &Session, name: &[u8], args: &[Option<&[u8]>]) -> Outcome
     };
     let start = match &table {
         Value::Table(t) => {
-            let r = t.raw_get::<_, Value>("start");
+            let r = t.raw_get::<Value>("start");
             session.check(r)?
         }
         _ => Value::Nil,
@@ -116,7 +116,7 @@ pub fn optimize(session: &Session, opt: &[u8]) -> Outcome {
 }
 
 /// `t1.t2...name` from the globals through plain tables, without metamethods.
-fn lookup<'lua>(lua: &'lua Lua, path: &[&str]) -> Result<Option<Value<'lua>>, Error> {
+fn lookup(lua: &Lua, path: &[&str]) -> Result<Option<Value>, Error> {
     let mut v = Value::Table(lua.globals());
     for name in path {
         let Value::Table(t) = v else {

@@ -147,8 +147,8 @@ pub fn run(session: &mut Session) {
 }
 
 /// What compiling the input gave.
-enum Compiled<'lua> {
-    Ready(Function<'lua>),
+enum Compiled {
+    Ready(Function),
     /// The input ends in the middle of a statement.
     Incomplete,
     Failed(Error),
@@ -157,7 +157,7 @@ enum Compiled<'lua> {
 /// Read and compile one input. `None` at end of input; `Some(Some(f))` with the
 /// function to run; `Some(None)` when nothing is to run (an error was reported, or
 /// the line was dropped with Ctrl-C).
-fn read_chunk<'lua>(session: &'lua Session, source: &mut dyn LineSource) -> Option<Option<Function<'lua>>> {
+fn read_chunk(session: &Session, source: &mut dyn LineSource) -> Option<Option<Function>> {
     let first = prompt(&session.lua, "_PROMPT", "> ");
     let mut buffer = match source.read(&first) {
         Input::Line(l) => l,
@@ -191,12 +191,12 @@ fn read_chunk<'lua>(session: &'lua Session, source: &mut dyn LineSource) -> Opti
 }
 
 /// Compile `source` as the chunk `stdin` (nothing runs).
-fn load<'lua>(lua: &'lua Lua, source: &[u8]) -> perilune::Result<Function<'lua>> {
+fn load(lua: &Lua, source: &[u8]) -> perilune::Result<Function> {
     lua.load(source).set_name(CHUNKNAME).into_function()
 }
 
 /// Compile an input (see the module docs for the rules).
-fn compile<'lua>(lua: &'lua Lua, input: &[u8]) -> Compiled<'lua> {
+fn compile(lua: &Lua, input: &[u8]) -> Compiled {
     let (expr, statement_allowed) = match input.strip_prefix(b"=") {
         Some(rest) => (rest, false),
         None => (input, true),
@@ -237,7 +237,7 @@ fn returning(expr: &[u8]) -> Vec<u8> {
 
 /// A syntax error at the end of the input (the message ends with `'<eof>'`) means
 /// the input is incomplete (Lua's rule).
-fn classify(r: perilune::Result<Function<'_>>) -> Compiled<'_> {
+fn classify(r: perilune::Result<Function>) -> Compiled {
     match r {
         Ok(f) => Compiled::Ready(f),
         Err(Error::SyntaxError { message, .. }) if message.ends_with("'<eof>'") => Compiled::Incomplete,
@@ -246,7 +246,7 @@ fn classify(r: perilune::Result<Function<'_>>) -> Compiled<'_> {
 }
 
 /// Run the compiled input and print its results.
-fn run_chunk<'lua>(session: &'lua Session, f: &Function<'lua>) {
+fn run_chunk(session: &Session, f: &Function) {
     match session.call_interruptible(f, Vec::new(), ReportStyle::Traceback) {
         Ok(results) if !results.is_empty() => print_results(session, results),
         Ok(_) => {}
@@ -257,8 +257,8 @@ fn run_chunk<'lua>(session: &'lua Session, f: &Function<'lua>) {
 }
 
 /// Call the global `print` with the results.
-fn print_results<'lua>(session: &'lua Session, results: MultiValue<'lua>) {
-    let print = match session.lua.globals().raw_get::<_, Value>("print") {
+fn print_results(session: &Session, results: MultiValue) {
+    let print = match session.lua.globals().raw_get::<Value>("print") {
         Ok(p) => p,
         Err(e) => {
             session.report_error(&e);
@@ -276,7 +276,7 @@ fn print_results<'lua>(session: &'lua Session, results: MultiValue<'lua>) {
 
 /// The prompt: the global `name` when it is a string or number, else `default`.
 fn prompt(lua: &Lua, name: &str, default: &str) -> String {
-    match lua.globals().raw_get::<_, Value>(name) {
+    match lua.globals().raw_get::<Value>(name) {
         Ok(v @ (Value::String(_) | Value::Integer(_) | Value::Number(_))) => match lua.unpack::<BString>(v) {
             Ok(s) => String::from_utf8_lossy(&s.0).into_owned(),
             Err(_) => default.to_string(),

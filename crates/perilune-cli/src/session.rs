@@ -95,7 +95,7 @@ impl Session {
     /// `require` is missing (a state without the package library) that is said
     /// plainly (luajit would report "attempt to call a nil value").
     fn require(&self, name: &[u8]) -> Outcome {
-        let r = self.lua.globals().raw_get::<_, Value>("require");
+        let r = self.lua.globals().raw_get::<Value>("require");
         let require = self.check(r)?;
         if require.is_nil() {
             let mut msg = b"module '".to_vec();
@@ -184,12 +184,12 @@ impl Session {
 
     /// Call `f` with Ctrl-C turned into an interrupt; errors come back reported in
     /// `style` (see [`perilune::Function::call_reported`]).
-    pub fn call_interruptible<'lua>(
+    pub fn call_interruptible(
         &self,
-        f: &Function<'lua>,
-        args: Vec<Value<'lua>>,
+        f: &Function,
+        args: Vec<Value>,
         style: ReportStyle,
-    ) -> perilune::Result<perilune::MultiValue<'lua>> {
+    ) -> perilune::Result<perilune::MultiValue> {
         let flag = self.lua.interrupt_handle();
         let args = perilune::MultiValue::from_vec(args);
         run_interruptible(&flag, || f.call_reported(args, style))
@@ -197,23 +197,18 @@ impl Session {
 
     /// Call any value the way Lua calls it (a function, or a table or userdata with
     /// `__call`), with Ctrl-C turned into an interrupt; errors are reported.
-    pub fn call_value<'lua>(
-        &'lua self,
-        v: Value<'lua>,
-        args: Vec<Value<'lua>>,
-        style: ReportStyle,
-    ) -> Result<perilune::MultiValue<'lua>, Reported> {
+    pub fn call_value(&self, v: Value, args: Vec<Value>, style: ReportStyle) -> Result<perilune::MultiValue, Reported> {
         let r = self.try_call_value(v, args, style);
         self.check(r)
     }
 
     /// [`Session::call_value`] without reporting the error.
-    pub fn try_call_value<'lua>(
-        &'lua self,
-        v: Value<'lua>,
-        args: Vec<Value<'lua>>,
+    pub fn try_call_value(
+        &self,
+        v: Value,
+        args: Vec<Value>,
         style: ReportStyle,
-    ) -> perilune::Result<perilune::MultiValue<'lua>> {
+    ) -> perilune::Result<perilune::MultiValue> {
         let (f, args) = callable(&self.lua, v, args, style)?;
         self.call_interruptible(&f, args, style)
     }
@@ -256,19 +251,14 @@ impl Session {
 /// `__call` metamethod with the table in front of the arguments. Anything else fails
 /// with what the VM reports for such a call: `attempt to call a X value` (with the
 /// host's frame as the traceback in [`ReportStyle::Traceback`]).
-fn callable<'lua>(
-    lua: &'lua Lua,
-    v: Value<'lua>,
-    mut args: Vec<Value<'lua>>,
-    style: ReportStyle,
-) -> perilune::Result<(Function<'lua>, Vec<Value<'lua>>)> {
+fn callable(lua: &Lua, v: Value, mut args: Vec<Value>, style: ReportStyle) -> perilune::Result<(Function, Vec<Value>)> {
     let metatable = match &v {
         Value::Function(f) => return Ok((f.clone(), args)),
         Value::Table(t) => t.get_metatable()?,
         _ => None,
     };
     if let Some(mt) = metatable {
-        if let Value::Function(call) = mt.raw_get::<_, Value>("__call")? {
+        if let Value::Function(call) = mt.raw_get::<Value>("__call")? {
             args.insert(0, v);
             return Ok((call, args));
         }

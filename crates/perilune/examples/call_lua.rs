@@ -31,8 +31,8 @@ fn main() -> Result<()> {
 
     // Tables both ways.
     let config: Table = lua.load("{ width = 800, height = 600, title = 'demo' }").eval()?;
-    let area = config.get::<_, u32>("width")? * config.get::<_, u32>("height")?;
-    println!("{} is {area} pixels", config.get::<_, String>("title")?);
+    let area = config.get::<u32>("width")? * config.get::<u32>("height")?;
+    println!("{} is {area} pixels", config.get::<String>("title")?);
 
     // Errors come back as values, with a traceback.
     if let Err(e) = lua.load("local t = nil; return t.field").set_name("broken.lua").exec() {

@@ -52,7 +52,7 @@ fn main() -> Result<()> {
     }
     println!(
         "global counter in the host state: {:?}",
-        lua.globals().get::<_, Option<i64>>("counter")?
+        lua.globals().get::<Option<i64>>("counter")?
     );
     Ok(())
 }

@@ -10,12 +10,12 @@ struct Account {
 }
 
 impl UserData for Account {
-    fn add_fields<'lua, F: UserDataFields<'lua, Self>>(fields: &mut F) {
+    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
         fields.add_field_method_get("owner", |_, a| Ok(a.owner.clone()));
         fields.add_field_method_get("balance", |_, a| Ok(a.balance));
     }
 
-    fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(methods: &mut M) {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method_mut("deposit", |_, a, amount: i64| {
             if amount <= 0 {
                 return Err(perilune::Error::runtime("deposit must be positive"));

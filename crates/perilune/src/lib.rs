@@ -23,8 +23,9 @@
 //! }
 //! ```
 //!
-//! The API follows [mlua](https://docs.rs/mlua) 0.9 ([`Lua`], [`Table`], [`Function`],
-//! [`Value`], [`UserData`], ...) and adds hard limits: [`Lua::set_memory_limit`], an
+//! The API follows [mlua](https://docs.rs/mlua) 0.10 and later ([`Lua`], a cheap
+//! clonable handle; `'static` [`Table`], [`Function`], [`Value`], [`UserData`], ...;
+//! `call::<R>(args)`; `use perilune::prelude::*` for mlua's `Lua*` names) and adds hard limits: [`Lua::set_memory_limit`], an
 //! instruction budget ([`Lua::set_instruction_budget`]), an interrupt callback
 //! ([`Lua::set_interrupt`]) and sandboxes ([`Lua::create_sandbox`]). More: the
 //! examples in `crates/perilune/examples/` (`cargo run -p perilune --example
@@ -111,9 +112,9 @@ pub mod unstable_internals;
 pub use alloc::{Allocator, SystemAllocator};
 pub use lua::{flush_stdout, prelude, String};
 pub use lua::{
-    AnyUserData, AsChunk, BString, Chunk, ChunkMode, Error, ErrorContext, ExternalError, FromLua, FromLuaMulti,
-    Function, IntoLua, IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil,
-    RegistryKey, ReportStyle, Result, SandboxOptions, StdLib, Table, TablePairs, TableSequence, Thread, ThreadStatus,
-    UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut, Value, Variadic, VmState,
-    MESSAGE_EXCERPT_MAX,
+    AnyUserData, AsChunk, BString, BorrowedBytes, BorrowedStr, Chunk, ChunkMode, Error, ErrorContext, ExternalError,
+    ExternalResult, FromLua, FromLuaMulti, Function, IntoLua, IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString,
+    MetaMethod, MultiValue, Nil, RegistryKey, ReportStyle, Result, SandboxOptions, StdLib, Table, TablePairs,
+    TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut, Value,
+    Variadic, VmState, WeakLua, MESSAGE_EXCERPT_MAX,
 };

@@ -9,14 +9,14 @@ fn globals_and_eval() {
     let lua = Lua::new();
     let g = lua.globals();
     g.set("x", 21).unwrap();
-    assert_eq!(g.get::<_, i64>("x").unwrap(), 21);
+    assert_eq!(g.get::<i64>("x").unwrap(), 21);
     assert_eq!(lua.load("x * 2").eval::<i64>().unwrap(), 42);
     assert_eq!(
         lua.load("return x, 'a'").eval::<(i32, String)>().unwrap(),
         (21, "a".to_string())
     );
     lua.load("y = x + 1").exec().unwrap();
-    assert_eq!(g.get::<_, u8>("y").unwrap(), 22);
+    assert_eq!(g.get::<u8>("y").unwrap(), 22);
     let n: i32 = lua.load("local a, b = ... return a - b").call((10, 3)).unwrap();
     assert_eq!(n, 7);
 }
@@ -28,9 +28,9 @@ fn safe_libraries_only() {
         let v: Value = lua.globals().get(name).unwrap();
         assert!(v.is_nil(), "{name} should be absent");
     }
-    assert!(lua.globals().get::<_, Table>("coroutine").is_ok());
+    assert!(lua.globals().get::<Table>("coroutine").is_ok());
     let full = Lua::new_trusted(perilune::StdLib::ALL, perilune::LuaOptions::new()).unwrap();
-    assert!(full.globals().get::<_, Function>("dofile").is_ok());
+    assert!(full.globals().get::<Function>("dofile").is_ok());
     assert!(Lua::new_with(perilune::StdLib::DEBUG, perilune::LuaOptions::new()).is_err());
 }
 
@@ -107,7 +107,7 @@ fn integer_conversions_are_checked() {
     // Rust -> Lua: integers must be exact.
     assert!(lua.globals().set("big", u64::MAX).is_err());
     lua.globals().set("ok", 1u64 << 60).unwrap();
-    assert_eq!(lua.globals().get::<_, u64>("ok").unwrap(), 1 << 60);
+    assert_eq!(lua.globals().get::<u64>("ok").unwrap(), 1 << 60);
     assert_eq!(lua.load("3").eval::<Value>().unwrap(), Value::Integer(3));
     assert_eq!(lua.load("-0.0").eval::<Value>().unwrap().type_name(), "number");
 }
@@ -171,15 +171,15 @@ fn tables() {
     // A conversion error is yielded, not a panic.
     assert!(t.pairs::<i32, String>().any(|r| r.is_err()));
     t.raw_remove(1).unwrap();
-    assert_eq!(t.raw_get::<_, Option<String>>(1).unwrap(), None);
+    assert_eq!(t.raw_get::<Option<String>>(1).unwrap(), None);
     assert!(t.get_metatable().unwrap().is_none());
     let mt: Table = lua
         .load("{__index = function(t, k) return k .. '!' end}")
         .eval()
         .unwrap();
     t.set_metatable(Some(mt)).unwrap();
-    assert_eq!(t.get::<_, String>("zz").unwrap(), "zz!");
-    assert_eq!(t.raw_get::<_, Option<String>>("zz").unwrap(), None);
+    assert_eq!(t.get::<String>("zz").unwrap(), "zz!");
+    assert_eq!(t.raw_get::<Option<String>>("zz").unwrap(), None);
     assert!(t.get_metatable().unwrap().is_some());
     let failing: Table = lua
         .load("setmetatable({}, {__newindex = function() error('ro') end})")
@@ -201,13 +201,13 @@ fn functions_call_and_errors() {
     let (n, a, b): (i32, i32, Option<i32>) = f.call((7, Nil)).unwrap();
     assert_eq!((n, a, b), (2, 7, None));
     let bad: Function = lua.load("return function() local x = {} .. 1 end").eval().unwrap();
-    assert!(matches!(bad.call::<_, ()>(()), Err(Error::RuntimeError(_))));
+    assert!(matches!(bad.call::<()>(()), Err(Error::RuntimeError(_))));
     // Calling a non-function value through a table field is an ordinary error.
     lua.globals().set("notf", 1).unwrap();
     assert!(lua.load("notf()").exec().is_err());
     // Results convert to the asked type, with errors.
     let g: Function = lua.load("return function() return 'x' end").eval().unwrap();
-    assert!(g.call::<_, i32>(()).is_err());
+    assert!(g.call::<i32>(()).is_err());
 }
 
 #[test]

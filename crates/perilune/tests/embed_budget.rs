@@ -352,7 +352,7 @@ fn the_compiler_pays_per_token() {
     let r = lua.load("local f, e = loadstring(S) CAUGHT = e").exec();
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
     lua.set_instruction_budget(None).unwrap();
-    assert_eq!(lua.globals().get::<_, Option<String>>("CAUGHT").unwrap(), None);
+    assert_eq!(lua.globals().get::<Option<String>>("CAUGHT").unwrap(), None);
 }
 
 /// A table kept one key below a power of two, with one key inserted and one deleted
@@ -452,7 +452,7 @@ fn a_budget_exhausted_inside_a_finalizer_stops_the_script() {
     let r = lua.load(format!("{ENDLESS_GC} collectgarbage() AFTER = true")).exec();
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
     lua.set_instruction_budget(None).unwrap();
-    assert_eq!(lua.globals().get::<_, Option<bool>>("AFTER").unwrap(), None);
+    assert_eq!(lua.globals().get::<Option<bool>>("AFTER").unwrap(), None);
     assert!(seen.lock().unwrap().is_empty(), "{:?}", seen.lock().unwrap());
 
     // The same when the finalizer runs at an allocation's safe point, not in
@@ -464,7 +464,7 @@ fn a_budget_exhausted_inside_a_finalizer_stops_the_script() {
     let r = lua.load("for i = 1, 1e7 do local t = {} end AFTER = true").exec();
     assert!(matches!(r, Err(Error::BudgetExhausted)), "{r:?}");
     lua.set_instruction_budget(None).unwrap();
-    assert_eq!(lua.globals().get::<_, Option<bool>>("AFTER").unwrap(), None);
+    assert_eq!(lua.globals().get::<Option<bool>>("AFTER").unwrap(), None);
 
     // The finalizer's work is charged to the budget in force.
     let lua = Lua::new();
@@ -534,6 +534,6 @@ fn the_interrupt_flag_inside_a_finalizer_reaches_the_script() {
         matches!(r, Err(Error::RuntimeError(ref m)) if m.contains("interrupted!")),
         "{r:?}"
     );
-    assert_eq!(lua.globals().get::<_, Option<bool>>("AFTER").unwrap(), None);
+    assert_eq!(lua.globals().get::<Option<bool>>("AFTER").unwrap(), None);
     assert!(seen.lock().unwrap().is_empty());
 }

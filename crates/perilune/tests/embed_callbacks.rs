@@ -11,7 +11,7 @@ fn rust_function_round_trip() {
     let add = lua.create_function(|_, (a, b): (i64, i64)| Ok(a + b)).unwrap();
     lua.globals().set("add", add.clone()).unwrap();
     assert_eq!(lua.load("add(2, 3)").eval::<i64>().unwrap(), 5);
-    assert_eq!(add.call::<_, i64>((4, 5)).unwrap(), 9);
+    assert_eq!(add.call::<i64>((4, 5)).unwrap(), 9);
     // Multiple results and variadics.
     let split =
         lua.create_function(|_, s: String| Ok(Variadic::from(s.split(',').map(str::to_string).collect::<Vec<_>>())));
@@ -23,7 +23,7 @@ fn rust_function_round_trip() {
 fn callback_calls_back_into_lua() {
     let lua = Lua::new();
     let apply = lua
-        .create_function(|_, (f, x): (Function, i32)| f.call::<_, i32>(x * 10))
+        .create_function(|_, (f, x): (Function, i32)| f.call::<i32>(x * 10))
         .unwrap();
     lua.globals().set("apply", apply).unwrap();
     assert_eq!(
@@ -54,7 +54,7 @@ fn bad_arguments_are_errors() {
         other => panic!("{other:?}"),
     }
     // Called directly from Rust: same error.
-    assert!(f.call::<_, ()>(("x", "y")).is_err());
+    assert!(f.call::<()>(("x", "y")).is_err());
     // Lua can catch it and read the message.
     let msg: String = lua
         .load("local ok, e = pcall(f, 1, {}) return tostring(e)")
@@ -92,7 +92,7 @@ fn callback_errors_keep_their_cause() {
     let f = lua
         .create_function(|_, ()| -> perilune::Result<()> { Err(Error::external(std::io::Error::other("disk"))) })
         .unwrap();
-    let e = f.call::<_, ()>(()).unwrap_err();
+    let e = f.call::<()>(()).unwrap_err();
     assert!(e.to_string().contains("disk"), "{e}");
 }
 
@@ -121,14 +121,14 @@ fn recursive_mut_callback_is_an_error() {
         .create_function_mut(|lua, depth: i32| {
             if depth > 0 {
                 let me: Function = lua.globals().get("rec")?;
-                me.call::<_, ()>(depth - 1)?;
+                me.call::<()>(depth - 1)?;
             }
             Ok(())
         })
         .unwrap();
     lua.globals().set("rec", f.clone()).unwrap();
-    f.call::<_, ()>(0).unwrap();
-    let e = f.call::<_, ()>(1).unwrap_err();
+    f.call::<()>(0).unwrap();
+    let e = f.call::<()>(1).unwrap_err();
     assert!(matches!(e.root_cause(), Error::RecursiveMutCallback), "{e:?}");
     // Shared (Fn) callbacks may recurse.
     let g = lua
@@ -137,11 +137,11 @@ fn recursive_mut_callback_is_an_error() {
                 return Ok(0);
             }
             let me: Function = lua.globals().get("fact")?;
-            Ok(n + me.call::<_, i32>(n - 1)?)
+            Ok(n + me.call::<i32>(n - 1)?)
         })
         .unwrap();
     lua.globals().set("fact", g.clone()).unwrap();
-    assert_eq!(g.call::<_, i32>(10).unwrap(), 55);
+    assert_eq!(g.call::<i32>(10).unwrap(), 55);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn closures_are_dropped_once() {
         let f = lua
             .create_function(move |_, ()| Ok(t.0.load(Ordering::SeqCst)))
             .unwrap();
-        f.call::<_, usize>(()).unwrap();
+        f.call::<usize>(()).unwrap();
     }
     lua.gc_collect().unwrap();
     lua.gc_collect().unwrap();
@@ -185,7 +185,7 @@ fn values_from_rust_callbacks() {
         })
         .unwrap();
     let (t, n, s): (Table, Value, String) = f.call(()).unwrap();
-    assert_eq!(t.get::<_, i32>("n").unwrap(), 1);
+    assert_eq!(t.get::<i32>("n").unwrap(), 1);
     assert!(n.is_nil());
     assert_eq!(s, "s");
     // An error passed as a value to Lua.
@@ -199,25 +199,59 @@ fn values_from_rust_callbacks() {
     assert!(matches!(v, Value::Error(_)));
 }
 
+/// Send policy (docs/embedding.md, "Threads"): a state lives on one thread, each
+/// thread makes its own; the interrupt flag and registry keys cross threads.
 #[test]
-fn lua_is_send() {
-    fn assert_send<T: Send>() {}
-    assert_send::<Lua>();
+fn one_state_per_thread_and_the_handles_that_cross() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<perilune::RegistryKey>();
+    assert_send_sync::<std::sync::Arc<std::sync::atomic::AtomicBool>>();
+    let workers: Vec<_> = (0..2)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let lua = Lua::new();
+                lua.globals().set("x", i).unwrap();
+                lua.load("x * 2").eval::<i32>().unwrap()
+            })
+        })
+        .collect();
+    let got: Vec<i32> = workers.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, [0, 2]);
+    // The flag set from another thread stops a script on this one.
     let lua = Lua::new();
-    lua.globals().set("x", 5).unwrap();
-    let handle = std::thread::spawn(move || {
-        let x: i32 = lua.load("x * 2").eval().unwrap();
-        (lua, x)
+    let flag = lua.interrupt_handle();
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
     });
-    let (lua, x) = handle.join().unwrap();
-    assert_eq!(x, 10);
-    assert_eq!(lua.load("x").eval::<i32>().unwrap(), 5);
+    let e = lua.load("while true do end").exec().unwrap_err();
+    setter.join().unwrap();
+    assert!(e.to_string().contains("interrupted!"), "{e}");
+}
+
+/// Callbacks need not be `Send`: they may capture `Rc`s and `RefCell`s.
+#[test]
+fn callbacks_need_not_be_send() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let lua = Lua::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let sink = log.clone();
+    let f = lua
+        .create_function(move |_, s: String| {
+            sink.borrow_mut().push(s);
+            Ok(())
+        })
+        .unwrap();
+    f.call::<()>("a").unwrap();
+    f.call::<()>("b").unwrap();
+    assert_eq!(*log.borrow(), ["a", "b"]);
 }
 
 struct Meter(f64);
 
 impl perilune::UserData for Meter {
-    fn add_methods<'lua, M: perilune::UserDataMethods<'lua, Self>>(methods: &mut M) {
+    fn add_methods<M: perilune::UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method_mut("scale", |_, m, k: f64| {
             m.0 *= k;
             Ok(m.0)
@@ -288,7 +322,7 @@ fn bad_argument_errors_read_like_luas() {
     let (ok, e): (bool, Value) = lua.load("return pcall(add, 1, 'x')").eval().unwrap();
     assert!(!ok);
     assert_eq!(
-        lua.load("return tostring(...)").call::<_, String>(e).unwrap(),
+        lua.load("return tostring(...)").call::<String>(e).unwrap(),
         "bad argument #2 to '?' (number expected, got string)"
     );
     // The host sees the structured error, with the name filled in.
@@ -306,7 +340,7 @@ fn bad_argument_errors_read_like_luas() {
         "{e}"
     );
     // Called from Rust directly.
-    let e = add.call::<_, i64>((1, "x")).unwrap_err();
+    let e = add.call::<i64>((1, "x")).unwrap_err();
     assert!(
         e.to_string()
             .contains("bad argument #2 to '?' (number expected, got string)"),

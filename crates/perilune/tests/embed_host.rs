@@ -10,8 +10,8 @@ fn trusted() -> Lua {
     Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new()).unwrap()
 }
 
-fn report<'lua>(f: &Function<'lua>, style: ReportStyle) -> Option<String> {
-    match f.call_reported::<_, ()>((), style) {
+fn report(f: &Function, style: ReportStyle) -> Option<String> {
+    match f.call_reported::<()>((), style) {
         Err(Error::Reported { report, .. }) => report.map(|r| String::from_utf8_lossy(&r).into_owned()),
         other => panic!("expected a reported error, got {other:?}"),
     }
@@ -38,7 +38,7 @@ fn trusted_state_has_every_library() {
         assert!(!v.is_nil(), "{name} missing");
     }
     // LuaJIT's `ffi` is not implemented: even the trusted state has none.
-    assert!(lua.globals().get::<_, Value>("ffi").unwrap().is_nil());
+    assert!(lua.globals().get::<Value>("ffi").unwrap().is_nil());
     let e = lua.load("require 'ffi'").exec().unwrap_err();
     assert!(e.to_string().contains("Perilune has no FFI yet"), "{e}");
     assert!(Lua::new_trusted(StdLib::ALL, LuaOptions::new()).is_ok());
@@ -53,7 +53,7 @@ fn handles_are_out_of_scripts_reach() {
     t.set("k", "v").unwrap();
     // Nothing in the registry that a script could clear (only reachable through
     // `debug.getregistry` when the debug library is there).
-    let has_debug = !lua.globals().get::<_, Value>("debug").unwrap().is_nil();
+    let has_debug = !lua.globals().get::<Value>("debug").unwrap().is_nil();
     if has_debug {
         let n: i64 = lua
             .load("local n = 0 for k, v in pairs(debug.getregistry()) do if type(k) == 'string' and k:find('perilune') then n = n + 1 end end return n")
@@ -73,7 +73,7 @@ fn handles_are_out_of_scripts_reach() {
         assert_eq!(lua.load("return cb()").eval::<String>().unwrap(), "kept");
     }
     lua.gc_collect().unwrap();
-    assert_eq!(t.get::<_, String>("k").unwrap(), "v");
+    assert_eq!(t.get::<String>("k").unwrap(), "v");
 }
 
 #[test]
@@ -91,7 +91,7 @@ fn memory_limit_from_creation() {
         normalize(&text),
         "not enough memory\nstack traceback:\n\t(command line):1: in main chunk\n\t[C]: at 0x?"
     );
-    match f.call_reported::<_, ()>((), ReportStyle::Message) {
+    match f.call_reported::<()>((), ReportStyle::Message) {
         Err(Error::Reported { report, cause }) => {
             assert_eq!(report.as_deref(), Some(&b"not enough memory"[..]));
             assert!(matches!(*cause, Error::MemoryError(_)));
@@ -125,7 +125,7 @@ fn reports_like_the_luajit_command() {
     assert!(text.starts_with("obj\nstack traceback:\n"), "{text}");
     // Exact bytes of the message.
     let f = load("error('\\255', 0)");
-    match f.call_reported::<_, ()>((), ReportStyle::Message) {
+    match f.call_reported::<()>((), ReportStyle::Message) {
         Err(Error::Reported { report, .. }) => assert_eq!(report.unwrap(), vec![255u8]),
         other => panic!("{other:?}"),
     }

@@ -81,7 +81,7 @@ fn run_workload(lua: &Lua) -> perilune::Result<i64> {
     lua.globals().set("mk", f)?;
     let v: i64 = lua.load(WORKLOAD).eval()?;
     let t: perilune::Table = lua.load("return mk(5)").eval()?;
-    Ok(v + t.get::<_, i64>("n")?)
+    Ok(v + t.get::<i64>("n")?)
 }
 
 #[test]

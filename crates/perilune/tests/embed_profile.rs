@@ -106,7 +106,7 @@ fn profiler_under_limits_and_its_thread() -> Result<(), Error> {
     expect_threads(0);
     let quiet: u64 = lua.globals().get("samples")?;
     lua.load("for i = 1, 1e7 do end").exec()?;
-    assert_eq!(lua.globals().get::<_, u64>("samples")?, quiet, "samples after stop");
+    assert_eq!(lua.globals().get::<u64>("samples")?, quiet, "samples after stop");
     lua.load(START).exec()?;
     expect_threads(1);
     drop(lua);

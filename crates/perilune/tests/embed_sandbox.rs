@@ -25,7 +25,7 @@ fn scripts_do_not_see_each_other() {
             .unwrap(),
         "a"
     );
-    assert_eq!(lua.globals().get::<_, Option<String>>("x").unwrap(), None);
+    assert_eq!(lua.globals().get::<Option<String>>("x").unwrap(), None);
     // Overwriting a base function only affects the script's own environment.
     lua.load("print = nil; tostring = function() return 'evil' end")
         .set_environment(a.clone())
@@ -95,7 +95,7 @@ fn libraries_are_read_only() {
         .unwrap());
     // The real globals are untouched.
     let co: Table = lua.globals().get("coroutine").unwrap();
-    assert_eq!(co.raw_get::<_, Option<String>>("evil").unwrap(), None);
+    assert_eq!(co.raw_get::<Option<String>>("evil").unwrap(), None);
 }
 
 #[test]
@@ -128,12 +128,12 @@ fn escape_hatches_are_closed() {
         .set_environment(env.clone())
         .exec()
         .unwrap();
-    assert_eq!(env.get::<_, i32>("z").unwrap(), 5);
+    assert_eq!(env.get::<i32>("z").unwrap(), 5);
     lua.load("w = load(function() if not done then done = true return 'return y' end end)()")
         .set_environment(env.clone())
         .exec()
         .unwrap();
-    assert_eq!(env.get::<_, i32>("w").unwrap(), 5);
+    assert_eq!(env.get::<i32>("w").unwrap(), 5);
     assert!(lua
         .load("collectgarbage('stop')")
         .set_environment(env.clone())

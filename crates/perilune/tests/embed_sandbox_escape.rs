@@ -11,7 +11,7 @@
 
 use perilune::{Lua, SandboxOptions, Table};
 
-fn eval<'lua, R: perilune::FromLuaMulti<'lua>>(lua: &'lua Lua, env: &Table<'lua>, src: &str) -> R {
+fn eval<R: perilune::FromLuaMulti>(lua: &Lua, env: &Table, src: &str) -> R {
     lua.load(src)
         .set_environment(env.clone())
         .eval::<R>()
@@ -101,7 +101,7 @@ fn the_host_keeps_its_string_methods() {
     assert_eq!(eval::<String>(&lua, &a, "return host_fn()"), "function");
     // A sandbox function called by the host keeps the sandbox's view.
     let sb_fn: perilune::Function = eval(&lua, &b, "return function() return type(('').dump) end");
-    assert_eq!(sb_fn.call::<_, String>(()).unwrap(), "nil");
+    assert_eq!(sb_fn.call::<String>(()).unwrap(), "nil");
     // Another state is not affected at all.
     let other = Lua::new();
     let t: String = other.load("return type(('').dump)").eval().unwrap();

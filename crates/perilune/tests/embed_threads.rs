@@ -11,13 +11,13 @@ fn resume_yield_status() {
         .unwrap();
     let co = lua.create_thread(f).unwrap();
     assert_eq!(co.status(), ThreadStatus::Resumable);
-    assert_eq!(co.resume::<_, i32>(10).unwrap(), 11);
-    assert_eq!(co.resume::<_, i32>(20).unwrap(), 22);
-    assert_eq!(co.resume::<_, i32>(30).unwrap(), 33);
+    assert_eq!(co.resume::<i32>(10).unwrap(), 11);
+    assert_eq!(co.resume::<i32>(20).unwrap(), 22);
+    assert_eq!(co.resume::<i32>(30).unwrap(), 33);
     let (s, a): (String, i32) = co.resume(40).unwrap();
     assert_eq!((s.as_str(), a), ("done", 40));
     assert_eq!(co.status(), ThreadStatus::Finished);
-    assert!(matches!(co.resume::<_, ()>(()), Err(Error::CoroutineUnresumable)));
+    assert!(matches!(co.resume::<()>(()), Err(Error::CoroutineUnresumable)));
 }
 
 #[test]
@@ -27,10 +27,10 @@ fn errors_inside_coroutines() {
         .load("coroutine.create(function() error('inside') end)")
         .eval()
         .unwrap();
-    let e = co.resume::<_, ()>(()).unwrap_err();
+    let e = co.resume::<()>(()).unwrap_err();
     assert!(matches!(e, Error::RuntimeError(ref m) if m.contains("inside")), "{e:?}");
     assert_eq!(co.status(), ThreadStatus::Error);
-    assert!(matches!(co.resume::<_, ()>(()), Err(Error::CoroutineUnresumable)));
+    assert!(matches!(co.resume::<()>(()), Err(Error::CoroutineUnresumable)));
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn running_coroutine_cannot_be_resumed_from_rust() {
         .create_function(|lua, ()| {
             let co: Thread = lua.globals().get("co")?;
             assert_eq!(co.status(), ThreadStatus::Running);
-            co.resume::<_, ()>(())
+            co.resume::<()>(())
         })
         .unwrap();
     lua.globals().set("f", f).unwrap();
@@ -48,14 +48,14 @@ fn running_coroutine_cannot_be_resumed_from_rust() {
         .load("co = coroutine.create(function() f() end) return co")
         .eval()
         .unwrap();
-    let e = co.resume::<_, ()>(()).unwrap_err();
+    let e = co.resume::<()>(()).unwrap_err();
     assert!(matches!(e.root_cause(), Error::CoroutineUnresumable), "{e:?}");
 }
 
 #[test]
 fn yield_across_rust_callback_is_an_error() {
     let lua = Lua::new();
-    let call = lua.create_function(|_, f: Function| f.call::<_, ()>(())).unwrap();
+    let call = lua.create_function(|_, f: Function| f.call::<()>(())).unwrap();
     lua.globals().set("call", call).unwrap();
     let r: (bool, String) = lua
         .load("local co = coroutine.create(function() call(function() coroutine.yield(1) end) end) local ok, e = coroutine.resume(co) return ok, tostring(e)")
@@ -73,6 +73,6 @@ fn budget_inside_coroutine() {
         .eval()
         .unwrap();
     lua.set_instruction_budget(Some(50_000)).unwrap();
-    assert!(matches!(co.resume::<_, ()>(()), Err(Error::BudgetExhausted)));
+    assert!(matches!(co.resume::<()>(()), Err(Error::BudgetExhausted)));
     assert_eq!(co.status(), ThreadStatus::Error);
 }

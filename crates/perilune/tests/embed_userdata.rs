@@ -9,7 +9,7 @@ use perilune::{AnyUserData, Error, Lua, MetaMethod, UserData, UserDataFields, Us
 struct Vec2(f64, f64);
 
 impl UserData for Vec2 {
-    fn add_fields<'lua, F: UserDataFields<'lua, Self>>(fields: &mut F) {
+    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
         fields.add_field_method_get("x", |_, v| Ok(v.0));
         fields.add_field_method_set("x", |_, v, x: f64| {
             v.0 = x;
@@ -17,7 +17,7 @@ impl UserData for Vec2 {
         });
         fields.add_field("kind", "vec2");
     }
-    fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(methods: &mut M) {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("len", |_, v, ()| Ok((v.0 * v.0 + v.1 * v.1).sqrt()));
         methods.add_method_mut("scale", |_, v, k: f64| {
             v.0 *= k;
@@ -31,7 +31,7 @@ impl UserData for Vec2 {
         methods.add_meta_method(MetaMethod::ToString, |_, v, ()| Ok(format!("({}, {})", v.0, v.1)));
         methods.add_meta_method("__eq", |_, a, b: UserDataRef<Vec2>| Ok(*a == *b));
         // Calls a Lua callback while holding a mutable borrow of itself.
-        methods.add_method_mut("with_callback", |_, _v, f: perilune::Function| f.call::<_, ()>(()));
+        methods.add_method_mut("with_callback", |_, _v, f: perilune::Function| f.call::<()>(()));
     }
 }
 
@@ -172,7 +172,7 @@ fn panicking_drop_does_not_unwind_into_collector() {
 
 struct Restricted;
 impl UserData for Restricted {
-    fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(methods: &mut M) {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method("__gc", |_, _, ()| Ok(()));
     }
 }
@@ -190,7 +190,7 @@ struct Grid {
     cells: Vec<i32>,
 }
 impl UserData for Grid {
-    fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(methods: &mut M) {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_meta_method(MetaMethod::Index, |_, g, i: usize| {
             Ok(g.cells.get(i.wrapping_sub(1)).copied())
         });

@@ -105,7 +105,7 @@ fn find_any(chunk: &[u8], ops: &[Op]) -> usize {
 fn load_and_run(lua: &Lua, chunk: &[u8], budget: u64) -> Result<(), Error> {
     lua.set_instruction_budget(Some(budget)).unwrap();
     let f = lua.load(chunk).set_name("=crafted").into_function()?;
-    let r = f.call::<_, perilune::MultiValue>((1, 2, 3));
+    let r = f.call::<perilune::MultiValue>((1, 2, 3));
     lua.set_instruction_budget(None).unwrap();
     r.map(|_| ())
 }
@@ -121,7 +121,7 @@ fn assert_malformed(r: Result<(), Error>) {
 fn dumps_still_load_and_run() {
     let lua = trusted();
     let chunk = dump(&lua, "local a, b = ... return a, b, ... , {...}");
-    lua.load(chunk).call::<_, perilune::MultiValue>((1, 2, 3)).unwrap();
+    lua.load(chunk).call::<perilune::MultiValue>((1, 2, 3)).unwrap();
 }
 
 /// Issue 14: `RET` with D = 0 returned `0 - 1` values (`usize::MAX`): a panic in a
@@ -177,7 +177,7 @@ fn backward_comparison_jump_is_rejected_or_charged() {
             set_ins(&mut chunk, cmp + 1, ins_ad(Op::JMP, arg_a(j), JUMP_BIAS - 2));
             let r = lua.load(chunk.as_slice()).into_function().and_then(|f| {
                 lua.set_instruction_budget(Some(100_000)).unwrap();
-                f.call::<_, ()>((1, 2))
+                f.call::<()>((1, 2))
             });
             match r {
                 Err(Error::BudgetExhausted) => {}
@@ -343,7 +343,7 @@ fn mutated_dumps_never_crash() {
             st.set_instruction_budget(Some(200_000)).unwrap();
             if let Ok(f) = st.load(chunk.as_slice()).set_name("=mutated").into_function() {
                 loaded += 1;
-                if f.call::<_, perilune::MultiValue>(()).is_ok() {
+                if f.call::<perilune::MultiValue>(()).is_ok() {
                     ran += 1;
                 }
             }

@@ -12,7 +12,7 @@ fn trusted() -> Lua {
 
 /// The Lua predicate "is this one of the decoder's errors" shared with the
 /// `buffer_decode` fuzz target.
-fn decoder_errors(lua: &Lua) -> perilune::Function<'_> {
+fn decoder_errors(lua: &Lua) -> perilune::Function {
     let source = include_str!("data/buffer_decoder_errors.lua");
     lua.load(source)
         .set_name("=buffer_decoder_errors")

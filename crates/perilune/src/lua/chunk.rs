@@ -79,19 +79,19 @@ impl ChunkMode {
 /// # Ok::<(), perilune::Error>(())
 /// ```
 #[must_use = "a chunk does nothing until it is executed"]
-pub struct Chunk<'lua, 'a> {
-    lua: &'lua Lua,
+pub struct Chunk<'a> {
+    lua: Lua,
     source: Cow<'a, [u8]>,
     name: Option<Vec<u8>>,
-    env: Option<Table<'lua>>,
+    env: Option<Table>,
     mode: Option<ChunkMode>,
 }
 
 impl Lua {
     /// Prepare a chunk of Lua source.
-    pub fn load<'lua, 'a>(&'lua self, chunk: impl AsChunk<'a>) -> Chunk<'lua, 'a> {
+    pub fn load<'a>(&self, chunk: impl AsChunk<'a>) -> Chunk<'a> {
         Chunk {
-            lua: self,
+            lua: self.clone(),
             source: chunk.source(),
             name: None,
             env: None,
@@ -100,7 +100,7 @@ impl Lua {
     }
 }
 
-impl<'lua, 'a> Chunk<'lua, 'a> {
+impl<'a> Chunk<'a> {
     /// The name used in error messages and tracebacks, as Lua's `chunkname`: a name
     /// starting with `@` is a file name (`@dir/a.lua` shows as `dir/a.lua`, shortened
     /// from the left when long), one starting with `=` is shown verbatim without the
@@ -131,7 +131,7 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
 
     /// Run the chunk with `env` as its global environment instead of the globals
     /// (Lua 5.1 `setfenv` on the loaded function): see [`Lua::create_sandbox`].
-    pub fn set_environment(mut self, env: Table<'lua>) -> Self {
+    pub fn set_environment(mut self, env: Table) -> Self {
         self.env = Some(env);
         self
     }
@@ -158,15 +158,18 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
     }
 
     /// Compile the chunk into a function.
-    pub fn into_function(self) -> Result<Function<'lua>> {
+    pub fn into_function(self) -> Result<Function> {
         self.compile(&self.source)
     }
 
-    fn compile(&self, source: &[u8]) -> Result<Function<'lua>> {
-        let lua = self.lua;
+    fn compile(&self, source: &[u8]) -> Result<Function> {
+        let lua = &self.lua;
         let name = self.chunk_name();
-        let env = self.env.as_ref().and_then(|t| t.0.val.as_table());
         lua.with_state(|st, raw| {
+            let env = match &self.env {
+                Some(t) => t.0.raw_in(raw)?.as_table(),
+                None => None,
+            };
             let top = st.cur.top;
             let mode = match (self.mode, env) {
                 (Some(m), _) => Some(m),
@@ -236,7 +239,7 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
     /// assert_eq!(lua.load("local x = 5 return x").eval::<u32>()?, 5);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn eval<R: FromLuaMulti<'lua>>(self) -> Result<R> {
+    pub fn eval<R: FromLuaMulti>(self) -> Result<R> {
         let mut expr = b"return ".to_vec();
         expr.extend_from_slice(&self.source);
         let f = match self.compile(&expr) {
@@ -255,7 +258,7 @@ impl<'lua, 'a> Chunk<'lua, 'a> {
     /// assert_eq!(n, 42);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn call<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(self, args: A) -> Result<R> {
+    pub fn call<R: FromLuaMulti>(self, args: impl IntoLuaMulti) -> Result<R> {
         self.into_function()?.call(args)
     }
 }

@@ -18,36 +18,36 @@ use super::thread::Thread;
 use super::userdata::{AnyUserData, UserData};
 use super::value::{FromLua, IntoLua, LightUserData, Value};
 
-impl<'lua> IntoLua<'lua> for Value<'lua> {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for Value {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         Ok(self)
     }
 }
-impl<'lua> FromLua<'lua> for Value<'lua> {
-    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+impl FromLua for Value {
+    fn from_lua(v: Value, _: &Lua) -> Result<Self> {
         Ok(v)
     }
 }
-impl<'lua> IntoLua<'lua> for &Value<'lua> {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for &Value {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         Ok(self.clone())
     }
 }
 
-impl<'lua> IntoLua<'lua> for bool {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for bool {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         Ok(Value::Boolean(self))
     }
 }
 /// Lua truthiness: `nil` and `false` are false, everything else is true.
-impl<'lua> FromLua<'lua> for bool {
-    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+impl FromLua for bool {
+    fn from_lua(v: Value, _: &Lua) -> Result<Self> {
         Ok(v.is_truthy())
     }
 }
 
-impl<'lua> IntoLua<'lua> for LightUserData {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for LightUserData {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         if (self.0 as usize as u64) >> 47 != 0 {
             return Err(Error::ToLuaConversionError {
                 from: "LightUserData",
@@ -58,8 +58,8 @@ impl<'lua> IntoLua<'lua> for LightUserData {
         Ok(Value::LightUserData(self))
     }
 }
-impl<'lua> FromLua<'lua> for LightUserData {
-    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+impl FromLua for LightUserData {
+    fn from_lua(v: Value, _: &Lua) -> Result<Self> {
         match v {
             Value::LightUserData(p) => Ok(p),
             v => Err(Error::from_conv(v.type_name(), "LightUserData", None)),
@@ -68,19 +68,19 @@ impl<'lua> FromLua<'lua> for LightUserData {
 }
 
 /// The number in `v`, with Lua's string coercion.
-fn coerce_number(v: &Value<'_>) -> Option<f64> {
+fn coerce_number(v: &Value, lua: &Lua) -> Option<f64> {
     match v {
         Value::Integer(i) => Some(*i as f64),
         Value::Number(n) => Some(*n),
-        Value::String(s) => crate::number::str_to_number(s.as_bytes()),
+        Value::String(s) => crate::number::str_to_number(s.bytes_in(lua).ok()?),
         _ => None,
     }
 }
 
 macro_rules! impl_int {
     ($($t:ty),*) => {$(
-        impl<'lua> IntoLua<'lua> for $t {
-            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        impl IntoLua for $t {
+            fn into_lua(self, _: &Lua) -> Result<Value> {
                 let wide = self as i128;
                 let f = self as f64;
                 if f as i128 != wide {
@@ -96,14 +96,14 @@ macro_rules! impl_int {
                 })
             }
         }
-        impl<'lua> FromLua<'lua> for $t {
-            fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        impl FromLua for $t {
+            fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
                 if let Value::Integer(i) = v {
                     return <$t>::try_from(i).map_err(|_| {
                         Error::from_conv("number", stringify!($t), Some("out of range".into()))
                     });
                 }
-                let Some(n) = coerce_number(&v) else {
+                let Some(n) = coerce_number(&v, lua) else {
                     return Err(Error::from_conv(v.type_name(), stringify!($t), None));
                 };
                 if n.fract() != 0.0 || !n.is_finite() {
@@ -123,14 +123,14 @@ impl_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 macro_rules! impl_float {
     ($($t:ty),*) => {$(
-        impl<'lua> IntoLua<'lua> for $t {
-            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        impl IntoLua for $t {
+            fn into_lua(self, _: &Lua) -> Result<Value> {
                 Ok(Value::Number(self as f64))
             }
         }
-        impl<'lua> FromLua<'lua> for $t {
-            fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
-                match coerce_number(&v) {
+        impl FromLua for $t {
+            fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
+                match coerce_number(&v, lua) {
                     Some(n) => Ok(n as $t),
                     None => Err(Error::from_conv(v.type_name(), stringify!($t), None)),
                 }
@@ -141,35 +141,35 @@ macro_rules! impl_float {
 
 impl_float!(f32, f64);
 
-impl<'lua> IntoLua<'lua> for &str {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for &str {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::String(lua.create_string(self)?))
     }
 }
-impl<'lua> IntoLua<'lua> for String {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for String {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::String(lua.create_string(self)?))
     }
 }
-impl<'lua> IntoLua<'lua> for &String {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for &String {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::String(lua.create_string(self)?))
     }
 }
-impl<'lua> IntoLua<'lua> for Cow<'_, str> {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for Cow<'_, str> {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::String(lua.create_string(self.as_bytes())?))
     }
 }
-impl<'lua> IntoLua<'lua> for char {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for char {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         let mut buf = [0u8; 4];
         Ok(Value::String(lua.create_string(self.encode_utf8(&mut buf))?))
     }
 }
 
 /// A string, or a number formatted as Lua formats it.
-fn coerce_string<'lua>(v: Value<'lua>, lua: &'lua Lua, to: &'static str) -> Result<LuaString<'lua>> {
+fn coerce_string(v: Value, lua: &Lua, to: &'static str) -> Result<LuaString> {
     match v {
         Value::String(s) => Ok(s),
         Value::Integer(_) | Value::Number(_) => {
@@ -183,28 +183,28 @@ fn coerce_string<'lua>(v: Value<'lua>, lua: &'lua Lua, to: &'static str) -> Resu
 }
 
 /// Only valid UTF-8 converts; use [`LuaString`] or [`BString`] for other bytes.
-impl<'lua> FromLua<'lua> for String {
-    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl FromLua for String {
+    fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
         let s = coerce_string(v, lua, "String")?;
-        match std::str::from_utf8(s.as_bytes()) {
+        match std::str::from_utf8(s.bytes_in(lua)?) {
             Ok(t) => Ok(t.to_owned()),
             Err(e) => Err(Error::from_conv("string", "String", Some(e.to_string()))),
         }
     }
 }
 
-impl<'lua> IntoLua<'lua> for LuaString<'lua> {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for LuaString {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         Ok(Value::String(self))
     }
 }
-impl<'lua> IntoLua<'lua> for &LuaString<'lua> {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for &LuaString {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         Ok(Value::String(self.clone()))
     }
 }
-impl<'lua> FromLua<'lua> for LuaString<'lua> {
-    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl FromLua for LuaString {
+    fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
         coerce_string(v, lua, "string")
     }
 }
@@ -231,36 +231,36 @@ impl From<&[u8]> for BString {
         BString(v.to_vec())
     }
 }
-impl<'lua> IntoLua<'lua> for BString {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for BString {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::String(lua.create_string(&self.0)?))
     }
 }
-impl<'lua> IntoLua<'lua> for &[u8] {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for &[u8] {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::String(lua.create_string(self)?))
     }
 }
-impl<'lua> FromLua<'lua> for BString {
-    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
-        Ok(BString(coerce_string(v, lua, "BString")?.as_bytes().to_vec()))
+impl FromLua for BString {
+    fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
+        Ok(BString(coerce_string(v, lua, "BString")?.bytes_in(lua)?.to_vec()))
     }
 }
 
 macro_rules! impl_handle {
     ($t:ident, $variant:ident, $name:literal) => {
-        impl<'lua> IntoLua<'lua> for $t<'lua> {
-            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        impl IntoLua for $t {
+            fn into_lua(self, _: &Lua) -> Result<Value> {
                 Ok(Value::$variant(self))
             }
         }
-        impl<'lua> IntoLua<'lua> for &$t<'lua> {
-            fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+        impl IntoLua for &$t {
+            fn into_lua(self, _: &Lua) -> Result<Value> {
                 Ok(Value::$variant(self.clone()))
             }
         }
-        impl<'lua> FromLua<'lua> for $t<'lua> {
-            fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+        impl FromLua for $t {
+            fn from_lua(v: Value, _: &Lua) -> Result<Self> {
                 match v {
                     Value::$variant(x) => Ok(x),
                     v => Err(Error::from_conv(v.type_name(), $name, None)),
@@ -275,22 +275,22 @@ impl_handle!(Function, Function, "function");
 impl_handle!(Thread, Thread, "thread");
 impl_handle!(AnyUserData, UserData, "userdata");
 
-impl<'lua> IntoLua<'lua> for Error {
-    fn into_lua(self, _: &'lua Lua) -> Result<Value<'lua>> {
+impl IntoLua for Error {
+    fn into_lua(self, _: &Lua) -> Result<Value> {
         Ok(Value::Error(Box::new(self)))
     }
 }
 
-impl<'lua, T: IntoLua<'lua>> IntoLua<'lua> for Option<T> {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl<T: IntoLua> IntoLua for Option<T> {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         match self {
             Some(v) => v.into_lua(lua),
             None => Ok(Value::Nil),
         }
     }
 }
-impl<'lua, T: FromLua<'lua>> FromLua<'lua> for Option<T> {
-    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl<T: FromLua> FromLua for Option<T> {
+    fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
         match v {
             Value::Nil => Ok(None),
             v => T::from_lua(v, lua).map(Some),
@@ -298,19 +298,19 @@ impl<'lua, T: FromLua<'lua>> FromLua<'lua> for Option<T> {
     }
 }
 
-impl<'lua, T: IntoLua<'lua>> IntoLua<'lua> for Vec<T> {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl<T: IntoLua> IntoLua for Vec<T> {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::Table(lua.create_sequence_from(self)?))
     }
 }
-impl<'lua, T: IntoLua<'lua>, const N: usize> IntoLua<'lua> for [T; N] {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl<T: IntoLua, const N: usize> IntoLua for [T; N] {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::Table(lua.create_sequence_from(self)?))
     }
 }
 /// From a table's sequence part (raw `t[1]`, `t[2]`, ... up to the first nil).
-impl<'lua, T: FromLua<'lua>> FromLua<'lua> for Vec<T> {
-    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+impl<T: FromLua> FromLua for Vec<T> {
+    fn from_lua(v: Value, _: &Lua) -> Result<Self> {
         match v {
             Value::Table(t) => t.sequence_values::<T>().collect(),
             v => Err(Error::from_conv(v.type_name(), "Vec", Some("expected table".into()))),
@@ -318,22 +318,22 @@ impl<'lua, T: FromLua<'lua>> FromLua<'lua> for Vec<T> {
     }
 }
 
-impl<'lua, K, V, S> IntoLua<'lua> for HashMap<K, V, S>
+impl<K, V, S> IntoLua for HashMap<K, V, S>
 where
-    K: IntoLua<'lua>,
-    V: IntoLua<'lua>,
+    K: IntoLua,
+    V: IntoLua,
 {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::Table(lua.create_table_from(self)?))
     }
 }
-impl<'lua, K, V, S> FromLua<'lua> for HashMap<K, V, S>
+impl<K, V, S> FromLua for HashMap<K, V, S>
 where
-    K: FromLua<'lua> + Eq + Hash,
-    V: FromLua<'lua>,
+    K: FromLua + Eq + Hash,
+    V: FromLua,
     S: BuildHasher + Default,
 {
-    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+    fn from_lua(v: Value, _: &Lua) -> Result<Self> {
         match v {
             Value::Table(t) => t.pairs::<K, V>().collect(),
             v => Err(Error::from_conv(
@@ -345,13 +345,13 @@ where
     }
 }
 
-impl<'lua, K: IntoLua<'lua>, V: IntoLua<'lua>> IntoLua<'lua> for BTreeMap<K, V> {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl<K: IntoLua, V: IntoLua> IntoLua for BTreeMap<K, V> {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::Table(lua.create_table_from(self)?))
     }
 }
-impl<'lua, K: FromLua<'lua> + Ord, V: FromLua<'lua>> FromLua<'lua> for BTreeMap<K, V> {
-    fn from_lua(v: Value<'lua>, _: &'lua Lua) -> Result<Self> {
+impl<K: FromLua + Ord, V: FromLua> FromLua for BTreeMap<K, V> {
+    fn from_lua(v: Value, _: &Lua) -> Result<Self> {
         match v {
             Value::Table(t) => t.pairs::<K, V>().collect(),
             v => Err(Error::from_conv(
@@ -364,8 +364,8 @@ impl<'lua, K: FromLua<'lua> + Ord, V: FromLua<'lua>> FromLua<'lua> for BTreeMap<
 }
 
 /// A Rust value implementing [`UserData`] becomes a new userdata.
-impl<'lua, T: UserData> IntoLua<'lua> for T {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>> {
+impl<T: UserData + 'static> IntoLua for T {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
         Ok(Value::UserData(lua.create_userdata(self)?))
     }
 }

@@ -45,6 +45,16 @@ pub enum Error {
     /// from here (for example from the `Drop` of a value stored in a userdata, which
     /// runs inside the collector).
     StateBusy,
+    /// The state was closed (its last [`Lua`] was dropped) and a handle of it was
+    /// used: `Lua instance is destroyed`, mlua's words.
+    ///
+    /// [`Lua`]: crate::Lua
+    StateDestroyed,
+    /// A value of one state was given to another (or to a [`Lua`] that is not its
+    /// own).
+    ///
+    /// [`Lua`]: crate::Lua
+    MismatchedState,
     /// A Rust callback (a function made by `create_function_mut`) was called again
     /// while it was already running.
     RecursiveMutCallback,
@@ -213,6 +223,8 @@ impl fmt::Display for Error {
             Error::BudgetExhausted => f.write_str(crate::errmsg::BUDGET_EXHAUSTED),
             Error::Interrupted(m) => write!(f, "interrupted: {m}"),
             Error::StateBusy => f.write_str("the Lua state is busy and cannot be used here"),
+            Error::StateDestroyed => f.write_str("Lua instance is destroyed"),
+            Error::MismatchedState => f.write_str("value belongs to a different Lua state"),
             Error::RecursiveMutCallback => f.write_str("mutable callback called recursively"),
             Error::ToLuaConversionError { from, to, message } => {
                 write!(f, "error converting {from} to Lua {to}")?;
@@ -348,6 +360,26 @@ pub trait ExternalError {
 impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> ExternalError for E {
     fn into_lua_err(self) -> Error {
         Error::external(self)
+    }
+}
+
+/// Turn the error of any `Result` into an [`Error`] (mlua's `ExternalResult`).
+///
+/// ```
+/// use perilune::{ExternalResult, Lua};
+/// let lua = Lua::new();
+/// let parse = lua.create_function(|_, s: String| s.parse::<i64>().into_lua_err())?;
+/// assert_eq!(parse.call::<i64>("42")?, 42);
+/// assert!(parse.call::<i64>("x").is_err());
+/// # Ok::<(), perilune::Error>(())
+/// ```
+pub trait ExternalResult<T> {
+    fn into_lua_err(self) -> Result<T>;
+}
+
+impl<T, E: ExternalError> ExternalResult<T> for std::result::Result<T, E> {
+    fn into_lua_err(self) -> Result<T> {
+        self.map_err(ExternalError::into_lua_err)
     }
 }
 

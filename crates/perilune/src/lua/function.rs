@@ -33,13 +33,21 @@ use super::value::{FromLuaMulti, IntoLuaMulti, MultiValue, Value};
 /// # Ok::<(), perilune::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Function<'lua>(pub(crate) LuaRef<'lua>);
+pub struct Function(pub(crate) LuaRef);
 
-impl<'lua> Function<'lua> {
+impl Function {
     /// Call the function with `args` and convert its results to `R`.
     /// Errors raised inside come back as `Err` (see [`Error`]).
-    pub fn call<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(&self, args: A) -> Result<R> {
-        let lua = self.0.lua;
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let f: perilune::Function = lua.load("return function(...) return select('#', ...) end").eval()?;
+    /// assert_eq!(f.call::<i32>((1, 2, 3))?, 3);
+    /// assert_eq!(f.call::<i32>(())?, 0);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn call<R: FromLuaMulti>(&self, args: impl IntoLuaMulti) -> Result<R> {
+        let lua = &self.0.lua()?;
         let args = args.into_lua_multi(lua)?;
         let results = call_values(lua, self.0.val, args)?;
         R::from_lua_multi(results, lua)
@@ -61,7 +69,7 @@ pub enum ReportStyle {
     Traceback,
 }
 
-impl<'lua> Function<'lua> {
+impl Function {
     /// Call the function like [`Function::call`], with an error reported the way
     /// the standalone `lua`/`luajit` command reports it: the error is
     /// [`Error::Reported`], whose `report` is the text the command prints (exact
@@ -75,7 +83,7 @@ impl<'lua> Function<'lua> {
     /// use perilune::{Error, Function, Lua, ReportStyle};
     /// let lua = Lua::new();
     /// let f: Function = lua.load("local t = nil\nreturn t.x").set_name("@main.lua").into_function()?;
-    /// match f.call_reported::<_, ()>((), ReportStyle::Traceback) {
+    /// match f.call_reported::<()>((), ReportStyle::Traceback) {
     ///     Err(Error::Reported { report: Some(text), .. }) => {
     ///         let text = String::from_utf8(text).unwrap();
     ///         assert!(text.starts_with("main.lua:2: attempt to index local 't' (a nil value)\nstack traceback:\n"));
@@ -84,20 +92,16 @@ impl<'lua> Function<'lua> {
     ///     other => panic!("{other:?}"),
     /// }
     /// let f: Function = lua.load("error(setmetatable({}, {__tostring = function() return 'custom' end}))").into_function()?;
-    /// let e = f.call_reported::<_, ()>((), ReportStyle::Traceback).unwrap_err();
+    /// let e = f.call_reported::<()>((), ReportStyle::Traceback).unwrap_err();
     /// assert!(e.report().unwrap().starts_with(b"custom\nstack traceback:"));
-    /// let e = f.call_reported::<_, ()>((), ReportStyle::Message).unwrap_err();
+    /// let e = f.call_reported::<()>((), ReportStyle::Message).unwrap_err();
     /// assert_eq!(e.report().unwrap(), b"(error object is not a string)");
     /// let f: Function = lua.load("error(nil)").into_function()?;
-    /// assert!(matches!(f.call_reported::<_, ()>((), ReportStyle::Traceback), Err(Error::Reported { report: None, .. })));
+    /// assert!(matches!(f.call_reported::<()>((), ReportStyle::Traceback), Err(Error::Reported { report: None, .. })));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn call_reported<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(
-        &self,
-        args: A,
-        style: ReportStyle,
-    ) -> Result<R> {
-        let lua = self.0.lua;
+    pub fn call_reported<R: FromLuaMulti>(&self, args: impl IntoLuaMulti, style: ReportStyle) -> Result<R> {
+        let lua = &self.0.lua()?;
         let args = args.into_lua_multi(lua)?;
         let results = call_values_with(lua, self.0.val, args, |st, raw, e| report_error(st, raw, e, style))?;
         R::from_lua_multi(results, lua)
@@ -146,17 +150,17 @@ fn report_error(st: &mut State, raw: &LuaRaw, e: Throw, style: ReportStyle) -> E
 }
 
 /// Call VM function value `f` with `args`, protected; collect all results.
-pub(crate) fn call_values<'lua>(lua: &'lua Lua, f: Raw, args: MultiValue<'lua>) -> Result<MultiValue<'lua>> {
+pub(crate) fn call_values(lua: &Lua, f: Raw, args: MultiValue) -> Result<MultiValue> {
     call_values_with(lua, f, args, error_from_throw)
 }
 
 /// [`call_values`] with the error made by `on_error` (before the frames are dropped).
-fn call_values_with<'lua>(
-    lua: &'lua Lua,
+fn call_values_with(
+    lua: &Lua,
     f: Raw,
-    args: MultiValue<'lua>,
+    args: MultiValue,
     on_error: impl FnOnce(&mut State, &LuaRaw, Throw) -> Error,
-) -> Result<MultiValue<'lua>> {
+) -> Result<MultiValue> {
     lua.with_state(|st, raw| {
         let func_slot = st.cur.top;
         let nargs = args.len();
@@ -210,13 +214,13 @@ impl Lua {
     /// assert!(lua.load("return greet({})").eval::<String>().is_err());
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_function<'lua, A, R, F>(&'lua self, func: F) -> Result<Function<'lua>>
+    pub fn create_function<F, A, R>(&self, func: F) -> Result<Function>
     where
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
+        F: Fn(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
-        self.create_callback(func, fn_trampoline::<A, R, F>)
+        self.create_callback(func, fn_trampoline::<F, A, R>)
     }
 
     /// Like [`Lua::create_function`] for an `FnMut`. Calling it again while it runs
@@ -226,20 +230,20 @@ impl Lua {
     /// let lua = perilune::Lua::new();
     /// let mut count = 0;
     /// let tick = lua.create_function_mut(move |_, ()| { count += 1; Ok(count) })?;
-    /// tick.call::<_, ()>(())?;
-    /// assert_eq!(tick.call::<_, i32>(())?, 2);
+    /// tick.call::<()>(())?;
+    /// assert_eq!(tick.call::<i32>(())?, 2);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_function_mut<'lua, A, R, F>(&'lua self, func: F) -> Result<Function<'lua>>
+    pub fn create_function_mut<F, A, R>(&self, func: F) -> Result<Function>
     where
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static,
+        F: FnMut(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
-        self.create_callback(func, fn_mut_trampoline::<A, R, F>)
+        self.create_callback(func, fn_mut_trampoline::<F, A, R>)
     }
 
-    fn create_callback<F: Send + 'static>(&self, f: F, tramp: NativeFn) -> Result<Function<'_>> {
+    fn create_callback<F: 'static>(&self, f: F, tramp: NativeFn) -> Result<Function> {
         self.with_state(|st, raw| {
             let data = Cb {
                 raw: NonNull::from(raw),
@@ -275,14 +279,14 @@ fn callback_data<'a, F: 'static>(st: &mut State) -> LResult<(&'a Cb<F>, Raw)> {
     }
 }
 
-fn fn_trampoline<'lua, A, R, F>(st: &mut State) -> LResult<usize>
+fn fn_trampoline<F, A, R>(st: &mut State) -> LResult<usize>
 where
-    A: FromLuaMulti<'lua>,
-    R: IntoLuaMulti<'lua>,
-    F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
+    F: Fn(&Lua, A) -> Result<R> + 'static,
+    A: FromLuaMulti,
+    R: IntoLuaMulti,
 {
     let (cb, ud) = callback_data::<F>(st)?;
-    run_callback(st, cb.raw, ud, |lua: &'lua Lua| {
+    run_callback(st, cb.raw, ud, |lua: &Lua| {
         let guard = CbBorrow::shared(cb)?;
         let args = take_args(lua)?;
         let a = A::from_lua_args(args, 1, None, lua)?;
@@ -293,14 +297,14 @@ where
     })
 }
 
-fn fn_mut_trampoline<'lua, A, R, F>(st: &mut State) -> LResult<usize>
+fn fn_mut_trampoline<F, A, R>(st: &mut State) -> LResult<usize>
 where
-    A: FromLuaMulti<'lua>,
-    R: IntoLuaMulti<'lua>,
-    F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static,
+    F: FnMut(&Lua, A) -> Result<R> + 'static,
+    A: FromLuaMulti,
+    R: IntoLuaMulti,
 {
     let (cb, ud) = callback_data::<F>(st)?;
-    run_callback(st, cb.raw, ud, |lua: &'lua Lua| {
+    run_callback(st, cb.raw, ud, |lua: &Lua| {
         let mut guard = CbBorrow::exclusive(cb)?;
         let args = take_args(lua)?;
         let a = A::from_lua_args(args, 1, None, lua)?;
@@ -350,7 +354,7 @@ impl<F: 'static> Drop for CbBorrow<'_, F> {
 }
 
 /// The arguments of the running native as values.
-fn take_args(lua: &Lua) -> Result<MultiValue<'_>> {
+fn take_args(lua: &Lua) -> Result<MultiValue> {
     lua.with_state(|st, raw| {
         let n = st.arg_count();
         let mut out = Vec::with_capacity(n);
@@ -362,7 +366,7 @@ fn take_args(lua: &Lua) -> Result<MultiValue<'_>> {
 }
 
 /// Push results for the running native; returns their count.
-fn push_results(lua: &Lua, out: MultiValue<'_>) -> Result<usize> {
+fn push_results(lua: &Lua, out: MultiValue) -> Result<usize> {
     lua.with_state(|st, raw| {
         let n = out.len();
         for v in out.iter() {
@@ -376,33 +380,28 @@ fn push_results(lua: &Lua, out: MultiValue<'_>) -> Result<usize> {
 /// Run a callback body with the state made available to it through the `Lua`
 /// (see `state.rs`), catching panics, and turn its error into a raise.
 /// `ud` (the userdata holding the callback) is pinned by a ref for the duration.
-fn run_callback<'lua>(
+fn run_callback(
     st: &mut State,
     rawp: NonNull<LuaRaw>,
     ud: Raw,
-    body: impl FnOnce(&'lua Lua) -> Result<usize>,
+    body: impl FnOnce(&Lua) -> Result<usize>,
 ) -> LResult<usize> {
-    // SAFETY: the `LuaRaw` outlives the state running this native (`Lua::drop` frees
-    // the state before the block).
-    let raw: &LuaRaw = unsafe { rawp.as_ref() };
+    // SAFETY: the state running this native is open, so its block is alive and a
+    // strong `Lua` outlives the operation that runs the VM (state.rs, module
+    // documentation): the view is valid for this call.
+    let lua = unsafe { Lua::view(rawp) };
+    let raw = lua.raw();
     let Ok(pin) = raw.make_ref(st, ud) else {
         return Err(Throw::Oom);
     };
-    let r = run_callback_pinned(st, raw, body);
+    let r = run_callback_pinned(st, &lua, body);
     raw.dec_ref(pin);
     r
 }
 
-fn run_callback_pinned<'lua>(
-    st: &mut State,
-    raw: &LuaRaw,
-    body: impl FnOnce(&'lua Lua) -> Result<usize>,
-) -> LResult<usize> {
+fn run_callback_pinned(st: &mut State, lua: &Lua, body: impl FnOnce(&Lua) -> Result<usize>) -> LResult<usize> {
+    let raw = lua.raw();
     let prev = raw.state.replace(st as *mut State);
-    // SAFETY: `self_view` lives as long as the block. The `'lua` handles made from it
-    // cannot outlive this call unless `'lua` is the real lifetime of a leaked `Lua`
-    // (callbacks are `'static`, so they cannot store anything shorter).
-    let lua: &'lua Lua = unsafe { &*(&*raw.self_view as *const Lua) };
     let r = catch_unwind(AssertUnwindSafe(|| body(lua)));
     raw.state.set(prev);
     match r {

@@ -1,15 +1,16 @@
 //! The safe embedding API: run Lua from Rust with limits that hold.
 //!
-//! The names and shapes follow [mlua](https://docs.rs/mlua) (0.9, with lifetimes)
-//! wherever mlua has the concept: [`Lua`], [`Table`], [`Function`], [`Value`],
+//! The names and shapes follow [mlua](https://docs.rs/mlua) 0.10 and later (`Lua`
+//! a cheap clonable handle, `'static` values, `call::<R>(args)`) wherever mlua has
+//! the concept: [`Lua`], [`Table`], [`Function`], [`Value`],
 //! [`IntoLua`]/[`FromLua`], [`UserData`], [`AnyUserData`], [`Thread`], [`Error`].
 //! Perilune adds hard limits: a memory limit and pluggable allocator
 //! ([`Lua::set_memory_limit`], [`Lua::new_with_allocator`]), an instruction budget
 //! and interrupt callback ([`Lua::set_instruction_budget`], [`Lua::set_interrupt`])
 //! whose stops scripts cannot catch, and sandboxes ([`Lua::create_sandbox`]).
 //!
-//! Design notes (handle lifetimes, why `Lua` is `Send`, how Rust values in userdata
-//! are dropped, the sandbox) are in `docs/embedding.md`.
+//! Design notes (ownership and handles, why `Lua` is not `Send`, how Rust values in
+//! userdata are dropped, the sandbox) are in `docs/embedding.md`.
 //!
 //! ```
 //! use perilune::{Lua, Result};
@@ -42,11 +43,11 @@ mod value;
 
 pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use conv::BString;
-pub use error::{Error, ErrorContext, ExternalError, Result};
+pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};
 pub use function::{Function, ReportStyle};
 pub use sandbox::SandboxOptions;
-pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState, MESSAGE_EXCERPT_MAX};
-pub use string::LuaString;
+pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState, WeakLua, MESSAGE_EXCERPT_MAX};
+pub use string::{BorrowedBytes, BorrowedStr, LuaString};
 pub use table::{Table, TablePairs, TableSequence};
 pub use thread::{Thread, ThreadStatus};
 pub use userdata::{AnyUserData, MetaMethod, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut};
@@ -71,14 +72,33 @@ pub fn flush_stdout() -> std::io::Result<()> {
 }
 
 /// mlua calls the Lua string handle `String`.
-pub type String<'lua> = LuaString<'lua>;
+pub type String = LuaString;
 
-/// The usual imports.
+/// The usual imports, with mlua's names (`use perilune::prelude::*;` then `Lua`,
+/// `LuaTable`, `LuaFunction`, `LuaValue`, `LuaResult`, ...).
+///
+/// ```
+/// use perilune::prelude::*;
+/// fn double(lua: &Lua) -> LuaResult<LuaFunction> {
+///     lua.create_function(|_, x: f64| Ok(x * 2.0))
+/// }
+/// let lua = Lua::new();
+/// let f = double(&lua)?;
+/// assert_eq!(f.call::<f64>(21)?, 42.0);
+/// let t: LuaTable = lua.create_table()?;
+/// t.set("v", LuaValue::Boolean(true))?;
+/// # Ok::<(), LuaError>(())
+/// ```
 pub mod prelude {
     pub use super::{
-        AnyUserData as LuaAnyUserData, Error as LuaError, FromLua, FromLuaMulti, Function as GcFunc, IntoLua,
-        IntoLuaMulti, Lua, LuaString, MetaMethod as LuaMetaMethod, MultiValue as LuaMultiValue, Result as LuaResult,
-        Table as LuaTable, Thread as LuaThread, UserData as LuaUserData, UserDataFields as LuaUserDataFields,
-        UserDataMethods as LuaUserDataMethods, Value as LuaValue, Variadic as LuaVariadic,
+        AnyUserData as LuaAnyUserData, Chunk as LuaChunk, Error as LuaError, ErrorContext as LuaErrorContext,
+        ExternalError as LuaExternalError, ExternalResult as LuaExternalResult, FromLua, FromLuaMulti,
+        Function as LuaFunction, IntoLua, IntoLuaMulti, LightUserData as LuaLightUserData, Lua, LuaOptions, LuaString,
+        MetaMethod as LuaMetaMethod, MultiValue as LuaMultiValue, Nil as LuaNil, RegistryKey as LuaRegistryKey,
+        Result as LuaResult, StdLib as LuaStdLib, Table as LuaTable, TablePairs as LuaTablePairs,
+        TableSequence as LuaTableSequence, Thread as LuaThread, ThreadStatus as LuaThreadStatus,
+        UserData as LuaUserData, UserDataFields as LuaUserDataFields, UserDataMethods as LuaUserDataMethods,
+        UserDataRef as LuaUserDataRef, UserDataRefMut as LuaUserDataRefMut, Value as LuaValue, Variadic as LuaVariadic,
+        VmState as LuaVmState, WeakLua as LuaWeakLua,
     };
 }

@@ -196,12 +196,12 @@ impl Lua {
     /// assert!(lua.globals().get::<_, Option<i32>>("x")?.is_none());
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_sandbox(&self) -> Result<Table<'_>> {
+    pub fn create_sandbox(&self) -> Result<Table> {
         self.create_sandbox_with(SandboxOptions::new())
     }
 
     /// [`Lua::create_sandbox`] with options (a deterministic random seed).
-    pub fn create_sandbox_with(&self, options: SandboxOptions) -> Result<Table<'_>> {
+    pub fn create_sandbox_with(&self, options: SandboxOptions) -> Result<Table> {
         let maker = match self.raw().sandbox_maker.get() {
             Some(v) => self.with_state(|st, raw| {
                 let f = super::value::Value::from_raw(self, st, raw, v)?;
@@ -219,7 +219,7 @@ impl Lua {
 
     /// Run the builder once: make the maker, and record the sandbox environments'
     /// metatable and the sandboxes' string metatable in the state.
-    fn build_sandbox_maker(&self) -> Result<Function<'_>> {
+    fn build_sandbox_maker(&self) -> Result<Function> {
         let builder = self.load(SANDBOX_BUILDER).set_name("=sandbox").into_function()?;
         let (string_mt, new_generator, open_buffer) = self.with_state(|st, raw| {
             let mt = st.type_mts[type_index(LuaType::String)].map_or(Raw::NIL, Raw::table);

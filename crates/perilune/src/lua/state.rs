@@ -1,37 +1,59 @@
-//! [`Lua`]: the owner of one Lua universe, and the plumbing every handle uses.
+//! [`Lua`]: a handle to one Lua universe, and the plumbing every handle uses.
+//!
+//! # Ownership
+//!
+//! A [`Lua`] is an `Rc` of a heap block, [`LuaRaw`], that holds the VM [`State`] as a
+//! raw pointer in a `Cell`, the refs bookkeeping and cached metatables. `Lua` is a
+//! cheap `Clone`; the state is *closed* (its finalizers run, every object is freed)
+//! when the last `Lua` is dropped, in `Lua::drop`, while that `Lua`'s strong count
+//! still holds the block. Value handles ([`LuaRef`]: `Table`, `Function`, ...) hold
+//! only a `Weak` link: they do not keep the state open. Every handle operation
+//! upgrades the link first, so a handle used after the state is closed gets
+//! [`Error::StateDestroyed`] and never touches freed memory; its `Drop` then does
+//! nothing. The block itself outlives the state as long as a `Weak` points to it,
+//! which is what makes that check possible.
 //!
 //! # How the state is reached (and why it is sound)
 //!
-//! `Lua` points to a heap block, [`LuaRaw`], that never moves and lives until the
-//! `Lua` is dropped. It holds a raw pointer to the VM [`State`] in a `Cell`. Every
-//! operation *takes* that pointer ([`Lua::with_state`]), leaving null behind, turns it
-//! into `&mut State` for the duration of the operation and puts it back. So at most
-//! one `&mut State` derived from it exists at a time, and code that runs while the
-//! VM is busy (the `Drop` of a Rust value stored in a userdata, which runs inside the
-//! collector) finds null and gets [`Error::StateBusy`] instead of a second `&mut`.
+//! Every operation *takes* the state pointer ([`Lua::with_state`]), leaving null
+//! behind, turns it into `&mut State` for the duration of the operation and puts it
+//! back. So at most one `&mut State` derived from it exists at a time, and code that
+//! runs while the VM is busy (the `Drop` of a Rust value stored in a userdata, which
+//! runs inside the collector) finds null and gets [`Error::StateBusy`] instead of a
+//! second `&mut`. After the state is closed the cell stays null and `closed` is set:
+//! operations get [`Error::StateDestroyed`].
+//!
+//! While an operation runs, a strong `Lua` outlives it: either the `&Lua` the method
+//! was called on (borrowed, so it cannot be dropped meanwhile) or the strong `Lua` a
+//! handle operation upgraded its link to (a local of the operation, unreachable from
+//! the code it runs). So the block and the state cannot go away under the VM, and no
+//! `Lua` dropped during an operation can be the last one.
 //!
 //! When the VM calls a Rust callback, the trampoline puts the `&mut State` *it* was
 //! given back into the cell (as a raw pointer derived from it) while the callback
 //! runs, and takes it out again afterwards: the callback's operations are reborrows of
-//! the VM's reference, never siblings of it.
+//! the VM's reference, never siblings of it. The `&Lua` the callback receives is a
+//! view of the block (an `Rc` rebuilt from the block's address inside a
+//! `ManuallyDrop`, so it never changes the strong count); cloning it makes a real,
+//! counted `Lua`.
 //!
 //! # Handles
 //!
-//! A handle ([`LuaRef`]) keeps its value alive by storing it in the *refs table*, an
+//! A handle keeps its value alive by storing it in the *refs table*, an
 //! integer-keyed table like the registry's `luaL_ref` slots, but rooted in the state's
 //! `host_root` instead of the registry, so that no script can reach it. Reference counts and the
 //! free list live on the Rust side; a handle's `Drop` only decrements a count and, at
 //! zero, queues the slot, which the next operation clears. `Drop` never touches the
-//! state, so it is harmless wherever it runs. Handles borrow the `Lua` (`'lua`), so
-//! they cannot outlive it, and the `Lua` cannot be moved to another thread while any
-//! exist.
+//! state, so it is harmless wherever it runs. `Lua` and handles are `!Send` (they
+//! hold `Rc`/`Weak`), so all of this is single-threaded; only [`RegistryKey`] and
+//! the interrupt flag cross threads, through `Arc`s.
 
 use std::any::TypeId;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
-use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -47,7 +69,7 @@ use super::error::{Error, Result};
 use super::string::LuaString;
 use super::table::Table;
 use super::userdata::{error_metatable_native, UdCell, WrappedError};
-use super::value::{IntoLua, IntoLuaMulti, Value};
+use super::value::{FromLua, FromLuaMulti, IntoLua, IntoLuaMulti, MultiValue, Value};
 
 /// The abort reason `vm::budget` gives when the instruction budget runs out.
 pub(crate) const BUDGET_REASON: &str = crate::errmsg::BUDGET_EXHAUSTED;
@@ -236,8 +258,11 @@ struct RefBook {
 
 /// The heap block a [`Lua`] points to. See the module documentation.
 pub(crate) struct LuaRaw {
-    /// The VM state while nobody uses it; null while an operation runs.
+    /// The VM state while nobody uses it; null while an operation runs, and for
+    /// good once the state is closed.
     pub(crate) state: Cell<*mut State>,
+    /// Set when the last `Lua` closes the state.
+    closed: Cell<bool>,
     /// The state's heap (its counters are `Cell`s, read without the state).
     heap: HeapRef,
     refs: GcRef<GcTable>,
@@ -247,8 +272,6 @@ pub(crate) struct LuaRaw {
     book: UnsafeCell<RefBook>,
     /// Slots released by dropped [`RegistryKey`]s (which may be dropped anywhere).
     key_queue: Arc<Mutex<Vec<u32>>>,
-    /// A `Lua` aliasing this block, handed to callbacks as `&Lua`. Never dropped.
-    pub(crate) self_view: ManuallyDrop<Lua>,
     pub(crate) interrupt_flag: Arc<AtomicBool>,
     /// Cached metatables of userdata types, each held by a ref that is never freed.
     pub(crate) ud_metatables: UnsafeCell<HashMap<TypeId, GcRef<GcTable>>>,
@@ -327,6 +350,11 @@ impl LuaRaw {
         }
     }
 
+    /// The state's heap, while the state is open (the heap is freed with it).
+    fn heap(&self) -> Option<&crate::alloc::Heap> {
+        (!self.closed.get()).then(|| self.heap.get())
+    }
+
     /// Number of live refs (for tests and leak checks).
     pub(crate) fn live_refs(&self) -> usize {
         // SAFETY: see `book`.
@@ -335,16 +363,19 @@ impl LuaRaw {
     }
 }
 
-/// A Lua state: the owner of one independent Lua universe.
+/// A Lua state: a handle to one independent Lua universe.
 ///
-/// Created with [`Lua::new`] (safe standard libraries), [`Lua::new_with`], or
-/// [`Lua::new_with_allocator`]. Values taken out of it are handles ([`Table`],
-/// [`Function`](crate::Function), ...) that borrow it, so they cannot outlive it.
+/// Created with [`Lua::new`] (safe standard libraries), [`Lua::new_with`],
+/// [`Lua::new_trusted`] or [`Lua::new_with_allocator`]. `Lua` is a cheap [`Clone`]:
+/// every clone is the same state, which is closed (finalizers run, memory freed)
+/// when the last clone is dropped. Values taken out of it ([`Table`],
+/// [`Function`](crate::Function), ...) are `'static` handles that do not keep it
+/// open: used after it is closed they return [`Error::StateDestroyed`].
 ///
-/// `Lua` is [`Send`]: it owns everything it refers to (heap, objects, Rust callbacks
-/// and userdata, which must be `Send`), nothing in it is shared with another owner,
-/// and the handles that borrow it keep it from being moved while they exist. It is
-/// not `Sync`: it is used through `&self` with interior mutability.
+/// `Lua` and its handles are neither `Send` nor `Sync` (as mlua without its `send`
+/// feature): a state lives on the thread that made it. What crosses threads is the
+/// interrupt flag ([`Lua::interrupt_handle`]) and [`RegistryKey`]s (docs/embedding.md,
+/// "Threads").
 ///
 /// ```
 /// use perilune::Lua;
@@ -352,25 +383,91 @@ impl LuaRaw {
 /// lua.globals().set("x", 20)?;
 /// let y: i64 = lua.load("return x * 2 + 2").eval()?;
 /// assert_eq!(y, 42);
+/// let other = lua.clone(); // the same state
+/// assert_eq!(other.globals().get::<i64>("x")?, 20);
 /// # Ok::<(), perilune::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct Lua {
-    raw: NonNull<LuaRaw>,
+    raw: Rc<LuaRaw>,
 }
 
-// SAFETY: a `Lua` is the single owner of its `LuaRaw` and `State`. Everything they
-// hold is either owned (the heap and its objects, host allocator: `Send`; Rust
-// callbacks and userdata values: required to be `Send`; interrupt callback: `Send`)
-// or shared only through `Arc`s of `Send + Sync` types (interrupt flag, registry-key
-// queue). Handles borrow the `Lua`, so none can be left behind on the old thread.
-// Nothing uses thread-local storage.
-unsafe impl Send for Lua {}
+/// A link to a [`Lua`] that does not keep the state open ([`Lua::weak`]): for a Rust
+/// value stored *inside* the state (a callback's capture, a userdata) that needs
+/// the state, where a `Lua` clone would keep the state alive forever (a cycle).
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// let weak = lua.weak();
+/// assert!(weak.try_upgrade().is_some());
+/// drop(lua);
+/// assert!(weak.try_upgrade().is_none());
+/// assert!(matches!(weak.upgrade(), Err(perilune::Error::StateDestroyed)));
+/// ```
+#[derive(Clone)]
+pub struct WeakLua(Weak<LuaRaw>);
+
+impl WeakLua {
+    /// The state, if it is still open.
+    pub fn try_upgrade(&self) -> Option<Lua> {
+        let raw = self.0.upgrade()?;
+        (!raw.closed.get()).then_some(Lua { raw })
+    }
+
+    /// The state, or [`Error::StateDestroyed`] once it is closed (mlua's `upgrade`
+    /// panics instead).
+    pub fn upgrade(&self) -> Result<Lua> {
+        self.try_upgrade().ok_or(Error::StateDestroyed)
+    }
+}
+
+impl std::fmt::Debug for WeakLua {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WeakLua({:p})", self.0.as_ptr())
+    }
+}
+
+impl PartialEq for WeakLua {
+    fn eq(&self, other: &Self) -> bool {
+        Weak::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl PartialEq for Lua {
+    /// The same state.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.raw, &other.raw)
+    }
+}
 
 impl Lua {
     pub(crate) fn raw(&self) -> &LuaRaw {
-        // SAFETY: the block lives until the owning `Lua` is dropped, and every `Lua`
-        // view (`self_view`) lives inside it; a `&self` proves the owner is alive.
-        unsafe { self.raw.as_ref() }
+        &self.raw
+    }
+
+    /// A link to this state that does not keep it open.
+    pub fn weak(&self) -> WeakLua {
+        WeakLua(Rc::downgrade(&self.raw))
+    }
+
+    /// The `Weak` link handles keep.
+    pub(crate) fn downgrade(&self) -> Weak<LuaRaw> {
+        Rc::downgrade(&self.raw)
+    }
+
+    /// A `&Lua` for a callback, made from the block's address without touching the
+    /// strong count, and the block it points to.
+    ///
+    /// # Safety
+    /// `raw` points into the `Rc` allocation of a live `LuaRaw` whose strong count
+    /// stays above zero while the returned view is used (an operation is running:
+    /// see the module documentation).
+    pub(crate) unsafe fn view(raw: NonNull<LuaRaw>) -> std::mem::ManuallyDrop<Lua> {
+        // SAFETY: caller contract; `ManuallyDrop` keeps the count unchanged, as the
+        // view never gives back the reference it did not take.
+        std::mem::ManuallyDrop::new(Lua {
+            raw: unsafe { Rc::from_raw(raw.as_ptr()) },
+        })
     }
 
     /// A state with the safe standard libraries ([`StdLib::ALL_SAFE`]): the base
@@ -504,29 +601,26 @@ impl Lua {
         let interrupt_flag = st.interrupt_handle();
         let globals = Raw::table(st.globals);
         let st_ptr = Box::into_raw(st);
-        let raw = Box::new(LuaRaw {
+        let raw = LuaRaw {
             state: Cell::new(st_ptr),
+            closed: Cell::new(false),
             heap,
             refs,
             book: UnsafeCell::new(RefBook::default()),
             key_queue: Arc::new(Mutex::new(Vec::new())),
-            self_view: ManuallyDrop::new(Lua {
-                raw: NonNull::dangling(),
-            }),
             interrupt_flag,
             ud_metatables: UnsafeCell::new(HashMap::new()),
             error_mt,
             globals_ref: 0,
             globals,
             sandbox_maker: Cell::new(None),
-        });
-        let ptr = NonNull::from(Box::leak(raw));
-        // SAFETY: `ptr` is the block just leaked; nothing else refers to it yet.
-        unsafe { (*ptr.as_ptr()).self_view = ManuallyDrop::new(Lua { raw: ptr }) };
-        let lua = Lua { raw: ptr };
+        };
+        let mut lua = Lua { raw: Rc::new(raw) };
         let globals_ref = lua.with_state(|st, raw| raw.make_ref(st, globals))?;
-        // SAFETY: no other reference to the block is live here.
-        unsafe { (*ptr.as_ptr()).globals_ref = globals_ref };
+        match Rc::get_mut(&mut lua.raw) {
+            Some(raw) => raw.globals_ref = globals_ref,
+            None => return Err(Error::StateBusy),
+        }
         Ok(lua)
     }
 
@@ -535,7 +629,11 @@ impl Lua {
         let raw = self.raw();
         let p = raw.state.replace(std::ptr::null_mut());
         if p.is_null() {
-            return Err(Error::StateBusy);
+            return Err(if raw.closed.get() {
+                Error::StateDestroyed
+            } else {
+                Error::StateBusy
+            });
         }
         // SAFETY: `p` came from `Box::into_raw` (or from the `&mut State` a trampoline
         // was given, see the module docs) and was taken out of the cell, so this is the
@@ -555,10 +653,14 @@ impl Lua {
     /// assert_eq!(lua.load("return answer").eval::<u8>()?, 42);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn globals(&self) -> Table<'_> {
+    pub fn globals(&self) -> Table {
         let raw = self.raw();
         raw.inc_ref(raw.globals_ref);
-        Table(LuaRef::from_parts(self, raw.globals_ref, raw.globals))
+        Table(LuaRef {
+            lua: self.downgrade(),
+            idx: raw.globals_ref,
+            val: raw.globals,
+        })
     }
 
     /// A new, empty table.
@@ -570,12 +672,12 @@ impl Lua {
     /// assert_eq!(t.len()?, 1);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_table(&self) -> Result<Table<'_>> {
+    pub fn create_table(&self) -> Result<Table> {
         self.create_table_with_capacity(0, 0)
     }
 
     /// A new table with room for `narr` array and `nrec` hash entries.
-    pub fn create_table_with_capacity(&self, narr: usize, nrec: usize) -> Result<Table<'_>> {
+    pub fn create_table_with_capacity(&self, narr: usize, nrec: usize) -> Result<Table> {
         self.with_state(|st, raw| {
             let t = st.new_table(narr, nrec).map_err(|_| mem_error())?;
             Ok(Table(LuaRef::new(self, st, raw, Raw::table(t))?))
@@ -590,11 +692,10 @@ impl Lua {
     /// assert_eq!(t.get::<_, i32>("b")?, 2);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_table_from<'lua, K, V, I>(&'lua self, iter: I) -> Result<Table<'lua>>
+    pub fn create_table_from<K, V>(&self, iter: impl IntoIterator<Item = (K, V)>) -> Result<Table>
     where
-        K: IntoLua<'lua>,
-        V: IntoLua<'lua>,
-        I: IntoIterator<Item = (K, V)>,
+        K: IntoLua,
+        V: IntoLua,
     {
         let t = self.create_table()?;
         for (k, v) in iter {
@@ -611,10 +712,9 @@ impl Lua {
     /// assert_eq!(t.raw_len(), 3);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_sequence_from<'lua, V, I>(&'lua self, iter: I) -> Result<Table<'lua>>
+    pub fn create_sequence_from<V>(&self, iter: impl IntoIterator<Item = V>) -> Result<Table>
     where
-        V: IntoLua<'lua>,
-        I: IntoIterator<Item = V>,
+        V: IntoLua,
     {
         let t = self.create_table()?;
         for (i, v) in iter.into_iter().enumerate() {
@@ -631,7 +731,7 @@ impl Lua {
     /// assert_eq!(s.to_str()?, "café");
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_string(&self, s: impl AsRef<[u8]>) -> Result<LuaString<'_>> {
+    pub fn create_string(&self, s: impl AsRef<[u8]>) -> Result<LuaString> {
         self.with_state(|st, raw| {
             let v = st.str_value(s.as_ref()).map_err(|_| mem_error())?;
             Ok(LuaString(LuaRef::new(self, st, raw, v)?))
@@ -639,30 +739,44 @@ impl Lua {
     }
 
     /// Convert a Rust value to a Lua value.
-    pub fn pack<'lua, T: IntoLua<'lua>>(&'lua self, t: T) -> Result<Value<'lua>> {
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let v = lua.pack(vec![1, 2])?;
+    /// assert_eq!(lua.unpack::<Vec<i32>>(v)?, [1, 2]);
+    /// let m = lua.pack_multi((1, "two"))?;
+    /// assert_eq!(lua.unpack_multi::<(i32, String)>(m)?, (1, "two".to_string()));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn pack(&self, t: impl IntoLua) -> Result<Value> {
         t.into_lua(self)
     }
 
     /// Convert a Lua value to a Rust value.
-    pub fn unpack<'lua, T: super::value::FromLua<'lua>>(&'lua self, v: Value<'lua>) -> Result<T> {
+    pub fn unpack<T: FromLua>(&self, v: Value) -> Result<T> {
         T::from_lua(v, self)
     }
 
     /// Convert a Rust value to several Lua values.
-    pub fn pack_multi<'lua, T: IntoLuaMulti<'lua>>(&'lua self, t: T) -> Result<super::value::MultiValue<'lua>> {
+    pub fn pack_multi(&self, t: impl IntoLuaMulti) -> Result<MultiValue> {
         t.into_lua_multi(self)
+    }
+
+    /// Convert several Lua values to a Rust value.
+    pub fn unpack_multi<T: FromLuaMulti>(&self, v: MultiValue) -> Result<T> {
+        T::from_lua_multi(v, self)
     }
 
     // --- Limits ---------------------------------------------------------------------
 
-    /// Bytes currently allocated by this state.
+    /// Bytes currently allocated by this state (0 once it is closed).
     ///
     /// ```
     /// let lua = perilune::Lua::new();
     /// assert!(lua.used_memory() > 0);
     /// ```
     pub fn used_memory(&self) -> usize {
-        self.raw().heap.get().used()
+        self.raw().heap().map_or(0, |h| h.used())
     }
 
     /// Bytes of memory this state holds, which the memory limit bounds: with the
@@ -675,7 +789,7 @@ impl Lua {
     /// assert!(lua.memory_footprint() >= lua.used_memory());
     /// ```
     pub fn memory_footprint(&self) -> usize {
-        self.raw().heap.get().footprint()
+        self.raw().heap().map_or(0, |h| h.footprint())
     }
 
     /// Limit the state to `limit` bytes (0: no limit) and return the previous limit
@@ -695,7 +809,7 @@ impl Lua {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn set_memory_limit(&self, limit: usize) -> Result<usize> {
-        let heap = self.raw().heap.get();
+        let heap = self.raw().heap().ok_or(Error::StateDestroyed)?;
         let prev = heap.limit();
         heap.set_limit(if limit == 0 { usize::MAX } else { limit });
         Ok(if prev == usize::MAX { 0 } else { prev })
@@ -923,7 +1037,7 @@ impl Lua {
     /// assert_eq!(lua.registry_value::<String>(&key)?, "kept");
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_registry_value<'lua, T: IntoLua<'lua>>(&'lua self, t: T) -> Result<RegistryKey> {
+    pub fn create_registry_value<T: IntoLua>(&self, t: T) -> Result<RegistryKey> {
         let v = t.into_lua(self)?;
         self.with_state(|st, raw| {
             let rv = v.to_raw(st, raw)?;
@@ -936,7 +1050,7 @@ impl Lua {
     }
 
     /// The value a registry key holds.
-    pub fn registry_value<'lua, T: super::value::FromLua<'lua>>(&'lua self, key: &RegistryKey) -> Result<T> {
+    pub fn registry_value<T: FromLua>(&self, key: &RegistryKey) -> Result<T> {
         let v = self.with_state(|st, raw| {
             if !Arc::ptr_eq(&key.queue, &raw.key_queue) {
                 return Err(Error::MismatchedRegistryKey);
@@ -982,23 +1096,28 @@ impl std::fmt::Debug for Lua {
 
 impl Drop for Lua {
     fn drop(&mut self) {
-        let ptr = self.raw;
-        // SAFETY: this is the owning `Lua` (views are `ManuallyDrop` and never
-        // dropped); no handle borrows it any more.
-        let raw = unsafe { ptr.as_ref() };
+        // Only the last `Lua` closes the state (handles hold `Weak` links, views
+        // are never dropped). See the module documentation for why no operation can
+        // be running on this state here.
+        if Rc::strong_count(&self.raw) != 1 {
+            return;
+        }
+        let raw = &*self.raw;
+        if raw.closed.replace(true) {
+            return;
+        }
         let st = raw.state.replace(std::ptr::null_mut());
         if !st.is_null() {
             // SAFETY: `st` came from `Box::into_raw` in `create` and nobody else holds
             // it. Dropping it runs the remaining finalizers and frees every object;
             // userdata payload drops run with the cell empty, so they cannot reach
-            // the state. The `LuaRaw` is still alive for handles dropped meanwhile.
+            // the state (a finalizer calling a Rust callback reaches it through the
+            // callback's view, as in any call). The block outlives this: `self`
+            // still holds it.
             drop(unsafe { Box::from_raw(st) });
         }
         // (A null cell means an operation panicked half-way; the state is leaked
         // rather than freed in an unknown condition.)
-        // SAFETY: allocated by `Box::leak` in `create`; the state that could refer to
-        // it is gone.
-        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
     }
 }
 
@@ -1030,50 +1149,76 @@ pub(crate) fn mem_error() -> Error {
 }
 
 /// A reference to a Lua value held by Rust: one slot of the refs table plus the
-/// value's bits (valid as long as the slot holds it).
-pub(crate) struct LuaRef<'lua> {
-    pub(crate) lua: &'lua Lua,
+/// value's bits (valid as long as the slot holds it and the state is open), and a
+/// `Weak` link to the state's block.
+pub(crate) struct LuaRef {
+    lua: Weak<LuaRaw>,
     idx: u32,
     pub(crate) val: Raw,
 }
 
-impl<'lua> LuaRef<'lua> {
+impl LuaRef {
     /// A new ref on `v`, which must be reachable or fresh (no collection runs here).
-    pub(crate) fn new(lua: &'lua Lua, st: &mut State, raw: &LuaRaw, v: Raw) -> Result<LuaRef<'lua>> {
+    pub(crate) fn new(lua: &Lua, st: &mut State, raw: &LuaRaw, v: Raw) -> Result<LuaRef> {
         let idx = raw.make_ref(st, v)?;
-        Ok(LuaRef { lua, idx, val: v })
+        Ok(LuaRef {
+            lua: lua.downgrade(),
+            idx,
+            val: v,
+        })
     }
-    fn from_parts(lua: &'lua Lua, idx: u32, val: Raw) -> LuaRef<'lua> {
-        LuaRef { lua, idx, val }
+
+    /// The state this value belongs to, or [`Error::StateDestroyed`]. The returned
+    /// `Lua` keeps the state open while the caller uses `val`.
+    pub(crate) fn lua(&self) -> Result<Lua> {
+        WeakLua(self.lua.clone()).upgrade()
+    }
+
+    /// The value, to be stored into the state `raw` belongs to: fails if the handle
+    /// is of another state ([`Error::MismatchedState`]) or its state is closed.
+    pub(crate) fn raw_in(&self, raw: &LuaRaw) -> Result<Raw> {
+        if std::ptr::eq(self.lua.as_ptr(), raw) {
+            Ok(self.val)
+        } else if self.lua.strong_count() == 0 {
+            Err(Error::StateDestroyed)
+        } else {
+            Err(Error::MismatchedState)
+        }
     }
 }
 
-impl Clone for LuaRef<'_> {
+impl Clone for LuaRef {
     fn clone(&self) -> Self {
-        self.lua.raw().inc_ref(self.idx);
+        if let Some(raw) = self.lua.upgrade() {
+            raw.inc_ref(self.idx);
+        }
         LuaRef {
-            lua: self.lua,
+            lua: self.lua.clone(),
             idx: self.idx,
             val: self.val,
         }
     }
 }
 
-impl Drop for LuaRef<'_> {
+impl Drop for LuaRef {
     fn drop(&mut self) {
-        self.lua.raw().dec_ref(self.idx);
+        // After the state is gone there is nothing to release.
+        if let Some(raw) = self.lua.upgrade() {
+            raw.dec_ref(self.idx);
+        }
     }
 }
 
-impl std::fmt::Debug for LuaRef<'_> {
+impl std::fmt::Debug for LuaRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {:#x}", self.val.type_name(), self.val.bits() & 0x7FFF_FFFF_FFFF)
     }
 }
 
-impl PartialEq for LuaRef<'_> {
+impl PartialEq for LuaRef {
+    /// The same value of the same state.
     fn eq(&self, other: &Self) -> bool {
-        Raw::raw_equal(self.val, other.val)
+        Weak::ptr_eq(&self.lua, &other.lua) && Raw::raw_equal(self.val, other.val)
     }
 }
 

@@ -18,14 +18,14 @@ use super::value::{FromLua, IntoLua, Value};
 /// let t = lua.create_table()?;
 /// t.set("name", "moon")?;
 /// t.raw_set(1, 10)?;
-/// assert_eq!(t.get::<_, String>("name")?, "moon");
-/// assert_eq!(t.raw_get::<_, i32>(1)?, 10);
+/// assert_eq!(t.get::<String>("name")?, "moon");
+/// assert_eq!(t.raw_get::<i32>(1)?, 10);
 /// # Ok::<(), perilune::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Table<'lua>(pub(crate) LuaRef<'lua>);
+pub struct Table(pub(crate) LuaRef);
 
-impl<'lua> Table<'lua> {
+impl Table {
     /// The VM table. A `Table` handle is only ever made for a table value, so this
     /// is always `Ok`.
     fn raw_table(&self) -> Result<crate::object::GcRef<crate::object::GcTable>> {
@@ -33,8 +33,8 @@ impl<'lua> Table<'lua> {
     }
 
     /// `t[key] = value`, with `__newindex`.
-    pub fn set<K: IntoLua<'lua>, V: IntoLua<'lua>>(&self, key: K, value: V) -> Result<()> {
-        let lua = self.0.lua;
+    pub fn set(&self, key: impl IntoLua, value: impl IntoLua) -> Result<()> {
+        let lua = &self.0.lua()?;
         let k = key.into_lua(lua)?;
         let v = value.into_lua(lua)?;
         lua.with_state(|st, raw| {
@@ -53,8 +53,8 @@ impl<'lua> Table<'lua> {
     }
 
     /// `t[key]`, with `__index`.
-    pub fn get<K: IntoLua<'lua>, V: FromLua<'lua>>(&self, key: K) -> Result<V> {
-        let lua = self.0.lua;
+    pub fn get<V: FromLua>(&self, key: impl IntoLua) -> Result<V> {
+        let lua = &self.0.lua()?;
         let k = key.into_lua(lua)?;
         let v = lua.with_state(|st, raw| {
             let kr = k.to_raw(st, raw)?;
@@ -71,13 +71,13 @@ impl<'lua> Table<'lua> {
     }
 
     /// Is `t[key]` (with `__index`) not nil?
-    pub fn contains_key<K: IntoLua<'lua>>(&self, key: K) -> Result<bool> {
-        Ok(!self.get::<K, Value>(key)?.is_nil())
+    pub fn contains_key(&self, key: impl IntoLua) -> Result<bool> {
+        Ok(!self.get::<Value>(key)?.is_nil())
     }
 
     /// `rawset(t, key, value)`. Fails for a nil or NaN key.
-    pub fn raw_set<K: IntoLua<'lua>, V: IntoLua<'lua>>(&self, key: K, value: V) -> Result<()> {
-        let lua = self.0.lua;
+    pub fn raw_set(&self, key: impl IntoLua, value: impl IntoLua) -> Result<()> {
+        let lua = &self.0.lua()?;
         let k = key.into_lua(lua)?;
         let v = value.into_lua(lua)?;
         lua.with_state(|st, raw| {
@@ -95,8 +95,8 @@ impl<'lua> Table<'lua> {
     }
 
     /// `rawget(t, key)`.
-    pub fn raw_get<K: IntoLua<'lua>, V: FromLua<'lua>>(&self, key: K) -> Result<V> {
-        let lua = self.0.lua;
+    pub fn raw_get<V: FromLua>(&self, key: impl IntoLua) -> Result<V> {
+        let lua = &self.0.lua()?;
         let k = key.into_lua(lua)?;
         let v = lua.with_state(|st, raw| {
             let kr = k.to_raw(st, raw)?;
@@ -107,8 +107,8 @@ impl<'lua> Table<'lua> {
     }
 
     /// `t[key] = nil`, raw.
-    pub fn raw_remove<K: IntoLua<'lua>>(&self, key: K) -> Result<()> {
-        let lua = self.0.lua;
+    pub fn raw_remove(&self, key: impl IntoLua) -> Result<()> {
+        let lua = &self.0.lua()?;
         let k = key.into_lua(lua)?;
         lua.with_state(|st, raw| {
             let kr = k.to_raw(st, raw)?;
@@ -129,13 +129,17 @@ impl<'lua> Table<'lua> {
         Ok(self.raw_len() as i64)
     }
 
-    /// The raw length (a border of the table).
+    /// The raw length (a border of the table); 0 once the state is closed.
     pub fn raw_len(&self) -> usize {
+        let Ok(_lua) = self.0.lua() else { return 0 };
+        // `_lua` keeps the state open while the table is read.
         self.raw_table().map_or(0, |t| t.length())
     }
 
-    /// Is `#t == 0`?
+    /// Is the table empty (no sequence, no other key)? True once the state is
+    /// closed.
     pub fn is_empty(&self) -> bool {
+        let Ok(_lua) = self.0.lua() else { return true };
         self.raw_table()
             .map_or(true, |t| t.length() == 0 && t.next(Raw::NIL).ok().flatten().is_none())
     }
@@ -148,13 +152,16 @@ impl<'lua> Table<'lua> {
     /// let mt = lua.create_table()?;
     /// mt.set("__index", lua.create_function(|_, (_, k): (perilune::Table, String)| Ok(k.len()))?)?;
     /// t.set_metatable(Some(mt))?;
-    /// assert_eq!(t.get::<_, usize>("four")?, 4);
+    /// assert_eq!(t.get::<usize>("four")?, 4);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn set_metatable(&self, metatable: Option<Table<'lua>>) -> Result<()> {
-        self.0.lua.with_state(|st, _| {
+    pub fn set_metatable(&self, metatable: Option<Table>) -> Result<()> {
+        self.0.lua()?.with_state(|st, raw| {
             let t = self.raw_table()?;
-            let mt = metatable.as_ref().and_then(|m| m.0.val.as_table());
+            let mt = match &metatable {
+                Some(m) => m.0.raw_in(raw)?.as_table(),
+                None => None,
+            };
             t.get_mut().metatable = mt;
             crate::gc::barrier_forward(st, t.header(), mt.map_or(Raw::NIL, Raw::table));
             Ok(())
@@ -162,8 +169,8 @@ impl<'lua> Table<'lua> {
     }
 
     /// The metatable, if any (ignores `__metatable`).
-    pub fn get_metatable(&self) -> Result<Option<Table<'lua>>> {
-        let lua = self.0.lua;
+    pub fn get_metatable(&self) -> Result<Option<Table>> {
+        let lua = &self.0.lua()?;
         lua.with_state(|st, raw| match self.raw_table()?.metatable {
             Some(mt) => Ok(Some(Table(LuaRef::new(lua, st, raw, Raw::table(mt))?))),
             None => Ok(None),
@@ -184,7 +191,7 @@ impl<'lua> Table<'lua> {
     /// assert_eq!(sum, 3);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn pairs<K: FromLua<'lua>, V: FromLua<'lua>>(&self) -> TablePairs<'lua, K, V> {
+    pub fn pairs<K: FromLua, V: FromLua>(&self) -> TablePairs<K, V> {
         TablePairs {
             table: self.clone(),
             key: Some(Value::Nil),
@@ -201,7 +208,7 @@ impl<'lua> Table<'lua> {
     /// assert_eq!(v, [1, 2, 3]);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn sequence_values<V: FromLua<'lua>>(&self) -> TableSequence<'lua, V> {
+    pub fn sequence_values<V: FromLua>(&self) -> TableSequence<V> {
         TableSequence {
             table: self.clone(),
             index: 1,
@@ -223,8 +230,8 @@ impl<'lua> Table<'lua> {
     }
 
     /// The next raw pair after `key` (`Value::Nil` to start), or `None` at the end.
-    fn next_pair(&self, key: &Value<'lua>) -> Result<Option<(Value<'lua>, Value<'lua>)>> {
-        let lua = self.0.lua;
+    fn next_pair(&self, key: &Value) -> Result<Option<(Value, Value)>> {
+        let lua = &self.0.lua()?;
         lua.with_state(|st, raw| {
             let kr = key.to_raw(st, raw)?;
             match self.raw_table()?.next(kr) {
@@ -241,22 +248,25 @@ impl<'lua> Table<'lua> {
 }
 
 /// Iterator of [`Table::pairs`].
-pub struct TablePairs<'lua, K, V> {
-    table: Table<'lua>,
+pub struct TablePairs<K, V> {
+    table: Table,
     /// The key to continue from; `None` once finished.
-    key: Option<Value<'lua>>,
+    key: Option<Value>,
     _p: PhantomData<fn() -> (K, V)>,
 }
 
-impl<'lua, K: FromLua<'lua>, V: FromLua<'lua>> Iterator for TablePairs<'lua, K, V> {
+impl<K: FromLua, V: FromLua> Iterator for TablePairs<K, V> {
     type Item = Result<(K, V)>;
     fn next(&mut self) -> Option<Self::Item> {
         let key = self.key.take()?;
         match self.table.next_pair(&key) {
             Ok(Some((k, v))) => {
                 self.key = Some(k.clone());
-                let lua = self.table.0.lua;
-                Some(K::from_lua(k, lua).and_then(|k| Ok((k, V::from_lua(v, lua)?))))
+                let lua = match self.table.0.lua() {
+                    Ok(lua) => lua,
+                    Err(e) => return Some(Err(e)),
+                };
+                Some(K::from_lua(k, &lua).and_then(|k| Ok((k, V::from_lua(v, &lua)?))))
             }
             Ok(None) => None,
             Err(e) => Some(Err(e)),
@@ -265,20 +275,27 @@ impl<'lua, K: FromLua<'lua>, V: FromLua<'lua>> Iterator for TablePairs<'lua, K, 
 }
 
 /// Iterator of [`Table::sequence_values`].
-pub struct TableSequence<'lua, V> {
-    table: Table<'lua>,
+pub struct TableSequence<V> {
+    table: Table,
     index: i64,
     done: bool,
     _p: PhantomData<fn() -> V>,
 }
 
-impl<'lua, V: FromLua<'lua>> Iterator for TableSequence<'lua, V> {
+impl<V: FromLua> Iterator for TableSequence<V> {
     type Item = Result<V>;
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let lua = self.table.0.lua;
+        let lua = match self.table.0.lua() {
+            Ok(lua) => lua,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let lua = &lua;
         let v = match self.table.raw_table() {
             Ok(t) => t.get_int(self.index),
             Err(e) => {

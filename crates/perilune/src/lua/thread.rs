@@ -27,15 +27,15 @@ pub enum ThreadStatus {
 /// use perilune::{Lua, Thread, ThreadStatus};
 /// let lua = Lua::new();
 /// let co: Thread = lua.load("return coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end)").eval()?;
-/// assert_eq!(co.resume::<_, i32>(1)?, 2);
+/// assert_eq!(co.resume::<i32>(1)?, 2);
 /// assert_eq!(co.status(), ThreadStatus::Resumable);
-/// assert_eq!(co.resume::<_, i32>(10)?, 20);
+/// assert_eq!(co.resume::<i32>(10)?, 20);
 /// assert_eq!(co.status(), ThreadStatus::Finished);
-/// assert!(co.resume::<_, ()>(()).is_err());
+/// assert!(co.resume::<()>(()).is_err());
 /// # Ok::<(), perilune::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Thread<'lua>(pub(crate) LuaRef<'lua>);
+pub struct Thread(pub(crate) LuaRef);
 
 impl Lua {
     /// A new coroutine that will run `func`.
@@ -44,28 +44,29 @@ impl Lua {
     /// let lua = perilune::Lua::new();
     /// let f = lua.create_function(|_, x: i32| Ok(x * 3))?;
     /// let co = lua.create_thread(f)?;
-    /// assert_eq!(co.resume::<_, i32>(5)?, 15);
+    /// assert_eq!(co.resume::<i32>(5)?, 15);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_thread<'lua>(&'lua self, func: Function<'lua>) -> Result<Thread<'lua>> {
+    pub fn create_thread(&self, func: Function) -> Result<Thread> {
         self.with_state(|st, raw| {
             let env = st.globals;
             let co = st.new_thread(env).map_err(|_| mem_error())?;
+            let f = func.0.raw_in(raw)?;
             let t = co.get_mut();
-            t.stack[0] = func.0.val;
+            t.stack[0] = f;
             t.top = 1;
             Ok(Thread(LuaRef::new(self, st, raw, crate::value::Value::thread(co))?))
         })
     }
 }
 
-impl<'lua> Thread<'lua> {
+impl Thread {
     /// Resume the coroutine with `args`; returns what it yields or returns.
     /// Resuming a dead or running coroutine fails with
     /// [`Error::CoroutineUnresumable`]; an error inside it is returned as `Err` and
     /// leaves it dead.
-    pub fn resume<A: IntoLuaMulti<'lua>, R: FromLuaMulti<'lua>>(&self, args: A) -> Result<R> {
-        let lua = self.0.lua;
+    pub fn resume<R: FromLuaMulti>(&self, args: impl IntoLuaMulti) -> Result<R> {
+        let lua = &self.0.lua()?;
         let args = args.into_lua_multi(lua)?;
         let Some(co) = self.0.val.as_thread() else {
             return Err(Error::CoroutineUnresumable);
@@ -115,8 +116,12 @@ impl<'lua> Thread<'lua> {
         R::from_lua_multi(results, lua)
     }
 
-    /// The coroutine's status.
+    /// The coroutine's status ([`ThreadStatus::Error`] once the state is closed).
     pub fn status(&self) -> ThreadStatus {
+        // Keeps the state open while the thread object is read.
+        let Ok(_lua) = self.0.lua() else {
+            return ThreadStatus::Error;
+        };
         let Some(co) = self.0.val.as_thread() else {
             return ThreadStatus::Error;
         };

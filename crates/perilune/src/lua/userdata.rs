@@ -241,11 +241,11 @@ fn error_concat(st: &mut State) -> LResult<usize> {
 /// struct Counter { n: i64 }
 ///
 /// impl UserData for Counter {
-///     fn add_fields<'lua, F: UserDataFields<'lua, Self>>(fields: &mut F) {
+///     fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
 ///         fields.add_field_method_get("n", |_, this| Ok(this.n));
 ///         fields.add_field_method_set("n", |_, this, v: i64| { this.n = v; Ok(()) });
 ///     }
-///     fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(methods: &mut M) {
+///     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
 ///         methods.add_method_mut("inc", |_, this, by: Option<i64>| {
 ///             this.n += by.unwrap_or(1);
 ///             Ok(this.n)
@@ -260,90 +260,81 @@ fn error_concat(st: &mut State) -> LResult<usize> {
 /// assert_eq!(r, "Counter(14)");
 /// # Ok::<(), perilune::Error>(())
 /// ```
-pub trait UserData: Sized + Send + 'static {
+pub trait UserData: Sized {
     /// Register fields (`obj.name`, `obj.name = v`).
-    fn add_fields<'lua, F: UserDataFields<'lua, Self>>(_fields: &mut F) {}
+    fn add_fields<F: UserDataFields<Self>>(_fields: &mut F) {}
     /// Register methods (`obj:name(...)`) and metamethods.
-    fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(_methods: &mut M) {}
+    fn add_methods<M: UserDataMethods<Self>>(_methods: &mut M) {}
 }
 
-/// Registers methods of a [`UserData`] type.
-pub trait UserDataMethods<'lua, T> {
+/// Registers methods of a [`UserData`] type (mlua 0.10's shape: no lifetime, names
+/// are anything `ToString`, such as `&str` or a [`MetaMethod`]).
+pub trait UserDataMethods<T> {
     /// A method taking `&T`: called as `obj:name(args)`.
-    fn add_method<S, A, R, M>(&mut self, name: S, method: M)
+    fn add_method<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: Fn(&'lua Lua, &T, A) -> Result<R> + Send + 'static;
+        M: Fn(&Lua, &T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
     /// A method taking `&mut T`. Calling it while the value is borrowed (for example
     /// recursively, from inside another of its methods) is an error.
-    fn add_method_mut<S, A, R, M>(&mut self, name: S, method: M)
+    fn add_method_mut<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: FnMut(&'lua Lua, &mut T, A) -> Result<R> + Send + 'static;
+        M: FnMut(&Lua, &mut T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
     /// A plain function stored under `name` (called as `obj.name(args)`).
-    fn add_function<S, A, R, F>(&mut self, name: S, function: F)
+    fn add_function<F, A, R>(&mut self, name: impl ToString, function: F)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static;
+        F: Fn(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
     /// A plain `FnMut` function stored under `name`.
-    fn add_function_mut<S, A, R, F>(&mut self, name: S, function: F)
+    fn add_function_mut<F, A, R>(&mut self, name: impl ToString, function: F)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static;
+        F: FnMut(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
     /// A metamethod whose first argument is the value (`__tostring`, `__len`,
     /// `__call`, `__index` fallback, ...). `__gc`, `__metatable` and `__mode` are
     /// restricted (creating the userdata then fails with
     /// [`Error::MetaMethodRestricted`]).
-    fn add_meta_method<S, A, R, M>(&mut self, name: S, method: M)
+    fn add_meta_method<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: Fn(&'lua Lua, &T, A) -> Result<R> + Send + 'static;
+        M: Fn(&Lua, &T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
     /// A metamethod taking `&mut T`.
-    fn add_meta_method_mut<S, A, R, M>(&mut self, name: S, method: M)
+    fn add_meta_method_mut<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: FnMut(&'lua Lua, &mut T, A) -> Result<R> + Send + 'static;
+        M: FnMut(&Lua, &mut T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
     /// A metamethod taking all its arguments as they come (binary operators, where
     /// the value may be either operand).
-    fn add_meta_function<S, A, R, F>(&mut self, name: S, function: F)
+    fn add_meta_function<F, A, R>(&mut self, name: impl ToString, function: F)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static;
+        F: Fn(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
 }
 
-/// Registers fields of a [`UserData`] type.
-pub trait UserDataFields<'lua, T> {
+/// Registers fields of a [`UserData`] type (mlua 0.10's shape).
+pub trait UserDataFields<T> {
     /// `obj.name` calls `getter`.
-    fn add_field_method_get<S, R, M>(&mut self, name: S, getter: M)
+    fn add_field_method_get<M, R>(&mut self, name: impl ToString, getter: M)
     where
-        S: AsRef<str>,
-        R: IntoLua<'lua>,
-        M: Fn(&'lua Lua, &T) -> Result<R> + Send + 'static;
+        M: Fn(&Lua, &T) -> Result<R> + 'static,
+        R: IntoLua;
     /// `obj.name = v` calls `setter`.
-    fn add_field_method_set<S, A, M>(&mut self, name: S, setter: M)
+    fn add_field_method_set<M, A>(&mut self, name: impl ToString, setter: M)
     where
-        S: AsRef<str>,
-        A: FromLua<'lua>,
-        M: FnMut(&'lua Lua, &mut T, A) -> Result<()> + Send + 'static;
+        M: FnMut(&Lua, &mut T, A) -> Result<()> + 'static,
+        A: FromLua;
     /// `obj.name` is this constant value.
-    fn add_field<S, V>(&mut self, name: S, value: V)
+    fn add_field<V>(&mut self, name: impl ToString, value: V)
     where
-        S: AsRef<str>,
-        V: IntoLua<'lua>;
+        V: IntoLua + 'static;
 }
 
 /// Metamethod names, for `add_meta_method` (plain strings such as `"__add"` work
@@ -404,161 +395,150 @@ impl std::fmt::Display for MetaMethod {
 }
 
 /// Collects what a `UserData` impl registers.
-struct Registry<'lua, T> {
-    lua: &'lua Lua,
-    methods: Vec<(String, Value<'lua>)>,
-    meta: Vec<(String, Value<'lua>)>,
-    getters: Vec<(String, Value<'lua>)>,
-    setters: Vec<(String, Value<'lua>)>,
+struct Registry<'a, T> {
+    lua: &'a Lua,
+    methods: Vec<(String, Value)>,
+    meta: Vec<(String, Value)>,
+    getters: Vec<(String, Value)>,
+    setters: Vec<(String, Value)>,
     error: Option<Error>,
     _t: PhantomData<fn() -> T>,
 }
 
-impl<'lua, T> Registry<'lua, T> {
-    fn keep(list: &mut Vec<(String, Value<'lua>)>, error: &mut Option<Error>, name: &str, f: Result<Function<'lua>>) {
+impl<T: 'static> Registry<'_, T> {
+    fn keep(list: &mut Vec<(String, Value)>, error: &mut Option<Error>, name: String, f: Result<Function>) {
         match f {
-            Ok(f) => list.push((name.to_string(), Value::Function(f))),
+            Ok(f) => list.push((name, Value::Function(f))),
             Err(e) => {
                 error.get_or_insert(e);
             }
         }
     }
-    fn add_meta(&mut self, name: &str, f: Result<Function<'lua>>) {
-        if matches!(name, "__gc" | "__metatable" | "__mode") {
-            self.error.get_or_insert(Error::MetaMethodRestricted(name.to_string()));
+    fn add_meta(&mut self, name: String, f: Result<Function>) {
+        if matches!(name.as_str(), "__gc" | "__metatable" | "__mode") {
+            self.error.get_or_insert(Error::MetaMethodRestricted(name));
             return;
         }
         Self::keep(&mut self.meta, &mut self.error, name, f);
     }
+
+    /// A Lua function calling `method` with the userdata (its first argument)
+    /// borrowed shared.
+    fn method<M, A, R>(&self, method: M) -> Result<Function>
+    where
+        M: Fn(&Lua, &T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
+    {
+        self.lua.create_function(move |lua, (ud, args): (AnyUserData, A)| {
+            let this = ud.borrow_in::<T>(lua, false)?;
+            method(lua, this.get(), args)
+        })
+    }
+
+    /// A Lua function calling `method` with the userdata borrowed mutably.
+    fn method_mut<M, A, R>(&self, mut method: M) -> Result<Function>
+    where
+        M: FnMut(&Lua, &mut T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
+    {
+        self.lua.create_function_mut(move |lua, (ud, args): (AnyUserData, A)| {
+            let mut this = ud.borrow_in::<T>(lua, true)?;
+            method(lua, this.get_mut(), args)
+        })
+    }
 }
 
-impl<'lua, T: UserData> UserDataMethods<'lua, T> for Registry<'lua, T> {
-    fn add_method<S, A, R, M>(&mut self, name: S, method: M)
+impl<T: UserData + 'static> UserDataMethods<T> for Registry<'_, T> {
+    fn add_method<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: Fn(&'lua Lua, &T, A) -> Result<R> + Send + 'static,
+        M: Fn(&Lua, &T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
-        let f = self
-            .lua
-            .create_function(move |lua, (ud, args): (AnyUserData<'lua>, A)| {
-                let this = ud.borrow::<T>()?;
-                method(lua, &this, args)
-            });
-        Self::keep(&mut self.methods, &mut self.error, name.as_ref(), f);
+        let f = self.method(method);
+        Self::keep(&mut self.methods, &mut self.error, name.to_string(), f);
     }
-    fn add_method_mut<S, A, R, M>(&mut self, name: S, mut method: M)
+    fn add_method_mut<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: FnMut(&'lua Lua, &mut T, A) -> Result<R> + Send + 'static,
+        M: FnMut(&Lua, &mut T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
-        let f = self
-            .lua
-            .create_function_mut(move |lua, (ud, args): (AnyUserData<'lua>, A)| {
-                let mut this = ud.borrow_mut::<T>()?;
-                method(lua, &mut this, args)
-            });
-        Self::keep(&mut self.methods, &mut self.error, name.as_ref(), f);
+        let f = self.method_mut(method);
+        Self::keep(&mut self.methods, &mut self.error, name.to_string(), f);
     }
-    fn add_function<S, A, R, F>(&mut self, name: S, function: F)
+    fn add_function<F, A, R>(&mut self, name: impl ToString, function: F)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
+        F: Fn(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
         let f = self.lua.create_function(function);
-        Self::keep(&mut self.methods, &mut self.error, name.as_ref(), f);
+        Self::keep(&mut self.methods, &mut self.error, name.to_string(), f);
     }
-    fn add_function_mut<S, A, R, F>(&mut self, name: S, function: F)
+    fn add_function_mut<F, A, R>(&mut self, name: impl ToString, function: F)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: FnMut(&'lua Lua, A) -> Result<R> + Send + 'static,
+        F: FnMut(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
         let f = self.lua.create_function_mut(function);
-        Self::keep(&mut self.methods, &mut self.error, name.as_ref(), f);
+        Self::keep(&mut self.methods, &mut self.error, name.to_string(), f);
     }
-    fn add_meta_method<S, A, R, M>(&mut self, name: S, method: M)
+    fn add_meta_method<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: Fn(&'lua Lua, &T, A) -> Result<R> + Send + 'static,
+        M: Fn(&Lua, &T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
-        let f = self
-            .lua
-            .create_function(move |lua, (ud, args): (AnyUserData<'lua>, A)| {
-                let this = ud.borrow::<T>()?;
-                method(lua, &this, args)
-            });
-        self.add_meta(name.as_ref(), f);
+        let f = self.method(method);
+        self.add_meta(name.to_string(), f);
     }
-    fn add_meta_method_mut<S, A, R, M>(&mut self, name: S, mut method: M)
+    fn add_meta_method_mut<M, A, R>(&mut self, name: impl ToString, method: M)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        M: FnMut(&'lua Lua, &mut T, A) -> Result<R> + Send + 'static,
+        M: FnMut(&Lua, &mut T, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
-        let f = self
-            .lua
-            .create_function_mut(move |lua, (ud, args): (AnyUserData<'lua>, A)| {
-                let mut this = ud.borrow_mut::<T>()?;
-                method(lua, &mut this, args)
-            });
-        self.add_meta(name.as_ref(), f);
+        let f = self.method_mut(method);
+        self.add_meta(name.to_string(), f);
     }
-    fn add_meta_function<S, A, R, F>(&mut self, name: S, function: F)
+    fn add_meta_function<F, A, R>(&mut self, name: impl ToString, function: F)
     where
-        S: AsRef<str>,
-        A: FromLuaMulti<'lua>,
-        R: IntoLuaMulti<'lua>,
-        F: Fn(&'lua Lua, A) -> Result<R> + Send + 'static,
+        F: Fn(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
     {
         let f = self.lua.create_function(function);
-        self.add_meta(name.as_ref(), f);
+        self.add_meta(name.to_string(), f);
     }
 }
 
-impl<'lua, T: UserData> UserDataFields<'lua, T> for Registry<'lua, T> {
-    fn add_field_method_get<S, R, M>(&mut self, name: S, getter: M)
+impl<T: UserData + 'static> UserDataFields<T> for Registry<'_, T> {
+    fn add_field_method_get<M, R>(&mut self, name: impl ToString, getter: M)
     where
-        S: AsRef<str>,
-        R: IntoLua<'lua>,
-        M: Fn(&'lua Lua, &T) -> Result<R> + Send + 'static,
+        M: Fn(&Lua, &T) -> Result<R> + 'static,
+        R: IntoLua,
     {
-        let f = self.lua.create_function(move |lua, ud: AnyUserData<'lua>| {
-            let this = ud.borrow::<T>()?;
-            getter(lua, &this)
-        });
-        Self::keep(&mut self.getters, &mut self.error, name.as_ref(), f);
+        let f = self.method(move |lua, this, ()| getter(lua, this));
+        Self::keep(&mut self.getters, &mut self.error, name.to_string(), f);
     }
-    fn add_field_method_set<S, A, M>(&mut self, name: S, mut setter: M)
+    fn add_field_method_set<M, A>(&mut self, name: impl ToString, setter: M)
     where
-        S: AsRef<str>,
-        A: FromLua<'lua>,
-        M: FnMut(&'lua Lua, &mut T, A) -> Result<()> + Send + 'static,
+        M: FnMut(&Lua, &mut T, A) -> Result<()> + 'static,
+        A: FromLua,
     {
-        let f = self
-            .lua
-            .create_function_mut(move |lua, (ud, v): (AnyUserData<'lua>, A)| {
-                let mut this = ud.borrow_mut::<T>()?;
-                setter(lua, &mut this, v)
-            });
-        Self::keep(&mut self.setters, &mut self.error, name.as_ref(), f);
+        let f = self.method_mut(setter);
+        Self::keep(&mut self.setters, &mut self.error, name.to_string(), f);
     }
-    fn add_field<S, V>(&mut self, name: S, value: V)
+    fn add_field<V>(&mut self, name: impl ToString, value: V)
     where
-        S: AsRef<str>,
-        V: IntoLua<'lua>,
+        V: IntoLua + 'static,
     {
         match value.into_lua(self.lua) {
-            Ok(v) => self.methods.push((name.as_ref().to_string(), v)),
+            Ok(v) => self.methods.push((name.to_string(), v)),
             Err(e) => {
                 self.error.get_or_insert(e);
             }
@@ -585,7 +565,7 @@ return function(self, key, value)
 end";
 
 /// The metatable of userdata of type `T`, built once per state and cached.
-fn userdata_metatable<T: UserData>(lua: &Lua) -> Result<GcRef<GcTable>> {
+fn userdata_metatable<T: UserData + 'static>(lua: &Lua) -> Result<GcRef<GcTable>> {
     let raw = lua.raw();
     // SAFETY: `ud_metatables` is only touched here, with no user code running while
     // the reference is live.
@@ -655,7 +635,7 @@ impl Lua {
     /// use perilune::{Lua, UserData, UserDataMethods};
     /// struct Point(f64, f64);
     /// impl UserData for Point {
-    ///     fn add_methods<'lua, M: UserDataMethods<'lua, Self>>(m: &mut M) {
+    ///     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
     ///         m.add_method("norm", |_, p, ()| Ok((p.0 * p.0 + p.1 * p.1).sqrt()));
     ///     }
     /// }
@@ -665,7 +645,7 @@ impl Lua {
     /// assert_eq!(lua.load("return p:norm()").eval::<f64>()?, 5.0);
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn create_userdata<T: UserData>(&self, data: T) -> Result<AnyUserData<'_>> {
+    pub fn create_userdata<T: UserData + 'static>(&self, data: T) -> Result<AnyUserData> {
         let mt = userdata_metatable::<T>(self)?;
         self.with_state(|st, raw| {
             let u = new_host_userdata(st, data, Some(mt)).map_err(|_| super::state::mem_error())?;
@@ -673,9 +653,9 @@ impl Lua {
         })
     }
 
-    /// Wrap any `Send + 'static` Rust value in a userdata without methods (Lua code
+    /// Wrap any `'static` Rust value in a userdata without methods (Lua code
     /// can only pass it around; Rust code can borrow it back).
-    pub fn create_any_userdata<T: Send + 'static>(&self, data: T) -> Result<AnyUserData<'_>> {
+    pub fn create_any_userdata<T: 'static>(&self, data: T) -> Result<AnyUserData> {
         self.with_state(|st, raw| {
             let u = new_host_userdata(st, data, None).map_err(|_| super::state::mem_error())?;
             Ok(AnyUserData(LuaRef::new(self, st, raw, Raw::userdata(u))?))
@@ -685,22 +665,31 @@ impl Lua {
 
 /// A handle to a userdata of any type.
 #[derive(Clone, Debug, PartialEq)]
-pub struct AnyUserData<'lua>(pub(crate) LuaRef<'lua>);
+pub struct AnyUserData(pub(crate) LuaRef);
 
-impl<'lua> AnyUserData<'lua> {
-    fn cell<T: 'static>(&self) -> Result<&UdCell<T>> {
-        let u = self.0.val.as_userdata().ok_or(Error::UserDataTypeMismatch)?;
-        // SAFETY: the handle keeps the userdata alive for as long as `&self`.
+impl AnyUserData {
+    /// The cell of the `T` inside, while `lua` (this userdata's state, open) is
+    /// borrowed.
+    fn cell_in<'a, T: 'static>(&'a self, lua: &'a Lua) -> Result<&'a UdCell<T>> {
+        let u = self
+            .0
+            .raw_in(lua.raw())?
+            .as_userdata()
+            .ok_or(Error::UserDataTypeMismatch)?;
+        // SAFETY: the handle keeps the userdata reachable while `self` is borrowed,
+        // and `lua` keeps its state open while it is borrowed.
         unsafe { UdCell::<T>::of(u) }.ok_or(Error::UserDataTypeMismatch)
     }
 
-    /// Does it hold a `T` (still there, not taken)?
+    /// Does it hold a `T` (still there, not taken)? False once the state is closed.
     pub fn is<T: 'static>(&self) -> bool {
-        self.cell::<T>().is_ok_and(|c| c.alive.get())
+        self.0
+            .lua()
+            .is_ok_and(|lua| self.cell_in::<T>(&lua).is_ok_and(|c| c.alive.get()))
     }
 
     /// Borrow the `T` inside. Fails if it is another type, was taken, or is
-    /// mutably borrowed.
+    /// mutably borrowed. The borrow keeps the state open while it lives.
     ///
     /// ```
     /// use perilune::{Error, Lua};
@@ -714,32 +703,39 @@ impl<'lua> AnyUserData<'lua> {
     /// assert!(matches!(ud.borrow::<String>(), Err(Error::UserDataTypeMismatch)));
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    pub fn borrow<T: 'static>(&self) -> Result<UserDataRef<'lua, T>> {
-        let cell = self.cell::<T>()?;
-        cell.borrow_shared()?;
-        let cell: *const UdCell<T> = cell;
+    pub fn borrow<T: 'static>(&self) -> Result<UserDataRef<T>> {
+        let lua = self.0.lua()?;
+        let cell: *const UdCell<T> = self.cell_in::<T>(&lua)?.borrowed(false)?;
         Ok(UserDataRef {
-            _ud: self.clone(),
             cell,
+            _ud: self.clone(),
+            _lua: lua,
         })
     }
 
     /// Borrow the `T` inside mutably. Fails if it is another type, was taken, or is
     /// borrowed.
-    pub fn borrow_mut<T: 'static>(&self) -> Result<UserDataRefMut<'lua, T>> {
-        let cell = self.cell::<T>()?;
-        cell.borrow_exclusive()?;
-        let cell: *const UdCell<T> = cell;
+    pub fn borrow_mut<T: 'static>(&self) -> Result<UserDataRefMut<T>> {
+        let lua = self.0.lua()?;
+        let cell: *const UdCell<T> = self.cell_in::<T>(&lua)?.borrowed(true)?;
         Ok(UserDataRefMut {
-            _ud: self.clone(),
             cell,
+            _ud: self.clone(),
+            _lua: lua,
         })
+    }
+
+    /// A borrow for the duration of a method call: `lua` (the callback's) keeps the
+    /// state open, so no `Lua` is cloned.
+    fn borrow_in<'a, T: 'static>(&'a self, lua: &'a Lua, exclusive: bool) -> Result<CellBorrow<'a, T>> {
+        Ok(CellBorrow(self.cell_in::<T>(lua)?.borrowed(exclusive)?))
     }
 
     /// Move the `T` out. Afterwards the userdata is empty: borrowing it or calling
     /// its methods fails with [`Error::UserDataDestructed`].
     pub fn take<T: 'static>(&self) -> Result<T> {
-        let cell = self.cell::<T>()?;
+        let lua = self.0.lua()?;
+        let cell = self.cell_in::<T>(&lua)?;
         cell.borrow_exclusive()?;
         cell.alive.set(false);
         cell.release_borrow();
@@ -749,36 +745,88 @@ impl<'lua> AnyUserData<'lua> {
     }
 }
 
-/// A shared borrow of the value in a userdata (see [`AnyUserData::borrow`]).
-pub struct UserDataRef<'lua, T: 'static> {
-    /// Keeps the userdata alive while borrowed.
-    _ud: AnyUserData<'lua>,
-    cell: *const UdCell<T>,
+impl<T: 'static> UdCell<T> {
+    /// Record a borrow (exclusive or shared) and return the cell.
+    fn borrowed(&self, exclusive: bool) -> Result<&Self> {
+        if exclusive {
+            self.borrow_exclusive()?;
+        } else {
+            self.borrow_shared()?;
+        }
+        Ok(self)
+    }
 }
 
-impl<T: 'static> Deref for UserDataRef<'_, T> {
+/// A borrow recorded in a cell for the duration of a method call; released on drop
+/// (also when a panic unwinds).
+struct CellBorrow<'a, T: 'static>(&'a UdCell<T>);
+
+impl<T: 'static> CellBorrow<'_, T> {
+    fn get(&self) -> &T {
+        // SAFETY: a borrow is recorded (so the value is alive and no `&mut` exists
+        // unless this is that exclusive borrow).
+        unsafe { (*self.0.value.get()).assume_init_ref() }
+    }
+    /// Only for borrows made exclusive.
+    fn get_mut(&mut self) -> &mut T {
+        // SAFETY: the cell records this exclusive borrow as the only one.
+        unsafe { (*self.0.value.get()).assume_init_mut() }
+    }
+}
+
+impl<T: 'static> Drop for CellBorrow<'_, T> {
+    fn drop(&mut self) {
+        self.0.release_borrow();
+    }
+}
+
+/// A shared borrow of the value in a userdata (see [`AnyUserData::borrow`]). It
+/// keeps the state open while it lives.
+pub struct UserDataRef<T: 'static> {
+    cell: *const UdCell<T>,
+    /// Keeps the userdata reachable while borrowed.
+    _ud: AnyUserData,
+    /// Keeps the state open (dropped last).
+    _lua: Lua,
+}
+
+impl<T: 'static> Deref for UserDataRef<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: `_ud` keeps the object alive; the shared borrow counted in the cell
-        // excludes mutable access and `take` while `self` lives; alive was checked.
+        // SAFETY: `_lua` keeps the state open and `_ud` the object reachable; the
+        // shared borrow counted in the cell excludes mutable access and `take` while
+        // `self` lives; alive was checked.
         unsafe { (*(*self.cell).value.get()).assume_init_ref() }
     }
 }
 
-impl<T: 'static> Drop for UserDataRef<'_, T> {
+impl<T: 'static> Drop for UserDataRef<T> {
     fn drop(&mut self) {
-        // SAFETY: the cell is alive (held by `_ud`).
+        // SAFETY: the cell is alive (held by `_ud` and `_lua`, dropped after this).
         unsafe { (*self.cell).release_borrow() }
     }
 }
 
-/// A mutable borrow of the value in a userdata (see [`AnyUserData::borrow_mut`]).
-pub struct UserDataRefMut<'lua, T: 'static> {
-    _ud: AnyUserData<'lua>,
-    cell: *const UdCell<T>,
+impl<T: std::fmt::Debug + 'static> std::fmt::Debug for UserDataRef<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
 }
 
-impl<T: 'static> Deref for UserDataRefMut<'_, T> {
+impl<T: std::fmt::Debug + 'static> std::fmt::Debug for UserDataRefMut<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A mutable borrow of the value in a userdata (see [`AnyUserData::borrow_mut`]).
+pub struct UserDataRefMut<T: 'static> {
+    cell: *const UdCell<T>,
+    _ud: AnyUserData,
+    _lua: Lua,
+}
+
+impl<T: 'static> Deref for UserDataRefMut<T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: as for `UserDataRef`; the borrow is exclusive.
@@ -786,7 +834,7 @@ impl<T: 'static> Deref for UserDataRefMut<'_, T> {
     }
 }
 
-impl<T: 'static> DerefMut for UserDataRefMut<'_, T> {
+impl<T: 'static> DerefMut for UserDataRefMut<T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the cell records this as the only borrow, so no other reference to
         // the value exists.
@@ -794,21 +842,21 @@ impl<T: 'static> DerefMut for UserDataRefMut<'_, T> {
     }
 }
 
-impl<T: 'static> Drop for UserDataRefMut<'_, T> {
+impl<T: 'static> Drop for UserDataRefMut<T> {
     fn drop(&mut self) {
-        // SAFETY: the cell is alive (held by `_ud`).
+        // SAFETY: the cell is alive (held by `_ud` and `_lua`, dropped after this).
         unsafe { (*self.cell).release_borrow() }
     }
 }
 
-impl<'lua, T: 'static> FromLua<'lua> for UserDataRef<'lua, T> {
-    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl<T: 'static> FromLua for UserDataRef<T> {
+    fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
         AnyUserData::from_lua(v, lua)?.borrow::<T>()
     }
 }
 
-impl<'lua, T: 'static> FromLua<'lua> for UserDataRefMut<'lua, T> {
-    fn from_lua(v: Value<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl<T: 'static> FromLua for UserDataRefMut<T> {
+    fn from_lua(v: Value, lua: &Lua) -> Result<Self> {
         AnyUserData::from_lua(v, lua)?.borrow_mut::<T>()
     }
 }

@@ -34,7 +34,7 @@ pub struct LightUserData(pub *mut std::ffi::c_void);
 /// # Ok::<(), perilune::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
-pub enum Value<'lua> {
+pub enum Value {
     #[default]
     Nil,
     Boolean(bool),
@@ -42,18 +42,18 @@ pub enum Value<'lua> {
     /// A whole number (stored in Lua as a double; beyond 2^53 it is rounded).
     Integer(i64),
     Number(f64),
-    String(LuaString<'lua>),
-    Table(Table<'lua>),
-    Function(Function<'lua>),
-    Thread(Thread<'lua>),
-    UserData(AnyUserData<'lua>),
+    String(LuaString),
+    Table(Table),
+    Function(Function),
+    Thread(Thread),
+    UserData(AnyUserData),
     /// A Rust error travelling through Lua as a value.
     Error(Box<Error>),
 }
 
 pub use self::Value::Nil;
 
-impl<'lua> Value<'lua> {
+impl Value {
     /// The Lua type name (`"nil"`, `"number"`, `"table"`, ...).
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -95,19 +95,27 @@ impl<'lua> Value<'lua> {
             _ => None,
         }
     }
-    pub fn as_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+    /// The text of a string that is valid UTF-8 (mlua's `as_str`).
+    pub fn as_str(&self) -> Option<super::string::BorrowedStr<'_>> {
+        match self {
+            Value::String(s) => s.to_str().ok(),
+            _ => None,
+        }
+    }
+    /// The text of a string, invalid UTF-8 replaced.
+    pub fn as_string_lossy(&self) -> Option<String> {
         match self {
             Value::String(s) => Some(s.to_string_lossy()),
             _ => None,
         }
     }
-    pub fn as_table(&self) -> Option<&Table<'lua>> {
+    pub fn as_table(&self) -> Option<&Table> {
         match self {
             Value::Table(t) => Some(t),
             _ => None,
         }
     }
-    pub fn as_function(&self) -> Option<&Function<'lua>> {
+    pub fn as_function(&self) -> Option<&Function> {
         match self {
             Value::Function(f) => Some(f),
             _ => None,
@@ -115,7 +123,8 @@ impl<'lua> Value<'lua> {
     }
 
     /// The VM value. Reference types are kept alive by their handle; an error value
-    /// becomes a new userdata.
+    /// becomes a new userdata. A handle of another state, or of a closed one, is an
+    /// error.
     pub(crate) fn to_raw(&self, st: &mut State, raw: &LuaRaw) -> Result<Raw> {
         Ok(match self {
             Value::Nil => Raw::NIL,
@@ -123,11 +132,11 @@ impl<'lua> Value<'lua> {
             Value::LightUserData(p) => Raw::light_userdata(p.0 as usize),
             Value::Integer(i) => Raw::number(*i as f64),
             Value::Number(n) => Raw::number(*n),
-            Value::String(s) => s.0.val,
-            Value::Table(t) => t.0.val,
-            Value::Function(f) => f.0.val,
-            Value::Thread(t) => t.0.val,
-            Value::UserData(u) => u.0.val,
+            Value::String(s) => s.0.raw_in(raw)?,
+            Value::Table(t) => t.0.raw_in(raw)?,
+            Value::Function(f) => f.0.raw_in(raw)?,
+            Value::Thread(t) => t.0.raw_in(raw)?,
+            Value::UserData(u) => u.0.raw_in(raw)?,
             Value::Error(e) => {
                 let u = new_wrapped_error(st, raw, (**e).clone()).map_err(|_| mem_error())?;
                 Raw::userdata(u)
@@ -136,7 +145,7 @@ impl<'lua> Value<'lua> {
     }
 
     /// A handle for a VM value (reachable or fresh: no collection runs here).
-    pub(crate) fn from_raw(lua: &'lua Lua, st: &mut State, raw: &LuaRaw, v: Raw) -> Result<Value<'lua>> {
+    pub(crate) fn from_raw(lua: &Lua, st: &mut State, raw: &LuaRaw, v: Raw) -> Result<Value> {
         if let Some(n) = v.as_number() {
             return Ok(number_value(n));
         }
@@ -172,7 +181,7 @@ impl<'lua> Value<'lua> {
 }
 
 /// `Integer` for whole numbers that fit in an `i64` (not -0), else `Number`.
-pub(crate) fn number_value(n: f64) -> Value<'static> {
+pub(crate) fn number_value(n: f64) -> Value {
     if n.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n) {
         if n == 0.0 && n.is_sign_negative() {
             return Value::Number(n);
@@ -182,7 +191,7 @@ pub(crate) fn number_value(n: f64) -> Value<'static> {
     Value::Number(n)
 }
 
-impl PartialEq for Value<'_> {
+impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
@@ -202,78 +211,102 @@ impl PartialEq for Value<'_> {
     }
 }
 
-/// Rust values that can become one Lua value.
-pub trait IntoLua<'lua> {
-    fn into_lua(self, lua: &'lua Lua) -> Result<Value<'lua>>;
+/// Rust values that can become one Lua value (mlua 0.10's signature).
+///
+/// ```
+/// use perilune::{IntoLua, Lua, Result, Value};
+/// struct Celsius(f64);
+/// impl IntoLua for Celsius {
+///     fn into_lua(self, lua: &Lua) -> Result<Value> {
+///         self.0.into_lua(lua)
+///     }
+/// }
+/// let lua = Lua::new();
+/// lua.globals().set("t", Celsius(21.5))?;
+/// assert_eq!(lua.load("return t").eval::<f64>()?, 21.5);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+pub trait IntoLua: Sized {
+    fn into_lua(self, lua: &Lua) -> Result<Value>;
 }
 
-/// Rust values that can be made from one Lua value.
-pub trait FromLua<'lua>: Sized {
-    fn from_lua(value: Value<'lua>, lua: &'lua Lua) -> Result<Self>;
+/// Rust values that can be made from one Lua value (mlua 0.10's signature).
+///
+/// ```
+/// use perilune::{FromLua, Lua, Result, Value};
+/// struct Even(i64);
+/// impl FromLua for Even {
+///     fn from_lua(value: Value, lua: &Lua) -> Result<Self> {
+///         let n = i64::from_lua(value, lua)?;
+///         if n % 2 == 0 { Ok(Even(n)) } else { Err(perilune::Error::runtime("odd")) }
+///     }
+/// }
+/// let lua = Lua::new();
+/// assert_eq!(lua.load("return 4").eval::<Even>()?.0, 4);
+/// assert!(lua.load("return 3").eval::<Even>().is_err());
+/// # Ok::<(), perilune::Error>(())
+/// ```
+pub trait FromLua: Sized {
+    fn from_lua(value: Value, lua: &Lua) -> Result<Self>;
 }
 
 /// Several Lua values (arguments, results), in order.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct MultiValue<'lua>(VecDeque<Value<'lua>>);
+pub struct MultiValue(VecDeque<Value>);
 
-impl<'lua> MultiValue<'lua> {
+impl MultiValue {
     pub fn new() -> Self {
         MultiValue(VecDeque::new())
     }
-    pub fn from_vec(v: Vec<Value<'lua>>) -> Self {
+    pub fn from_vec(v: Vec<Value>) -> Self {
         MultiValue(v.into())
     }
-    pub fn into_vec(self) -> Vec<Value<'lua>> {
+    pub fn into_vec(self) -> Vec<Value> {
         self.0.into()
-    }
-    /// Take the first value (nil if none).
-    pub fn pop_front(&mut self) -> Option<Value<'lua>> {
-        self.0.pop_front()
-    }
-    pub fn push_back(&mut self, v: Value<'lua>) {
-        self.0.push_back(v)
-    }
-    pub fn push_front(&mut self, v: Value<'lua>) {
-        self.0.push_front(v)
-    }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &Value<'lua>> {
-        self.0.iter()
     }
 }
 
-impl<'lua> FromIterator<Value<'lua>> for MultiValue<'lua> {
-    fn from_iter<I: IntoIterator<Item = Value<'lua>>>(iter: I) -> Self {
+/// A `MultiValue` is a `VecDeque` of values, as in mlua (`len`, `iter`, `pop_front`,
+/// `push_back`, ...).
+impl Deref for MultiValue {
+    type Target = VecDeque<Value>;
+    fn deref(&self) -> &VecDeque<Value> {
+        &self.0
+    }
+}
+impl DerefMut for MultiValue {
+    fn deref_mut(&mut self) -> &mut VecDeque<Value> {
+        &mut self.0
+    }
+}
+
+impl FromIterator<Value> for MultiValue {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Self {
         MultiValue(iter.into_iter().collect())
     }
 }
 
-impl<'lua> IntoIterator for MultiValue<'lua> {
-    type Item = Value<'lua>;
-    type IntoIter = std::collections::vec_deque::IntoIter<Value<'lua>>;
+impl IntoIterator for MultiValue {
+    type Item = Value;
+    type IntoIter = std::collections::vec_deque::IntoIter<Value>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
 }
 
 /// Rust values that become any number of Lua values (arguments, results).
-pub trait IntoLuaMulti<'lua> {
-    fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>>;
+pub trait IntoLuaMulti: Sized {
+    fn into_lua_multi(self, lua: &Lua) -> Result<MultiValue>;
 }
 
 /// Rust values made from any number of Lua values. Missing values are nil, extra
 /// ones are ignored.
-pub trait FromLuaMulti<'lua>: Sized {
-    fn from_lua_multi(values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self>;
+pub trait FromLuaMulti: Sized {
+    fn from_lua_multi(values: MultiValue, lua: &Lua) -> Result<Self>;
 
     /// Like `from_lua_multi` for the arguments of a Rust function, the first at
     /// position `pos`: a conversion error names the argument's position.
-    fn from_lua_args(values: MultiValue<'lua>, pos: usize, to: Option<&str>, lua: &'lua Lua) -> Result<Self> {
+    fn from_lua_args(values: MultiValue, pos: usize, to: Option<&str>, lua: &Lua) -> Result<Self> {
         Self::from_lua_multi(values, lua).map_err(|e| bad_argument(pos, to, e))
     }
 }
@@ -284,7 +317,8 @@ pub(crate) fn bad_argument(pos: usize, to: Option<&str>, e: Error) -> Error {
         | Error::MemoryError(_)
         | Error::BudgetExhausted
         | Error::Interrupted(_)
-        | Error::StateBusy) => e,
+        | Error::StateBusy
+        | Error::StateDestroyed) => e,
         e => Error::BadArgument {
             to: to.map(str::to_string),
             pos,
@@ -294,28 +328,28 @@ pub(crate) fn bad_argument(pos: usize, to: Option<&str>, e: Error) -> Error {
     }
 }
 
-impl<'lua, T: IntoLua<'lua>> IntoLuaMulti<'lua> for T {
-    fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>> {
+impl<T: IntoLua> IntoLuaMulti for T {
+    fn into_lua_multi(self, lua: &Lua) -> Result<MultiValue> {
         let mut m = MultiValue::new();
         m.push_back(self.into_lua(lua)?);
         Ok(m)
     }
 }
 
-impl<'lua, T: FromLua<'lua>> FromLuaMulti<'lua> for T {
-    fn from_lua_multi(mut values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl<T: FromLua> FromLuaMulti for T {
+    fn from_lua_multi(mut values: MultiValue, lua: &Lua) -> Result<Self> {
         T::from_lua(values.pop_front().unwrap_or(Value::Nil), lua)
     }
 }
 
-impl<'lua> IntoLuaMulti<'lua> for MultiValue<'lua> {
-    fn into_lua_multi(self, _: &'lua Lua) -> Result<MultiValue<'lua>> {
+impl IntoLuaMulti for MultiValue {
+    fn into_lua_multi(self, _: &Lua) -> Result<MultiValue> {
         Ok(self)
     }
 }
 
-impl<'lua> FromLuaMulti<'lua> for MultiValue<'lua> {
-    fn from_lua_multi(values: MultiValue<'lua>, _: &'lua Lua) -> Result<Self> {
+impl FromLuaMulti for MultiValue {
+    fn from_lua_multi(values: MultiValue, _: &Lua) -> Result<Self> {
         Ok(values)
     }
 }
@@ -374,17 +408,17 @@ impl<T> IntoIterator for Variadic<T> {
     }
 }
 
-impl<'lua, T: IntoLua<'lua>> IntoLuaMulti<'lua> for Variadic<T> {
-    fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>> {
+impl<T: IntoLua> IntoLuaMulti for Variadic<T> {
+    fn into_lua_multi(self, lua: &Lua) -> Result<MultiValue> {
         self.0.into_iter().map(|v| v.into_lua(lua)).collect()
     }
 }
 
-impl<'lua, T: FromLua<'lua>> FromLuaMulti<'lua> for Variadic<T> {
-    fn from_lua_multi(values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self> {
+impl<T: FromLua> FromLuaMulti for Variadic<T> {
+    fn from_lua_multi(values: MultiValue, lua: &Lua) -> Result<Self> {
         values.into_iter().map(|v| T::from_lua(v, lua)).collect()
     }
-    fn from_lua_args(values: MultiValue<'lua>, pos: usize, to: Option<&str>, lua: &'lua Lua) -> Result<Self> {
+    fn from_lua_args(values: MultiValue, pos: usize, to: Option<&str>, lua: &Lua) -> Result<Self> {
         values
             .into_iter()
             .enumerate()
@@ -393,23 +427,23 @@ impl<'lua, T: FromLua<'lua>> FromLuaMulti<'lua> for Variadic<T> {
     }
 }
 
-impl<'lua> IntoLuaMulti<'lua> for () {
-    fn into_lua_multi(self, _: &'lua Lua) -> Result<MultiValue<'lua>> {
+impl IntoLuaMulti for () {
+    fn into_lua_multi(self, _: &Lua) -> Result<MultiValue> {
         Ok(MultiValue::new())
     }
 }
 
-impl<'lua> FromLuaMulti<'lua> for () {
-    fn from_lua_multi(_: MultiValue<'lua>, _: &'lua Lua) -> Result<Self> {
+impl FromLuaMulti for () {
+    fn from_lua_multi(_: MultiValue, _: &Lua) -> Result<Self> {
         Ok(())
     }
 }
 
 macro_rules! impl_tuple {
     ($($name:ident),* ; $last:ident) => {
-        impl<'lua, $($name: IntoLua<'lua>,)* $last: IntoLuaMulti<'lua>> IntoLuaMulti<'lua> for ($($name,)* $last,) {
+        impl<$($name: IntoLua,)* $last: IntoLuaMulti> IntoLuaMulti for ($($name,)* $last,) {
             #[allow(non_snake_case)]
-            fn into_lua_multi(self, lua: &'lua Lua) -> Result<MultiValue<'lua>> {
+            fn into_lua_multi(self, lua: &Lua) -> Result<MultiValue> {
                 let ($($name,)* $last,) = self;
                 let mut out = MultiValue::new();
                 $( out.push_back($name.into_lua(lua)?); )*
@@ -420,15 +454,15 @@ macro_rules! impl_tuple {
             }
         }
 
-        impl<'lua, $($name: FromLua<'lua>,)* $last: FromLuaMulti<'lua>> FromLuaMulti<'lua> for ($($name,)* $last,) {
+        impl<$($name: FromLua,)* $last: FromLuaMulti> FromLuaMulti for ($($name,)* $last,) {
             #[allow(non_snake_case, unused_mut)]
-            fn from_lua_multi(mut values: MultiValue<'lua>, lua: &'lua Lua) -> Result<Self> {
+            fn from_lua_multi(mut values: MultiValue, lua: &Lua) -> Result<Self> {
                 $( let $name = $name::from_lua(values.pop_front().unwrap_or(Value::Nil), lua)?; )*
                 let $last = $last::from_lua_multi(values, lua)?;
                 Ok(($($name,)* $last,))
             }
             #[allow(non_snake_case, unused_mut, unused_assignments)]
-            fn from_lua_args(mut values: MultiValue<'lua>, pos: usize, to: Option<&str>, lua: &'lua Lua) -> Result<Self> {
+            fn from_lua_args(mut values: MultiValue, pos: usize, to: Option<&str>, lua: &Lua) -> Result<Self> {
                 let mut i = pos;
                 $(
                     let $name = $name::from_lua(values.pop_front().unwrap_or(Value::Nil), lua)
