@@ -42,7 +42,10 @@ print = function(...) for i = 1, select('#', ...) do tostring((select(i, ...))) 
 /// the safe API. Any Lua result is fine; afterwards, with the limits lifted (and a
 /// new budget, since finalizers may run), the state must run [`CHECK`].
 pub fn run_one(src: &[u8]) {
-    run_in(Lua::new(), src, "run");
+    // Only the libraries that stay inside the state: `Lua::new` also opens `io` and
+    // `os`, with which fuzzed code would write files and run programs.
+    let lua = Lua::new_with(perilune::StdLib::ISOLATED, perilune::LuaOptions::new()).expect("state");
+    run_in(lua, src, "run");
 }
 
 /// Run `src` in `lua` under the memory limit and budget, then check that the state
@@ -89,7 +92,7 @@ pub fn dump_snippets() -> Vec<&'static str> {
 pub fn dumps() -> &'static [Vec<u8>] {
     static DUMPS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     DUMPS.get_or_init(|| {
-        let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
+        let lua = perilune::Lua::new_trusted(perilune::StdLib::ISOLATED, perilune::LuaOptions::new()).expect("state");
         dump_snippets()
             .into_iter()
             .flat_map(|src| [(src, false), (src, true)])
@@ -138,7 +141,7 @@ pub fn mutate_dump_one(data: &[u8]) {
 /// Run a (binary) chunk in a fresh trusted state under the limits, then check the
 /// state as [`run_one`] does.
 pub fn run_chunk(chunk: &[u8]) {
-    let lua = perilune::Lua::new_trusted(perilune::StdLib::ALL_SAFE, perilune::LuaOptions::new()).expect("state");
+    let lua = perilune::Lua::new_trusted(perilune::StdLib::ISOLATED, perilune::LuaOptions::new()).expect("state");
     run_in(lua, chunk, "mutate_dump");
 }
 
@@ -214,7 +217,7 @@ pub fn buffer_decode_one(data: &[u8]) {
         return;
     };
     let lua = perilune::Lua::new_trusted(
-        perilune::StdLib::ALL_SAFE | perilune::StdLib::PACKAGE,
+        perilune::StdLib::ISOLATED | perilune::StdLib::PACKAGE,
         perilune::LuaOptions::new(),
     )
     .expect("state");

@@ -193,7 +193,13 @@ messages! {
     INTERRUPT_PANICKED = "interrupt callback panicked",
 
     // --- The embedding API's refusals ---------------------------------------------------
-    SAFE_MODE_UNSAFE_LIBS = "unsafe standard libraries cannot be loaded in safe mode",
+    /// A sandbox's library proxies refuse assignments.
+    SANDBOX_READ_ONLY = "attempt to modify a read-only table",
+    /// After `MODULE_NOT_FOUND` in a sandbox's `require`.
+    SANDBOX_REQUIRE = "a sandbox can only require its own libraries and 'string.buffer'",
+    /// The option a sandbox's `collectgarbage` refuses.
+    SANDBOX_GC_OPTION = "collectgarbage option '%s' is not allowed here",
+    SAFE_MODE_UNSAFE_LIBS = "the debug library cannot be opened by a safe constructor (Lua::new_with): use Lua::new_trusted",
 
     // --- Loading bytecode ---------------------------------------------------------------
     /// Chunk name, "incompatible" or "malformed", whose bytecode (or nothing).

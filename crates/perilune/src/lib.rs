@@ -8,7 +8,7 @@
 //! use perilune::{Lua, Result};
 //!
 //! fn main() -> Result<()> {
-//!     let lua = Lua::new(); // the safe libraries: no io, os, debug or package
+//!     let lua = Lua::new(); // mlua's safe set: all but debug (a sandbox: create_sandbox)
 //!     lua.set_memory_limit(16 * 1024 * 1024)?; // over it: a catchable "not enough memory"
 //!
 //!     let add = lua.create_function(|_, (a, b): (i64, i64)| Ok(a + b))?;

@@ -23,12 +23,21 @@ fn globals_and_eval() {
 
 #[test]
 fn safe_libraries_only() {
+    // `Lua::new` opens mlua's safe set: everything but `debug` (issue 20).
     let lua = Lua::new();
-    for name in ["io", "os", "debug", "package", "dofile", "loadfile"] {
+    let v: Value = lua.globals().get("debug").unwrap();
+    assert!(v.is_nil(), "debug should be absent");
+    for name in ["io", "os", "package", "dofile", "loadfile", "coroutine"] {
         let v: Value = lua.globals().get(name).unwrap();
+        assert!(!v.is_nil(), "{name} should be present");
+    }
+    // The libraries that stay inside the state, by their own name.
+    let isolated = Lua::new_with(perilune::StdLib::ISOLATED, perilune::LuaOptions::new()).unwrap();
+    for name in ["io", "os", "debug", "package", "dofile", "loadfile"] {
+        let v: Value = isolated.globals().get(name).unwrap();
         assert!(v.is_nil(), "{name} should be absent");
     }
-    assert!(lua.globals().get::<Table>("coroutine").is_ok());
+    assert!(isolated.globals().get::<Table>("coroutine").is_ok());
     let full = Lua::new_trusted(perilune::StdLib::ALL, perilune::LuaOptions::new()).unwrap();
     assert!(full.globals().get::<Function>("dofile").is_ok());
     assert!(Lua::new_with(perilune::StdLib::DEBUG, perilune::LuaOptions::new()).is_err());

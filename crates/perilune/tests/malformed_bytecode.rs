@@ -50,9 +50,9 @@ fn isolated(name: &str, limit: Duration, body: impl FnOnce()) {
     );
 }
 
-/// A trusted state (binary chunks allowed) with the safe libraries.
+/// A trusted state (binary chunks allowed) with the libraries that stay inside it.
 fn trusted() -> Lua {
-    Lua::new_trusted(StdLib::ALL_SAFE, LuaOptions::new()).unwrap()
+    Lua::new_trusted(StdLib::ISOLATED, LuaOptions::new()).unwrap()
 }
 
 /// `string.dump` of `src` compiled as a chunk.

@@ -4,9 +4,13 @@
 //! (`crates/perilune/src/stdlib/mod.rs`); this pins down that every selection still
 //! opens exactly what it did and that every function keeps the id `tostring` shows.
 //!
-//! `PERILUNE_BLESS=1` rewrites the expected file.
+//! What a sandbox exposes by name is pinned the same way, in
+//! `tests/stdlib/sandbox.expected`: its lists are derived from the library table's
+//! `sandbox` column (`lua/sandbox.rs`), and this shows what they give.
+//!
+//! `PERILUNE_BLESS=1` rewrites the expected files.
 
-use perilune::{Lua, LuaOptions, StdLib};
+use perilune::{Lua, LuaOptions, StdLib, Table};
 
 /// Collects `path type tostring` for everything reachable from the globals through
 /// plain tables (each table once), the string metatable, the names in
@@ -64,6 +68,9 @@ fn selections() -> Vec<(&'static str, StdLib)> {
         ("BASE_FILES", StdLib::BASE_FILES),
         ("JIT|PACKAGE", StdLib::JIT | StdLib::PACKAGE),
         ("STRING|PACKAGE|DEBUG", StdLib::STRING | StdLib::PACKAGE | StdLib::DEBUG),
+        ("OS_TIME", StdLib::OS_TIME),
+        ("ISOLATED|OS_TIME", StdLib::ISOLATED | StdLib::OS_TIME),
+        ("ISOLATED", StdLib::ISOLATED),
         ("ALL_SAFE", StdLib::ALL_SAFE),
         ("ALL_TRUSTED", StdLib::ALL_TRUSTED),
     ]
@@ -104,9 +111,17 @@ fn every_selection_opens_what_it_did() {
             text.push('\n');
         }
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stdlib/fields.expected");
+    check_expected("fields.expected", &text);
+}
+
+/// Compares `text` with the file `tests/stdlib/<name>`, or writes it with
+/// `PERILUNE_BLESS=1`.
+fn check_expected(name: &str, text: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/stdlib")
+        .join(name);
     if std::env::var_os("PERILUNE_BLESS").is_some() {
-        std::fs::write(&path, &text).expect("write expected");
+        std::fs::write(&path, text).expect("write expected");
         return;
     }
     let expected = std::fs::read_to_string(&path).expect("read expected");
@@ -121,6 +136,75 @@ fn every_selection_opens_what_it_did() {
                     .map(|l| format!("+ {l}")),
             )
             .collect();
-        panic!("library fields changed:\n{}", diff.join("\n"));
+        panic!("{name} changed:\n{}", diff.join("\n"));
     }
+}
+
+/// Lists what a sandbox `env` exposes by name: its own fields, the hidden base table
+/// behind its metatable, each library proxy's hidden copy, the sandbox's
+/// `string.buffer` and what method syntax on a string finds there. Each line:
+/// `path type [builtin#N] [host]`, `host` when the value is the host's own value at
+/// the same path (shared), so a function the sandbox replaces shows without it.
+const SANDBOX_LISTER: &str = r#"
+local env, G, by_method = ...
+local out = {}
+local function stable(v)
+  local s = tostring(v)
+  local i = s:find("builtin#", 1, true)
+  return i and (" " .. s:sub(i)) or ""
+end
+local function walk(prefix, t, host)
+  for k, v in pairs(t) do
+    local line = prefix .. tostring(k) .. " " .. type(v)
+    if type(v) == "function" then line = line .. stable(v) end
+    if type(host) == "table" and rawequal(rawget(host, k), v) then line = line .. " host" end
+    out[#out + 1] = line
+  end
+end
+walk("", env, G)
+walk("", debug.getmetatable(env).__index, G)
+for k, v in pairs(env) do
+  if type(v) == "table" and k ~= "_G" then
+    walk(k .. ".", debug.getmetatable(v).__index, G[k])
+  end
+end
+walk("(''):", by_method, G.string)
+local buf = env.require("string.buffer")
+walk("require'string.buffer'.", buf, nil)
+return out
+"#;
+
+fn sandbox_listing() -> Vec<String> {
+    let lua = Lua::new_trusted(StdLib::ALL, LuaOptions::new().ignore_env_vars(true)).expect("state");
+    let env = lua.create_sandbox().expect("sandbox");
+    // What `("")[k]` finds in a sandbox for each field of the host's `string` (in a
+    // second sandbox, given the names by the host, so the listed one stays as made).
+    let other = lua.create_sandbox().expect("sandbox");
+    let names: Table = lua
+        .load("local t = {} for k in pairs(string) do t[#t + 1] = k end return t")
+        .eval()
+        .expect("names");
+    other.set("names", names).expect("set");
+    let by_method: Table = lua
+        .load("local t = {} for _, k in ipairs(names) do t[k] = (''):rep(0)[k] end return t")
+        .set_environment(other)
+        .eval()
+        .expect("string methods in a sandbox");
+    let t: Table = lua
+        .load(SANDBOX_LISTER)
+        .call((env, lua.globals(), by_method))
+        .expect("lister");
+    let mut out: Vec<String> = t.sequence_values::<String>().map(|s| s.expect("line")).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_sandbox_exposes_what_it_did() {
+    let mut text = String::new();
+    for line in sandbox_listing() {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    check_expected("sandbox.expected", &text);
 }

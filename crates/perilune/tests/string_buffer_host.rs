@@ -7,7 +7,7 @@
 use perilune::{Error, Lua, LuaOptions, StdLib};
 
 fn trusted() -> Lua {
-    Lua::new_trusted(StdLib::ALL_SAFE | StdLib::PACKAGE, LuaOptions::new()).expect("state")
+    Lua::new_trusted(StdLib::ISOLATED | StdLib::PACKAGE, LuaOptions::new()).expect("state")
 }
 
 /// The Lua predicate "is this one of the decoder's errors" shared with the

@@ -76,19 +76,39 @@ pub(crate) const BUDGET_REASON: &str = crate::errmsg::BUDGET_EXHAUSTED;
 
 /// Which standard libraries to open. Combine with `|`.
 ///
+/// The names and groups are mlua's, so a host ported from mlua opens what it opened
+/// there: [`StdLib::ALL_SAFE`] is every library but `debug` (and, once Perilune has
+/// it, `ffi`), and is what [`Lua::new`] opens, `io`, `os` and `package` included.
+/// What each selection opens:
+///
+/// | selection | opens |
+/// |---|---|
+/// | (always) | the base library without `dofile`/`loadfile` |
+/// | `COROUTINE` | `coroutine` |
+/// | `TABLE` | `table` |
+/// | `STRING` | `string` (with `string.buffer` for `require` when `PACKAGE` is open) |
+/// | `MATH` | `math` |
+/// | `BIT` | LuaJIT's `bit` |
+/// | `JIT` | LuaJIT's `jit` (`jit.opt`, and `jit.util`/`jit.profile` for `require`) |
+/// | `IO` | `io` and file methods |
+/// | `OS_TIME` | `os.clock`, `os.date`, `os.difftime`, `os.time` only |
+/// | `OS` | all of `os` (`OS_TIME` and `execute`, `exit`, `getenv`, `remove`, `rename`, `setlocale`, `tmpname`) |
+/// | `PACKAGE` | `package`, `require`, `module` (Lua modules: no native code until Perilune has a C API) |
+/// | `BASE_FILES` | `dofile`, `loadfile` in the base library |
+/// | `DEBUG` | `debug` (only [`Lua::new_trusted`] opens it) |
+/// | `ISOLATED` | `COROUTINE`, `TABLE`, `STRING`, `MATH`, `BIT`, `JIT`: nothing that reaches outside the state |
+/// | `ALL_SAFE` | everything but `DEBUG` |
+/// | `ALL` | everything |
+///
+/// None of these is a sandbox: `io`, `os`, `package` and `dofile` give a script
+/// the powers of the process. Untrusted code runs in [`Lua::create_sandbox`], whose
+/// own, stricter set does not depend on the selection (it shares only what the
+/// selection opened of the isolated libraries).
+///
 /// Only libraries Perilune implements are opened; asking for one it does not have
-/// yet is not an error (it is simply absent).
-///
-/// The libraries fall in two groups:
-/// - *safe* ([`StdLib::ALL_SAFE`]): they cannot reach outside the state; any script
-///   may have them ([`Lua::new`], [`Lua::new_with`]);
-/// - *trusted* (`io`, `os`, `package`, `debug`, base's `dofile`/`loadfile`): they reach
-///   files, processes, the environment and the state's internals, so they are only
-///   for scripts the host trusts ([`Lua::new_trusted`]); they cannot break the host's
-///   memory safety.
-///
-/// LuaJIT's `ffi`, with which scripts could corrupt memory, is not implemented and
-/// has no bit: it will come with its own bit and an `unsafe` constructor.
+/// yet is not an error (it is simply absent). LuaJIT's `ffi`, with which scripts
+/// could corrupt memory, is not implemented and has no bit: it will come with its
+/// own bit and an `unsafe` constructor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StdLib(u32);
 
@@ -97,37 +117,63 @@ impl StdLib {
     pub const COROUTINE: StdLib = StdLib(1);
     /// `table`.
     pub const TABLE: StdLib = StdLib(1 << 1);
-    /// `io` (trusted).
+    /// `io` (reaches files and processes).
     pub const IO: StdLib = StdLib(1 << 2);
-    /// `os` (trusted).
-    pub const OS: StdLib = StdLib(1 << 3);
+    /// All of `os` (reaches files, processes and the environment): `OS_TIME` and
+    /// the rest.
+    pub const OS: StdLib = StdLib(StdLib::OS_REST.0 | StdLib::OS_TIME.0);
     /// `string`.
     pub const STRING: StdLib = StdLib(1 << 4);
-    /// `math`.
-    pub const MATH: StdLib = StdLib(1 << 5);
-    /// `package` (trusted: it loads files; Perilune never loads native code).
-    pub const PACKAGE: StdLib = StdLib(1 << 6);
     /// LuaJIT's `bit`.
-    pub const BIT: StdLib = StdLib(1 << 7);
+    pub const BIT: StdLib = StdLib(1 << 6);
+    /// `math`.
+    pub const MATH: StdLib = StdLib(1 << 7);
+    /// `package` (loads Lua files; no native code until Perilune has a C API).
+    pub const PACKAGE: StdLib = StdLib(1 << 8);
     /// LuaJIT's `jit`.
-    pub const JIT: StdLib = StdLib(1 << 8);
-    /// `debug` (trusted).
-    pub const DEBUG: StdLib = StdLib(1 << 10);
-    /// `dofile`, `loadfile` in the base library (trusted: they read files).
-    pub const BASE_FILES: StdLib = StdLib(1 << 11);
-    /// No library but the (safe) base library.
+    pub const JIT: StdLib = StdLib(1 << 11);
+    /// `dofile`, `loadfile` in the base library (they read files). Perilune's own
+    /// bit: in mlua the base library always has them.
+    pub const BASE_FILES: StdLib = StdLib(1 << 12);
+    /// The clock and the calendar only: `os.clock`, `os.date`, `os.difftime`,
+    /// `os.time`, without `execute`, `exit`, `getenv`, `remove`, `rename`,
+    /// `setlocale` and `tmpname` (Perilune's own).
+    ///
+    /// ```
+    /// use perilune::{Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_with(StdLib::ISOLATED | StdLib::OS_TIME, LuaOptions::new())?;
+    /// assert!(lua.load("return os.time() > 0 and os.execute == nil").eval::<bool>()?);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub const OS_TIME: StdLib = StdLib(1 << 13);
+    /// `debug`: it reaches around every encapsulation a script relies on (locals,
+    /// upvalues, metatables, the registry, sandboxes), so the safe constructors
+    /// refuse it; [`Lua::new_trusted`] opens it.
+    pub const DEBUG: StdLib = StdLib(1 << 31);
+    /// No library but the base library.
     pub const NONE: StdLib = StdLib(0);
-    /// Every library that cannot reach outside the Lua state.
-    pub const ALL_SAFE: StdLib = StdLib(1 | (1 << 1) | (1 << 4) | (1 << 5) | (1 << 7) | (1 << 8));
-    /// Every library: what the `perilune` command opens (`package` opens last, so
-    /// that `package.loaded` lists the others).
-    pub const ALL_TRUSTED: StdLib = StdLib(u32::MAX);
-    /// Everything (the same as [`StdLib::ALL_TRUSTED`]; mlua's name).
+    /// Every library that cannot reach outside the Lua state: `coroutine`, `table`,
+    /// `string`, `math`, `bit`, `jit` (Perilune's own; what `ALL_SAFE` was before
+    /// it took mlua's meaning). Still not a sandbox: scripts share the globals.
+    pub const ISOLATED: StdLib = StdLib(
+        StdLib::COROUTINE.0 | StdLib::TABLE.0 | StdLib::STRING.0 | StdLib::MATH.0 | StdLib::BIT.0 | StdLib::JIT.0,
+    );
+    /// mlua's safe set: everything but `debug` (and the coming `ffi`); what
+    /// [`Lua::new`] opens.
+    pub const ALL_SAFE: StdLib = StdLib((1 << 30) - 1);
+    /// Every library.
     pub const ALL: StdLib = StdLib(u32::MAX);
-    /// Libraries that reach outside the state.
-    const TRUSTED: StdLib = StdLib((1 << 2) | (1 << 3) | (1 << 6) | (1 << 10) | (1 << 11));
+    /// Every library (the same as [`StdLib::ALL`]): what the `perilune` command opens.
+    pub const ALL_TRUSTED: StdLib = StdLib::ALL;
+    /// The part of `os` beyond `OS_TIME`; no public name, so that it never opens
+    /// without the clock.
+    const OS_REST: StdLib = StdLib(1 << 3);
+    /// What the safe constructors refuse: `debug`, and bit 30, kept for `ffi` (as
+    /// in mlua).
+    const UNSAFE: StdLib = StdLib(StdLib::DEBUG.0 | (1 << 30));
 
-    /// Are all libraries of `other` in `self`?
+    /// Are all libraries of `other` in `self`? (mlua's `contains` asks whether any
+    /// is: the same for single libraries.)
     pub fn contains(self, other: StdLib) -> bool {
         self.0 & other.0 == other.0
     }
@@ -143,7 +189,8 @@ impl StdLib {
             Lib::Math => StdLib::MATH,
             Lib::Bit => StdLib::BIT,
             Lib::Io => StdLib::IO,
-            Lib::Os => StdLib::OS,
+            Lib::OsTime => StdLib::OS_TIME,
+            Lib::Os => StdLib::OS_REST,
             Lib::Debug => StdLib::DEBUG,
             Lib::Jit => StdLib::JIT,
             Lib::Package => StdLib::PACKAGE,
@@ -470,16 +517,29 @@ impl Lua {
         })
     }
 
-    /// A state with the safe standard libraries ([`StdLib::ALL_SAFE`]): the base
-    /// library without `dofile`/`loadfile`, `coroutine`, `string`, `table`, `math`,
-    /// `bit` (those Perilune has). No `io`, `os`, `debug` or `package`.
+    /// A state with mlua's safe set of standard libraries ([`StdLib::ALL_SAFE`]):
+    /// every library but `debug`, so `io`, `os`, `package`, `dofile` and
+    /// `loadfile` included, as `mlua::Lua::new` opens them. Binary chunks are
+    /// refused (docs/embedding.md, "Bytecode").
+    ///
+    /// **This is not a sandbox.** "Safe" means, as in mlua, that no script can
+    /// break the host's memory safety or reach the state's internals; it can still
+    /// read and write files, run programs and end the process. To run code you do
+    /// not trust, give each script an environment from [`Lua::create_sandbox`] (its
+    /// own, stricter set of functions, whatever the state opened), or open fewer
+    /// libraries with [`Lua::new_with`] (e.g. [`StdLib::ISOLATED`], or with
+    /// [`StdLib::OS_TIME`] for the clock and the calendar only).
     ///
     /// Aborts the process (as Rust does on allocation failure) if the system
     /// allocator cannot provide the few kilobytes a state needs.
     ///
     /// ```
     /// let lua = perilune::Lua::new();
-    /// assert!(lua.load("return io").eval::<Option<perilune::Table>>()?.is_none());
+    /// assert!(lua.load("return os.time() > 0 and io ~= nil").eval::<bool>()?);
+    /// assert!(lua.load("return debug").eval::<Option<perilune::Table>>()?.is_none());
+    /// // Untrusted code: a sandbox, which has neither `io` nor `os`.
+    /// let env = lua.create_sandbox()?;
+    /// assert!(lua.load("return os == nil and io == nil").set_environment(env).eval::<bool>()?);
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new() -> Lua {
@@ -489,43 +549,94 @@ impl Lua {
         }
     }
 
-    /// A state with the given libraries; fails if one that reaches outside the state
-    /// (`io`, `os`, `debug`, `package`, base's file functions) is asked for.
+    /// A state with the given libraries, as `mlua::Lua::new_with`: fails if `debug`
+    /// (one of the libraries [`StdLib::ALL_SAFE`] leaves out) is asked for; use
+    /// [`Lua::new_trusted`] for it. Binary chunks are refused. Fails with
+    /// [`Error::MemoryError`] if the memory limit of `options` is too small for the
+    /// libraries.
     ///
     /// ```
     /// use perilune::{Lua, LuaOptions, StdLib};
-    /// let lua = Lua::new_with(StdLib::COROUTINE, LuaOptions::new())?;
-    /// assert!(Lua::new_with(StdLib::IO, LuaOptions::new()).is_err());
+    /// let lua = Lua::new_with(StdLib::COROUTINE | StdLib::OS_TIME, LuaOptions::new())?;
+    /// assert!(lua.load("return os.clock() >= 0 and os.remove == nil").eval::<bool>()?);
+    /// assert!(Lua::new_with(StdLib::IO | StdLib::PACKAGE, LuaOptions::new()).is_ok());
+    /// assert!(Lua::new_with(StdLib::DEBUG, LuaOptions::new()).is_err());
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_with(libs: StdLib, options: LuaOptions) -> Result<Lua> {
-        if libs.intersects(StdLib::TRUSTED) {
-            return Err(Error::RuntimeError(crate::errmsg::SAFE_MODE_UNSAFE_LIBS.into()));
-        }
+        refuse_unsafe(libs)?;
         Lua::create(None, libs, options, false)
     }
 
-    /// A state for scripts the host trusts: any libraries, including those
-    /// that reach outside the state (`io`, `os`, `package`, `debug`, `dofile` and
-    /// `loadfile`). This is how the `perilune` command creates its state
-    /// (`Lua::new_trusted(StdLib::ALL_TRUSTED, ...)`). None of these libraries can
-    /// break the host's memory safety (the values the API's handles hold are out of
-    /// every script's reach, `debug.getregistry` included); they give scripts the
-    /// powers of the process. Fails with [`Error::MemoryError`] if the memory limit
-    /// of `options` is too small for the libraries.
+    /// A state for scripts the host trusts: any libraries, `debug` included, and
+    /// binary chunks (verified before they run). This is how the `perilune` command
+    /// creates its state (`Lua::new_trusted(StdLib::ALL, ...)`). None of these
+    /// libraries can break the host's memory safety (the values the API's handles
+    /// hold are out of every script's reach, `debug.getregistry` included), which is
+    /// why this constructor is safe where mlua's `unsafe_new_with` is not; they give
+    /// scripts the powers of the process and a look inside every function. Fails
+    /// with [`Error::MemoryError`] if the memory limit of `options` is too small for
+    /// the libraries.
     ///
     /// ```
     /// use perilune::{Lua, LuaOptions, StdLib};
-    /// let lua = Lua::new_trusted(StdLib::ALL_TRUSTED, LuaOptions::new())?;
-    /// assert!(lua.load("return dofile").eval::<Option<perilune::Function>>()?.is_some());
+    /// let lua = Lua::new_trusted(StdLib::ALL, LuaOptions::new())?;
+    /// assert!(lua.load("return debug.traceback ~= nil").eval::<bool>()?);
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_trusted(libs: StdLib, options: LuaOptions) -> Result<Lua> {
         Lua::create(None, libs, options, true)
     }
 
+    /// mlua's `unsafe_new`: [`Lua::unsafe_new_with`] with every library
+    /// ([`StdLib::ALL`]).
+    ///
+    /// # Safety
+    ///
+    /// Nothing Perilune has today needs it: this is [`Lua::new_trusted`] under
+    /// mlua's name, so that a host ported from mlua compiles unchanged. The
+    /// `unsafe` is kept for LuaJIT's `ffi`, which, once implemented, lets scripts
+    /// corrupt memory: the caller then promises to trust the scripts as native code.
+    ///
+    /// ```
+    /// let lua = unsafe { perilune::Lua::unsafe_new() };
+    /// assert!(lua.load("return debug ~= nil").eval::<bool>()?);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub unsafe fn unsafe_new() -> Lua {
+        // SAFETY: the caller's promise is passed on unchanged.
+        unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new()) }
+    }
+
+    /// mlua's `unsafe_new_with`: the state [`Lua::new_trusted`] makes, returned
+    /// without a `Result` as mlua does. A memory limit in `options` too small for
+    /// the libraries is set after they open instead of failing (every allocation
+    /// then fails with [`Error::MemoryError`] until the host raises the limit);
+    /// the process aborts, as [`Lua::new`] does, only if the system allocator
+    /// cannot provide the state.
+    ///
+    /// # Safety
+    ///
+    /// As [`Lua::unsafe_new`]: none needed today; kept for the coming `ffi`.
+    pub unsafe fn unsafe_new_with(libs: StdLib, options: LuaOptions) -> Lua {
+        let limit = options.memory_limit;
+        let lua = Lua::new_trusted(libs, options.clone()).or_else(|e| match e {
+            Error::MemoryError(_) if limit != 0 => {
+                let lua = Lua::new_trusted(libs, options.memory_limit(0))?;
+                lua.set_memory_limit(limit)?;
+                Ok(lua)
+            }
+            e => Err(e),
+        });
+        match lua {
+            Ok(lua) => lua,
+            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<State>()),
+        }
+    }
+
     /// A state whose every allocation goes through `allocator` (the analogue of
-    /// `lua_newstate` with a `lua_Alloc`), with the given safe libraries. Fails with
+    /// `lua_newstate` with a `lua_Alloc`), with the given libraries (refused as by
+    /// [`Lua::new_with`]: `debug` is not among them). Fails with
     /// [`Error::MemoryError`] if the allocator refuses what the state needs to start.
     /// A panic inside the allocator is caught and treated as a refusal.
     ///
@@ -537,9 +648,7 @@ impl Lua {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn new_with_allocator(allocator: Box<dyn Allocator>, libs: StdLib) -> Result<Lua> {
-        if libs.intersects(StdLib::TRUSTED) {
-            return Err(Error::RuntimeError(crate::errmsg::SAFE_MODE_UNSAFE_LIBS.into()));
-        }
+        refuse_unsafe(libs)?;
         Lua::create(
             Some(Box::new(CatchUnwindAllocator(allocator))),
             libs,
@@ -1222,6 +1331,15 @@ impl PartialEq for LuaRef {
     }
 }
 
+/// The safe constructors' refusal of `debug` (mlua's `SafetyError`; here a
+/// `RuntimeError`, the API having no variant of its own for it).
+fn refuse_unsafe(libs: StdLib) -> Result<()> {
+    if libs.intersects(StdLib::UNSAFE) {
+        return Err(Error::RuntimeError(crate::errmsg::SAFE_MODE_UNSAFE_LIBS.into()));
+    }
+    Ok(())
+}
+
 /// Open the requested libraries on a fresh state.
 fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
     crate::stdlib::base::open(st)?;
@@ -1230,7 +1348,7 @@ fn open_libs(st: &mut State, libs: StdLib) -> LResult<()> {
             st.set_global(name, Raw::NIL)?;
         }
     }
-    for (lib, open) in crate::stdlib::LIBRARIES {
+    for (lib, _, open) in crate::stdlib::LIBRARIES {
         if libs.intersects(StdLib::of_lib(lib)) {
             open(st)?;
         }

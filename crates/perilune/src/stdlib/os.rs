@@ -1,6 +1,11 @@
 //! The `os` library, as LuaJIT 2.1 ships it (Lua 5.1 semantics): `clock date
 //! difftime execute exit getenv remove rename setlocale time tmpname`.
 //!
+//! It opens in two parts (rows `Lib::OsTime` and `Lib::Os` of `LIB_FUNCS`): the
+//! clock and the calendar (`clock date difftime time`, `StdLib::OS_TIME`, for hosts
+//! that want only those) and the rest, which reaches files, processes, the
+//! environment and the locale (all of `StdLib::OS`).
+//!
 //! Time functions use the C library through the `libc` crate, the standard way to
 //! reach the platform's time zone database and `strftime`: `clock` is
 //! `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)` (process CPU time, what glibc's
@@ -25,21 +30,34 @@ use std::ffi::CString;
 
 use super::io::{create_temp, flush_all, push_error};
 use crate::buf::Buf;
+use crate::object::GcRef;
+use crate::table::GcTable;
 use crate::value::Value;
 use crate::vm::error::LResult;
 use crate::vm::state::State;
 
-/// Register `os` in the globals.
+/// Open all of `os`: its clock and calendar part ([`open_time`]) first, then the rest
+/// into the same table.
 pub fn open(st: &mut State) -> LResult<()> {
-    open_lib(st)
+    let t = os_table(st)?;
+    super::open_funcs(st, super::Lib::Os, t)
 }
 
-fn open_lib(st: &mut State) -> LResult<()> {
+/// Open `os.clock`, `date`, `difftime` and `time` (`StdLib::OS_TIME`): the part of
+/// `os` that only reads the clock and the calendar.
+pub fn open_time(st: &mut State) -> LResult<()> {
+    let t = os_table(st)?;
+    super::open_funcs(st, super::Lib::OsTime, t)
+}
+
+/// The global `os` table, made if there is none yet.
+fn os_table(st: &mut State) -> LResult<GcRef<GcTable>> {
+    if let Some(t) = st.get_global("os")?.as_table() {
+        return Ok(t);
+    }
     let t = st.new_table(0, 12)?;
-    let g = st.globals;
-    let k = st.str_value(b"os")?;
-    st.table_set(g, k, Value::table(t))?;
-    super::open_funcs(st, super::Lib::Os, t)
+    st.set_global("os", Value::table(t))?;
+    Ok(t)
 }
 
 fn path_of(name: &[u8]) -> &std::path::Path {
