@@ -644,6 +644,41 @@ fn a_huge_value_under_a_small_limit_is_a_memory_error() {
     assert_eq!(lua.load("return 40 + 2").eval::<i32>().unwrap(), 42);
 }
 
+#[test]
+fn lua_values_serialize_directly() {
+    let lua = Lua::new();
+    let text = r#"{"a":[1,2.5,"x",null,[],{}],"b":{"c":true},"big":9223372036854775808}"#;
+    let input: serde_json::Value = serde_json::from_str(text).unwrap();
+    let v = lua.to_value(&input).unwrap();
+    // Value, Table and LuaString are Serialize: straight to JSON, no serde_json::Value.
+    let out = serde_json::to_string(&v).unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), input);
+    let Value::Table(t) = &v else { panic!("not a table") };
+    let b: Table = t.get("b").unwrap();
+    assert_eq!(serde_json::to_string(&b).unwrap(), r#"{"c":true}"#);
+    assert_eq!(
+        serde_json::to_string(&lua.create_string("é").unwrap()).unwrap(),
+        "\"é\""
+    );
+    // The same refusals as from_value, in the serializer's error.
+    for (src, want) in [
+        ("local t = {}; t[1] = t; return t", "recursive table detected"),
+        ("return {f = print}", "unsupported value type 'function'"),
+    ] {
+        let v: Value = lua.load(src).eval().unwrap();
+        let err = serde_json::to_string(&v).unwrap_err().to_string();
+        assert!(err.contains(want), "{src}: {err}");
+    }
+    // A mixed table is a map; serde_json writes its number keys as strings.
+    let v: Value = lua.load("return {1, 2, x = 3}").eval().unwrap();
+    let j: serde_json::Value = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+    assert_eq!(j, serde_json::json!({"1": 1, "2": 2, "x": 3}));
+    let err = serde_json::to_string(&nested_lua(&lua, 100_000))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "too deeply nested (more than 100 levels)");
+}
+
 /// A value whose `Serialize` claims `usize::MAX` elements and entries.
 struct Liar;
 

@@ -9,7 +9,8 @@
 //!
 //! Lua → Rust ([`LuaSerdeExt::from_value`]): a table is a sequence when it has the
 //! array metatable or its keys are exactly `1..n`, else a map; strings that are not
-//! UTF-8 are bytes; `nil` and `null` are none/unit.
+//! UTF-8 are bytes; `nil` and `null` are none/unit. The same walk makes [`Value`],
+//! [`Table`] and [`LuaString`] `Serialize` (straight to JSON, say).
 //!
 //! Invariants: both directions only use the safe API's handles, so every table made
 //! or read stays rooted while it is converted and every allocation is counted (a
@@ -33,6 +34,7 @@ use crate::vm::state::State;
 
 use super::error::{Error, Result};
 use super::state::{protect, Lua, LuaRaw, LuaRef};
+use super::string::LuaString;
 use super::table::Table;
 use super::value::{IntoLua, LightUserData, Value};
 
@@ -932,20 +934,39 @@ impl<'lua> Deserializer<'lua> {
 
     fn map<'de, V: de::Visitor<'de>>(&self, t: Table<'lua>, visitor: V) -> Result<V::Value> {
         let _entered = Entered::new(&t, &self.visited)?;
-        let pairs = if self.options.sort_keys {
+        let mut access = MapAccess {
+            de: self,
+            pairs: self.pairs(&t)?,
+            value: None,
+        };
+        visitor.visit_map(&mut access)
+    }
+
+    /// The table's entries, sorted if the options say so.
+    fn pairs(&self, t: &Table<'lua>) -> Result<Pairs<'lua>> {
+        Ok(if self.options.sort_keys {
             let mut v = t.pairs::<Value, Value>().collect::<Result<Vec<_>>>()?;
             // Reversed: entries are popped from the end.
             v.sort_by(|(a, _), (b, _)| key_order(b, a));
             Pairs::Sorted(v)
         } else {
             Pairs::Next(t.pairs())
-        };
-        let mut access = MapAccess {
-            de: self,
-            pairs,
-            value: None,
-        };
-        visitor.visit_map(&mut access)
+        })
+    }
+
+    /// The table's length if it reads as a sequence where the target type does not
+    /// say (see the module documentation), `None` if it reads as a map.
+    fn sequence_len(&self, t: &Table<'lua>) -> Result<Option<usize>> {
+        let s = shape(t)?;
+        Ok(
+            if s.array_mt || (s.len > 0 && s.in_sequence == s.len && s.entries == s.len) {
+                Some(s.len)
+            } else if s.entries == 0 && self.options.encode_empty_tables_as_array {
+                Some(0)
+            } else {
+                None
+            },
+        )
     }
 
     fn table_or_error<'de, V: de::Visitor<'de>>(&self, visitor: &V) -> Result<Table<'lua>> {
@@ -1001,6 +1022,11 @@ const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 const TWO_POW_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
 const TWO_POW_128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
 
+/// A whole number in `[2^63, 2^64)` as the `u64` it is.
+fn beyond_i64(n: f64) -> Option<u64> {
+    (n.fract() == 0.0 && (TWO_POW_63..TWO_POW_64).contains(&n)).then_some(n as u64)
+}
+
 impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
     type Error = Error;
 
@@ -1009,25 +1035,18 @@ impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
             Value::Nil => visitor.visit_unit(),
             Value::Boolean(b) => visitor.visit_bool(*b),
             Value::Integer(i) => visitor.visit_i64(*i),
-            Value::Number(n) if n.fract() == 0.0 && (TWO_POW_63..TWO_POW_64).contains(n) => {
-                visitor.visit_u64(*n as u64)
-            }
-            Value::Number(n) => visitor.visit_f64(*n),
+            Value::Number(n) => match beyond_i64(*n) {
+                Some(u) => visitor.visit_u64(u),
+                None => visitor.visit_f64(*n),
+            },
             Value::String(s) => match s.to_str() {
                 Ok(text) => visitor.visit_str(text),
                 Err(_) => visitor.visit_bytes(s.as_bytes()),
             },
-            Value::Table(t) => {
-                let s = shape(t)?;
-                let t = t.clone();
-                if s.array_mt || (s.len > 0 && s.in_sequence == s.len && s.entries == s.len) {
-                    self.seq(t, s.len, visitor)
-                } else if s.entries == 0 && self.options.encode_empty_tables_as_array {
-                    self.seq(t, 0, visitor)
-                } else {
-                    self.map(t, visitor)
-                }
-            }
+            Value::Table(t) => match self.sequence_len(t)? {
+                Some(len) => self.seq(t.clone(), len, visitor),
+                None => self.map(t.clone(), visitor),
+            },
             v if is_null(v) => visitor.visit_none(),
             _ if self.options.deny_unsupported_types => Err(self.unsupported()),
             _ => visitor.visit_unit(),
@@ -1289,5 +1308,122 @@ impl<'de> de::VariantAccess<'de> for VariantAccess<'_, '_> {
 
     fn struct_variant<V: de::Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
         de::Deserializer::deserialize_map(self.content("struct variant")?, visitor)
+    }
+}
+
+// --- Lua values as serde data (`Serialize`) ----------------------------------------------
+
+/// A Lua value is serde data, read as [`LuaSerdeExt::from_value`] reads it with the
+/// default [`DeserializeOptions`]: `serde_json::to_string(&value)` writes it as JSON
+/// directly (mlua's `impl Serialize for Value`).
+///
+/// ```
+/// use perilune::{Lua, Value};
+///
+/// let lua = Lua::new();
+/// let v: Value = lua.load("return {list = {1, 2.5, 'three'}, empty = {}}").eval()?;
+/// let json = serde_json::to_string(&v).map_err(perilune::Error::external)?;
+/// assert!(json == r#"{"list":[1,2.5,"three"],"empty":{}}"# || json == r#"{"empty":{},"list":[1,2.5,"three"]}"#);
+/// let f: Value = lua.load("return print").eval()?;
+/// assert!(serde_json::to_string(&f).is_err());
+/// # Ok::<(), perilune::Error>(())
+/// ```
+impl Serialize for Value<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        Deserializer {
+            value: self.clone(),
+            options: DeserializeOptions::new(),
+            depth: 0,
+            visited: Rc::default(),
+        }
+        .serialize(s)
+    }
+}
+
+/// A table is serde data as the [`Value`] holding it is.
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// let t: perilune::Table = lua.load("return {1, 2, 3}").eval()?;
+/// assert_eq!(serde_json::to_string(&t).map_err(perilune::Error::external)?, "[1,2,3]");
+/// # Ok::<(), perilune::Error>(())
+/// ```
+impl Serialize for Table<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        Value::Table(self.clone()).serialize(s)
+    }
+}
+
+/// A string is serde data: text if it is UTF-8, else bytes.
+///
+/// ```
+/// let lua = perilune::Lua::new();
+/// let s = lua.create_string("moon")?;
+/// assert_eq!(serde_json::to_string(&s).map_err(perilune::Error::external)?, r#""moon""#);
+/// # Ok::<(), perilune::Error>(())
+/// ```
+impl Serialize for LuaString<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.to_str() {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.serialize_bytes(self.as_bytes()),
+        }
+    }
+}
+
+/// A Perilune error inside another serializer: its message (without the
+/// "deserialize error: " prefix when it is one of this module's).
+fn foreign<E: ser::Error>(e: Error) -> E {
+    match e {
+        Error::DeserializeError(m) => E::custom(m),
+        e => E::custom(e),
+    }
+}
+
+/// The walk of [`Deserializer`] in the other direction: the value it reads, fed to
+/// a serde serializer.
+impl Serialize for Deserializer<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match &self.value {
+            Value::Nil => s.serialize_unit(),
+            Value::Boolean(b) => s.serialize_bool(*b),
+            Value::Integer(i) => s.serialize_i64(*i),
+            Value::Number(n) => match beyond_i64(*n) {
+                Some(u) => s.serialize_u64(u),
+                None => s.serialize_f64(*n),
+            },
+            Value::String(text) => text.serialize(s),
+            Value::Table(t) => {
+                let _entered = Entered::new(t, &self.visited).map_err(foreign)?;
+                match self.sequence_len(t).map_err(foreign)? {
+                    Some(len) => {
+                        let mut seq = s.serialize_seq(Some(len))?;
+                        for i in 1..=len {
+                            let v: Value = t.raw_get(i as i64).map_err(foreign)?;
+                            if !self.skip(&v).map_err(foreign)? {
+                                seq.serialize_element(&self.child(v).map_err(foreign)?)?;
+                            }
+                        }
+                        seq.end()
+                    }
+                    None => {
+                        let mut map = s.serialize_map(None)?;
+                        for kv in self.pairs(t).map_err(foreign)? {
+                            let (k, v) = kv.map_err(foreign)?;
+                            if self.skip(&k).map_err(foreign)? || self.skip(&v).map_err(foreign)? {
+                                continue;
+                            }
+                            let k = self.child(k).map_err(foreign)?;
+                            map.serialize_entry(&k, &self.child(v).map_err(foreign)?)?;
+                        }
+                        map.end()
+                    }
+                }
+            }
+            v if is_null(v) => s.serialize_none(),
+            _ if self.options.deny_unsupported_types => Err(foreign(self.unsupported())),
+            _ => s.serialize_unit(),
+        }
     }
 }
