@@ -340,7 +340,7 @@ fn a_table_that_contains_itself_is_an_error_or_skipped() {
 }
 
 /// `depth` tables, each the only element of the one outside it, around a 1.
-fn nested_lua(lua: &Lua, depth: usize) -> Value<'_> {
+fn nested_lua(lua: &Lua, depth: usize) -> Value {
     lua.load("local t = 1; for i = 1, ... do t = {t} end; return t")
         .call(depth)
         .unwrap()
@@ -677,6 +677,22 @@ fn lua_values_serialize_directly() {
         .unwrap_err()
         .to_string();
     assert_eq!(err, "too deeply nested (more than 100 levels)");
+}
+
+#[test]
+fn values_of_another_or_a_closed_state() {
+    let a = Lua::new();
+    let b = Lua::new();
+    // A value is read through its own state.
+    let v: Value = b.load("return {x = {1, 2}}").eval().unwrap();
+    let j: serde_json::Value = a.from_value(v.clone()).unwrap();
+    assert_eq!(j, serde_json::json!({"x": [1, 2]}));
+    // Once that state is closed, the value is gone: an error, not a crash.
+    drop(b);
+    let err = a.from_value::<serde_json::Value>(v.clone()).unwrap_err();
+    assert!(matches!(err, Error::StateDestroyed), "{err:?}");
+    assert!(serde_json::to_string(&v).is_err());
+    assert_eq!(a.from_value::<i32>(a.to_value(&7).unwrap()).unwrap(), 7);
 }
 
 /// A value whose `Serialize` claims `usize::MAX` elements and entries.

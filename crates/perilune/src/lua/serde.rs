@@ -73,7 +73,7 @@ mod private {
 /// assert_eq!(back, Config { name: "moon".into(), ports: vec![80, 443, 8080], debug: Some(true) });
 /// # Ok::<(), perilune::Error>(())
 /// ```
-pub trait LuaSerdeExt<'lua>: private::Sealed {
+pub trait LuaSerdeExt: private::Sealed {
     /// The value that stands for a JSON-style `null`: a light userdata holding the
     /// null pointer. `None` and `()` become it (by default), and it converts back to
     /// `None`/`()`. Unlike `nil`, it can be stored in a table.
@@ -90,7 +90,7 @@ pub trait LuaSerdeExt<'lua>: private::Sealed {
     /// assert_eq!(m["b"].as_deref(), Some("x"));
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    fn null(&'lua self) -> Value<'lua>;
+    fn null(&self) -> Value;
 
     /// The metatable that marks a table as an array: [`from_value`](Self::from_value)
     /// turns such a table into a sequence (its elements `1..#t`) even when it is
@@ -112,7 +112,7 @@ pub trait LuaSerdeExt<'lua>: private::Sealed {
     /// assert_eq!(j.to_string(), "{}");
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    fn array_metatable(&'lua self) -> Result<Table<'lua>>;
+    fn array_metatable(&self) -> Result<Table>;
 
     /// Convert a Rust value to a Lua value, with the default [`SerializeOptions`].
     ///
@@ -133,7 +133,7 @@ pub trait LuaSerdeExt<'lua>: private::Sealed {
     /// assert!(lua.to_value(&(u64::MAX - 1)).is_err());
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    fn to_value<T: Serialize + ?Sized>(&'lua self, t: &T) -> Result<Value<'lua>>;
+    fn to_value<T: Serialize + ?Sized>(&self, t: &T) -> Result<Value>;
 
     /// [`to_value`](Self::to_value) with options.
     ///
@@ -146,7 +146,7 @@ pub trait LuaSerdeExt<'lua>: private::Sealed {
     /// lua.load("assert(getmetatable(v) == nil and v[1] == 1 and v[2] == nil and v[3] == 3)").exec()?;
     /// # Ok::<(), perilune::Error>(())
     /// ```
-    fn to_value_with<T: Serialize + ?Sized>(&'lua self, t: &T, options: SerializeOptions) -> Result<Value<'lua>>;
+    fn to_value_with<T: Serialize + ?Sized>(&self, t: &T, options: SerializeOptions) -> Result<Value>;
 
     /// Convert a Lua value to a Rust value, with the default [`DeserializeOptions`].
     ///
@@ -168,7 +168,7 @@ pub trait LuaSerdeExt<'lua>: private::Sealed {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     #[allow(clippy::wrong_self_convention)]
-    fn from_value<T: DeserializeOwned>(&'lua self, value: Value<'lua>) -> Result<T>;
+    fn from_value<T: DeserializeOwned>(&self, value: Value) -> Result<T>;
 
     /// [`from_value`](Self::from_value) with options.
     ///
@@ -185,26 +185,26 @@ pub trait LuaSerdeExt<'lua>: private::Sealed {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     #[allow(clippy::wrong_self_convention)]
-    fn from_value_with<T: DeserializeOwned>(&'lua self, value: Value<'lua>, options: DeserializeOptions) -> Result<T>;
+    fn from_value_with<T: DeserializeOwned>(&self, value: Value, options: DeserializeOptions) -> Result<T>;
 }
 
-impl<'lua> LuaSerdeExt<'lua> for Lua {
-    fn null(&'lua self) -> Value<'lua> {
+impl LuaSerdeExt for Lua {
+    fn null(&self) -> Value {
         Value::LightUserData(LightUserData(std::ptr::null_mut()))
     }
 
-    fn array_metatable(&'lua self) -> Result<Table<'lua>> {
+    fn array_metatable(&self) -> Result<Table> {
         self.with_state(|st, raw| {
             let mt = array_metatable_raw(st, raw)?;
             Ok(Table(LuaRef::new(self, st, raw, Raw::table(mt))?))
         })
     }
 
-    fn to_value<T: Serialize + ?Sized>(&'lua self, t: &T) -> Result<Value<'lua>> {
+    fn to_value<T: Serialize + ?Sized>(&self, t: &T) -> Result<Value> {
         self.to_value_with(t, SerializeOptions::new())
     }
 
-    fn to_value_with<T: Serialize + ?Sized>(&'lua self, t: &T, options: SerializeOptions) -> Result<Value<'lua>> {
+    fn to_value_with<T: Serialize + ?Sized>(&self, t: &T, options: SerializeOptions) -> Result<Value> {
         let r = t.serialize(Serializer {
             lua: self,
             options,
@@ -213,11 +213,11 @@ impl<'lua> LuaSerdeExt<'lua> for Lua {
         collect_after_memory_error(self, r)
     }
 
-    fn from_value<T: DeserializeOwned>(&'lua self, value: Value<'lua>) -> Result<T> {
+    fn from_value<T: DeserializeOwned>(&self, value: Value) -> Result<T> {
         self.from_value_with(value, DeserializeOptions::new())
     }
 
-    fn from_value_with<T: DeserializeOwned>(&'lua self, value: Value<'lua>, options: DeserializeOptions) -> Result<T> {
+    fn from_value_with<T: DeserializeOwned>(&self, value: Value, options: DeserializeOptions) -> Result<T> {
         let r = T::deserialize(Deserializer {
             value,
             options,
@@ -445,15 +445,15 @@ fn too_deep(max: usize) -> String {
 
 /// Makes one Lua value from a Rust value; `depth` levels above it.
 #[derive(Clone, Copy)]
-struct Serializer<'lua> {
-    lua: &'lua Lua,
+struct Serializer<'a> {
+    lua: &'a Lua,
     options: SerializeOptions,
     depth: usize,
 }
 
-impl<'lua> Serializer<'lua> {
+impl<'a> Serializer<'a> {
     /// The serializer of a value one level down.
-    fn nested(self) -> Result<Serializer<'lua>> {
+    fn nested(self) -> Result<Serializer<'a>> {
         if self.depth >= self.options.max_depth {
             return Err(Error::SerializeError(too_deep(self.options.max_depth)));
         }
@@ -463,11 +463,11 @@ impl<'lua> Serializer<'lua> {
         })
     }
 
-    fn value<T: Serialize + ?Sized>(self, v: &T) -> Result<Value<'lua>> {
+    fn value<T: Serialize + ?Sized>(self, v: &T) -> Result<Value> {
         v.serialize(self.nested()?)
     }
 
-    fn null_if(self, to_null: bool) -> Value<'lua> {
+    fn null_if(self, to_null: bool) -> Value {
         if to_null {
             self.lua.null()
         } else {
@@ -476,7 +476,7 @@ impl<'lua> Serializer<'lua> {
     }
 
     /// A table for a sequence of `len` elements.
-    fn sequence(self, len: usize) -> Result<Compound<'lua>> {
+    fn sequence(self, len: usize) -> Result<Compound<'a>> {
         let table = self.lua.create_table_with_capacity(len.min(MAX_SIZE_HINT), 0)?;
         if self.options.set_array_metatable {
             table.set_metatable(Some(self.lua.array_metatable()?))?;
@@ -491,7 +491,7 @@ impl<'lua> Serializer<'lua> {
     }
 
     /// A table for a map or struct of `len` entries.
-    fn record(self, len: usize) -> Result<Compound<'lua>> {
+    fn record(self, len: usize) -> Result<Compound<'a>> {
         Ok(Compound {
             ser: self,
             table: self.lua.create_table_with_capacity(0, len.min(MAX_SIZE_HINT))?,
@@ -502,7 +502,7 @@ impl<'lua> Serializer<'lua> {
     }
 
     /// `{[variant] = inner}`.
-    fn variant(self, variant: &'static str, inner: Value<'lua>) -> Result<Value<'lua>> {
+    fn variant(self, variant: &'static str, inner: Value) -> Result<Value> {
         let t = self.lua.create_table_with_capacity(0, 1)?;
         t.raw_set(variant, inner)?;
         Ok(Value::Table(t))
@@ -510,7 +510,7 @@ impl<'lua> Serializer<'lua> {
 
     /// An `i128`/`u128` that is not an `i64` or `u64`: a number if a double holds it
     /// exactly.
-    fn wide(self, exact: Option<f64>, from: &'static str) -> Result<Value<'lua>> {
+    fn wide(self, exact: Option<f64>, from: &'static str) -> Result<Value> {
         exact.map(Value::Number).ok_or(Error::ToLuaConversionError {
             from,
             to: "number",
@@ -521,31 +521,31 @@ impl<'lua> Serializer<'lua> {
 
 macro_rules! serialize_int {
     ($($name:ident: $t:ty),*) => {$(
-        fn $name(self, v: $t) -> Result<Value<'lua>> {
+        fn $name(self, v: $t) -> Result<Value> {
             v.into_lua(self.lua)
         }
     )*};
 }
 
-impl<'lua> ser::Serializer for Serializer<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::Serializer for Serializer<'a> {
+    type Ok = Value;
     type Error = Error;
-    type SerializeSeq = Compound<'lua>;
-    type SerializeTuple = Compound<'lua>;
-    type SerializeTupleStruct = Compound<'lua>;
-    type SerializeTupleVariant = Compound<'lua>;
-    type SerializeMap = Compound<'lua>;
-    type SerializeStruct = Compound<'lua>;
-    type SerializeStructVariant = Compound<'lua>;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
 
-    fn serialize_bool(self, v: bool) -> Result<Value<'lua>> {
+    fn serialize_bool(self, v: bool) -> Result<Value> {
         Ok(Value::Boolean(v))
     }
 
     serialize_int!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64);
     serialize_int!(serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
 
-    fn serialize_i128(self, v: i128) -> Result<Value<'lua>> {
+    fn serialize_i128(self, v: i128) -> Result<Value> {
         if let Ok(i) = i64::try_from(v) {
             return self.serialize_i64(i);
         }
@@ -561,7 +561,7 @@ impl<'lua> ser::Serializer for Serializer<'lua> {
         )
     }
 
-    fn serialize_u128(self, v: u128) -> Result<Value<'lua>> {
+    fn serialize_u128(self, v: u128) -> Result<Value> {
         if let Ok(u) = u64::try_from(v) {
             return self.serialize_u64(u);
         }
@@ -569,47 +569,47 @@ impl<'lua> ser::Serializer for Serializer<'lua> {
         self.wide((f < TWO_POW_128 && f as u128 == v).then_some(f), "u128")
     }
 
-    fn serialize_f32(self, v: f32) -> Result<Value<'lua>> {
+    fn serialize_f32(self, v: f32) -> Result<Value> {
         Ok(Value::Number(f64::from(v)))
     }
 
-    fn serialize_f64(self, v: f64) -> Result<Value<'lua>> {
+    fn serialize_f64(self, v: f64) -> Result<Value> {
         Ok(Value::Number(v))
     }
 
-    fn serialize_char(self, v: char) -> Result<Value<'lua>> {
+    fn serialize_char(self, v: char) -> Result<Value> {
         v.into_lua(self.lua)
     }
 
-    fn serialize_str(self, v: &str) -> Result<Value<'lua>> {
+    fn serialize_str(self, v: &str) -> Result<Value> {
         Ok(Value::String(self.lua.create_string(v)?))
     }
 
-    fn serialize_bytes(self, v: &[u8]) -> Result<Value<'lua>> {
+    fn serialize_bytes(self, v: &[u8]) -> Result<Value> {
         Ok(Value::String(self.lua.create_string(v)?))
     }
 
-    fn serialize_none(self) -> Result<Value<'lua>> {
+    fn serialize_none(self) -> Result<Value> {
         Ok(self.null_if(self.options.serialize_none_to_null))
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Value<'lua>> {
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Value> {
         self.value(v)
     }
 
-    fn serialize_unit(self) -> Result<Value<'lua>> {
+    fn serialize_unit(self) -> Result<Value> {
         Ok(self.null_if(self.options.serialize_unit_to_null))
     }
 
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value<'lua>> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value> {
         self.serialize_unit()
     }
 
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Value<'lua>> {
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Value> {
         self.serialize_str(variant)
     }
 
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result<Value<'lua>> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result<Value> {
         self.value(v)
     }
 
@@ -619,20 +619,20 @@ impl<'lua> ser::Serializer for Serializer<'lua> {
         _index: u32,
         variant: &'static str,
         v: &T,
-    ) -> Result<Value<'lua>> {
+    ) -> Result<Value> {
         let inner = self.value(v)?;
         self.variant(variant, inner)
     }
 
-    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'lua>> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>> {
         self.sequence(len.unwrap_or(0))
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'lua>> {
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>> {
         self.sequence(len)
     }
 
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'lua>> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>> {
         self.sequence(len)
     }
 
@@ -642,17 +642,17 @@ impl<'lua> ser::Serializer for Serializer<'lua> {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Compound<'lua>> {
+    ) -> Result<Compound<'a>> {
         let mut c = self.nested()?.sequence(len)?;
         c.variant = Some((self, variant));
         Ok(c)
     }
 
-    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'lua>> {
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>> {
         self.record(len.unwrap_or(0))
     }
 
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'lua>> {
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>> {
         self.record(len)
     }
 
@@ -662,7 +662,7 @@ impl<'lua> ser::Serializer for Serializer<'lua> {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Compound<'lua>> {
+    ) -> Result<Compound<'a>> {
         let mut c = self.nested()?.record(len)?;
         c.variant = Some((self, variant));
         Ok(c)
@@ -672,16 +672,16 @@ impl<'lua> ser::Serializer for Serializer<'lua> {
 /// A table being filled: a sequence (elements at `next`, `next + 1`, ...) or a
 /// record (keys and values); for a variant, the serializer that wraps it in
 /// `{[variant] = table}` at the end.
-struct Compound<'lua> {
-    ser: Serializer<'lua>,
-    table: Table<'lua>,
+struct Compound<'a> {
+    ser: Serializer<'a>,
+    table: Table,
     next: i64,
     /// A map's key, between `serialize_key` and `serialize_value`.
-    key: Option<Value<'lua>>,
-    variant: Option<(Serializer<'lua>, &'static str)>,
+    key: Option<Value>,
+    variant: Option<(Serializer<'a>, &'static str)>,
 }
 
-impl<'lua> Compound<'lua> {
+impl<'a> Compound<'a> {
     fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
         let v = self.ser.value(v)?;
         self.table.raw_set(self.next, v)?;
@@ -694,7 +694,7 @@ impl<'lua> Compound<'lua> {
         self.table.raw_set(key, v)
     }
 
-    fn finish(self) -> Result<Value<'lua>> {
+    fn finish(self) -> Result<Value> {
         match self.variant {
             Some((outer, name)) => outer.variant(name, Value::Table(self.table)),
             None => Ok(Value::Table(self.table)),
@@ -702,52 +702,52 @@ impl<'lua> Compound<'lua> {
     }
 }
 
-impl<'lua> ser::SerializeSeq for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeSeq for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
         self.push(v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
 
-impl<'lua> ser::SerializeTuple for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeTuple for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
         self.push(v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
 
-impl<'lua> ser::SerializeTupleStruct for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeTupleStruct for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
         self.push(v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
 
-impl<'lua> ser::SerializeTupleVariant for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeTupleVariant for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
         self.push(v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
 
-impl<'lua> ser::SerializeMap for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeMap for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
         self.key = Some(self.ser.value(key)?);
@@ -760,29 +760,29 @@ impl<'lua> ser::SerializeMap for Compound<'lua> {
         let v = self.ser.value(v)?;
         self.table.raw_set(key, v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
 
-impl<'lua> ser::SerializeStruct for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeStruct for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<()> {
         self.field(key, v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
 
-impl<'lua> ser::SerializeStructVariant for Compound<'lua> {
-    type Ok = Value<'lua>;
+impl<'a> ser::SerializeStructVariant for Compound<'a> {
+    type Ok = Value;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<()> {
         self.field(key, v)
     }
-    fn end(self) -> Result<Value<'lua>> {
+    fn end(self) -> Result<Value> {
         self.finish()
     }
 }
@@ -793,8 +793,8 @@ impl<'lua> ser::SerializeStructVariant for Compound<'lua> {
 type Visited = Rc<RefCell<HashSet<u64>>>;
 
 /// Reads one Lua value; `depth` tables above it.
-struct Deserializer<'lua> {
-    value: Value<'lua>,
+struct Deserializer {
+    value: Value,
     options: DeserializeOptions,
     depth: usize,
     visited: Visited,
@@ -812,9 +812,9 @@ struct Shape {
     array_mt: bool,
 }
 
-fn shape(t: &Table<'_>) -> Result<Shape> {
-    t.0.lua.with_state(|st, _| {
-        let g = t.0.val.as_table().ok_or(Error::UserDataTypeMismatch)?;
+fn shape(t: &Table) -> Result<Shape> {
+    t.0.lua()?.with_state(|st, raw| {
+        let g = t.0.raw_in(raw)?.as_table().ok_or(Error::UserDataTypeMismatch)?;
         let array_mt = match (g.metatable, st.host_root) {
             (Some(mt), Some(root)) => Raw::raw_equal(Raw::table(mt), root.get(array_mt_key())),
             _ => false,
@@ -839,7 +839,7 @@ fn shape(t: &Table<'_>) -> Result<Shape> {
 }
 
 /// The table's address, its identity for cycle detection.
-fn table_id(t: &Table<'_>) -> u64 {
+fn table_id(t: &Table) -> u64 {
     t.0.val.bits()
 }
 
@@ -850,7 +850,7 @@ struct Entered {
 }
 
 impl Entered {
-    fn new(t: &Table<'_>, visited: &Visited) -> Result<Entered> {
+    fn new(t: &Table, visited: &Visited) -> Result<Entered> {
         let id = table_id(t);
         if !visited.borrow_mut().insert(id) {
             return Err(Error::DeserializeError(errmsg::SERDE_RECURSIVE_TABLE.into()));
@@ -869,12 +869,12 @@ impl Drop for Entered {
 }
 
 /// Whether `v` is the [`null`](LuaSerdeExt::null) value.
-fn is_null(v: &Value<'_>) -> bool {
+fn is_null(v: &Value) -> bool {
     matches!(v, Value::LightUserData(p) if p.0.is_null())
 }
 
 /// A value serde has no shape for.
-fn is_unsupported(v: &Value<'_>) -> bool {
+fn is_unsupported(v: &Value) -> bool {
     match v {
         Value::Function(_) | Value::Thread(_) | Value::UserData(_) | Value::Error(_) => true,
         Value::LightUserData(_) => !is_null(v),
@@ -882,9 +882,9 @@ fn is_unsupported(v: &Value<'_>) -> bool {
     }
 }
 
-impl<'lua> Deserializer<'lua> {
+impl Deserializer {
     /// The deserializer of `value`, one level below this one.
-    fn child(&self, value: Value<'lua>) -> Result<Deserializer<'lua>> {
+    fn child(&self, value: Value) -> Result<Deserializer> {
         if self.depth >= self.options.max_depth {
             return Err(Error::DeserializeError(too_deep(self.options.max_depth)));
         }
@@ -898,7 +898,7 @@ impl<'lua> Deserializer<'lua> {
 
     /// Whether an element or entry holding `v` is left out: an unsupported value
     /// or a table being read, when the options allow them (else they are errors).
-    fn skip(&self, v: &Value<'lua>) -> Result<bool> {
+    fn skip(&self, v: &Value) -> Result<bool> {
         match v {
             Value::Table(t) if self.visited.borrow().contains(&table_id(t)) => {
                 if self.options.deny_recursive_tables {
@@ -917,7 +917,7 @@ impl<'lua> Deserializer<'lua> {
         ))
     }
 
-    fn seq<'de, V: de::Visitor<'de>>(&self, t: Table<'lua>, len: usize, visitor: V) -> Result<V::Value> {
+    fn seq<'de, V: de::Visitor<'de>>(&self, t: Table, len: usize, visitor: V) -> Result<V::Value> {
         let _entered = Entered::new(&t, &self.visited)?;
         let mut access = SeqAccess {
             de: self,
@@ -932,7 +932,7 @@ impl<'lua> Deserializer<'lua> {
         Ok(v)
     }
 
-    fn map<'de, V: de::Visitor<'de>>(&self, t: Table<'lua>, visitor: V) -> Result<V::Value> {
+    fn map<'de, V: de::Visitor<'de>>(&self, t: Table, visitor: V) -> Result<V::Value> {
         let _entered = Entered::new(&t, &self.visited)?;
         let mut access = MapAccess {
             de: self,
@@ -943,7 +943,7 @@ impl<'lua> Deserializer<'lua> {
     }
 
     /// The table's entries, sorted if the options say so.
-    fn pairs(&self, t: &Table<'lua>) -> Result<Pairs<'lua>> {
+    fn pairs(&self, t: &Table) -> Result<Pairs> {
         Ok(if self.options.sort_keys {
             let mut v = t.pairs::<Value, Value>().collect::<Result<Vec<_>>>()?;
             // Reversed: entries are popped from the end.
@@ -956,7 +956,7 @@ impl<'lua> Deserializer<'lua> {
 
     /// The table's length if it reads as a sequence where the target type does not
     /// say (see the module documentation), `None` if it reads as a map.
-    fn sequence_len(&self, t: &Table<'lua>) -> Result<Option<usize>> {
+    fn sequence_len(&self, t: &Table) -> Result<Option<usize>> {
         let s = shape(t)?;
         Ok(
             if s.array_mt || (s.len > 0 && s.in_sequence == s.len && s.entries == s.len) {
@@ -969,34 +969,41 @@ impl<'lua> Deserializer<'lua> {
         )
     }
 
-    fn table_or_error<'de, V: de::Visitor<'de>>(&self, visitor: &V) -> Result<Table<'lua>> {
+    fn table_or_error<'de, V: de::Visitor<'de>>(&self, visitor: &V) -> Result<Table> {
         match &self.value {
             Value::Table(t) => Ok(t.clone()),
             v if is_unsupported(v) && self.options.deny_unsupported_types => Err(self.unsupported()),
-            v => Err(de::Error::invalid_type(unexpected(v), visitor)),
+            v => Err(invalid_type(v, visitor)),
         }
     }
 }
 
-/// How serde names a Lua value in a type error.
-fn unexpected<'a>(v: &'a Value<'_>) -> de::Unexpected<'a> {
-    match v {
+/// serde's type error for a Lua value where `expected` was wanted.
+fn invalid_type(v: &Value, expected: &dyn de::Expected) -> Error {
+    let unexpected = match v {
         Value::Nil => de::Unexpected::Unit,
         Value::Boolean(b) => de::Unexpected::Bool(*b),
         Value::Integer(i) => de::Unexpected::Signed(*i),
         Value::Number(n) => de::Unexpected::Float(*n),
-        Value::String(s) => match s.to_str() {
-            Ok(s) => de::Unexpected::Str(s),
-            Err(_) => de::Unexpected::Bytes(s.as_bytes()),
-        },
+        Value::String(s) => {
+            let bytes = match s.try_as_bytes() {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            return match std::str::from_utf8(&bytes) {
+                Ok(text) => de::Error::invalid_type(de::Unexpected::Str(text), expected),
+                Err(_) => de::Error::invalid_type(de::Unexpected::Bytes(&bytes), expected),
+            };
+        }
         v => de::Unexpected::Other(v.type_name()),
-    }
+    };
+    de::Error::invalid_type(unexpected, expected)
 }
 
 /// The order of `sort_keys`: numbers, strings, booleans, then the rest, each in its
 /// natural order (the rest by address).
-fn key_order(a: &Value<'_>, b: &Value<'_>) -> std::cmp::Ordering {
-    fn rank(v: &Value<'_>) -> u8 {
+fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
         match v {
             Value::Integer(_) | Value::Number(_) => 0,
             Value::String(_) => 1,
@@ -1005,7 +1012,7 @@ fn key_order(a: &Value<'_>, b: &Value<'_>) -> std::cmp::Ordering {
         }
     }
     match (a, b) {
-        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::String(x), Value::String(y)) => (*x.as_bytes()).cmp(&*y.as_bytes()),
         (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
         _ if rank(a) == 0 && rank(b) == 0 => {
             let (x, y) = (a.as_number().unwrap_or(0.0), b.as_number().unwrap_or(0.0));
@@ -1027,7 +1034,7 @@ fn beyond_i64(n: f64) -> Option<u64> {
     (n.fract() == 0.0 && (TWO_POW_63..TWO_POW_64).contains(&n)).then_some(n as u64)
 }
 
-impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
+impl<'de> de::Deserializer<'de> for Deserializer {
     type Error = Error;
 
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -1039,10 +1046,13 @@ impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
                 Some(u) => visitor.visit_u64(u),
                 None => visitor.visit_f64(*n),
             },
-            Value::String(s) => match s.to_str() {
-                Ok(text) => visitor.visit_str(text),
-                Err(_) => visitor.visit_bytes(s.as_bytes()),
-            },
+            Value::String(s) => {
+                let bytes = s.try_as_bytes()?;
+                match std::str::from_utf8(&bytes) {
+                    Ok(text) => visitor.visit_str(text),
+                    Err(_) => visitor.visit_bytes(&bytes),
+                }
+            }
             Value::Table(t) => match self.sequence_len(t)? {
                 Some(len) => self.seq(t.clone(), len, visitor),
                 None => self.map(t.clone(), visitor),
@@ -1119,7 +1129,7 @@ impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
     ) -> Result<V::Value> {
         match &self.value {
             Value::String(s) => {
-                let variant = s.to_str()?.to_owned();
+                let variant = String::from(&*s.to_str()?);
                 visitor.visit_enum(EnumAccess {
                     de: &self,
                     variant,
@@ -1138,8 +1148,8 @@ impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
                     return Err(de::Error::invalid_length(2, single));
                 }
                 let variant = match &k {
-                    Value::String(s) => s.to_str()?.to_owned(),
-                    k => return Err(de::Error::invalid_type(unexpected(k), &"a variant name")),
+                    Value::String(s) => String::from(&*s.to_str()?),
+                    k => return Err(invalid_type(k, &"a variant name")),
                 };
                 if self.skip(&v)? {
                     return Err(self.child(v)?.unsupported());
@@ -1150,7 +1160,7 @@ impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
                     value: Some(v),
                 })
             }
-            v => Err(de::Error::invalid_type(unexpected(v), &"a variant name or a table")),
+            v => Err(invalid_type(v, &"a variant name or a table")),
         }
     }
 
@@ -1177,14 +1187,14 @@ impl<'de, 'lua> de::Deserializer<'de> for Deserializer<'lua> {
 }
 
 /// The elements `next..=len` of a table.
-struct SeqAccess<'a, 'lua> {
-    de: &'a Deserializer<'lua>,
-    table: Table<'lua>,
+struct SeqAccess<'a> {
+    de: &'a Deserializer,
+    table: Table,
     next: usize,
     len: usize,
 }
 
-impl<'de, 'lua> de::SeqAccess<'de> for SeqAccess<'_, 'lua> {
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
     type Error = Error;
 
     fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
@@ -1205,13 +1215,13 @@ impl<'de, 'lua> de::SeqAccess<'de> for SeqAccess<'_, 'lua> {
 }
 
 /// A table's entries, in `next` order or sorted.
-enum Pairs<'lua> {
-    Next(super::table::TablePairs<'lua, Value<'lua>, Value<'lua>>),
-    Sorted(Vec<(Value<'lua>, Value<'lua>)>),
+enum Pairs {
+    Next(super::table::TablePairs<Value, Value>),
+    Sorted(Vec<(Value, Value)>),
 }
 
-impl<'lua> Iterator for Pairs<'lua> {
-    type Item = Result<(Value<'lua>, Value<'lua>)>;
+impl Iterator for Pairs {
+    type Item = Result<(Value, Value)>;
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Pairs::Next(p) => p.next(),
@@ -1220,14 +1230,14 @@ impl<'lua> Iterator for Pairs<'lua> {
     }
 }
 
-struct MapAccess<'a, 'lua> {
-    de: &'a Deserializer<'lua>,
-    pairs: Pairs<'lua>,
+struct MapAccess<'a> {
+    de: &'a Deserializer,
+    pairs: Pairs,
     /// The value of the key just read.
-    value: Option<Value<'lua>>,
+    value: Option<Value>,
 }
 
-impl<'de, 'lua> de::MapAccess<'de> for MapAccess<'_, 'lua> {
+impl<'de> de::MapAccess<'de> for MapAccess<'_> {
     type Error = Error;
 
     fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
@@ -1250,17 +1260,17 @@ impl<'de, 'lua> de::MapAccess<'de> for MapAccess<'_, 'lua> {
 }
 
 /// An enum: its variant's name and, unless it is a unit variant, its content.
-struct EnumAccess<'a, 'lua> {
-    de: &'a Deserializer<'lua>,
+struct EnumAccess<'a> {
+    de: &'a Deserializer,
     variant: String,
-    value: Option<Value<'lua>>,
+    value: Option<Value>,
 }
 
-impl<'de, 'a, 'lua> de::EnumAccess<'de> for EnumAccess<'a, 'lua> {
+impl<'de, 'a> de::EnumAccess<'de> for EnumAccess<'a> {
     type Error = Error;
-    type Variant = VariantAccess<'a, 'lua>;
+    type Variant = VariantAccess<'a>;
 
-    fn variant_seed<V: de::DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, VariantAccess<'a, 'lua>)> {
+    fn variant_seed<V: de::DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, VariantAccess<'a>)> {
         let name: de::value::StringDeserializer<Error> = self.variant.into_deserializer();
         let v = seed.deserialize(name)?;
         Ok((
@@ -1273,14 +1283,14 @@ impl<'de, 'a, 'lua> de::EnumAccess<'de> for EnumAccess<'a, 'lua> {
     }
 }
 
-struct VariantAccess<'a, 'lua> {
-    de: &'a Deserializer<'lua>,
-    value: Option<Value<'lua>>,
+struct VariantAccess<'a> {
+    de: &'a Deserializer,
+    value: Option<Value>,
 }
 
-impl<'lua> VariantAccess<'_, 'lua> {
+impl VariantAccess<'_> {
     /// The content, or an error naming what the variant expected.
-    fn content(self, what: &'static str) -> Result<Deserializer<'lua>> {
+    fn content(self, what: &'static str) -> Result<Deserializer> {
         match self.value {
             Some(v) => self.de.child(v),
             None => Err(de::Error::invalid_type(de::Unexpected::UnitVariant, &what)),
@@ -1288,7 +1298,7 @@ impl<'lua> VariantAccess<'_, 'lua> {
     }
 }
 
-impl<'de> de::VariantAccess<'de> for VariantAccess<'_, '_> {
+impl<'de> de::VariantAccess<'de> for VariantAccess<'_> {
     type Error = Error;
 
     fn unit_variant(self) -> Result<()> {
@@ -1328,7 +1338,7 @@ impl<'de> de::VariantAccess<'de> for VariantAccess<'_, '_> {
 /// assert!(serde_json::to_string(&f).is_err());
 /// # Ok::<(), perilune::Error>(())
 /// ```
-impl Serialize for Value<'_> {
+impl Serialize for Value {
     fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         Deserializer {
             value: self.clone(),
@@ -1348,7 +1358,7 @@ impl Serialize for Value<'_> {
 /// assert_eq!(serde_json::to_string(&t).map_err(perilune::Error::external)?, "[1,2,3]");
 /// # Ok::<(), perilune::Error>(())
 /// ```
-impl Serialize for Table<'_> {
+impl Serialize for Table {
     fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         Value::Table(self.clone()).serialize(s)
     }
@@ -1362,11 +1372,12 @@ impl Serialize for Table<'_> {
 /// assert_eq!(serde_json::to_string(&s).map_err(perilune::Error::external)?, r#""moon""#);
 /// # Ok::<(), perilune::Error>(())
 /// ```
-impl Serialize for LuaString<'_> {
+impl Serialize for LuaString {
     fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match self.to_str() {
+        let bytes = self.try_as_bytes().map_err(foreign)?;
+        match std::str::from_utf8(&bytes) {
             Ok(text) => s.serialize_str(text),
-            Err(_) => s.serialize_bytes(self.as_bytes()),
+            Err(_) => s.serialize_bytes(&bytes),
         }
     }
 }
@@ -1382,7 +1393,7 @@ fn foreign<E: ser::Error>(e: Error) -> E {
 
 /// The walk of [`Deserializer`] in the other direction: the value it reads, fed to
 /// a serde serializer.
-impl Serialize for Deserializer<'_> {
+impl Serialize for Deserializer {
     fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match &self.value {
