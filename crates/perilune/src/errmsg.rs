@@ -200,6 +200,17 @@ messages! {
     /// The option a sandbox's `collectgarbage` refuses.
     SANDBOX_GC_OPTION = "collectgarbage option '%s' is not allowed here",
     SAFE_MODE_UNSAFE_LIBS = "the debug library cannot be opened by a safe constructor (Lua::new_with): use Lua::new_trusted",
+    /// An integer a double cannot hold exactly, converted to Lua (conv.rs, serde.rs).
+    INTEGER_NOT_EXACT = "integer cannot be represented exactly by a Lua number",
+    /// serde conversion (feature `serde`, lua/serde.rs): mlua's words.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    SERDE_RECURSIVE_TABLE = "recursive table detected",
+    /// The Lua type name.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    SERDE_UNSUPPORTED_TYPE = "unsupported value type '%s'",
+    /// The depth limit.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    SERDE_TOO_DEEP = "too deeply nested (more than %s levels)",
 
     // --- Loading bytecode ---------------------------------------------------------------
     /// Chunk name, "incompatible" or "malformed", whose bytecode (or nothing).
@@ -226,6 +237,8 @@ messages! {
     INTERNAL_VERIFY = "internal error: bytecode verification failed: %s",
     INTERNAL_BUFFER_METHODS = "string.buffer: method table lost",
     INTERNAL_SANDBOX_MAKER = "sandbox maker lost",
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    INTERNAL_HOST_ROOT = "internal error: the state has no host root",
 
     // --- Compiler -----------------------------------------------------------------------
     LEX_LONG_DELIMITER = "invalid long string delimiter",

@@ -118,3 +118,5 @@ pub use lua::{
     TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut, Value,
     Variadic, VmState, WeakLua, MESSAGE_EXCERPT_MAX,
 };
+#[cfg(feature = "serde")]
+pub use lua::{DeserializeOptions, LuaSerdeExt, SerializeOptions};

@@ -87,7 +87,7 @@ macro_rules! impl_int {
                     return Err(Error::ToLuaConversionError {
                         from: stringify!($t),
                         to: "number",
-                        message: Some("integer cannot be represented exactly by a Lua number".into()),
+                        message: Some(crate::errmsg::INTEGER_NOT_EXACT.into()),
                     });
                 }
                 Ok(match i64::try_from(wide) {

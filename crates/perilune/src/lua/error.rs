@@ -126,6 +126,14 @@ pub enum Error {
     /// with the name the caller used for the function. Make it with
     /// [`Error::plain`] or [`Error::plain_argument`].
     PlainError { message: String, argument: Option<usize> },
+    /// A Rust value could not be converted to a Lua value by
+    /// [`LuaSerdeExt::to_value`](crate::LuaSerdeExt::to_value) (feature `serde`).
+    #[cfg(feature = "serde")]
+    SerializeError(String),
+    /// A Lua value could not be converted to a Rust value by
+    /// [`LuaSerdeExt::from_value`](crate::LuaSerdeExt::from_value) (feature `serde`).
+    #[cfg(feature = "serde")]
+    DeserializeError(String),
 }
 
 impl Error {
@@ -268,6 +276,10 @@ impl fmt::Display for Error {
                 Some(n) => write!(f, "bad argument #{n} ({message})"),
                 None => f.write_str(message),
             },
+            #[cfg(feature = "serde")]
+            Error::SerializeError(m) => write!(f, "serialize error: {m}"),
+            #[cfg(feature = "serde")]
+            Error::DeserializeError(m) => write!(f, "deserialize error: {m}"),
         }
     }
 }

@@ -34,6 +34,8 @@ mod conv;
 mod error;
 mod function;
 mod sandbox;
+#[cfg(feature = "serde")]
+mod serde;
 mod state;
 mod string;
 mod table;
@@ -41,6 +43,8 @@ mod thread;
 mod userdata;
 mod value;
 
+#[cfg(feature = "serde")]
+pub use self::serde::{DeserializeOptions, LuaSerdeExt, SerializeOptions};
 pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};
@@ -100,5 +104,9 @@ pub mod prelude {
         UserData as LuaUserData, UserDataFields as LuaUserDataFields, UserDataMethods as LuaUserDataMethods,
         UserDataRef as LuaUserDataRef, UserDataRefMut as LuaUserDataRefMut, Value as LuaValue, Variadic as LuaVariadic,
         VmState as LuaVmState, WeakLua as LuaWeakLua,
+    };
+    #[cfg(feature = "serde")]
+    pub use super::{
+        DeserializeOptions as LuaDeserializeOptions, LuaSerdeExt, SerializeOptions as LuaSerializeOptions,
     };
 }
