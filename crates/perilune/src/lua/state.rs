@@ -798,7 +798,7 @@ impl Lua {
     /// ```
     /// let lua = perilune::Lua::new();
     /// let t = lua.create_table_from([("a", 1), ("b", 2)])?;
-    /// assert_eq!(t.get::<_, i32>("b")?, 2);
+    /// assert_eq!(t.get::<i32>("b")?, 2);
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn create_table_from<K, V>(&self, iter: impl IntoIterator<Item = (K, V)>) -> Result<Table>
