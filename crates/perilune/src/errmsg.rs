@@ -66,9 +66,8 @@ messages! {
     // --- Coroutines -------------------------------------------------------------------
     COROUTINE_DEAD = "cannot resume dead coroutine",
     COROUTINE_RUNNING = "cannot resume running coroutine",
+    /// Also what the embedding API reports for a yield out of a host call.
     YIELD_ACROSS_C = "attempt to yield across C-call boundary",
-    /// What the embedding API reports for a yield out of a host call.
-    YIELD_ACROSS_HOST = "attempt to yield across a C-call boundary",
     COROUTINE_EXPECTED = "coroutine expected",
 
     // --- Arguments --------------------------------------------------------------------

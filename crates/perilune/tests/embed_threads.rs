@@ -62,7 +62,8 @@ fn yield_across_rust_callback_is_an_error() {
         .eval()
         .unwrap();
     assert!(!r.0);
-    assert!(r.1.contains("yield across"), "{}", r.1);
+    // One spelling, LuaJIT's (luajit says the same for a yield out of a C function).
+    assert!(r.1.contains("attempt to yield across C-call boundary"), "{}", r.1);
 }
 
 #[test]

@@ -1418,7 +1418,7 @@ pub(crate) fn error_from_throw(st: &mut State, raw: &LuaRaw, e: Throw) -> Error 
                 Error::Interrupted(reason)
             }
         }
-        Throw::Yield => Error::RuntimeError(crate::errmsg::YIELD_ACROSS_HOST.into()),
+        Throw::Yield => Error::RuntimeError(crate::errmsg::YIELD_ACROSS_C.into()),
         Throw::Error(v) => error_from_value(st, raw, v, true),
     }
 }
