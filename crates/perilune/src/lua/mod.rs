@@ -29,6 +29,7 @@
 //! allocations, wrong types and misuse (a conflicting userdata borrow, a dead
 //! coroutine) are `Err`s, never panics or undefined behaviour.
 
+mod app_data;
 mod chunk;
 mod conv;
 mod error;
@@ -45,6 +46,7 @@ mod value;
 
 #[cfg(feature = "serde")]
 pub use self::serde::{DeserializeOptions, LuaSerdeExt, SerializeOptions};
+pub use app_data::{AppDataRef, AppDataRefMut};
 pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};
