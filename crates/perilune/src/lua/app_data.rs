@@ -221,14 +221,4 @@ impl<T: 'static> Drop for AppDataRefMut<T> {
     }
 }
 
-impl<T: std::fmt::Debug + 'static> std::fmt::Debug for AppDataRef<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: std::fmt::Debug + 'static> std::fmt::Debug for AppDataRefMut<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
-    }
-}
+debug_as_target!(AppDataRef, AppDataRefMut);
