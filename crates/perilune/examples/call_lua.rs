@@ -34,6 +34,12 @@ fn main() -> Result<()> {
     let area = config.get::<u32>("width")? * config.get::<u32>("height")?;
     println!("{} is {area} pixels", config.get::<String>("title")?);
 
+    // `Lua` is a cheap handle: a clone is the same state, and values are 'static,
+    // so they can be kept in Rust structures. The state closes with the last clone.
+    let shared = lua.clone();
+    let square: Function = shared.load("function(x) return x * x end").eval()?;
+    println!("square(12) = {}", square.call::<i64>(12)?);
+
     // Errors come back as values, with a traceback.
     if let Err(e) = lua.load("local t = nil; return t.field").set_name("broken.lua").exec() {
         println!("caught: {e}");

@@ -112,11 +112,11 @@ pub mod unstable_internals;
 pub use alloc::{Allocator, SystemAllocator};
 pub use lua::{flush_stdout, prelude, String};
 pub use lua::{
-    AnyUserData, AsChunk, BString, BorrowedBytes, BorrowedStr, Chunk, ChunkMode, Error, ErrorContext, ExternalError,
-    ExternalResult, FromLua, FromLuaMulti, Function, IntoLua, IntoLuaMulti, LightUserData, Lua, LuaOptions, LuaString,
-    MetaMethod, MultiValue, Nil, RegistryKey, ReportStyle, Result, SandboxOptions, StdLib, Table, TablePairs,
-    TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut, Value,
-    Variadic, VmState, WeakLua, MESSAGE_EXCERPT_MAX,
+    AnyUserData, AppDataRef, AppDataRefMut, AsChunk, BString, BorrowedBytes, BorrowedStr, Chunk, ChunkMode, Error,
+    ErrorContext, ExternalError, ExternalResult, FromLua, FromLuaMulti, Function, IntoLua, IntoLuaMulti, LightUserData,
+    Lua, LuaOptions, LuaString, MetaMethod, MultiValue, Nil, RegistryKey, ReportStyle, Result, SandboxOptions, StdLib,
+    Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods, UserDataRef,
+    UserDataRefMut, Value, Variadic, VmState, WeakLua, MESSAGE_EXCERPT_MAX,
 };
 #[cfg(feature = "serde")]
 pub use lua::{DeserializeOptions, LuaSerdeExt, SerializeOptions};

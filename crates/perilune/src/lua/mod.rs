@@ -29,6 +29,18 @@
 //! allocations, wrong types and misuse (a conflicting userdata borrow, a dead
 //! coroutine) are `Err`s, never panics or undefined behaviour.
 
+/// `Debug` for borrow guards (`UserDataRef`, `AppDataRef`, ...): the borrowed value's.
+macro_rules! debug_as_target {
+    ($($guard:ident),*) => {$(
+        impl<T: std::fmt::Debug + 'static> std::fmt::Debug for $guard<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+    )*};
+}
+
+mod app_data;
 mod chunk;
 mod conv;
 mod error;
@@ -45,6 +57,7 @@ mod value;
 
 #[cfg(feature = "serde")]
 pub use self::serde::{DeserializeOptions, LuaSerdeExt, SerializeOptions};
+pub use app_data::{AppDataRef, AppDataRefMut};
 pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};

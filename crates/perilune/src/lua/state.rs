@@ -315,7 +315,7 @@ pub(crate) struct LuaRaw {
     refs: GcRef<GcTable>,
     /// SAFETY discipline: only touched by the small non-reentrant functions below,
     /// which call neither user code nor anything that could reach them again; `Lua`
-    /// is `!Sync` and handles are `!Send`, so this is single-threaded.
+    /// and handles are `!Send` and `!Sync` (`Rc`/`Weak`), so this is single-threaded.
     book: UnsafeCell<RefBook>,
     /// Slots released by dropped [`RegistryKey`]s (which may be dropped anywhere).
     key_queue: Arc<Mutex<Vec<u32>>>,
@@ -328,6 +328,8 @@ pub(crate) struct LuaRaw {
     pub(crate) globals: Raw,
     /// The sandbox environment maker, once built (a permanent ref).
     pub(crate) sandbox_maker: Cell<Option<Raw>>,
+    /// The host's values attached with [`Lua::set_app_data`] (dropped at close).
+    pub(crate) app_data: super::app_data::AppData,
 }
 
 impl LuaRaw {
@@ -423,6 +425,15 @@ impl LuaRaw {
 /// feature): a state lives on the thread that made it. What crosses threads is the
 /// interrupt flag ([`Lua::interrupt_handle`]) and [`RegistryKey`]s (docs/embedding.md,
 /// "Threads").
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<perilune::Lua>();
+/// ```
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<perilune::Table>();
+/// ```
 ///
 /// ```
 /// use perilune::Lua;
@@ -723,6 +734,7 @@ impl Lua {
             globals_ref: 0,
             globals,
             sandbox_maker: Cell::new(None),
+            app_data: Default::default(),
         };
         let mut lua = Lua { raw: Rc::new(raw) };
         let globals_ref = lua.with_state(|st, raw| raw.make_ref(st, globals))?;
@@ -1184,6 +1196,80 @@ impl Lua {
         Arc::ptr_eq(&key.queue, &self.raw().key_queue)
     }
 
+    /// Store `t` in the Lua registry under `name` (what `debug.getregistry()[name]`
+    /// reads in a trusted state), for the state's whole life or until unset.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// lua.set_named_registry_value("app.version", 3)?;
+    /// assert_eq!(lua.named_registry_value::<i32>("app.version")?, 3);
+    /// lua.unset_named_registry_value("app.version")?;
+    /// assert_eq!(lua.named_registry_value::<Option<i32>>("app.version")?, None);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn set_named_registry_value(&self, name: &str, t: impl IntoLua) -> Result<()> {
+        let v = t.into_lua(self)?;
+        self.with_state(|st, raw| {
+            let v = v.to_raw(st, raw)?;
+            protect(st, raw, |st| {
+                // Rooted on the stack while the key is made (`v` may be a fresh error
+                // userdata).
+                st.push(v)?;
+                let k = st.str_value(name.as_bytes())?;
+                let reg = st.registry;
+                st.table_set(reg, k, v)?;
+                st.pop(1);
+                Ok(())
+            })
+        })
+    }
+
+    /// The value stored under `name` in the registry (nil if none).
+    pub fn named_registry_value<T: FromLua>(&self, name: &str) -> Result<T> {
+        let v = self.with_state(|st, raw| {
+            let v = protect(st, raw, |st| {
+                let k = st.str_value(name.as_bytes())?;
+                Ok(st.registry.get(k))
+            })?;
+            Value::from_raw(self, st, raw, v)
+        })?;
+        T::from_lua(v, self)
+    }
+
+    /// Remove the value stored under `name` in the registry.
+    pub fn unset_named_registry_value(&self, name: &str) -> Result<()> {
+        self.set_named_registry_value(name, Value::Nil)
+    }
+
+    /// Make `key` hold `t` instead of its value.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let mut key = lua.create_registry_value("old")?;
+    /// lua.replace_registry_value(&mut key, "new")?;
+    /// assert_eq!(lua.registry_value::<String>(&key)?, "new");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn replace_registry_value(&self, key: &mut RegistryKey, t: impl IntoLua) -> Result<()> {
+        let v = t.into_lua(self)?;
+        self.with_state(|st, raw| {
+            if !Arc::ptr_eq(&key.queue, &raw.key_queue) {
+                return Err(Error::MismatchedRegistryKey);
+            }
+            let v = v.to_raw(st, raw)?;
+            // The key's slot holds a value, so storing into it never allocates.
+            raw.refs.get_mut().set_int(key.idx as i64, v).map_err(|_| mem_error())?;
+            crate::gc::barrier_back(st, raw.refs, v);
+            Ok(())
+        })
+    }
+
+    /// Release the values of dropped [`RegistryKey`]s now (every operation does it
+    /// anyway: this is for a host that wants the memory back before its next call).
+    pub fn expire_registry_values(&self) {
+        let _ = self.with_state(|_, _| Ok(()));
+    }
+
     /// Number of values Rust handles keep alive (a debugging aid: it goes back down
     /// when handles are dropped and the next operation runs).
     pub fn live_handles(&self) -> Result<usize> {
@@ -1227,6 +1313,9 @@ impl Drop for Lua {
         }
         // (A null cell means an operation panicked half-way; the state is leaked
         // rather than freed in an unknown condition.)
+        // The app data goes with the state (its drops run after the map is out of
+        // its cell, so they may use the API; they get `StateDestroyed`).
+        drop(raw.app_data.take_all());
     }
 }
 

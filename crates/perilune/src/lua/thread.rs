@@ -60,6 +60,31 @@ impl Lua {
     }
 }
 
+impl Lua {
+    /// The coroutine running now: inside a coroutine (a callback it called), that
+    /// coroutine; elsewhere the main thread. mlua's returns `Thread`; making a handle
+    /// may fail under the memory limit, hence the `Result`.
+    ///
+    /// ```
+    /// use perilune::{Lua, Thread, ThreadStatus};
+    /// let lua = Lua::new();
+    /// let me = lua.create_function(|lua, ()| lua.current_thread())?;
+    /// lua.globals().set("me", me)?;
+    /// let (co, inside): (Thread, Thread) =
+    ///     lua.load("local co = coroutine.create(function() return me() end) return co, select(2, coroutine.resume(co))").eval()?;
+    /// assert_eq!(co, inside);
+    /// assert_eq!(lua.current_thread()?.status(), ThreadStatus::Running);
+    /// assert_ne!(lua.current_thread()?, co);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn current_thread(&self) -> Result<Thread> {
+        self.with_state(|st, raw| {
+            let cur = crate::value::Value::thread(st.cur);
+            Ok(Thread(LuaRef::new(self, st, raw, cur)?))
+        })
+    }
+}
+
 impl Thread {
     /// Resume the coroutine with `args`; returns what it yields or returns.
     /// Resuming a dead or running coroutine fails with

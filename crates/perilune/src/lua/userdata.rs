@@ -807,17 +807,7 @@ impl<T: 'static> Drop for UserDataRef<T> {
     }
 }
 
-impl<T: std::fmt::Debug + 'static> std::fmt::Debug for UserDataRef<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: std::fmt::Debug + 'static> std::fmt::Debug for UserDataRefMut<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
-    }
-}
+debug_as_target!(UserDataRef, UserDataRefMut);
 
 /// A mutable borrow of the value in a userdata (see [`AnyUserData::borrow_mut`]).
 pub struct UserDataRefMut<T: 'static> {
