@@ -206,7 +206,7 @@ impl Lua {
     /// assert!(lua.load("string.rep = nil").set_environment(a).exec().is_err());
     /// assert_eq!(lua.load("return ('ab'):rep(2)").set_environment(b.clone()).eval::<String>()?, "abab");
     /// assert!(lua.load("return ('').dump").set_environment(b).eval::<Option<perilune::Function>>()?.is_none());
-    /// assert!(lua.globals().get::<_, Option<i32>>("x")?.is_none());
+    /// assert!(lua.globals().get::<Option<i32>>("x")?.is_none());
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn create_sandbox(&self) -> Result<Table> {
