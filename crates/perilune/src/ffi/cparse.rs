@@ -337,6 +337,20 @@ struct Declarator {
     bits: Option<u64>,
 }
 
+impl Declarator {
+    fn new() -> Declarator {
+        Declarator {
+            name: None,
+            steps: [Derive::Ptr(0); MAX_DERIVE],
+            n: 0,
+            sym: None,
+            align: 0,
+            packed: false,
+            bits: None,
+        }
+    }
+}
+
 /// A constant expression's value: 32 bits with a signedness, as LuaJIT computes.
 #[derive(Clone, Copy)]
 struct CVal {
@@ -1161,18 +1175,10 @@ impl<'s, 't> Parser<'s, 't> {
         Ok(id)
     }
 
-    /// A declarator (`abstract`: the name may be missing) with a bitfield width when
-    /// `member` and trailing attributes.
+    /// A declarator (its name may be missing), its trailing attributes, and a
+    /// bitfield width when it declares a `member`.
     fn declarator(&mut self, member: bool) -> R<Declarator> {
-        let mut d = Declarator {
-            name: None,
-            steps: [Derive::Ptr(0); MAX_DERIVE],
-            n: 0,
-            sym: None,
-            align: 0,
-            packed: false,
-            bits: None,
-        };
+        let mut d = Declarator::new();
         self.declarator_into(&mut d)?;
         loop {
             let (mut a, mut p, mut s) = (d.align, d.packed, d.sym);
@@ -1245,15 +1251,7 @@ impl<'s, 't> Parser<'s, 't> {
         let mut inner: Option<Declarator> = None;
         if self.is_p(b'(') && self.paren_is_declarator() {
             self.lx.next()?;
-            let mut sub = Declarator {
-                name: None,
-                steps: [Derive::Ptr(0); MAX_DERIVE],
-                n: 0,
-                sym: None,
-                align: 0,
-                packed: false,
-                bits: None,
-            };
+            let mut sub = Declarator::new();
             self.declarator_into(&mut sub)?;
             self.check_p(b')', ")")?;
             d.name = sub.name;
