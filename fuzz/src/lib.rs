@@ -244,3 +244,33 @@ pub fn buffer_decode_one(data: &[u8]) {
     }
     check_usable(&lua);
 }
+
+/// Memory limit of a `cdef` input: the type table's growth is refused beyond it.
+pub const CDEF_LIMIT: usize = 4 << 20;
+
+/// `cdef` target: the FFI's C declaration parser on `data`, under a memory limit. It
+/// returns an error or declares; either way it never panics, a failed batch leaves
+/// the table as it was, and the table still takes a declaration afterwards.
+pub fn cdef_one(data: &[u8]) {
+    use perilune::unstable_internals::alloc::Heap;
+    use perilune::unstable_internals::ffi::{cparse, ctype::CTypeTable};
+    let heap = Heap::new(Box::new(perilune::SystemAllocator));
+    let Ok(mut t) = CTypeTable::new(&heap) else { return };
+    if cparse::predefine(&mut t).is_err() {
+        return;
+    }
+    heap.set_limit(heap.used() + CDEF_LIMIT);
+    let before = t.len();
+    match cparse::cdef(&mut t, data) {
+        Ok(()) => {}
+        Err(e) => {
+            let _ = e.message(data);
+            assert_eq!(t.len(), before, "a failed cdef left records behind");
+        }
+    }
+    if let Err(e) = cparse::parse_type(&mut t, data) {
+        let _ = e.message(data);
+    }
+    heap.set_limit(usize::MAX);
+    assert!(cparse::cdef(&mut t, b"struct fuzz_after { int a; double b; };").is_ok());
+}

@@ -1213,3 +1213,23 @@ print('refusals', n > 0)\n";
     assert!(out.starts_with("refusals\ttrue\n") && samples >= 5, "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The finalizer churn (`bench/finalizer_churn.lua`: 4 million `newproxy` objects with
+/// `__gc`, 100,000 alive at once) runs to the end under `--memory-limit 32M`: its peak
+/// (about 25 MB of Lua heap, docs/gc.md "Pacing") leaves room under the limit, and
+/// every finalizer runs.
+#[test]
+fn finalizer_churn_runs_under_a_32m_limit() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perilune"))
+        .args(["--memory-limit", "32M"])
+        .arg(root.join("bench/finalizer_churn.lua"))
+        .output()
+        .expect("spawn perilune");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "created 4000000\nfinalized 4000000\n"
+    );
+    assert!(out.status.success());
+}

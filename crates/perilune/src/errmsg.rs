@@ -276,6 +276,13 @@ messages! {
     PARSE_VARARG = "cannot use '...' outside a vararg function",
     PARSE_AMBIGUOUS = "ambiguous syntax (function call x new statement)",
     PARSE_ARGUMENTS = "function arguments expected",
+
+    // --- The FFI's C declarations (docs/ffi.md) -------------------------------------
+    FFI_DECL_SPEC = "declaration specifier expected",
+    FFI_INVALID_TYPE = "invalid C type",
+    FFI_INVALID_SIZE = "size of C type is unknown or too large",
+    /// Name.
+    FFI_REDEFINE = "attempt to redefine '%s'",
 }
 
 /// Most arguments a template takes.

@@ -14,11 +14,15 @@
 #![doc(hidden)]
 
 pub mod alloc {
-    pub use crate::alloc::OutOfMemory;
+    pub use crate::alloc::{Heap, OutOfMemory};
 }
 
 pub mod compiler {
     pub use crate::compiler::{bytecode, compile, dump, listing, verify};
+}
+
+pub mod ffi {
+    pub use crate::ffi::{cparse, ctype};
 }
 
 pub mod func {

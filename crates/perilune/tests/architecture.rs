@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!   lua        the embedding API
-//!   stdlib     the standard libraries
+//!   stdlib, ffi  the standard libraries and the FFI
 //!   vm, compiler   the engine (one layer: the compiler works on the VM's state and
 //!                  raises its errors; the VM calls the compiler to load chunks)
 //!   gc         the collector
@@ -45,7 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("gc", &["gc"]),
     ("engine", &["compiler", "vm"]),
-    ("stdlib", &["stdlib"]),
+    ("stdlib", &["stdlib", "ffi"]),
     ("lua", &["lua"]),
 ];
 

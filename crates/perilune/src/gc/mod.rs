@@ -125,12 +125,12 @@ pub struct Gc {
     /// Percent: work done per step relative to allocation.
     pub stepmul: u32,
     pub threshold: usize,
-    /// Bytes in use at the end of the last cycle, less `finalizer_bytes`.
+    /// The live estimate that sets the next threshold, as Lua 5.1 keeps it: bytes in
+    /// use at the atomic phase, less what that phase kept alive only because it waits
+    /// for a finalizer (garbage for the next cycle), less what the sweep has freed
+    /// since. Objects allocated during the sweep are not in it: they are new and,
+    /// in a stream of short-lived objects, mostly garbage already.
     pub estimate: usize,
-    /// About the bytes the last atomic phase kept alive only because their userdata
-    /// wait for a finalizer: garbage for the next cycle, so left out of `estimate`
-    /// (otherwise a stream of finalizable objects raises the threshold every cycle).
-    pub finalizer_bytes: usize,
 }
 
 impl Default for Gc {
@@ -160,7 +160,6 @@ impl Gc {
             stepmul: 200,
             threshold: 0,
             estimate: 0,
-            finalizer_bytes: 0,
         }
     }
 
@@ -410,7 +409,6 @@ fn finish_cycle(state: &mut State) {
 fn set_threshold(state: &mut State) {
     let used = state.heap.used();
     let gc = &mut state.gc;
-    gc.estimate = used.saturating_sub(std::mem::take(&mut gc.finalizer_bytes));
     let mut th = (gc.estimate / 100).saturating_mul(gc.pause as usize);
     let limit = state.heap.limit();
     if limit != usize::MAX {
@@ -434,6 +432,13 @@ fn set_threshold(state: &mut State) {
         -((th - used).min(isize::MAX as usize) as isize)
     };
     state.heap.set_debt(debt);
+}
+
+/// A sweep step freed `before - used` bytes (the collector never allocates, so the
+/// difference is exactly what it freed): take them out of the live estimate.
+fn sweep_freed(state: &mut State, before: usize) {
+    let freed = before.saturating_sub(state.heap.used());
+    state.gc.estimate = state.gc.estimate.saturating_sub(freed);
 }
 
 fn start_sweep(gc: &mut Gc) {
@@ -468,7 +473,9 @@ fn single_step(state: &mut State) -> usize {
             work
         }
         Phase::SweepStrings => {
+            let before = state.heap.used();
             let work = sweep::sweep_strings_step(state);
+            sweep_freed(state, before);
             if state.gc.sweep_bucket >= state.strings.bucket_count() {
                 state.gc.phase = Phase::Sweep;
                 state.gc.sweep_list = SweepList::AllGc;
@@ -477,14 +484,18 @@ fn single_step(state: &mut State) -> usize {
             work
         }
         Phase::Sweep => {
+            let before = state.heap.used();
             let (work, done) = sweep::sweep_step(state, SWEEP_MAX);
+            sweep_freed(state, before);
             if done {
                 state.gc.phase = Phase::Finalize;
             }
             work
         }
         Phase::Finalize => {
+            let before = state.heap.used();
             sweep::free_dead_upvals(state);
+            sweep_freed(state, before);
             state.heap.trim();
             state.gc.phase = Phase::Pause;
             SWEEP_COST

@@ -309,10 +309,12 @@ pub(crate) fn atomic(state: &mut State) -> usize {
     let (separated, payload) = separate_finalizable(state);
     work = work.saturating_add(separated);
     // What marking from them reaches (about its size in bytes) is alive only until
-    // their finalizers have run: the pacing leaves it out of the live estimate.
+    // their finalizers have run: the pacing leaves it out of the live estimate, which
+    // starts here and loses what the sweep frees (`gc::sweep_freed`).
     let resurrected = propagate_all(state);
     work = work.saturating_add(resurrected);
-    state.gc.finalizer_bytes = resurrected.saturating_add(payload);
+    let waiting = resurrected.saturating_add(payload);
+    state.gc.estimate = state.heap.used().saturating_sub(waiting);
     clear_weak(&mut state.gc);
     state.gc.current_white ^= mark::WHITES;
     work
