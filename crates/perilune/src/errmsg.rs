@@ -198,6 +198,8 @@ messages! {
     SANDBOX_REQUIRE = "a sandbox can only require its own libraries and 'string.buffer'",
     /// The option a sandbox's `collectgarbage` refuses.
     SANDBOX_GC_OPTION = "collectgarbage option '%s' is not allowed here",
+    /// A userdata's `__newindex` for a key with no setter (lua/userdata.rs); the key.
+    USERDATA_UNKNOWN_FIELD = "attempt to set unknown field '%s' of userdata",
     SAFE_MODE_UNSAFE_LIBS = "the debug library cannot be opened by a safe constructor (Lua::new_with): use Lua::new_trusted",
     /// An integer a double cannot hold exactly, converted to Lua (conv.rs, serde.rs).
     INTEGER_NOT_EXACT = "integer cannot be represented exactly by a Lua number",

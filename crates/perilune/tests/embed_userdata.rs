@@ -214,3 +214,17 @@ fn index_and_newindex_fallbacks() {
     assert_eq!(lua.load("g:sum()").eval::<i32>().unwrap(), 33);
     assert_eq!(lua.load("#g").eval::<i32>().unwrap(), 3);
 }
+
+#[test]
+fn setting_an_unknown_field_names_it() {
+    let lua = Lua::new();
+    lua.globals().set("v", Vec2(1.0, 2.0)).unwrap();
+    let msg: String = lua
+        .load("local ok, e = pcall(function() v.y = 3 end) return e")
+        .eval()
+        .unwrap();
+    assert_eq!(
+        msg,
+        "[string \"local ok, e = pcall(function() v.y = 3 end) r...\"]:1: attempt to set unknown field 'y' of userdata"
+    );
+}

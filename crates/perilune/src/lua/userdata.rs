@@ -556,12 +556,12 @@ return function(self, key)
   return nil
 end";
 
-const NEWINDEX_GLUE: &str = "local setters, fallback, error, tostring = ...
+const NEWINDEX_GLUE: &str = "local setters, fallback, error, tostring, before, after = ...
 return function(self, key, value)
   local s = setters[key]
   if s ~= nil then return s(self, value) end
   if fallback ~= nil then return fallback(self, key, value) end
-  error(\"attempt to set unknown field '\" .. tostring(key) .. \"' of userdata\", 2)
+  error(before .. tostring(key) .. after, 2)
 end";
 
 /// The metatable of userdata of type `T`, built once per state and cached.
@@ -616,7 +616,11 @@ fn userdata_metatable<T: UserData + 'static>(lua: &Lua) -> Result<GcRef<GcTable>
             .into_function()?;
         let g = lua.globals();
         let (error, tostring): (Value, Value) = (g.raw_get("error")?, g.raw_get("tostring")?);
-        let f: Function = glue.call((setters, newindex_fallback, error, tostring))?;
+        // The message's text around the key (errmsg::USERDATA_UNKNOWN_FIELD).
+        let (before, after) = crate::errmsg::USERDATA_UNKNOWN_FIELD
+            .split_once("%s")
+            .unwrap_or((crate::errmsg::USERDATA_UNKNOWN_FIELD, ""));
+        let f: Function = glue.call((setters, newindex_fallback, error, tostring, before, after))?;
         mt.raw_set("__newindex", f)?;
     }
     mt.raw_set("__metatable", false)?;
