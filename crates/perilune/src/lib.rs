@@ -91,6 +91,7 @@ pub(crate) mod errmsg;
 pub(crate) mod func;
 pub(crate) mod gc;
 pub(crate) mod hot;
+pub(crate) mod jit;
 mod lua;
 pub(crate) mod number;
 pub(crate) mod object;

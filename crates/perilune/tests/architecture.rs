@@ -6,8 +6,9 @@
 //! ```text
 //!   lua        the embedding API
 //!   stdlib     the standard libraries
-//!   vm, compiler   the engine (one layer: the compiler works on the VM's state and
-//!                  raises its errors; the VM calls the compiler to load chunks)
+//!   vm, compiler,  the engine (one layer: the compiler works on the VM's state and
+//!   jit            raises its errors; the VM calls the compiler to load chunks;
+//!                  the interpreter calls the JIT at hot loops, which reads it)
 //!   gc         the collector
 //!   core       values, objects, allocator, buffer, number conversions
 //! ```
@@ -44,7 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("gc", &["gc"]),
-    ("engine", &["compiler", "vm"]),
+    ("engine", &["compiler", "jit", "vm"]),
     ("stdlib", &["stdlib"]),
     ("lua", &["lua"]),
 ];
