@@ -66,7 +66,7 @@ impl Abort {
             Abort::TooManyConsts => "too many IR constants".into(),
             Abort::Left => "error thrown or hook called during recording".into(),
             Abort::GuardFails => "guard would always fail".into(),
-            Abort::Memory => "not enough memory".into(),
+            Abort::Memory => crate::errmsg::NOMEM.into(),
             Abort::Verify => "IR verification failed".into(),
         }
     }
