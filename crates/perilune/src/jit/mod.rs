@@ -1,4 +1,4 @@
-//! The tracing JIT (docs/jit.md, ../shared/JIT.md): its switch, its parameters, the
+//! The tracing JIT (docs/jit.md, docs/design/JIT.md): its switch, its parameters, the
 //! life of a trace (start, record, stop or abort, penalties and blacklisting) and
 //! the trace events `jit.attach` handlers see.
 //!
