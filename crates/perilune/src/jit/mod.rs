@@ -108,6 +108,17 @@ impl Jit {
         self.on
     }
 
+    /// Bytes of the state's heap the JIT holds (the heap verifier's accounting).
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+    pub fn heap_bytes(&self) -> usize {
+        let ir = self.rec.as_ref().map_or(0, |r| {
+            r.ir.ins.byte_size() + r.ir.konst.byte_size() + r.ir.snaps.byte_size() + r.ir.map.byte_size()
+        });
+        ir + self.dumps.as_ref().map_or(0, HVec::byte_size)
+            + self.ranges.as_ref().map_or(0, HVec::byte_size)
+            + self.events.as_ref().map_or(0, HVec::byte_size)
+    }
+
     /// Is a trace being recorded (the interpreter runs its hooked copy)?
     #[inline(always)]
     pub fn recording(&self) -> bool {
