@@ -702,49 +702,28 @@ impl<'a> Compound<'a> {
     }
 }
 
-impl<'a> ser::SerializeSeq for Compound<'a> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value> {
-        self.finish()
-    }
+/// The four sequence-like serde traits: each element is the next array slot.
+macro_rules! sequence_impl {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl<'a> ser::$trait for Compound<'a> {
+            type Ok = Value;
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+                self.push(v)
+            }
+            fn end(self) -> Result<Value> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl<'a> ser::SerializeTuple for Compound<'a> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value> {
-        self.finish()
-    }
-}
-
-impl<'a> ser::SerializeTupleStruct for Compound<'a> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value> {
-        self.finish()
-    }
-}
-
-impl<'a> ser::SerializeTupleVariant for Compound<'a> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value> {
-        self.finish()
-    }
-}
+sequence_impl!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<'a> ser::SerializeMap for Compound<'a> {
     type Ok = Value;
