@@ -127,8 +127,8 @@ impl Default for HotCounts {
 
 impl HotCounts {
     /// Count one back-edge of the loop whose counter is `slot` ([`hot_slot`]); true
-    /// when the loop became hot. With the JIT off this is the interpreter's whole
-    /// cost of the JIT: one subtraction and a branch on its borrow.
+    /// when the loop became hot: one subtraction and a branch on its borrow, paid
+    /// only while the JIT is on (the plain copy of the dispatch loop has no count).
     #[inline(always)]
     pub fn count_loop(&self, slot: usize) -> bool {
         let c = &self.hotcount[slot & (HOTCOUNT_SIZE - 1)];

@@ -200,6 +200,7 @@ impl State {
     /// `jit.on()` / `jit.off()`: switch the JIT; the hot counters start over.
     pub fn jit_set_on(&mut self, on: bool) {
         self.jit.on = on;
+        self.refresh_dispatch();
         self.jit_reset_counters();
     }
 
@@ -207,6 +208,7 @@ impl State {
     /// start over. Blacklisted loops stay blacklisted, as in LuaJIT.
     pub fn jit_flush(&mut self) {
         self.jit.rec = None;
+        self.refresh_dispatch();
         self.jit.ntraces = 0;
         self.jit.dumps = None;
         self.jit.ranges = None;
@@ -261,6 +263,7 @@ pub fn hot(st: &mut State, proto: GcRef<GcProto>, pc: usize) -> bool {
     let frame = st.cur.frames.len() - 1;
     let rec = Recorder::new(st, proto, frame, pc, st.jit.limits());
     st.jit.rec = Some(rec);
+    st.refresh_dispatch();
     let trace = st.jit.ntraces + 1;
     push_event(st, EventKind::Start, trace, proto.as_ptr() as usize, pc);
     true
@@ -340,6 +343,7 @@ fn push_event(st: &mut State, kind: EventKind, trace: u32, proto: usize, pc: usi
 /// A recording closed its loop: keep the trace's dump, patch the loop so it is not
 /// recorded again (there is no machine code to enter yet), tell the handlers.
 fn finish(st: &mut State, rec: Recorder, proto: GcRef<GcProto>) {
+    st.refresh_dispatch();
     let trace = st.jit.ntraces + 1;
     let mut text = String::new();
     rec.ir.dump(&mut text);
@@ -368,6 +372,8 @@ fn finish(st: &mut State, rec: Recorder, proto: GcRef<GcProto>) {
 /// A recording failed: tell the handlers and penalise its start point (an error
 /// that unwound the trace's frame penalises nothing: the prototype may be gone).
 fn abort(st: &mut State, rec: Recorder, why: Abort, at: Option<(GcRef<GcProto>, GcRef<GcFunc>)>, pc: usize) {
+    // The recording is over (`rec` was taken out of the state): back to a plain copy.
+    st.refresh_dispatch();
     let trace = st.jit.ntraces + 1;
     let (proto, start) = (rec.proto, rec.start_pc);
     drop(rec);

@@ -43,14 +43,15 @@ pub fn execute(st: &mut State) -> LResult<()> {
 /// Run the current thread until the frame at index `entry` returns (a coroutine body
 /// runs with entry 0, so errors find `pcall` frames anywhere in it).
 pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
-    // Two copies of the loop: the hooked one fires debug hooks and feeds the JIT's
-    // recorder, the plain one pays nothing for them. Each returns `false` when the
-    // hook or recording state changed under it.
+    // Three copies of the loop: the hooked one fires debug hooks and feeds the JIT's
+    // recorder; the counting one counts loop back-edges for the JIT; the plain one
+    // (the JIT off) pays for neither. Each returns `false` when the state that chose
+    // it changed under it.
     st.with_mode(VmMode::Interp, |st| loop {
-        let r = if st.slow_copy() {
-            run::<true>(st, entry)
-        } else {
-            run::<false>(st, entry)
+        let r = match st.dispatch {
+            LoopCopy::Hooked => run::<true, true>(st, entry),
+            LoopCopy::Counting => run::<false, true>(st, entry),
+            LoopCopy::Plain => run::<false, false>(st, entry),
         };
         match r {
             Ok(true) => return Ok(()),
@@ -66,17 +67,58 @@ pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
     })
 }
 
-impl State {
-    /// Must the interpreter run its hooked copy of the loop: a debug hook is set, or
-    /// the JIT records a trace (it looks at every instruction before it runs)?
-    #[inline(always)]
-    fn slow_copy(&self) -> bool {
-        self.debug_hook_active() || self.jit.recording()
+/// Which copy of the dispatch loop the state asks for. Cached in `State::dispatch`
+/// (one byte load per check, as the hook test was before the JIT) and recomputed by
+/// [`State::refresh_dispatch`] wherever an input changes: the debug hook, the JIT
+/// switch, the start and end of a recording.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum LoopCopy {
+    /// The JIT off, no hook: nothing but the instructions.
+    Plain,
+    /// The JIT on: loop back-edges count towards a trace.
+    Counting,
+    /// A debug hook is set or a trace is being recorded: every instruction is looked at.
+    Hooked,
+}
+
+impl LoopCopy {
+    /// The copy `run::<HOOKS, COUNT>` is.
+    const fn of(hooks: bool, count: bool) -> LoopCopy {
+        match (hooks, count) {
+            (true, _) => LoopCopy::Hooked,
+            (false, true) => LoopCopy::Counting,
+            (false, false) => LoopCopy::Plain,
+        }
     }
 }
 
-/// The dispatch loop; `HOOKS` selects the copy that fires debug hooks.
-fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
+impl State {
+    /// Recompute [`LoopCopy`] after one of its inputs changed.
+    pub fn refresh_dispatch(&mut self) {
+        self.dispatch = self.wanted_copy();
+    }
+
+    fn wanted_copy(&self) -> LoopCopy {
+        if self.debug_hook_active() || self.jit.recording() {
+            LoopCopy::Hooked
+        } else if self.jit.is_on() {
+            LoopCopy::Counting
+        } else {
+            LoopCopy::Plain
+        }
+    }
+
+    /// Is the running copy `run::<HOOKS, COUNT>` still the one the state asks for?
+    #[inline(always)]
+    fn copy_is(&self, hooks: bool, count: bool) -> bool {
+        self.dispatch == LoopCopy::of(hooks, count)
+    }
+}
+
+/// The dispatch loop; `HOOKS` selects the copy that fires debug hooks and records
+/// traces, `COUNT` the copies that count loop back-edges for the JIT.
+fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LResult<bool> {
     let th = st.cur;
     // The hot block, reached through a pointer held here as compiled code will hold
     // it (`hot.rs`): one load per countdown payment instead of two.
@@ -117,7 +159,8 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         let kst = proto.consts.as_ptr();
         // SAFETY: precall ensured the stack holds base + framesize + EXTRA_STACK slots.
         let mut base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
-        if HOOKS != st.slow_copy() {
+        debug_assert_eq!(st.dispatch, st.wanted_copy(), "a writer missed refresh_dispatch");
+        if !st.copy_is(HOOKS, COUNT) {
             return Ok(false);
         }
         if HOOKS && pc == 0 && st.dbg_hook.mask & HOOK_CALL != 0 && !st.within(VmMode::Hook) {
@@ -219,7 +262,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 } else {
                     safepoint_keep_top!();
                 }
-                if HOOKS != st.slow_copy() {
+                if !st.copy_is(HOOKS, COUNT) {
                     savepc!();
                     return Ok(false);
                 }
@@ -399,12 +442,12 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         // of the instruction it goes on at (`jit::counter_pc`). At its `hotloop`-th
         // pass the loop is hot and `jit::hot` looks at the loop instruction at
         // `$loop_pc`; when it starts recording, the hooked copy takes over here. With
-        // the JIT off this is one decrement.
+        // the JIT off (`COUNT` false) this is nothing.
         macro_rules! hotloop {
             ($loop_pc:expr) => {
                 // SAFETY: the counters live in the heap's box beside the hot block
                 // (same lifetime, mutated only through `Cell`s).
-                if unsafe { &*counts }.count_loop(crate::hot::hot_slot(pc)) {
+                if COUNT && unsafe { &*counts }.count_loop(crate::hot::hot_slot(pc)) {
                     savepc!();
                     if crate::jit::hot(st, proto, $loop_pc) {
                         return Ok(false);
@@ -463,7 +506,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                     th.get_mut().top = saved;
                     reload_base!();
                 }
-                if !goes_on && !st.slow_copy() {
+                if !goes_on && !st.copy_is(HOOKS, COUNT) {
                     pc -= 1;
                     savepc!();
                     return Ok(false);

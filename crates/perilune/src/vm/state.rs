@@ -131,6 +131,8 @@ pub struct State {
     /// The tracing JIT's state: on/off, parameters, the recorder, traces
     /// (`crate::jit`, docs/jit.md).
     pub jit: crate::jit::Jit,
+    /// The copy of the dispatch loop the state asks for (`vm/interp.rs`).
+    pub dispatch: crate::vm::interp::LoopCopy,
     /// Whether `load` and friends accept binary chunks (made by `string.dump`). On by
     /// default; the safe embedding API turns it off (see `docs/embedding.md`).
     pub allow_bytecode: bool,
@@ -188,6 +190,11 @@ impl State {
                 heap.hot.countdown.set(crate::vm::budget::CHECK_INTERVAL);
                 let jit = crate::jit::Jit::default();
                 heap.hotcounts.reset(jit.hotcount_start());
+                let dispatch = if jit.is_on() {
+                    crate::vm::interp::LoopCopy::Counting
+                } else {
+                    crate::vm::interp::LoopCopy::Plain
+                };
                 main_thread.get_mut().status = ThreadStatus::Running;
                 Ok(Box::new(State {
                     heap,
@@ -212,6 +219,7 @@ impl State {
                     hook_count_left: 0,
                     hook_last: (0, 0),
                     jit,
+                    dispatch,
                     allow_bytecode: true,
                     table_seed,
                     sandbox_strings: None,
