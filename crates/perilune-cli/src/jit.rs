@@ -1,7 +1,7 @@
 //! `-j cmd` and `-O[opt]`: LuaJIT's JIT control options.
 //!
-//! Perilune has no JIT yet, so these are accepted with LuaJIT's syntax, checks and
-//! messages and have no effect:
+//! They reach the JIT through the `jit` library (docs/jit.md), with LuaJIT's syntax,
+//! checks and messages:
 //! - `-j name[=arg,arg...]`: when a global `jit` table has a function `name`, it is
 //!   called with the arguments (strings; an empty one is nil). Otherwise `on`, `off`
 //!   and `flush` are accepted without arguments (with a string argument they fail as

@@ -64,9 +64,9 @@ const BC_USAGE: &str = "Save Perilune bytecode: perilune -b[options] input outpu
 File types: c h raw (default)
 ";
 
-/// What `-jv` and `-jdump` say before the program goes on.
-const NO_TRACES_V: &str = "jit.v: Perilune has no JIT compiler yet, so no traces are recorded\n";
-const NO_TRACES_DUMP: &str = "jit.dump: Perilune has no JIT compiler yet, so no traces are recorded\n";
+/// What `-jv` and `-jdump` print when the JIT is off (the default): nothing.
+const NO_TRACES_V: &str = "";
+const NO_TRACES_DUMP: &str = "";
 
 const VERSION: &str = concat!(
     "Perilune ",
@@ -312,7 +312,14 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case {
-            name: "-jv says no traces are recorded and goes on",
+            name: "-jon -jv prints a line per trace",
+            args: &["-jon", "-Ohotloop=1", "-jv", "-e", "for i = 1, 3 do end for i = 1, 3 do g = i end"],
+            stderr: "[TRACE   1 (command line):1 loop]\n[TRACE --- (command line):1 -- NYI: bytecode GSET]\n",
+            perilune_only: true,
+            ..CASE
+        },
+        Case {
+            name: "-jv with the JIT off prints nothing and goes on",
             args: &["-jv", "-e", "print('run')"],
             stdout: "run\n",
             stderr: NO_TRACES_V,
@@ -320,7 +327,7 @@ fn cases() -> Vec<Case> {
             ..CASE
         },
         Case {
-            name: "-jdump says no traces are recorded and goes on",
+            name: "-jdump with the JIT off prints nothing and goes on",
             args: &["-jdump", "-e", "print('run')"],
             stdout: "run\n",
             stderr: NO_TRACES_DUMP,
@@ -331,14 +338,14 @@ fn cases() -> Vec<Case> {
             name: "-jv=file and -jdump=opts,file",
             args: &["-jv=v.out", "-jdump=tbim,dump.out", "-e", "print(io.open('v.out'):read('*a') == '', io.open('dump.out') ~= nil)"],
             stdout: "true\ttrue\n",
-            stderr: concat!("jit.v: Perilune has no JIT compiler yet, so no traces are recorded\n", "jit.dump: Perilune has no JIT compiler yet, so no traces are recorded\n"),
+            stderr: "",
             perilune_only: true,
             ..CASE
         },
         Case {
             name: "-jv with a file that cannot be opened",
             args: &["-jv=/nonexistent/dir/v.out", "-e", "print('not run')"],
-            stderr: "perilune: jit/v.lua:19: /nonexistent/dir/v.out: No such file or directory\n",
+            stderr: "perilune: jit/v.lua:49: /nonexistent/dir/v.out: No such file or directory\n",
             status: 1,
             perilune_only: true,
             ..CASE

@@ -6,6 +6,8 @@
 //!   every mismatch at the end, not just the first.
 //! - `luajit_matches_expected` runs the same scripts through `luajit`, when it is
 //!   installed, to prove that the expected files are LuaJIT's behaviour.
+//! - `perilune_matches_expected_with_jit_hotloop1` runs them with the JIT on,
+//!   recording every loop from its first back-edge (`LUA_INIT`).
 //!
 //! Environment: `PERILUNE_TEST_FILTER=a,b` runs only scripts whose path (relative to
 //! `tests/lua`, e.g. `coroutine/wrap.lua`) contains one of the substrings;
@@ -91,6 +93,11 @@ fn cases() -> Vec<Case> {
 
 /// Run one case; `None` if it passed, else a description of every difference.
 fn check(interp: &Interp, case: &Case) -> Option<String> {
+    check_env(interp, case, &[])
+}
+
+/// [`check`] with extra environment variables.
+fn check_env(interp: &Interp, case: &Case, env: &[(&str, &str)]) -> Option<String> {
     let expected_out = match std::fs::read(case.sibling("expected")) {
         Ok(b) => b,
         Err(e) => return Some(format!("  cannot read {}: {e}\n", case.sibling("expected").display())),
@@ -116,7 +123,7 @@ fn check(interp: &Interp, case: &Case) -> Option<String> {
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let timeout = common::timeout();
-    let got = match interp.run(dir, &[&file], None, timeout) {
+    let got = match interp.run_env(dir, &[&file], env, None, timeout) {
         Ok(o) => o,
         Err(e) => return Some(format!("  cannot run {}: {e}\n", interp.program.display())),
     };
@@ -156,6 +163,30 @@ fn run_corpus(interp: &Interp, cases: &[Case]) {
 #[test]
 fn perilune_matches_expected() {
     run_corpus(&Interp::perilune(), &cases());
+}
+
+/// `LUA_INIT` that switches the JIT on and records every loop from its first
+/// back-edge: the corpus must give the same output as with the JIT off.
+const JIT_EAGER: &str = "jit.on() jit.opt.start('hotloop=1')";
+
+/// The corpus again with the JIT on and recording at once (JIT.md, "Testing" 2);
+/// scripts that print `jit.status()` are left out (their output says the JIT is on).
+#[test]
+fn perilune_matches_expected_with_jit_hotloop1() {
+    let interp = Interp::perilune();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| std::fs::read_to_string(&c.script).map_or(true, |s| !s.contains("jit.status")))
+        .collect();
+    common::check_all(
+        &interp,
+        &cases,
+        |c| c.name.clone(),
+        |c| check_env(&interp, c, &[("LUA_INIT", JIT_EAGER)]),
+        "scripts with the JIT on",
+        |name| name.to_string(),
+        "Rerun one script with PERILUNE_TEST_FILTER=<part of its path>.",
+    );
 }
 
 #[test]

@@ -107,6 +107,61 @@ pub struct HotBlock {
     interrupt_owner: Arc<AtomicBool>,
 }
 
+/// The JIT's hot counters (LuaJIT's `hotcount`), beside the hot block in the heap's
+/// box (the block stays within one cache line): loop instructions count down the
+/// counter their pc picks ([`hot_slot`]) by [`HOTCOUNT_LOOP`] at every back-edge; a
+/// counter that would go below zero makes the loop hot (`jit::hot`), which starts
+/// recording or, with the JIT off, just sets it back. Collisions share a counter, as
+/// in LuaJIT.
+pub struct HotCounts {
+    pub hotcount: [Cell<u16>; HOTCOUNT_SIZE],
+}
+
+impl Default for HotCounts {
+    fn default() -> Self {
+        HotCounts {
+            hotcount: [const { Cell::new(u16::MAX) }; HOTCOUNT_SIZE],
+        }
+    }
+}
+
+impl HotCounts {
+    /// Count one back-edge of the loop whose counter is `slot` ([`hot_slot`]); true
+    /// when the loop became hot: one subtraction and a branch on its borrow, paid
+    /// only while the JIT is on (the plain copy of the dispatch loop has no count).
+    #[inline(always)]
+    pub fn count_loop(&self, slot: usize) -> bool {
+        let c = &self.hotcount[slot & (HOTCOUNT_SIZE - 1)];
+        let (left, hot) = c.get().overflowing_sub(HOTCOUNT_LOOP);
+        c.set(left);
+        hot
+    }
+
+    /// Set every hot counter to `start` (the JIT's parameters changed, or it was
+    /// switched on, off or flushed).
+    pub fn reset(&self, start: u16) {
+        for c in &self.hotcount {
+            c.set(start);
+        }
+    }
+}
+
+/// Entries of [`HotBlock::hotcount`] (a power of two).
+pub const HOTCOUNT_SIZE: usize = 64;
+/// What one loop back-edge takes off its hot counter (LuaJIT's `HOTCOUNT_LOOP`; a
+/// counter starts at `2 * hotloop - 1`, so the loop is hot at its `hotloop`-th
+/// back-edge).
+pub const HOTCOUNT_LOOP: u16 = 2;
+
+/// The hot counter of the instruction at `pc` (of any function): the low bits of
+/// the pc. LuaJIT hashes the instruction's address instead; the pc alone saves the
+/// interpreter an add on every back-edge, and a collision only makes a loop hot a
+/// little earlier or penalises it with another's penalty, as collisions in LuaJIT do.
+#[inline(always)]
+pub fn hot_slot(pc: usize) -> usize {
+    pc & (HOTCOUNT_SIZE - 1)
+}
+
 impl HotBlock {
     /// Offset of the pointer to the interrupt flag (`crate::vm::layout`).
     pub const INTERRUPT_OFFSET: usize = std::mem::offset_of!(HotBlock, interrupt);

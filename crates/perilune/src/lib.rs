@@ -94,6 +94,7 @@ pub(crate) mod ffi;
 pub(crate) mod func;
 pub(crate) mod gc;
 pub(crate) mod hot;
+pub(crate) mod jit;
 mod lua;
 pub(crate) mod number;
 pub(crate) mod object;

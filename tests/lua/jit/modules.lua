@@ -23,7 +23,7 @@ print(zone(), zone:get(), zone(), zone:get(), zone())
 zone("x"); zone("y"); zone:flush()
 print(zone:get())
 
--- jit.v and jit.dump: one line on stderr (once per module), the program goes on.
+-- jit.v and jit.dump: attach to trace events (the JIT is off: nothing is printed).
 require("jit.v").on()
 require("jit.v").start()
 require("jit.v").off()

@@ -137,6 +137,8 @@ pub struct Heap {
     /// positive when a GC step is due at the next safe point. Here because this box
     /// is the one place both the allocator and the running code reach.
     pub hot: HotBlock,
+    /// The JIT's hot counters, next to the hot block (`hot.rs`).
+    pub hotcounts: crate::hot::HotCounts,
     /// An allocation was refused since the last full collection: one is owed, and
     /// the debt stays positive until it has run (DESIGN.md invariant 5).
     collection_owed: Cell<bool>,
@@ -158,6 +160,7 @@ impl Heap {
             peak: Cell::new(0),
             limit: Cell::new(usize::MAX),
             hot: HotBlock::new(),
+            hotcounts: Default::default(),
             collection_owed: Cell::new(false),
         }
     }

@@ -165,6 +165,11 @@ opcodes! {
     ITERL AJ "Generic for loop: if R(A) ~= nil then R(A-1) = R(A) and jump by D (a loop back-edge).",
     LOOP  AJ "Loop header of while/repeat (a hot-counter point for the JIT); D jumps to the loop exit. No-op.",
     JMP   AJ "Jump by D. A holds the first free register (for the JIT).",
+    // Patched loop instructions (the JIT writes them into a prototype's code; never
+    // in compiled, dumped or loaded code, see `unpatch`).
+    IFORL AJ "FORL whose loop the JIT no longer counts (blacklisted).",
+    IITERL AJ "ITERL whose loop the JIT no longer counts (blacklisted).",
+    ILOOP AJ "LOOP whose loop the JIT no longer counts (blacklisted).",
 }
 
 impl Op {
@@ -178,6 +183,33 @@ impl Op {
     }
     pub fn format(self) -> Format {
         OP_FORMATS[self as usize]
+    }
+    /// Is this one of the opcodes only the JIT writes (`IFORL`, ...)?
+    #[inline]
+    pub fn is_patched(self) -> bool {
+        self.original() != self
+    }
+    /// The opcode the compiler emitted for a patched one (itself for every other).
+    #[inline]
+    pub fn original(self) -> Op {
+        match self {
+            Op::IFORL => Op::FORL,
+            Op::IITERL => Op::ITERL,
+            Op::ILOOP => Op::LOOP,
+            op => op,
+        }
+    }
+}
+
+/// The instruction as the compiler emitted it: the JIT patches loop instructions in
+/// place (keeping their operands), and everything that shows or saves code
+/// (`string.dump`, listings, `jit.util.funcbc`, debug names) reads it through this,
+/// so patched opcodes never leave the VM.
+#[inline]
+pub fn unpatch(i: Ins) -> Ins {
+    match Op::from_u8(op_byte(i)) {
+        Some(op) if op.is_patched() => (i & !0xff) | op.original() as u32,
+        _ => i,
     }
 }
 
@@ -243,5 +275,16 @@ mod tests {
         assert_eq!(jump_offset(with_d(j, JUMP_BIAS + 7)), 7);
         assert_eq!(Op::from_u8(255), None);
         assert_eq!(OP_NAMES.len(), OP_FORMATS.len());
+    }
+
+    #[test]
+    fn patched_loops_unpatch_to_the_original() {
+        for (p, o) in [(Op::IFORL, Op::FORL), (Op::IITERL, Op::ITERL), (Op::ILOOP, Op::LOOP)] {
+            let i = ins_ad(p, 3, JUMP_BIAS - 4);
+            assert!(p.is_patched() && !o.is_patched());
+            assert_eq!(unpatch(i), ins_ad(o, 3, JUMP_BIAS - 4));
+        }
+        let j = ins_ad(Op::JMP, 1, JUMP_BIAS);
+        assert_eq!(unpatch(j), j);
     }
 }

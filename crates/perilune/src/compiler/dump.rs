@@ -147,7 +147,8 @@ impl Writer {
         self.u8(p.framesize)?;
         self.len(p.code.len())?;
         for &ins in p.code.iter() {
-            self.u32(ins)?;
+            // The instruction as compiled, never a JIT-patched loop.
+            self.u32(crate::compiler::bytecode::unpatch(ins))?;
         }
         if !self.strip {
             for i in 0..p.code.len() {

@@ -32,7 +32,9 @@ fn list_proto(p: GcRef<GcProto>, out: &mut String) {
     );
     let n = p.code.len();
     let mut target = vec![false; n + 1];
-    for (pc, &ins) in p.code.iter().enumerate() {
+    // Listed as compiled: a loop the JIT patched shows its original opcode.
+    let code: Vec<Ins> = p.code.iter().map(|&i| unpatch(i)).collect();
+    for (pc, &ins) in code.iter().enumerate() {
         if let Some(op) = Op::from_u8(op_byte(ins)) {
             if op.format() == Format::AJ {
                 let t = pc as i64 + 1 + jump_offset(ins) as i64;
@@ -42,7 +44,7 @@ fn list_proto(p: GcRef<GcProto>, out: &mut String) {
             }
         }
     }
-    for (pc, &ins) in p.code.iter().enumerate() {
+    for (pc, &ins) in code.iter().enumerate() {
         let _ = writeln!(out, "{}", ins_line(p, pc, ins, target[pc]));
     }
     out.push('\n');

@@ -147,7 +147,9 @@ fn verify_one(p: &GcProto) -> Result<(), String> {
     for pc in 0..p.code.len() {
         let c = Checker { p, pc };
         let ins = p.code[pc];
-        let Some(op) = Op::from_u8(op_byte(ins)) else {
+        // Patched opcodes only ever exist inside a running VM (bytecode::unpatch):
+        // in code to verify they are as invalid as an unknown byte.
+        let Some(op) = Op::from_u8(op_byte(ins)).filter(|op| !op.is_patched()) else {
             return c.fail(format!("invalid opcode {}", op_byte(ins)));
         };
         let (a, b, cc, d) = (arg_a(ins), arg_b(ins), arg_c(ins), arg_d(ins));
@@ -362,6 +364,7 @@ fn verify_one(p: &GcProto) -> Result<(), String> {
                 c.regs(a, 4)?;
                 c.back_edge(ins)?;
             }
+            IFORL | IITERL | ILOOP => return c.fail(format!("invalid opcode {}", op_byte(ins))),
             ITERL => {
                 if a == 0 {
                     return c.fail("ITERL needs a register below A".into());
@@ -444,7 +447,7 @@ fn every_loop_pays(p: &GcProto, heap: crate::alloc::HeapRef) -> Result<(), LoopE
             }
             Some(JMP | UCLO) => [rel(ins, pc).filter(|_| jump_offset(ins) >= 0), None],
             Some(FORI) => [next, rel(ins, pc)],
-            Some(LOOP | RET0 | RET1 | RET | RETM | CALLT | CALLMT) | None => [None, None],
+            Some(LOOP | ILOOP | RET0 | RET1 | RET | RETM | CALLT | CALLMT) | None => [None, None],
             // FORL and ITERL pay on their back-edge; falling through is free.
             Some(_) => [next, None],
         }

@@ -69,7 +69,8 @@ enum Home {
 pub fn verify_heap(state: &mut State) -> Result<(), String> {
     let gc = &state.gc;
     let mut home: HashMap<usize, Home> = HashMap::new();
-    let mut bytes = state.strings.bucket_bytes();
+    // The JIT keeps heap buffers outside any object (IR, dumps, events).
+    let mut bytes = state.strings.bucket_bytes() + state.jit.heap_bytes();
     let mut err: Option<String> = None;
     state.strings.for_each(|s| {
         if err.is_some() {

@@ -143,6 +143,7 @@ pub const FF_NEW_GENERATOR: u16 = FF_OWN + 21;
 pub const FF_JIT_PRELOAD: u16 = FF_OWN + 22;
 pub const FF_JIT_LISTING: u16 = FF_OWN + 23;
 pub const FF_PROFILE_TRAMPOLINE: u16 = FF_OWN + 24;
+pub const FF_JIT_TRACEDUMP: u16 = FF_OWN + 25;
 
 /// Every built-in function, by library, in the order each library enters them.
 pub static LIB_FUNCS: &[LibFunc] = ROWS;
@@ -391,6 +392,7 @@ const ROWS: &[LibFunc] = &[
     row(Lib::Made, "new_generator", math::new_generator, FF_NEW_GENERATOR, Own),
     row(Lib::Made, "preload", jit::load_module, FF_JIT_PRELOAD, Absent),
     row(Lib::Made, "listing", jit::listing, FF_JIT_LISTING, Absent),
+    row(Lib::Made, "tracedump", jit::tracedump, FF_JIT_TRACEDUMP, Absent),
     row(
         Lib::Made,
         "profiler callback",

@@ -101,7 +101,7 @@ fn reg_name_depth(p: &GcProto, pc: usize, reg: u32, depth: u32) -> Option<(&'sta
     let mut i = pc.min(code.len());
     while i > 0 {
         i -= 1;
-        let ins = code[i];
+        let ins = crate::compiler::bytecode::unpatch(code[i]);
         if !writes_reg(ins, reg) {
             continue;
         }

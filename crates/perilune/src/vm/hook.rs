@@ -73,6 +73,7 @@ impl State {
             DebugHook { mask, count }
         };
         self.hook_count_left = count;
+        self.refresh_dispatch();
         // The next instruction starts a new line for the new hook.
         self.hook_last = (0, 0);
         Ok(())

@@ -43,26 +43,87 @@ pub fn execute(st: &mut State) -> LResult<()> {
 /// Run the current thread until the frame at index `entry` returns (a coroutine body
 /// runs with entry 0, so errors find `pcall` frames anywhere in it).
 pub fn execute_from(st: &mut State, entry: usize) -> LResult<()> {
-    // Two copies of the loop: the hooked one fires debug hooks, the plain one pays
-    // nothing for them. Each returns `false` when the hook state changed under it.
+    // Three copies of the loop: the hooked one fires debug hooks and feeds the JIT's
+    // recorder; the counting one counts loop back-edges for the JIT; the plain one
+    // (the JIT off) pays for neither. Each returns `false` when the state that chose
+    // it changed under it.
     st.with_mode(VmMode::Interp, |st| loop {
-        let done = if st.debug_hook_active() {
-            run::<true>(st, entry)?
-        } else {
-            run::<false>(st, entry)?
+        let r = match st.dispatch {
+            LoopCopy::Hooked => run::<true, true>(st, entry),
+            LoopCopy::Counting => run::<false, true>(st, entry),
+            LoopCopy::Plain => run::<false, false>(st, entry),
         };
-        if done {
-            return Ok(());
+        match r {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => {
+                // The trace's frame is being unwound.
+                if st.jit.recording() {
+                    crate::jit::abort_recording(st);
+                }
+                return Err(e);
+            }
         }
     })
 }
 
-/// The dispatch loop; `HOOKS` selects the copy that fires debug hooks.
-fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
+/// Which copy of the dispatch loop the state asks for. Cached in `State::dispatch`
+/// (one byte load per check, as the hook test was before the JIT) and recomputed by
+/// [`State::refresh_dispatch`] wherever an input changes: the debug hook, the JIT
+/// switch, the start and end of a recording.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum LoopCopy {
+    /// The JIT off, no hook: nothing but the instructions.
+    Plain,
+    /// The JIT on: loop back-edges count towards a trace.
+    Counting,
+    /// A debug hook is set or a trace is being recorded: every instruction is looked at.
+    Hooked,
+}
+
+impl LoopCopy {
+    /// The copy `run::<HOOKS, COUNT>` is.
+    const fn of(hooks: bool, count: bool) -> LoopCopy {
+        match (hooks, count) {
+            (true, _) => LoopCopy::Hooked,
+            (false, true) => LoopCopy::Counting,
+            (false, false) => LoopCopy::Plain,
+        }
+    }
+}
+
+impl State {
+    /// Recompute [`LoopCopy`] after one of its inputs changed.
+    pub fn refresh_dispatch(&mut self) {
+        self.dispatch = self.wanted_copy();
+    }
+
+    fn wanted_copy(&self) -> LoopCopy {
+        if self.debug_hook_active() || self.jit.recording() {
+            LoopCopy::Hooked
+        } else if self.jit.is_on() {
+            LoopCopy::Counting
+        } else {
+            LoopCopy::Plain
+        }
+    }
+
+    /// Is the running copy `run::<HOOKS, COUNT>` still the one the state asks for?
+    #[inline(always)]
+    fn copy_is(&self, hooks: bool, count: bool) -> bool {
+        self.dispatch == LoopCopy::of(hooks, count)
+    }
+}
+
+/// The dispatch loop; `HOOKS` selects the copy that fires debug hooks and records
+/// traces, `COUNT` the copies that count loop back-edges for the JIT.
+fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LResult<bool> {
     let th = st.cur;
     // The hot block, reached through a pointer held here as compiled code will hold
     // it (`hot.rs`): one load per countdown payment instead of two.
     let hot: *const HotBlock = st.hot();
+    let counts: *const crate::hot::HotCounts = st.hotcounts();
     macro_rules! hot {
         () => {
             // SAFETY: the hot block lives in the heap's box for the state's whole life
@@ -98,7 +159,8 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
         let kst = proto.consts.as_ptr();
         // SAFETY: precall ensured the stack holds base + framesize + EXTRA_STACK slots.
         let mut base = unsafe { th.get_mut().stack.as_mut_ptr().add(base_idx) };
-        if HOOKS != st.debug_hook_active() {
+        debug_assert_eq!(st.dispatch, st.wanted_copy(), "a writer missed refresh_dispatch");
+        if !st.copy_is(HOOKS, COUNT) {
             return Ok(false);
         }
         if HOOKS && pc == 0 && st.dbg_hook.mask & HOOK_CALL != 0 && !st.within(VmMode::Hook) {
@@ -200,7 +262,7 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                 } else {
                     safepoint_keep_top!();
                 }
-                if HOOKS != st.debug_hook_active() {
+                if !st.copy_is(HOOKS, COUNT) {
                     savepc!();
                     return Ok(false);
                 }
@@ -375,11 +437,81 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
             }};
         }
 
+        // A back-edge of a loop the JIT counts (FORL, ITERL, LOOP; their I-forms are
+        // blacklisted and do not count), once it has jumped: the counter is the one
+        // of the instruction it goes on at (`jit::counter_pc`). At its `hotloop`-th
+        // pass the loop is hot and `jit::hot` looks at the loop instruction at
+        // `$loop_pc`; when it starts recording, the hooked copy takes over here. With
+        // the JIT off (`COUNT` false) this is nothing.
+        macro_rules! hotloop {
+            ($loop_pc:expr) => {
+                // SAFETY: the counters live in the heap's box beside the hot block
+                // (same lifetime, mutated only through `Cell`s).
+                if COUNT && unsafe { &*counts }.count_loop(crate::hot::hot_slot(pc)) {
+                    savepc!();
+                    if crate::jit::hot(st, proto, $loop_pc) {
+                        return Ok(false);
+                    }
+                }
+            };
+        }
+        macro_rules! forl {
+            ($counts:expr, $a:expr, $ins:expr) => {{
+                let (a, ins) = ($a, $ins);
+                let step = reg!(a + 2).number_unchecked();
+                let i = reg!(a).number_unchecked() + step;
+                let lim = reg!(a + 1).number_unchecked();
+                if if step >= 0.0 { i <= lim } else { i >= lim } {
+                    reg!(a) = Value::arith(i);
+                    reg!(a + 3) = Value::arith(i);
+                    jump!(ins);
+                    back_edge!(-jump_offset(ins));
+                    if $counts {
+                        hotloop!((pc as isize - 1 - jump_offset(ins) as isize) as usize);
+                    }
+                }
+            }};
+        }
+        macro_rules! iterl {
+            ($counts:expr, $a:expr, $ins:expr) => {{
+                let (a, ins) = ($a, $ins);
+                let v = reg!(a);
+                if !v.is_nil() {
+                    reg!(a - 1) = v;
+                    jump!(ins);
+                    back_edge!(-jump_offset(ins));
+                    if $counts {
+                        hotloop!((pc as isize - 1 - jump_offset(ins) as isize) as usize);
+                    }
+                }
+            }};
+        }
+
         loop {
             // SAFETY: pc stays inside the code: every path ends in a return and jumps
             // target instructions (module invariants).
             let ins = unsafe { *code.add(pc) };
             pc += 1;
+            // The JIT's recorder looks at the instruction before it runs; when the
+            // recording ends the plain copy takes over at this instruction.
+            if HOOKS && st.jit.recording() && !st.within(VmMode::Hook) {
+                savepc!();
+                let goes_on = crate::jit::record(st, ci_idx, pc - 1);
+                // The `jit.attach` handlers run once the recording is over.
+                if !goes_on && st.jit.has_events() {
+                    let t = th.get_mut();
+                    let saved = t.top;
+                    t.top = t.top.max(ci!().top as usize);
+                    crate::jit::deliver_events(st, cl);
+                    th.get_mut().top = saved;
+                    reload_base!();
+                }
+                if !goes_on && !st.copy_is(HOOKS, COUNT) {
+                    pc -= 1;
+                    savepc!();
+                    return Ok(false);
+                }
+            }
             // Debug hooks run before the fetched instruction, with the pc already past
             // it (so errors and `getinfo` see the instruction's line).
             if HOOKS && !st.within(VmMode::Hook) {
@@ -1001,26 +1133,15 @@ fn run<const HOOKS: bool>(st: &mut State, entry: usize) -> LResult<bool> {
                         jump!(ins);
                     }
                 }
-                Op::FORL => {
-                    let step = reg!(a + 2).number_unchecked();
-                    let i = reg!(a).number_unchecked() + step;
-                    let lim = reg!(a + 1).number_unchecked();
-                    if if step >= 0.0 { i <= lim } else { i >= lim } {
-                        reg!(a) = Value::arith(i);
-                        reg!(a + 3) = Value::arith(i);
-                        jump!(ins);
-                        back_edge!(-jump_offset(ins));
-                    }
+                Op::FORL => forl!(true, a, ins),
+                Op::IFORL => forl!(false, a, ins),
+                Op::ITERL => iterl!(true, a, ins),
+                Op::IITERL => iterl!(false, a, ins),
+                Op::LOOP => {
+                    back_edge!(jump_offset(ins).max(1));
+                    hotloop!(pc - 1);
                 }
-                Op::ITERL => {
-                    let v = reg!(a);
-                    if !v.is_nil() {
-                        reg!(a - 1) = v;
-                        jump!(ins);
-                        back_edge!(-jump_offset(ins));
-                    }
-                }
-                Op::LOOP => back_edge!(jump_offset(ins).max(1)),
+                Op::ILOOP => back_edge!(jump_offset(ins).max(1)),
                 Op::JMP => {
                     jump!(ins);
                     // Backward gotos make loops without a LOOP header.

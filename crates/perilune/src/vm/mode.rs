@@ -33,6 +33,12 @@ impl State {
         self.heap.hot.within(mode)
     }
 
+    /// The JIT's hot counters.
+    #[inline(always)]
+    pub fn hotcounts(&self) -> &crate::hot::HotCounts {
+        &self.heap.hotcounts
+    }
+
     /// The hot block (for the layout test and, later, the JIT's entry).
     #[inline(always)]
     pub fn hot(&self) -> &HotBlock {

@@ -128,6 +128,11 @@ pub struct State {
     pub hook_count_left: u32,
     /// Prototype address and pc of the last instruction run with a line hook set.
     pub hook_last: (usize, usize),
+    /// The tracing JIT's state: on/off, parameters, the recorder, traces
+    /// (`crate::jit`, docs/jit.md).
+    pub jit: crate::jit::Jit,
+    /// The copy of the dispatch loop the state asks for (`vm/interp.rs`).
+    pub dispatch: crate::vm::interp::LoopCopy,
     /// Whether `load` and friends accept binary chunks (made by `string.dump`). On by
     /// default; the safe embedding API turns it off (see `docs/embedding.md`).
     pub allow_bytecode: bool,
@@ -183,6 +188,13 @@ impl State {
         match build(&mut gc, &mut strings) {
             Ok((oom_msg, tm_names, globals, registry, main_thread)) => {
                 heap.hot.countdown.set(crate::vm::budget::CHECK_INTERVAL);
+                let jit = crate::jit::Jit::default();
+                heap.hotcounts.reset(jit.hotcount_start());
+                let dispatch = if jit.is_on() {
+                    crate::vm::interp::LoopCopy::Counting
+                } else {
+                    crate::vm::interp::LoopCopy::Plain
+                };
                 main_thread.get_mut().status = ThreadStatus::Running;
                 Ok(Box::new(State {
                     heap,
@@ -206,6 +218,8 @@ impl State {
                     overflow_in_handler: false,
                     hook_count_left: 0,
                     hook_last: (0, 0),
+                    jit,
+                    dispatch,
                     allow_bytecode: true,
                     table_seed,
                     sandbox_strings: None,

@@ -1,9 +1,9 @@
 //! The `jit` library: LuaJIT's control interface, ahead of Perilune's JIT, and the
 //! `jit.*` modules.
 //!
-//! Until the JIT exists, `jit.status()` returns `false` and the controls (`on`, `off`,
-//! `flush`, `attach`, `opt.start`) check their arguments as LuaJIT does and are
-//! accepted without effect.
+//! The controls (`on`, `off`, `flush`, `status`, `opt.start`) act on the JIT's state
+//! (`crate::jit`, docs/jit.md) and check their arguments as LuaJIT does; `attach`
+//! checks them and has no events to deliver yet.
 //!
 //! `jit.version` is `"LuaJIT 2.1.0-beta3 (Perilune x.y.z)"` and `jit.version_num` is
 //! `20100`: Perilune runs LuaJIT 2.1 programs, and such programs test these values to
@@ -18,10 +18,10 @@
 //! `jit.dump`, `jit.bcsave` and `jit.vmdef` are Lua source compiled into the library
 //! (`stdlib/jit/*.lua`). See docs/stdlib-debug-package-jit.md.
 
-pub mod param;
 pub mod profile;
 pub mod util;
 
+use crate::jit::param;
 use crate::object::{GcRef, GcTable};
 use crate::value::Value;
 use crate::vm::error::LResult;
@@ -120,43 +120,88 @@ fn check_mode_arg(st: &mut State, allow_number: bool) -> LResult<()> {
     }
 }
 
+/// Do `on`/`off`/`flush` act on the whole JIT (no argument, nil or `true`), not on
+/// one function?
+fn whole_jit(st: &State) -> bool {
+    st.arg_count() == 0 || st.arg(1).is_nil() || st.arg(1).as_bool() == Some(true)
+}
+
+/// `jit.on([f [, true]])`: switch the JIT on. With a function nothing changes yet
+/// (per-function modes are not kept: docs/jit.md).
 pub(crate) fn on(st: &mut State) -> LResult<usize> {
     check_mode_arg(st, false)?;
-    Ok(0)
-}
-
-pub(crate) fn off(st: &mut State) -> LResult<usize> {
-    check_mode_arg(st, false)?;
-    Ok(0)
-}
-
-pub(crate) fn flush(st: &mut State) -> LResult<usize> {
-    check_mode_arg(st, true)?;
-    Ok(0)
-}
-
-/// `jit.status()`: no JIT yet, so it is off (and has no flags to list).
-pub(crate) fn status(st: &mut State) -> LResult<usize> {
-    st.push(Value::FALSE)?;
-    Ok(1)
-}
-
-/// `jit.attach(f [, event])`: there are no JIT events to deliver yet.
-pub(crate) fn attach(st: &mut State) -> LResult<usize> {
-    if !st.arg(1).is_function() {
-        return Err(st.type_error(1, "function"));
+    if whole_jit(st) {
+        st.jit_set_on(true);
     }
     Ok(0)
 }
 
-/// `jit.opt.start(...)`: check each piece against [`param`]'s list (the JIT will
-/// apply them).
+/// `jit.off([f [, true]])`: switch the JIT off (see [`on`] for functions).
+pub(crate) fn off(st: &mut State) -> LResult<usize> {
+    check_mode_arg(st, false)?;
+    if whole_jit(st) {
+        st.jit_set_on(false);
+    }
+    Ok(0)
+}
+
+/// `jit.flush([f | n])`: forget what the JIT learnt (see [`on`] for functions).
+pub(crate) fn flush(st: &mut State) -> LResult<usize> {
+    check_mode_arg(st, true)?;
+    if whole_jit(st) {
+        st.jit_flush();
+    }
+    Ok(0)
+}
+
+/// `jit.status()`: whether the JIT is on, then the names of the optimisation flags
+/// that are on, whether or not it is (LuaJIT also lists CPU features before the
+/// flags; Perilune has none to report).
+pub(crate) fn status(st: &mut State) -> LResult<usize> {
+    st.push(Value::boolean(st.jit.is_on()))?;
+    let flags: Vec<&str> = st.jit.flag_names().collect();
+    for f in &flags {
+        st.push_str(f.as_bytes())?;
+    }
+    Ok(1 + flags.len())
+}
+
+/// `jit.attach(f [, event])`: call `f` at every JIT event of that kind (only
+/// `"trace"` events happen: `crate::jit::deliver_events`); without an event, stop
+/// calling it.
+pub(crate) fn attach(st: &mut State) -> LResult<usize> {
+    let f = st.arg(1);
+    if !f.is_function() {
+        return Err(st.type_error(1, "function"));
+    }
+    let ev = st.arg(2);
+    let key = crate::jit::event_key();
+    let reg = st.registry;
+    let handlers = match reg.get(key).as_table() {
+        Some(t) => t,
+        None => {
+            let t = st.new_table(0, 1)?;
+            st.table_set(reg, key, Value::table(t))?;
+            t
+        }
+    };
+    let v = if ev.is_string() { ev } else { Value::NIL };
+    st.table_set(handlers, f, v)?;
+    Ok(0)
+}
+
+/// `jit.opt.start(...)`: apply each piece of [`param`]'s list in turn (LuaJIT
+/// applies the pieces before a bad one too). Without arguments: level 3.
 pub(crate) fn opt_start(st: &mut State) -> LResult<usize> {
+    if st.arg_count() == 0 {
+        st.jit_apply(param::Opt::Level(param::LEVELS[3]));
+    }
     for i in 1..=st.arg_count() {
         let s = st.check_string(i)?;
-        if param::parse(s.as_bytes()).is_none() {
+        let Some(opt) = param::parse(s.as_bytes()) else {
             return Err(st.rt_error_fmt(crate::errmsg::JIT_FLAG, &[s.as_bytes()]));
-        }
+        };
+        st.jit_apply(opt);
     }
     Ok(0)
 }
@@ -219,7 +264,8 @@ pub(crate) fn load_module(st: &mut State) -> LResult<usize> {
 
 /// What the Lua-source modules get as their second chunk argument (and nothing else
 /// can reach): a table with `listing(f)`, the text `-bl` prints for a Lua function,
-/// and `bcnames`, the opcode names in LuaJIT's `jit.vmdef` layout.
+/// `bcnames`, the opcode names in LuaJIT's `jit.vmdef` layout, and `tracedump(n)`,
+/// the IR of trace `n`.
 fn lua_helpers(st: &mut State) -> LResult<usize> {
     let t = st.new_table(0, 2)?;
     st.push(Value::table(t))?;
@@ -233,6 +279,24 @@ fn lua_helpers(st: &mut State) -> LResult<usize> {
     let v = st.str_value(names.as_bytes())?;
     let k = st.str_value(b"bcnames")?;
     st.table_set(t, k, v)?;
+    let f = super::new_func(st, super::FF_JIT_TRACEDUMP, 0)?;
+    let k = st.str_value(b"tracedump")?;
+    st.table_set(t, k, Value::function(f))?;
+    Ok(1)
+}
+
+/// `tracedump(n)`: the IR and snapshots of finished trace `n` (`-jdump`'s text), or
+/// nil.
+pub(crate) fn tracedump(st: &mut State) -> LResult<usize> {
+    let n = st.check_integer(1)?;
+    let text = u32::try_from(n)
+        .ok()
+        .and_then(|n| st.jit.dump_of(n))
+        .map(<[u8]>::to_vec);
+    match text {
+        Some(t) => st.push_str(&t)?,
+        None => st.push(Value::NIL)?,
+    }
     Ok(1)
 }
 

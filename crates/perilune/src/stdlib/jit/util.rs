@@ -225,8 +225,8 @@ fn op_mode(op: Op) -> u32 {
         VARG => (BASE, LIT, LIT, None),
         RETM => (BASE, NONE, LIT, None),
         RET | RET0 | RET1 => (RBASE, NONE, LIT, None),
-        FORI | FORL | ITERL => (BASE, NONE, JUMP, None),
-        LOOP | JMP => (RBASE, NONE, JUMP, None),
+        FORI | FORL | ITERL | IFORL | IITERL => (BASE, NONE, JUMP, None),
+        LOOP | JMP | ILOOP => (RBASE, NONE, JUMP, None),
     };
     let mm = mm.map_or(MM_NONE, |m| m as u32);
     a | (b << 3) | (c << 7) | (mm << 11)
@@ -237,7 +237,7 @@ pub(crate) fn funcbc(st: &mut State) -> LResult<usize> {
     let p = check_proto(st)?;
     let pc = st.check_integer(2)?;
     let ins = match pc.checked_sub(1).and_then(|i| usize::try_from(i).ok()) {
-        Some(i) => p.code.get(i).copied(),
+        Some(i) => p.code.get(i).map(|&i| crate::compiler::bytecode::unpatch(i)),
         None => None,
     };
     let Some(ins) = ins else { return Ok(0) };

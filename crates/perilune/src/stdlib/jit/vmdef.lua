@@ -5,7 +5,7 @@
 --   ffnames  fast-function id -> name ("print", "string.rep", "io.method.read"),
 --            for the ids that tostring shows as "builtin#N".
 -- The IR and trace tables (irnames, irfpm, irfield, ircall, traceerr) are empty:
--- Perilune has no JIT yet.
+-- Perilune's IR is not LuaJIT's, and jit.dump prints it itself (docs/jit.md).
 local _, helpers = ...
 local tostring, tonumber, pairs, type = tostring, tonumber, pairs, type
 

@@ -2,10 +2,10 @@
 //! pieces `jit.opt.start` and the command's `-O` take.
 //!
 //! Names, order and defaults are LuaJIT 2.1's, so `-O` lines written for luajit work
-//! unchanged. The JIT will keep a [`FLAGS`] bit set and a [`PARAMS`]-indexed array and
-//! apply each parsed [`Opt`] to them; until it exists, `jit.opt.start` only checks the
-//! pieces. The `perilune` command reaches this list only through `jit.opt.start`
-//! (docs/cli.md), so there is no second copy.
+//! unchanged. The JIT (`crate::jit::Jit`) keeps a [`FLAGS`] bit set and a
+//! [`PARAMS`]-indexed array and applies each parsed [`Opt`] to them
+//! (`State::jit_apply`, called by `jit.opt.start`). The `perilune` command reaches
+//! this list only through `jit.opt.start` (docs/cli.md), so there is no second copy.
 
 /// The optimisation flags, as `-O+name`/`-O-name`/`-Ono-name` spell them. Bit `i` of a
 /// flag set is `FLAGS[i]`.
