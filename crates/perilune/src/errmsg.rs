@@ -287,7 +287,7 @@ messages! {
     FFI_REDEFINE = "attempt to redefine '%s'",
 
     // --- The FFI's calls, libraries and callbacks (docs/ffi.md) ----------------------
-    FFI_NYI_CALL = "NYI: cannot call this C function (yet)",
+    FFI_CALL_NYI = "NYI: cannot call this C function (yet)",
     /// Symbol name.
     FFI_NO_DECL = "missing declaration for symbol '%s'",
     FFI_BAD_CALLBACK = "bad callback",

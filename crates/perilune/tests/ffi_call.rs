@@ -83,6 +83,10 @@ fn have_cc() -> bool {
 fn lib_path() -> Option<&'static Path> {
     static LIB: OnceLock<Option<PathBuf>> = OnceLock::new();
     LIB.get_or_init(|| {
+        if cfg!(target_feature = "crt-static") {
+            eprintln!("a statically linked build cannot load libraries: skipping the C call tests");
+            return None;
+        }
         if !have_cc() {
             eprintln!("no C compiler: skipping the C call tests");
             return None;
@@ -666,15 +670,21 @@ fn arg<T: Copy>(args: &[*mut c_void], i: usize) -> T {
     unsafe { args[i].cast::<T>().read() }
 }
 
+/// A callback table with the test dispatcher and its host (declare them after the
+/// `Env`, so that they drop first), and the descriptor of `fty`.
+fn callbacks(e: &mut Env, fty: &str) -> (Callbacks, Box<Host>, DescRef) {
+    let cbs = Callbacks::new(&e.heap).unwrap();
+    let mut host = Box::<Host>::default();
+    cbs.set_dispatch(dispatch, (&mut *host as *mut Host).cast());
+    let ty = e.ty(fty);
+    let d = e.cache.desc(&e.t, ty, &[]).unwrap();
+    (cbs, host, d)
+}
+
 #[test]
 fn callbacks_run_and_return_every_scalar_kind() {
     let Some(mut e) = Env::new() else { return };
-    let mut cbs = Callbacks::new(&e.heap).unwrap();
-    let mut host = Box::<Host>::default();
-    cbs.set_dispatch(dispatch, (&mut *host as *mut Host).cast());
-
-    let int_int = e.ty("int(*)(int)");
-    let d = e.cache.desc(&e.t, int_int, &[]).unwrap();
+    let (mut cbs, mut host, d) = callbacks(&mut e, "int(*)(int)");
     let (slot, code) = cbs.create(d).unwrap();
     set_func(&mut host, slot, |a, r| {
         // SAFETY: an `int` result buffer.
@@ -744,11 +754,7 @@ fn callbacks_run_and_return_every_scalar_kind() {
 #[test]
 fn a_failing_callback_is_held_and_raised_when_the_c_call_returns() {
     let Some(mut e) = Env::new() else { return };
-    let mut cbs = Callbacks::new(&e.heap).unwrap();
-    let mut host = Box::<Host>::default();
-    cbs.set_dispatch(dispatch, (&mut *host as *mut Host).cast());
-    let int_int = e.ty("int(*)(int)");
-    let d = e.cache.desc(&e.t, int_int, &[]).unwrap();
+    let (mut cbs, mut host, d) = callbacks(&mut e, "int(*)(int)");
     let (slot, code) = cbs.create(d).unwrap();
     // Fails on its third call, with out of memory.
     set_func(&mut host, slot, |a, r| {
@@ -867,11 +873,7 @@ fn a_callback_calling_c_that_calls_a_failing_callback() {
     // catch it, so it is held again and raised when the outer call returns. Nothing
     // unwinds through C frames on the way.
     let Some(mut e) = Env::new() else { return };
-    let mut cbs = Callbacks::new(&e.heap).unwrap();
-    let mut host = Box::<Host>::default();
-    cbs.set_dispatch(dispatch, (&mut *host as *mut Host).cast());
-    let int_int = e.ty("int(*)(int)");
-    let d = e.cache.desc(&e.t, int_int, &[]).unwrap();
+    let (mut cbs, mut host, d) = callbacks(&mut e, "int(*)(int)");
     let (slot_a, code_a) = cbs.create(d).unwrap();
     let (slot_b, code_b) = cbs.create(d).unwrap();
     let (da, fa) = e.func_in(None, "t_apply");
@@ -921,4 +923,19 @@ fn a_callback_calling_c_that_calls_a_failing_callback() {
     // A(5) ran, B(5), B(6) ran; A(6) was not run (an error was held).
     assert_eq!(host.calls, 3);
     assert!(cbs.take_held().is_none());
+}
+
+#[test]
+fn a_static_build_refuses_to_load_libraries() {
+    // Only meaningful in the static variant of docs/build.md ("The link mode"), where
+    // a loaded library would get a second libc; the dynamic build loads (above).
+    if !cfg!(target_feature = "crt-static") {
+        return;
+    }
+    let heap = Heap::paged();
+    let err = CLib::load(&heap, b"z", false).unwrap_err();
+    assert_eq!(
+        err.message(),
+        b"z: cannot load a library into a statically linked perilune (docs/build.md, \"The link mode\")"
+    );
 }

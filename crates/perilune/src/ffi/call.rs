@@ -57,7 +57,7 @@ impl CallError {
     pub fn message(self) -> &'static str {
         match self {
             CallError::Oom => errmsg::NOMEM,
-            CallError::Nyi => errmsg::FFI_NYI_CALL,
+            CallError::Nyi => errmsg::FFI_CALL_NYI,
             CallError::BadType => errmsg::FFI_INVALID_TYPE,
         }
     }
