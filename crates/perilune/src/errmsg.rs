@@ -285,6 +285,17 @@ messages! {
     FFI_INVALID_SIZE = "size of C type is unknown or too large",
     /// Name.
     FFI_REDEFINE = "attempt to redefine '%s'",
+
+    // --- The FFI's calls, libraries and callbacks (docs/ffi.md) ----------------------
+    FFI_CALL_NYI = "NYI: cannot call this C function (yet)",
+    /// Symbol name.
+    FFI_NO_DECL = "missing declaration for symbol '%s'",
+    FFI_BAD_CALLBACK = "bad callback",
+    FFI_TOO_MANY_CALLBACKS = "too many callbacks",
+    /// `dlopen` failed without saying why.
+    FFI_DLOPEN_FAILED = "dlopen failed",
+    /// Library name: `ffi.load` in a statically linked build (docs/build.md).
+    FFI_STATIC_LOAD = "%s: cannot load a library into a statically linked perilune (docs/build.md, \"The link mode\")",
 }
 
 /// Most arguments a template takes.

@@ -22,7 +22,7 @@ pub mod compiler {
 }
 
 pub mod ffi {
-    pub use crate::ffi::{cparse, ctype};
+    pub use crate::ffi::{call, callback, clib, cparse, ctype};
 }
 
 pub mod func {
