@@ -34,13 +34,31 @@ impl UserData for Acc {
 }
 perilune::from_lua_via_clone!(Acc);
 
-fn workload(lua: &Lua) -> Result<(i64, String, i64, i64, usize)> {
+type Outcome = (i64, String, i64, i64, usize);
+
+/// [`run`], checking that every scoped closure was dropped whatever happened (the
+/// Lua heap's bytes are the sweep's to check; closures live on the Rust heap).
+fn workload(lua: &Lua) -> Result<Outcome> {
+    let token = std::rc::Rc::new(());
+    let r = run(lua, &token);
+    assert_eq!(
+        std::rc::Rc::strong_count(&token),
+        1,
+        "a scoped closure outlived its scope: {r:?}"
+    );
+    r
+}
+
+fn run(lua: &Lua, token: &std::rc::Rc<()>) -> Result<Outcome> {
     let mut acc = Acc(1);
     let mut log = Vec::new();
     let scoped = lua.scope(|scope| {
         let ud = scope.create_userdata_ref_mut(&mut acc)?;
-        let note = scope.create_function_mut(|_, s: String| {
+        let held = token.clone();
+        let log = &mut log;
+        let note = scope.create_function_mut(move |_, s: String| {
             log.push(s);
+            let _ = &held;
             Ok(())
         })?;
         let view = scope.create_any_userdata_ref(&7i64)?;

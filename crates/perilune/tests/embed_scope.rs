@@ -389,15 +389,20 @@ fn scope_under_a_memory_limit() {
     let base = lua.memory_footprint();
     lua.set_memory_limit(base + 64 * 1024).unwrap();
     let made = RefCell::new(Vec::new());
+    let token = Rc::new(());
     let r = lua.scope(|scope| {
         loop {
-            made.borrow_mut().push(scope.create_function(|_, ()| Ok(()))?);
+            let t = token.clone();
+            made.borrow_mut()
+                .push(scope.create_function(move |_, ()| Ok(Rc::strong_count(&t)))?);
         }
         #[allow(unreachable_code)]
         Ok(())
     });
     assert!(matches!(r, Err(Error::MemoryError(_))), "{r:?}");
     assert!(made.borrow().len() > 10);
+    // Every closure was dropped, the one whose function could not be made included.
+    assert_eq!(Rc::strong_count(&token), 1);
     lua.set_memory_limit(0).unwrap();
     for f in made.borrow().iter() {
         assert!(is_destructed_callback(&f.call::<()>(()).unwrap_err()));

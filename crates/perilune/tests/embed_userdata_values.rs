@@ -112,7 +112,10 @@ fn the_type_metatable() {
     let plain = lua.create_any_userdata(1u8).unwrap();
     assert!(matches!(plain.metatable(), Err(Error::UserDataTypeMismatch)));
     // Scripts still cannot read it.
-    assert_eq!(lua.load("return getmetatable(o)").eval::<bool>().unwrap(), false);
+    assert_eq!(
+        lua.load("return getmetatable(o)").eval::<Value>().unwrap(),
+        Value::Boolean(false)
+    );
 }
 
 struct Restricted;

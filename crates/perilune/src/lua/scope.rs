@@ -194,15 +194,25 @@ impl<'scope, 'env: 'scope> Scope<'scope, 'env> {
             unsafe { std::mem::transmute::<Box<ScopedFn<'scope>>, Box<ScopedFn<'static>>>(f) };
         let slot = Rc::new(ScopedSlot(RefCell::new(Some(f))));
         let in_lua = slot.clone();
-        let func = self.lua.create_function(move |lua, args: MultiValue| {
+        let made = self.lua.create_function(move |lua, args: MultiValue| {
             let f = in_lua.0.borrow();
             match &*f {
                 Some(f) => f(lua, args),
                 None => Err(Error::CallbackDestructed),
             }
-        })?;
-        self.made.callbacks.borrow_mut().push(slot);
-        Ok(func)
+        });
+        match made {
+            Ok(func) => {
+                self.made.callbacks.borrow_mut().push(slot);
+                Ok(func)
+            }
+            Err(e) => {
+                // Not made (a memory error): drop the closure now, which the slot
+                // alone would leak.
+                drop(slot.0.borrow_mut().take());
+                Err(e)
+            }
+        }
     }
 
     /// [`Lua::create_function_mut`] for a closure that lives only as long as the
@@ -285,7 +295,7 @@ impl<'scope, 'env: 'scope> Scope<'scope, 'env> {
     ///
     /// ```
     /// let lua = perilune::Lua::new();
-    /// let mut seen = Vec::new();
+    /// let mut seen: Vec<i32> = Vec::new();
     /// lua.scope(|scope| {
     ///     let ud = scope.create_any_userdata_ref_mut(&mut seen)?;
     ///     let f = lua.create_function(|_, ud: perilune::AnyUserData| {
