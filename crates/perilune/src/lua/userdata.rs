@@ -895,7 +895,10 @@ impl AnyUserData {
     }
 
     /// Borrow the `T` inside. Fails if it is another type, was taken, or is
-    /// mutably borrowed. The borrow keeps the state open while it lives.
+    /// mutably borrowed. The borrow keeps the state open while it lives. A value a
+    /// [`Scope`](crate::Scope) lends is refused ([`Error::UserDataTypeMismatch`], as
+    /// in mlua): the guard could outlive the scope; use
+    /// [`AnyUserData::borrow_scoped`].
     ///
     /// ```
     /// use perilune::{Error, Lua};
