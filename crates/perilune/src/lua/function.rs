@@ -484,10 +484,8 @@ return function(...) return f(bound(...)) end";
 fn bound_args(st: &mut State) -> LResult<usize> {
     let th = st.cur;
     let nup = th
-        .frames
-        .last()
-        .and_then(|ci| th.stack.get(ci.func as usize).copied())
-        .and_then(|f| f.as_function())
+        .frame_at(0)
+        .and_then(|ci| th.frame_function(&ci).as_function())
         .map_or(0, |f| f.num_upvals());
     let nargs = st.arg_count();
     st.charge((nup + nargs) as u64)?;
