@@ -200,6 +200,12 @@ messages! {
     SANDBOX_GC_OPTION = "collectgarbage option '%s' is not allowed here",
     /// A userdata's `__newindex` for a key with no setter (lua/userdata.rs); the key.
     USERDATA_UNKNOWN_FIELD = "attempt to set unknown field '%s' of userdata",
+    /// A scoped callback called after its `Lua::scope` ended (mlua's words).
+    CALLBACK_DESTRUCTED = "a destructed callback or destructed userdata method was called",
+    /// `AnyUserData::set_nth_user_value` with 0 or more than 65535 (mlua's words).
+    USER_VALUE_INDEX = "user value index out of bounds",
+    /// `Thread::reset` of the running coroutine, or of one that resumed another.
+    THREAD_RESET_RUNNING = "cannot reset a running thread",
     SAFE_MODE_UNSAFE_LIBS = "the debug library cannot be opened by a safe constructor (Lua::new_with): use Lua::new_trusted",
     /// An integer a double cannot hold exactly, converted to Lua (conv.rs, serde.rs).
     INTEGER_NOT_EXACT = "integer cannot be represented exactly by a Lua number",

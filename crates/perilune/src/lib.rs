@@ -122,5 +122,7 @@ pub use lua::{
     Table, TablePairs, TableSequence, Thread, ThreadStatus, UserData, UserDataFields, UserDataMethods, UserDataRef,
     UserDataRefMut, Value, Variadic, VmState, WeakLua, MESSAGE_EXCERPT_MAX,
 };
+// Issue 20, scope and friends (docs/embedding.md, "Scope").
 #[cfg(feature = "serde")]
 pub use lua::{DeserializeOptions, LuaSerdeExt, SerializeOptions};
+pub use lua::{FunctionInfo, LuaNativeFn, LuaNativeFnMut, Scope, UserDataMetatable, UserDataMetatablePairs};

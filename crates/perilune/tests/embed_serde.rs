@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use perilune::{DeserializeOptions, Error, Lua, LuaSerdeExt, SerializeOptions, Table, Value};
 use serde::{Deserialize, Serialize};
 
+#[path = "common/failing_alloc.rs"]
+mod failing_alloc;
+
 #[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
 struct Point {
     x: i32,
@@ -739,49 +742,6 @@ fn the_prelude_has_the_serde_names() {
     assert_eq!(back, [1, 2]);
 }
 
-/// Refuses every allocation from number `fail_at` on (counting from when it is
-/// armed), or only that one; `fail_at == usize::MAX` is disarmed.
-struct FailingAlloc {
-    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    fail_at: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    fail_rest: bool,
-}
-
-impl FailingAlloc {
-    fn refuse(&self) -> bool {
-        use std::sync::atomic::Ordering::SeqCst;
-        let n = self.count.fetch_add(1, SeqCst);
-        let at = self.fail_at.load(SeqCst);
-        n == at || (self.fail_rest && n > at)
-    }
-}
-
-// SAFETY: forwards to the system allocator; refusing is always allowed.
-unsafe impl perilune::Allocator for FailingAlloc {
-    fn alloc(&self, layout: std::alloc::Layout) -> Option<std::ptr::NonNull<u8>> {
-        if self.refuse() {
-            return None;
-        }
-        perilune::SystemAllocator.alloc(layout)
-    }
-    unsafe fn realloc(
-        &self,
-        ptr: std::ptr::NonNull<u8>,
-        old: std::alloc::Layout,
-        new_size: usize,
-    ) -> Option<std::ptr::NonNull<u8>> {
-        if self.refuse() && new_size > old.size() {
-            return None;
-        }
-        // SAFETY: caller contract.
-        unsafe { perilune::SystemAllocator.realloc(ptr, old, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
-        // SAFETY: caller contract.
-        unsafe { perilune::SystemAllocator.dealloc(ptr, layout) }
-    }
-}
-
 /// Both directions and the direct `Serialize`, on a value with every shape (the
 /// JSON text read back: key order depends on the state's hash seed).
 fn serde_workload(lua: &Lua) -> perilune::Result<serde_json::Value> {
@@ -794,38 +754,6 @@ fn serde_workload(lua: &Lua) -> perilune::Result<serde_json::Value> {
 
 #[test]
 fn every_refused_allocation_is_a_memory_error_and_the_state_recovers() {
-    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-    use std::sync::Arc;
-    let new = |fail_rest| {
-        let count = Arc::new(AtomicUsize::new(0));
-        let fail_at = Arc::new(AtomicUsize::new(usize::MAX));
-        let alloc = FailingAlloc {
-            count: count.clone(),
-            fail_at: fail_at.clone(),
-            fail_rest,
-        };
-        let lua = Lua::new_with_allocator(Box::new(alloc), perilune::StdLib::ALL_SAFE).unwrap();
-        (lua, count, fail_at)
-    };
-    let (lua, count, _) = new(false);
-    let start = count.load(SeqCst);
-    let want = serde_workload(&lua).unwrap();
-    let total = count.load(SeqCst) - start;
+    let total = failing_alloc::sweep(serde_workload);
     assert!(total > 50, "{total}");
-    drop(lua);
-    for fail_rest in [false, true] {
-        for k in 0..total {
-            let (lua, count, fail_at) = new(fail_rest);
-            fail_at.store(count.load(SeqCst) + k, SeqCst);
-            match serde_workload(&lua) {
-                Ok(json) => assert_eq!(json, want),
-                Err(e) => assert!(
-                    matches!(e, Error::MemoryError(_)) || e.to_string().contains("not enough memory"),
-                    "allocation {k} (fail_rest {fail_rest}): {e:?}"
-                ),
-            }
-            fail_at.store(usize::MAX, SeqCst);
-            assert_eq!(serde_workload(&lua).unwrap(), want, "allocation {k}");
-        }
-    }
 }

@@ -58,6 +58,9 @@ pub enum Error {
     /// A Rust callback (a function made by `create_function_mut`) was called again
     /// while it was already running.
     RecursiveMutCallback,
+    /// A function made by a [`Scope`](crate::Scope) was called after its scope ended
+    /// (or a method of a userdata the scope lent): mlua's `CallbackDestructed`.
+    CallbackDestructed,
     /// A Rust value could not be converted to a Lua value.
     ToLuaConversionError {
         from: &'static str,
@@ -234,6 +237,7 @@ impl fmt::Display for Error {
             Error::StateDestroyed => f.write_str("Lua instance is destroyed"),
             Error::MismatchedState => f.write_str("value belongs to a different Lua state"),
             Error::RecursiveMutCallback => f.write_str("mutable callback called recursively"),
+            Error::CallbackDestructed => f.write_str(crate::errmsg::CALLBACK_DESTRUCTED),
             Error::ToLuaConversionError { from, to, message } => {
                 write!(f, "error converting {from} to Lua {to}")?;
                 match message {

@@ -19,7 +19,10 @@ use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
 
 use super::error::{Error, Result};
-use super::state::{error_from_throw, mem_error, message_excerpt, protect_with, Lua, LuaRaw, LuaRef, BUDGET_REASON};
+use super::state::{
+    error_from_throw, mem_error, message_excerpt, protect_with, set_function_env, Lua, LuaRaw, LuaRef, BUDGET_REASON,
+};
+use super::table::Table;
 use super::userdata::{new_host_userdata, new_wrapped_error, UdCell};
 use super::value::{FromLuaMulti, IntoLuaMulti, MultiValue, Value};
 
@@ -439,5 +442,314 @@ pub(crate) fn throw_from_error(st: &mut State, raw: &LuaRaw, e: Error) -> Throw 
             Ok(u) => Throw::Error(Raw::userdata(u)),
             Err(_) => Throw::Oom,
         },
+    }
+}
+
+// --- bind, info, environment, dump ----------------------------------------------------
+
+/// What [`Function::info`] tells about a function (mlua's `FunctionInfo`; the fields
+/// of `debug.getinfo(f, "S")`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FunctionInfo {
+    /// The function's name. Always `None`: a function value has no name of its
+    /// own (Lua finds one only for a function being called, from its caller).
+    pub name: Option<String>,
+    /// What `name` is (`global`, `local`, `method`, `field`, `upvalue`); `None`
+    /// with `name`.
+    pub name_what: Option<&'static str>,
+    /// `"Lua"` for a Lua function, `"main"` for a chunk's main function, `"C"` for a
+    /// native or Rust function.
+    pub what: &'static str,
+    /// The chunk's source name (`@file.lua`, `=name`, or the source text itself);
+    /// `=[C]` for a native function.
+    pub source: Option<String>,
+    /// The printable form of `source` used in messages (`file.lua`, `[string "..."]`).
+    pub short_src: Option<String>,
+    /// The line where the function's definition starts (0 for a main chunk); `None`
+    /// for a native function.
+    pub line_defined: Option<usize>,
+    /// The line where it ends; `None` for a native function.
+    pub last_line_defined: Option<usize>,
+}
+
+/// The glue `Function::bind` makes: calls `f` with the bound values (pushed by the
+/// native `bound`) and then its own arguments, as a Lua tail call, so a coroutine
+/// can yield through a bound function.
+const BIND_GLUE: &str = "local f, bound = ...
+return function(...) return f(bound(...)) end";
+
+/// The native of a bound function: its results are its upvalues (the bound values)
+/// followed by its arguments.
+fn bound_args(st: &mut State) -> LResult<usize> {
+    let th = st.cur;
+    let nup = th
+        .frame_at(0)
+        .and_then(|ci| th.frame_function(&ci).as_function())
+        .map_or(0, |f| f.num_upvals());
+    let nargs = st.arg_count();
+    st.charge((nup + nargs) as u64)?;
+    for i in 0..nup {
+        let v = st.native_upval(i);
+        st.push(v)?;
+    }
+    for i in 1..=nargs {
+        let v = st.arg(i);
+        st.push(v)?;
+    }
+    Ok(nup + nargs)
+}
+
+impl Function {
+    /// A function that calls this one with `args` first, then its own arguments
+    /// (mlua's `bind`). The call from the bound function is a Lua call, so
+    /// coroutines can yield through it.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let sum: perilune::Function = lua.load("return function(...) local s = 0 for _, v in ipairs({...}) do s = s + v end return s end").eval()?;
+    /// let plus_ten = sum.bind((4, 6))?;
+    /// assert_eq!(plus_ten.call::<i32>(5)?, 15);
+    /// assert_eq!(plus_ten.bind(1)?.call::<i32>(())?, 11);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn bind(&self, args: impl IntoLuaMulti) -> Result<Function> {
+        let lua = &self.0.lua()?;
+        let args = args.into_lua_multi(lua)?;
+        if args.is_empty() {
+            return Ok(self.clone());
+        }
+        let bound = lua.with_state(|st, raw| {
+            let f = st
+                .new_native(bound_args, crate::func::FF_C, args.len())
+                .map_err(|_| mem_error())?;
+            // `f` is fresh (white) and nothing here runs the collector before the ref
+            // roots it; the values are held by `args`' handles or are immediates.
+            for (i, a) in args.iter().enumerate() {
+                f.native_upvals()[i] = a.to_raw(st, raw)?;
+            }
+            Ok(Function(LuaRef::new(lua, st, raw, Raw::function(f))?))
+        })?;
+        lua.load(BIND_GLUE).set_name("=bind").call((self, bound))
+    }
+
+    /// What kind of function this is and where it was defined (mlua's `info`).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let f: perilune::Function = lua.load("\nreturn function()\nend").set_name("@script.lua").eval()?;
+    /// let info = f.info()?;
+    /// assert_eq!(info.what, "Lua");
+    /// assert_eq!(info.short_src.as_deref(), Some("script.lua"));
+    /// assert_eq!((info.line_defined, info.last_line_defined), (Some(2), Some(3)));
+    /// let print: perilune::Function = lua.globals().get("print")?;
+    /// assert_eq!(print.info()?.what, "C");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn info(&self) -> Result<FunctionInfo> {
+        let lua = &self.0.lua()?;
+        lua.with_state(|_, raw| {
+            let f = self.0.raw_in(raw)?.as_function();
+            Ok(match f.and_then(|f| f.proto()) {
+                Some(p) => FunctionInfo {
+                    name: None,
+                    name_what: None,
+                    what: if p.is_main() { "main" } else { "Lua" },
+                    source: Some(p.source.to_str_lossy().into_owned()),
+                    short_src: Some(crate::compiler::chunk_id(p.source.as_bytes())),
+                    line_defined: Some(p.line_defined as usize),
+                    last_line_defined: Some(p.last_line_defined as usize),
+                },
+                None => FunctionInfo {
+                    name: None,
+                    name_what: None,
+                    what: "C",
+                    source: Some("=[C]".into()),
+                    short_src: Some("[C]".into()),
+                    line_defined: None,
+                    last_line_defined: None,
+                },
+            })
+        })
+    }
+
+    /// The function's environment (Lua 5.1's `getfenv(f)`: the table its global
+    /// names resolve in); `None` for a native or Rust function, as in mlua.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let env = lua.create_table()?;
+    /// env.set("x", 7)?;
+    /// let f: perilune::Function = lua.load("return x").into_function()?;
+    /// assert_eq!(f.environment()?, Some(lua.globals()));
+    /// assert!(f.set_environment(env.clone())?);
+    /// assert_eq!(f.call::<i32>(())?, 7);
+    /// assert_eq!(f.environment()?, Some(env));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn environment(&self) -> Result<Option<Table>> {
+        let lua = &self.0.lua()?;
+        lua.with_state(|st, raw| match self.0.raw_in(raw)?.as_function() {
+            Some(f) if f.is_lua() => Ok(Some(Table(LuaRef::new(lua, st, raw, Raw::table(f.env))?))),
+            _ => Ok(None),
+        })
+    }
+
+    /// Make `env` the function's environment (Lua 5.1's `setfenv(f, env)`). Returns
+    /// `false` and changes nothing for a native or Rust function, as mlua does.
+    pub fn set_environment(&self, env: Table) -> Result<bool> {
+        let lua = &self.0.lua()?;
+        lua.with_state(|st, raw| {
+            let f = self.0.raw_in(raw)?;
+            let Some(t) = env.0.raw_in(raw)?.as_table() else {
+                return Ok(false);
+            };
+            if !f.as_function().is_some_and(|f| f.is_lua()) {
+                return Ok(false);
+            }
+            set_function_env(st, f, t);
+            Ok(true)
+        })
+    }
+
+    /// The function as a binary chunk (`string.dump`); `strip` leaves out line
+    /// numbers and names. A state made by [`Lua::new_trusted`] loads it back; a
+    /// native or Rust function cannot be dumped ("unable to dump given function").
+    ///
+    /// ```
+    /// use perilune::{Lua, LuaOptions, StdLib};
+    /// let lua = Lua::new_trusted(StdLib::ALL, LuaOptions::new())?;
+    /// let f: perilune::Function = lua.load("return function(a) return a * 2 end").eval()?;
+    /// let bytes = f.dump(true)?;
+    /// let g: perilune::Function = lua.load(&bytes[..]).into_function()?;
+    /// assert_eq!(g.call::<i32>(21)?, 42);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn dump(&self, strip: bool) -> Result<Vec<u8>> {
+        let lua = &self.0.lua()?;
+        lua.with_state(|st, raw| {
+            let p = self.0.raw_in(raw)?.as_function().and_then(|f| f.proto());
+            let Some(p) = p else {
+                return Err(Error::RuntimeError(crate::errmsg::DUMP_FAILED.into()));
+            };
+            match crate::compiler::dump::dump(st, p, strip) {
+                Ok(buf) => Ok(buf.as_slice().to_vec()),
+                Err(crate::compiler::dump::DumpError::Oom) => Err(mem_error()),
+                Err(crate::compiler::dump::DumpError::Unsupported) => {
+                    Err(Error::RuntimeError(crate::errmsg::DUMP_FAILED.into()))
+                }
+            }
+        })
+    }
+}
+
+// --- wrap -----------------------------------------------------------------------------
+
+/// A Rust function taking its arguments one by one, without `&Lua` (mlua's
+/// `LuaNativeFn`): `Fn(A, B) -> R` is `LuaNativeFn<(A, B)>`. For [`Function::wrap`].
+pub trait LuaNativeFn<A: FromLuaMulti> {
+    type Output;
+    fn call(&self, args: A) -> Self::Output;
+}
+
+/// The `FnMut` form of [`LuaNativeFn`], for [`Function::wrap_mut`].
+pub trait LuaNativeFnMut<A: FromLuaMulti> {
+    type Output;
+    fn call(&mut self, args: A) -> Self::Output;
+}
+
+macro_rules! impl_native_fn {
+    ($($a:ident),*) => {
+        impl<FN, R, $($a,)*> LuaNativeFn<($($a,)*)> for FN
+        where
+            FN: Fn($($a,)*) -> R,
+            ($($a,)*): FromLuaMulti,
+        {
+            type Output = R;
+            #[allow(non_snake_case)]
+            fn call(&self, args: ($($a,)*)) -> R {
+                let ($($a,)*) = args;
+                self($($a,)*)
+            }
+        }
+        impl<FN, R, $($a,)*> LuaNativeFnMut<($($a,)*)> for FN
+        where
+            FN: FnMut($($a,)*) -> R,
+            ($($a,)*): FromLuaMulti,
+        {
+            type Output = R;
+            #[allow(non_snake_case)]
+            fn call(&mut self, args: ($($a,)*)) -> R {
+                let ($($a,)*) = args;
+                self($($a,)*)
+            }
+        }
+    };
+}
+
+impl_native_fn!();
+impl_native_fn!(A);
+impl_native_fn!(A, B);
+impl_native_fn!(A, B, C);
+impl_native_fn!(A, B, C, D);
+impl_native_fn!(A, B, C, D, E);
+impl_native_fn!(A, B, C, D, E, F);
+impl_native_fn!(A, B, C, D, E, F, G);
+impl_native_fn!(A, B, C, D, E, F, G, H);
+impl_native_fn!(A, B, C, D, E, F, G, H, I);
+impl_native_fn!(A, B, C, D, E, F, G, H, I, J);
+impl_native_fn!(A, B, C, D, E, F, G, H, I, J, K);
+impl_native_fn!(A, B, C, D, E, F, G, H, I, J, K, L);
+
+/// A Rust function waiting for a state to become a Lua function
+/// ([`Function::wrap`]).
+struct Wrapped<M>(M);
+
+impl<M: FnOnce(&Lua) -> Result<Function>> super::value::IntoLua for Wrapped<M> {
+    fn into_lua(self, lua: &Lua) -> Result<Value> {
+        (self.0)(lua).map(Value::Function)
+    }
+}
+
+impl Function {
+    /// A Rust function as a value that becomes a Lua function when it is given to a
+    /// state (mlua's `wrap`): `t.set("add", Function::wrap(|a: i64, b: i64| Ok(a + b)))`.
+    /// It takes its arguments one by one and no `&Lua`.
+    ///
+    /// ```
+    /// use perilune::{Function, Lua};
+    /// let lua = Lua::new();
+    /// lua.globals().set("add", Function::wrap(|a: i64, b: i64| Ok(a + b)))?;
+    /// lua.globals().set("hello", Function::wrap(|| Ok("hello")))?;
+    /// assert_eq!(lua.load("return hello() .. add(40, 2)").eval::<String>()?, "hello42");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn wrap<F, A, R>(func: F) -> impl super::value::IntoLua
+    where
+        F: LuaNativeFn<A, Output = Result<R>> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
+    {
+        Wrapped(move |lua: &Lua| lua.create_function(move |_, args: A| func.call(args)))
+    }
+
+    /// [`Function::wrap`] for an `FnMut` (a re-entrant call is
+    /// [`Error::RecursiveMutCallback`]).
+    ///
+    /// ```
+    /// use perilune::{Function, Lua};
+    /// let lua = Lua::new();
+    /// let mut n = 0;
+    /// lua.globals().set("tick", Function::wrap_mut(move || { n += 1; Ok(n) }))?;
+    /// assert_eq!(lua.load("tick() return tick()").eval::<i32>()?, 2);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn wrap_mut<F, A, R>(mut func: F) -> impl super::value::IntoLua
+    where
+        F: LuaNativeFnMut<A, Output = Result<R>> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
+    {
+        Wrapped(move |lua: &Lua| lua.create_function_mut(move |_, args: A| func.call(args)))
     }
 }

@@ -46,6 +46,7 @@ mod conv;
 mod error;
 mod function;
 mod sandbox;
+mod scope;
 #[cfg(feature = "serde")]
 mod serde;
 mod state;
@@ -61,13 +62,17 @@ pub use app_data::{AppDataRef, AppDataRefMut};
 pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};
-pub use function::{Function, ReportStyle};
+pub use function::{Function, FunctionInfo, LuaNativeFn, LuaNativeFnMut, ReportStyle};
 pub use sandbox::SandboxOptions;
+pub use scope::Scope;
 pub use state::{Lua, LuaOptions, RegistryKey, StdLib, VmState, WeakLua, MESSAGE_EXCERPT_MAX};
 pub use string::{BorrowedBytes, BorrowedStr, LuaString};
 pub use table::{Table, TablePairs, TableSequence};
 pub use thread::{Thread, ThreadStatus};
-pub use userdata::{AnyUserData, MetaMethod, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut};
+pub use userdata::{
+    AnyUserData, MetaMethod, UserData, UserDataFields, UserDataMetatable, UserDataMetatablePairs, UserDataMethods,
+    UserDataRef, UserDataRefMut,
+};
 pub use value::{FromLua, FromLuaMulti, IntoLua, IntoLuaMulti, LightUserData, MultiValue, Nil, Value, Variadic};
 
 /// Write out what Lua code left in standard output's buffer (`fflush(stdout)`).
@@ -118,8 +123,13 @@ pub mod prelude {
         UserDataRef as LuaUserDataRef, UserDataRefMut as LuaUserDataRefMut, Value as LuaValue, Variadic as LuaVariadic,
         VmState as LuaVmState, WeakLua as LuaWeakLua,
     };
+    // Issue 20, scope and friends.
     #[cfg(feature = "serde")]
     pub use super::{
         DeserializeOptions as LuaDeserializeOptions, LuaSerdeExt, SerializeOptions as LuaSerializeOptions,
+    };
+    pub use super::{
+        FunctionInfo as LuaFunctionInfo, LuaNativeFn, LuaNativeFnMut, Scope as LuaScope,
+        UserDataMetatable as LuaUserDataMetatable,
     };
 }

@@ -965,7 +965,21 @@ impl Lua {
     /// Call `callback` regularly while Lua code runs (about every 10 000
     /// instructions, and at every budget check). It can let the script go on, raise an
     /// error in it, or abort it ([`Error::Interrupted`]). A panic in the callback
-    /// aborts the script.
+    /// aborts the script. The callback need not be `Send` (it runs on the state's
+    /// thread, like every callback); to stop a script from another thread, share an
+    /// `Arc<AtomicBool>` with it, or use [`Lua::interrupt_handle`].
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use perilune::{Lua, VmState};
+    /// let lua = Lua::new();
+    /// let checks = Rc::new(Cell::new(0)); // not `Send`
+    /// let seen = checks.clone();
+    /// lua.set_interrupt(move || { seen.set(seen.get() + 1); VmState::Continue })?;
+    /// lua.load("for i = 1, 1e6 do end").exec()?;
+    /// assert!(checks.get() > 0);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
     ///
     /// ```
     /// use perilune::{Error, Lua, VmState};
@@ -981,7 +995,7 @@ impl Lua {
     /// ```
     pub fn set_interrupt<F>(&self, mut callback: F) -> Result<()>
     where
-        F: FnMut() -> VmState + Send + 'static,
+        F: FnMut() -> VmState + 'static,
     {
         let f = Box::new(move || match catch_unwind(AssertUnwindSafe(&mut callback)) {
             Ok(VmState::Continue) => InterruptAction::Continue,
@@ -1017,7 +1031,7 @@ impl Lua {
     /// ```
     pub fn set_finalizer_error_handler<F>(&self, mut handler: F) -> Result<()>
     where
-        F: FnMut(&[u8]) + Send + 'static,
+        F: FnMut(&[u8]) + 'static,
     {
         // A panic in the host's handler must not unwind through the VM.
         let f = Box::new(move |msg: &[u8]| {

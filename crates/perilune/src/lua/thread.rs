@@ -1,5 +1,6 @@
 //! [`Thread`]: coroutines driven from Rust.
 
+use crate::vm::call::close_upvals;
 use crate::vm::coroutine::ResumeError;
 use crate::vm::frame::CoStatus;
 
@@ -139,6 +140,56 @@ impl Thread {
             out
         })?;
         R::from_lua_multi(results, lua)
+    }
+
+    /// Make the coroutine start over with `func`, reusing it (mlua's `reset`): its
+    /// frames are dropped, its open upvalues closed (closures keep the values they
+    /// captured), and the next `resume` calls `func`. Works on a coroutine that has
+    /// not started, finished, died with an error, or is suspended in a yield (as
+    /// mlua does on Lua 5.4 and Luau; on LuaJIT mlua resets only new and finished
+    /// ones). Resetting a running coroutine, or one waiting for a coroutine it
+    /// resumed (the main thread included), is an error: "cannot reset a running
+    /// thread". The coroutine keeps its environment.
+    ///
+    /// ```
+    /// use perilune::{Function, Lua, Thread, ThreadStatus};
+    /// let lua = Lua::new();
+    /// let co: Thread = lua.load("return coroutine.create(function() error('boom') end)").eval()?;
+    /// assert!(co.resume::<()>(()).is_err());
+    /// assert_eq!(co.status(), ThreadStatus::Error);
+    /// let double: Function = lua.load("return function(x) return x * 2 end").eval()?;
+    /// co.reset(double)?;
+    /// assert_eq!(co.status(), ThreadStatus::Resumable);
+    /// assert_eq!(co.resume::<i32>(21)?, 42);
+    /// assert!(lua.current_thread()?.reset(lua.create_function(|_, ()| Ok(()))?).is_err());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn reset(&self, func: Function) -> Result<()> {
+        let lua = &self.0.lua()?;
+        lua.with_state(|st, raw| {
+            let co = self.0.raw_in(raw)?.as_thread().ok_or(Error::CoroutineUnresumable)?;
+            let f = func.0.raw_in(raw)?;
+            if matches!(co.co_status(), CoStatus::Running | CoStatus::Normal) || co == st.cur {
+                return Err(Error::RuntimeError(crate::errmsg::THREAD_RESET_RUNNING.into()));
+            }
+            // Close its upvalues while its frames still describe the stack, then
+            // forget the frames: nothing of the old run stays reachable.
+            close_upvals(st, co, 0);
+            let t = co.get_mut();
+            t.truncate_frames(0);
+            t.nny = 0;
+            t.status = crate::vm::thread::ThreadStatus::Suspended;
+            // A thread's stack is never shorter than it was at creation, when it had
+            // room for its function.
+            let Some(slot0) = t.stack.as_mut_slice().first_mut() else {
+                return Err(Error::CoroutineUnresumable);
+            };
+            *slot0 = f;
+            t.top = 1;
+            // `f` is rooted by `func`'s handle; the thread may be black already.
+            crate::gc::barrier_forward(st, co.header(), f);
+            Ok(())
+        })
     }
 
     /// The coroutine's status ([`ThreadStatus::Error`] once the state is closed).

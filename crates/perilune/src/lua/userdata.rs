@@ -137,6 +137,96 @@ impl<T: 'static> UdCell<T> {
     }
 }
 
+/// The payload of a userdata a [`Scope`](crate::Scope) lends (`create_userdata_ref`
+/// and friends): a pointer to a `T` that lives outside the heap, borrowed for the
+/// scope. It is stored as a `UdCell<Lent<T>>`, whose borrow counter guards the `T`
+/// and whose alive flag is the scope's: the scope clears it when it ends, and from
+/// then on the pointer is never read (it may dangle). Its `TypeId` differs from
+/// `UdCell<T>`'s, so `borrow`, `borrow_mut` and `take`, which hand out guards that
+/// could outlive the scope, refuse it (`UserDataTypeMismatch`, as mlua does); method
+/// calls and `borrow_scoped`, whose borrows end before the scope can, accept both.
+pub(crate) struct Lent<T> {
+    ptr: std::ptr::NonNull<T>,
+    /// False for `create_userdata_ref`: only shared borrows.
+    mutable: bool,
+}
+
+/// Where the `T` of a userdata is, owned (inside the payload) or lent by a scope,
+/// with the counter and flag that guard it.
+pub(crate) struct Slot<'a, T> {
+    borrow: &'a Cell<isize>,
+    alive: &'a Cell<bool>,
+    ptr: *mut T,
+    mutable: bool,
+}
+
+impl<'a, T: 'static> Slot<'a, T> {
+    /// The slot of `u` if it holds or lends a `T`.
+    ///
+    /// # Safety
+    /// As [`UdCell::of`]: `u` stays alive for `'a`.
+    pub(crate) unsafe fn of(u: GcRef<GcUdata>) -> Option<Slot<'a, T>> {
+        // SAFETY: caller contract.
+        if let Some(c) = unsafe { UdCell::<T>::of(u) } {
+            return Some(Slot {
+                borrow: &c.borrow,
+                alive: &c.alive,
+                ptr: c.value.get().cast::<T>(),
+                mutable: true,
+            });
+        }
+        // SAFETY: caller contract.
+        let c = unsafe { UdCell::<Lent<T>>::of(u) }?;
+        // SAFETY: a `Lent` is written at creation and never moved out or dropped
+        // before the collector frees the object (it has no `Drop`), so it is
+        // initialised whatever the alive flag says.
+        let lent = unsafe { (*c.value.get()).assume_init_ref() };
+        Some(Slot {
+            borrow: &c.borrow,
+            alive: &c.alive,
+            ptr: lent.ptr.as_ptr(),
+            mutable: lent.mutable,
+        })
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive.get()
+    }
+
+    /// Record a borrow: fails if the value is gone (taken, or its scope ended), is
+    /// lent read-only and `exclusive` is asked, or conflicts with another borrow.
+    fn borrow(self, exclusive: bool) -> Result<SlotBorrow<'a, T>> {
+        if !self.alive.get() {
+            return Err(Error::UserDataDestructed);
+        }
+        let b = self.borrow.get();
+        if exclusive {
+            if b != 0 || !self.mutable {
+                return Err(Error::UserDataBorrowMutError);
+            }
+            self.borrow.set(-1);
+        } else {
+            if b < 0 || b == isize::MAX {
+                return Err(Error::UserDataBorrowError);
+            }
+            self.borrow.set(b + 1);
+        }
+        Ok(SlotBorrow(self))
+    }
+}
+
+/// Mark the `T` a scope lent to `u` as gone (its scope ends): every later borrow or
+/// method call fails with [`Error::UserDataDestructed`].
+///
+/// # Safety
+/// `u` is alive (a handle holds it).
+pub(crate) unsafe fn end_lent<T: 'static>(u: GcRef<GcUdata>) {
+    // SAFETY: caller contract.
+    if let Some(c) = unsafe { UdCell::<Lent<T>>::of(u) } {
+        c.alive.set(false);
+    }
+}
+
 /// A new userdata holding `value`. The object is fresh (white) and not yet rooted:
 /// the caller roots it before the next safe point.
 pub(crate) fn new_host_userdata<T: 'static>(
@@ -317,6 +407,12 @@ pub trait UserDataMethods<T> {
         F: Fn(&Lua, A) -> Result<R> + 'static,
         A: FromLuaMulti,
         R: IntoLuaMulti;
+    /// [`UserDataMethods::add_meta_function`] for an `FnMut`.
+    fn add_meta_function_mut<F, A, R>(&mut self, name: impl ToString, function: F)
+    where
+        F: FnMut(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti;
 }
 
 /// Registers fields of a [`UserData`] type (mlua 0.10's shape).
@@ -335,6 +431,29 @@ pub trait UserDataFields<T> {
     fn add_field<V>(&mut self, name: impl ToString, value: V)
     where
         V: IntoLua + 'static;
+    /// `obj.name` calls `getter` with the userdata itself (not borrowed).
+    fn add_field_function_get<F, R>(&mut self, name: impl ToString, getter: F)
+    where
+        F: Fn(&Lua, AnyUserData) -> Result<R> + 'static,
+        R: IntoLua;
+    /// `obj.name = v` calls `setter` with the userdata itself (not borrowed).
+    fn add_field_function_set<F, A>(&mut self, name: impl ToString, setter: F)
+    where
+        F: FnMut(&Lua, AnyUserData, A) -> Result<()> + 'static,
+        A: FromLua;
+    /// A field of the metatable (`__name`, `__index` as a table, a constant
+    /// `__call`...). `__gc`, `__metatable` and `__mode` are restricted, as for
+    /// metamethods. An `__index` or `__newindex` table is consulted after the
+    /// fields and methods, as an `__index`/`__newindex` metamethod is.
+    fn add_meta_field<V>(&mut self, name: impl ToString, value: V)
+    where
+        V: IntoLua + 'static;
+    /// [`UserDataFields::add_meta_field`] with the value computed by `f` when the
+    /// metatable is built (at the type's first use in a state).
+    fn add_meta_field_with<F, R>(&mut self, name: impl ToString, f: F)
+    where
+        F: FnOnce(&Lua) -> Result<R> + 'static,
+        R: IntoLua;
 }
 
 /// Metamethod names, for `add_meta_method` (plain strings such as `"__add"` work
@@ -394,6 +513,12 @@ impl std::fmt::Display for MetaMethod {
     }
 }
 
+/// Metatable keys the API manages itself: `__gc` (a Rust value's drop runs in the
+/// collector), `__metatable` (the metatable is protected), `__mode`.
+fn is_restricted_meta(name: &str) -> bool {
+    matches!(name, "__gc" | "__metatable" | "__mode")
+}
+
 /// Collects what a `UserData` impl registers.
 struct Registry<'a, T> {
     lua: &'a Lua,
@@ -415,11 +540,19 @@ impl<T: 'static> Registry<'_, T> {
         }
     }
     fn add_meta(&mut self, name: String, f: Result<Function>) {
-        if matches!(name.as_str(), "__gc" | "__metatable" | "__mode") {
+        self.add_meta_value(name, f.map(Value::Function));
+    }
+    fn add_meta_value(&mut self, name: String, v: Result<Value>) {
+        if is_restricted_meta(&name) {
             self.error.get_or_insert(Error::MetaMethodRestricted(name));
             return;
         }
-        Self::keep(&mut self.meta, &mut self.error, name, f);
+        match v {
+            Ok(v) => self.meta.push((name, v)),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
     }
 
     /// A Lua function calling `method` with the userdata (its first argument)
@@ -514,6 +647,15 @@ impl<T: UserData + 'static> UserDataMethods<T> for Registry<'_, T> {
         let f = self.lua.create_function(function);
         self.add_meta(name.to_string(), f);
     }
+    fn add_meta_function_mut<F, A, R>(&mut self, name: impl ToString, function: F)
+    where
+        F: FnMut(&Lua, A) -> Result<R> + 'static,
+        A: FromLuaMulti,
+        R: IntoLuaMulti,
+    {
+        let f = self.lua.create_function_mut(function);
+        self.add_meta(name.to_string(), f);
+    }
 }
 
 impl<T: UserData + 'static> UserDataFields<T> for Registry<'_, T> {
@@ -544,22 +686,59 @@ impl<T: UserData + 'static> UserDataFields<T> for Registry<'_, T> {
             }
         }
     }
+    fn add_field_function_get<F, R>(&mut self, name: impl ToString, getter: F)
+    where
+        F: Fn(&Lua, AnyUserData) -> Result<R> + 'static,
+        R: IntoLua,
+    {
+        let f = self.lua.create_function(getter);
+        Self::keep(&mut self.getters, &mut self.error, name.to_string(), f);
+    }
+    fn add_field_function_set<F, A>(&mut self, name: impl ToString, mut setter: F)
+    where
+        F: FnMut(&Lua, AnyUserData, A) -> Result<()> + 'static,
+        A: FromLua,
+    {
+        let f = self
+            .lua
+            .create_function_mut(move |lua, (ud, a): (AnyUserData, A)| setter(lua, ud, a));
+        Self::keep(&mut self.setters, &mut self.error, name.to_string(), f);
+    }
+    fn add_meta_field<V>(&mut self, name: impl ToString, value: V)
+    where
+        V: IntoLua + 'static,
+    {
+        let v = value.into_lua(self.lua);
+        self.add_meta_value(name.to_string(), v);
+    }
+    fn add_meta_field_with<F, R>(&mut self, name: impl ToString, f: F)
+    where
+        F: FnOnce(&Lua) -> Result<R> + 'static,
+        R: IntoLua,
+    {
+        let v = f(self.lua).and_then(|r| r.into_lua(self.lua));
+        self.add_meta_value(name.to_string(), v);
+    }
 }
 
-const INDEX_GLUE: &str = "local methods, getters, fallback = ...
+/// `fallback` is the type's own `__index`: a function, or a table when
+/// `fallback_is_table` (`add_meta_field("__index", t)`).
+const INDEX_GLUE: &str = "local methods, getters, fallback, fallback_is_table = ...
 return function(self, key)
   local g = getters[key]
   if g ~= nil then return g(self) end
   local m = methods[key]
   if m ~= nil then return m end
+  if fallback_is_table then return fallback[key] end
   if fallback ~= nil then return fallback(self, key) end
   return nil
 end";
 
-const NEWINDEX_GLUE: &str = "local setters, fallback, error, tostring, before, after = ...
+const NEWINDEX_GLUE: &str = "local setters, fallback, fallback_is_table, error, tostring, before, after = ...
 return function(self, key, value)
   local s = setters[key]
   if s ~= nil then return s(self, value) end
+  if fallback_is_table then fallback[key] = value return end
   if fallback ~= nil then return fallback(self, key, value) end
   error(before .. tostring(key) .. after, 2)
 end";
@@ -605,7 +784,8 @@ fn userdata_metatable<T: UserData + 'static>(lua: &Lua) -> Result<GcRef<GcTable>
     } else {
         let getters = lua.create_table_from(reg.getters)?;
         let glue = lua.load(INDEX_GLUE).set_name("=userdata __index").into_function()?;
-        let f: Function = glue.call((methods, getters, index_fallback))?;
+        let is_table = matches!(index_fallback, Value::Table(_));
+        let f: Function = glue.call((methods, getters, index_fallback, is_table))?;
         mt.raw_set("__index", f)?;
     }
     if !reg.setters.is_empty() || !newindex_fallback.is_nil() {
@@ -620,7 +800,8 @@ fn userdata_metatable<T: UserData + 'static>(lua: &Lua) -> Result<GcRef<GcTable>
         let (before, after) = crate::errmsg::USERDATA_UNKNOWN_FIELD
             .split_once("%s")
             .unwrap_or((crate::errmsg::USERDATA_UNKNOWN_FIELD, ""));
-        let f: Function = glue.call((setters, newindex_fallback, error, tostring, before, after))?;
+        let is_table = matches!(newindex_fallback, Value::Table(_));
+        let f: Function = glue.call((setters, newindex_fallback, is_table, error, tostring, before, after))?;
         mt.raw_set("__newindex", f)?;
     }
     mt.raw_set("__metatable", false)?;
@@ -657,6 +838,26 @@ impl Lua {
         })
     }
 
+    /// A userdata lending the `T` at `ptr` (see [`Lent`]), with `T`'s metatable if
+    /// `T: UserData` (`mt`). The caller (a scope) ends the loan with [`end_lent`]
+    /// before the `T` goes away.
+    pub(crate) fn create_lent<T: 'static>(
+        &self,
+        ptr: std::ptr::NonNull<T>,
+        mutable: bool,
+        mt: Option<GcRef<GcTable>>,
+    ) -> Result<AnyUserData> {
+        self.with_state(|st, raw| {
+            let u = new_host_userdata(st, Lent { ptr, mutable }, mt).map_err(|_| super::state::mem_error())?;
+            Ok(AnyUserData(LuaRef::new(self, st, raw, Raw::userdata(u))?))
+        })
+    }
+
+    /// The metatable of userdata of type `T` (built at its first use).
+    pub(crate) fn userdata_metatable<T: UserData + 'static>(&self) -> Result<GcRef<GcTable>> {
+        userdata_metatable::<T>(self)
+    }
+
     /// Wrap any `'static` Rust value in a userdata without methods (Lua code
     /// can only pass it around; Rust code can borrow it back).
     pub fn create_any_userdata<T: 'static>(&self, data: T) -> Result<AnyUserData> {
@@ -685,15 +886,19 @@ impl AnyUserData {
         unsafe { UdCell::<T>::of(u) }.ok_or(Error::UserDataTypeMismatch)
     }
 
-    /// Does it hold a `T` (still there, not taken)? False once the state is closed.
+    /// Does it hold a `T` (still there, not taken; or lent by a scope that has not
+    /// ended)? False once the state is closed.
     pub fn is<T: 'static>(&self) -> bool {
         self.0
             .lua()
-            .is_ok_and(|lua| self.cell_in::<T>(&lua).is_ok_and(|c| c.alive.get()))
+            .is_ok_and(|lua| self.slot_in::<T>(&lua).is_ok_and(|c| c.is_alive()))
     }
 
     /// Borrow the `T` inside. Fails if it is another type, was taken, or is
-    /// mutably borrowed. The borrow keeps the state open while it lives.
+    /// mutably borrowed. The borrow keeps the state open while it lives. A value a
+    /// [`Scope`](crate::Scope) lends is refused ([`Error::UserDataTypeMismatch`], as
+    /// in mlua): the guard could outlive the scope; use
+    /// [`AnyUserData::borrow_scoped`].
     ///
     /// ```
     /// use perilune::{Error, Lua};
@@ -729,10 +934,53 @@ impl AnyUserData {
         })
     }
 
+    /// The slot of the `T` inside (owned or lent by a scope), while `lua` (this
+    /// userdata's state, open) is borrowed.
+    fn slot_in<'a, T: 'static>(&'a self, lua: &'a Lua) -> Result<Slot<'a, T>> {
+        let u = self
+            .0
+            .raw_in(lua.raw())?
+            .as_userdata()
+            .ok_or(Error::UserDataTypeMismatch)?;
+        // SAFETY: the handle keeps the userdata reachable while `self` is borrowed,
+        // and `lua` keeps its state open while it is borrowed.
+        unsafe { Slot::<T>::of(u) }.ok_or(Error::UserDataTypeMismatch)
+    }
+
     /// A borrow for the duration of a method call: `lua` (the callback's) keeps the
     /// state open, so no `Lua` is cloned.
-    fn borrow_in<'a, T: 'static>(&'a self, lua: &'a Lua, exclusive: bool) -> Result<CellBorrow<'a, T>> {
-        Ok(CellBorrow(self.cell_in::<T>(lua)?.borrowed(exclusive)?))
+    fn borrow_in<'a, T: 'static>(&'a self, lua: &'a Lua, exclusive: bool) -> Result<SlotBorrow<'a, T>> {
+        self.slot_in::<T>(lua)?.borrow(exclusive)
+    }
+
+    /// Call `f` with the `T` inside borrowed (mlua's `borrow_scoped`). Unlike
+    /// [`AnyUserData::borrow`], this also works on a value a [`Scope`](crate::Scope)
+    /// lends, since the borrow ends before `f` returns.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let config = String::from("debug");
+    /// lua.scope(|scope| {
+    ///     let ud = scope.create_any_userdata_ref(&config)?;
+    ///     assert_eq!(ud.borrow_scoped::<String, _>(|s| s.len())?, 5);
+    ///     assert!(ud.borrow::<String>().is_err()); // a guard could outlive the scope
+    ///     Ok(())
+    /// })?;
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn borrow_scoped<T: 'static, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R> {
+        let lua = self.0.lua()?;
+        let b = self.borrow_in::<T>(&lua, false)?;
+        Ok(f(b.get()))
+    }
+
+    /// Call `f` with the `T` inside borrowed mutably (mlua's `borrow_mut_scoped`).
+    /// Fails with [`Error::UserDataBorrowMutError`] for a value lent read-only
+    /// (`create_userdata_ref`).
+    pub fn borrow_mut_scoped<T: 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
+        let lua = self.0.lua()?;
+        let mut b = self.borrow_in::<T>(&lua, true)?;
+        Ok(f(b.get_mut()))
     }
 
     /// Move the `T` out. Afterwards the userdata is empty: borrowing it or calling
@@ -749,6 +997,268 @@ impl AnyUserData {
     }
 }
 
+/// A user value's key in the userdata's environment table.
+enum UserValueKey<'a> {
+    Nth(usize),
+    Named(&'a str),
+}
+
+impl UserValueKey<'_> {
+    fn to_raw(&self, st: &mut State) -> LResult<Raw> {
+        match *self {
+            UserValueKey::Nth(n) => Ok(Raw::number(n as f64)),
+            UserValueKey::Named(name) => st.str_value(name.as_bytes()).map_err(|_| crate::vm::error::Throw::Oom),
+        }
+    }
+}
+
+/// The most user values a userdata has by number (mlua's bound).
+const MAX_USER_VALUES: usize = u16::MAX as usize;
+
+impl AnyUserData {
+    /// Keep `v` with the userdata: [`AnyUserData::set_nth_user_value`] with `n = 1`
+    /// (mlua's `set_user_value`). How user values map onto Lua 5.1's one
+    /// environment table per userdata: docs/embedding.md, "User values".
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let ud = lua.create_any_userdata(())?;
+    /// assert_eq!(ud.user_value::<Option<String>>()?, None);
+    /// ud.set_user_value("attached")?;
+    /// ud.set_named_user_value("owner", "me")?;
+    /// assert_eq!(ud.user_value::<String>()?, "attached");
+    /// assert_eq!(ud.named_user_value::<String>("owner")?, "me");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn set_user_value(&self, v: impl IntoLua) -> Result<()> {
+        self.set_nth_user_value(1, v)
+    }
+
+    /// The value kept by [`AnyUserData::set_user_value`] (nil if none).
+    pub fn user_value<V: FromLua>(&self) -> Result<V> {
+        self.nth_user_value(1)
+    }
+
+    /// Keep `v` with the userdata as its `n`th user value (`1 <= n <= 65535`).
+    pub fn set_nth_user_value(&self, n: usize, v: impl IntoLua) -> Result<()> {
+        check_user_value_index(n)?;
+        self.set_user_value_at(UserValueKey::Nth(n), v)
+    }
+
+    /// The `n`th user value (nil if none).
+    pub fn nth_user_value<V: FromLua>(&self, n: usize) -> Result<V> {
+        check_user_value_index(n)?;
+        self.user_value_at(UserValueKey::Nth(n))
+    }
+
+    /// Keep `v` with the userdata under `name`.
+    pub fn set_named_user_value(&self, name: &str, v: impl IntoLua) -> Result<()> {
+        self.set_user_value_at(UserValueKey::Named(name), v)
+    }
+
+    /// The user value kept under `name` (nil if none).
+    pub fn named_user_value<V: FromLua>(&self, name: &str) -> Result<V> {
+        self.user_value_at(UserValueKey::Named(name))
+    }
+
+    fn set_user_value_at(&self, key: UserValueKey<'_>, v: impl IntoLua) -> Result<()> {
+        let lua = &self.0.lua()?;
+        let v = v.into_lua(lua)?;
+        lua.with_state(|st, raw| {
+            let u = self.0.raw_in(raw)?.as_userdata().ok_or(Error::UserDataTypeMismatch)?;
+            let v = v.to_raw(st, raw)?;
+            super::state::protect(st, raw, |st| {
+                // `v` may be fresh (a wrapped error): rooted on the stack meanwhile.
+                st.push(v)?;
+                let env = if u.env == st.globals {
+                    // Every userdata starts with the globals as environment: it has
+                    // no user values yet. Its own table, rooted by the userdata.
+                    let t = st.new_table(0, 0)?;
+                    u.get_mut().env = t;
+                    crate::gc::barrier_forward(st, u.header(), Raw::table(t));
+                    t
+                } else {
+                    u.env
+                };
+                let k = key.to_raw(st)?;
+                st.table_set(env, k, v)?;
+                st.pop(1);
+                Ok(())
+            })
+        })
+    }
+
+    fn user_value_at<V: FromLua>(&self, key: UserValueKey<'_>) -> Result<V> {
+        let lua = &self.0.lua()?;
+        let v = lua.with_state(|st, raw| {
+            let u = self.0.raw_in(raw)?.as_userdata().ok_or(Error::UserDataTypeMismatch)?;
+            if u.env == st.globals {
+                return Ok(Value::Nil);
+            }
+            let v = super::state::protect(st, raw, |st| {
+                let k = key.to_raw(st)?;
+                Ok(u.env.get(k))
+            })?;
+            Value::from_raw(lua, st, raw, v)
+        })?;
+        V::from_lua(v, lua)
+    }
+
+    /// The metatable of the userdata's type (mlua's `metatable`): what
+    /// [`UserData`] registered, shared by every userdata of the type in this state,
+    /// so a change affects them all. Fails with [`Error::UserDataTypeMismatch`] for
+    /// a userdata without one ([`Lua::create_any_userdata`]).
+    ///
+    /// ```
+    /// use perilune::{Lua, MetaMethod, UserData, UserDataMethods};
+    /// struct Unit;
+    /// impl UserData for Unit {
+    ///     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+    ///         m.add_meta_method(MetaMethod::ToString, |_, _, ()| Ok("unit"));
+    ///     }
+    /// }
+    /// let lua = Lua::new();
+    /// let ud = lua.create_userdata(Unit)?;
+    /// let mt = ud.metatable()?;
+    /// assert!(mt.contains(MetaMethod::ToString)?);
+    /// mt.set("__name", "Unit")?;
+    /// assert_eq!(mt.get::<String>("__name")?, "Unit");
+    /// assert!(mt.set("__gc", 1).is_err()); // restricted
+    /// let names: Vec<String> = mt.pairs::<perilune::Value>().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert!(names.contains(&"__tostring".to_string()));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn metatable(&self) -> Result<UserDataMetatable> {
+        let lua = &self.0.lua()?;
+        lua.with_state(|st, raw| {
+            let u = self.0.raw_in(raw)?.as_userdata().ok_or(Error::UserDataTypeMismatch)?;
+            let mt = u.metatable.ok_or(Error::UserDataTypeMismatch)?;
+            Ok(UserDataMetatable(super::table::Table(LuaRef::new(
+                lua,
+                st,
+                raw,
+                Raw::table(mt),
+            )?)))
+        })
+    }
+
+    /// The name mlua 0.9 used for [`AnyUserData::metatable`] (still accepted by
+    /// mlua 0.10).
+    pub fn get_metatable(&self) -> Result<UserDataMetatable> {
+        self.metatable()
+    }
+}
+
+fn check_user_value_index(n: usize) -> Result<()> {
+    if n == 0 || n > MAX_USER_VALUES {
+        return Err(Error::RuntimeError(crate::errmsg::USER_VALUE_INDEX.into()));
+    }
+    Ok(())
+}
+
+/// The metatable of a userdata type ([`AnyUserData::metatable`]), mlua's
+/// `UserDataMetatable`: keys are strings (metamethod names such as `__index`, or
+/// [`MetaMethod`]s).
+#[derive(Clone, Debug)]
+pub struct UserDataMetatable(super::table::Table);
+
+impl UserDataMetatable {
+    /// The value under `key` (raw: no metamethod runs).
+    pub fn get<V: FromLua>(&self, key: impl AsRef<str>) -> Result<V> {
+        self.0.raw_get(key.as_ref())
+    }
+
+    /// Store `value` under `key`. `__gc`, `__metatable` and `__mode` are refused
+    /// ([`Error::MetaMethodRestricted`]).
+    pub fn set(&self, key: impl AsRef<str>, value: impl IntoLua) -> Result<()> {
+        let key = key.as_ref();
+        if is_restricted_meta(key) {
+            return Err(Error::MetaMethodRestricted(key.to_string()));
+        }
+        self.0.raw_set(key, value)
+    }
+
+    /// Is there a value under `key`?
+    pub fn contains(&self, key: impl AsRef<str>) -> Result<bool> {
+        Ok(!self.0.raw_get::<Value>(key.as_ref())?.is_nil())
+    }
+
+    /// The entries with string keys, each a `Result<(String, V)>`. The protection
+    /// entry (`__metatable`) is left out.
+    pub fn pairs<V: FromLua>(&self) -> UserDataMetatablePairs<V> {
+        UserDataMetatablePairs {
+            pairs: self.0.pairs::<Value, Value>(),
+            table: self.0.clone(),
+            _v: PhantomData,
+        }
+    }
+}
+
+/// The iterator of [`UserDataMetatable::pairs`].
+pub struct UserDataMetatablePairs<V> {
+    pairs: super::table::TablePairs<Value, Value>,
+    table: super::table::Table,
+    _v: PhantomData<fn() -> V>,
+}
+
+impl<V: FromLua> Iterator for UserDataMetatablePairs<V> {
+    type Item = Result<(String, V)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (k, v) = match self.pairs.next()? {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(e)),
+            };
+            let Value::String(k) = k else { continue };
+            let Ok(k) = k.to_str().map(|s| s.to_string()) else {
+                continue;
+            };
+            if k == "__metatable" {
+                continue;
+            }
+            return Some(self.table.0.lua().and_then(|lua| V::from_lua(v, &lua)).map(|v| (k, v)));
+        }
+    }
+}
+
+/// `FromLua` for [`UserData`] types that are `Clone`: the value is read out of the
+/// userdata by cloning it (mlua's `#[derive(FromLua)]`, without a proc-macro crate).
+/// One invocation per type, or several types at once.
+///
+/// ```
+/// use perilune::{Lua, UserData};
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct Point { x: f64, y: f64 }
+/// impl UserData for Point {}
+/// perilune::from_lua_via_clone!(Point);
+///
+/// let lua = Lua::new();
+/// lua.globals().set("p", Point { x: 1.0, y: 2.0 })?;
+/// let p: Point = lua.globals().get("p")?;
+/// assert_eq!(p, Point { x: 1.0, y: 2.0 });
+/// let f = lua.create_function(|_, p: Point| Ok(p.x + p.y))?;
+/// assert_eq!(f.call::<f64>(p)?, 3.0);
+/// assert!(lua.load("return 5").eval::<Point>().is_err());
+/// # Ok::<(), perilune::Error>(())
+/// ```
+#[macro_export]
+macro_rules! from_lua_via_clone {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::FromLua for $t {
+            fn from_lua(value: $crate::Value, _lua: &$crate::Lua) -> $crate::Result<Self> {
+                match value {
+                    $crate::Value::UserData(ud) => ud.borrow_scoped::<$t, _>(|v| ::std::clone::Clone::clone(v)),
+                    other => ::std::result::Result::Err($crate::Error::FromLuaConversionError {
+                        from: other.type_name(),
+                        to: ::std::stringify!($t),
+                        message: ::std::option::Option::Some("expected userdata".into()),
+                    }),
+                }
+            }
+        }
+    )+};
+}
+
 impl<T: 'static> UdCell<T> {
     /// Record a borrow (exclusive or shared) and return the cell.
     fn borrowed(&self, exclusive: bool) -> Result<&Self> {
@@ -761,26 +1271,28 @@ impl<T: 'static> UdCell<T> {
     }
 }
 
-/// A borrow recorded in a cell for the duration of a method call; released on drop
-/// (also when a panic unwinds).
-struct CellBorrow<'a, T: 'static>(&'a UdCell<T>);
+/// A borrow recorded in a slot for the duration of a method call (or of
+/// `borrow_scoped`); released on drop (also when a panic unwinds).
+pub(crate) struct SlotBorrow<'a, T: 'static>(Slot<'a, T>);
 
-impl<T: 'static> CellBorrow<'_, T> {
-    fn get(&self) -> &T {
-        // SAFETY: a borrow is recorded (so the value is alive and no `&mut` exists
-        // unless this is that exclusive borrow).
-        unsafe { (*self.0.value.get()).assume_init_ref() }
+impl<T: 'static> SlotBorrow<'_, T> {
+    pub(crate) fn get(&self) -> &T {
+        // SAFETY: a borrow is recorded, so the value is there (owned and alive, or
+        // lent by a scope that has not ended: a scope cannot end while a borrow made
+        // inside it runs) and no `&mut` exists unless this is that exclusive borrow.
+        unsafe { &*self.0.ptr }
     }
     /// Only for borrows made exclusive.
-    fn get_mut(&mut self) -> &mut T {
-        // SAFETY: the cell records this exclusive borrow as the only one.
-        unsafe { (*self.0.value.get()).assume_init_mut() }
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        // SAFETY: the slot records this exclusive borrow as the only one.
+        unsafe { &mut *self.0.ptr }
     }
 }
 
-impl<T: 'static> Drop for CellBorrow<'_, T> {
+impl<T: 'static> Drop for SlotBorrow<'_, T> {
     fn drop(&mut self) {
-        self.0.release_borrow();
+        let b = self.0.borrow.get();
+        self.0.borrow.set(if b < 0 { 0 } else { b.saturating_sub(1) });
     }
 }
 

@@ -74,8 +74,9 @@ pub enum InterruptAction {
     Abort(String),
 }
 
-/// Host callback run at interrupt checks.
-pub type InterruptFn = Box<dyn FnMut() -> InterruptAction + Send>;
+/// Host callback run at interrupt checks. Not `Send`, as the state it belongs to
+/// (what crosses threads is the interrupt flag, an `Arc<AtomicBool>`).
+pub type InterruptFn = Box<dyn FnMut() -> InterruptAction>;
 
 /// Interrupt and budget settings of a state.
 pub struct Budget {

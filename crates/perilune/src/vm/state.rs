@@ -79,8 +79,10 @@ pub fn type_index(t: LuaType) -> usize {
     t as usize
 }
 
-/// Receives the message of an error raised inside a finalizer (`__gc`).
-pub type FinalizerErrorHandler = Box<dyn FnMut(&[u8]) + Send>;
+/// Receives the message of an error raised inside a finalizer (`__gc`). Not `Send`:
+/// the state itself never leaves its thread (its object pointers are not `Send`), so
+/// the handler runs on that thread and may hold thread-bound values.
+pub type FinalizerErrorHandler = Box<dyn FnMut(&[u8])>;
 
 pub struct State {
     pub gc: Gc,
