@@ -643,22 +643,17 @@ fn cases() -> Vec<Case> {
             perilune_only: true,
             ..CASE
         },
-        // Honest detection: no `ffi` module, no C modules (there is no C API yet).
+        // The command opens `ffi` as luajit does: for `require`, not as a global.
         Case {
-            name: "require('ffi') says there is no FFI yet",
-            args: &["-e", "package.path = './?.lua' package.cpath = './?.so' print(pcall(require, 'ffi'))"],
-            stdout: "false\tmodule 'ffi' not found:\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented\n\
-                     \tno field package.preload['ffi']\n\tno file './ffi.lua'\n\tno file './ffi.so'\n",
-            perilune_only: true,
+            name: "require('ffi') gives the ffi module, not a global",
+            args: &["-e", "local f = require('ffi') print(type(f), ffi, type(f.new), package.loaded.ffi == f)"],
+            stdout: "table\tnil\tfunction\ttrue\n",
             ..CASE
         },
         Case {
-            name: "-l ffi says there is no FFI yet",
-            args: &["-e", "package.path = './?.lua' package.cpath = ''", "-l", "ffi"],
-            stderr: "perilune: module 'ffi' not found:\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented\n\
-                     \tno field package.preload['ffi']\n\tno file './ffi.lua'\nstack traceback:\n\t[C]: in function 'require'\n\t[C]: at 0x?\n",
-            status: 1,
-            perilune_only: true,
+            name: "-l ffi loads the ffi module",
+            args: &["-l", "ffi", "-e", "print(type(ffi), package.loaded.ffi.arch)"],
+            stdout: "nil\tx64\n",
             ..CASE
         },
         Case {

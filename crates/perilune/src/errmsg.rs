@@ -162,8 +162,9 @@ messages! {
     MODULE_NOT_FROM_LUA = "'module' not called from a Lua function",
     /// Why a C module is not loaded (package.rs).
     MODULE_NO_C = "Perilune cannot load C modules yet: it has no Lua C API for them to call",
-    /// First line of `require("ffi")`'s not-found list (package.rs).
-    MODULE_NO_FFI = "\n\tPerilune has no FFI yet: LuaJIT's 'ffi' module is not implemented",
+    /// First line of `require("ffi")`'s not-found list in a state without the FFI
+    /// (package.rs).
+    MODULE_NO_FFI = "\n\tthe 'ffi' module is not open in this state (it is never in a safe library set)",
 
     // --- string.buffer ------------------------------------------------------------------
     BUFFER_INTO_ITSELF = "cannot put buffer into itself",
@@ -302,6 +303,29 @@ messages! {
     FFI_DLOPEN_FAILED = "dlopen failed",
     /// Library name: `ffi.load` in a statically linked build (docs/build.md).
     FFI_STATIC_LOAD = "%s: cannot load a library into a statically linked perilune (docs/build.md, \"The link mode\")",
+
+    // --- cdata and the ffi library (docs/ffi.md) --------------------------------------
+    /// From type, to type.
+    FFI_CONVERT = "cannot convert '%s' to '%s'",
+    /// Type.
+    FFI_TOO_MANY_INIT = "too many initializers for '%s'",
+    /// Type, member name.
+    FFI_NO_MEMBER = "'%s' has no member named '%s'",
+    /// Type, key type.
+    FFI_BAD_INDEX = "'%s' cannot be indexed with '%s'",
+    /// Both operands' types.
+    FFI_ARITH = "attempt to perform arithmetic on '%s' and '%s'",
+    FFI_COMPARE = "attempt to compare '%s' with '%s'",
+    FFI_CONCAT = "attempt to concatenate '%s' and '%s'",
+    /// Type.
+    FFI_LEN = "attempt to get length of '%s'",
+    /// Type.
+    FFI_NOT_CALLABLE = "'%s' is not callable",
+    FFI_WRITE_CONST = "attempt to write to constant location",
+    /// Tag name.
+    FFI_UNDECLARED_TAG = "undeclared or implicit tag '%s'",
+    /// Calls into C are another part of the FFI (docs/ffi.md).
+    FFI_NYI_CALL = "NYI: calling C functions",
 }
 
 /// Most arguments a template takes.

@@ -86,10 +86,9 @@
 
 pub(crate) mod alloc;
 pub(crate) mod buf;
+pub(crate) mod cdata;
 pub(crate) mod compiler;
 pub(crate) mod errmsg;
-// Not reachable from Lua yet (docs/ffi.md): only tests and fuzz targets use it.
-#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub(crate) mod ffi;
 pub(crate) mod func;
 pub(crate) mod gc;

@@ -31,9 +31,7 @@ pub use crate::vm::thread::GcThread;
 /// What kind of object a header belongs to. The kinds of objects that are values
 /// share the value's [`Tag`] number, so one numbering serves values, the collector
 /// and (later) machine code. Objects no value refers to get numbers from
-/// [`ObjKind::FIRST_INTERNAL`] on. `Tag::Cdata`'s number is reserved for the FFI's
-/// C data objects, which will also take finalizers ([`ObjKind::has_finalizer`]);
-/// traces will get the next internal number.
+/// [`ObjKind::FIRST_INTERNAL`] on. Traces will get the next internal number.
 #[repr(u8)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ObjKind {
@@ -43,6 +41,8 @@ pub enum ObjKind {
     Function = Tag::Function as u8,
     Table = Tag::Table as u8,
     Userdata = Tag::Userdata as u8,
+    /// C data ([`GcCdata`](crate::cdata::GcCdata)).
+    Cdata = Tag::Cdata as u8,
     Proto = ObjKind::FIRST_INTERNAL,
     Upval = ObjKind::FIRST_INTERNAL + 1,
 }
@@ -60,14 +60,14 @@ impl ObjKind {
             7 => Some(ObjKind::Function),
             8 => Some(ObjKind::Table),
             9 => Some(ObjKind::Userdata),
+            10 => Some(ObjKind::Cdata),
             16 => Some(ObjKind::Proto),
             17 => Some(ObjKind::Upval),
-            0..=4 | 10..=15 | 18..=u8::MAX => None,
+            0..=4 | 11..=15 | 18..=u8::MAX => None,
         }
     }
 
-    /// The kind of the objects values with tag `t` point to (`None`: not an object,
-    /// or C data, which has no object kind yet).
+    /// The kind of the objects values with tag `t` point to (`None`: not an object).
     #[cfg(test)] // checks the numbering; the collector reads kinds directly
     pub const fn of_tag(t: Tag) -> Option<ObjKind> {
         match t {
@@ -76,7 +76,8 @@ impl ObjKind {
             Tag::Function => Some(ObjKind::Function),
             Tag::Table => Some(ObjKind::Table),
             Tag::Userdata => Some(ObjKind::Userdata),
-            Tag::Nil | Tag::False | Tag::True | Tag::LightUserdata | Tag::Cdata => None,
+            Tag::Cdata => Some(ObjKind::Cdata),
+            Tag::Nil | Tag::False | Tag::True | Tag::LightUserdata => None,
         }
     }
 
@@ -90,21 +91,28 @@ impl ObjKind {
             ObjKind::Function => Some(Tag::Function),
             ObjKind::Table => Some(Tag::Table),
             ObjKind::Userdata => Some(Tag::Userdata),
+            ObjKind::Cdata => Some(Tag::Cdata),
             ObjKind::Proto | ObjKind::Upval => None,
         }
     }
 
-    /// Can objects of this kind have a finalizer? They live on the collector's
-    /// finalizable list rather than the general one, so a dead one is found and queued
-    /// without a side table (DESIGN.md invariant 4); `gc::finalizer_of` says which
-    /// function finalizes one.
+    /// Do objects of this kind live on the collector's finalizable list (`udata`)
+    /// rather than the general one, so a dead one with a `__gc` is found and queued
+    /// without a side table (DESIGN.md invariant 4)? `gc::finalizer_of` says which
+    /// function finalizes one. C data stay on the general list: only those given a
+    /// finalizer by `ffi.gc` are chained apart, through their own prefix
+    /// (`cdata.rs`), so the atomic phase never walks all cdata.
     #[inline(always)]
     pub const fn has_finalizer(self) -> bool {
         match self {
             ObjKind::Userdata => true,
-            ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => {
-                false
-            }
+            ObjKind::Str
+            | ObjKind::Thread
+            | ObjKind::Function
+            | ObjKind::Table
+            | ObjKind::Cdata
+            | ObjKind::Proto
+            | ObjKind::Upval => false,
         }
     }
 }
@@ -214,12 +222,13 @@ impl GcRef<GcHeader> {
 mod tests {
     use super::*;
 
-    const KINDS: [ObjKind; 7] = [
+    const KINDS: [ObjKind; 8] = [
         ObjKind::Str,
         ObjKind::Thread,
         ObjKind::Function,
         ObjKind::Table,
         ObjKind::Userdata,
+        ObjKind::Cdata,
         ObjKind::Proto,
         ObjKind::Upval,
     ];
@@ -233,7 +242,7 @@ mod tests {
                     assert_eq!(k.tag(), Some(t));
                     assert!(t.is_gc());
                 }
-                None => assert!(!t.is_gc() || t == Tag::Cdata, "{t:?}"),
+                None => assert!(!t.is_gc(), "{t:?}"),
             }
         }
         for k in KINDS {
@@ -248,14 +257,10 @@ mod tests {
         nums.sort_unstable();
         nums.dedup();
         assert_eq!(nums.len(), KINDS.len());
-        assert!(
-            !KINDS.iter().any(|&k| k as u8 == Tag::Cdata as u8),
-            "cdata's number is reserved"
-        );
     }
 
     #[test]
-    fn only_userdata_are_finalizable_yet() {
+    fn only_userdata_live_on_the_finalizable_list() {
         for k in KINDS {
             assert_eq!(k.has_finalizer(), k == ObjKind::Userdata, "{k:?}");
         }

@@ -96,7 +96,7 @@ pub enum LuaType {
     Function,
     Userdata,
     Thread,
-    /// The FFI's C data (no value has it yet).
+    /// The FFI's C data.
     Cdata,
 }
 
@@ -217,6 +217,10 @@ impl Value {
     #[inline(always)]
     pub fn userdata(u: GcRef<GcUdata>) -> Value {
         Value::from_ptr(Tag::Userdata, u)
+    }
+    #[inline(always)]
+    pub fn cdata(c: GcRef<crate::cdata::GcCdata>) -> Value {
+        Value::from_ptr(Tag::Cdata, c)
     }
 
     /// The value referring to object `o` (`None` for prototypes and upvalues, which
@@ -340,6 +344,14 @@ impl Value {
     #[inline(always)]
     pub fn as_userdata(self) -> Option<GcRef<GcUdata>> {
         if self.has_tag(Tag::Userdata) {
+            Some(self.payload_ref())
+        } else {
+            None
+        }
+    }
+    #[inline(always)]
+    pub fn as_cdata(self) -> Option<GcRef<crate::cdata::GcCdata>> {
+        if self.has_tag(Tag::Cdata) {
             Some(self.payload_ref())
         } else {
             None

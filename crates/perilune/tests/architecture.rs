@@ -31,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "alloc",
             "buf",
+            "cdata",
             "errmsg",
             "func",
             "hot",

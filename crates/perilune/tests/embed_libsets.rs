@@ -182,7 +182,7 @@ fn safe_constructors_refuse_debug_only() {
 
 #[test]
 fn mlua_s_unsafe_constructors_are_the_trusted_state() {
-    // SAFETY: Perilune has no `ffi`: nothing a script does here can break memory safety.
+    // SAFETY: the scripts here are the test's own; none uses `ffi` to touch raw memory.
     let lua = unsafe { Lua::unsafe_new() };
     assert!(!is_nil(&lua, "debug.getinfo") && !is_nil(&lua, "os.execute"));
     // Binary chunks load, as in every trusted state.

@@ -6,7 +6,7 @@
 //!
 //! Conventions used in the table below:
 //! - `R(x)` register x; `K(x)` constant x of the prototype (`GcProto::consts`, which
-//!   holds numbers and strings); `U(x)` upvalue x; `P(x)` child prototype x;
+//!   holds numbers, strings, template tables and the FFI's cdata literals); `U(x)` upvalue x; `P(x)` child prototype x;
 //!   `pri(x)` the primitive 0 = nil, 1 = false, 2 = true.
 //! - Jumps: `D` is biased, the target is `pc + 1 + (D - JUMP_BIAS)` where `pc` is the
 //!   index of the jumping instruction.
@@ -77,6 +77,8 @@ pub enum Format {
     ABS,
     /// A, B registers, C a literal.
     ABL,
+    /// A and D, D a cdata constant.
+    AC,
 }
 
 opcodes! {
@@ -170,6 +172,8 @@ opcodes! {
     IFORL AJ "FORL whose loop the JIT no longer counts (blacklisted).",
     IITERL AJ "ITERL whose loop the JIT no longer counts (blacklisted).",
     ILOOP AJ "LOOP whose loop the JIT no longer counts (blacklisted).",
+    // Appended, so that the numbers above stay as they are.
+    KCDATA AC "R(A) = K(D), a cdata constant (a 64-bit integer or complex literal of the FFI).",
 }
 
 impl Op {

@@ -370,6 +370,10 @@ impl FuncState {
         }
         Ok(())
     }
+    /// A cdata literal of the FFI (`1LL`), loaded by `KCDATA`.
+    pub fn const_cdata(&mut self, c: GcRef<crate::cdata::GcCdata>) -> CgResult<u32> {
+        self.const_index(Value::cdata(c))
+    }
     pub fn const_num(&mut self, n: f64) -> CgResult<u32> {
         self.const_index(Value::number(n))
     }

@@ -45,6 +45,12 @@ const K_TABLE: u8 = 2;
 /// Template table entry tags (besides `K_NUM` and `K_STR`).
 const K_FALSE: u8 = 3;
 const K_TRUE: u8 = 4;
+/// A cdata literal of the FFI (`KCDATA`): a kind byte ([`CD_INT64`], [`CD_UINT64`],
+/// [`CD_COMPLEX`]) and 16 payload bytes; loading one needs a state with the FFI.
+const K_CDATA: u8 = 5;
+const CD_INT64: u8 = 0;
+const CD_UINT64: u8 = 1;
+const CD_COMPLEX: u8 = 2;
 
 /// The most child prototypes a function can have (FNEW's operand is 16 bits).
 const MAX_PROTOS: usize = 1 << 16;
@@ -89,6 +95,8 @@ impl From<crate::alloc::OutOfMemory> for DumpError {
 
 struct Writer {
     out: HVec<u8>,
+    /// The state's literal ctype ids (`State::ffi_literals`).
+    literals: Option<[u32; 3]>,
     /// Leave out debug information: line numbers, upvalue and local names.
     strip: bool,
 }
@@ -177,6 +185,21 @@ impl Writer {
                 }
             } else if k.is_number() || k.is_string() {
                 self.template_value(k)?;
+            } else if let Some(c) = k.as_cdata() {
+                let ids = self.literals.ok_or(DumpError::Unsupported)?;
+                let kind = match ids.iter().position(|&i| i == c.ctid()) {
+                    Some(0) => CD_INT64,
+                    Some(1) => CD_UINT64,
+                    Some(2) => CD_COMPLEX,
+                    _ => return Err(DumpError::Unsupported),
+                };
+                self.u8(K_CDATA)?;
+                self.u8(kind)?;
+                let mut b = [0u8; 16];
+                let src = crate::cdata::GcCdata::bytes(c);
+                let n = src.len().min(16);
+                b[..n].copy_from_slice(&src[..n]);
+                self.out.extend_from_slice(&b)?;
             } else {
                 return Err(DumpError::Unsupported);
             }
@@ -238,6 +261,7 @@ fn template_key_order(a: Value, b: Value) -> std::cmp::Ordering {
 pub fn dump(state: &State, p: GcRef<GcProto>, strip: bool) -> Result<HVec<u8>, DumpError> {
     let mut w = Writer {
         out: HVec::new(state.heap_ref()),
+        literals: state.ffi_literals,
         strip,
     };
     w.out.extend_from_slice(SIGNATURE)?;
@@ -322,6 +346,29 @@ impl Reader<'_, '_> {
         let bytes = self.buf.get(start..end).unwrap_or(&[]);
         Ok(self.st.intern(bytes)?)
     }
+    /// A cdata literal (after `K_CDATA`): only in a state with the FFI.
+    fn cdata(&mut self) -> Result<Value, UndumpError> {
+        let kind = self.u8()?;
+        let lo = self.u64()?;
+        let hi = self.u64()?;
+        let Some(ids) = self.st.ffi_literals else {
+            return bad("cdata constant in a state without the FFI");
+        };
+        let (id, len) = match kind {
+            CD_INT64 => (ids[0], 8),
+            CD_UINT64 => (ids[1], 8),
+            CD_COMPLEX => (ids[2], 16),
+            _ => return bad("bad cdata constant"),
+        };
+        let c = crate::cdata::GcCdata::alloc(&self.st.heap, id, len, false)?;
+        self.st.gc.adopt(c.header());
+        let b = crate::cdata::GcCdata::bytes(c);
+        let mut all = [0u8; 16];
+        all[..8].copy_from_slice(&lo.to_le_bytes());
+        all[8..].copy_from_slice(&hi.to_le_bytes());
+        b.copy_from_slice(&all[..len]);
+        Ok(Value::cdata(c))
+    }
     fn number(&mut self) -> Result<Value, UndumpError> {
         Ok(Value::number(f64::from_bits(self.u64()?)))
     }
@@ -391,6 +438,7 @@ impl Reader<'_, '_> {
                 K_NUM => self.number()?,
                 K_STR => Value::string(self.str()?),
                 K_TABLE => Value::table(self.template()?),
+                K_CDATA => self.cdata()?,
                 _ => return bad("bad constant tag"),
             };
             consts.push(k)?;

@@ -119,6 +119,9 @@ pub enum TokVal {
     None,
     Str(GcRef<GcStr>),
     Num(f64),
+    /// A 64-bit integer or imaginary literal (`1LL`, `2ULL`, `3i`) in a state with
+    /// the FFI: a new, unreferenced cdata (nothing collects during compilation).
+    Cdata(GcRef<crate::cdata::GcCdata>),
 }
 
 /// What an error message shows after `near`.
@@ -473,15 +476,13 @@ impl<'a> Lexer<'a> {
                         return Ok((Tok::Concat, TokVal::None));
                     }
                     if self.peek_at(1).is_some_and(|d| d.is_ascii_digit()) {
-                        let n = self.number()?;
-                        return Ok((Tok::Num, TokVal::Num(n)));
+                        return Ok((Tok::Num, self.number()?));
                     }
                     self.pos += 1;
                     return Ok((Tok::Char(b'.'), TokVal::None));
                 }
                 b'0'..=b'9' => {
-                    let n = self.number()?;
-                    return Ok((Tok::Num, TokVal::Num(n)));
+                    return Ok((Tok::Num, self.number()?));
                 }
                 c if is_ident(c) => {
                     let start = self.pos;
@@ -716,7 +717,7 @@ impl<'a> Lexer<'a> {
     /// characters, dots and exponent signs, then convert it as a whole with the
     /// scanner `tonumber` uses. A sign belongs to the number only right after the
     /// exponent letter: `e`/`E`, or in a hex literal `p`/`P` (`0xe+9` is `0xe + 9`).
-    fn number(&mut self) -> Result<f64, Throw> {
+    fn number(&mut self) -> Result<TokVal, Throw> {
         let start = self.pos;
         let hex = self.peek() == Some(b'0') && matches!(self.peek_at(1), Some(b'x' | b'X'));
         let (e_lo, e_up) = if hex { (b'p', b'P') } else { (b'e', b'E') };
@@ -732,11 +733,77 @@ impl<'a> Lexer<'a> {
         }
         let raw = Self::slice_of(&self.input, start, self.pos);
         self.text.extend_from_slice(raw)?;
-        match crate::number::parse_numeral(raw) {
-            Some(n) => Ok(n),
-            None => Err(self.error(crate::errmsg::LEX_NUMBER, Near::Partial)),
+        if let Some(n) = crate::number::parse_numeral(raw) {
+            return Ok(TokVal::Num(n));
         }
+        // With the FFI, 64-bit integer and imaginary literals (FFI.md): without it
+        // they stay malformed numbers.
+        if let Some(ids) = self.st.ffi_literals {
+            let raw = Self::slice_of(&self.input, start, self.pos);
+            if let Some(lit) = cdata_literal(raw) {
+                let (id, bytes): (u32, [u8; 16]) = match lit {
+                    Literal::Int(v, unsigned) => {
+                        let mut b = [0u8; 16];
+                        b[..8].copy_from_slice(&v.to_ne_bytes());
+                        (if unsigned { ids[1] } else { ids[0] }, b)
+                    }
+                    Literal::Imag(im) => {
+                        let mut b = [0u8; 16];
+                        b[8..].copy_from_slice(&im.to_ne_bytes());
+                        (ids[2], b)
+                    }
+                };
+                let len = if matches!(lit, Literal::Int(..)) { 8 } else { 16 };
+                let c = crate::cdata::GcCdata::alloc(&self.st.heap, id, len, false)?;
+                self.st.gc.adopt(c.header());
+                crate::cdata::GcCdata::bytes(c).copy_from_slice(&bytes[..len]);
+                return Ok(TokVal::Cdata(c));
+            }
+        }
+        Err(self.error(crate::errmsg::LEX_NUMBER, Near::Partial))
     }
+}
+
+/// A literal of the FFI.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Literal {
+    /// `1LL`, `0x10ULL`, `0b11LL`: the bits and whether it is unsigned.
+    Int(u64, bool),
+    /// `2i`, `1.5i`: the imaginary part.
+    Imag(f64),
+}
+
+/// Read `raw` as an FFI literal: an integer (decimal, hex or binary, no fraction or
+/// exponent) with an `LL` or `ULL` suffix (any case; `LLU` too), or any number
+/// with an `i` suffix, as LuaJIT's scanner does. Decimal and hex integers wrap to 64
+/// bits as in LuaJIT only within 64 bits: longer ones are malformed.
+fn cdata_literal(raw: &[u8]) -> Option<Literal> {
+    if let Some(body) = raw.strip_suffix(b"i").or_else(|| raw.strip_suffix(b"I")) {
+        return crate::number::parse_numeral(body).map(Literal::Imag);
+    }
+    let lower: Vec<u8> = raw.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let (body_len, unsigned) = if lower.ends_with(b"ull") || lower.ends_with(b"llu") {
+        (raw.len() - 3, true)
+    } else if lower.ends_with(b"ll") {
+        (raw.len() - 2, false)
+    } else {
+        return None;
+    };
+    let body = &raw[..body_len];
+    let (digits, radix) = match body {
+        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
+        [b'0', b'b' | b'B', rest @ ..] => (rest, 2),
+        _ => (body, 10),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        let d = (c as char).to_digit(radix)? as u64;
+        v = v.checked_mul(radix as u64)?.checked_add(d)?;
+    }
+    Some(Literal::Int(v, unsigned))
 }
 
 /// The bytes before the first NUL (all of them if there is none).
@@ -786,6 +853,7 @@ mod tests {
             let v = match lx.val {
                 TokVal::Str(s) => s.to_str_lossy().into_owned(),
                 TokVal::Num(n) => n.to_string(),
+                TokVal::Cdata(_) => "cdata".to_string(),
                 TokVal::None => String::new(),
             };
             toks.push((lx.tok, v));

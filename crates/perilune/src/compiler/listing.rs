@@ -107,7 +107,7 @@ fn ins_line(p: GcRef<GcProto>, pc: usize, ins: Ins, is_target: bool) -> String {
                 _ if matches!(op, Op::USETS | Op::USETN) => {
                     upname(a).map(|n| format!("{n} ; {}", konst(d).map(fmt_const).unwrap_or_default()))
                 }
-                Format::AS | Format::AN => konst(d).map(fmt_const),
+                Format::AS | Format::AN | Format::AC => konst(d).map(fmt_const),
                 _ if op == Op::FNEW => p
                     .protos
                     .get(d as usize)

@@ -1404,6 +1404,12 @@ impl<'a> Parser<'a> {
     fn simple_exp(&mut self, e: &mut Exp) -> PResult<()> {
         let k = match (self.lx.tok, self.lx.val) {
             (Tok::Num, TokVal::Num(n)) => EKind::Num(n),
+            (Tok::Num, TokVal::Cdata(c)) => {
+                // A constant loaded by its own instruction, whose register is chosen
+                // later (no folding: arithmetic on cdata is the FFI's).
+                let k = self.fs.const_cdata(c)?;
+                EKind::Reloc(self.fs.emit_ad(Op::KCDATA, 0, k)?)
+            }
             (Tok::Str, TokVal::Str(s)) => EKind::Str(s),
             (Tok::Nil, _) => EKind::Nil,
             (Tok::True, _) => EKind::True,

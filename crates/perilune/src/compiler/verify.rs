@@ -15,6 +15,7 @@ use crate::alloc::HVec;
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Format, Ins, Op};
 use crate::func::GcProto;
 use crate::object::GcRef;
+use crate::value::Value;
 
 /// Verify `p` and all prototypes nested in it.
 pub fn verify(p: GcRef<GcProto>) -> Result<(), String> {
@@ -214,6 +215,12 @@ fn verify_one(p: &GcProto) -> Result<(), String> {
             KNUM => {
                 c.reg(a)?;
                 c.knum(d)?;
+            }
+            KCDATA => {
+                c.reg(a)?;
+                if !self_is_cdata(c.p.consts.get(d as usize)) {
+                    return c.fail(format!("constant {d} is not a cdata"));
+                }
             }
             KSHORT => c.reg(a)?,
             KPRI => {
@@ -491,4 +498,8 @@ fn every_loop_pays(p: &GcProto, heap: crate::alloc::HeapRef) -> Result<(), LoopE
         }
     }
     Ok(())
+}
+
+fn self_is_cdata(v: Option<&Value>) -> bool {
+    v.is_some_and(|v| v.as_cdata().is_some())
 }

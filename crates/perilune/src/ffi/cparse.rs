@@ -392,7 +392,13 @@ pub fn parse_type(tab: &mut CTypeTable, src: &[u8]) -> Result<CTypeId, CError> {
     let m = tab.mark();
     let r = {
         let mut p = Parser::new(tab, src);
-        p.abstract_type()
+        p.abstract_type().and_then(|id| {
+            // The whole text is one type (LuaJIT: `'<eof>' expected near 'int'`).
+            if p.lx.tok != Tok::Eof {
+                return Err(p.expected("<eof>"));
+            }
+            Ok(id)
+        })
     };
     match r {
         Ok(id) => {
@@ -593,7 +599,8 @@ impl<'s, 't> Parser<'s, 't> {
                 self.skip_body()?;
                 continue;
             }
-            if !self.opt_p(b';')? {
+            // The last declaration may end the text without its ';' (as in LuaJIT).
+            if self.lx.tok != Tok::Eof && !self.opt_p(b';')? {
                 return Err(self.expected(";"));
             }
         }
@@ -809,7 +816,8 @@ impl<'s, 't> Parser<'s, 't> {
                 b"long" => longs += 1,
                 b"int" => int = true,
                 b"char" => chr = true,
-                b"_Complex" | b"__complex" | b"__complex__" => cplx = true,
+                // LuaJIT also knows `complex` alone (`double _Complex`).
+                b"_Complex" | b"__complex" | b"__complex__" | b"complex" => cplx = true,
                 b"void" if base.is_none() => base = Some(CTypeId::VOID),
                 b"_Bool" | b"bool" if base.is_none() => {
                     base = Some(self.scalar(CKind::Int, 1, flags::BOOL | flags::UNSIGNED)?)
@@ -1741,6 +1749,7 @@ fn is_type_keyword(w: &[u8]) -> bool {
         "__const",
         "_Complex",
         "__complex__",
+        "complex",
         "_Float128",
         "__float128",
         "__volatile__",

@@ -69,6 +69,9 @@ pub enum CKind {
     /// `const`/`volatile` of a struct, union or enum (its identity stays one record):
     /// `child` the type, the qualifiers in `flags`.
     Qual,
+    /// A C++-style reference (`T &`): what indexing a struct or array gives for an
+    /// aggregate member. `child`: the referenced type; 8 bytes (the address).
+    Ref,
 }
 
 /// `CType::flags`.
@@ -222,9 +225,11 @@ impl CTypeTable {
         Ok(t)
     }
 
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub fn len(&self) -> usize {
         self.types.len()
     }
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub fn is_empty(&self) -> bool {
         self.types.is_empty()
     }
@@ -290,6 +295,24 @@ impl CTypeTable {
 
     fn bucket(len: usize, h: u32) -> usize {
         (h as usize) & (len - 1)
+    }
+
+    /// Follow typedefs and qualifier wrappers to the type itself (bounded: a chain
+    /// longer than any the parser makes reads as `void`).
+    pub fn resolve_id(&self, mut id: CTypeId) -> CTypeId {
+        for _ in 0..256 {
+            let t = self.get(id);
+            match t.kind {
+                CKind::Typedef | CKind::Qual => id = t.child,
+                _ => return id,
+            }
+        }
+        CTypeId::VOID
+    }
+
+    /// The type `id` stands for, typedefs and qualifier wrappers followed.
+    pub fn resolve(&self, id: CTypeId) -> &CType {
+        self.get(self.resolve_id(id))
     }
 
     /// Look a name up in a namespace.

@@ -1,13 +1,214 @@
-//! LuaJIT's FFI, being built (docs/ffi.md): so far the C type table ([`ctype`]), the
-//! C declaration parser ([`cparse`]), calls through libffi ([`call`]), library
-//! namespaces ([`clib`]) and callbacks ([`callback`]). Not reachable from Lua yet: `require("ffi")`
-//! stays unavailable until cdata exist, so scripts that probe for it with `pcall`
-//! keep taking their fallback path.
+//! LuaJIT's FFI (docs/ffi.md; design: FFI.md): the C type table ([`ctype`]), the C
+//! declaration parser ([`cparse`]), conversions between Lua values and C bytes
+//! ([`conv`]), type names as LuaJIT prints them ([`repr`]), the `ffi` library
+//! ([`lib`]), the metamethods every cdata shares ([`cmeta`]), and the C call layer
+//! ([`call`], [`clib`], [`callback`]; not yet reachable from Lua).
+//!
+//! Owns: the FFI state of a Lua state ([`FfiState`]: the type table and the ids of
+//! the types the runtime makes itself), kept in a userdata rooted in `State::ffi`
+//! whose environment table holds the Lua-side values (the module table, the
+//! metatypes by ctype id, the cdata metatable).
 //!
 //! Invariants: everything here allocates only through the state's accounted heap and
-//! reports failure as a value (`OutOfMemory`, `CError`); nothing panics on any input.
+//! reports failure as a value (`OutOfMemory`, `CError`, a Lua error); nothing panics
+//! on any input. Only raw memory misuse through pointers a script made (a bad
+//! address) can crash, as in LuaJIT.
+// The C call layer (another part of issue 18, not wired to Lua from here yet).
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub mod call;
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub mod callback;
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub mod clib;
+pub mod cmeta;
+pub mod conv;
 pub mod cparse;
 pub mod ctype;
+pub mod lib;
+pub mod repr;
+
+use std::any::TypeId;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::alloc::OutOfMemory;
+use crate::cdata::GcCdata;
+use crate::object::{GcRef, GcTable, GcUdata};
+use crate::udata::HostPayload;
+use crate::value::Value;
+use crate::vm::error::LResult;
+use crate::vm::state::State;
+use ctype::{flags, CKind, CType, CTypeId, CTypeTable};
+
+/// The ids of the types the runtime itself makes values of.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ids {
+    pub int64: CTypeId,
+    pub uint64: CTypeId,
+    pub double: CTypeId,
+    pub complex: CTypeId,
+    pub voidp: CTypeId,
+    pub const_charp: CTypeId,
+    /// The type of `ffi.typeof` results (payload: the id they stand for, `u32`).
+    pub ctype: CTypeId,
+}
+
+/// The FFI state of one Lua state.
+pub struct FfiState {
+    pub tab: CTypeTable,
+    pub ids: Ids,
+}
+
+/// Slots of the FFI userdata's environment table.
+pub const ENV_MODULE: f64 = 1.0;
+pub const ENV_METATYPES: f64 = 2.0;
+
+// The payload of a userdata is 16-aligned.
+const _: () = assert!(std::mem::align_of::<FfiState>() <= 16);
+
+/// # Safety
+/// `payload` holds an initialised `FfiState` that is dropped only here.
+unsafe fn drop_state(payload: *mut u8) {
+    let p = payload.cast::<FfiState>();
+    // SAFETY: caller contract; the value is not used again. The collector must not
+    // unwind, so a panic (there is none to expect: dropping frees HVecs) is caught.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(p) }));
+}
+
+fn heap_bytes(u: GcRef<GcUdata>) -> usize {
+    state_in(u).map_or(0, |f| f.tab.byte_size())
+}
+
+static FFI_PAYLOAD: HostPayload = HostPayload {
+    drop: drop_state,
+    type_id: TypeId::of::<FfiState>,
+    heap_bytes: Some(heap_bytes),
+};
+
+fn state_in<'a>(u: GcRef<GcUdata>) -> Option<&'a mut FfiState> {
+    let host = u.host?;
+    if !std::ptr::eq(host, &FFI_PAYLOAD) || u.len < std::mem::size_of::<FfiState>() {
+        return None;
+    }
+    // SAFETY: `host` says the payload holds an initialised `FfiState` (udata.rs
+    // invariant); the VM is single-threaded and callers hold no other reference.
+    Some(unsafe { &mut *GcUdata::payload_ptr(u).cast::<FfiState>() })
+}
+
+/// The FFI state of `st`, if the FFI is open. The reference is valid while the
+/// state lives (the userdata is rooted in `State::ffi` and never replaced); it must
+/// not be held across a call that may reach it another way.
+pub fn ffi_state<'a>(st: &State) -> Option<&'a mut FfiState> {
+    state_in(st.ffi?)
+}
+
+/// The FFI's environment table (module, metatypes).
+pub fn ffi_env(st: &State) -> Option<GcRef<GcTable>> {
+    st.ffi.map(|u| u.env)
+}
+
+fn intern_builtin(tab: &mut CTypeTable, kind: CKind, size: u32, fl: u16) -> Result<CTypeId, OutOfMemory> {
+    let mut t = CType::new(kind);
+    t.size = size;
+    t.align = (31 - size.max(1).leading_zeros()) as u8;
+    t.flags = fl;
+    if fl & flags::COMPLEX != 0 {
+        t.align = 3;
+    }
+    tab.intern(t)?.ok_or(OutOfMemory)
+}
+
+fn new_state(st: &State) -> Result<FfiState, OutOfMemory> {
+    let mut tab = CTypeTable::new(&st.heap)?;
+    cparse::predefine(&mut tab)?;
+    let int64 = intern_builtin(&mut tab, CKind::Int, 8, flags::LONG)?;
+    let uint64 = intern_builtin(&mut tab, CKind::Int, 8, flags::LONG | flags::UNSIGNED)?;
+    let double = intern_builtin(&mut tab, CKind::Float, 8, 0)?;
+    let complex = intern_builtin(&mut tab, CKind::Float, 16, flags::COMPLEX)?;
+    let mut p = CType::new(CKind::Ptr);
+    p.size = 8;
+    p.align = 3;
+    let voidp = tab.intern(p)?.ok_or(OutOfMemory)?;
+    let mut cchar = CType::new(CKind::Int);
+    cchar.size = 1;
+    cchar.flags = flags::CONST;
+    let cchar = tab.intern(cchar)?.ok_or(OutOfMemory)?;
+    p.child = cchar;
+    let const_charp = tab.intern(p)?.ok_or(OutOfMemory)?;
+    // A record of its own (never interned, never named): the type of ctype objects.
+    let mut ct = CType::new(CKind::Void);
+    ct.size = 4;
+    ct.align = 2;
+    ct.value = -1;
+    let ctype = tab.push(ct)?.ok_or(OutOfMemory)?;
+    Ok(FfiState {
+        tab,
+        ids: Ids {
+            int64,
+            uint64,
+            double,
+            complex,
+            voidp,
+            const_charp,
+            ctype,
+        },
+    })
+}
+
+/// Open the FFI in `st`: its state, the cdata metatable and the module table, which
+/// `require("ffi")` returns (the package library puts a loader for it into
+/// `package.preload`, as LuaJIT does: there is no global `ffi`).
+pub fn open(st: &mut State) -> LResult<()> {
+    if st.ffi.is_some() {
+        return Ok(());
+    }
+    let env = st.new_table(4, 0)?;
+    let u = st.new_userdata(std::mem::size_of::<FfiState>())?;
+    u.get_mut().env = env;
+    // Rooted in the stack while the rest is made.
+    st.push(Value::userdata(u))?;
+    let fs = new_state(st)?;
+    let fs_ids = fs.ids;
+    // SAFETY: the payload is `size_of::<FfiState>()` bytes, 16-aligned, and holds
+    // nothing yet; `host` is set right after, so it is dropped exactly once.
+    unsafe { GcUdata::payload_ptr(u).cast::<FfiState>().write(fs) };
+    u.get_mut().host = Some(&FFI_PAYLOAD);
+    st.ffi = Some(u);
+    st.ffi_literals = Some([fs_ids.int64.0, fs_ids.uint64.0, fs_ids.complex.0]);
+    st.pop(1);
+    let metatypes = st.new_table(0, 0)?;
+    st.table_set(env, Value::number(ENV_METATYPES), Value::table(metatypes))?;
+    let module = lib::make_module(st)?;
+    st.table_set(env, Value::number(ENV_MODULE), Value::table(module))?;
+    let mt = cmeta::make_metatable(st)?;
+    st.type_mts[crate::vm::state::type_index(crate::value::LuaType::Cdata)] = Some(mt);
+    Ok(())
+}
+
+/// The module table (for `package.preload.ffi`), if the FFI is open.
+pub fn module_table(st: &State) -> Option<GcRef<GcTable>> {
+    ffi_env(st)?.get(Value::number(ENV_MODULE)).as_table()
+}
+
+/// A new cdata of type `id` with `len` zeroed payload bytes, linked into the
+/// collector. Pointers, structs, unions and arrays get the finalizer slot.
+pub fn new_cdata(st: &mut State, fs: &FfiState, id: CTypeId, len: usize) -> LResult<GcRef<GcCdata>> {
+    let k = fs.tab.resolve(id).kind;
+    let with_fin = matches!(k, CKind::Ptr | CKind::Struct | CKind::Union | CKind::Array);
+    let c = GcCdata::alloc(&st.heap, id.0, len, with_fin)?;
+    st.gc.adopt(c.header());
+    Ok(c)
+}
+
+/// A boxed 64-bit integer (`1LL`, `1ULL`).
+pub fn new_int64(st: &mut State, fs: &FfiState, v: u64, unsigned: bool) -> LResult<Value> {
+    let id = if unsigned { fs.ids.uint64 } else { fs.ids.int64 };
+    let c = new_cdata(st, fs, id, 8)?;
+    GcCdata::bytes(c).copy_from_slice(&v.to_ne_bytes());
+    Ok(Value::cdata(c))
+}
+
+/// A boxed 64-bit integer in a state with the FFI (for `bit.*`).
+pub fn box_int64(st: &mut State, v: u64, unsigned: bool) -> LResult<Value> {
+    let fs = cmeta::fstate(st)?;
+    new_int64(st, fs, v, unsigned)
+}

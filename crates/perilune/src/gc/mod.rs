@@ -23,6 +23,7 @@
 //!   `tobefnz` and the VM pulls them with [`next_finalizer`] at a safe point.
 
 use crate::alloc::{Heap, OutOfMemory};
+use crate::cdata::{GcCdata, CDATA_ONCHAIN};
 use crate::hot::VmMode;
 use crate::object::{GcHeader, GcRef, GcTable};
 use crate::value::Value;
@@ -103,6 +104,12 @@ pub struct Gc {
     /// GcUdata with a `__gc` metamethod that died and wait for their finalizer, in
     /// order.
     pub tobefnz: Option<GcRef<GcHeader>>,
+    /// C data that have (or had) a finalizer from `ffi.gc`, chained through their
+    /// prefix (`cdata.rs`), not through `next`: they stay on `allgc`. The atomic
+    /// phase walks only this chain (FFI.md, "Finalizers").
+    pub finobj: Option<GcRef<GcCdata>>,
+    /// C data found dead with a finalizer, waiting for it, chained the same way.
+    pub cdata_due: Option<GcRef<GcCdata>>,
     pub gray: Option<GcRef<GcHeader>>,
     pub grayagain: Option<GcRef<GcHeader>>,
     pub weak: Option<GcRef<GcHeader>>,
@@ -147,6 +154,8 @@ impl Gc {
             allgc: None,
             udata: None,
             tobefnz: None,
+            finobj: None,
+            cdata_due: None,
             gray: None,
             grayagain: None,
             weak: None,
@@ -178,16 +187,23 @@ impl Gc {
             std::ptr::write_bytes(p.as_ptr().add(std::mem::size_of::<T>()), 0, extra);
         }
         let r: GcRef<T> = GcRef::from_raw(p.cast());
-        let h = r.header().get_mut();
+        self.adopt(r.header());
+        Ok(r)
+    }
+
+    /// Colour a freshly allocated object white and link it into `allgc` (userdata:
+    /// `udata`). For objects not made by [`Gc::new_object`] (C data, whose block
+    /// starts before the header).
+    pub fn adopt(&mut self, o: GcRef<GcHeader>) {
+        let h = o.get_mut();
         h.marked = self.current_white;
         if h.kind.has_finalizer() {
             h.next = self.udata;
-            self.udata = Some(r.header());
+            self.udata = Some(o);
         } else {
             h.next = self.allgc;
-            self.allgc = Some(r.header());
+            self.allgc = Some(o);
         }
-        Ok(r)
     }
 
     /// The white of the previous cycle: objects still carrying it after the atomic
@@ -573,9 +589,18 @@ fn barrier_forward_slow(state: &mut State, o: GcRef<GcHeader>, v: GcRef<GcHeader
 /// bit set, so it is freed by a later cycle once unreachable again. The VM calls this
 /// at safe points and runs [`finalizer_of`] the object with the object as argument
 /// under a protected call, reporting errors to the warning handler.
-pub fn next_finalizer(state: &mut State) -> Option<GcRef<GcHeader>> {
+pub fn next_finalizer(state: &mut State) -> Option<(GcRef<GcHeader>, Value)> {
     let gc = &mut state.gc;
-    let o = gc.tobefnz?;
+    let Some(o) = gc.tobefnz else {
+        // A C data finalizer: taken out of the object's slot, so it runs once. The
+        // object stays on `allgc` and is freed by a later sweep.
+        let c = gc.cdata_due?;
+        let f = GcCdata::fin(c)?;
+        gc.cdata_due = f.link.take();
+        c.get_mut().hdr.flags &= !CDATA_ONCHAIN;
+        let h = std::mem::replace(&mut f.fin, Value::NIL);
+        return Some((c.header(), h));
+    };
     let h = o.get_mut();
     gc.tobefnz = h.next;
     h.next = gc.udata;
@@ -586,7 +611,22 @@ pub fn next_finalizer(state: &mut State) -> Option<GcRef<GcHeader>> {
         // was marked this cycle as a root and may still be on the gray list.
         gc.make_white(o);
     }
-    Some(o)
+    Some((o, finalizer_of(o, state.tm_names[crate::vm::state::Tm::Gc as usize])))
+}
+
+/// `ffi.gc(cd, f)`: store `f` (nil: none) in `c`'s finalizer slot and put `c` on the
+/// `finobj` chain if it is not on a chain yet. O(1); never allocates or fails
+/// (FFI.md, "Finalizers"). `c` must have the slot (`GcCdata::has_fin_slot`).
+pub fn set_cdata_finalizer(state: &mut State, c: GcRef<GcCdata>, f: Value) {
+    let Some(slot) = GcCdata::fin(c) else { return };
+    slot.fin = f;
+    barrier_forward(state, c.header(), f);
+    let h = c.get_mut();
+    if !f.is_nil() && h.hdr.flags & CDATA_ONCHAIN == 0 {
+        h.hdr.flags |= CDATA_ONCHAIN;
+        slot.link = state.gc.finobj;
+        state.gc.finobj = Some(c);
+    }
 }
 
 /// State close (Lua 5.1 `lua_close`): queue the finalizer of *every* userdata whose
@@ -600,10 +640,11 @@ pub fn queue_all_finalizers(state: &mut State) {
         set_threshold(state);
     }
     trace::separate(state, true);
+    trace::separate_cdata(state, true);
 }
 
 /// Are finalizers waiting to be run?
 #[inline(always)]
 pub fn has_pending_finalizers(state: &State) -> bool {
-    state.gc.tobefnz.is_some()
+    state.gc.tobefnz.is_some() || state.gc.cdata_due.is_some()
 }

@@ -155,6 +155,7 @@ pub unsafe fn free_object(heap: &Heap, o: GcRef<GcHeader>) {
             ObjKind::Proto => drop_and_free::<GcProto>(heap, o, 0),
             ObjKind::Upval => drop_and_free::<GcUpval>(heap, o, 0),
             ObjKind::Thread => drop_and_free::<GcThread>(heap, o, 0),
+            ObjKind::Cdata => crate::cdata::GcCdata::free(heap, o),
             ObjKind::Userdata => {
                 let u = o.cast::<GcUdata>();
                 // A Rust value in the payload is dropped exactly once: `host` is

@@ -240,7 +240,7 @@ fn finalizers_are_queued_in_order_and_run_once() {
     verify(&mut st);
     // Newest first, as Lua 5.1 runs them.
     let mut order = Vec::new();
-    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()) {
+    while let Some(u) = next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()) {
         assert!(u.hdr.marked & mark::FINALIZED != 0);
         // The resurrected environment table is still there.
         assert_eq!(u.env.hdr.kind, ObjKind::Table);
@@ -253,7 +253,7 @@ fn finalizers_are_queued_in_order_and_run_once() {
     // Unreachable again: freed, not finalized a second time.
     full_collect(&mut st);
     verify(&mut st);
-    assert!(next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).is_none());
+    assert!(next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()).is_none());
     assert_eq!(st.heap.used(), base);
 }
 
@@ -264,14 +264,14 @@ fn resurrected_object_survives_if_finalizer_stores_it() {
     set_global(&mut st, "mt", Value::table(mt));
     let u = finalizable(&mut st, mt, 9);
     full_collect(&mut st);
-    let got = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).unwrap();
+    let got = next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()).unwrap();
     assert_eq!(got, u);
     // "The finalizer" stores it in a global.
     set_global(&mut st, "saved", Value::userdata(got));
     for _ in 0..2 {
         full_collect(&mut st);
         verify(&mut st);
-        assert!(next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).is_none());
+        assert!(next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()).is_none());
     }
     assert_eq!(get_global(&mut st, "saved").as_userdata(), Some(u));
 }
@@ -292,7 +292,7 @@ fn weak_values_drop_finalized_userdata_but_keys_keep_them() {
     verify(&mut st);
     assert!(wv.get_int(1).is_nil());
     assert!(wk.get(Value::userdata(u)).is_truthy());
-    assert_eq!(next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()), Some(u));
+    assert_eq!(next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()), Some(u));
     full_collect(&mut st);
     verify(&mut st);
     assert!(wk.get(Value::userdata(u)).is_nil());
@@ -308,14 +308,14 @@ fn finalizer_taken_during_propagation_keeps_its_colour() {
     full_collect(&mut st);
     // Start the next cycle: the queued objects are roots.
     run_to(&mut st, Phase::Propagate);
-    let u = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).unwrap();
+    let u = next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()).unwrap();
     let th = st.main_thread.get_mut();
     th.stack[0] = Value::userdata(u);
     th.top = 1;
     verify(&mut st);
     run_to(&mut st, Phase::Pause);
     verify(&mut st);
-    let u2 = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()).unwrap();
+    let u2 = next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()).unwrap();
     assert_ne!(u, u2);
     st.main_thread.get_mut().top = 0;
     full_collect(&mut st);
@@ -787,7 +787,7 @@ fn state_close_queues_every_finalizer() {
     assert_eq!(st.gc.phase, Phase::Pause);
     verify(&mut st);
     let mut tags = Vec::new();
-    while let Some(u) = next_finalizer(&mut st).map(|o| o.cast::<GcUdata>()) {
+    while let Some(u) = next_finalizer(&mut st).map(|(o, _)| o.cast::<GcUdata>()) {
         // SAFETY: 1-byte payload.
         tags.push(unsafe { u.payload().read() });
     }

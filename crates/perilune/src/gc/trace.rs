@@ -15,6 +15,7 @@
 //!   strings in `State::tm_names`.
 
 use super::{is_white, mark, Gc, Phase};
+use crate::cdata::{GcCdata, CDATA_ONCHAIN};
 use crate::func::{GcFunc, GcProto, GcUpval};
 use crate::object::{GcHeader, GcRef, GcStr, GcTable, GcThread, GcUdata, ObjKind};
 use crate::value::Value;
@@ -29,7 +30,13 @@ pub(crate) fn mark_object(gc: &mut Gc, o: GcRef<GcHeader>) {
         return;
     }
     h.marked &= !mark::WHITES;
-    if h.kind == ObjKind::Str {
+    let leaf = match h.kind {
+        ObjKind::Str => true,
+        // C data reference nothing but their finalizer.
+        ObjKind::Cdata => GcCdata::fin(o.cast()).is_none_or(|f| f.fin.is_nil()),
+        _ => false,
+    };
+    if leaf {
         h.marked |= mark::BLACK;
     } else {
         h.gclist = gc.gray;
@@ -63,6 +70,7 @@ pub(crate) fn finalizer_of(o: GcRef<GcHeader>, gc_name: GcRef<GcStr>) -> Value {
             .cast::<GcUdata>()
             .metatable
             .map_or(Value::NIL, |mt| raw_tm(mt, Tm::Gc, gc_name)),
+        ObjKind::Cdata => GcCdata::fin(o.cast()).map_or(Value::NIL, |f| f.fin),
         ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => {
             Value::NIL
         }
@@ -74,6 +82,7 @@ pub(crate) fn finalizer_of(o: GcRef<GcHeader>, gc_name: GcRef<GcStr>) -> Value {
 fn payload_bytes(o: GcRef<GcHeader>) -> usize {
     match o.kind() {
         ObjKind::Userdata => o.cast::<GcUdata>().len,
+        ObjKind::Cdata => o.cast::<GcCdata>().block_size(),
         ObjKind::Str | ObjKind::Thread | ObjKind::Function | ObjKind::Table | ObjKind::Proto | ObjKind::Upval => 0,
     }
 }
@@ -107,6 +116,9 @@ fn mark_roots(state: &mut State, new_cycle: bool) {
     for mt in state.type_mts.iter().flatten() {
         mark_object(gc, mt.header());
     }
+    if let Some(f) = state.ffi {
+        mark_object(gc, f.header());
+    }
     let mut cur = gc.tobefnz;
     while let Some(o) = cur {
         cur = o.next;
@@ -114,6 +126,12 @@ fn mark_roots(state: &mut State, new_cycle: bool) {
             gc.make_white(o);
         }
         mark_object(gc, o);
+    }
+    // C data waiting for their finalizer stay on `allgc`: the sweep whitened them.
+    let mut cur = gc.cdata_due;
+    while let Some(c) = cur {
+        cur = GcCdata::fin(c).and_then(|f| f.link);
+        mark_object(gc, c.header());
     }
 }
 
@@ -128,6 +146,14 @@ pub(crate) fn propagate_one(state: &mut State) -> usize {
         ObjKind::Upval => traverse_upval(&mut state.gc, o.cast()),
         ObjKind::Thread => traverse_thread(&mut state.gc, o.cast()),
         ObjKind::Userdata => traverse_udata(&mut state.gc, o.cast()),
+        ObjKind::Cdata => {
+            let c = o.cast::<GcCdata>();
+            if let Some(f) = GcCdata::fin(c) {
+                mark_value(&mut state.gc, f.fin);
+            }
+            o.get_mut().marked |= mark::BLACK;
+            std::mem::size_of::<GcCdata>()
+        }
         ObjKind::Str => {
             o.get_mut().marked |= mark::BLACK;
             8
@@ -308,6 +334,9 @@ pub(crate) fn atomic(state: &mut State) -> usize {
     // (and what they reference) for this cycle.
     let (separated, payload) = separate_finalizable(state);
     work = work.saturating_add(separated);
+    let (separated, cdata_payload) = separate_cdata(state, false);
+    work = work.saturating_add(separated);
+    let payload = payload.saturating_add(cdata_payload);
     // What marking from them reaches (about its size in bytes) is alive only until
     // their finalizers have run: the pacing leaves it out of the live estimate, which
     // starts here and loses what the sweep frees (`gc::sweep_freed`).
@@ -370,6 +399,56 @@ pub(crate) fn separate(state: &mut State, all: bool) -> (usize, usize) {
         }
     }
     (work, payload)
+}
+
+/// Walk the `finobj` chain of C data (never all cdata): each unreached one leaves
+/// the chain, and if its slot holds a finalizer it goes to `cdata_due` (in chain
+/// order) and is marked, which marks the finalizer. `all` (state close): every one
+/// with a finalizer goes, reached or not. A dead one without a finalizer only
+/// leaves the chain, so the sweep can free it. Returns the work done and the bytes
+/// of the objects queued. Never allocates.
+pub(crate) fn separate_cdata(state: &mut State, all: bool) -> (usize, usize) {
+    let gc = &mut state.gc;
+    let mut tail = gc.cdata_due;
+    while let Some(t) = tail.and_then(|t| GcCdata::fin(t).and_then(|f| f.link)) {
+        tail = Some(t);
+    }
+    let mut prev: Option<GcRef<GcCdata>> = None;
+    let mut cur = gc.finobj;
+    let (mut work, mut bytes) = (0usize, 0usize);
+    while let Some(c) = cur {
+        work += 8;
+        let Some(slot) = GcCdata::fin(c) else { break };
+        cur = slot.link;
+        let unreached = all || is_white(c.header());
+        if !unreached {
+            prev = Some(c);
+            continue;
+        }
+        match prev {
+            None => gc.finobj = cur,
+            Some(p) => {
+                if let Some(pf) = GcCdata::fin(p) {
+                    pf.link = cur;
+                }
+            }
+        }
+        slot.link = None;
+        if slot.fin.is_nil() {
+            c.get_mut().hdr.flags &= !CDATA_ONCHAIN;
+            continue;
+        }
+        match tail.and_then(GcCdata::fin) {
+            None => gc.cdata_due = Some(c),
+            Some(t) => t.link = Some(c),
+        }
+        tail = Some(c);
+        bytes = bytes.saturating_add(c.block_size());
+        if !all {
+            mark_object(gc, c.header());
+        }
+    }
+    (work, bytes)
 }
 
 /// Would this weak reference be removed? Strings are values and never cleared (they

@@ -45,6 +45,7 @@ fn object_bytes(o: GcRef<GcHeader>) -> usize {
             let t = o.cast::<GcThread>();
             std::mem::size_of::<GcThread>() + t.stack.byte_size() + t.frames.byte_size()
         }
+        ObjKind::Cdata => o.cast::<crate::cdata::GcCdata>().block_size(),
         ObjKind::Userdata => {
             let u = o.cast::<GcUdata>();
             // Some host values own blocks of their own (a string buffer's bytes).
@@ -154,6 +155,14 @@ fn check_reachable(state: &State, home: &HashMap<usize, Home>) -> Result<(), Str
         todo.push((o, "finalizer queue"));
         cur = o.next;
     }
+    let mut cur = gc.cdata_due;
+    while let Some(c) = cur {
+        todo.push((c.header(), "cdata finalizer queue"));
+        cur = crate::cdata::GcCdata::fin(c).and_then(|f| f.link);
+    }
+    if let Some(f) = state.ffi {
+        todo.push((f.header(), "ffi state"));
+    }
     for (o, what) in &todo {
         if !home.contains_key(&(o.as_ptr() as usize)) {
             return Err(format!("root {what} {o:?} is not on any list"));
@@ -202,6 +211,11 @@ fn collect_children(
 ) -> Result<(), String> {
     match o.kind() {
         ObjKind::Str => {}
+        ObjKind::Cdata => {
+            if let Some(f) = crate::cdata::GcCdata::fin(o.cast()) {
+                push_value(f.fin, out);
+            }
+        }
         ObjKind::Table => {
             let t = o.cast::<GcTable>();
             if let Some(mt) = t.metatable {

@@ -77,8 +77,8 @@ pub(crate) const BUDGET_REASON: &str = crate::errmsg::BUDGET_EXHAUSTED;
 /// Which standard libraries to open. Combine with `|`.
 ///
 /// The names and groups are mlua's, so a host ported from mlua opens what it opened
-/// there: [`StdLib::ALL_SAFE`] is every library but `debug` (and, once Perilune has
-/// it, `ffi`), and is what [`Lua::new`] opens, `io`, `os` and `package` included.
+/// there: [`StdLib::ALL_SAFE`] is every library but `debug` and `ffi`, and is what
+/// [`Lua::new`] opens, `io`, `os` and `package` included.
 /// What each selection opens:
 ///
 /// | selection | opens |
@@ -97,7 +97,8 @@ pub(crate) const BUDGET_REASON: &str = crate::errmsg::BUDGET_EXHAUSTED;
 /// | `BASE_FILES` | `dofile`, `loadfile` in the base library |
 /// | `DEBUG` | `debug` (only [`Lua::new_trusted`] opens it) |
 /// | `ISOLATED` | `COROUTINE`, `TABLE`, `STRING`, `MATH`, `BIT`, `JIT`: nothing that reaches outside the state |
-/// | `ALL_SAFE` | everything but `DEBUG` |
+/// | `FFI` | LuaJIT's `ffi`, for `require("ffi")` (only [`Lua::unsafe_new_trusted`] and mlua's `unsafe_new*` open it) |
+/// | `ALL_SAFE` | everything but `DEBUG` and `FFI` |
 /// | `ALL` | everything |
 ///
 /// None of these is a sandbox: `io`, `os`, `package` and `dofile` give a script
@@ -107,8 +108,7 @@ pub(crate) const BUDGET_REASON: &str = crate::errmsg::BUDGET_EXHAUSTED;
 ///
 /// Only libraries Perilune implements are opened; asking for one it does not have
 /// yet is not an error (it is simply absent). LuaJIT's `ffi`, with which scripts
-/// could corrupt memory, is not implemented and has no bit: it will come with its
-/// own bit and an `unsafe` constructor.
+/// can corrupt memory, opens only through the `unsafe` constructors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StdLib(u32);
 
@@ -158,7 +158,7 @@ impl StdLib {
     pub const ISOLATED: StdLib = StdLib(
         StdLib::COROUTINE.0 | StdLib::TABLE.0 | StdLib::STRING.0 | StdLib::MATH.0 | StdLib::BIT.0 | StdLib::JIT.0,
     );
-    /// mlua's safe set: everything but `debug` (and the coming `ffi`); what
+    /// mlua's safe set: everything but `debug` and `ffi`; what
     /// [`Lua::new`] opens.
     pub const ALL_SAFE: StdLib = StdLib((1 << 30) - 1);
     /// Every library.
@@ -168,9 +168,12 @@ impl StdLib {
     /// The part of `os` beyond `OS_TIME`; no public name, so that it never opens
     /// without the clock.
     const OS_REST: StdLib = StdLib(1 << 3);
-    /// What the safe constructors refuse: `debug`, and bit 30, kept for `ffi` (as
-    /// in mlua).
-    const UNSAFE: StdLib = StdLib(StdLib::DEBUG.0 | (1 << 30));
+    /// LuaJIT's `ffi` (for `require("ffi")`; never a global): scripts can corrupt
+    /// memory with it, so only [`Lua::new_trusted`] and the `unsafe` constructors
+    /// open it, never a safe set or a sandbox. Bit 30, as in mlua.
+    pub const FFI: StdLib = StdLib(1 << 30);
+    /// What the safe constructors refuse: `debug` and `ffi`.
+    const UNSAFE: StdLib = StdLib(StdLib::DEBUG.0 | StdLib::FFI.0);
 
     /// Are all libraries of `other` in `self`? (mlua's `contains` asks whether any
     /// is: the same for single libraries.)
@@ -194,6 +197,7 @@ impl StdLib {
             Lib::Debug => StdLib::DEBUG,
             Lib::Jit => StdLib::JIT,
             Lib::Package => StdLib::PACKAGE,
+            Lib::Ffi => StdLib::FFI,
             Lib::Base
             | Lib::File
             | Lib::JitOpt
@@ -201,6 +205,7 @@ impl StdLib {
             | Lib::JitProfile
             | Lib::Buffer
             | Lib::BufferMethod
+            | Lib::CdataMeta
             | Lib::Made => StdLib::NONE,
         }
     }
@@ -595,7 +600,22 @@ impl Lua {
     /// assert!(lua.load("return debug.traceback ~= nil").eval::<bool>()?);
     /// # Ok::<(), perilune::Error>(())
     /// ```
+    ///
+    /// `ffi` is the one library this constructor leaves out even when `libs` names
+    /// it ([`StdLib::ALL`] does): with it a script can write anywhere in the
+    /// process's memory. [`Lua::unsafe_new_trusted`] opens it.
     pub fn new_trusted(libs: StdLib, options: LuaOptions) -> Result<Lua> {
+        Lua::create(None, StdLib(libs.0 & !StdLib::FFI.0), options, true)
+    }
+
+    /// [`Lua::new_trusted`] that also opens `ffi` when `libs` names it (LuaJIT's FFI,
+    /// for `require("ffi")`): what the `perilune` command uses.
+    ///
+    /// # Safety
+    ///
+    /// With `ffi`, a script can read and write any address and call into C: the
+    /// caller trusts the scripts this state runs as much as native code.
+    pub unsafe fn unsafe_new_trusted(libs: StdLib, options: LuaOptions) -> Result<Lua> {
         Lua::create(None, libs, options, true)
     }
 
@@ -604,10 +624,9 @@ impl Lua {
     ///
     /// # Safety
     ///
-    /// Nothing Perilune has today needs it: this is [`Lua::new_trusted`] under
-    /// mlua's name, so that a host ported from mlua compiles unchanged. The
-    /// `unsafe` is kept for LuaJIT's `ffi`, which, once implemented, lets scripts
-    /// corrupt memory: the caller then promises to trust the scripts as native code.
+    /// [`Lua::unsafe_new_trusted`] under mlua's name, so that a host ported from mlua
+    /// compiles unchanged: it opens LuaJIT's `ffi`, with which scripts can corrupt
+    /// memory, so the caller promises to trust the scripts as native code.
     ///
     /// ```
     /// let lua = unsafe { perilune::Lua::unsafe_new() };
@@ -628,12 +647,14 @@ impl Lua {
     ///
     /// # Safety
     ///
-    /// As [`Lua::unsafe_new`]: none needed today; kept for the coming `ffi`.
+    /// As [`Lua::unsafe_new`]: `libs` may include `ffi`.
     pub unsafe fn unsafe_new_with(libs: StdLib, options: LuaOptions) -> Lua {
         let limit = options.memory_limit;
-        let lua = Lua::new_trusted(libs, options.clone()).or_else(|e| match e {
+        // SAFETY: the caller's promise is passed on unchanged.
+        let lua = unsafe { Lua::unsafe_new_trusted(libs, options.clone()) }.or_else(|e| match e {
             Error::MemoryError(_) if limit != 0 => {
-                let lua = Lua::new_trusted(libs, options.memory_limit(0))?;
+                // SAFETY: as above.
+                let lua = unsafe { Lua::unsafe_new_trusted(libs, options.memory_limit(0)) }?;
                 lua.set_memory_limit(limit)?;
                 Ok(lua)
             }

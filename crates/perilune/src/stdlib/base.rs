@@ -149,7 +149,10 @@ pub(crate) fn tonumber(st: &mut State) -> LResult<usize> {
         st.charge_bytes(s.len())?;
     }
     let base = st.arg(2);
-    let r = if base.is_nil() {
+    let r = if let Some(c) = v.as_cdata().filter(|_| base.is_nil()) {
+        // A C number's value (docs/ffi.md); nil for pointers and aggregates.
+        crate::ffi::cmeta::to_number(st, c)
+    } else if base.is_nil() {
         st.to_number(v)
     } else {
         let b = st.check_integer(2)?;

@@ -45,17 +45,66 @@ pub(crate) fn tobit(st: &mut State) -> LResult<usize> {
 }
 
 pub(crate) fn bnot(st: &mut State) -> LResult<usize> {
+    if let Some(u) = wide(st, 1, 1) {
+        let v = check_wide(st, 1)?;
+        return ret_wide(st, !v, u);
+    }
     let v = check_bit(st, 1)?;
     ret(st, !v)
 }
 
 pub(crate) fn bswap(st: &mut State) -> LResult<usize> {
+    if let Some(u) = wide(st, 1, 1) {
+        let v = check_wide(st, 1)?;
+        return ret_wide(st, v.swap_bytes(), u);
+    }
     let v = check_bit(st, 1)?;
     ret(st, v.swap_bytes())
 }
 
+// --- 64-bit operands (LuaJIT with the FFI): an int64_t/uint64_t cdata among the
+// arguments makes the operation 64 bits wide; numbers are then converted to
+// int64_t, shift counts use their low six bits, and the result is an int64_t
+// cdata (uint64_t if a `uint64_t` took part; for shifts, the first argument's type).
+
+/// `Some(unsigned)` if an argument from `from` on is a 64-bit integer cdata.
+fn wide(st: &State, from: usize, to: usize) -> Option<bool> {
+    let mut any = None;
+    for i in from..=to.min(st.arg_count()) {
+        if let Some((_, u)) = crate::ffi::cmeta::int64_value(st, st.arg(i)) {
+            any = Some(any.unwrap_or(false) || u);
+        }
+    }
+    any
+}
+
+/// Argument `i` as 64 bits.
+fn check_wide(st: &mut State, i: usize) -> LResult<u64> {
+    if let Some((b, _)) = crate::ffi::cmeta::int64_value(st, st.arg(i)) {
+        return Ok(b);
+    }
+    Ok(crate::ffi::conv::num_to_i64(st.check_number(i)?) as u64)
+}
+
+fn ret_wide(st: &mut State, v: u64, unsigned: bool) -> LResult<usize> {
+    let r = crate::ffi::box_int64(st, v, unsigned)?;
+    st.push(r)?;
+    Ok(1)
+}
+
+fn fold_wide(st: &mut State, unsigned: bool, op: fn(u64, u64) -> u64) -> LResult<usize> {
+    let mut acc = check_wide(st, 1)?;
+    for i in 2..=st.arg_count() {
+        acc = op(acc, check_wide(st, i)?);
+    }
+    ret_wide(st, acc, unsigned)
+}
+
 /// The variadic operations: at least one argument, folded left to right.
-fn fold(st: &mut State, op: fn(i32, i32) -> i32) -> LResult<usize> {
+fn fold(st: &mut State, op: fn(i32, i32) -> i32, op64: fn(u64, u64) -> u64) -> LResult<usize> {
+    if let Some(u) = wide(st, 1, usize::MAX) {
+        return fold_wide(st, u, op64);
+    }
     let mut acc = check_bit(st, 1)?;
     for i in 2..=st.arg_count() {
         acc = op(acc, check_bit(st, i)?);
@@ -64,15 +113,23 @@ fn fold(st: &mut State, op: fn(i32, i32) -> i32) -> LResult<usize> {
 }
 
 pub(crate) fn band(st: &mut State) -> LResult<usize> {
-    fold(st, |a, b| a & b)
+    fold(st, |a, b| a & b, |a, b| a & b)
 }
 
 pub(crate) fn bor(st: &mut State) -> LResult<usize> {
-    fold(st, |a, b| a | b)
+    fold(st, |a, b| a | b, |a, b| a | b)
 }
 
 pub(crate) fn bxor(st: &mut State) -> LResult<usize> {
-    fold(st, |a, b| a ^ b)
+    fold(st, |a, b| a ^ b, |a, b| a ^ b)
+}
+
+/// A 64-bit shift or rotate when the value is a 64-bit cdata: `op(value, count & 63)`.
+fn shift_wide(st: &mut State, op: fn(u64, u32) -> u64) -> LResult<Option<usize>> {
+    let Some(u) = wide(st, 1, 1) else { return Ok(None) };
+    let v = check_wide(st, 1)?;
+    let n = check_wide(st, 2)? as u32 & 63;
+    ret_wide(st, op(v, n), u).map(Some)
 }
 
 /// Value and shift count (its low five bits) of the shift and rotate functions.
@@ -83,26 +140,41 @@ fn shift_args(st: &mut State) -> LResult<(i32, u32)> {
 }
 
 pub(crate) fn lshift(st: &mut State) -> LResult<usize> {
+    if let Some(r) = shift_wide(st, |v, n| v << n)? {
+        return Ok(r);
+    }
     let (v, n) = shift_args(st)?;
     ret(st, ((v as u32) << n) as i32)
 }
 
 pub(crate) fn rshift(st: &mut State) -> LResult<usize> {
+    if let Some(r) = shift_wide(st, |v, n| v >> n)? {
+        return Ok(r);
+    }
     let (v, n) = shift_args(st)?;
     ret(st, ((v as u32) >> n) as i32)
 }
 
 pub(crate) fn arshift(st: &mut State) -> LResult<usize> {
+    if let Some(r) = shift_wide(st, |v, n| ((v as i64) >> n) as u64)? {
+        return Ok(r);
+    }
     let (v, n) = shift_args(st)?;
     ret(st, v >> n)
 }
 
 pub(crate) fn rol(st: &mut State) -> LResult<usize> {
+    if let Some(r) = shift_wide(st, |v, n| v.rotate_left(n))? {
+        return Ok(r);
+    }
     let (v, n) = shift_args(st)?;
     ret(st, v.rotate_left(n))
 }
 
 pub(crate) fn ror(st: &mut State) -> LResult<usize> {
+    if let Some(r) = shift_wide(st, |v, n| v.rotate_right(n))? {
+        return Ok(r);
+    }
     let (v, n) = shift_args(st)?;
     ret(st, v.rotate_right(n))
 }
@@ -115,12 +187,25 @@ const MAX_HEX_DIGITS: u32 = 254;
 /// `|n|` digits; a negative `n` selects upper case. `n` is itself converted like a
 /// bit argument, so `tohex(x, 1.5)` means two digits.
 pub(crate) fn tohex(st: &mut State) -> LResult<usize> {
-    let x = check_bit(st, 1)? as u32;
-    let n = if st.arg_count() < 2 { 8 } else { check_bit(st, 2)? };
+    let is_wide = wide(st, 1, 1).is_some();
+    let x = if is_wide {
+        check_wide(st, 1)?
+    } else {
+        check_bit(st, 1)? as u32 as u64
+    };
+    let n = if st.arg_count() < 2 {
+        if is_wide {
+            16
+        } else {
+            8
+        }
+    } else {
+        check_bit(st, 2)?
+    };
     let upper = n < 0;
     let digits = n.unsigned_abs().min(MAX_HEX_DIGITS) as usize;
-    let value = if digits < 8 {
-        x & ((1u32 << (4 * digits)) - 1)
+    let value = if digits < 16 {
+        x & ((1u64 << (4 * digits)) - 1)
     } else {
         x
     };

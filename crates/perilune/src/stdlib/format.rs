@@ -168,13 +168,21 @@ fn convert(
 ) -> LResult<()> {
     match sp.conv {
         b'd' | b'i' => {
+            // A 64-bit integer cdata prints its value (LuaJIT with the FFI).
+            if let Some((bits, unsigned)) = crate::ffi::cmeta::int64_value(st, st.arg(arg)) {
+                let neg = !unsigned && (bits as i64) < 0;
+                let mag = if unsigned { bits } else { (bits as i64).unsigned_abs() };
+                return put_int(out, sp, neg, mag, 10, false);
+            }
             let n = st.check_number(arg)?;
             let v = num_to_i64(n);
             put_int(out, sp, v < 0, v.unsigned_abs(), 10, false)
         }
         b'u' | b'o' | b'x' | b'X' => {
-            let n = st.check_number(arg)?;
-            let v = num_to_u64(n);
+            let v = match crate::ffi::cmeta::int64_value(st, st.arg(arg)) {
+                Some((bits, _)) => bits,
+                None => num_to_u64(st.check_number(arg)?),
+            };
             let base = match sp.conv {
                 b'o' => 8,
                 b'u' => 10,

@@ -74,6 +74,10 @@ pub enum Lib {
     /// The metatable of string buffers.
     BufferMethod,
     Package,
+    /// The `ffi` module (`require("ffi")`; never a global, never in a sandbox).
+    Ffi,
+    /// The metatable every cdata shares (`ffi/cmeta.rs`).
+    CdataMeta,
     /// Nowhere: made by the library's code with [`new_func`].
     Made,
 }
@@ -333,6 +337,68 @@ const ROWS: &[LibFunc] = &[
     row(Lib::Package, "loadlib", package::loadlib, FF_OWN + 8, Absent),
     row(Lib::Package, "searchpath", package::searchpath, FF_OWN + 9, Absent),
     row(Lib::Package, "seeall", package::seeall, FF_OWN + 10, Absent),
+    // ffi (docs/ffi.md): never in a sandbox, never in a safe library set.
+    row(Lib::Ffi, "cdef", crate::ffi::lib::ffi_cdef, FF_OWN + 40, Absent),
+    row(Lib::Ffi, "new", crate::ffi::lib::ffi_new, FF_OWN + 41, Absent),
+    row(Lib::Ffi, "cast", crate::ffi::lib::ffi_cast, FF_OWN + 42, Absent),
+    row(Lib::Ffi, "typeof", crate::ffi::lib::ffi_typeof, FF_OWN + 43, Absent),
+    row(Lib::Ffi, "sizeof", crate::ffi::lib::ffi_sizeof, FF_OWN + 44, Absent),
+    row(Lib::Ffi, "alignof", crate::ffi::lib::ffi_alignof, FF_OWN + 45, Absent),
+    row(Lib::Ffi, "offsetof", crate::ffi::lib::ffi_offsetof, FF_OWN + 46, Absent),
+    row(Lib::Ffi, "istype", crate::ffi::lib::ffi_istype, FF_OWN + 47, Absent),
+    row(Lib::Ffi, "string", crate::ffi::lib::ffi_string, FF_OWN + 48, Absent),
+    row(Lib::Ffi, "copy", crate::ffi::lib::ffi_copy, FF_OWN + 49, Absent),
+    row(Lib::Ffi, "fill", crate::ffi::lib::ffi_fill, FF_OWN + 50, Absent),
+    row(Lib::Ffi, "errno", crate::ffi::lib::ffi_errno, FF_OWN + 51, Absent),
+    row(Lib::Ffi, "abi", crate::ffi::lib::ffi_abi, FF_OWN + 52, Absent),
+    row(Lib::Ffi, "gc", crate::ffi::lib::ffi_gc, FF_OWN + 53, Absent),
+    row(Lib::Ffi, "metatype", crate::ffi::lib::ffi_metatype, FF_OWN + 54, Absent),
+    row(
+        Lib::CdataMeta,
+        "__index",
+        crate::ffi::cmeta::cd_index,
+        FF_OWN + 60,
+        Absent,
+    ),
+    row(
+        Lib::CdataMeta,
+        "__newindex",
+        crate::ffi::cmeta::cd_newindex,
+        FF_OWN + 61,
+        Absent,
+    ),
+    row(Lib::CdataMeta, "__eq", crate::ffi::cmeta::cd_eq, FF_OWN + 62, Absent),
+    row(Lib::CdataMeta, "__lt", crate::ffi::cmeta::cd_lt, FF_OWN + 63, Absent),
+    row(Lib::CdataMeta, "__le", crate::ffi::cmeta::cd_le, FF_OWN + 64, Absent),
+    row(Lib::CdataMeta, "__add", crate::ffi::cmeta::cd_add, FF_OWN + 65, Absent),
+    row(Lib::CdataMeta, "__sub", crate::ffi::cmeta::cd_sub, FF_OWN + 66, Absent),
+    row(Lib::CdataMeta, "__mul", crate::ffi::cmeta::cd_mul, FF_OWN + 67, Absent),
+    row(Lib::CdataMeta, "__div", crate::ffi::cmeta::cd_div, FF_OWN + 68, Absent),
+    row(Lib::CdataMeta, "__mod", crate::ffi::cmeta::cd_mod, FF_OWN + 69, Absent),
+    row(Lib::CdataMeta, "__pow", crate::ffi::cmeta::cd_pow, FF_OWN + 70, Absent),
+    row(Lib::CdataMeta, "__unm", crate::ffi::cmeta::cd_unm, FF_OWN + 71, Absent),
+    row(Lib::CdataMeta, "__len", crate::ffi::cmeta::cd_len, FF_OWN + 72, Absent),
+    row(
+        Lib::CdataMeta,
+        "__concat",
+        crate::ffi::cmeta::cd_concat,
+        FF_OWN + 73,
+        Absent,
+    ),
+    row(
+        Lib::CdataMeta,
+        "__call",
+        crate::ffi::cmeta::cd_call,
+        FF_OWN + 74,
+        Absent,
+    ),
+    row(
+        Lib::CdataMeta,
+        "__tostring",
+        crate::ffi::cmeta::cd_tostring,
+        FF_OWN + 75,
+        Absent,
+    ),
     // string.buffer's library and buffer methods (`require "string.buffer"`).
     row(Lib::Buffer, "encode", buffer::buf_encode, 221, Shared),
     row(Lib::Buffer, "decode", buffer::buf_decode, 222, Shared),
@@ -474,7 +540,7 @@ pub type LibOpener = fn(&mut State) -> LResult<()>;
 /// them, and their opener. `package` opens last: it enters the libraries opened
 /// before it into `package.loaded`. `os` is two rows: its clock and calendar part
 /// opens the `os` table, the rest adds to it.
-pub const LIBRARIES: [(Lib, &str, LibOpener); 11] = [
+pub const LIBRARIES: [(Lib, &str, LibOpener); 12] = [
     (Lib::Coroutine, "coroutine", coroutine::open),
     (Lib::String, "string", string::open),
     (Lib::Table, "table", table::open),
@@ -485,6 +551,7 @@ pub const LIBRARIES: [(Lib, &str, LibOpener); 11] = [
     (Lib::Os, "os", os::open),
     (Lib::Debug, "debug", debug::open),
     (Lib::Jit, "jit", jit::open),
+    (Lib::Ffi, "ffi", crate::ffi::open),
     (Lib::Package, "package", package::open),
 ];
 

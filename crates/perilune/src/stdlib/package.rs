@@ -217,6 +217,11 @@ pub fn open(st: &mut State) -> LResult<()> {
         let l = closure(st, super::FF_OPEN_BUFFER, &[])?;
         set_field(st, preload, b"string.buffer", l)?;
     }
+    // LuaJIT preloads `ffi` (there is no global): only where the FFI is open.
+    if let Some(m) = crate::ffi::module_table(st) {
+        let l = closure(st, super::FF_PRELOAD_VALUE, &[Value::table(m)])?;
+        set_field(st, preload, b"ffi", l)?;
+    }
     Ok(())
 }
 

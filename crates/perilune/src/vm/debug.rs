@@ -25,8 +25,8 @@ fn writes_reg(i: Ins, r: u32) -> bool {
     use Op::*;
     match op {
         MOV | NOT | UNM | LEN | ADDVN | SUBVN | MULVN | DIVVN | MODVN | ADDNV | SUBNV | MULNV | DIVNV | MODNV
-        | ADDVV | SUBVV | MULVV | DIVVV | MODVV | POW | CAT | KSTR | KNUM | KSHORT | KPRI | UGET | FNEW | TNEW
-        | TDUP | GGET | TGETV | TGETS | TGETB | ISTC | ISFC => a == r,
+        | ADDVV | SUBVV | MULVV | DIVVV | MODVV | POW | CAT | KSTR | KNUM | KCDATA | KSHORT | KPRI | UGET | FNEW
+        | TNEW | TDUP | GGET | TGETV | TGETS | TGETB | ISTC | ISFC => a == r,
         KNIL => r >= a && r <= arg_d(i),
         CALL | CALLM | VARG | ITERC => r >= a,
         FORI | FORL => r >= a && r <= a + 3,

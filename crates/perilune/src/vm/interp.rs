@@ -229,7 +229,7 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
         }
         macro_rules! safepoint {
             () => {
-                if hot!().gc_debt.get() > 0 || st.gc.tobefnz.is_some() {
+                if hot!().gc_debt.get() > 0 || crate::gc::has_pending_finalizers(st) {
                     savepc!();
                     th.get_mut().top = ci!().top as usize;
                     st.safe_point();
@@ -242,7 +242,7 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
         // the frame below): `top` must survive for the instruction that consumes them.
         macro_rules! safepoint_keep_top {
             () => {
-                if hot!().gc_debt.get() > 0 || st.gc.tobefnz.is_some() {
+                if hot!().gc_debt.get() > 0 || crate::gc::has_pending_finalizers(st) {
                     st.safe_point_keeping_top();
                     reload_base!();
                 }
@@ -604,12 +604,31 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                 }
                 Op::ISEQN | Op::ISNEN => {
                     let x = reg!(a);
-                    let r = x.is_number() && x.number_unchecked() == kv!(arg_d(ins)).number_unchecked();
-                    cond_next!(r != (op == Op::ISNEN));
+                    let negate = op == Op::ISNEN;
+                    let mut r = x.is_number() && x.number_unchecked() == kv!(arg_d(ins)).number_unchecked();
+                    if !r && x.as_cdata().is_some() {
+                        // C data compare with numbers through their metatable.
+                        savepc!();
+                        match tri!(meta::equal(st, x, kv!(arg_d(ins)), negate)) {
+                            Some(v) => r = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    cond_next!(r != negate);
                 }
                 Op::ISEQP | Op::ISNEP => {
-                    let r = reg!(a).bits() == pri(arg_d(ins)).bits();
-                    cond_next!(r != (op == Op::ISNEP));
+                    let x = reg!(a);
+                    let negate = op == Op::ISNEP;
+                    let mut r = x.bits() == pri(arg_d(ins)).bits();
+                    if !r && x.as_cdata().is_some() {
+                        // `p == nil` is the NULL test of pointer cdata.
+                        savepc!();
+                        match tri!(meta::equal(st, x, pri(arg_d(ins)), negate)) {
+                            Some(v) => r = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    cond_next!(r != negate);
                 }
                 Op::ISTC => {
                     let v = reg!(arg_d(ins));
@@ -760,7 +779,7 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                     reload_base!();
                     safepoint!();
                 }
-                Op::KSTR | Op::KNUM => reg!(a) = kv!(arg_d(ins)),
+                Op::KSTR | Op::KNUM | Op::KCDATA => reg!(a) = kv!(arg_d(ins)),
                 Op::KSHORT => reg!(a) = Value::arith(arg_d(ins) as u16 as i16 as f64),
                 Op::KPRI => reg!(a) = pri(arg_d(ins)),
                 Op::KNIL => {
@@ -1370,7 +1389,7 @@ impl State {
             crate::gc::check(self);
             self.housekeeping();
         }
-        if self.gc.tobefnz.is_some() {
+        if crate::gc::has_pending_finalizers(self) {
             self.run_finalizers();
         }
     }
@@ -1433,10 +1452,9 @@ impl State {
             {
                 break;
             }
-            let Some(o) = crate::gc::next_finalizer(self) else {
+            let Some((o, h)) = crate::gc::next_finalizer(self) else {
                 break;
             };
-            let h = crate::gc::finalizer_of(o, self.tm_names[Tm::Gc as usize]);
             let Some(obj) = Value::of_object(o).filter(|_| !h.is_nil()) else {
                 continue;
             };

@@ -310,6 +310,10 @@ pub fn less_than(st: &mut State, a: Value, b: Value, negate: bool) -> LResult<Op
     if let (Some(x), Some(y)) = (a.as_string(), b.as_string()) {
         return Ok(Some(st.compare_bytes(x.as_bytes(), y.as_bytes())?.is_lt()));
     }
+    if let Some(h) = cdata_tm(st, a, b, Tm::Lt) {
+        call_meta(st, h, &[a, b], Cont::Cond { negate })?;
+        return Ok(None);
+    }
     if a.lua_type() == b.lua_type() {
         let h = comp_tm(st, a, b, Tm::Lt);
         if !h.is_nil() {
@@ -328,6 +332,10 @@ pub fn less_equal(st: &mut State, a: Value, b: Value, negate: bool) -> LResult<O
     if let (Some(x), Some(y)) = (a.as_string(), b.as_string()) {
         return Ok(Some(st.compare_bytes(x.as_bytes(), y.as_bytes())?.is_le()));
     }
+    if let Some(h) = cdata_tm(st, a, b, Tm::Le) {
+        call_meta(st, h, &[a, b], Cont::Cond { negate })?;
+        return Ok(None);
+    }
     if a.lua_type() == b.lua_type() {
         let h = comp_tm(st, a, b, Tm::Le);
         if !h.is_nil() {
@@ -343,8 +351,25 @@ pub fn less_equal(st: &mut State, a: Value, b: Value, negate: bool) -> LResult<O
     Err(compare_error(st, a, b))
 }
 
-/// `a == b` with `__eq` for two tables or two userdata.
+/// A comparison with C data on either side goes to the cdata metatable's metamethod
+/// whatever the other operand is (`p == nil`, `1LL < 2`), as in LuaJIT.
+fn cdata_tm(st: &State, a: Value, b: Value, tm: Tm) -> Option<Value> {
+    let c = if a.as_cdata().is_some() {
+        a
+    } else if b.as_cdata().is_some() {
+        b
+    } else {
+        return None;
+    };
+    Some(st.tm_of(c, tm)).filter(|h| !h.is_nil())
+}
+
+/// `a == b` with `__eq` for two tables or two userdata, or C data and anything.
 pub fn equal(st: &mut State, a: Value, b: Value, negate: bool) -> LResult<Option<bool>> {
+    if let Some(h) = cdata_tm(st, a, b, Tm::Eq) {
+        call_meta(st, h, &[a, b], Cont::Cond { negate })?;
+        return Ok(None);
+    }
     if Value::raw_equal(a, b) {
         return Ok(Some(true));
     }

@@ -147,6 +147,13 @@ pub struct State {
     /// without a string library). Both are kept alive by the embedding API's refs.
     /// See [`State::metatable_of`].
     pub sandbox_strings: Option<(GcRef<GcTable>, Option<GcRef<GcTable>>)>,
+    /// The FFI's state (its C type table, `ffi/mod.rs`), a userdata rooted here once
+    /// the `ffi` library opened; `None` in states without the FFI. The lexer reads
+    /// 64-bit integer literals only when it is set (FFI.md).
+    pub ffi: Option<GcRef<GcUdata>>,
+    /// The ctype ids of `int64_t`, `uint64_t` and `complex`, set with `ffi`: the
+    /// lexer reads `1LL`, `1ULL` and `1i` literals only when they are there.
+    pub ffi_literals: Option<[u32; 3]>,
     /// Declared last so it is dropped last: the string table's buckets (and any
     /// other State-owned buffer) free themselves through it when the fields drop.
     pub heap: Box<Heap>,
@@ -225,6 +232,8 @@ impl State {
                     allow_bytecode: true,
                     table_seed,
                     sandbox_strings: None,
+                    ffi: None,
+                    ffi_literals: None,
                 }))
             }
             Err(e) => {

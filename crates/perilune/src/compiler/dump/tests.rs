@@ -188,6 +188,7 @@ fn deep_nesting_is_refused() {
     // Build a chain of 300 nested empty functions by hand.
     let mut w = Writer {
         out: HVec::new(st.heap_ref()),
+        literals: None,
         strip: false,
     };
     w.out.extend_from_slice(SIGNATURE).unwrap();
@@ -255,6 +256,7 @@ fn local_variables_outside_the_frame_are_refused() {
 fn chunk_with_code(st: &mut State, code: &[Ins]) -> Vec<u8> {
     let mut w = Writer {
         out: HVec::new(st.heap_ref()),
+        literals: None,
         strip: false,
     };
     w.out.extend_from_slice(SIGNATURE).unwrap();

@@ -160,6 +160,7 @@ mod mode {
     pub const NUM: u32 = 9;
     pub const STR: u32 = 10;
     pub const TAB: u32 = 11;
+    pub const CDATA: u32 = 12;
     pub const JUMP: u32 = 13;
     /// "No metamethod" (LuaJIT's `MM__MAX` in the 2.1 build the tests compare with).
     pub const MM_NONE: u32 = 22;
@@ -198,6 +199,7 @@ fn op_mode(op: Op) -> u32 {
         CAT => (DST, RBASE, RBASE, Some(Tm::Concat)),
         KSTR => (DST, NONE, STR, None),
         KNUM => (DST, NONE, NUM, None),
+        KCDATA => (DST, NONE, CDATA, None),
         KSHORT => (DST, NONE, LITS, None),
         KPRI => (DST, NONE, PRI, None),
         KNIL => (BASE, NONE, BASE, None),
