@@ -8,7 +8,7 @@ use crate::vm::state::State;
 
 use super::error::{Error, Result};
 use super::function::Function;
-use super::state::{mem_error, Lua, LuaRaw, LuaRef};
+use super::state::{mem_error, protect, Lua, LuaRaw, LuaRef};
 use super::string::LuaString;
 use super::table::Table;
 use super::thread::Thread;
@@ -33,7 +33,7 @@ pub struct LightUserData(pub *mut std::ffi::c_void);
 /// assert_eq!(v, Value::Number(0.5));
 /// # Ok::<(), perilune::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Value {
     #[default]
     Nil,
@@ -122,6 +122,126 @@ impl Value {
         }
     }
 
+    /// Is this `Value::Integer` or `Value::Number`?
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Integer(_) | Value::Number(_))
+    }
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::String(_))
+    }
+    pub fn is_table(&self) -> bool {
+        matches!(self, Value::Table(_))
+    }
+    pub fn is_function(&self) -> bool {
+        matches!(self, Value::Function(_))
+    }
+    pub fn as_string(&self) -> Option<&LuaString> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_thread(&self) -> Option<&Thread> {
+        match self {
+            Value::Thread(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn as_userdata(&self) -> Option<&AnyUserData> {
+        match self {
+            Value::UserData(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// What Lua's `tostring(v)` gives, as a Rust string: `__tostring` when the
+    /// value's metatable has it (it may run Lua code and fail like it), numbers as
+    /// Lua writes them (`%.14g`: `1e+15`, `0.1`, `inf`), `table: 0x...` and the like
+    /// for objects. A string that is not UTF-8 (or a `__tostring` result that is not)
+    /// is [`Error::FromLuaConversionError`]; a `__tostring` that returns no string is
+    /// Lua's "'__tostring' must return a string".
+    ///
+    /// mlua writes numbers with Rust's `Display` instead (`1000000000000000`).
+    ///
+    /// ```
+    /// use perilune::{Lua, Value};
+    /// let lua = Lua::new();
+    /// assert_eq!(Value::Integer(42).to_string()?, "42");
+    /// assert_eq!(Value::Number(1e15).to_string()?, "1e+15");
+    /// assert_eq!(Value::Nil.to_string()?, "nil");
+    /// let v: Value = lua.load("setmetatable({}, {__tostring = function() return 'point' end})").eval()?;
+    /// assert_eq!(v.to_string()?, "point");
+    /// let t = Value::Table(lua.create_table()?);
+    /// assert!(t.to_string()?.starts_with("table: 0x"));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    #[allow(clippy::inherent_to_string_shadow_display, clippy::inherent_to_string)]
+    pub fn to_string(&self) -> Result<String> {
+        let text = match self {
+            Value::Error(e) => return Ok(e.to_string()),
+            Value::Nil => return Ok("nil".into()),
+            Value::Boolean(b) => return Ok(b.to_string()),
+            Value::String(s) => s.0.lua()?,
+            Value::Table(t) => t.0.lua()?,
+            Value::Function(f) => f.0.lua()?,
+            Value::Thread(t) => t.0.lua()?,
+            Value::UserData(u) => u.0.lua()?,
+            // Numbers and light userdata need no state; any state formats them.
+            Value::Integer(_) | Value::Number(_) | Value::LightUserData(_) => {
+                return Ok(fmt_plain(self));
+            }
+        }
+        .with_state(|st, raw| {
+            let v = self.to_raw(st, raw)?;
+            let s = protect(st, raw, |st| {
+                st.push(v)?;
+                let s = st.tostring(v);
+                st.pop(1);
+                s
+            })?;
+            Ok(s.as_bytes().to_vec())
+        })?;
+        String::from_utf8(text).map_err(|_| Error::FromLuaConversionError {
+            from: "string",
+            to: "String".into(),
+            message: Some("invalid utf-8".into()),
+        })
+    }
+
+    /// The object's address (a string's, table's, function's, thread's or
+    /// userdata's), or a light userdata's pointer; null for every other value. For
+    /// hashing and debug output only: it cannot be turned back into the value.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_table()?;
+    /// let (a, b) = (perilune::Value::Table(t.clone()), perilune::Value::Table(t));
+    /// assert_eq!(a.to_pointer(), b.to_pointer());
+    /// assert!(!a.to_pointer().is_null());
+    /// assert!(perilune::Value::Integer(1).to_pointer().is_null());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn to_pointer(&self) -> *const std::ffi::c_void {
+        match self {
+            Value::LightUserData(p) => p.0,
+            Value::String(LuaString(r))
+            | Value::Table(Table(r))
+            | Value::Function(Function(r))
+            | Value::Thread(Thread(r))
+            | Value::UserData(AnyUserData(r)) => ref_pointer(r),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// Equality with `__eq` for two tables (see [`Table::equals`]); raw equality
+    /// (`rawequal`) for everything else, as mlua's `Value::equals` on LuaJIT.
+    pub fn equals(&self, other: &Value) -> Result<bool> {
+        match (self, other) {
+            (Value::Table(a), Value::Table(b)) => a.equals(b),
+            (a, b) => Ok(a == b),
+        }
+    }
+
     /// The VM value. Reference types are kept alive by their handle; an error value
     /// becomes a new userdata. A handle of another state, or of a closed one, is an
     /// error.
@@ -177,6 +297,53 @@ impl Value {
         } else {
             Value::UserData(AnyUserData(r))
         })
+    }
+}
+
+impl std::fmt::Debug for Value {
+    /// mlua's format: `Nil`, `Boolean(true)`, `Integer(3)`, `Number(0.5)`,
+    /// `String("abc")` (`String(b"a\xffb")` when not UTF-8), `LightUserData(0x0)`,
+    /// `Table(table: 0x...)` and the like for objects, `Error(...)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Nil => write!(f, "Nil"),
+            Value::Boolean(b) => write!(f, "Boolean({b})"),
+            Value::LightUserData(p) => write!(f, "LightUserData({:?})", p.0),
+            Value::Integer(i) => write!(f, "Integer({i})"),
+            Value::Number(n) => write!(f, "Number({n})"),
+            Value::String(s) => write!(f, "String({s:?})"),
+            Value::Table(t) => write!(f, "{t:?}"),
+            Value::Function(v) => write!(f, "{v:?}"),
+            Value::Thread(t) => write!(f, "{t:?}"),
+            Value::UserData(u) => write!(f, "{u:?}"),
+            Value::Error(e) => write!(f, "Error({e:?})"),
+        }
+    }
+}
+
+/// `tostring` of a number or light userdata, which needs no state (the text of
+/// `State::tostring_raw`).
+fn fmt_plain(v: &Value) -> String {
+    match v {
+        Value::Integer(_) | Value::Number(_) => {
+            let mut buf = [0u8; 64];
+            let n = crate::number::fmt_number(v.as_number().unwrap_or(0.0), &mut buf);
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+        Value::LightUserData(p) => format!("userdata: {:#x}", p.0 as usize),
+        _ => String::new(),
+    }
+}
+
+/// The address of a handle's object; null once its state is closed (the address
+/// may then belong to something else).
+pub(crate) fn ref_pointer(r: &LuaRef) -> *const std::ffi::c_void {
+    match r.lua() {
+        Ok(_) => r
+            .val
+            .as_gc()
+            .map_or(std::ptr::null(), |g| g.as_ptr() as *const std::ffi::c_void),
+        Err(_) => std::ptr::null(),
     }
 }
 
