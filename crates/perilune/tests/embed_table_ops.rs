@@ -432,3 +432,26 @@ fn allocation_failures_in_the_new_entry_points() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn value_accessors_with_mluas_names() {
+    let lua = Lua::new();
+    assert!(Value::NULL.is_null() && Value::NULL.is_light_userdata());
+    assert!(!Value::Nil.is_null());
+    assert_eq!(Value::Integer(-1).as_i32(), Some(-1));
+    assert_eq!(Value::Integer(-1).as_u32(), None);
+    assert_eq!(Value::Integer(1 << 40).as_i32(), None);
+    assert_eq!(Value::Integer(7).as_usize(), Some(7));
+    assert_eq!(Value::Number(0.5).as_i64(), None);
+    assert_eq!(Value::Number(0.5).as_f32(), Some(0.5));
+    assert!(Value::Integer(1).is_number() && Value::Integer(1).is_integer());
+    assert!(Value::Boolean(false).is_boolean());
+    let e = Value::Error(Box::new(Error::runtime("e")));
+    assert!(e.is_error() && e.as_error().is_some());
+    let co: Value = lua.load("coroutine.create(print)").eval().unwrap();
+    assert!(co.is_thread() && co.as_thread().is_some());
+    let ud = Value::UserData(lua.create_any_userdata(5u8).unwrap());
+    assert!(ud.is_userdata() && ud.as_userdata().is_some());
+    let s: Value = lua.load("'s'").eval().unwrap();
+    assert!(s.is_string() && s.as_string().is_some());
+}

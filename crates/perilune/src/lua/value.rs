@@ -122,9 +122,72 @@ impl Value {
         }
     }
 
-    /// Is this `Value::Integer` or `Value::Number`?
+    /// The `null` light userdata (address 0) of serde conversions: unlike `nil` it
+    /// can be stored in a table.
+    pub const NULL: Value = Value::LightUserData(LightUserData(std::ptr::null_mut()));
+
+    /// Is this [`Value::NULL`]?
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::LightUserData(p) if p.0.is_null())
+    }
+    pub fn is_boolean(&self) -> bool {
+        self.as_boolean().is_some()
+    }
+    pub fn is_light_userdata(&self) -> bool {
+        self.as_light_userdata().is_some()
+    }
+    pub fn as_light_userdata(&self) -> Option<LightUserData> {
+        match self {
+            Value::LightUserData(p) => Some(*p),
+            _ => None,
+        }
+    }
+    pub fn is_integer(&self) -> bool {
+        self.as_integer().is_some()
+    }
+    pub fn as_i32(&self) -> Option<i32> {
+        self.as_integer().and_then(|i| i32::try_from(i).ok())
+    }
+    pub fn as_u32(&self) -> Option<u32> {
+        self.as_integer().and_then(|i| u32::try_from(i).ok())
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_integer()
+    }
+    pub fn as_u64(&self) -> Option<u64> {
+        self.as_integer().and_then(|i| u64::try_from(i).ok())
+    }
+    pub fn as_isize(&self) -> Option<isize> {
+        self.as_integer().and_then(|i| isize::try_from(i).ok())
+    }
+    pub fn as_usize(&self) -> Option<usize> {
+        self.as_integer().and_then(|i| usize::try_from(i).ok())
+    }
+    /// Is this a number ([`Value::Integer`] or [`Value::Number`], as
+    /// [`Value::as_number`] answers; mlua's answers for `Number` only)?
     pub fn is_number(&self) -> bool {
-        matches!(self, Value::Integer(_) | Value::Number(_))
+        self.as_number().is_some()
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        self.as_number()
+    }
+    pub fn as_f32(&self) -> Option<f32> {
+        self.as_number().map(|n| n as f32)
+    }
+    pub fn is_thread(&self) -> bool {
+        matches!(self, Value::Thread(_))
+    }
+    pub fn is_userdata(&self) -> bool {
+        matches!(self, Value::UserData(_))
+    }
+    pub fn is_error(&self) -> bool {
+        matches!(self, Value::Error(_))
+    }
+    pub fn as_error(&self) -> Option<&Error> {
+        match self {
+            Value::Error(e) => Some(e),
+            _ => None,
+        }
     }
     pub fn is_string(&self) -> bool {
         matches!(self, Value::String(_))
