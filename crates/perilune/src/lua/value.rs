@@ -266,7 +266,7 @@ impl Value {
         })?;
         String::from_utf8(text).map_err(|_| Error::FromLuaConversionError {
             from: "string",
-            to: "String".into(),
+            to: "String",
             message: Some("invalid utf-8".into()),
         })
     }
