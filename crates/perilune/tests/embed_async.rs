@@ -259,7 +259,8 @@ fn dropping_the_future_drops_the_pending_rust_future_and_closes_the_state() {
     // Resuming that coroutine again is an error, not a use of a dropped future.
     let e = co.resume::<()>(()).unwrap_err();
     assert!(
-        e.to_string().contains("dropped") || e.to_string().contains("destructed"),
+        e.to_string()
+            .contains("the future of this async call was dropped with its AsyncThread"),
         "{e}"
     );
     drop(co);

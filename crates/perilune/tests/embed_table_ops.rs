@@ -455,3 +455,24 @@ fn value_accessors_with_mluas_names() {
     let s: Value = lua.load("'s'").eval().unwrap();
     assert!(s.is_string() && s.as_string().is_some());
 }
+
+#[test]
+fn pretty_debug_prints_contents() {
+    let lua = Lua::new();
+    let v: Value = lua
+        .load("local t = {3, 'two', {k = false}, ['not id'] = 1, _x = -0.5} t.self = t return t")
+        .eval()
+        .unwrap();
+    let text = format!("{v:#?}");
+    let ptr = format!("{:?}", v.to_pointer());
+    let want = format!(
+        "{{\n  [1] = 3,\n  [2] = \"two\",\n  [3] = {{\n    k = false,\n  }},\n  _x = -0.5,\n  [\"not id\"] = 1,\n  self = table: {ptr},\n}}"
+    );
+    assert_eq!(text, want);
+    let seq: Value = lua.load("{1, {}, 'x'}").eval().unwrap();
+    assert_eq!(format!("{seq:#?}"), "{\n  1,\n  {},\n  \"x\",\n}");
+    assert_eq!(format!("{:#?}", Value::Integer(2)), "2");
+    assert_eq!(format!("{:#?}", Value::NULL), "null");
+    let t = lua.create_table().unwrap();
+    assert!(format!("{t:?}").starts_with("Table(table: 0x"));
+}

@@ -148,9 +148,7 @@ impl Lua {
         let poll = self.create_function(|_, ud: AnyUserData| {
             let mut cell = ud.borrow_mut::<PendingFuture>()?;
             let Some(fut) = cell.0.as_mut() else {
-                return Err(Error::runtime(
-                    "async function's future was dropped (its AsyncThread was dropped)",
-                ));
+                return Err(Error::runtime(crate::errmsg::ASYNC_FUTURE_DROPPED));
             };
             let waker = WAKER.with(|c| c.borrow().clone());
             let mut cx = Context::from_waker(waker.as_ref().unwrap_or(Waker::noop()));
@@ -327,9 +325,12 @@ impl<R> Drop for AsyncThread<R> {
         if let Some(u) = self.pending.take() {
             // Fails harmlessly when the state is closed or busy; the userdata's own
             // drop then frees the future with the state.
-            if let Ok(p) = u.take::<PendingFuture>() {
-                drop(p);
-            }
+            let fut = match u.borrow_mut::<PendingFuture>() {
+                Ok(mut cell) => cell.0.take(),
+                Err(_) => None,
+            };
+            // Dropped after the borrow ends: its `Drop` may use the state.
+            drop(fut);
         }
     }
 }

@@ -97,9 +97,10 @@ impl<'a> AsChunk<'a> for PathBuf {
 
 /// A chunk file's bytes; the error names the file, as `loadfile`'s does.
 fn read_chunk_file<'a>(path: &Path) -> std::io::Result<Cow<'a, [u8]>> {
-    std::fs::read(path)
-        .map(Cow::Owned)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))
+    std::fs::read(path).map(Cow::Owned).map_err(|e| {
+        let text = crate::errmsg::format(crate::errmsg::OPEN_FAILED, &[&path.display(), &e]);
+        std::io::Error::new(e.kind(), text)
+    })
 }
 
 /// Which kinds of chunk [`Chunk`] accepts: Lua `load`'s mode argument (`"t"`, `"b"`,

@@ -24,8 +24,28 @@ use super::value::{FromLua, IntoLua, Nil, Value};
 /// assert_eq!(t.raw_get::<i32>(1)?, 10);
 /// # Ok::<(), perilune::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Table(pub(crate) LuaRef);
+
+impl std::fmt::Debug for Table {
+    /// `Table(table: 0x...)`; `{:#?}` prints the contents as mlua does:
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t: perilune::Table = lua.load("{1, 2, name = 'x', sub = {true}}").eval()?;
+    /// assert_eq!(
+    ///     format!("{t:#?}"),
+    ///     "{\n  [1] = 1,\n  [2] = 2,\n  name = \"x\",\n  sub = {\n    true,\n  },\n}"
+    /// );
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return std::fmt::Debug::fmt(&Value::Table(self.clone()), f);
+        }
+        f.debug_tuple("Table").field(&self.0).finish()
+    }
+}
 
 impl Table {
     /// The VM table. A `Table` handle is only ever made for a table value, so this
@@ -483,7 +503,7 @@ impl Table {
 
 /// mlua's error for a position outside the sequence.
 fn out_of_bounds() -> Error {
-    Error::runtime("index out of bounds")
+    Error::runtime(crate::errmsg::INDEX_OUT_OF_BOUNDS)
 }
 
 /// `t[k] = nil`, raw, for a key that may be absent, nil or NaN (then nothing

@@ -267,7 +267,7 @@ impl Value {
         String::from_utf8(text).map_err(|_| Error::FromLuaConversionError {
             from: "string",
             to: "String",
-            message: Some("invalid utf-8".into()),
+            message: Some(crate::errmsg::NOT_UTF8.into()),
         })
     }
 
@@ -366,8 +366,12 @@ impl Value {
 impl std::fmt::Debug for Value {
     /// mlua's format: `Nil`, `Boolean(true)`, `Integer(3)`, `Number(0.5)`,
     /// `String("abc")` (`String(b"a\xffb")` when not UTF-8), `LightUserData(0x0)`,
-    /// `Table(table: 0x...)` and the like for objects, `Error(...)`.
+    /// `Table(table: 0x...)` and the like for objects, `Error(...)`. The alternate
+    /// form (`{:#?}`) prints a table's contents, nested, as mlua's does.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return fmt_pretty(self, f, 0, &mut Vec::new());
+        }
         match self {
             Value::Nil => write!(f, "Nil"),
             Value::Boolean(b) => write!(f, "Boolean({b})"),
@@ -382,6 +386,95 @@ impl std::fmt::Debug for Value {
             Value::Error(e) => write!(f, "Error({e:?})"),
         }
     }
+}
+
+/// The order keys are printed in by [`fmt_pretty`]: nil, null, booleans,
+/// numbers, strings, then the rest by address.
+fn pretty_key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Nil => 0,
+            Value::LightUserData(p) if p.0.is_null() => 1,
+            Value::Boolean(_) => 2,
+            Value::Integer(_) | Value::Number(_) => 3,
+            Value::String(_) => 4,
+            _ => 5,
+        }
+    }
+    rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+        (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => (*x.as_bytes()).cmp(&*y.as_bytes()),
+        _ => match (a.as_number(), b.as_number()) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a.to_pointer().cmp(&b.to_pointer()),
+        },
+    })
+}
+
+/// `{:#?}`: a value as Lua source would write it, tables with their contents
+/// (sorted keys, a sequence as a list, two spaces a level); a table met again
+/// inside itself is printed as `table: 0x...`.
+fn fmt_pretty(
+    v: &Value,
+    f: &mut std::fmt::Formatter<'_>,
+    indent: usize,
+    visited: &mut Vec<*const std::ffi::c_void>,
+) -> std::fmt::Result {
+    let t = match v {
+        Value::Table(t) if !visited.contains(&v.to_pointer()) => t,
+        Value::Nil => return write!(f, "nil"),
+        Value::Boolean(b) => return write!(f, "{b}"),
+        Value::LightUserData(p) if p.0.is_null() => return write!(f, "null"),
+        Value::Integer(i) => return write!(f, "{i}"),
+        Value::Number(n) => return write!(f, "{n}"),
+        Value::String(s) => return write!(f, "{s:?}"),
+        Value::Error(e) => return write!(f, "{e:?}"),
+        // Userdata as `tostring` shows it (`__tostring`), the rest by address.
+        Value::UserData(_) => {
+            let text = v.to_string();
+            return write!(
+                f,
+                "{}",
+                text.unwrap_or_else(|_| format!("userdata: {:?}", v.to_pointer()))
+            );
+        }
+        other => return write!(f, "{}: {:?}", other.type_name(), other.to_pointer()),
+    };
+    let mut pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().filter_map(|p| p.ok()).collect();
+    if pairs.is_empty() {
+        return write!(f, "{{}}");
+    }
+    visited.push(v.to_pointer());
+    pairs.sort_by(|(a, _), (b, _)| pretty_key_order(a, b));
+    let is_sequence = pairs
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| matches!(k, Value::Integer(n) if *n == i as i64 + 1));
+    writeln!(f, "{{")?;
+    let pad = " ".repeat(indent + 2);
+    for (k, val) in &pairs {
+        write!(f, "{pad}")?;
+        if !is_sequence {
+            match k {
+                Value::String(s) if is_identifier(&s.as_bytes()) => write!(f, "{} = ", s.to_string_lossy())?,
+                _ => {
+                    write!(f, "[")?;
+                    fmt_pretty(k, f, indent + 2, visited)?;
+                    write!(f, "] = ")?;
+                }
+            }
+        }
+        fmt_pretty(val, f, indent + 2, visited)?;
+        writeln!(f, ",")?;
+    }
+    visited.pop();
+    write!(f, "{}}}", " ".repeat(indent))
+}
+
+/// Can `key` be written `key = ` in a table constructor?
+fn is_identifier(key: &[u8]) -> bool {
+    key.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && key.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
 /// `tostring` of a number or light userdata, which needs no state (the text of
