@@ -208,6 +208,14 @@ messages! {
     /// `Thread::reset` of the running coroutine, or of one that resumed another.
     THREAD_RESET_RUNNING = "cannot reset a running thread",
     SAFE_MODE_UNSAFE_LIBS = "the debug library cannot be opened by a safe constructor (Lua::new_with): use Lua::new_trusted",
+    /// `Table::raw_insert`/`raw_remove` outside the sequence (lua/table.rs): mlua's words.
+    INDEX_OUT_OF_BOUNDS = "index out of bounds",
+    /// A string that is not UTF-8 where a Rust `String` is asked for (lua/value.rs).
+    NOT_UTF8 = "invalid utf-8",
+    /// An async call whose future was dropped with its `AsyncThread`, resumed again
+    /// (lua/async_fn.rs, feature `async`).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    ASYNC_FUTURE_DROPPED = "the future of this async call was dropped with its AsyncThread",
     /// An integer a double cannot hold exactly, converted to Lua (conv.rs, serde.rs).
     INTEGER_NOT_EXACT = "integer cannot be represented exactly by a Lua number",
     /// serde conversion (feature `serde`, lua/serde.rs): mlua's words.

@@ -113,6 +113,8 @@ pub(crate) mod vm;
 pub mod unstable_internals;
 
 pub use alloc::{Allocator, SystemAllocator};
+#[cfg(feature = "async")]
+pub use lua::AsyncThread;
 pub use lua::{flush_stdout, prelude, String};
 pub use lua::{
     AnyUserData, AppDataRef, AppDataRefMut, AsChunk, BString, BorrowedBytes, BorrowedStr, Chunk, ChunkMode, Error,

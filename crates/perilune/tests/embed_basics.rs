@@ -179,8 +179,10 @@ fn tables() {
     assert_eq!(seq, ["a", "b"]);
     // A conversion error is yielded, not a panic.
     assert!(t.pairs::<i32, String>().any(|r| r.is_err()));
+    // An integer key is a position: the sequence moves down (mlua's raw_remove).
     t.raw_remove(1).unwrap();
-    assert_eq!(t.raw_get::<Option<String>>(1).unwrap(), None);
+    assert_eq!(t.raw_get::<Option<String>>(1).unwrap().as_deref(), Some("b"));
+    assert_eq!(t.raw_get::<Option<String>>(2).unwrap(), None);
     assert!(t.get_metatable().unwrap().is_none());
     let mt: Table = lua
         .load("{__index = function(t, k) return k .. '!' end}")

@@ -1,6 +1,7 @@
 //! [`Chunk`]: Lua source waiting to be compiled and run.
 
 use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
 use crate::vm::error::Throw;
 
@@ -10,34 +11,96 @@ use super::state::{mem_error, set_function_env, Lua, LuaRef};
 use super::table::Table;
 use super::value::{FromLuaMulti, IntoLuaMulti};
 
-/// Source code that can be loaded: `&str`, `String`, `&[u8]`, `Vec<u8>`.
+/// What [`Lua::load`] takes, with mlua's trait shape: source text or a binary
+/// chunk (`&str`, `String`, `&[u8]`, `Vec<u8>` and references to them), or a file
+/// (`&Path`, `PathBuf`: read when the chunk is compiled, named `@path`). A host type
+/// can implement it too; `name`, `environment` and `mode` give the chunk's defaults
+/// (the `Chunk::set_*` methods override them).
+///
+/// ```
+/// use std::path::Path;
+/// let lua = perilune::Lua::new();
+/// let dir = std::env::temp_dir().join(format!("perilune-aschunk-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("answer.lua");
+/// std::fs::write(&file, "return 6 * 7").unwrap();
+/// assert_eq!(lua.load(file.as_path()).eval::<i32>()?, 42);
+/// let e = lua.load(Path::new("/no/such/file.lua")).exec().unwrap_err();
+/// assert!(e.to_string().contains("cannot open /no/such/file.lua"));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), perilune::Error>(())
+/// ```
 pub trait AsChunk<'a> {
-    fn source(self) -> Cow<'a, [u8]>;
+    /// The chunk's name (see [`Chunk::set_name`] for `@` and `=`), if it has one.
+    fn name(&self) -> Option<String> {
+        None
+    }
+    /// The chunk's environment, if not the globals.
+    fn environment(&self, lua: &Lua) -> Result<Option<Table>> {
+        let _ = lua;
+        Ok(None)
+    }
+    /// The kinds of chunk accepted, if restricted.
+    fn mode(&self) -> Option<ChunkMode> {
+        None
+    }
+    /// The text or binary chunk; an I/O error is returned when the chunk is
+    /// compiled.
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>>;
 }
 impl<'a> AsChunk<'a> for &'a str {
-    fn source(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self.as_bytes())
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        Ok(Cow::Borrowed(self.as_bytes()))
     }
 }
 impl<'a> AsChunk<'a> for String {
-    fn source(self) -> Cow<'a, [u8]> {
-        Cow::Owned(self.into_bytes())
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        Ok(Cow::Owned(self.into_bytes()))
     }
 }
 impl<'a> AsChunk<'a> for &'a String {
-    fn source(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self.as_bytes())
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        Ok(Cow::Borrowed(self.as_bytes()))
     }
 }
 impl<'a> AsChunk<'a> for &'a [u8] {
-    fn source(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self)
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        Ok(Cow::Borrowed(self))
     }
 }
 impl<'a> AsChunk<'a> for Vec<u8> {
-    fn source(self) -> Cow<'a, [u8]> {
-        Cow::Owned(self)
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        Ok(Cow::Owned(self))
     }
+}
+impl<'a> AsChunk<'a> for &'a Vec<u8> {
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+impl<'a> AsChunk<'a> for &Path {
+    fn name(&self) -> Option<String> {
+        Some(format!("@{}", self.display()))
+    }
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        read_chunk_file(self)
+    }
+}
+impl<'a> AsChunk<'a> for PathBuf {
+    fn name(&self) -> Option<String> {
+        Some(format!("@{}", self.display()))
+    }
+    fn source(self) -> std::io::Result<Cow<'a, [u8]>> {
+        read_chunk_file(&self)
+    }
+}
+
+/// A chunk file's bytes; the error names the file, as `loadfile`'s does.
+fn read_chunk_file<'a>(path: &Path) -> std::io::Result<Cow<'a, [u8]>> {
+    std::fs::read(path).map(Cow::Owned).map_err(|e| {
+        let text = crate::errmsg::format(crate::errmsg::OPEN_FAILED, &[&path.display(), &e]);
+        std::io::Error::new(e.kind(), text)
+    })
 }
 
 /// Which kinds of chunk [`Chunk`] accepts: Lua `load`'s mode argument (`"t"`, `"b"`,
@@ -81,21 +144,36 @@ impl ChunkMode {
 #[must_use = "a chunk does nothing until it is executed"]
 pub struct Chunk<'a> {
     lua: Lua,
-    source: Cow<'a, [u8]>,
+    /// The text, the binary chunk, or why a file could not be read (returned when
+    /// the chunk is compiled, as mlua does).
+    source: std::result::Result<Cow<'a, [u8]>, Error>,
     name: Option<Vec<u8>>,
     env: Option<Table>,
     mode: Option<ChunkMode>,
 }
 
 impl Lua {
-    /// Prepare a chunk of Lua source.
+    /// Prepare a chunk: Lua source, a binary chunk, or a file (`&Path`, `PathBuf`:
+    /// named `@path`, read when the chunk is compiled; see [`AsChunk`]).
     pub fn load<'a>(&self, chunk: impl AsChunk<'a>) -> Chunk<'a> {
-        Chunk {
+        let name = chunk.name();
+        let mode = chunk.mode();
+        let env = chunk.environment(self);
+        let source = chunk.source().map_err(Error::external);
+        let (env, source) = match env {
+            Ok(env) => (env, source),
+            Err(e) => (None, Err(e)),
+        };
+        let c = Chunk {
             lua: self.clone(),
-            source: chunk.source(),
+            source,
             name: None,
-            env: None,
-            mode: None,
+            env,
+            mode,
+        };
+        match name {
+            Some(n) => c.set_name(n),
+            None => c,
         }
     }
 }
@@ -159,7 +237,27 @@ impl<'a> Chunk<'a> {
 
     /// Compile the chunk into a function.
     pub fn into_function(self) -> Result<Function> {
-        self.compile(&self.source)
+        self.compile(self.source()?)
+    }
+
+    /// The environment given with [`Chunk::set_environment`], if any.
+    pub fn environment(&self) -> Option<&Table> {
+        self.env.as_ref()
+    }
+
+    /// The kinds of chunk this one accepts: the mode given, else what its bytes are
+    /// (binary when they start with LuaJIT's `ESC` signature, as mlua answers).
+    pub fn mode(&self) -> ChunkMode {
+        match (self.mode, &self.source) {
+            (Some(m), _) => m,
+            (None, Ok(s)) if s.starts_with(b"\x1b") => ChunkMode::Binary,
+            (None, _) => ChunkMode::Text,
+        }
+    }
+
+    /// The source bytes, or the error reading them.
+    fn source(&self) -> Result<&[u8]> {
+        self.source.as_deref().map_err(Clone::clone)
     }
 
     fn compile(&self, source: &[u8]) -> Result<Function> {
@@ -198,7 +296,7 @@ impl<'a> Chunk<'a> {
     fn chunk_name(&self) -> Vec<u8> {
         match &self.name {
             Some(n) => n.clone(),
-            None => self.source.to_vec(),
+            None => self.source.as_deref().unwrap_or_default().to_vec(),
         }
     }
 
@@ -217,8 +315,9 @@ impl<'a> Chunk<'a> {
     /// ```
     pub fn bytecode_listing(self) -> Result<String> {
         let name = self.chunk_name();
+        let source = self.source()?;
         self.lua
-            .with_state(|st, _| match crate::compiler::compile(st, &self.source, &name) {
+            .with_state(|st, _| match crate::compiler::compile(st, source, &name) {
                 // The prototype is not rooted: the listing is made before any safe point.
                 Ok(p) => Ok(crate::compiler::listing(p)),
                 Err(e) => Err(compile_error(e)),
@@ -240,14 +339,21 @@ impl<'a> Chunk<'a> {
     /// # Ok::<(), perilune::Error>(())
     /// ```
     pub fn eval<R: FromLuaMulti>(self) -> Result<R> {
+        self.into_eval_function()?.call(())
+    }
+
+    /// The function [`Chunk::eval`] calls: the chunk as `return <chunk>` if that
+    /// compiles, else as statements.
+    pub(crate) fn into_eval_function(self) -> Result<Function> {
+        let source = self.source()?;
         let mut expr = b"return ".to_vec();
-        expr.extend_from_slice(&self.source);
+        expr.extend_from_slice(source);
         let f = match self.compile(&expr) {
             Ok(f) => f,
-            Err(Error::SyntaxError { .. }) => self.compile(&self.source)?,
+            Err(Error::SyntaxError { .. }) => self.compile(source)?,
             Err(e) => return Err(e),
         };
-        f.call(())
+        Ok(f)
     }
 
     /// Run the chunk with arguments (its `...`) and convert its results.

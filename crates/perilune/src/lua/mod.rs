@@ -41,6 +41,8 @@ macro_rules! debug_as_target {
 }
 
 mod app_data;
+#[cfg(feature = "async")]
+mod async_fn;
 mod chunk;
 mod conv;
 mod error;
@@ -59,6 +61,8 @@ mod value;
 #[cfg(feature = "serde")]
 pub use self::serde::{DeserializeOptions, LuaSerdeExt, SerializeOptions};
 pub use app_data::{AppDataRef, AppDataRefMut};
+#[cfg(feature = "async")]
+pub use async_fn::AsyncThread;
 pub use chunk::{AsChunk, Chunk, ChunkMode};
 pub use conv::BString;
 pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};
@@ -112,6 +116,8 @@ pub type String = LuaString;
 /// # Ok::<(), LuaError>(())
 /// ```
 pub mod prelude {
+    #[cfg(feature = "async")]
+    pub use super::AsyncThread as LuaAsyncThread;
     pub use super::{
         AnyUserData as LuaAnyUserData, Chunk as LuaChunk, Error as LuaError, ErrorContext as LuaErrorContext,
         ExternalError as LuaExternalError, ExternalResult as LuaExternalResult, FromLua, FromLuaMulti,

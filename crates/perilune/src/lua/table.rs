@@ -5,8 +5,10 @@ use std::marker::PhantomData;
 use crate::value::Value as Raw;
 
 use super::error::{Error, Result};
+use super::function::Function;
+use super::state::LuaRaw;
 use super::state::{protect, LuaRef};
-use super::value::{FromLua, IntoLua, Value};
+use super::value::{FromLua, IntoLua, Nil, Value};
 
 /// A Lua table.
 ///
@@ -22,8 +24,28 @@ use super::value::{FromLua, IntoLua, Value};
 /// assert_eq!(t.raw_get::<i32>(1)?, 10);
 /// # Ok::<(), perilune::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Table(pub(crate) LuaRef);
+
+impl std::fmt::Debug for Table {
+    /// `Table(table: 0x...)`; `{:#?}` prints the contents as mlua does:
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t: perilune::Table = lua.load("{1, 2, name = 'x', sub = {true}}").eval()?;
+    /// assert_eq!(
+    ///     format!("{t:#?}"),
+    ///     "{\n  [1] = 1,\n  [2] = 2,\n  name = \"x\",\n  sub = {\n    true,\n  },\n}"
+    /// );
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return std::fmt::Debug::fmt(&Value::Table(self.clone()), f);
+        }
+        f.debug_tuple("Table").field(&self.0).finish()
+    }
+}
 
 impl Table {
     /// The VM table. A `Table` handle is only ever made for a table value, so this
@@ -106,21 +128,234 @@ impl Table {
         V::from_lua(v, lua)
     }
 
-    /// `t[key] = nil`, raw.
+    /// Remove `key`, raw. An integer key is a position in the sequence, as in mlua:
+    /// `t[key+1..=#t]` move down one place and `t[#t]` becomes nil (O(n)); a
+    /// position outside `1..=#t` is "index out of bounds". Any other key is set to
+    /// nil (a nil or NaN key does nothing).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t: perilune::Table = lua.load("{10, 20, 30, k = 1}").eval()?;
+    /// t.raw_remove(1)?;
+    /// t.raw_remove("k")?;
+    /// assert_eq!(t.sequence_values::<i32>().collect::<perilune::Result<Vec<_>>>()?, [20, 30]);
+    /// assert!(t.raw_remove(3).is_err());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
     pub fn raw_remove(&self, key: impl IntoLua) -> Result<()> {
         let lua = &self.0.lua()?;
         let k = key.into_lua(lua)?;
+        if let Value::Integer(idx) = k {
+            let size = self.raw_len() as i64;
+            if idx < 1 || idx > size {
+                return Err(out_of_bounds());
+            }
+            return lua.with_state(|st, raw| {
+                let t = self.raw_table()?;
+                protect(st, raw, |st| {
+                    for i in idx..size {
+                        st.table_set(t, Raw::number(i as f64), t.get_int(i + 1))?;
+                    }
+                    st.table_set(t, Raw::number(size as f64), Raw::NIL)
+                })
+            });
+        }
         lua.with_state(|st, raw| {
             let kr = k.to_raw(st, raw)?;
-            if kr.is_nil() || kr.as_number().is_some_and(f64::is_nan) {
-                return Ok(());
-            }
             let t = self.raw_table()?;
-            if t.get(kr).is_nil() {
-                return Ok(());
-            }
-            protect(st, raw, |st| st.table_set(t, kr, Raw::NIL))
+            raw_clear_key(st, raw, t, kr)
         })
+    }
+
+    /// `t[#t + 1] = value`, with `__newindex` (Lua 5.1 has no `__len` for tables, so
+    /// `#t` is the raw length, as in mlua on LuaJIT).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let log: perilune::Table = lua.load(
+    ///     "setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v .. '!') end})",
+    /// ).eval()?;
+    /// log.push("a")?;
+    /// log.push("b")?;
+    /// assert_eq!(log.raw_get::<String>(2)?, "b!");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn push(&self, value: impl IntoLua) -> Result<()> {
+        if !self.has_metatable() {
+            return self.raw_push(value);
+        }
+        let n = self.raw_len() as i64;
+        self.set(n + 1, value)
+    }
+
+    /// Remove and return `t[#t]`, with `__index` and `__newindex` (nil, converted to
+    /// `V`, for an empty table).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_sequence_from([1, 2, 3])?;
+    /// assert_eq!(t.pop::<i32>()?, 3);
+    /// assert_eq!(t.raw_len(), 2);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn pop<V: FromLua>(&self) -> Result<V> {
+        if !self.has_metatable() {
+            return self.raw_pop();
+        }
+        let n = self.raw_len() as i64;
+        let v = self.get::<Value>(n)?;
+        self.set(n, Nil)?;
+        V::from_lua(v, &self.0.lua()?)
+    }
+
+    /// `t[#t + 1] = value` without metamethods.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_table()?;
+    /// t.raw_push("x")?;
+    /// t.raw_push("y")?;
+    /// assert_eq!(t.raw_get::<String>(2)?, "y");
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn raw_push(&self, value: impl IntoLua) -> Result<()> {
+        let lua = &self.0.lua()?;
+        let v = value.into_lua(lua)?;
+        lua.with_state(|st, raw| {
+            let vr = v.to_raw(st, raw)?;
+            let t = self.raw_table()?;
+            let n = t.length();
+            protect(st, raw, |st| st.table_set(t, Raw::number((n + 1) as f64), vr))
+        })
+    }
+
+    /// Remove and return `t[#t]` without metamethods.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_sequence_from(["a", "b"])?;
+    /// assert_eq!(t.raw_pop::<String>()?, "b");
+    /// assert_eq!(t.raw_pop::<String>()?, "a");
+    /// assert_eq!(t.raw_pop::<Option<String>>()?, None);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn raw_pop<V: FromLua>(&self) -> Result<V> {
+        let lua = &self.0.lua()?;
+        let v = lua.with_state(|st, raw| {
+            let t = self.raw_table()?;
+            let n = t.length();
+            if n == 0 {
+                return Ok(Value::Nil);
+            }
+            let k = Raw::number(n as f64);
+            let v = t.get(k);
+            // Make the handle first: the slot still holds the value, and clearing an
+            // existing key never allocates.
+            let out = Value::from_raw(lua, st, raw, v)?;
+            raw_clear_key(st, raw, t, k)?;
+            Ok(out)
+        })?;
+        V::from_lua(v, lua)
+    }
+
+    /// Insert `value` at position `idx` of the sequence, moving `t[idx..=#t]` up one
+    /// place, without metamethods (O(n)). `idx` must be in `1..=#t + 1`, else the
+    /// error is "index out of bounds" (mlua's).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_sequence_from([1, 3])?;
+    /// t.raw_insert(2, 2)?;
+    /// t.raw_insert(4, 4)?;
+    /// assert_eq!(t.sequence_values::<i32>().collect::<perilune::Result<Vec<_>>>()?, [1, 2, 3, 4]);
+    /// assert!(t.raw_insert(9, 9).is_err());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn raw_insert(&self, idx: i64, value: impl IntoLua) -> Result<()> {
+        let lua = &self.0.lua()?;
+        let size = self.raw_len() as i64;
+        if idx < 1 || idx > size + 1 {
+            return Err(out_of_bounds());
+        }
+        let v = value.into_lua(lua)?;
+        lua.with_state(|st, raw| {
+            let vr = v.to_raw(st, raw)?;
+            let t = self.raw_table()?;
+            protect(st, raw, |st| {
+                // Rooted while the table grows (a fresh wrapped error is not yet
+                // reachable from anything else).
+                st.push(vr)?;
+                for i in (idx..=size).rev() {
+                    st.table_set(t, Raw::number((i + 1) as f64), t.get_int(i))?;
+                }
+                st.table_set(t, Raw::number(idx as f64), vr)?;
+                st.pop(1);
+                Ok(())
+            })
+        })
+    }
+
+    /// Call `f` with every pair, raw, in `next` order; stops at the first error
+    /// (a conversion's or `f`'s).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t: perilune::Table = lua.load("{a = 1, b = 2, c = 3}").eval()?;
+    /// let mut sum = 0;
+    /// t.for_each(|_: String, v: i32| {
+    ///     sum += v;
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(sum, 6);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn for_each<K: FromLua, V: FromLua>(&self, mut f: impl FnMut(K, V) -> Result<()>) -> Result<()> {
+        for pair in self.pairs::<K, V>() {
+            let (k, v) = pair?;
+            f(k, v)?;
+        }
+        Ok(())
+    }
+
+    /// Are the two tables equal? The same table is; otherwise, as mlua does, the
+    /// `__eq` metamethod of `self`'s metatable is called, or failing that
+    /// `other`'s, and its result's truth is the answer; without one, `false`.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let a = lua.create_table()?;
+    /// let b = lua.create_table()?;
+    /// assert!(a.equals(&a.clone())?);
+    /// assert!(!a.equals(&b)?);
+    /// let mt: perilune::Table = lua.load("{__eq = function() return true end}").eval()?;
+    /// b.set_metatable(Some(mt))?;
+    /// assert!(a.equals(&b)?);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn equals(&self, other: &Table) -> Result<bool> {
+        if self == other {
+            return Ok(true);
+        }
+        for t in [self, other] {
+            if let Some(mt) = t.metatable()? {
+                if let Some(eq) = mt.raw_get::<Option<Function>>("__eq")? {
+                    return eq.call::<Value>((self, other)).map(|v| v.is_truthy());
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Does the table have a metatable? False once the state is closed.
+    pub fn has_metatable(&self) -> bool {
+        let Ok(_lua) = self.0.lua() else { return false };
+        self.raw_table().is_ok_and(|t| t.metatable.is_some())
+    }
+
+    /// The table's address, for hashing and debug output (as `tostring` shows it
+    /// without `__tostring`); it cannot be turned back into the table.
+    pub fn to_pointer(&self) -> *const std::ffi::c_void {
+        super::value::ref_pointer(&self.0)
     }
 
     /// The length `#t` (Lua 5.1: tables have no `__len`, so this is the border of
@@ -166,6 +401,12 @@ impl Table {
             crate::gc::barrier_forward(st, t.header(), mt.map_or(Raw::NIL, Raw::table));
             Ok(())
         })
+    }
+
+    /// The metatable, if any (ignores `__metatable`). mlua 0.10's name; the same as
+    /// [`Table::get_metatable`].
+    pub fn metatable(&self) -> Result<Option<Table>> {
+        self.get_metatable()
     }
 
     /// The metatable, if any (ignores `__metatable`).
@@ -217,16 +458,29 @@ impl Table {
         }
     }
 
-    /// Remove every entry (raw).
+    /// Remove every entry, raw (the metatable stays).
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t: perilune::Table = lua.load("{1, 2, x = 3}").eval()?;
+    /// t.clear()?;
+    /// assert!(t.is_empty());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
     pub fn clear(&self) -> Result<()> {
         let keys: Vec<Value> = self
             .pairs::<Value, Value>()
             .map(|p| p.map(|(k, _)| k))
             .collect::<Result<_>>()?;
-        for k in keys {
-            self.raw_remove(k)?;
-        }
-        Ok(())
+        let lua = &self.0.lua()?;
+        lua.with_state(|st, raw| {
+            let t = self.raw_table()?;
+            for k in &keys {
+                let kr = k.to_raw(st, raw)?;
+                raw_clear_key(st, raw, t, kr)?;
+            }
+            Ok(())
+        })
     }
 
     /// The next raw pair after `key` (`Value::Nil` to start), or `None` at the end.
@@ -245,6 +499,25 @@ impl Table {
             }
         })
     }
+}
+
+/// mlua's error for a position outside the sequence.
+fn out_of_bounds() -> Error {
+    Error::runtime(crate::errmsg::INDEX_OUT_OF_BOUNDS)
+}
+
+/// `t[k] = nil`, raw, for a key that may be absent, nil or NaN (then nothing
+/// happens). Clearing an existing key never allocates.
+fn raw_clear_key(
+    st: &mut crate::vm::state::State,
+    raw: &LuaRaw,
+    t: crate::object::GcRef<crate::object::GcTable>,
+    k: Raw,
+) -> Result<()> {
+    if k.is_nil() || k.as_number().is_some_and(f64::is_nan) || t.get(k).is_nil() {
+        return Ok(());
+    }
+    protect(st, raw, |st| st.table_set(t, k, Raw::NIL))
 }
 
 /// Iterator of [`Table::pairs`].

@@ -8,7 +8,7 @@ use crate::vm::state::State;
 
 use super::error::{Error, Result};
 use super::function::Function;
-use super::state::{mem_error, Lua, LuaRaw, LuaRef};
+use super::state::{mem_error, protect, Lua, LuaRaw, LuaRef};
 use super::string::LuaString;
 use super::table::Table;
 use super::thread::Thread;
@@ -33,7 +33,7 @@ pub struct LightUserData(pub *mut std::ffi::c_void);
 /// assert_eq!(v, Value::Number(0.5));
 /// # Ok::<(), perilune::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Value {
     #[default]
     Nil,
@@ -122,6 +122,189 @@ impl Value {
         }
     }
 
+    /// The `null` light userdata (address 0) of serde conversions: unlike `nil` it
+    /// can be stored in a table.
+    pub const NULL: Value = Value::LightUserData(LightUserData(std::ptr::null_mut()));
+
+    /// Is this [`Value::NULL`]?
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::LightUserData(p) if p.0.is_null())
+    }
+    pub fn is_boolean(&self) -> bool {
+        self.as_boolean().is_some()
+    }
+    pub fn is_light_userdata(&self) -> bool {
+        self.as_light_userdata().is_some()
+    }
+    pub fn as_light_userdata(&self) -> Option<LightUserData> {
+        match self {
+            Value::LightUserData(p) => Some(*p),
+            _ => None,
+        }
+    }
+    pub fn is_integer(&self) -> bool {
+        self.as_integer().is_some()
+    }
+    pub fn as_i32(&self) -> Option<i32> {
+        self.as_integer().and_then(|i| i32::try_from(i).ok())
+    }
+    pub fn as_u32(&self) -> Option<u32> {
+        self.as_integer().and_then(|i| u32::try_from(i).ok())
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_integer()
+    }
+    pub fn as_u64(&self) -> Option<u64> {
+        self.as_integer().and_then(|i| u64::try_from(i).ok())
+    }
+    pub fn as_isize(&self) -> Option<isize> {
+        self.as_integer().and_then(|i| isize::try_from(i).ok())
+    }
+    pub fn as_usize(&self) -> Option<usize> {
+        self.as_integer().and_then(|i| usize::try_from(i).ok())
+    }
+    /// Is this a number ([`Value::Integer`] or [`Value::Number`], as
+    /// [`Value::as_number`] answers; mlua's answers for `Number` only)?
+    pub fn is_number(&self) -> bool {
+        self.as_number().is_some()
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        self.as_number()
+    }
+    pub fn as_f32(&self) -> Option<f32> {
+        self.as_number().map(|n| n as f32)
+    }
+    pub fn is_thread(&self) -> bool {
+        matches!(self, Value::Thread(_))
+    }
+    pub fn is_userdata(&self) -> bool {
+        matches!(self, Value::UserData(_))
+    }
+    pub fn is_error(&self) -> bool {
+        matches!(self, Value::Error(_))
+    }
+    pub fn as_error(&self) -> Option<&Error> {
+        match self {
+            Value::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::String(_))
+    }
+    pub fn is_table(&self) -> bool {
+        matches!(self, Value::Table(_))
+    }
+    pub fn is_function(&self) -> bool {
+        matches!(self, Value::Function(_))
+    }
+    pub fn as_string(&self) -> Option<&LuaString> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_thread(&self) -> Option<&Thread> {
+        match self {
+            Value::Thread(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn as_userdata(&self) -> Option<&AnyUserData> {
+        match self {
+            Value::UserData(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// What Lua's `tostring(v)` gives, as a Rust string: `__tostring` when the
+    /// value's metatable has it (it may run Lua code and fail like it), numbers as
+    /// Lua writes them (`%.14g`: `1e+15`, `0.1`, `inf`), `table: 0x...` and the like
+    /// for objects. A string that is not UTF-8 (or a `__tostring` result that is not)
+    /// is [`Error::FromLuaConversionError`]; a `__tostring` that returns no string is
+    /// Lua's "'__tostring' must return a string".
+    ///
+    /// mlua writes numbers with Rust's `Display` instead (`1000000000000000`).
+    ///
+    /// ```
+    /// use perilune::{Lua, Value};
+    /// let lua = Lua::new();
+    /// assert_eq!(Value::Integer(42).to_string()?, "42");
+    /// assert_eq!(Value::Number(1e15).to_string()?, "1e+15");
+    /// assert_eq!(Value::Nil.to_string()?, "nil");
+    /// let v: Value = lua.load("setmetatable({}, {__tostring = function() return 'point' end})").eval()?;
+    /// assert_eq!(v.to_string()?, "point");
+    /// let t = Value::Table(lua.create_table()?);
+    /// assert!(t.to_string()?.starts_with("table: 0x"));
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    #[allow(clippy::inherent_to_string_shadow_display, clippy::inherent_to_string)]
+    pub fn to_string(&self) -> Result<String> {
+        let text = match self {
+            Value::Error(e) => return Ok(e.to_string()),
+            Value::Nil => return Ok("nil".into()),
+            Value::Boolean(b) => return Ok(b.to_string()),
+            Value::String(s) => s.0.lua()?,
+            Value::Table(t) => t.0.lua()?,
+            Value::Function(f) => f.0.lua()?,
+            Value::Thread(t) => t.0.lua()?,
+            Value::UserData(u) => u.0.lua()?,
+            // Numbers and light userdata need no state; any state formats them.
+            Value::Integer(_) | Value::Number(_) | Value::LightUserData(_) => {
+                return Ok(fmt_plain(self));
+            }
+        }
+        .with_state(|st, raw| {
+            let v = self.to_raw(st, raw)?;
+            let s = protect(st, raw, |st| {
+                st.push(v)?;
+                let s = st.tostring(v);
+                st.pop(1);
+                s
+            })?;
+            Ok(s.as_bytes().to_vec())
+        })?;
+        String::from_utf8(text).map_err(|_| Error::FromLuaConversionError {
+            from: "string",
+            to: "String",
+            message: Some(crate::errmsg::NOT_UTF8.into()),
+        })
+    }
+
+    /// The object's address (a string's, table's, function's, thread's or
+    /// userdata's), or a light userdata's pointer; null for every other value. For
+    /// hashing and debug output only: it cannot be turned back into the value.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// let t = lua.create_table()?;
+    /// let (a, b) = (perilune::Value::Table(t.clone()), perilune::Value::Table(t));
+    /// assert_eq!(a.to_pointer(), b.to_pointer());
+    /// assert!(!a.to_pointer().is_null());
+    /// assert!(perilune::Value::Integer(1).to_pointer().is_null());
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn to_pointer(&self) -> *const std::ffi::c_void {
+        match self {
+            Value::LightUserData(p) => p.0,
+            Value::String(LuaString(r))
+            | Value::Table(Table(r))
+            | Value::Function(Function(r))
+            | Value::Thread(Thread(r))
+            | Value::UserData(AnyUserData(r)) => ref_pointer(r),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// Equality with `__eq` for two tables (see [`Table::equals`]); raw equality
+    /// (`rawequal`) for everything else, as mlua's `Value::equals` on LuaJIT.
+    pub fn equals(&self, other: &Value) -> Result<bool> {
+        match (self, other) {
+            (Value::Table(a), Value::Table(b)) => a.equals(b),
+            (a, b) => Ok(a == b),
+        }
+    }
+
     /// The VM value. Reference types are kept alive by their handle; an error value
     /// becomes a new userdata. A handle of another state, or of a closed one, is an
     /// error.
@@ -177,6 +360,146 @@ impl Value {
         } else {
             Value::UserData(AnyUserData(r))
         })
+    }
+}
+
+impl std::fmt::Debug for Value {
+    /// mlua's format: `Nil`, `Boolean(true)`, `Integer(3)`, `Number(0.5)`,
+    /// `String("abc")` (`String(b"a\xffb")` when not UTF-8), `LightUserData(0x0)`,
+    /// `Table(table: 0x...)` and the like for objects, `Error(...)`. The alternate
+    /// form (`{:#?}`) prints a table's contents, nested, as mlua's does.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return fmt_pretty(self, f, 0, &mut Vec::new());
+        }
+        match self {
+            Value::Nil => write!(f, "Nil"),
+            Value::Boolean(b) => write!(f, "Boolean({b})"),
+            Value::LightUserData(p) => write!(f, "LightUserData({:?})", p.0),
+            Value::Integer(i) => write!(f, "Integer({i})"),
+            Value::Number(n) => write!(f, "Number({n})"),
+            Value::String(s) => write!(f, "String({s:?})"),
+            Value::Table(t) => write!(f, "{t:?}"),
+            Value::Function(v) => write!(f, "{v:?}"),
+            Value::Thread(t) => write!(f, "{t:?}"),
+            Value::UserData(u) => write!(f, "{u:?}"),
+            Value::Error(e) => write!(f, "Error({e:?})"),
+        }
+    }
+}
+
+/// The order keys are printed in by [`fmt_pretty`]: nil, null, booleans,
+/// numbers, strings, then the rest by address.
+fn pretty_key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Nil => 0,
+            Value::LightUserData(p) if p.0.is_null() => 1,
+            Value::Boolean(_) => 2,
+            Value::Integer(_) | Value::Number(_) => 3,
+            Value::String(_) => 4,
+            _ => 5,
+        }
+    }
+    rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+        (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => (*x.as_bytes()).cmp(&*y.as_bytes()),
+        _ => match (a.as_number(), b.as_number()) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a.to_pointer().cmp(&b.to_pointer()),
+        },
+    })
+}
+
+/// `{:#?}`: a value as Lua source would write it, tables with their contents
+/// (sorted keys, a sequence as a list, two spaces a level); a table met again
+/// inside itself is printed as `table: 0x...`.
+fn fmt_pretty(
+    v: &Value,
+    f: &mut std::fmt::Formatter<'_>,
+    indent: usize,
+    visited: &mut Vec<*const std::ffi::c_void>,
+) -> std::fmt::Result {
+    let t = match v {
+        Value::Table(t) if !visited.contains(&v.to_pointer()) => t,
+        Value::Nil => return write!(f, "nil"),
+        Value::Boolean(b) => return write!(f, "{b}"),
+        Value::LightUserData(p) if p.0.is_null() => return write!(f, "null"),
+        Value::Integer(i) => return write!(f, "{i}"),
+        Value::Number(n) => return write!(f, "{n}"),
+        Value::String(s) => return write!(f, "{s:?}"),
+        Value::Error(e) => return write!(f, "{e:?}"),
+        // Userdata as `tostring` shows it (`__tostring`), the rest by address.
+        Value::UserData(_) => {
+            let text = v.to_string();
+            return write!(
+                f,
+                "{}",
+                text.unwrap_or_else(|_| format!("userdata: {:?}", v.to_pointer()))
+            );
+        }
+        other => return write!(f, "{}: {:?}", other.type_name(), other.to_pointer()),
+    };
+    let mut pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().filter_map(|p| p.ok()).collect();
+    if pairs.is_empty() {
+        return write!(f, "{{}}");
+    }
+    visited.push(v.to_pointer());
+    pairs.sort_by(|(a, _), (b, _)| pretty_key_order(a, b));
+    let is_sequence = pairs
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| matches!(k, Value::Integer(n) if *n == i as i64 + 1));
+    writeln!(f, "{{")?;
+    let pad = " ".repeat(indent + 2);
+    for (k, val) in &pairs {
+        write!(f, "{pad}")?;
+        if !is_sequence {
+            match k {
+                Value::String(s) if is_identifier(&s.as_bytes()) => write!(f, "{} = ", s.to_string_lossy())?,
+                _ => {
+                    write!(f, "[")?;
+                    fmt_pretty(k, f, indent + 2, visited)?;
+                    write!(f, "] = ")?;
+                }
+            }
+        }
+        fmt_pretty(val, f, indent + 2, visited)?;
+        writeln!(f, ",")?;
+    }
+    visited.pop();
+    write!(f, "{}}}", " ".repeat(indent))
+}
+
+/// Can `key` be written `key = ` in a table constructor?
+fn is_identifier(key: &[u8]) -> bool {
+    key.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && key.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// `tostring` of a number or light userdata, which needs no state (the text of
+/// `State::tostring_raw`).
+fn fmt_plain(v: &Value) -> String {
+    match v {
+        Value::Integer(_) | Value::Number(_) => {
+            let mut buf = [0u8; 64];
+            let n = crate::number::fmt_number(v.as_number().unwrap_or(0.0), &mut buf);
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+        Value::LightUserData(p) => format!("userdata: {:#x}", p.0 as usize),
+        _ => String::new(),
+    }
+}
+
+/// The address of a handle's object; null once its state is closed (the address
+/// may then belong to something else).
+pub(crate) fn ref_pointer(r: &LuaRef) -> *const std::ffi::c_void {
+    match r.lua() {
+        Ok(_) => r
+            .val
+            .as_gc()
+            .map_or(std::ptr::null(), |g| g.as_ptr() as *const std::ffi::c_void),
+        Err(_) => std::ptr::null(),
     }
 }
 
