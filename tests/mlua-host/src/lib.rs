@@ -48,6 +48,10 @@ impl LuaUserData for Vec2 {
     }
 }
 
+// differs: mlua writes `#[derive(FromLua)]` on `Vec2` (its `macros` feature, a
+// proc-macro crate); Perilune has the declarative equivalent.
+mlua::from_lua_via_clone!(Vec2);
+
 /// Host configuration, kept as app data.
 #[derive(Debug, Default)]
 pub struct Config {

@@ -382,3 +382,44 @@ fn weak_handles_and_state_lifetime() -> LuaResult<()> {
     assert!(weak.try_upgrade().is_none());
     Ok(())
 }
+
+#[test]
+fn scope_bind_user_values_and_clone_userdata() -> LuaResult<()> {
+    let lua = Lua::new();
+    register(&lua)?;
+
+    // A scope lends the host's locals to Lua; nothing it made works afterwards.
+    let mut log: Vec<String> = Vec::new();
+    let mut origin = Vec2 { x: 1.0, y: 1.0 };
+    let kept: Function = lua.scope(|scope| {
+        let record = scope.create_function_mut(|_, s: String| {
+            log.push(s);
+            Ok(())
+        })?;
+        lua.globals().set("record", &record)?;
+        lua.globals()
+            .set("origin", scope.create_userdata_ref_mut(&mut origin)?)?;
+        lua.load("record('a') origin:scale(3) record(tostring(origin))")
+            .exec()?;
+        Ok(record)
+    })?;
+    assert_eq!(log, ["a", "Vec2(3, 3)"]);
+    assert_eq!(origin, Vec2 { x: 3.0, y: 3.0 });
+    assert!(kept.call::<()>("late").is_err());
+    assert!(lua.load("return origin:length()").exec().is_err());
+
+    // Function::bind, as mlua has it.
+    let add: Function = lua.load("function(a, b, c) return a + b + c end").eval()?;
+    let add10 = add.bind(10)?.bind(20)?;
+    assert_eq!(add10.call::<i64>(3)?, 33);
+
+    // A user value kept with a userdata.
+    let ud = lua.create_userdata(Vec2 { x: 0.0, y: 0.0 })?;
+    ud.set_user_value("tag")?;
+    assert_eq!(ud.user_value::<String>()?, "tag");
+
+    // `FromLua` by clone: a userdata converts straight into the Rust value.
+    let v: Vec2 = lua.load("return host.vec2(5, 6)").eval()?;
+    assert_eq!(v, Vec2 { x: 5.0, y: 6.0 });
+    Ok(())
+}
