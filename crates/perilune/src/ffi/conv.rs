@@ -470,19 +470,17 @@ pub fn to_cdata(st: &mut State, fs: &FfiState, id: CTypeId, v: Value, mode: Mode
 
 /// A reference type to `id` (interned).
 pub fn ref_type(st: &mut State, fs: &mut FfiState, id: CTypeId) -> LResult<CTypeId> {
-    let mut r = CType::new(CKind::Ref);
-    r.child = id;
-    r.size = 8;
-    r.align = 3;
-    match fs.tab.intern(r)? {
-        Some(i) => Ok(i),
-        None => Err(st.rt_error_here(errmsg::TABLE_OVERFLOW)),
-    }
+    address_type(st, fs, CKind::Ref, id)
 }
 
 /// A pointer type to `id` (interned).
 pub fn ptr_type(st: &mut State, fs: &mut FfiState, id: CTypeId) -> LResult<CTypeId> {
-    let mut r = CType::new(CKind::Ptr);
+    address_type(st, fs, CKind::Ptr, id)
+}
+
+/// The interned 8-byte type of `kind` (a pointer or a reference) to `id`.
+fn address_type(st: &mut State, fs: &mut FfiState, kind: CKind, id: CTypeId) -> LResult<CTypeId> {
+    let mut r = CType::new(kind);
     r.child = id;
     r.size = 8;
     r.align = 3;
