@@ -270,6 +270,17 @@ pub(crate) fn cd_index(st: &mut State) -> LResult<usize> {
             Ok(1)
         }
         Some(Slot::Unsized) => Err(st.rt_error_here(errmsg::FFI_INVALID_SIZE)),
+        None if is_func_ptr(fs, c) && k.as_string().is_some_and(|s| matches!(s.as_bytes(), b"free" | b"set")) => {
+            // `cb:free()`, `cb:set(f)`.
+            let slot = if k.as_string().is_some_and(|s| s.as_bytes() == b"free") {
+                super::ENV_CB_FREE
+            } else {
+                super::ENV_CB_SET
+            };
+            let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
+            st.push(m)?;
+            Ok(1)
+        }
         None => {
             let h = mm(st, fs, v, Tm::Index);
             if h.is_function() {
@@ -285,7 +296,7 @@ pub(crate) fn cd_index(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn is_const(fs: &FfiState, id: CTypeId) -> bool {
+pub(crate) fn is_const(fs: &FfiState, id: CTypeId) -> bool {
     let mut id = id;
     for _ in 0..64 {
         let t = fs.tab.get(id);
@@ -345,6 +356,17 @@ pub(crate) fn cd_newindex(st: &mut State) -> LResult<usize> {
             Ok(0)
         }
         Some(Slot::Unsized) => Err(st.rt_error_here(errmsg::FFI_INVALID_SIZE)),
+        None if is_func_ptr(fs, c) && k.as_string().is_some_and(|s| matches!(s.as_bytes(), b"free" | b"set")) => {
+            // `cb:free()`, `cb:set(f)`.
+            let slot = if k.as_string().is_some_and(|s| s.as_bytes() == b"free") {
+                super::ENV_CB_FREE
+            } else {
+                super::ENV_CB_SET
+            };
+            let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
+            st.push(m)?;
+            Ok(1)
+        }
         None => {
             let h = mm(st, fs, v, Tm::NewIndex);
             if h.is_function() {
@@ -734,13 +756,18 @@ pub(crate) fn cd_call(st: &mut State) -> LResult<usize> {
         return Ok(1);
     }
     let (id, _) = locate(fs, c);
-    let t = fs.tab.resolve(id);
-    let is_func = t.kind == CKind::Func || (t.kind == CKind::Ptr && fs.tab.resolve(t.child).kind == CKind::Func);
-    if is_func {
-        return Err(st.rt_error_here(errmsg::FFI_NYI_CALL));
+    if fs.tab.resolve(id).kind == CKind::Func || is_func_ptr(fs, c) {
+        return super::ccall::call_cdata(st, c);
     }
     let n = type_name_of(fs, id);
     Err(st.rt_error_fmt(errmsg::FFI_NOT_CALLABLE, &[n.as_bytes()]))
+}
+
+/// Whether `c` is a pointer to a function (what callbacks are).
+pub(crate) fn is_func_ptr(fs: &FfiState, c: GcRef<GcCdata>) -> bool {
+    let (id, _) = locate(fs, c);
+    let t = fs.tab.resolve(id);
+    t.kind == CKind::Ptr && fs.tab.resolve(t.child).kind == CKind::Func
 }
 
 /// `tostring` of a cdata without a metatype `__tostring`, into `out`.
@@ -793,8 +820,8 @@ pub fn default_tostring(fs: &FfiState, c: GcRef<GcCdata>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"cdata<");
     repr::type_name(&fs.tab, CTypeId(c.ctid()), out);
     out.extend_from_slice(b">: ");
-    let addr = if t.kind == CKind::Ptr && !is_ref {
-        // SAFETY: a pointer object holds 8 bytes.
+    let addr = if matches!(t.kind, CKind::Ptr | CKind::Func) && !is_ref {
+        // SAFETY: a pointer or function object holds 8 bytes (an address).
         unsafe { std::ptr::read_unaligned(p.cast::<usize>()) }
     } else if is_ref {
         p as usize

@@ -1,7 +1,7 @@
 //! The `ffi` library's functions (LuaJIT's `ext_ffi_api.html`): `cdef`, `new`,
 //! `cast`, `typeof`, `sizeof`, `alignof`, `offsetof`, `istype`, `string`, `copy`,
 //! `fill`, `errno`, `abi`, `gc`, `metatype`, and the `os`/`arch` fields. Calls into C
-//! (`ffi.C`, `ffi.load`) are another module's (docs/ffi.md).
+//! (`ffi.C`, `ffi.load`) are [`super::ccall`]'s.
 //!
 //! Invariants: a type argument is a C declaration string, a ctype object or any
 //! cdata (meaning its type); parse errors are LuaJIT's messages; `ffi.cdef` is
@@ -309,14 +309,12 @@ pub(crate) fn ffi_fill(st: &mut State) -> LResult<usize> {
 }
 
 pub(crate) fn ffi_errno(st: &mut State) -> LResult<usize> {
-    // SAFETY: `__errno_location` returns the calling thread's errno slot.
-    let slot = unsafe { libc::__errno_location() };
-    // SAFETY: as above.
-    let old = unsafe { *slot };
+    // The errno the last C call of this state left (saved by the call layer).
+    let fs = fstate(st)?;
+    let old = fs.errno.get();
     if st.arg_count() >= 1 && !st.arg(1).is_nil() {
         let n = st.check_integer(1)?;
-        // SAFETY: as above.
-        unsafe { *slot = n as libc::c_int };
+        fs.errno.set(n as libc::c_int);
     }
     st.push(Value::number(old as f64))?;
     Ok(1)
