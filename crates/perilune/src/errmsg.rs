@@ -307,6 +307,9 @@ messages! {
     FFI_NO_DECL = "missing declaration for symbol '%s'",
     FFI_BAD_CALLBACK = "bad callback",
     FFI_WRONG_ARGS = "wrong number of arguments for function call",
+    /// `$` parameters of `ffi.cdef`/`ffi.typeof` that do not match the arguments.
+    FFI_BAD_PARAMS = "wrong number of type parameters",
+    FFI_PARAM_EXPECTED = "type parameter expected, got %s",
     /// Calling a NULL function pointer (LuaJIT crashes; a deliberate difference).
     FFI_NULL_CALL = "attempt to call a NULL function pointer",
     FFI_TOO_MANY_CALLBACKS = "too many callbacks",

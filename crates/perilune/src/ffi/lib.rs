@@ -10,6 +10,7 @@ use super::cmeta::{ctype_of_ctobj, fstate};
 use super::conv::{self, locate, to_c, Mode};
 use super::ctype::{flags, CKind, CTypeId, SIZE_UNKNOWN};
 use super::{cparse, ffi_env, new_cdata, FfiState, ENV_METATYPES};
+use crate::alloc::{HVec, HeapRef};
 use crate::cdata::GcCdata;
 use crate::errmsg;
 use crate::object::{GcRef, GcTable};
@@ -158,7 +159,59 @@ pub(crate) fn ffi_cast(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
+/// The source with `$` parameters (arguments from 2 on) applied: a string
+/// argument is spliced in as an identifier; a number or a type stays a `$` the
+/// parser takes from the returned list. Both live in the state's heap.
+fn with_params(st: &mut State, src: &[u8]) -> LResult<(HVec<u8>, HVec<cparse::Param>)> {
+    let h = HeapRef::new(&st.heap);
+    let mut out = HVec::with_capacity(h, src.len())?;
+    let mut params = HVec::new(h);
+    let mut next = 2;
+    let n = st.arg_count();
+    for &b in src {
+        if b != b'$' {
+            out.push(b)?;
+            continue;
+        }
+        if next > n {
+            return Err(st.rt_error_here(errmsg::FFI_BAD_PARAMS));
+        }
+        let v = st.arg(next);
+        if let Some(s) = v.as_string() {
+            out.extend_from_slice(s.as_bytes())?;
+        } else if let Some(x) = v.as_number() {
+            params.push(cparse::Param::Int(conv::num_to_i64(x) as u32 as u64))?;
+            out.push(b'$')?;
+        } else if let Some(c) = v.as_cdata() {
+            let fs = fstate(st)?;
+            let id = ctype_of_ctobj(fs, c).unwrap_or(CTypeId(c.ctid()));
+            params.push(cparse::Param::Type(id))?;
+            out.push(b'$')?;
+        } else {
+            let got = crate::vm::meta::type_name(v);
+            return Err(st.arg_error(next, &errmsg::format(errmsg::FFI_PARAM_EXPECTED, &[&got])));
+        }
+        next += 1;
+    }
+    if next <= n {
+        return Err(st.rt_error_here(errmsg::FFI_BAD_PARAMS));
+    }
+    Ok((out, params))
+}
+
 pub(crate) fn ffi_typeof(st: &mut State) -> LResult<usize> {
+    if st.arg_count() > 1 && st.arg(1).is_string() {
+        let s = st.check_string(1)?;
+        let (src, params) = with_params(st, s.as_bytes())?;
+        let fs = fstate(st)?;
+        let id = match cparse::parse_type_with(&mut fs.tab, &src, &params) {
+            Ok(id) => id,
+            Err(e) => return Err(parse_error(st, e, &src)),
+        };
+        let r = new_ctobj(st, fs, id)?;
+        st.push(r)?;
+        return Ok(1);
+    }
     let id = check_ctype(st, 1)?;
     let fs = fstate(st)?;
     let r = new_ctobj(st, fs, id)?;
@@ -367,9 +420,10 @@ pub(crate) fn ffi_metatype(st: &mut State) -> LResult<usize> {
 
 pub(crate) fn ffi_cdef(st: &mut State) -> LResult<usize> {
     let s = st.check_string(1)?;
+    // The string stays alive as argument 1 while it is parsed.
+    let (src, params) = with_params(st, s.as_bytes())?;
     let fs = fstate(st)?;
-    let src = s.as_bytes().to_vec();
-    if let Err(e) = cparse::cdef(&mut fs.tab, &src) {
+    if let Err(e) = cparse::cdef_with(&mut fs.tab, &src, &params) {
         return Err(parse_error(st, e, &src));
     }
     Ok(0)
