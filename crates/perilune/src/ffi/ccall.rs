@@ -43,6 +43,7 @@ use crate::value::Value;
 use crate::vm::error::{LResult, Throw};
 use crate::vm::state::State;
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 use std::ptr;
 
 /// Arguments converted in the stack buffer; more go to the heap.
@@ -300,9 +301,17 @@ pub fn call_cdata(st: &mut State, c: GcRef<GcCdata>) -> LResult<usize> {
         let v = st.arg(2 + nfixed + j);
         *slot = vararg_type(st, fs, v)?;
     }
-    let desc = match fs.calls.borrow_mut().desc(&fs.tab, fid, vtypes) {
-        Ok(d) => d,
-        Err(e) => return Err(call_error(st, e)),
+    let desc = match fs.last_desc.get() {
+        Some((f, d)) if f == fid && nvar == 0 => d,
+        _ => match fs.calls.borrow_mut().desc(&fs.tab, fid, vtypes) {
+            Ok(d) => {
+                if nvar == 0 {
+                    fs.last_desc.set(Some((fid, d)));
+                }
+                d
+            }
+            Err(e) => return Err(call_error(st, e)),
+        },
     };
     if code == 0 {
         return Err(st.rt_error_here(errmsg::FFI_NULL_CALL));
@@ -318,15 +327,16 @@ pub fn call_cdata(st: &mut State, c: GcRef<GcCdata>) -> LResult<usize> {
     for &v in vtypes.iter() {
         units += arg_units(fs, v);
     }
-    let mut buf_inline = [Unit([0; 16]); INLINE_UNITS];
+    // Not zeroed: every argument's bytes are written by its conversion.
+    let mut buf_inline = [const { MaybeUninit::<Unit>::uninit() }; INLINE_UNITS];
     let mut ptr_inline = [ptr::null_mut::<c_void>(); INLINE_ARGS];
-    let mut buf_heap: HVec<Unit>;
+    let mut buf_heap: HVec<MaybeUninit<Unit>>;
     let mut ptr_heap: HVec<*mut c_void>;
-    let (buf, ptrs): (&mut [Unit], &mut [*mut c_void]) = if units <= INLINE_UNITS && given <= INLINE_ARGS {
+    let (buf, ptrs): (&mut [MaybeUninit<Unit>], &mut [*mut c_void]) = if units <= INLINE_UNITS && given <= INLINE_ARGS {
         (&mut buf_inline[..], &mut ptr_inline[..given])
     } else {
         let h = HeapRef::new(&st.heap);
-        buf_heap = HVec::filled(h, units, Unit([0; 16]))?;
+        buf_heap = HVec::filled(h, units, MaybeUninit::uninit())?;
         ptr_heap = HVec::filled(h, given, ptr::null_mut())?;
         (&mut buf_heap, &mut ptr_heap)
     };
@@ -529,7 +539,7 @@ unsafe fn run_callback(
     unsafe {
         if let RetKind::Int { size: s, signed } = desc.ret_kind() {
             let mut b = [0u8; 8];
-            b[..s as usize].copy_from_slice(&std::slice::from_raw_parts(tp, s as usize));
+            b[..s as usize].copy_from_slice(std::slice::from_raw_parts(tp, s as usize));
             let raw = u64::from_le_bytes(b);
             let sh = 64 - 8 * s;
             let w = if signed && s < 8 {

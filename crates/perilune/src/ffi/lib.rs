@@ -46,7 +46,14 @@ fn check_ctype(st: &mut State, i: usize) -> LResult<CTypeId> {
     let v = st.arg(i);
     let fs = fstate(st)?;
     if let Some(s) = v.as_string() {
-        let src = s.as_bytes().to_vec();
+        let text = s.as_bytes();
+        if let Some(m) = fs.last_parse.get() {
+            if &m.text[..m.len as usize] == text {
+                return Ok(m.id);
+            }
+        }
+        let src = text.to_vec();
+        let before = fs.tab.len();
         return match cparse::parse_type(&mut fs.tab, &src) {
             Ok(id) => {
                 let t = fs.tab.get(fs.tab.resolve_id(id));
@@ -57,6 +64,16 @@ fn check_ctype(st: &mut State, i: usize) -> LResult<CTypeId> {
                 {
                     let name = fs.tab.name(t.name).to_vec();
                     return Err(st.rt_error_fmt(errmsg::FFI_UNDECLARED_TAG, &[&name]));
+                }
+                // Only a parse that made no record is a pure lookup, safe to repeat.
+                if fs.tab.len() == before && src.len() <= super::PARSE_MEMO_LEN {
+                    let mut m = super::ParseMemo {
+                        text: [0; super::PARSE_MEMO_LEN],
+                        len: src.len() as u8,
+                        id,
+                    };
+                    m.text[..src.len()].copy_from_slice(&src);
+                    fs.last_parse.set(Some(m));
                 }
                 Ok(id)
             }
@@ -80,6 +97,9 @@ pub fn new_ctobj(st: &mut State, fs: &FfiState, id: CTypeId) -> LResult<Value> {
 }
 
 fn metatype_table(st: &State, id: CTypeId) -> Option<GcRef<GcTable>> {
+    if !super::ffi_state(st)?.has_metatypes.get() {
+        return None;
+    }
     let mts = ffi_env(st)?.get(Value::number(ENV_METATYPES)).as_table()?;
     mts.get(Value::number(id.0 as f64)).as_table()
 }
@@ -413,6 +433,7 @@ pub(crate) fn ffi_metatype(st: &mut State) -> LResult<usize> {
         return Err(st.rt_error_here(errmsg::PROTECTED_METATABLE));
     }
     st.table_set(mts, key, Value::table(mt))?;
+    fs.has_metatypes.set(true);
     let r = new_ctobj(st, fs, rid)?;
     st.push(r)?;
     Ok(1)

@@ -70,7 +70,43 @@ pub struct FfiState {
     /// While the arguments of a C call are converted: the argument number (from
     /// 1), so that a conversion error reads `bad argument #n to '?' (...)`; else 0.
     pub conv_arg: Cell<u32>,
+    /// Whether `ffi.metatype` was ever called: until then no cdata operation looks
+    /// for a metatype (the common case pays no table lookups).
+    pub has_metatypes: Cell<bool>,
+    /// The descriptor of the last fixed-argument call (function type, descriptor):
+    /// a loop calling one function skips the cache's hash lookup.
+    pub last_desc: Cell<Option<(CTypeId, call::DescRef)>>,
+    /// The last type string parsed to a type without making a record (so parsing
+    /// it again gives the same id): `ffi.cast("uint64_t", x)` in a loop parses once.
+    pub last_parse: Cell<Option<ParseMemo>>,
+    /// Recent member lookups (`p.x`): (struct id, key bytes' address) -> (member,
+    /// offset), direct-mapped. A hit is checked against the member's name, so a
+    /// reused address never gives a wrong member.
+    pub member_memo: [Cell<MemberMemo>; MEMBER_MEMO],
 }
+
+/// Entries of [`FfiState::member_memo`].
+pub const MEMBER_MEMO: usize = 16;
+
+/// One entry of [`FfiState::member_memo`] (`sid` 0: empty).
+#[derive(Clone, Copy, Default)]
+pub struct MemberMemo {
+    pub sid: CTypeId,
+    pub key: usize,
+    pub member: CTypeId,
+    pub off: u64,
+}
+
+/// A memo of [`FfiState::last_parse`]: the string's bytes (short ones only).
+#[derive(Clone, Copy)]
+pub struct ParseMemo {
+    pub text: [u8; PARSE_MEMO_LEN],
+    pub len: u8,
+    pub id: CTypeId,
+}
+
+/// Longest type string [`FfiState::last_parse`] remembers.
+pub const PARSE_MEMO_LEN: usize = 40;
 
 /// Slots of the FFI userdata's environment table.
 pub const ENV_MODULE: f64 = 1.0;
@@ -178,6 +214,10 @@ fn new_state(st: &State) -> Result<FfiState, OutOfMemory> {
         calls: RefCell::new(call::CallCache::new(&st.heap)),
         errno: call::Errno::default(),
         conv_arg: Cell::new(0),
+        has_metatypes: Cell::new(false),
+        last_desc: Cell::new(None),
+        last_parse: Cell::new(None),
+        member_memo: Default::default(),
         ids: Ids {
             int64,
             uint64,
