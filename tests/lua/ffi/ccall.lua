@@ -82,6 +82,8 @@ print(pcall(ffi.load, "perilune_no_such_library"))
 local fp = ffi.cast("int (*)(int)", C.abs)
 print((tostring(fp):gsub("0x%x+", "ADDR")), fp(-5))
 print(ffi.typeof(C.abs), ffi.typeof(fp))
+print(ffi.sizeof(C.abs), ffi.sizeof(fp))
+print(pcall(function() return C[1] end))
 local t = ffi.new("struct { int (*f)(int); }")
 t.f = C.abs
 print(t.f(-9))

@@ -22,6 +22,8 @@
 //!   C again, declare types and make descriptors.
 //! - An error inside a callback never unwinds through C: the dispatcher returns it,
 //!   the call layer holds it and [`call_cdata`] raises it when the C call returns.
+//!   While held, its value is anchored in the FFI environment ([`ENV_HELD`], a key
+//!   made at open, so anchoring never allocates), where the collector sees it.
 //! - The dispatcher's context is the `State`'s address, which is stable (states are
 //!   boxed and never moved once made) and outlives the callbacks (dropped at close).
 //! - Implicit callbacks (a Lua function converted to a function pointer) are
@@ -33,7 +35,7 @@ use super::clib::{self, CLib, LibError, Symbol};
 use super::cmeta::fstate;
 use super::conv::{convert_error, from_c, locate, to_c, Mode};
 use super::ctype::{flags, CKind, CTypeId, SIZE_UNKNOWN};
-use super::{ffi_env, new_cdata, FfiState, ENV_CALLBACKS, ENV_CB_FREE, ENV_CB_SET, ENV_CLIB_MT};
+use super::{ffi_env, new_cdata, FfiState, ENV_CALLBACKS, ENV_CB_FREE, ENV_CB_SET, ENV_CLIB_MT, ENV_HELD};
 use crate::alloc::{HVec, HeapRef};
 use crate::cdata::GcCdata;
 use crate::errmsg;
@@ -61,6 +63,7 @@ pub const FF_CB_SET: u16 = crate::func::FF_OWN + 79;
 pub fn open(st: &mut State, env: GcRef<GcTable>, module: GcRef<GcTable>) -> LResult<()> {
     let cbs = st.new_table(0, 0)?;
     st.table_set(env, Value::number(ENV_CALLBACKS), Value::table(cbs))?;
+    st.table_set(env, Value::number(ENV_HELD), Value::FALSE)?;
     let mt = st.new_table(0, 2)?;
     st.table_set(env, Value::number(ENV_CLIB_MT), Value::table(mt))?;
     for (name, ffid) in [(&b"__index"[..], FF_CLIB_INDEX), (b"__newindex", FF_CLIB_NEWINDEX)] {
@@ -375,7 +378,12 @@ pub fn call_cdata(st: &mut State, c: GcRef<GcCdata>) -> LResult<usize> {
     // cdata's type; a wrong address is the script's doing, as in C); `ptrs` has one
     // valid pointer per argument; `retp` has `ret_buffer_size` bytes, 16-aligned;
     // the errno cell lives in the FFI state, which outlives the call.
-    unsafe { call::call(desc, code as *const c_void, ptrs, retp, &*errno, Some(handle))? };
+    let r = unsafe { call::call(desc, code as *const c_void, ptrs, retp, &*errno, Some(handle)) };
+    if let Err(e) = r {
+        // The held error is raised now: it no longer needs its anchor.
+        set_held(st, Value::FALSE);
+        return Err(e);
+    }
     push_result(st, desc, retp)
 }
 
@@ -391,6 +399,14 @@ fn push_result(st: &mut State, desc: DescRef, retp: *mut c_void) -> LResult<usiz
 }
 
 // --- Callbacks -----------------------------------------------------------------------
+
+/// Anchor (or clear) the error a failed callback holds, where the collector sees it.
+/// The key exists from the start: this never allocates or fails.
+fn set_held(st: &mut State, v: Value) {
+    if let Some(env) = ffi_env(st) {
+        let _ = st.table_set(env, Value::number(ENV_HELD), v);
+    }
+}
 
 /// The table of the callbacks' Lua functions (slot + 1 -> function).
 fn callback_table(st: &mut State) -> LResult<GcRef<GcTable>> {
@@ -491,8 +507,13 @@ pub unsafe fn dispatch(
         return Err(st.rt_error_here(errmsg::FFI_BAD_CALLBACK));
     }
     let top = st.cur.top;
-    let r = run_callback(st, f, desc, args, ret);
+    // SAFETY: the caller's contract.
+    let r = unsafe { run_callback(st, f, desc, args, ret) };
     st.cur.get_mut().top = top;
+    if let Err(Throw::Error(v)) = r {
+        // Held until the C call returns: anchored for the collector meanwhile.
+        set_held(st, v);
+    }
     r
 }
 

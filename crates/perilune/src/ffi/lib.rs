@@ -244,7 +244,9 @@ pub(crate) fn ffi_sizeof(st: &mut State) -> LResult<usize> {
     let id = check_ctype(st, 1)?;
     let fs = fstate(st)?;
     if let Some(c) = v.as_cdata() {
-        if ctype_of_ctobj(fs, c).is_none() && fs.tab.resolve(CTypeId(c.ctid())).kind != CKind::Ref {
+        let kind = fs.tab.resolve(CTypeId(c.ctid())).kind;
+        // A function cdata's payload is its address, not an object (size: nil).
+        if ctype_of_ctobj(fs, c).is_none() && kind != CKind::Ref && kind != CKind::Func {
             st.push(Value::number(c.len as f64))?;
             return Ok(1);
         }

@@ -118,6 +118,10 @@ pub const ENV_CLIB_MT: f64 = 4.0;
 /// `cb:free` and `cb:set`.
 pub const ENV_CB_FREE: f64 = 5.0;
 pub const ENV_CB_SET: f64 = 6.0;
+/// The error a failed callback holds until its C call returns (`false`: none). The
+/// key exists from the start, so storing it never allocates; the collector sees it
+/// through this table.
+pub const ENV_HELD: f64 = 7.0;
 
 // The payload of a userdata is 16-aligned.
 const _: () = assert!(std::mem::align_of::<FfiState>() <= 16);
@@ -137,11 +141,6 @@ fn heap_bytes(u: GcRef<GcUdata>) -> usize {
         let cbs = f.callbacks.try_borrow().map_or(0, |c| c.byte_size());
         f.tab.byte_size() + calls + cbs
     })
-}
-
-/// The error a failed callback holds until its C call returns (a GC root).
-pub fn held_error_of(u: GcRef<GcUdata>) -> Option<Value> {
-    state_in(u)?.callbacks.try_borrow().ok()?.held_value()
 }
 
 static FFI_PAYLOAD: HostPayload = HostPayload {

@@ -118,9 +118,6 @@ fn mark_roots(state: &mut State, new_cycle: bool) {
     }
     if let Some(f) = state.ffi {
         mark_object(gc, f.header());
-        if let Some(v) = crate::ffi::held_error_of(f) {
-            mark_value(gc, v);
-        }
     }
     let mut cur = gc.tobefnz;
     while let Some(o) = cur {
