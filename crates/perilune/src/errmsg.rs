@@ -306,6 +306,12 @@ messages! {
     /// Symbol name.
     FFI_NO_DECL = "missing declaration for symbol '%s'",
     FFI_BAD_CALLBACK = "bad callback",
+    FFI_WRONG_ARGS = "wrong number of arguments for function call",
+    /// `$` parameters of `ffi.cdef`/`ffi.typeof` that do not match the arguments.
+    FFI_BAD_PARAMS = "wrong number of type parameters",
+    FFI_PARAM_EXPECTED = "type parameter expected, got %s",
+    /// Calling a NULL function pointer (LuaJIT crashes; a deliberate difference).
+    FFI_NULL_CALL = "attempt to call a NULL function pointer",
     FFI_TOO_MANY_CALLBACKS = "too many callbacks",
     /// `dlopen` failed without saying why.
     FFI_DLOPEN_FAILED = "dlopen failed",
@@ -332,8 +338,6 @@ messages! {
     FFI_WRITE_CONST = "attempt to write to constant location",
     /// Tag name.
     FFI_UNDECLARED_TAG = "undeclared or implicit tag '%s'",
-    /// Calls into C are another part of the FFI (docs/ffi.md).
-    FFI_NYI_CALL = "NYI: calling C functions",
 }
 
 /// Most arguments a template takes.

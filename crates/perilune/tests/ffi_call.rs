@@ -1,7 +1,7 @@
 //! Calls into C (docs/ffi.md, "Calls", "Libraries", "Callbacks"), through the crate's
-//! internals until `require("ffi")` exists: declarations parsed by `cparse`, symbols
-//! resolved by `clib` (`ffi.C` and `ffi.load`), calls made by `call` through libffi,
-//! callbacks made by `callback`. The C side is `tests/data/ffi/calltest.c`, compiled
+//! internals (declarations parsed by `cparse`, symbols resolved by `clib`, calls made
+//! by `call` through libffi, callbacks made by `callback`) and from Lua through
+//! `ffi.load` (the last test). The C side is `tests/data/ffi/calltest.c`, compiled
 //! by `cc -shared` at test time: every scalar type, structs and unions by value,
 //! varargs, errno, callbacks that return and callbacks that fail.
 
@@ -940,5 +940,70 @@ fn a_static_build_refuses_to_load_libraries() {
     assert_eq!(
         err.message(),
         b"z: cannot load a library into a statically linked perilune (docs/build.md, \"The link mode\")"
+    );
+}
+
+/// The same library from Lua: `ffi.load(path)`, calls of every kind through the
+/// namespace, callbacks, errno, a collected namespace.
+#[test]
+fn lua_calls_the_test_library_through_ffi_load() {
+    let Some(path) = lib_path() else { return };
+    // SAFETY: the test trusts its own scripts with the FFI.
+    let lua = unsafe { perilune::Lua::unsafe_new_trusted(perilune::StdLib::ALL, perilune::LuaOptions::new()) }
+        .expect("state");
+    lua.globals()
+        .set("LIBPATH", path.to_str().expect("utf-8 path"))
+        .expect("set");
+    lua.globals().set("DECLS", DECLS).expect("set");
+    let (out, missing): (String, String) = lua
+        .load(
+            r#"
+            local ffi = require("ffi")
+            ffi.cdef(DECLS)
+            local L = ffi.load(LIBPATH)
+            local r = {}
+            local function add(...) for _, v in ipairs({...}) do r[#r + 1] = tostring(v) end end
+            add(L.t_i8(100, 100), L.t_u8(200, 100), L.t_i16(-3, 1), L.t_u32(4000000000, 1))
+            add(L.t_i64(3, -5), L.t_u64(1, 2), L.t_f32(1.5, 2), L.t_f64(1, 4), L.t_bool(false))
+            -- (long double: no number converts to it, as in LuaJIT)
+            add(ffi.string(L.t_ptr("hello", 2)))
+            local out = ffi.new("int[1]")
+            L.t_void(out, 42)
+            add(out[0], select('#', L.t_void(out, 43)), out[0])
+            add(L.t_many(1, 2, 3, 4, 5, 6, nil, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18))
+            local p = L.t_p2({1, 2}, {3, 4})
+            add(p.x, p.y, L.t_v3({1, 2, 3}, 2).z, L.t_di({1.5, 2}).d, L.t_c3({{1, 2, 3}}).c[0])
+            local big = ffi.new("Big")
+            add(L.t_big(big, 9).a[9], L.t_ufi(ffi.new("UFI", {f = 2.5}), 0), L.t_bf({1, 2, 3}))
+            add(L.t_isum(3, ffi.new("int", 1), ffi.new("int", 2), ffi.new("int", 3)), L.t_dsum(2, 1.5, 2.25))
+            add(L.t_set_errno(33), ffi.errno(), L.t_get_errno())
+            add(L.t_apply(function(x) return x * 10 end, 1))
+            add(L.t_applyd(function(x, y) return x + y end, 1))
+            add(L.t_apply64(function(x) return x * 2 end, 21))
+            local a = ffi.new("int[5]", {4, 2, 5, 1, 3})
+            L.t_sort(a, 5, function(x, y)
+              return ffi.cast("const int *", x)[0] - ffi.cast("const int *", y)[0]
+            end)
+            add(a[0], a[4])
+            local calls = 0
+            local ok, e = pcall(L.t_count_calls, function(i)
+              calls = calls + 1
+              if i == 2 then error("third") end
+              return 1
+            end, 5)
+            add(ok, (e:gsub("^.-: ", "")), calls)
+            add(L.t_renamed(2, 3), L.SEVEN)
+            local ok2, e2 = pcall(function() return L.t_missing end)
+            return table.concat(r, " "), tostring(ok2) .. " " .. e2
+            "#,
+        )
+        .eval()
+        .expect("script");
+    let expected = "-56 44 -2 4000000001 -15LL 3ULL 3 0.25 true llo 42 0 43 \
+        164 4 8 6 3 3 100 2 123 6 3.75 -1 33 33 30 1.5 42LL 1 5 false third 3 5 7";
+    assert_eq!(out, expected);
+    assert!(
+        missing.starts_with("false ") && missing.ends_with("libcalltest.so: undefined symbol: t_missing"),
+        "{missing}"
     );
 }

@@ -16,8 +16,21 @@ fn ffi_state() -> Lua {
 /// measured in the same state (after full collections). Measured (debug build of
 /// the command, same program): live 6.5 MB, peak 18.4 MB in each quarter, with or
 /// without `--memory-limit 32M`; luajit's peak on it is 24.8 MB.
+///
+/// `PERILUNE_CHURN_DIV=k` divides both counts by k (for a run under valgrind); the
+/// peak checks then do not apply, only "every finalizer once".
 #[test]
 fn cdata_finalizer_churn_keeps_a_flat_peak() {
+    let div: u32 = std::env::var("PERILUNE_CHURN_DIV")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&k| k >= 1)
+        .unwrap_or(1);
+    let (n, alive) = (4_000_000 / div / 4 * 4, (100_000 / div).max(1));
+    let script = SCRIPT.replace(
+        "local N, ALIVE = 4000000, 100000",
+        &format!("local N, ALIVE = {n}, {alive}"),
+    );
     const SCRIPT: &str = r#"
         local ffi = require("ffi")
         local N, ALIVE = 4000000, 100000
@@ -49,8 +62,11 @@ fn cdata_finalizer_churn_keeps_a_flat_peak() {
         if let Some(l) = limit {
             lua.set_memory_limit(l).unwrap();
         }
-        let (finalized, live, first, last): (f64, f64, f64, f64) = lua.load(SCRIPT).eval().unwrap();
-        assert_eq!(finalized, 4000000.0, "limit {limit:?}");
+        let (finalized, live, first, last): (f64, f64, f64, f64) = lua.load(&script).eval().unwrap();
+        assert_eq!(finalized, n as f64, "limit {limit:?}");
+        if div > 1 {
+            continue;
+        }
         assert!(
             last <= first * 1.25,
             "peak rose from {first} KB to {last} KB (limit {limit:?})"

@@ -291,7 +291,7 @@ fn shape(t: &CTypeTable, id: CTypeId) -> Result<Shape, CallError> {
             16 => Shape::Scalar(lf_type!(ffi_type_longdouble), RetKind::Float { size: 16 }),
             _ => return Err(CallError::Nyi),
         },
-        CKind::Ptr | CKind::Func => Shape::Scalar(lf_type!(ffi_type_pointer), RetKind::Ptr),
+        CKind::Ptr | CKind::Ref | CKind::Func => Shape::Scalar(lf_type!(ffi_type_pointer), RetKind::Ptr),
         CKind::Struct | CKind::Union => aggregate(c, id)?,
         _ => return Err(CallError::BadType),
     })

@@ -75,6 +75,9 @@ fn meta_type(fs: &FfiState, c: GcRef<GcCdata>) -> CTypeId {
 
 /// The metatype table of `v`'s type, if `v` is a cdata whose type has one.
 pub fn metatype_of(st: &State, fs: &FfiState, v: Value) -> Option<GcRef<GcTable>> {
+    if !fs.has_metatypes.get() {
+        return None;
+    }
     let c = v.as_cdata()?;
     let id = meta_type(fs, c);
     let mts = ffi_env(st)?.get(Value::number(ENV_METATYPES)).as_table()?;
@@ -121,6 +124,23 @@ fn key_index(fs: &FfiState, k: Value) -> Option<i64> {
 /// A member `name` of struct/union `sid` (transparent members searched): the
 /// member record and the byte offset of the struct that holds it.
 pub fn find_member(fs: &FfiState, sid: CTypeId, name: &[u8], depth: u32) -> Option<(CTypeId, u64)> {
+    if depth > 0 {
+        return find_member_in(fs, sid, name, depth);
+    }
+    let key = name.as_ptr() as usize;
+    let slot = &fs.member_memo[(key >> 4 ^ sid.0 as usize) % super::MEMBER_MEMO];
+    let m = slot.get();
+    if m.sid == sid && m.key == key && !sid.is_none() && fs.tab.name(fs.tab.get(m.member).name) == name {
+        return Some((m.member, m.off));
+    }
+    let r = find_member_in(fs, sid, name, 0);
+    if let Some((member, off)) = r {
+        slot.set(super::MemberMemo { sid, key, member, off });
+    }
+    r
+}
+
+fn find_member_in(fs: &FfiState, sid: CTypeId, name: &[u8], depth: u32) -> Option<(CTypeId, u64)> {
     let t = fs.tab.resolve(sid);
     if !matches!(t.kind, CKind::Struct | CKind::Union) || depth > 32 {
         return None;
@@ -270,6 +290,17 @@ pub(crate) fn cd_index(st: &mut State) -> LResult<usize> {
             Ok(1)
         }
         Some(Slot::Unsized) => Err(st.rt_error_here(errmsg::FFI_INVALID_SIZE)),
+        None if is_func_ptr(fs, c) && k.as_string().is_some_and(|s| matches!(s.as_bytes(), b"free" | b"set")) => {
+            // `cb:free()`, `cb:set(f)`.
+            let slot = if k.as_string().is_some_and(|s| s.as_bytes() == b"free") {
+                super::ENV_CB_FREE
+            } else {
+                super::ENV_CB_SET
+            };
+            let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
+            st.push(m)?;
+            Ok(1)
+        }
         None => {
             let h = mm(st, fs, v, Tm::Index);
             if h.is_function() {
@@ -285,7 +316,7 @@ pub(crate) fn cd_index(st: &mut State) -> LResult<usize> {
     }
 }
 
-fn is_const(fs: &FfiState, id: CTypeId) -> bool {
+pub(crate) fn is_const(fs: &FfiState, id: CTypeId) -> bool {
     let mut id = id;
     for _ in 0..64 {
         let t = fs.tab.get(id);
@@ -345,6 +376,17 @@ pub(crate) fn cd_newindex(st: &mut State) -> LResult<usize> {
             Ok(0)
         }
         Some(Slot::Unsized) => Err(st.rt_error_here(errmsg::FFI_INVALID_SIZE)),
+        None if is_func_ptr(fs, c) && k.as_string().is_some_and(|s| matches!(s.as_bytes(), b"free" | b"set")) => {
+            // `cb:free()`, `cb:set(f)`.
+            let slot = if k.as_string().is_some_and(|s| s.as_bytes() == b"free") {
+                super::ENV_CB_FREE
+            } else {
+                super::ENV_CB_SET
+            };
+            let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
+            st.push(m)?;
+            Ok(1)
+        }
         None => {
             let h = mm(st, fs, v, Tm::NewIndex);
             if h.is_function() {
@@ -394,6 +436,18 @@ pub fn int_operand(fs: &FfiState, v: Value) -> Option<(Num, bool)> {
         return Some((Num::F(n), false));
     }
     let c = v.as_cdata()?;
+    let id = CTypeId(c.ctid());
+    if id == fs.ids.int64 || id == fs.ids.uint64 {
+        // The boxed 64-bit integers arithmetic makes: read directly.
+        let mut b = [0u8; 8];
+        b.copy_from_slice(GcCdata::bytes(c).get(..8)?);
+        let x = u64::from_ne_bytes(b);
+        return Some(if id == fs.ids.uint64 {
+            (Num::U(x), true)
+        } else {
+            (Num::I(x as i64), false)
+        });
+    }
     if ctype_of_ctobj(fs, c).is_some() {
         return None;
     }
@@ -725,6 +779,11 @@ pub(crate) fn cd_call(st: &mut State) -> LResult<usize> {
         let args: Vec<Value> = (2..=n).map(|i| st.arg(i)).collect();
         return super::lib::construct(st, id, v, &args);
     }
+    // A function or function pointer has no metatype: call it.
+    let (id, _) = locate(fs, c);
+    if fs.tab.resolve(id).kind == CKind::Func || is_func_ptr(fs, c) {
+        return super::ccall::call_cdata(st, c);
+    }
     let h = mm(st, fs, v, Tm::Call);
     if !h.is_nil() {
         let n = st.arg_count();
@@ -734,13 +793,15 @@ pub(crate) fn cd_call(st: &mut State) -> LResult<usize> {
         return Ok(1);
     }
     let (id, _) = locate(fs, c);
-    let t = fs.tab.resolve(id);
-    let is_func = t.kind == CKind::Func || (t.kind == CKind::Ptr && fs.tab.resolve(t.child).kind == CKind::Func);
-    if is_func {
-        return Err(st.rt_error_here(errmsg::FFI_NYI_CALL));
-    }
     let n = type_name_of(fs, id);
     Err(st.rt_error_fmt(errmsg::FFI_NOT_CALLABLE, &[n.as_bytes()]))
+}
+
+/// Whether `c` is a pointer to a function (what callbacks are).
+pub(crate) fn is_func_ptr(fs: &FfiState, c: GcRef<GcCdata>) -> bool {
+    let (id, _) = locate(fs, c);
+    let t = fs.tab.resolve(id);
+    t.kind == CKind::Ptr && fs.tab.resolve(t.child).kind == CKind::Func
 }
 
 /// `tostring` of a cdata without a metatype `__tostring`, into `out`.
@@ -793,8 +854,8 @@ pub fn default_tostring(fs: &FfiState, c: GcRef<GcCdata>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"cdata<");
     repr::type_name(&fs.tab, CTypeId(c.ctid()), out);
     out.extend_from_slice(b">: ");
-    let addr = if t.kind == CKind::Ptr && !is_ref {
-        // SAFETY: a pointer object holds 8 bytes.
+    let addr = if matches!(t.kind, CKind::Ptr | CKind::Func) && !is_ref {
+        // SAFETY: a pointer or function object holds 8 bytes (an address).
         unsafe { std::ptr::read_unaligned(p.cast::<usize>()) }
     } else if is_ref {
         p as usize

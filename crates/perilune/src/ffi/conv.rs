@@ -63,9 +63,17 @@ pub fn value_type_name(fs: &FfiState, v: Value) -> Vec<u8> {
 }
 
 /// `cannot convert 'from' to 'to'`.
+/// While the arguments of a C call are converted (`FfiState::conv_arg`), it is
+/// `bad argument #n to '?' (cannot convert ...)`, as LuaJIT says.
 pub fn convert_error(st: &mut State, fs: &FfiState, v: Value, to: CTypeId) -> Throw {
     let from = value_type_name(fs, v);
     let to = repr::name_string(&fs.tab, to);
+    let arg = fs.conv_arg.get();
+    if arg > 0 {
+        let msg: Vec<u8> = errmsg::Parts::new(errmsg::FFI_CONVERT, &[&from, to.as_bytes()]).concat();
+        let n = arg.to_string();
+        return st.rt_error_fmt(errmsg::BAD_ARGUMENT, &[n.as_bytes(), b"?", &msg]);
+    }
     st.rt_error_fmt(errmsg::FFI_CONVERT, &[&from, to.as_bytes()])
 }
 
@@ -242,7 +250,9 @@ pub fn pointer_of(fs: &FfiState, c: crate::object::GcRef<GcCdata>) -> Option<(CT
         // SAFETY: a pointer object holds 8 bytes.
         CKind::Ptr => Some((t.child, unsafe { load(addr, 8) } as usize)),
         CKind::Array => Some((t.child, addr as usize)),
-        CKind::Struct | CKind::Union | CKind::Func => Some((id, addr as usize)),
+        // SAFETY: a function cdata holds the function's 8-byte address.
+        CKind::Func => Some((id, unsafe { load(addr, 8) } as usize)),
+        CKind::Struct | CKind::Union => Some((id, addr as usize)),
         _ => None,
     }
 }
@@ -356,6 +366,13 @@ pub unsafe fn to_c(st: &mut State, fs: &FfiState, id: CTypeId, v: Value, dst: *m
         }
         return Err(convert_error(st, fs, v, id));
     }
+    if v.is_function() && t.kind == CKind::Ptr && fs.tab.resolve(t.child).kind == CKind::Func {
+        // A Lua function where a function pointer is expected: a callback.
+        let a = super::ccall::new_callback(st, fs, id, v)?;
+        // SAFETY: a pointer is 8 bytes.
+        unsafe { store(dst, 8, a as u64) };
+        return Ok(());
+    }
     if let Some(tab) = v.as_table() {
         if matches!(t.kind, CKind::Array | CKind::Struct | CKind::Union) {
             // SAFETY: caller contract.
@@ -432,9 +449,15 @@ unsafe fn cdata_to_c(
             } else if let Some((pointee, a)) = pointer_of(fs, c) {
                 let ok = match s.kind {
                     CKind::Ptr | CKind::Array => {
-                        is_void(fs, t.child) || is_void(fs, pointee) || same_type(fs, t.child, pointee)
+                        is_void(fs, t.child)
+                            || is_void(fs, pointee)
+                            || same_type(fs, t.child, pointee)
+                            || (fs.tab.resolve(t.child).kind == CKind::Func
+                                && fs.tab.resolve(pointee).kind == CKind::Func)
                     }
-                    // A struct, union or function converts to a pointer to it.
+                    // A function converts to any function pointer, as in LuaJIT.
+                    CKind::Func => is_void(fs, t.child) || fs.tab.resolve(t.child).kind == CKind::Func,
+                    // A struct or union converts to a pointer to it.
                     _ => is_void(fs, t.child) || same_type(fs, t.child, sid),
                 };
                 if ok {

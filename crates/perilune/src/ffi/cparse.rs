@@ -99,6 +99,18 @@ enum Tok {
     Pragma,
     /// Punctuation, as one or two bytes (`b'<' as u16 | (b'<' as u16) << 8`).
     P(u16),
+    /// A `$` standing for a type (`ffi.typeof("$ *", ct)`).
+    Type(CTypeId),
+}
+
+/// What a `$` of the source stands for (`ffi.cdef`/`ffi.typeof` parameters; a string
+/// parameter is spliced into the source by the caller, as an identifier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// A type (a ctype or the type of a cdata).
+    Type(CTypeId),
+    /// A number (an array size, a constant).
+    Int(u64),
 }
 
 const fn p2(a: u8, b: u8) -> u16 {
@@ -118,6 +130,9 @@ struct Lexer<'s> {
     end: usize,
     tok_line: u32,
     at_line_start: bool,
+    /// The `$` parameters, taken in order.
+    params: &'s [Param],
+    next_param: usize,
 }
 
 impl<'s> Lexer<'s> {
@@ -213,6 +228,22 @@ impl<'s> Lexer<'s> {
             self.end = self.pos;
             self.tok =
                 Tok::Int(parse_int(self.text()).ok_or_else(|| self.err_here(CErrorKind::Msg(errmsg::LEX_NUMBER)))?);
+        } else if c == b'$' {
+            self.pos += 1;
+            self.end = self.pos;
+            let Some(&p) = self.params.get(self.next_param) else {
+                return Err(CError {
+                    kind: CErrorKind::Msg(errmsg::FFI_BAD_PARAMS),
+                    near: None,
+                    at_eof: false,
+                    line: 0,
+                });
+            };
+            self.next_param += 1;
+            self.tok = match p {
+                Param::Type(id) => Tok::Type(id),
+                Param::Int(n) => Tok::Int(n),
+            };
         } else if c == b'"' || c == b'\'' {
             self.pos += 1;
             let mut value = 0u64;
@@ -319,10 +350,14 @@ struct Specs {
 /// One step of a declarator, applied from the base type outwards.
 #[derive(Clone, Copy)]
 enum Derive {
+    /// A pointer (or, with [`REF_STEP`], a reference) with its qualifiers.
     Ptr(u16),
     Array(u64, bool),
     Func(CTypeId, bool),
 }
+
+/// Marks a [`Derive::Ptr`] step written `&`: a reference (not a qualifier bit).
+const REF_STEP: u16 = 0x8000;
 
 /// Most derivation steps one declarator has.
 const MAX_DERIVE: usize = 64;
@@ -369,10 +404,17 @@ struct Parser<'s, 't> {
 }
 
 /// Parse `src` as C declarations into `tab`; on error the table is as before.
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub fn cdef(tab: &mut CTypeTable, src: &[u8]) -> Result<(), CError> {
+    cdef_with(tab, src, &[])
+}
+
+/// [`cdef`] with `$` parameters.
+pub fn cdef_with(tab: &mut CTypeTable, src: &[u8], params: &[Param]) -> Result<(), CError> {
     let m = tab.mark();
     let r = {
         let mut p = Parser::new(tab, src);
+        p.lx.params = params;
         p.decl_multi()
     };
     match r {
@@ -389,9 +431,15 @@ pub fn cdef(tab: &mut CTypeTable, src: &[u8]) -> Result<(), CError> {
 
 /// Parse `src` as one abstract type (`ffi.typeof("int[3]")`) and return its id.
 pub fn parse_type(tab: &mut CTypeTable, src: &[u8]) -> Result<CTypeId, CError> {
+    parse_type_with(tab, src, &[])
+}
+
+/// [`parse_type`] with `$` parameters.
+pub fn parse_type_with(tab: &mut CTypeTable, src: &[u8], params: &[Param]) -> Result<CTypeId, CError> {
     let m = tab.mark();
     let r = {
         let mut p = Parser::new(tab, src);
+        p.lx.params = params;
         p.abstract_type().and_then(|id| {
             // The whole text is one type (LuaJIT: `'<eof>' expected near 'int'`).
             if p.lx.tok != Tok::Eof {
@@ -462,6 +510,8 @@ impl<'s, 't> Parser<'s, 't> {
                 end: 0,
                 tok_line: 1,
                 at_line_start: true,
+                params: &[],
+                next_param: 0,
             },
             tab,
             depth: 0,
@@ -791,6 +841,14 @@ impl<'s, 't> Parser<'s, 't> {
             let q = self.qual_kw();
             if q != 0 {
                 s.quals |= q;
+                self.lx.next()?;
+                continue;
+            }
+            if let Tok::Type(id) = self.lx.tok {
+                if signed || unsigned || short || longs > 0 || int || chr || cplx || base.is_some() {
+                    break;
+                }
+                base = Some(id);
                 self.lx.next()?;
                 continue;
             }
@@ -1232,11 +1290,12 @@ impl<'s, 't> Parser<'s, 't> {
                 d.packed = p;
                 continue;
             }
+            let is_ref = self.is_p(b'&');
             if self.opt_p(b'*')? || self.opt_p(b'&')? {
                 if np >= MAX_DERIVE {
                     return Err(self.err_plain(errmsg::PARSE_LEVELS));
                 }
-                ptrs[np] = 0;
+                ptrs[np] = if is_ref { REF_STEP } else { 0 };
                 np += 1;
                 continue;
             }
@@ -1407,7 +1466,8 @@ impl<'s, 't> Parser<'s, 't> {
         for i in 0..d.n {
             ty = match d.steps[i] {
                 Derive::Ptr(q) => {
-                    let mut p = builtin(CKind::Ptr, 8, 3, q);
+                    let kind = if q & REF_STEP != 0 { CKind::Ref } else { CKind::Ptr };
+                    let mut p = builtin(kind, 8, 3, q & !REF_STEP);
                     p.child = ty;
                     self.intern(p)?
                 }

@@ -1,7 +1,7 @@
 //! The `ffi` library's functions (LuaJIT's `ext_ffi_api.html`): `cdef`, `new`,
 //! `cast`, `typeof`, `sizeof`, `alignof`, `offsetof`, `istype`, `string`, `copy`,
 //! `fill`, `errno`, `abi`, `gc`, `metatype`, and the `os`/`arch` fields. Calls into C
-//! (`ffi.C`, `ffi.load`) are another module's (docs/ffi.md).
+//! (`ffi.C`, `ffi.load`) are [`super::ccall`]'s.
 //!
 //! Invariants: a type argument is a C declaration string, a ctype object or any
 //! cdata (meaning its type); parse errors are LuaJIT's messages; `ffi.cdef` is
@@ -10,6 +10,7 @@ use super::cmeta::{ctype_of_ctobj, fstate};
 use super::conv::{self, locate, to_c, Mode};
 use super::ctype::{flags, CKind, CTypeId, SIZE_UNKNOWN};
 use super::{cparse, ffi_env, new_cdata, FfiState, ENV_METATYPES};
+use crate::alloc::{HVec, HeapRef};
 use crate::cdata::GcCdata;
 use crate::errmsg;
 use crate::object::{GcRef, GcTable};
@@ -45,7 +46,14 @@ fn check_ctype(st: &mut State, i: usize) -> LResult<CTypeId> {
     let v = st.arg(i);
     let fs = fstate(st)?;
     if let Some(s) = v.as_string() {
-        let src = s.as_bytes().to_vec();
+        let text = s.as_bytes();
+        if let Some(m) = fs.last_parse.get() {
+            if &m.text[..m.len as usize] == text {
+                return Ok(m.id);
+            }
+        }
+        let src = text.to_vec();
+        let before = fs.tab.len();
         return match cparse::parse_type(&mut fs.tab, &src) {
             Ok(id) => {
                 let t = fs.tab.get(fs.tab.resolve_id(id));
@@ -56,6 +64,16 @@ fn check_ctype(st: &mut State, i: usize) -> LResult<CTypeId> {
                 {
                     let name = fs.tab.name(t.name).to_vec();
                     return Err(st.rt_error_fmt(errmsg::FFI_UNDECLARED_TAG, &[&name]));
+                }
+                // Only a parse that made no record is a pure lookup, safe to repeat.
+                if fs.tab.len() == before && src.len() <= super::PARSE_MEMO_LEN {
+                    let mut m = super::ParseMemo {
+                        text: [0; super::PARSE_MEMO_LEN],
+                        len: src.len() as u8,
+                        id,
+                    };
+                    m.text[..src.len()].copy_from_slice(&src);
+                    fs.last_parse.set(Some(m));
                 }
                 Ok(id)
             }
@@ -79,6 +97,9 @@ pub fn new_ctobj(st: &mut State, fs: &FfiState, id: CTypeId) -> LResult<Value> {
 }
 
 fn metatype_table(st: &State, id: CTypeId) -> Option<GcRef<GcTable>> {
+    if !super::ffi_state(st)?.has_metatypes.get() {
+        return None;
+    }
     let mts = ffi_env(st)?.get(Value::number(ENV_METATYPES)).as_table()?;
     mts.get(Value::number(id.0 as f64)).as_table()
 }
@@ -158,7 +179,59 @@ pub(crate) fn ffi_cast(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
+/// The source with `$` parameters (arguments from 2 on) applied: a string
+/// argument is spliced in as an identifier; a number or a type stays a `$` the
+/// parser takes from the returned list. Both live in the state's heap.
+fn with_params(st: &mut State, src: &[u8]) -> LResult<(HVec<u8>, HVec<cparse::Param>)> {
+    let h = HeapRef::new(&st.heap);
+    let mut out = HVec::with_capacity(h, src.len())?;
+    let mut params = HVec::new(h);
+    let mut next = 2;
+    let n = st.arg_count();
+    for &b in src {
+        if b != b'$' {
+            out.push(b)?;
+            continue;
+        }
+        if next > n {
+            return Err(st.rt_error_here(errmsg::FFI_BAD_PARAMS));
+        }
+        let v = st.arg(next);
+        if let Some(s) = v.as_string() {
+            out.extend_from_slice(s.as_bytes())?;
+        } else if let Some(x) = v.as_number() {
+            params.push(cparse::Param::Int(conv::num_to_i64(x) as u32 as u64))?;
+            out.push(b'$')?;
+        } else if let Some(c) = v.as_cdata() {
+            let fs = fstate(st)?;
+            let id = ctype_of_ctobj(fs, c).unwrap_or(CTypeId(c.ctid()));
+            params.push(cparse::Param::Type(id))?;
+            out.push(b'$')?;
+        } else {
+            let got = crate::vm::meta::type_name(v);
+            return Err(st.arg_error(next, &errmsg::format(errmsg::FFI_PARAM_EXPECTED, &[&got])));
+        }
+        next += 1;
+    }
+    if next <= n {
+        return Err(st.rt_error_here(errmsg::FFI_BAD_PARAMS));
+    }
+    Ok((out, params))
+}
+
 pub(crate) fn ffi_typeof(st: &mut State) -> LResult<usize> {
+    if st.arg_count() > 1 && st.arg(1).is_string() {
+        let s = st.check_string(1)?;
+        let (src, params) = with_params(st, s.as_bytes())?;
+        let fs = fstate(st)?;
+        let id = match cparse::parse_type_with(&mut fs.tab, &src, &params) {
+            Ok(id) => id,
+            Err(e) => return Err(parse_error(st, e, &src)),
+        };
+        let r = new_ctobj(st, fs, id)?;
+        st.push(r)?;
+        return Ok(1);
+    }
     let id = check_ctype(st, 1)?;
     let fs = fstate(st)?;
     let r = new_ctobj(st, fs, id)?;
@@ -171,7 +244,9 @@ pub(crate) fn ffi_sizeof(st: &mut State) -> LResult<usize> {
     let id = check_ctype(st, 1)?;
     let fs = fstate(st)?;
     if let Some(c) = v.as_cdata() {
-        if ctype_of_ctobj(fs, c).is_none() && fs.tab.resolve(CTypeId(c.ctid())).kind != CKind::Ref {
+        let kind = fs.tab.resolve(CTypeId(c.ctid())).kind;
+        // A function cdata's payload is its address, not an object (size: nil).
+        if ctype_of_ctobj(fs, c).is_none() && kind != CKind::Ref && kind != CKind::Func {
             st.push(Value::number(c.len as f64))?;
             return Ok(1);
         }
@@ -309,14 +384,12 @@ pub(crate) fn ffi_fill(st: &mut State) -> LResult<usize> {
 }
 
 pub(crate) fn ffi_errno(st: &mut State) -> LResult<usize> {
-    // SAFETY: `__errno_location` returns the calling thread's errno slot.
-    let slot = unsafe { libc::__errno_location() };
-    // SAFETY: as above.
-    let old = unsafe { *slot };
+    // The errno the last C call of this state left (saved by the call layer).
+    let fs = fstate(st)?;
+    let old = fs.errno.get();
     if st.arg_count() >= 1 && !st.arg(1).is_nil() {
         let n = st.check_integer(1)?;
-        // SAFETY: as above.
-        unsafe { *slot = n as libc::c_int };
+        fs.errno.set(n as libc::c_int);
     }
     st.push(Value::number(old as f64))?;
     Ok(1)
@@ -362,6 +435,7 @@ pub(crate) fn ffi_metatype(st: &mut State) -> LResult<usize> {
         return Err(st.rt_error_here(errmsg::PROTECTED_METATABLE));
     }
     st.table_set(mts, key, Value::table(mt))?;
+    fs.has_metatypes.set(true);
     let r = new_ctobj(st, fs, rid)?;
     st.push(r)?;
     Ok(1)
@@ -369,9 +443,10 @@ pub(crate) fn ffi_metatype(st: &mut State) -> LResult<usize> {
 
 pub(crate) fn ffi_cdef(st: &mut State) -> LResult<usize> {
     let s = st.check_string(1)?;
+    // The string stays alive as argument 1 while it is parsed.
+    let (src, params) = with_params(st, s.as_bytes())?;
     let fs = fstate(st)?;
-    let src = s.as_bytes().to_vec();
-    if let Err(e) = cparse::cdef(&mut fs.tab, &src) {
+    if let Err(e) = cparse::cdef_with(&mut fs.tab, &src, &params) {
         return Err(parse_error(st, e, &src));
     }
     Ok(0)

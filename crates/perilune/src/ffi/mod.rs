@@ -1,11 +1,13 @@
 //! LuaJIT's FFI (docs/ffi.md; design: FFI.md): the C type table ([`ctype`]), the C
 //! declaration parser ([`cparse`]), conversions between Lua values and C bytes
 //! ([`conv`]), type names as LuaJIT prints them ([`repr`]), the `ffi` library
-//! ([`lib`]), the metamethods every cdata shares ([`cmeta`]), and the C call layer
-//! ([`call`], [`clib`], [`callback`]; not yet reachable from Lua).
+//! ([`lib`]), the metamethods every cdata shares ([`cmeta`]), the C call layer
+//! ([`call`], [`clib`], [`callback`]) and its Lua side ([`ccall`]: `ffi.C`,
+//! `ffi.load`, calls, callbacks).
 //!
-//! Owns: the FFI state of a Lua state ([`FfiState`]: the type table and the ids of
-//! the types the runtime makes itself), kept in a userdata rooted in `State::ffi`
+//! Owns: the FFI state of a Lua state ([`FfiState`]: the type table, the ids of
+//! the types the runtime makes itself, the call descriptors, the callback slots and
+//! the saved errno), kept in a userdata rooted in `State::ffi`
 //! whose environment table holds the Lua-side values (the module table, the
 //! metatypes by ctype id, the cdata metatable).
 //!
@@ -13,11 +15,12 @@
 //! reports failure as a value (`OutOfMemory`, `CError`, a Lua error); nothing panics
 //! on any input. Only raw memory misuse through pointers a script made (a bad
 //! address) can crash, as in LuaJIT.
-// The C call layer (another part of issue 18, not wired to Lua from here yet).
+// The C call layer; some of its helpers are used by the tests only.
 #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub mod call;
 #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub mod callback;
+pub mod ccall;
 #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
 pub mod clib;
 pub mod cmeta;
@@ -28,6 +31,7 @@ pub mod lib;
 pub mod repr;
 
 use std::any::TypeId;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::alloc::OutOfMemory;
@@ -48,19 +52,76 @@ pub struct Ids {
     pub complex: CTypeId,
     pub voidp: CTypeId,
     pub const_charp: CTypeId,
+    /// `int` (vararg promotions).
+    pub int: CTypeId,
     /// The type of `ffi.typeof` results (payload: the id they stand for, `u32`).
     pub ctype: CTypeId,
 }
 
-/// The FFI state of one Lua state.
+/// The FFI state of one Lua state. Fields drop in order: the callbacks (whose
+/// closures point into descriptors) before the call cache.
 pub struct FfiState {
     pub tab: CTypeTable,
     pub ids: Ids,
+    pub callbacks: RefCell<callback::Callbacks>,
+    pub calls: RefCell<call::CallCache>,
+    /// The errno C calls of this state see (`ffi.errno`).
+    pub errno: call::Errno,
+    /// While the arguments of a C call are converted: the argument number (from
+    /// 1), so that a conversion error reads `bad argument #n to '?' (...)`; else 0.
+    pub conv_arg: Cell<u32>,
+    /// Whether `ffi.metatype` was ever called: until then no cdata operation looks
+    /// for a metatype (the common case pays no table lookups).
+    pub has_metatypes: Cell<bool>,
+    /// The descriptor of the last fixed-argument call (function type, descriptor):
+    /// a loop calling one function skips the cache's hash lookup.
+    pub last_desc: Cell<Option<(CTypeId, call::DescRef)>>,
+    /// The last type string parsed to a type without making a record (so parsing
+    /// it again gives the same id): `ffi.cast("uint64_t", x)` in a loop parses once.
+    pub last_parse: Cell<Option<ParseMemo>>,
+    /// Recent member lookups (`p.x`): (struct id, key bytes' address) -> (member,
+    /// offset), direct-mapped. A hit is checked against the member's name, so a
+    /// reused address never gives a wrong member.
+    pub member_memo: [Cell<MemberMemo>; MEMBER_MEMO],
 }
+
+/// Entries of [`FfiState::member_memo`].
+pub const MEMBER_MEMO: usize = 16;
+
+/// One entry of [`FfiState::member_memo`] (`sid` 0: empty).
+#[derive(Clone, Copy, Default)]
+pub struct MemberMemo {
+    pub sid: CTypeId,
+    pub key: usize,
+    pub member: CTypeId,
+    pub off: u64,
+}
+
+/// A memo of [`FfiState::last_parse`]: the string's bytes (short ones only).
+#[derive(Clone, Copy)]
+pub struct ParseMemo {
+    pub text: [u8; PARSE_MEMO_LEN],
+    pub len: u8,
+    pub id: CTypeId,
+}
+
+/// Longest type string [`FfiState::last_parse`] remembers.
+pub const PARSE_MEMO_LEN: usize = 40;
 
 /// Slots of the FFI userdata's environment table.
 pub const ENV_MODULE: f64 = 1.0;
 pub const ENV_METATYPES: f64 = 2.0;
+/// The Lua functions of the callback slots (slot + 1 -> function).
+pub const ENV_CALLBACKS: f64 = 3.0;
+/// The metatable of namespace userdata (`ffi.C`, `ffi.load`).
+pub const ENV_CLIB_MT: f64 = 4.0;
+/// `cb:free` and `cb:set`.
+pub const ENV_CB_FREE: f64 = 5.0;
+pub const ENV_CB_SET: f64 = 6.0;
+/// The error a failed callback holds until its C call returns (`false`: none). The
+/// key exists from the start, so storing it never allocates; the collector sees it
+/// through this table.
+pub const ENV_HELD: f64 = 7.0;
 
 // The payload of a userdata is 16-aligned.
 const _: () = assert!(std::mem::align_of::<FfiState>() <= 16);
@@ -75,7 +136,11 @@ unsafe fn drop_state(payload: *mut u8) {
 }
 
 fn heap_bytes(u: GcRef<GcUdata>) -> usize {
-    state_in(u).map_or(0, |f| f.tab.byte_size())
+    state_in(u).map_or(0, |f| {
+        let calls = f.calls.try_borrow().map_or(0, |c| c.byte_size());
+        let cbs = f.callbacks.try_borrow().map_or(0, |c| c.byte_size());
+        f.tab.byte_size() + calls + cbs
+    })
 }
 
 static FFI_PAYLOAD: HostPayload = HostPayload {
@@ -140,8 +205,18 @@ fn new_state(st: &State) -> Result<FfiState, OutOfMemory> {
     ct.align = 2;
     ct.value = -1;
     let ctype = tab.push(ct)?.ok_or(OutOfMemory)?;
+    let int = intern_builtin(&mut tab, CKind::Int, 4, 0)?;
+    let callbacks = RefCell::new(callback::Callbacks::new(&st.heap)?);
     Ok(FfiState {
         tab,
+        callbacks,
+        calls: RefCell::new(call::CallCache::new(&st.heap)),
+        errno: call::Errno::default(),
+        conv_arg: Cell::new(0),
+        has_metatypes: Cell::new(false),
+        last_desc: Cell::new(None),
+        last_parse: Cell::new(None),
+        member_memo: Default::default(),
         ids: Ids {
             int64,
             uint64,
@@ -150,6 +225,7 @@ fn new_state(st: &State) -> Result<FfiState, OutOfMemory> {
             voidp,
             const_charp,
             ctype,
+            int,
         },
     })
 }
@@ -172,6 +248,11 @@ pub fn open(st: &mut State) -> LResult<()> {
     // nothing yet; `host` is set right after, so it is dropped exactly once.
     unsafe { GcUdata::payload_ptr(u).cast::<FfiState>().write(fs) };
     u.get_mut().host = Some(&FFI_PAYLOAD);
+    if let Some(fs) = state_in(u) {
+        // The state is boxed and never moves; it outlives its callbacks.
+        let ctx: *mut State = st;
+        fs.callbacks.borrow().set_dispatch(ccall::dispatch, ctx.cast());
+    }
     st.ffi = Some(u);
     st.ffi_literals = Some([fs_ids.int64.0, fs_ids.uint64.0, fs_ids.complex.0]);
     st.pop(1);
@@ -179,6 +260,7 @@ pub fn open(st: &mut State) -> LResult<()> {
     st.table_set(env, Value::number(ENV_METATYPES), Value::table(metatypes))?;
     let module = lib::make_module(st)?;
     st.table_set(env, Value::number(ENV_MODULE), Value::table(module))?;
+    ccall::open(st, env, module)?;
     let mt = cmeta::make_metatable(st)?;
     st.type_mts[crate::vm::state::type_index(crate::value::LuaType::Cdata)] = Some(mt);
     Ok(())

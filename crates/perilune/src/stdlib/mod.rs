@@ -353,6 +353,18 @@ const ROWS: &[LibFunc] = &[
     row(Lib::Ffi, "abi", crate::ffi::lib::ffi_abi, FF_OWN + 52, Absent),
     row(Lib::Ffi, "gc", crate::ffi::lib::ffi_gc, FF_OWN + 53, Absent),
     row(Lib::Ffi, "metatype", crate::ffi::lib::ffi_metatype, FF_OWN + 54, Absent),
+    row(Lib::Ffi, "load", crate::ffi::ccall::ffi_load, FF_OWN + 55, Absent),
+    // The namespace metatable and the callback methods (ffi/ccall.rs).
+    row(Lib::Made, "__index", crate::ffi::ccall::clib_index, FF_OWN + 76, Absent),
+    row(
+        Lib::Made,
+        "__newindex",
+        crate::ffi::ccall::clib_newindex,
+        FF_OWN + 77,
+        Absent,
+    ),
+    row(Lib::Made, "free", crate::ffi::ccall::cb_free, FF_OWN + 78, Absent),
+    row(Lib::Made, "set", crate::ffi::ccall::cb_set, FF_OWN + 79, Absent),
     row(
         Lib::CdataMeta,
         "__index",

@@ -549,25 +549,33 @@ pub fn poscall(st: &mut State, mut first: usize, mut n: usize) -> LResult<()> {
             Cont::Store(slot) => {
                 let v = if n > 0 { t.stack[first] } else { Value::NIL };
                 t.stack[slot as usize] = v;
-                t.top = ci.func as usize;
+                t.top = meta_above(&ci);
             }
             Cont::Discard => {
-                t.top = ci.func as usize;
+                t.top = meta_above(&ci);
             }
             Cont::Cond { negate } => {
                 let v = if n > 0 { t.stack[first] } else { Value::NIL };
-                t.top = ci.func as usize;
+                t.top = meta_above(&ci);
                 cond_jump(th, v.is_truthy() != negate);
             }
             Cont::Concat { dest, base, top } => {
                 let v = if n > 0 { t.stack[first] } else { Value::NIL };
                 t.stack[top as usize - 2] = v;
-                t.top = ci.func as usize;
+                t.top = meta_above(&ci);
                 crate::vm::meta::concat(st, dest as usize, base as usize, top as usize - 1)?;
             }
         }
         return Ok(());
     }
+}
+
+/// The top a metamethod call (`meta::call_meta`, the only maker of the
+/// `Store`/`Discard`/`Cond`/`Concat` continuations) started from: its function slot
+/// lies `META_GAP` above it. Restoring it keeps a loop of metamethod calls from
+/// creeping up the stack (it did, by the gap per call, until `stack overflow`).
+fn meta_above(ci: &CallInfo) -> usize {
+    (ci.func as usize).saturating_sub(crate::vm::meta::META_GAP)
 }
 
 /// Move `n` results from `first` to `dest`, adjusted to `wanted` (-1: all), and set

@@ -213,7 +213,7 @@ impl State {
 }
 
 /// Free slots below a metamethod's function slot (see [`call_meta`]).
-const META_GAP: usize = 2;
+pub(crate) const META_GAP: usize = 2;
 
 /// Start metamethod `mm` with `args` above the current frame; its results are handled
 /// by `cont`. A Lua metamethod leaves a new frame on top; a native one has finished.
