@@ -429,5 +429,7 @@ impl Drop for State {
             }
         }
         self.with_mode(VmMode::Gc, gc::free_all);
+        // The JIT's machine code (mapped pages charged to the heap) goes too.
+        self.jit.free_traces();
     }
 }
