@@ -203,6 +203,11 @@ impl Heap {
         Ok(())
     }
 
+    /// Bytes charged by [`Heap::charge_external`] and not given back.
+    pub fn external(&self) -> usize {
+        self.external.get()
+    }
+
     /// Give back `n` bytes charged by [`Heap::charge_external`].
     pub fn release_external(&self, n: usize) {
         debug_assert!(self.external.get() >= n, "external accounting underflow");

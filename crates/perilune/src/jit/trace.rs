@@ -215,7 +215,7 @@ fn run(st: &mut State, i: usize, base: usize) -> Resume {
             Some(r) => {
                 r.exits += 1;
                 r.iters += ran;
-                r.exits >= 64 && r.iters < 2 * u64::from(r.exits)
+                r.exits >= 256 && 2 * r.iters < u64::from(r.exits)
             }
             None => false,
         };

@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(hot::GC_DEBT, 8);
         assert_eq!(hot::INTERRUPT, 16);
         assert_eq!(hot::MODE, 24);
-        assert_eq!(hot::WITHIN, 25);
+        assert_eq!(hot::WITHIN, 30);
         assert!(size_of::<HotBlock>() <= 64, "the hot block fits one cache line");
     }
 
