@@ -43,6 +43,7 @@ use record::{Abort, Limits, Recorder, Step};
 
 /// Is there a machine-code backend (the `jit` feature on x86-64 Unix)? Without one
 /// the JIT is off by default and traces are recorded but never compiled.
+#[cfg_attr(not(test), allow(dead_code))]
 pub const HAS_BACKEND: bool = cfg!(all(feature = "jit", target_arch = "x86_64", unix));
 
 /// Entries of the penalty cache (LuaJIT's `PENALTY_SLOTS`).
