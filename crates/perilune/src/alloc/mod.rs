@@ -204,7 +204,6 @@ impl Heap {
     }
 
     /// Bytes charged by [`Heap::charge_external`] and not given back.
-    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
     pub fn external(&self) -> usize {
         self.external.get()
     }

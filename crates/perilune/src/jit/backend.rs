@@ -89,6 +89,18 @@ pub struct TraceInfo {
     pub want_text: bool,
 }
 
+/// Process-heap bytes the backend keeps between compiles (the ISA and the emptied
+/// contexts), charged to the state's heap while it exists (J5; `jit::compile`).
+/// Measured by `tests/jit_compile_memory.rs`, with a margin.
+pub const KEPT_BYTES: usize = 128 << 10;
+
+/// Process-heap bytes one compile of `ir` may take at its peak (Cranelift's function,
+/// its VCode, the register allocator's data, the output), charged while it runs.
+/// Linear in the trace's size; measured by `tests/jit_compile_memory.rs`, with a margin.
+pub fn compile_bytes(ir: &Ir) -> usize {
+    (512 << 10) + 4096 * ir.ins.len() + 512 * ir.snaps.len()
+}
+
 /// The Cranelift backend (one per state, the ISA made on first use).
 pub struct Backend {
     isa: Option<OwnedTargetIsa>,
@@ -568,6 +580,13 @@ impl Gen<'_, '_> {
 }
 
 impl Backend {
+    /// Give back the contexts' buffers, so what the backend keeps between compiles
+    /// stays within [`KEPT_BYTES`] whatever size the last trace had.
+    pub fn forget_buffers(&mut self) {
+        self.ctx = Context::new();
+        self.fctx = FunctionBuilderContext::new();
+    }
+
     /// Compile a finished trace's IR to machine code (position-independent bytes).
     pub fn compile(&mut self, ir: &Ir, info: &TraceInfo) -> Result<Output, Fail> {
         if self.isa.is_none() {

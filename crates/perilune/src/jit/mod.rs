@@ -41,9 +41,9 @@ use crate::value::Value;
 use crate::vm::state::State;
 use record::{Abort, Limits, Recorder, Step};
 
-/// Is there a machine-code backend (the `jit` feature on x86-64 Unix)? Without one
-/// the JIT is off by default and traces are recorded but never compiled.
-#[cfg_attr(not(test), allow(dead_code))]
+/// Is there a machine-code backend (the `jit` feature on x86-64 Unix)? The JIT is on
+/// by default where there is one; without one it is off by default, and switched on it
+/// records traces that are never compiled.
 pub const HAS_BACKEND: bool = cfg!(all(feature = "jit", target_arch = "x86_64", unix));
 
 /// Entries of the penalty cache (LuaJIT's `PENALTY_SLOTS`).
@@ -94,8 +94,12 @@ pub struct Jit {
     events: Option<HVec<Event>>,
     /// The installed traces (machine code).
     pub traces: Option<trace::Traces>,
+    /// The backend, with the charge for the process memory it keeps (J5).
     #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
-    backend: Option<Box<backend::Backend>>,
+    backend: Option<(Box<backend::Backend>, ExternalCharge)>,
+    /// The most the compiler was charged at once (the backend kept plus one compile),
+    /// for the test that checks the charge against the process heap.
+    pub compile_charged_peak: usize,
     /// The exit-stress mode's xorshift state (`PERILUNE_JIT_STRESS`), when on.
     stress: Option<HVec<u64>>,
     stress_wanted: bool,
@@ -107,8 +111,8 @@ pub struct Jit {
 impl Default for Jit {
     fn default() -> Self {
         Jit {
-            // Off by default until the stage-4 gates are met (docs/jit.md).
-            on: false,
+            // On by default where there is a backend, as in LuaJIT (docs/jit.md).
+            on: HAS_BACKEND,
             flags: param::LEVELS[3],
             params: param::PARAMS.map(|(_, v)| v),
             rec: None,
@@ -122,6 +126,7 @@ impl Default for Jit {
             traces: None,
             #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
             backend: None,
+            compile_charged_peak: 0,
             stress: None,
             stress_wanted: std::env::var_os("PERILUNE_JIT_STRESS").is_some_and(|v| v != "0"),
             record_units: 0,
@@ -146,6 +151,17 @@ impl Jit {
             + self.events.as_ref().map_or(0, HVec::byte_size)
             + self.traces.as_ref().map_or(0, trace::Traces::heap_bytes)
             + self.stress.as_ref().map_or(0, HVec::byte_size)
+            + self.backend_bytes()
+    }
+
+    #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+    fn backend_bytes(&self) -> usize {
+        self.backend.as_ref().map_or(0, |(_, c)| c.bytes)
+    }
+
+    #[cfg(not(all(feature = "jit", target_arch = "x86_64", unix)))]
+    fn backend_bytes(&self) -> usize {
+        0
     }
 
     /// Free every trace's machine code (`jit.flush()`, closing the state).
@@ -154,6 +170,10 @@ impl Jit {
             t.clear();
         }
         self.traces = None;
+        #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+        {
+            self.backend = None;
+        }
     }
 
     /// Is a trace being recorded (the interpreter runs its hooked copy)?
@@ -474,13 +494,29 @@ fn compile(st: &mut State, rec: &Recorder, proto: GcRef<GcProto>, text: &mut Str
         stress,
         want_text: st.registry.get(event_key()).is_table(),
     };
-    let be = match st.jit.backend.take() {
+    // J5: Cranelift works in the process heap (it takes no allocator). What it keeps
+    // between compiles and what one compile takes are charged to the state's heap
+    // as external bytes while they are held, so the limit covers them; a refused
+    // charge aborts the trace. The compile's charge lasts until its output (the
+    // code bytes, the listing) has been copied into the heap or freed.
+    let (mut be, kept) = match st.jit.backend.take() {
         Some(b) => b,
-        None => Box::new(backend::Backend::default()),
+        None => (
+            Box::new(backend::Backend::default()),
+            ExternalCharge::new(heap, backend::KEPT_BYTES)?,
+        ),
     };
-    let mut be = be;
+    let compiling = match ExternalCharge::new(heap, backend::compile_bytes(&rec.ir)) {
+        Ok(c) => c,
+        Err(e) => {
+            st.jit.backend = Some((be, kept));
+            return Err(e.into());
+        }
+    };
+    st.jit.compile_charged_peak = st.jit.compile_charged_peak.max(kept.bytes + compiling.bytes);
     let out = be.compile(&rec.ir, &info);
-    st.jit.backend = Some(be);
+    be.forget_buffers();
+    st.jit.backend = Some((be, kept));
     let out = out.map_err(|e| {
         if std::env::var_os("PERILUNE_JIT_DEBUG").is_some() {
             eprintln!("backend: {}", e.message());
@@ -498,6 +534,8 @@ fn compile(st: &mut State, rec: &Recorder, proto: GcRef<GcProto>, text: &mut Str
         }
         Ok::<(), crate::alloc::OutOfMemory>(())
     })();
+    drop(out);
+    drop(compiling);
     if reserved.is_err() {
         code.free();
         return Err(Abort::Memory);
@@ -538,7 +576,7 @@ fn compile(st: &mut State, rec: &Recorder, proto: GcRef<GcProto>, text: &mut Str
         units: rec.units,
         code,
         exits: 0,
-        iters: 0,
+        units_run: 0,
     };
     Ok(Compiled { rec: Some((tr, snaps)) })
 }
@@ -709,6 +747,29 @@ pub fn deliver_events(st: &mut State, cl: GcRef<GcFunc>) {
             }
         }
     });
+}
+
+/// Bytes held outside the state's allocator and charged to its heap
+/// (`Heap::charge_external`) for as long as this lives (J5).
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+struct ExternalCharge {
+    heap: crate::alloc::HeapRef,
+    bytes: usize,
+}
+
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+impl ExternalCharge {
+    fn new(heap: crate::alloc::HeapRef, bytes: usize) -> Result<ExternalCharge, crate::alloc::OutOfMemory> {
+        heap.get().charge_external(bytes)?;
+        Ok(ExternalCharge { heap, bytes })
+    }
+}
+
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+impl Drop for ExternalCharge {
+    fn drop(&mut self) {
+        self.heap.get().release_external(self.bytes);
+    }
 }
 
 #[cfg(test)]

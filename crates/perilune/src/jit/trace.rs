@@ -51,9 +51,10 @@ pub struct TraceRec {
     pub units: u32,
     #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
     pub code: super::code::CodeBlock,
-    /// Exits taken and iterations run (to drop traces that exit at once).
+    /// Exits taken and budget units charged by the trace (its iterations times
+    /// `units`), to drop traces that exit at once.
     pub exits: u32,
-    pub iters: u64,
+    pub units_run: u64,
 }
 
 /// The trace table of a state.
@@ -208,14 +209,15 @@ fn run(st: &mut State, i: usize, base: usize) -> Resume {
             f(basep, hot, st as *mut State)
         }
     });
-    let ran = (before - st.countdown()).max(0) as u64 / u64::from(rec.units.max(1));
+    let ran = (before - st.countdown()).max(0) as u64;
     st.with_mode(VmMode::Exit(n, exit.min(u32::from(u16::MAX)) as u16), |st| {
         let stats = st.jit.traces.as_mut().and_then(|t| t.recs.as_mut_slice().get_mut(i));
         let unproductive = match stats {
             Some(r) => {
                 r.exits += 1;
-                r.iters += ran;
-                r.exits >= 256 && 2 * r.iters < u64::from(r.exits)
+                r.units_run += ran;
+                // Under half an iteration per exit, without dividing on this path.
+                r.exits >= 256 && 2 * r.units_run < u64::from(r.exits) * u64::from(r.units.max(1))
             }
             None => false,
         };

@@ -984,10 +984,9 @@ impl Lua {
     }
 
     /// Switch the tracing JIT on or off (as `jit.on()`/`jit.off()`; docs/jit.md).
-    /// **The JIT is off by default** for now (docs/jit.md: it is switched on by
-    /// default once its gates are met); it compiles loops where the backend is built
-    /// (the default `jit` cargo feature on x86-64); elsewhere loops are recorded but
-    /// never compiled. Compiled code keeps the memory limit, the
+    /// **The JIT is on by default** where its backend is built (the default `jit`
+    /// cargo feature on x86-64 Unix), as in LuaJIT; elsewhere it is off by default,
+    /// and switched on it records loops that are never compiled. Compiled code keeps the memory limit, the
     /// instruction budget and the interrupt exactly as the interpreter does.
     ///
     /// ```
