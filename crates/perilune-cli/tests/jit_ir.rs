@@ -1,5 +1,6 @@
 //! IR text tests: every `tests/jit-ir/<name>.lua` runs with the JIT on, recording
-//! from the first back-edge (`-jon -Ohotloop=1 -jdump`), and its standard output (the
+//! from the first back-edge (`-jon -Ohotloop=1 -jdump=is`: IR and snapshots, not the
+//! machine code, which depends on the host CPU), and its standard output (the
 //! program's output with each trace's IR and snapshots, or its abort reason) is
 //! compared with `<name>.ir`. `PERILUNE_BLESS=1` writes the `.ir` files instead; read
 //! the diff before committing it. Debug builds verify the IR of every trace
@@ -34,7 +35,7 @@ fn ir_dumps_match_expected() {
         let got = interp
             .run(
                 &root(),
-                &["-jon", "-Ohotloop=1", "-jdump", file],
+                &["-jon", "-Ohotloop=1", "-jdump=is", file],
                 None,
                 common::timeout(),
             )

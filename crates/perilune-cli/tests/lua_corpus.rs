@@ -7,7 +7,10 @@
 //! - `luajit_matches_expected` runs the same scripts through `luajit`, when it is
 //!   installed, to prove that the expected files are LuaJIT's behaviour.
 //! - `perilune_matches_expected_with_jit_hotloop1` runs them with the JIT on,
-//!   recording every loop from its first back-edge (`LUA_INIT`).
+//!   recording and compiling every loop from its first back-edge (`LUA_INIT`);
+//!   `perilune_matches_expected_with_jit_off` with the JIT off (`-joff`'s state), and
+//!   `perilune_matches_expected_under_exit_stress` with every loop compiled at once
+//!   and guards leaving their traces at random (`PERILUNE_JIT_STRESS=1`).
 //!
 //! Environment: `PERILUNE_TEST_FILTER=a,b` runs only scripts whose path (relative to
 //! `tests/lua`, e.g. `coroutine/wrap.lua`) contains one of the substrings;
@@ -169,10 +172,9 @@ fn perilune_matches_expected() {
 /// back-edge: the corpus must give the same output as with the JIT off.
 const JIT_EAGER: &str = "jit.on() jit.opt.start('hotloop=1')";
 
-/// The corpus again with the JIT on and recording at once (JIT.md, "Testing" 2);
-/// scripts that print `jit.status()` are left out (their output says the JIT is on).
-#[test]
-fn perilune_matches_expected_with_jit_hotloop1() {
+/// Run the corpus with `env`, leaving out scripts that print `jit.status()` (their
+/// output says how the JIT is set).
+fn run_corpus_env(env: &[(&str, &str)], what: &str) {
     let interp = Interp::perilune();
     let cases: Vec<Case> = cases()
         .into_iter()
@@ -182,10 +184,32 @@ fn perilune_matches_expected_with_jit_hotloop1() {
         &interp,
         &cases,
         |c| c.name.clone(),
-        |c| check_env(&interp, c, &[("LUA_INIT", JIT_EAGER)]),
-        "scripts with the JIT on",
+        |c| check_env(&interp, c, env),
+        what,
         |name| name.to_string(),
         "Rerun one script with PERILUNE_TEST_FILTER=<part of its path>.",
+    );
+}
+
+/// The corpus again with the JIT recording and compiling at once (JIT.md, "Testing" 2).
+#[test]
+fn perilune_matches_expected_with_jit_hotloop1() {
+    run_corpus_env(&[("LUA_INIT", JIT_EAGER)], "scripts with the JIT on");
+}
+
+/// The corpus with the JIT off (the JIT is on by default).
+#[test]
+fn perilune_matches_expected_with_jit_off() {
+    run_corpus_env(&[("LUA_INIT", "jit.off()")], "scripts with the JIT off");
+}
+
+/// The exit-stress mode (JIT.md, "Testing" 3): every loop compiled at once and
+/// guards leaving their traces at random, so every snapshot is restored somewhere.
+#[test]
+fn perilune_matches_expected_under_exit_stress() {
+    run_corpus_env(
+        &[("LUA_INIT", JIT_EAGER), ("PERILUNE_JIT_STRESS", "1")],
+        "scripts under exit stress",
     );
 }
 

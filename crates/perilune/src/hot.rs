@@ -26,13 +26,10 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// What the VM is doing. The JIT adds `Record` (the recorder runs alongside the
-/// interpreter), `Trace(TraceNo)` (machine code of trace N runs) and
-/// `Exit(TraceNo, ExitNo)` (restoring the interpreter state at an exit); the enum then
-/// becomes `#[repr(C, u8)]` with the numbers as payload, still at
-/// [`HotBlock`]'s `mode` offset, so nothing ever decodes a trace number from another
-/// field.
-#[repr(u8)]
+/// What the VM is doing. `Trace(n)` and `Exit(n, e)` carry the trace (and exit)
+/// number as payload, so nothing ever decodes a trace number from another field
+/// (JIT.md J7); the tag byte is at [`HotBlock`]'s `mode` offset.
+#[repr(C, u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmMode {
     /// Running bytecode, or at rest between calls from the host.
@@ -47,6 +44,10 @@ pub enum VmMode {
     /// Running the debug hook or the profiler's callback: neither fires again
     /// inside.
     Hook = 4,
+    /// The machine code of trace N runs (`jit::enter`).
+    Trace(u16) = 5,
+    /// Trace N left through exit E: the interpreter state is being restored.
+    Exit(u16, u16) = 6,
 }
 
 impl VmMode {
@@ -60,10 +61,24 @@ impl VmMode {
         VmMode::Hook,
     ];
 
+    /// The mode's number (its tag byte, what compiled code would read).
+    #[inline(always)]
+    pub const fn tag(self) -> u8 {
+        match self {
+            VmMode::Interp => 0,
+            VmMode::Native => 1,
+            VmMode::Gc => 2,
+            VmMode::Finalizer => 3,
+            VmMode::Hook => 4,
+            VmMode::Trace(_) => 5,
+            VmMode::Exit(..) => 6,
+        }
+    }
+
     /// This mode's bit in [`HotBlock`]'s `within` set.
     #[inline(always)]
     pub const fn bit(self) -> u8 {
-        1 << self as u8
+        1 << self.tag()
     }
 
     /// The letter `jit.profile` reports for a sample taken in this mode, as
@@ -72,7 +87,8 @@ impl VmMode {
         match self {
             VmMode::Native => b'C',
             VmMode::Gc => b'G',
-            VmMode::Interp | VmMode::Finalizer | VmMode::Hook => b'I',
+            VmMode::Trace(_) => b'N',
+            VmMode::Interp | VmMode::Finalizer | VmMode::Hook | VmMode::Exit(..) => b'I',
         }
     }
 }

@@ -39,6 +39,11 @@ pub mod table {
 
 pub mod testing {
     pub use crate::testing::{mode_at_rest, Fault, FaultyAllocator};
+
+    /// The most the JIT's compiler was charged at once (`jit::compile`, J5).
+    pub fn jit_reserved_peak(st: &crate::vm::state::State) -> usize {
+        st.jit.compile_charged_peak
+    }
 }
 
 pub mod value {

@@ -389,9 +389,28 @@ impl Sweep<'_> {
 
 #[test]
 fn alloc_sweep_corpus() {
-    let scripts = Arc::new(scripts());
+    sweep_scripts(scripts(), 0, DEFAULT_POINTS);
+}
+
+/// The sweep with every loop compiled: `-Ohotloop=1`, so each loop is recorded on its
+/// first back-edge and runs as machine code from its second iteration, over the
+/// corpus folders whose scripts loop (and the sweep's own stress scripts, one of which
+/// is written for the JIT). A refused allocation while recording or compiling must
+/// abort the trace unseen, and closing the state must unmap every code page.
+#[test]
+fn alloc_sweep_jit_compiled_loops() {
+    const LOOPING: &[&str] = &["sweep/", "control/", "tables/", "math/", "vm/", "basics/", "jit/"];
+    let mut all = scripts();
+    all.retain(|s| LOOPING.iter().any(|p| s.name.starts_with(p)));
+    sweep_scripts(all, 1, DEFAULT_POINTS / 4);
+}
+
+/// Sweep `scripts` on worker threads whose states get `-Ohotloop=hotloop` (0: the
+/// default), `default_k` `Nth` points per script unless the environment says otherwise.
+fn sweep_scripts(scripts: Vec<Script>, hotloop: u32, default_k: usize) {
+    let scripts = Arc::new(scripts);
     let full = env_flag("PERILUNE_SWEEP_FULL");
-    let k = env_usize("PERILUNE_SWEEP_POINTS", if full { FULL_POINTS } else { DEFAULT_POINTS });
+    let k = env_usize("PERILUNE_SWEEP_POINTS", if full { FULL_POINTS } else { default_k });
     let strict = env_flag("PERILUNE_SWEEP_STRICT");
     let verbose = env_flag("PERILUNE_SWEEP_VERBOSE");
     let timeout = Duration::from_secs(env_usize("PERILUNE_SWEEP_TIMEOUT", 30) as u64);
@@ -415,6 +434,7 @@ fn alloc_sweep_corpus() {
         );
         // Plain threads, not scoped ones: a hung run must not keep the test waiting.
         std::thread::spawn(move || {
+            common::HOTLOOP.with(|h| h.set(hotloop));
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(script) = scripts.get(i) else { break };
@@ -460,7 +480,7 @@ fn alloc_sweep_corpus() {
     }
     let t = total.lock().unwrap_or_else(|e| e.into_inner());
     eprintln!(
-        "alloc sweep ({}): {} scripts, {} fault-free allocation requests, {} runs in {:.1} s",
+        "alloc sweep ({}, hotloop {hotloop}): {} scripts, {} fault-free allocation requests, {} runs in {:.1} s",
         if full { "full" } else { "strided" },
         t.scripts,
         t.requests,

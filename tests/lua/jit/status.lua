@@ -1,4 +1,4 @@
--- jit.status(): whether the JIT is on (off by default: docs/jit.md), then the
+-- jit.status(): whether the JIT is on (on by default: docs/jit.md), then the
 -- optimisation flags that are on, as LuaJIT lists them after its CPU features
 -- (which Perilune does not list). jit.opt.start changes the flags.
 -- test: perilune-only

@@ -142,6 +142,10 @@ pub struct Heap {
     /// An allocation was refused since the last full collection: one is owed, and
     /// the debt stays positive until it has run (DESIGN.md invariant 5).
     collection_owed: Cell<bool>,
+    /// Bytes the state holds outside its allocator: the JIT's executable pages
+    /// (`jit/code.rs`), mapped on their own because they change protection. Counted
+    /// in `used` and the footprint, so the limit covers them (JIT.md J5).
+    external: Cell<usize>,
 }
 
 impl Heap {
@@ -162,6 +166,7 @@ impl Heap {
             hot: HotBlock::new(),
             hotcounts: Default::default(),
             collection_owed: Cell::new(false),
+            external: Cell::new(0),
         }
     }
 
@@ -179,9 +184,35 @@ impl Heap {
     #[inline]
     pub fn footprint(&self) -> usize {
         match &self.source {
-            Source::Arena(a) => a.footprint(),
+            Source::Arena(a) => a.footprint() + self.external.get(),
             Source::Host(_) => self.used.get(),
         }
+    }
+
+    /// Charge `n` bytes held outside the allocator (executable pages) to the heap:
+    /// refused, without owing a collection, when the limit would be passed.
+    pub fn charge_external(&self, n: usize) -> Result<(), OutOfMemory> {
+        match self.footprint().max(self.used.get()).checked_add(n) {
+            Some(t) if t <= self.limit.get() => {}
+            _ => return Err(OutOfMemory),
+        }
+        self.external.set(self.external.get() + n);
+        let used = self.used.get() + n;
+        self.used.set(used);
+        self.peak.set(self.peak.get().max(used));
+        Ok(())
+    }
+
+    /// Bytes charged by [`Heap::charge_external`] and not given back.
+    pub fn external(&self) -> usize {
+        self.external.get()
+    }
+
+    /// Give back `n` bytes charged by [`Heap::charge_external`].
+    pub fn release_external(&self, n: usize) {
+        debug_assert!(self.external.get() >= n, "external accounting underflow");
+        self.external.set(self.external.get().saturating_sub(n));
+        self.account_free(n);
     }
     /// Give memory the state no longer uses back to the system (cached empty pages);
     /// the collector calls this when it finishes a cycle.
@@ -252,6 +283,12 @@ impl Heap {
         OutOfMemory
     }
 
+    /// What the arena may hold: the limit less the external bytes.
+    #[inline(always)]
+    fn arena_limit(&self) -> usize {
+        self.limit.get().saturating_sub(self.external.get())
+    }
+
     /// With a host allocator: may `used` grow by `grow`?
     fn charge(&self, grow: usize) -> Result<(), OutOfMemory> {
         let used = self.used.get();
@@ -282,7 +319,7 @@ impl Heap {
             return Ok(dangling(layout));
         }
         let p = match &self.source {
-            Source::Arena(a) => a.alloc(layout.size(), layout.align(), self.limit.get()),
+            Source::Arena(a) => a.alloc(layout.size(), layout.align(), self.arena_limit()),
             Source::Host(h) => {
                 self.charge(layout.size())?;
                 h.alloc(layout)
@@ -321,7 +358,7 @@ impl Heap {
         // SAFETY: caller contract.
         let p = unsafe {
             match &self.source {
-                Source::Arena(a) => a.realloc(ptr, old.size(), old.align(), new_size, self.limit.get()),
+                Source::Arena(a) => a.realloc(ptr, old.size(), old.align(), new_size, self.arena_limit()),
                 Source::Host(h) => h.realloc(ptr, old, new_size),
             }
         };

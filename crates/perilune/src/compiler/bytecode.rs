@@ -174,6 +174,9 @@ opcodes! {
     ILOOP AJ "LOOP whose loop the JIT no longer counts (blacklisted).",
     // Appended, so that the numbers above stay as they are.
     KCDATA AC "R(A) = K(D), a cdata constant (a 64-bit integer or complex literal of the FFI).",
+    // Patched loop instructions that enter a compiled trace (never dumped either).
+    JFORL AJ "FORL whose loop body runs as a compiled trace (the JIT's table maps the instruction to it).",
+    JLOOP AJ "LOOP whose loop body runs as a compiled trace (the JIT's table maps the instruction to it).",
 }
 
 impl Op {
@@ -197,9 +200,9 @@ impl Op {
     #[inline]
     pub fn original(self) -> Op {
         match self {
-            Op::IFORL => Op::FORL,
+            Op::IFORL | Op::JFORL => Op::FORL,
             Op::IITERL => Op::ITERL,
-            Op::ILOOP => Op::LOOP,
+            Op::ILOOP | Op::JLOOP => Op::LOOP,
             op => op,
         }
     }
@@ -283,7 +286,13 @@ mod tests {
 
     #[test]
     fn patched_loops_unpatch_to_the_original() {
-        for (p, o) in [(Op::IFORL, Op::FORL), (Op::IITERL, Op::ITERL), (Op::ILOOP, Op::LOOP)] {
+        for (p, o) in [
+            (Op::IFORL, Op::FORL),
+            (Op::IITERL, Op::ITERL),
+            (Op::ILOOP, Op::LOOP),
+            (Op::JFORL, Op::FORL),
+            (Op::JLOOP, Op::LOOP),
+        ] {
             let i = ins_ad(p, 3, JUMP_BIAS - 4);
             assert!(p.is_patched() && !o.is_patched());
             assert_eq!(unpatch(i), ins_ad(o, 3, JUMP_BIAS - 4));

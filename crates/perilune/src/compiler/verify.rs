@@ -371,7 +371,7 @@ fn verify_one(p: &GcProto) -> Result<(), String> {
                 c.regs(a, 4)?;
                 c.back_edge(ins)?;
             }
-            IFORL | IITERL | ILOOP => return c.fail(format!("invalid opcode {}", op_byte(ins))),
+            IFORL | IITERL | ILOOP | JFORL | JLOOP => return c.fail(format!("invalid opcode {}", op_byte(ins))),
             ITERL => {
                 if a == 0 {
                     return c.fail("ITERL needs a register below A".into());
@@ -454,7 +454,7 @@ fn every_loop_pays(p: &GcProto, heap: crate::alloc::HeapRef) -> Result<(), LoopE
             }
             Some(JMP | UCLO) => [rel(ins, pc).filter(|_| jump_offset(ins) >= 0), None],
             Some(FORI) => [next, rel(ins, pc)],
-            Some(LOOP | ILOOP | RET0 | RET1 | RET | RETM | CALLT | CALLMT) | None => [None, None],
+            Some(LOOP | ILOOP | JLOOP | RET0 | RET1 | RET | RETM | CALLT | CALLMT) | None => [None, None],
             // FORL and ITERL pay on their back-edge; falling through is free.
             Some(_) => [next, None],
         }

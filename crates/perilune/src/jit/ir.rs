@@ -261,6 +261,10 @@ pub struct Snap {
     /// Its entries: `map[start..start + len]`.
     pub start: u32,
     pub len: u16,
+    /// Budget units the interpreter would have charged on this iteration before
+    /// reaching the snapshot's pc (backward `JMP`s): an exit through it charges
+    /// them (JIT.md J6; the trace itself charges a whole iteration at its back-edge).
+    pub units: u32,
 }
 
 /// One modified slot in a snapshot.

@@ -23,9 +23,14 @@
 //! - Patched loop instructions (`IFORL`, ...) never leave the VM
 //!   (`compiler::bytecode::unpatch`).
 
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+pub mod backend;
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+pub mod code;
 pub mod ir;
 pub mod param;
 pub mod record;
+pub mod trace;
 
 use crate::alloc::HVec;
 use crate::compiler::bytecode::{jump_offset, op_byte, unpatch, Op as Bop};
@@ -35,6 +40,11 @@ use crate::object::GcRef;
 use crate::value::Value;
 use crate::vm::state::State;
 use record::{Abort, Limits, Recorder, Step};
+
+/// Is there a machine-code backend (the `jit` feature on x86-64 Unix)? The JIT is on
+/// by default where there is one; without one it is off by default, and switched on it
+/// records traces that are never compiled.
+pub const HAS_BACKEND: bool = cfg!(all(feature = "jit", target_arch = "x86_64", unix));
 
 /// Entries of the penalty cache (LuaJIT's `PENALTY_SLOTS`).
 const PENALTY_SLOTS: usize = 64;
@@ -82,12 +92,27 @@ pub struct Jit {
     ranges: Option<HVec<(u32, u32)>>,
     /// Events not delivered yet.
     events: Option<HVec<Event>>,
+    /// The installed traces (machine code).
+    pub traces: Option<trace::Traces>,
+    /// The backend, with the charge for the process memory it keeps (J5).
+    #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+    backend: Option<(Box<backend::Backend>, ExternalCharge)>,
+    /// The most the compiler was charged at once (the backend kept plus one compile),
+    /// for the test that checks the charge against the process heap.
+    pub compile_charged_peak: usize,
+    /// The exit-stress mode's xorshift state (`PERILUNE_JIT_STRESS`), when on.
+    stress: Option<HVec<u64>>,
+    stress_wanted: bool,
+    /// Budget units charged for recording so far (tests compare what traces
+    /// charge with what the interpreter charges, recording aside).
+    pub record_units: u64,
 }
 
 impl Default for Jit {
     fn default() -> Self {
         Jit {
-            on: false,
+            // On by default where there is a backend, as in LuaJIT (docs/jit.md).
+            on: HAS_BACKEND,
             flags: param::LEVELS[3],
             params: param::PARAMS.map(|(_, v)| v),
             rec: None,
@@ -98,6 +123,13 @@ impl Default for Jit {
             dumps: None,
             ranges: None,
             events: None,
+            traces: None,
+            #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+            backend: None,
+            compile_charged_peak: 0,
+            stress: None,
+            stress_wanted: std::env::var_os("PERILUNE_JIT_STRESS").is_some_and(|v| v != "0"),
+            record_units: 0,
         }
     }
 }
@@ -117,6 +149,31 @@ impl Jit {
         ir + self.dumps.as_ref().map_or(0, HVec::byte_size)
             + self.ranges.as_ref().map_or(0, HVec::byte_size)
             + self.events.as_ref().map_or(0, HVec::byte_size)
+            + self.traces.as_ref().map_or(0, trace::Traces::heap_bytes)
+            + self.stress.as_ref().map_or(0, HVec::byte_size)
+            + self.backend_bytes()
+    }
+
+    #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+    fn backend_bytes(&self) -> usize {
+        self.backend.as_ref().map_or(0, |(_, c)| c.bytes)
+    }
+
+    #[cfg(not(all(feature = "jit", target_arch = "x86_64", unix)))]
+    fn backend_bytes(&self) -> usize {
+        0
+    }
+
+    /// Free every trace's machine code (`jit.flush()`, closing the state).
+    pub fn free_traces(&mut self) {
+        if let Some(t) = self.traces.as_mut() {
+            t.clear();
+        }
+        self.traces = None;
+        #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+        {
+            self.backend = None;
+        }
     }
 
     /// Is a trace being recorded (the interpreter runs its hooked copy)?
@@ -209,6 +266,7 @@ impl State {
     pub fn jit_flush(&mut self) {
         self.jit.rec = None;
         self.refresh_dispatch();
+        self.jit.free_traces();
         self.jit.ntraces = 0;
         self.jit.dumps = None;
         self.jit.ranges = None;
@@ -293,14 +351,16 @@ pub fn record(st: &mut State, frame: usize, pc: usize) -> bool {
     // Recording is paid for like the interpreter's work (JIT.md, "Limits"): one unit
     // per instruction and one per 64 IR instructions its searches may scan. The
     // countdown may go negative here; the next back-edge or call runs the check.
-    let _ = st.hot().pay(1 + rec.ir.ins.len() as i64 / 64);
+    let units = 1 + rec.ir.ins.len() as i64 / 64;
+    let _ = st.hot().pay(units);
+    st.jit.record_units += units as u64;
     match step {
         Ok(Step::More) => {
             st.jit.rec = Some(rec);
             true
         }
         Ok(Step::Done) => {
-            finish(st, rec, proto);
+            finish(st, rec, proto, cl);
             false
         }
         Err(why) => {
@@ -340,13 +400,23 @@ fn push_event(st: &mut State, kind: EventKind, trace: u32, proto: usize, pc: usi
     });
 }
 
-/// A recording closed its loop: keep the trace's dump, patch the loop so it is not
-/// recorded again (there is no machine code to enter yet), tell the handlers.
-fn finish(st: &mut State, rec: Recorder, proto: GcRef<GcProto>) {
+/// A recording closed its loop: compile it, keep its dump, install it (the loop
+/// instruction becomes its `J` form), tell the handlers. Without a backend the loop
+/// is patched to its non-counting form so it is not recorded again.
+fn finish(st: &mut State, rec: Recorder, proto: GcRef<GcProto>, cl: GcRef<GcFunc>) {
     st.refresh_dispatch();
     let trace = st.jit.ntraces + 1;
     let mut text = String::new();
     rec.ir.dump(&mut text);
+    // Phase 1 (J2): everything that can fail.
+    let compiled = match compile(st, &rec, proto, &mut text) {
+        Ok(c) => c,
+        Err(why) => {
+            let pc = rec.start_pc;
+            abort(st, rec, why, Some((proto, cl)), pc);
+            return;
+        }
+    };
     let heap = st.heap_ref();
     let dumps = st.jit.dumps.get_or_insert_with(|| HVec::new(heap));
     let from = dumps.len() as u32;
@@ -361,12 +431,159 @@ fn finish(st: &mut State, rec: Recorder, proto: GcRef<GcProto>) {
         if let Some(d) = st.jit.dumps.as_mut() {
             d.truncate(from as usize);
         }
+        compiled.discard();
         abort(st, rec, Abort::Memory, None, 0);
         return;
     }
+    // Phase 2: commit, which cannot fail.
     st.jit.ntraces = trace;
-    patch(proto, rec.start_pc);
+    compiled.commit(st, proto, rec.start_pc);
     push_event(st, EventKind::Stop, trace, rec.proto, rec.start_pc);
+}
+
+/// A trace compiled and its table entry reserved, not yet visible to the interpreter.
+struct Compiled {
+    #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+    rec: Option<(trace::TraceRec, Vec<trace::SnapExit>)>,
+}
+
+impl Compiled {
+    /// Patch the loop: to its `J` form with the trace in the table, or (no machine
+    /// code) to its non-counting form.
+    fn commit(self, st: &mut State, proto: GcRef<GcProto>, pc: usize) {
+        #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+        if let Some((rec, snaps)) = self.rec {
+            if let Some(t) = st.jit.traces.as_mut() {
+                t.commit(rec, &snaps);
+                patch_to(proto, pc, true);
+                return;
+            }
+            rec.code.free();
+        }
+        let _ = st;
+        patch(proto, pc);
+    }
+
+    /// Give the code back (installing failed).
+    fn discard(self) {
+        #[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+        if let Some((rec, _)) = self.rec {
+            rec.code.free();
+        }
+    }
+}
+
+/// Compile the trace to machine code and reserve its table entry; the machine code
+/// listing is appended to `text` (after a NUL) when trace handlers listen.
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+fn compile(st: &mut State, rec: &Recorder, proto: GcRef<GcProto>, text: &mut String) -> Result<Compiled, Abort> {
+    let heap = st.heap_ref();
+    if st.jit.stress_wanted && st.jit.stress.is_none() {
+        st.jit.stress = Some(HVec::filled(heap, 1, 0x2545_f491_4f6c_dd1d)?);
+    }
+    let stress = st.jit.stress.as_mut().map(|s| s.as_mut_ptr());
+    let body_pc = counter_pc(proto, rec.start_pc);
+    let is_forl = proto
+        .code
+        .as_slice()
+        .get(rec.start_pc)
+        .is_some_and(|&i| op_byte(unpatch(i)) == Bop::FORL as u8);
+    let info = backend::TraceInfo {
+        units: rec.units,
+        end_pc: is_forl.then_some(rec.start_pc as u32 + 1),
+        stress,
+        want_text: st.registry.get(event_key()).is_table(),
+    };
+    // J5: Cranelift works in the process heap (it takes no allocator). What it keeps
+    // between compiles and what one compile takes are charged to the state's heap
+    // as external bytes while they are held, so the limit covers them; a refused
+    // charge aborts the trace. The compile's charge lasts until its output (the
+    // code bytes, the listing) has been copied into the heap or freed.
+    let (mut be, kept) = match st.jit.backend.take() {
+        Some(b) => b,
+        None => (
+            Box::new(backend::Backend::default()),
+            ExternalCharge::new(heap, backend::KEPT_BYTES)?,
+        ),
+    };
+    let compiling = match ExternalCharge::new(heap, backend::compile_bytes(&rec.ir)) {
+        Ok(c) => c,
+        Err(e) => {
+            st.jit.backend = Some((be, kept));
+            return Err(e.into());
+        }
+    };
+    st.jit.compile_charged_peak = st.jit.compile_charged_peak.max(kept.bytes + compiling.bytes);
+    let out = be.compile(&rec.ir, &info);
+    be.forget_buffers();
+    st.jit.backend = Some((be, kept));
+    let out = out.map_err(|e| {
+        if std::env::var_os("PERILUNE_JIT_DEBUG").is_some() {
+            eprintln!("backend: {}", e.message());
+        }
+        Abort::Backend
+    })?;
+    let code = code::CodeBlock::new(heap, &out.code)?;
+    let reserved = (|| {
+        let t = st.jit.traces.get_or_insert_with(|| trace::Traces::new(heap));
+        t.reserve(rec.ir.snaps.len())?;
+        if let Some(mc) = &out.text {
+            text.push('\0');
+            text.push_str(&format!("---- TRACE {} mcode {}\n", st.jit.ntraces + 1, out.code.len()));
+            text.push_str(mc);
+        }
+        Ok::<(), crate::alloc::OutOfMemory>(())
+    })();
+    drop(out);
+    drop(compiling);
+    if reserved.is_err() {
+        code.free();
+        return Err(Abort::Memory);
+    }
+    let maxslot = rec
+        .ir
+        .map
+        .as_slice()
+        .iter()
+        .map(|e| u32::from(e.slot) + 1)
+        .chain(
+            rec.ir
+                .ins
+                .as_slice()
+                .iter()
+                .filter(|x| x.op == ir::Op::SLOAD)
+                .map(|x| u32::from(x.a.0)),
+        )
+        .max()
+        .unwrap_or(0);
+    let snaps = rec
+        .ir
+        .snaps
+        .as_slice()
+        .iter()
+        .map(|s| trace::SnapExit {
+            pc: s.pc,
+            units: s.units,
+        })
+        .collect();
+    let tr = trace::TraceRec {
+        key: proto.code.as_ptr() as usize + rec.start_pc * 4,
+        proto: proto.as_ptr() as usize,
+        loop_pc: rec.start_pc as u32,
+        body_pc: body_pc as u32,
+        maxslot,
+        snaps: (0, 0),
+        units: rec.units,
+        code,
+        exits: 0,
+        units_run: 0,
+    };
+    Ok(Compiled { rec: Some((tr, snaps)) })
+}
+
+#[cfg(not(all(feature = "jit", target_arch = "x86_64", unix)))]
+fn compile(_st: &mut State, _rec: &Recorder, _proto: GcRef<GcProto>, _text: &mut String) -> Result<Compiled, Abort> {
+    Ok(Compiled {})
 }
 
 /// A recording failed: tell the handlers and penalise its start point (an error
@@ -425,16 +642,37 @@ fn counter_slot(p: GcRef<GcProto>, pc: usize) -> usize {
 }
 
 /// Patch the loop instruction at `pc` to its non-counting form: the interpreter no
-/// longer counts it (blacklisted, or its trace is recorded).
+/// longer counts it (blacklisted, or its trace is recorded and not compiled).
 fn patch(p: GcRef<GcProto>, pc: usize) {
+    patch_to(p, pc, false);
+}
+
+/// Patch the loop instruction at `pc` (in any form) to its `J` form (`jit`) or its
+/// non-counting `I` form.
+fn patch_to(p: GcRef<GcProto>, pc: usize, jit: bool) {
     if let Some(ins) = p.get_mut().code.as_mut_slice().get_mut(pc) {
-        let to = match Bop::from_u8(op_byte(*ins)) {
-            Some(Bop::FORL) => Bop::IFORL,
-            Some(Bop::ITERL) => Bop::IITERL,
-            Some(Bop::LOOP) => Bop::ILOOP,
+        let to = match (Bop::from_u8(op_byte(unpatch(*ins))), jit) {
+            (Some(Bop::FORL), false) => Bop::IFORL,
+            (Some(Bop::FORL), true) => Bop::JFORL,
+            (Some(Bop::ITERL), false) => Bop::IITERL,
+            (Some(Bop::LOOP), false) => Bop::ILOOP,
+            (Some(Bop::LOOP), true) => Bop::JLOOP,
             _ => return,
         };
         *ins = (*ins & !0xff) | to as u32;
+    }
+}
+
+/// Blacklist the loop at `pc` (its trace was dropped).
+pub fn blacklist(p: GcRef<GcProto>, pc: usize) {
+    patch_to(p, pc, false);
+}
+
+/// Put the original loop instruction back at `pc` (its trace is gone): it counts
+/// again and may be recorded again.
+pub fn unpatch_loop(p: GcRef<GcProto>, pc: usize) {
+    if let Some(ins) = p.get_mut().code.as_mut_slice().get_mut(pc) {
+        *ins = unpatch(*ins);
     }
 }
 
@@ -511,6 +749,29 @@ pub fn deliver_events(st: &mut State, cl: GcRef<GcFunc>) {
     });
 }
 
+/// Bytes held outside the state's allocator and charged to its heap
+/// (`Heap::charge_external`) for as long as this lives (J5).
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+struct ExternalCharge {
+    heap: crate::alloc::HeapRef,
+    bytes: usize,
+}
+
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+impl ExternalCharge {
+    fn new(heap: crate::alloc::HeapRef, bytes: usize) -> Result<ExternalCharge, crate::alloc::OutOfMemory> {
+        heap.get().charge_external(bytes)?;
+        Ok(ExternalCharge { heap, bytes })
+    }
+}
+
+#[cfg(all(feature = "jit", target_arch = "x86_64", unix))]
+impl Drop for ExternalCharge {
+    fn drop(&mut self) {
+        self.heap.get().release_external(self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,6 +779,7 @@ mod tests {
     #[test]
     fn counters_follow_hotloop() {
         let mut st = State::new().unwrap();
+        st.jit_set_on(false);
         assert_eq!(st.jit.hotcount_start(), u16::MAX);
         st.jit_set_on(true);
         assert_eq!(st.jit.hotcount_start(), 111);
@@ -561,14 +823,108 @@ mod tests {
              local k = 0 while k < n do k = k + 1 end return s end
              for _ = 1, 300 do f(300) end",
         );
-        assert_eq!(ops.iter().filter(|&&o| o == Bop::IFORL).count(), 2, "{ops:?}");
-        assert!(ops.contains(&Bop::ILOOP) && !ops.contains(&Bop::FORL), "{ops:?}");
+        // Compiled loops become J forms where there is a backend, else I forms.
+        let (forl, lp) = if HAS_BACKEND {
+            (Bop::JFORL, Bop::JLOOP)
+        } else {
+            (Bop::IFORL, Bop::ILOOP)
+        };
+        assert!(ops.contains(&forl) && ops.contains(&Bop::IFORL), "{ops:?}");
+        assert!(ops.contains(&lp) && !ops.contains(&Bop::FORL), "{ops:?}");
     }
 
     #[test]
     fn a_loop_aborting_a_few_times_is_not_blacklisted() {
         let ops = code_after("function f(n) for i = 1, n do g = i end end f(100)");
         assert!(ops.contains(&Bop::FORL), "{ops:?}");
+    }
+
+    /// A state with the base library and the JIT on, compiling from the first
+    /// back-edge.
+    fn eager_state() -> Box<State> {
+        let mut st = State::new().unwrap();
+        crate::stdlib::open_base(&mut st).unwrap();
+        st.jit_set_on(true);
+        st.jit_apply(param::parse(b"hotloop=1").unwrap());
+        st
+    }
+
+    /// The budget units a second call of global `f` costs (the first one records and
+    /// compiles its loops).
+    fn units_of_second_call(st: &mut State, src: &str) -> u64 {
+        st.set_budget(Some(1 << 40));
+        st.load(src.as_bytes(), b"=t").unwrap();
+        st.call(0, 0).unwrap();
+        let f = st.get_global("f").unwrap();
+        st.push(f).unwrap();
+        st.call(0, 1).unwrap();
+        let first = st.peek(0).as_number();
+        st.pop(1);
+        let before = st.budget_remaining().unwrap();
+        let recorded = st.jit.record_units;
+        st.push(f).unwrap();
+        st.call(0, 1).unwrap();
+        assert_eq!(st.peek(0).as_number(), first);
+        // Recording (of loops that aborted the first time) is charged on top.
+        before - st.budget_remaining().unwrap() - (st.jit.record_units - recorded)
+    }
+
+    #[test]
+    fn traces_charge_the_interpreters_units() {
+        // A for loop with a branch that changes direction (guard exits), a while loop
+        // (its backward JMP), a repeat loop, long enough to run out the countdown
+        // inside traces (budget exits).
+        let src = "function f()
+             local s, k = 0, 0
+             for i = 1, 30000 do if i > 20000 then s = s + 1 else s = s - 0.5 end end
+             while k < 25000 do k = k + 1 end
+             repeat k = k - 2 until k <= 0
+             local t = {} for i = 1, 100 do t[i] = i end
+             for j = 1, 200 do for i = 1, 100 do s = s + t[i] end end
+             return s + k
+           end";
+        let mut on = eager_state();
+        let with_jit = units_of_second_call(&mut on, src);
+        assert!(
+            on.jit.traces.as_ref().is_some_and(|t| !t.recs.is_empty()),
+            "nothing compiled"
+        );
+        let mut off = State::new().unwrap();
+        crate::stdlib::open_base(&mut off).unwrap();
+        let without = units_of_second_call(&mut off, src);
+        assert_eq!(with_jit, without);
+    }
+
+    #[test]
+    fn an_interrupt_stops_a_compiled_infinite_loop() {
+        let mut st = eager_state();
+        let flag = st.interrupt_handle();
+        st.load(b"local n = 0 while true do n = n + 1 end", b"=t").unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let at = std::time::Instant::now();
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            at
+        });
+        let r = st.call(0, 0);
+        let stopped = std::time::Instant::now();
+        let set = t.join().unwrap();
+        assert!(r.is_err());
+        assert!(stopped.duration_since(set) < std::time::Duration::from_millis(100));
+        assert_eq!(st.jit.ntraces, 1, "the loop ran as a trace");
+        crate::testing::mode_at_rest(&st).unwrap();
+    }
+
+    #[test]
+    fn a_refused_code_page_aborts_the_trace_silently() {
+        let mut st = eager_state();
+        st.load(b"local s = 0 for i = 1, 1000 do s = s + i end return s", b"=t")
+            .unwrap();
+        // Room for the recording, not for a page of machine code.
+        st.heap.set_limit(st.heap.footprint() + 3000);
+        st.call(0, 1).unwrap();
+        assert_eq!(st.peek(0).as_number(), Some(500500.0));
+        assert!(st.jit.traces.as_ref().is_none_or(|t| t.recs.is_empty()));
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub enum Abort {
     Memory,
     /// The IR verifier found a bug (debug builds).
     Verify,
+    /// The backend could not compile the trace.
+    Backend,
 }
 
 impl Abort {
@@ -68,6 +70,7 @@ impl Abort {
             Abort::GuardFails => "guard would always fail".into(),
             Abort::Memory => crate::errmsg::NOMEM.into(),
             Abort::Verify => "IR verification failed".into(),
+            Abort::Backend => "NYI: machine code for this trace".into(),
         }
     }
 }
@@ -98,6 +101,9 @@ pub struct Recorder {
     written: [bool; SLOTS],
     /// A register was written since the last snapshot.
     dirty: bool,
+    /// Budget units the interpreter has charged so far on the recorded iteration
+    /// (backward `JMP`s, then the loop instruction's own back-edge).
+    pub units: u32,
     /// The loop instruction the trace starts and ends at.
     pub start_pc: usize,
     /// Instructions at or past this pc are outside the loop.
@@ -146,6 +152,7 @@ impl Recorder {
             slots: [Ref::NONE; SLOTS],
             written: [false; SLOTS],
             dirty: false,
+            units: 0,
             start_pc,
             end_pc,
             thread: st.cur.as_ptr() as usize,
@@ -247,7 +254,7 @@ impl Recorder {
     fn snapshot(&mut self, pc: usize) -> Result<u16, Abort> {
         let nins = self.ir.ins.len() as u16;
         if let Some(last) = self.ir.snaps.as_slice().last() {
-            if !self.dirty && last.pc as usize == pc {
+            if !self.dirty && last.pc as usize == pc && last.units == self.units {
                 return Ok(self.ir.snaps.len() as u16 - 1);
             }
         }
@@ -271,6 +278,7 @@ impl Recorder {
             pc: pc as u32,
             start,
             len,
+            units: self.units,
         })?;
         Ok(self.ir.snaps.len() as u16 - 1)
     }
@@ -530,8 +538,14 @@ impl Recorder {
                 self.emit_effect(Op::TBAR, t, Ref::NONE)?;
                 self.emit_effect(Op::ASTORE, aref, val)?;
             }
-            // Jumps only move the pc, which the next step sees.
-            Bop::JMP => {}
+            // Jumps only move the pc, which the next step sees; a backward one is a
+            // back-edge the interpreter charges to the budget.
+            Bop::JMP => {
+                let off = crate::compiler::bytecode::jump_offset(ins);
+                if off < 0 {
+                    self.units += (-off) as u32;
+                }
+            }
             Bop::LOOP | Bop::FORI | Bop::FORL | Bop::ITERL => return Err(Abort::Inner),
             _ => return Err(Abort::Nyi(op)),
         }
@@ -697,8 +711,10 @@ impl Recorder {
                 }
                 self.set(a, rn);
                 self.set(a + 3, rn);
+                // The interpreter's back-edge charge (`back_edge!` in vm/interp.rs).
+                self.units += (-crate::compiler::bytecode::jump_offset(ins)) as u32;
             }
-            Bop::LOOP => {}
+            Bop::LOOP => self.units += crate::compiler::bytecode::jump_offset(ins).max(1) as u32,
             _ => return Err(Abort::Nyi(op)),
         }
         // The state at the back-edge, then the loop marker.

@@ -983,6 +983,31 @@ impl Lua {
         self.with_state(|st, _| Ok(st.budget_remaining()))
     }
 
+    /// Switch the tracing JIT on or off (as `jit.on()`/`jit.off()`; docs/jit.md).
+    /// **The JIT is on by default** where its backend is built (the default `jit`
+    /// cargo feature on x86-64 Unix), as in LuaJIT; elsewhere it is off by default,
+    /// and switched on it records loops that are never compiled. Compiled code keeps the memory limit, the
+    /// instruction budget and the interrupt exactly as the interpreter does.
+    ///
+    /// ```
+    /// let lua = perilune::Lua::new();
+    /// lua.set_jit(false)?;
+    /// assert!(!lua.jit_enabled()?);
+    /// assert_eq!(lua.load("return jit.status()").eval::<bool>()?, false);
+    /// # Ok::<(), perilune::Error>(())
+    /// ```
+    pub fn set_jit(&self, on: bool) -> Result<()> {
+        self.with_state(|st, _| {
+            st.jit_set_on(on);
+            Ok(())
+        })
+    }
+
+    /// Is the JIT on (see [`Lua::set_jit`])?
+    pub fn jit_enabled(&self) -> Result<bool> {
+        self.with_state(|st, _| Ok(st.jit.is_on()))
+    }
+
     /// Call `callback` regularly while Lua code runs (about every 10 000
     /// instructions, and at every budget check). It can let the script go on, raise an
     /// error in it, or abort it ([`Error::Interrupted`]). A panic in the callback

@@ -455,6 +455,24 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                 }
             };
         }
+        // A `J` loop instruction went round: run its trace (not in the hooked copy:
+        // traces are not entered under a debug hook or while recording), then go on
+        // at the exit's pc; a trace whose countdown ran out asks for the check here.
+        macro_rules! enter_trace {
+            ($loop_pc:expr) => {
+                if !HOOKS {
+                    if let crate::jit::trace::Resume::At { pc: to, budget } =
+                        crate::jit::trace::enter(st, proto, $loop_pc, base_idx)
+                    {
+                        pc = to;
+                        if budget {
+                            savepc!();
+                            tri!(st.budget_check_at(Poll::Edge));
+                        }
+                    }
+                }
+            };
+        }
         macro_rules! forl {
             ($counts:expr, $a:expr, $ins:expr) => {{
                 let (a, ins) = ($a, $ins);
@@ -1161,6 +1179,17 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                     hotloop!(pc - 1);
                 }
                 Op::ILOOP => back_edge!(jump_offset(ins).max(1)),
+                Op::JFORL => {
+                    let at = pc;
+                    forl!(false, a, ins);
+                    if pc != at {
+                        enter_trace!(at - 1);
+                    }
+                }
+                Op::JLOOP => {
+                    back_edge!(jump_offset(ins).max(1));
+                    enter_trace!(pc - 1);
+                }
                 Op::JMP => {
                     jump!(ins);
                     // Backward gotos make loops without a LOOP header.

@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(hot::GC_DEBT, 8);
         assert_eq!(hot::INTERRUPT, 16);
         assert_eq!(hot::MODE, 24);
-        assert_eq!(hot::WITHIN, 25);
+        assert_eq!(hot::WITHIN, 30);
         assert!(size_of::<HotBlock>() <= 64, "the hot block fits one cache line");
     }
 
@@ -177,7 +177,7 @@ mod tests {
         unsafe {
             assert_eq!(at::<i64>(hot, hot::COUNTDOWN), st.countdown());
             assert_eq!(at::<isize>(hot, hot::GC_DEBT), st.heap.debt());
-            assert_eq!(at::<u8>(hot, hot::MODE), st.mode() as u8);
+            assert_eq!(at::<u8>(hot, hot::MODE), st.mode().tag());
             let flag = at::<*const u8>(hot, hot::INTERRUPT);
             assert_eq!(*flag, 0);
             st.interrupt_handle().store(true, std::sync::atomic::Ordering::Relaxed);

@@ -429,5 +429,9 @@ impl Drop for State {
             }
         }
         self.with_mode(VmMode::Gc, gc::free_all);
+        // The JIT's machine code (mapped pages charged to the heap) goes too: every
+        // page, which the tests' debug builds check here (JIT.md J5).
+        self.jit.free_traces();
+        debug_assert_eq!(self.heap.external(), 0, "code pages mapped after close");
     }
 }

@@ -285,14 +285,20 @@ fn lua_helpers(st: &mut State) -> LResult<usize> {
     Ok(1)
 }
 
-/// `tracedump(n)`: the IR and snapshots of finished trace `n` (`-jdump`'s text), or
-/// nil.
+/// `tracedump(n [, mcode])`: the IR and snapshots of finished trace `n` (`-jdump`'s
+/// text), followed by its machine code when `mcode` is true and the listing was
+/// made (it is when trace handlers listen while the trace compiles), or nil.
 pub(crate) fn tracedump(st: &mut State) -> LResult<usize> {
     let n = st.check_integer(1)?;
-    let text = u32::try_from(n)
-        .ok()
-        .and_then(|n| st.jit.dump_of(n))
-        .map(<[u8]>::to_vec);
+    let mcode = st.arg(2).is_truthy();
+    let text = u32::try_from(n).ok().and_then(|n| st.jit.dump_of(n)).map(|t| {
+        // The IR text, then a NUL and the machine code listing.
+        match t.iter().position(|&b| b == 0) {
+            Some(i) if mcode => [&t[..i], &t[i + 1..]].concat(),
+            Some(i) => t[..i].to_vec(),
+            None => t.to_vec(),
+        }
+    });
     match text {
         Some(t) => st.push_str(&t)?,
         None => st.push(Value::NIL)?,

@@ -227,8 +227,8 @@ fn op_mode(op: Op) -> u32 {
         VARG => (BASE, LIT, LIT, None),
         RETM => (BASE, NONE, LIT, None),
         RET | RET0 | RET1 => (RBASE, NONE, LIT, None),
-        FORI | FORL | ITERL | IFORL | IITERL => (BASE, NONE, JUMP, None),
-        LOOP | JMP | ILOOP => (RBASE, NONE, JUMP, None),
+        FORI | FORL | ITERL | IFORL | IITERL | JFORL => (BASE, NONE, JUMP, None),
+        LOOP | JMP | ILOOP | JLOOP => (RBASE, NONE, JUMP, None),
     };
     let mm = mm.map_or(MM_NONE, |m| m as u32);
     a | (b << 3) | (c << 7) | (mm << 11)
