@@ -44,9 +44,11 @@ pub enum VmMode {
     /// Running the debug hook or the profiler's callback: neither fires again
     /// inside.
     Hook = 4,
-    /// The machine code of trace N runs (`jit::enter`).
+    /// The machine code of trace N runs (`jit::enter`; never without a backend).
+    #[cfg_attr(not(all(feature = "jit", target_arch = "x86_64", unix)), allow(dead_code))]
     Trace(u16) = 5,
     /// Trace N left through exit E: the interpreter state is being restored.
+    #[cfg_attr(not(all(feature = "jit", target_arch = "x86_64", unix)), allow(dead_code))]
     Exit(u16, u16) = 6,
 }
 

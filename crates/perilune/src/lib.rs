@@ -93,6 +93,12 @@ pub(crate) mod ffi;
 pub(crate) mod func;
 pub(crate) mod gc;
 pub(crate) mod hot;
+// Without a backend (the `jit` feature off, or another target) the JIT records but
+// never compiles: the parts that install and run machine code stay unused there.
+#[cfg_attr(
+    not(all(feature = "jit", target_arch = "x86_64", unix)),
+    allow(dead_code, unused_imports)
+)]
 pub(crate) mod jit;
 mod lua;
 pub(crate) mod number;

@@ -191,6 +191,7 @@ impl Heap {
 
     /// Charge `n` bytes held outside the allocator (executable pages) to the heap:
     /// refused, without owing a collection, when the limit would be passed.
+    #[cfg_attr(not(all(feature = "jit", target_arch = "x86_64", unix)), allow(dead_code))]
     pub fn charge_external(&self, n: usize) -> Result<(), OutOfMemory> {
         match self.footprint().max(self.used.get()).checked_add(n) {
             Some(t) if t <= self.limit.get() => {}
@@ -209,6 +210,7 @@ impl Heap {
     }
 
     /// Give back `n` bytes charged by [`Heap::charge_external`].
+    #[cfg_attr(not(all(feature = "jit", target_arch = "x86_64", unix)), allow(dead_code))]
     pub fn release_external(&self, n: usize) {
         debug_assert!(self.external.get() >= n, "external accounting underflow");
         self.external.set(self.external.get().saturating_sub(n));
