@@ -142,6 +142,8 @@ ir_ops! {
     SUB "a - b.",
     MUL "a * b.",
     DIV "a / b.",
+    MOD "a % b, Lua's `a - floor(a/b) * b` (inline).",
+    POW "a ^ b (a call of `number::lua_pow`, C's `pow`).",
     NEG "-a.",
     CONV "The integer of number a (guard: integral and in the int range).",
     SLOAD "Load stack slot #a (0 the frame's function), guarding its type.",
@@ -179,7 +181,17 @@ impl Op {
     pub fn is_pure(self) -> bool {
         matches!(
             self,
-            Op::ADD | Op::SUB | Op::MUL | Op::DIV | Op::NEG | Op::FLOAD | Op::AREF | Op::ULOAD | Op::ALOAD
+            Op::ADD
+                | Op::SUB
+                | Op::MUL
+                | Op::DIV
+                | Op::MOD
+                | Op::POW
+                | Op::NEG
+                | Op::FLOAD
+                | Op::AREF
+                | Op::ULOAD
+                | Op::ALOAD
         )
     }
 }
@@ -515,7 +527,9 @@ impl Ir {
                 }
             }
             let wrong = match x.op {
-                Op::ADD | Op::SUB | Op::MUL | Op::DIV => !(is_num(x.a) && is_num(x.b) && x.ty == Ty::Num),
+                Op::ADD | Op::SUB | Op::MUL | Op::DIV | Op::MOD | Op::POW => {
+                    !(is_num(x.a) && is_num(x.b) && x.ty == Ty::Num)
+                }
                 Op::NEG => !(is_num(x.a) && x.ty == Ty::Num),
                 Op::LT | Op::GE | Op::LE | Op::GT | Op::ULT | Op::UGE | Op::ULE | Op::UGT => {
                     !(is_num(x.a) && is_num(x.b) && x.guard)
