@@ -205,6 +205,8 @@ struct Gen<'a, 'b> {
     invariant: Vec<Option<cl::Value>>,
     exits: Vec<Option<cl::Block>>,
     entry_exit: Option<cl::Block>,
+    /// Emitting the pre-roll: guards leave through the entry exit.
+    hoisting: bool,
     info: &'a TraceInfo,
 }
 
@@ -301,6 +303,12 @@ impl Gen<'_, '_> {
 
     /// Go on when `ok` holds, else leave through snapshot `snap`.
     fn guard(&mut self, ok: cl::Value, snap: u16) -> Result<(), Fail> {
+        if self.hoisting {
+            // A loop-invariant guard, checked once before the loop: nothing is
+            // written yet, so failing leaves as a pre-header check does.
+            self.entry_guard(ok);
+            return Ok(());
+        }
         let s = *self
             .ir
             .snaps
@@ -695,6 +703,7 @@ impl Backend {
             invariant: vec![None; nslots],
             exits: vec![None; ir.snaps.len()],
             entry_exit: None,
+            hoisting: false,
             info,
         };
         // The pre-header: load and check what the loop reads first.
@@ -718,9 +727,21 @@ impl Backend {
         }
         g.homes = homes;
         let loop_block = g.b.create_block();
+        // The pre-roll: invariant loads, arithmetic and guards, once.
+        let hoisted = ir.invariant();
+        g.hoisting = true;
+        for (i, x) in ins.iter().enumerate() {
+            if hoisted[i] {
+                g.ins(i, *x, loop_block)?;
+            }
+        }
+        g.hoisting = false;
         g.b.ins().jump(loop_block, &[]);
         g.b.switch_to_block(loop_block);
         for (i, x) in ins.iter().enumerate() {
+            if hoisted[i] {
+                continue;
+            }
             g.ins(i, *x, loop_block)?;
             if x.op == Op::LOOP {
                 break;

@@ -472,6 +472,17 @@ impl Ir {
                 continue;
             }
             if x.op == Op::LOOP {
+                // What the backend hoists out of the loop (`Ir::invariant`).
+                let pre: Vec<String> = self
+                    .invariant()
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, &h)| h && self.ins.as_slice()[j].op != Op::NOP)
+                    .map(|(j, _)| format!("{:04}", j + 1))
+                    .collect();
+                if !pre.is_empty() {
+                    let _ = writeln!(out, "....              PRE-ROLL {}", pre.join(" "));
+                }
                 let _ = writeln!(out, "{:04} ------ LOOP ------------", i + 1);
                 continue;
             }
@@ -509,6 +520,37 @@ impl Ir {
             out.truncate(line);
             out.push('\n');
         }
+    }
+
+    /// The instructions of a loop trace whose value is the same on every iteration:
+    /// the backend computes them once, in the pre-roll before the loop, and checks
+    /// their guards there (a failure leaves before anything is written). They are
+    /// loads of registers the trace never writes (the last snapshot names every
+    /// register written) and of the frame's function; fields of invariant objects
+    /// (nothing on a trace changes a metatable, an array part's size or address, or
+    /// an upvalue); array loads when the trace stores into no array; and pure
+    /// arithmetic, conversions and guards whose operands are invariant.
+    pub fn invariant(&self) -> Vec<bool> {
+        let ins = self.ins.as_slice();
+        let written: Vec<u16> = self.snaps.as_slice().last().map_or(Vec::new(), |s| {
+            self.map.as_slice()[s.start as usize..(s.start + u32::from(s.len)) as usize]
+                .iter()
+                .map(|e| e.slot)
+                .collect()
+        });
+        let stores = ins.iter().any(|x| x.op == Op::ASTORE);
+        let mut inv = vec![false; ins.len()];
+        for (i, x) in ins.iter().enumerate() {
+            let opnd = |r: Ref| r.is_const() || r.ins_index().is_some_and(|j| inv[j]);
+            inv[i] = match x.op {
+                // `#0` is the frame's function; `#n` register `n - 1`.
+                Op::SLOAD => x.a.0 == 0 || !written.contains(&(x.a.0 - 1)),
+                Op::ALOAD => !stores && opnd(x.a),
+                Op::LOOP | Op::NOP | Op::ASTORE | Op::TBAR => false,
+                _ => opnd(x.a) && opnd(x.b),
+            };
+        }
+        inv
     }
 
     /// Check the invariants in the module docs.
