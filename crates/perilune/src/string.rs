@@ -71,7 +71,8 @@ impl GcStr {
 pub struct StringTable {
     buckets: HVec<Option<GcRef<GcStr>>>,
     count: usize,
-    hasher: std::collections::hash_map::RandomState,
+    /// SipHash with random keys; `None` (test builds, `table::fix_seeds`): fixed keys.
+    hasher: Option<std::collections::hash_map::RandomState>,
 }
 
 impl StringTable {
@@ -79,12 +80,15 @@ impl StringTable {
         Ok(StringTable {
             buckets: HVec::filled(heap, MIN_BUCKETS, None)?,
             count: 0,
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: (!crate::table::seeds_fixed()).then(std::collections::hash_map::RandomState::new),
         })
     }
 
     pub fn hash_bytes(&self, bytes: &[u8]) -> u32 {
-        let mut h = self.hasher.build_hasher();
+        let mut h = self.hasher.as_ref().map_or_else(
+            std::collections::hash_map::DefaultHasher::new,
+            BuildHasher::build_hasher,
+        );
         h.write(bytes);
         let x = h.finish();
         (x ^ (x >> 32)) as u32

@@ -155,10 +155,39 @@ fn key_hash(key: Value, seed: u64) -> u32 {
     }
 }
 
+/// Test builds only: states made from now on hash with fixed seeds (tables and
+/// strings), so two states running one script charge the same budget units even
+/// where the cost depends on hash order (`pairs`, then `table.sort`). The JIT's
+/// differential test compares states that way.
+#[cfg(any(test, feature = "internals"))]
+static FIXED_SEEDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`FIXED_SEEDS`]; never undone.
+#[cfg(any(test, feature = "internals"))]
+pub fn fix_seeds() {
+    FIXED_SEEDS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Are the seeds fixed ([`fix_seeds`])? Always false in a build without tests.
+#[inline]
+pub fn seeds_fixed() -> bool {
+    #[cfg(any(test, feature = "internals"))]
+    {
+        FIXED_SEEDS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(not(any(test, feature = "internals")))]
+    {
+        false
+    }
+}
+
 /// A fresh 64-bit seed from the system's randomness, for [`GcTable::new_seeded`]: one
 /// per state. Drawn through std's `RandomState` (keys from the OS's random source,
 /// `getrandom` on Linux), hashed with SipHash, so no two calls give related values.
 pub fn random_seed() -> u64 {
+    if seeds_fixed() {
+        return 0x9E37_79B9_7F4A_7C15;
+    }
     use std::hash::BuildHasher;
     let s = std::collections::hash_map::RandomState::new().hash_one(0x7461_626c_6573_6565u64);
     // 0 would mean "unseeded" to a reader of `hash_seed`; any other value works.

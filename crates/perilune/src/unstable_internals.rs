@@ -33,8 +33,12 @@ pub mod gc {
     pub use crate::gc::{full_collect, has_pending_finalizers, verify_heap};
 }
 
+pub mod jit {
+    pub use crate::jit::param;
+}
+
 pub mod table {
-    pub use crate::table::{rehash_count, GcTable};
+    pub use crate::table::{fix_seeds, rehash_count, GcTable};
 }
 
 pub mod testing {

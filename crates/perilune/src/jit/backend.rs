@@ -6,9 +6,10 @@
 //! their exit codes ([`EXIT_ENTRY`], [`EXIT_BUDGET`], else a snapshot number).
 //!
 //! The shape of the code (docs/jit.md, "Machine code"):
-//! - A trace is `fn(base, hot, state) -> exit`: `base` is the frame's first register
-//!   (`base[-1]` its function), `hot` the state's hot block, `state` the `State`
-//!   (only passed on to the write-barrier helper).
+//! - A trace is `fn(base, hot, state, func) -> exit`: `base` is the frame's first
+//!   register, `hot` the state's hot block, `state` the `State` (only passed on to
+//!   the write-barrier helper), `func` the frame's function (unboxed; a vararg
+//!   frame's function is not at `base[-1]`).
 //! - Pre-header: the slots the trace reads before writing (the loop variables, the
 //!   tables, ...) are loaded and type-checked once; a failed check returns
 //!   [`EXIT_ENTRY`], with nothing written.
@@ -25,7 +26,7 @@
 //! - The code has no relocations and no trapping instructions (every helper address
 //!   is an `iconst`, every memory access is flagged non-trapping); code that has
 //!   either is refused, and the trace aborts.
-//! - Helpers called from traces (the write barrier) are inert: no allocation, no
+//! - Helpers called from traces (the write barrier, `pow`) are inert: no allocation, no
 //!   Lua, no error, no panic (J1).
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -41,8 +42,10 @@ use crate::value::{Tag, Value, NEG_NAN_BITS};
 use crate::vm::layout;
 use crate::vm::state::State;
 
-/// A compiled trace: registers from `base`, the hot block, the state.
-pub type TraceFn = unsafe extern "C" fn(*mut Value, *const HotBlock, *mut State) -> u32;
+/// A compiled trace: registers from `base`, the hot block, the state, the frame's
+/// function (an unboxed `GcFunc` pointer: it is not always at `base[-1]`, a vararg
+/// frame has its arguments in between).
+pub type TraceFn = unsafe extern "C" fn(*mut Value, *const HotBlock, *mut State, u64) -> u32;
 
 /// A pre-header check failed: nothing was written, resume at the loop's body.
 pub const EXIT_ENTRY: u32 = u32::MAX;
@@ -172,6 +175,11 @@ unsafe extern "C" fn tbar_helper(st: *mut State, t: u64, v: u64) {
     }
 }
 
+/// `a ^ b` for traces: C's `pow` as the interpreter computes it. Inert (J1).
+extern "C" fn pow_helper(a: f64, b: f64) -> f64 {
+    crate::number::lua_pow(a, b)
+}
+
 /// Where a register's value lives on the trace.
 #[derive(Clone, Copy, PartialEq)]
 enum Home {
@@ -189,6 +197,7 @@ struct Gen<'a, 'b> {
     base: cl::Value,
     hot: cl::Value,
     state: cl::Value,
+    func: cl::Value,
     /// Each instruction's value (unboxed: f64 numbers, i32 ints, i64 pointers).
     vals: Vec<Option<cl::Value>>,
     /// Each register's home, and the pre-header value of invariant ones.
@@ -196,6 +205,8 @@ struct Gen<'a, 'b> {
     invariant: Vec<Option<cl::Value>>,
     exits: Vec<Option<cl::Block>>,
     entry_exit: Option<cl::Block>,
+    /// Emitting the pre-roll: guards leave through the entry exit.
+    hoisting: bool,
     info: &'a TraceInfo,
 }
 
@@ -269,8 +280,35 @@ impl Gen<'_, '_> {
         Ok((ok, v))
     }
 
+    /// `number::floor` inline: below 2^52 in magnitude (and not zero, which keeps
+    /// its sign) the truncation adjusted down for negative fractions; NaN,
+    /// infinities and large values are their own floor. No libcall (Cranelift's
+    /// `floor` needs one without SSE4.1, and calls by relocation are refused).
+    fn floor(&mut self, q: cl::Value) -> cl::Value {
+        let ins = self.b.ins();
+        let absq = ins.fabs(q);
+        let limit = self.b.ins().f64const(4_503_599_627_370_496.0);
+        let small = self.b.ins().fcmp(FloatCC::LessThan, absq, limit);
+        let zero = self.b.ins().f64const(0.0);
+        let nonzero = self.b.ins().fcmp(FloatCC::NotEqual, q, zero);
+        let use_t = self.b.ins().band(small, nonzero);
+        let i = self.b.ins().fcvt_to_sint_sat(types::I64, q);
+        let t = self.b.ins().fcvt_from_sint(types::F64, i);
+        let above = self.b.ins().fcmp(FloatCC::GreaterThan, t, q);
+        let one = self.b.ins().f64const(1.0);
+        let down = self.b.ins().fsub(t, one);
+        let adj = self.b.ins().select(above, down, t);
+        self.b.ins().select(use_t, adj, q)
+    }
+
     /// Go on when `ok` holds, else leave through snapshot `snap`.
     fn guard(&mut self, ok: cl::Value, snap: u16) -> Result<(), Fail> {
+        if self.hoisting {
+            // A loop-invariant guard, checked once before the loop: nothing is
+            // written yet, so failing leaves as a pre-header check does.
+            self.entry_guard(ok);
+            return Ok(());
+        }
         let s = *self
             .ir
             .snaps
@@ -358,6 +396,8 @@ impl Gen<'_, '_> {
             Op::SLOAD => {
                 let slot = i64::from(x.a.0) - 1;
                 match self.homes.get(slot.max(0) as usize).copied().filter(|_| slot >= 0) {
+                    // The frame's function, an argument of the trace.
+                    _ if slot < 0 => Some(self.func),
                     Some(Home::Carried(var)) => Some(self.b.use_var(var)),
                     Some(Home::Invariant) => self.invariant[slot as usize],
                     _ => {
@@ -368,8 +408,7 @@ impl Gen<'_, '_> {
                             self.guard(ok, x.snap)?;
                             Some(v)
                         } else {
-                            // The frame's function: always a function.
-                            Some(self.b.ins().band_imm_u(bits, PAYLOAD_MASK))
+                            return Err(Fail::Nyi("unguarded slot load"));
                         }
                     }
                 }
@@ -474,6 +513,26 @@ impl Gen<'_, '_> {
                     Op::MUL => ins.fmul(a, c),
                     _ => ins.fdiv(a, c),
                 })
+            }
+            Op::MOD => {
+                // a - floor(a/b) * b, as `number::lua_mod` computes it (no fused
+                // multiply-add), so the results match the interpreter's bit for bit.
+                let (a, c) = (self.val(x.a)?, self.val(x.b)?);
+                let q = self.b.ins().fdiv(a, c);
+                let f = self.floor(q);
+                let m = self.b.ins().fmul(f, c);
+                Some(self.b.ins().fsub(a, m))
+            }
+            Op::POW => {
+                let (a, c) = (self.val(x.a)?, self.val(x.b)?);
+                let mut sig = Signature::new(self.b.func.signature.call_conv);
+                sig.params.push(AbiParam::new(types::F64));
+                sig.params.push(AbiParam::new(types::F64));
+                sig.returns.push(AbiParam::new(types::F64));
+                let sig = self.b.import_signature(sig);
+                let f = self.b.ins().iconst(types::I64, pow_helper as *const () as usize as i64);
+                let call = self.b.ins().call_indirect(sig, f, &[a, c]);
+                Some(self.b.inst_results(call)[0])
             }
             Op::NEG => {
                 let a = self.val(x.a)?;
@@ -596,7 +655,7 @@ impl Backend {
             return Err(Fail::Codegen("no ISA".into()));
         };
         let mut sig = Signature::new(isa.default_call_conv());
-        for _ in 0..3 {
+        for _ in 0..4 {
             sig.params.push(AbiParam::new(types::I64));
         }
         sig.returns.push(AbiParam::new(types::I32));
@@ -638,11 +697,13 @@ impl Backend {
             base: params[0],
             hot: params[1],
             state: params[2],
+            func: params[3],
             vals: vec![None; ins.len()],
             homes: Vec::new(),
             invariant: vec![None; nslots],
             exits: vec![None; ir.snaps.len()],
             entry_exit: None,
+            hoisting: false,
             info,
         };
         // The pre-header: load and check what the loop reads first.
@@ -666,9 +727,21 @@ impl Backend {
         }
         g.homes = homes;
         let loop_block = g.b.create_block();
+        // The pre-roll: invariant loads, arithmetic and guards, once.
+        let hoisted = ir.invariant();
+        g.hoisting = true;
+        for (i, x) in ins.iter().enumerate() {
+            if hoisted[i] {
+                g.ins(i, *x, loop_block)?;
+            }
+        }
+        g.hoisting = false;
         g.b.ins().jump(loop_block, &[]);
         g.b.switch_to_block(loop_block);
         for (i, x) in ins.iter().enumerate() {
+            if hoisted[i] {
+                continue;
+            }
             g.ins(i, *x, loop_block)?;
             if x.op == Op::LOOP {
                 break;

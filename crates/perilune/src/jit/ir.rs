@@ -142,6 +142,8 @@ ir_ops! {
     SUB "a - b.",
     MUL "a * b.",
     DIV "a / b.",
+    MOD "a % b, Lua's `a - floor(a/b) * b` (inline).",
+    POW "a ^ b (a call of `number::lua_pow`, C's `pow`).",
     NEG "-a.",
     CONV "The integer of number a (guard: integral and in the int range).",
     SLOAD "Load stack slot #a (0 the frame's function), guarding its type.",
@@ -179,7 +181,17 @@ impl Op {
     pub fn is_pure(self) -> bool {
         matches!(
             self,
-            Op::ADD | Op::SUB | Op::MUL | Op::DIV | Op::NEG | Op::FLOAD | Op::AREF | Op::ULOAD | Op::ALOAD
+            Op::ADD
+                | Op::SUB
+                | Op::MUL
+                | Op::DIV
+                | Op::MOD
+                | Op::POW
+                | Op::NEG
+                | Op::FLOAD
+                | Op::AREF
+                | Op::ULOAD
+                | Op::ALOAD
         )
     }
 }
@@ -460,6 +472,17 @@ impl Ir {
                 continue;
             }
             if x.op == Op::LOOP {
+                // What the backend hoists out of the loop (`Ir::invariant`).
+                let pre: Vec<String> = self
+                    .invariant()
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, &h)| h && self.ins.as_slice()[j].op != Op::NOP)
+                    .map(|(j, _)| format!("{:04}", j + 1))
+                    .collect();
+                if !pre.is_empty() {
+                    let _ = writeln!(out, "....              PRE-ROLL {}", pre.join(" "));
+                }
                 let _ = writeln!(out, "{:04} ------ LOOP ------------", i + 1);
                 continue;
             }
@@ -499,6 +522,37 @@ impl Ir {
         }
     }
 
+    /// The instructions of a loop trace whose value is the same on every iteration:
+    /// the backend computes them once, in the pre-roll before the loop, and checks
+    /// their guards there (a failure leaves before anything is written). They are
+    /// loads of registers the trace never writes (the last snapshot names every
+    /// register written) and of the frame's function; fields of invariant objects
+    /// (nothing on a trace changes a metatable, an array part's size or address, or
+    /// an upvalue); array loads when the trace stores into no array; and pure
+    /// arithmetic, conversions and guards whose operands are invariant.
+    pub fn invariant(&self) -> Vec<bool> {
+        let ins = self.ins.as_slice();
+        let written: Vec<u16> = self.snaps.as_slice().last().map_or(Vec::new(), |s| {
+            self.map.as_slice()[s.start as usize..(s.start + u32::from(s.len)) as usize]
+                .iter()
+                .map(|e| e.slot)
+                .collect()
+        });
+        let stores = ins.iter().any(|x| x.op == Op::ASTORE);
+        let mut inv = vec![false; ins.len()];
+        for (i, x) in ins.iter().enumerate() {
+            let opnd = |r: Ref| r.is_const() || r.ins_index().is_some_and(|j| inv[j]);
+            inv[i] = match x.op {
+                // `#0` is the frame's function; `#n` register `n - 1`.
+                Op::SLOAD => x.a.0 == 0 || !written.contains(&(x.a.0 - 1)),
+                Op::ALOAD => !stores && opnd(x.a),
+                Op::LOOP | Op::NOP | Op::ASTORE | Op::TBAR => false,
+                _ => opnd(x.a) && opnd(x.b),
+            };
+        }
+        inv
+    }
+
     /// Check the invariants in the module docs.
     pub fn verify(&self) -> Result<(), String> {
         let ins = self.ins.as_slice();
@@ -515,7 +569,9 @@ impl Ir {
                 }
             }
             let wrong = match x.op {
-                Op::ADD | Op::SUB | Op::MUL | Op::DIV => !(is_num(x.a) && is_num(x.b) && x.ty == Ty::Num),
+                Op::ADD | Op::SUB | Op::MUL | Op::DIV | Op::MOD | Op::POW => {
+                    !(is_num(x.a) && is_num(x.b) && x.ty == Ty::Num)
+                }
                 Op::NEG => !(is_num(x.a) && x.ty == Ty::Num),
                 Op::LT | Op::GE | Op::LE | Op::GT | Op::ULT | Op::UGE | Op::ULE | Op::UGT => {
                     !(is_num(x.a) && is_num(x.b) && x.guard)

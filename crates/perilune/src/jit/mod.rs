@@ -293,6 +293,21 @@ impl State {
         self.jit_reset_counters();
     }
 
+    /// Switch the exit-stress mode (docs/jit.md) for traces compiled from now on,
+    /// as `PERILUNE_JIT_STRESS=1` does for a new state (the differential tests
+    /// run states with and without it side by side).
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+    pub fn jit_set_stress(&mut self, on: bool) {
+        self.jit.stress_wanted = on;
+    }
+
+    /// Budget units charged for recording so far (the differential tests subtract
+    /// them: the rest must equal what the interpreter charges).
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+    pub fn jit_record_units(&self) -> u64 {
+        self.jit.record_units
+    }
+
     fn jit_reset_counters(&mut self) {
         let start = self.jit.hotcount_start();
         self.hotcounts().reset(start);
@@ -481,7 +496,10 @@ fn compile(st: &mut State, rec: &Recorder, proto: GcRef<GcProto>, text: &mut Str
     if st.jit.stress_wanted && st.jit.stress.is_none() {
         st.jit.stress = Some(HVec::filled(heap, 1, 0x2545_f491_4f6c_dd1d)?);
     }
-    let stress = st.jit.stress.as_mut().map(|s| s.as_mut_ptr());
+    let stress = match st.jit.stress.as_mut() {
+        Some(s) if st.jit.stress_wanted => Some(s.as_mut_ptr()),
+        _ => None,
+    };
     let body_pc = counter_pc(proto, rec.start_pc);
     let is_forl = proto
         .code
@@ -893,6 +911,28 @@ mod tests {
         crate::stdlib::open_base(&mut off).unwrap();
         let without = units_of_second_call(&mut off, src);
         assert_eq!(with_jit, without);
+    }
+
+    #[test]
+    fn a_vararg_function_reads_its_upvalues_on_trace() {
+        // A vararg frame keeps its extra arguments between the function and the
+        // first register: the trace must not take `base[-1]` for the function (it
+        // crashed reading an upvalue through it; found by the differential test).
+        let mut st = eager_state();
+        st.load(
+            b"local k = 3
+              local function f(...)
+                local s = 0
+                for i = 1, 100 do s = s + k end
+                return s + select('#', ...)
+              end
+              return f(1, 2) + f()",
+            b"=t",
+        )
+        .unwrap();
+        st.call(0, 1).unwrap();
+        assert_eq!(st.peek(0).as_number(), Some(602.0));
+        assert!(st.jit.ntraces >= 1, "the loop ran as a trace");
     }
 
     #[test]

@@ -194,6 +194,8 @@ impl Recorder {
                 (Op::SUB, Some(x), Some(y)) => Some(x - y),
                 (Op::MUL, Some(x), Some(y)) => Some(x * y),
                 (Op::DIV, Some(x), Some(y)) => Some(x / y),
+                (Op::MOD, Some(x), Some(y)) => Some(crate::number::lua_mod(x, y)),
+                (Op::POW, Some(x), Some(y)) => Some(crate::number::lua_pow(x, y)),
                 (Op::NEG, Some(x), _) => Some(-x),
                 _ => None,
             };
@@ -370,34 +372,28 @@ impl Recorder {
                 let r = self.emit(Op::NEG, Ty::Num, x, Ref::NONE)?;
                 self.set(a, r);
             }
-            Bop::ADDVN | Bop::SUBVN | Bop::MULVN | Bop::DIVVN | Bop::ADDNV | Bop::SUBNV | Bop::MULNV | Bop::DIVNV => {
+            Bop::ADDVN
+            | Bop::SUBVN
+            | Bop::MULVN
+            | Bop::DIVVN
+            | Bop::MODVN
+            | Bop::ADDNV
+            | Bop::SUBNV
+            | Bop::MULNV
+            | Bop::DIVNV
+            | Bop::MODNV => {
                 let x = self.num(reg(b), b, pc, op)?;
                 let k = kv(c).as_number().ok_or(Abort::NyiType(op))?;
                 let k = self.knum(k)?;
-                let (iop, swap) = match op {
-                    Bop::ADDVN => (Op::ADD, false),
-                    Bop::SUBVN => (Op::SUB, false),
-                    Bop::MULVN => (Op::MUL, false),
-                    Bop::DIVVN => (Op::DIV, false),
-                    Bop::ADDNV => (Op::ADD, true),
-                    Bop::SUBNV => (Op::SUB, true),
-                    Bop::MULNV => (Op::MUL, true),
-                    _ => (Op::DIV, true),
-                };
+                let swap = matches!(op, Bop::ADDNV | Bop::SUBNV | Bop::MULNV | Bop::DIVNV | Bop::MODNV);
                 let (l, r) = if swap { (k, x) } else { (x, k) };
-                let r = self.emit(iop, Ty::Num, l, r)?;
+                let r = self.emit(arith_op(op), Ty::Num, l, r)?;
                 self.set(a, r);
             }
-            Bop::ADDVV | Bop::SUBVV | Bop::MULVV | Bop::DIVVV => {
+            Bop::ADDVV | Bop::SUBVV | Bop::MULVV | Bop::DIVVV | Bop::MODVV | Bop::POW => {
                 let x = self.num(reg(b), b, pc, op)?;
                 let y = self.num(reg(c), c, pc, op)?;
-                let iop = match op {
-                    Bop::ADDVV => Op::ADD,
-                    Bop::SUBVV => Op::SUB,
-                    Bop::MULVV => Op::MUL,
-                    _ => Op::DIV,
-                };
-                let r = self.emit(iop, Ty::Num, x, y)?;
+                let r = self.emit(arith_op(op), Ty::Num, x, y)?;
                 self.set(a, r);
             }
             Bop::KSTR => {
@@ -727,6 +723,18 @@ impl Recorder {
             return Err(Abort::Verify);
         }
         Ok(Step::Done)
+    }
+}
+
+/// The IR arithmetic of an arithmetic bytecode (any operand form).
+fn arith_op(op: Bop) -> Op {
+    match op {
+        Bop::ADDVN | Bop::ADDNV | Bop::ADDVV => Op::ADD,
+        Bop::SUBVN | Bop::SUBNV | Bop::SUBVV => Op::SUB,
+        Bop::MULVN | Bop::MULNV | Bop::MULVV => Op::MUL,
+        Bop::DIVVN | Bop::DIVNV | Bop::DIVVV => Op::DIV,
+        Bop::MODVN | Bop::MODNV | Bop::MODVV => Op::MOD,
+        _ => Op::POW,
     }
 }
 

@@ -194,19 +194,32 @@ fn run(st: &mut State, i: usize, base: usize) -> Resume {
             budget: false,
         };
     }
+    // The frame's function (not always at `base - 1`: varargs sit in between).
+    let func = th
+        .frames
+        .last()
+        .and_then(|ci| th.stack.get(ci.func as usize))
+        .and_then(|v| v.as_function())
+        .map_or(0, |f| f.as_ptr() as usize as u64);
+    if func == 0 {
+        return Resume::At {
+            pc: rec.body_pc as usize,
+            budget: false,
+        };
+    }
     let n = (i + 1).min(usize::from(u16::MAX)) as u16;
     let before = st.countdown();
     let exit = st.with_mode(VmMode::Trace(n), |st| {
         // SAFETY: the code is a finished trace of this prototype (`TraceRec::key`
-        // and `proto` matched), compiled for `TraceFn`'s signature; `base` is this
-        // frame's first register and the stack holds its `maxslot` registers
+        // and `proto` matched), compiled for `TraceFn`'s signature; `func` is this
+        // frame's function, `base` its first register and the stack holds its `maxslot` registers
         // (checked above); the hot block and the state outlive the call, and
         // nothing else touches the state while the trace runs (J1).
         unsafe {
             let f: TraceFn = std::mem::transmute::<*const u8, TraceFn>(rec.code.entry());
             let basep = th.get_mut().stack.as_mut_ptr().add(base);
             let hot = st.hot() as *const crate::hot::HotBlock;
-            f(basep, hot, st as *mut State)
+            f(basep, hot, st as *mut State, func)
         }
     });
     let ran = (before - st.countdown()).max(0) as u64;
