@@ -70,3 +70,10 @@ print(ffi.cast("void (*)(int)", function(x) end)(1))
 -- Conversions that cannot make a callback.
 print(pcall(ffi.cast, "int (*)(int, ...)", function() end))
 print(pcall(ffi.cast, "int", function() end))
+
+-- free and set are methods to read, not fields to assign.
+local cb2 = ffi.cast("int(*)(int)", function(x) return x end)
+print(pcall(function() cb2.free = 1 end))
+print(pcall(function() cb2.set = print end))
+print(pcall(function() return cb2.other end))
+cb2:free()

@@ -53,3 +53,11 @@ e(function() return -ffi.new("struct P") end)
 e(function() local x = ffi.new("int *") x = x + {} end)
 e(function() local c = ffi.new("char *"); c = ffi.new("int *") local d = ffi.new("char *", c) end)
 print(pcall(ffi.new, "void *", 1))
+
+-- Only pointers to structs and unions have members; the error names the pointer.
+local cx = ffi.new("complex[1]")
+print(pcall(function() return ffi.cast("complex *", cx).re end))
+local ints = ffi.new("int[1]")
+print(pcall(function() return ffi.cast("int *", ints).foo end))
+print(pcall(function() return ffi.cast("int **", ints).foo end))
+print(pcall(function() ffi.cast("int *", ints).foo = 1 end))

@@ -165,6 +165,19 @@ fn find_member_in(fs: &FfiState, sid: CTypeId, name: &[u8], depth: u32) -> Optio
     None
 }
 
+/// The environment slot of a callback's method `k` (`free` or `set`), if `c` is a
+/// function pointer (a callback) and `k` names one.
+fn callback_method(fs: &FfiState, c: GcRef<GcCdata>, k: Value) -> Option<f64> {
+    if !is_func_ptr(fs, c) {
+        return None;
+    }
+    match k.as_string()?.as_bytes() {
+        b"free" => Some(super::ENV_CB_FREE),
+        b"set" => Some(super::ENV_CB_SET),
+        _ => None,
+    }
+}
+
 fn type_name_of(fs: &FfiState, id: CTypeId) -> String {
     repr::name_string(&fs.tab, id)
 }
@@ -214,7 +227,11 @@ fn find_slot(fs: &FfiState, c: GcRef<GcCdata>, k: Value) -> (CTypeId, Option<Slo
                 let p = base.wrapping_add((i as usize).wrapping_mul(et.size as usize));
                 return (id, Some(Slot::At(t.child, p as *mut u8)));
             }
-            if t.kind == CKind::Array || !k.is_string() {
+            // Members only through a pointer to a struct or union; anything else
+            // (`int *`, `complex *`, a function pointer) has no members, and the
+            // error names the pointer type, as LuaJIT's does.
+            let to_aggregate = matches!(fs.tab.resolve(t.child).kind, CKind::Struct | CKind::Union);
+            if t.kind == CKind::Array || !k.is_string() || !to_aggregate {
                 return (id, None);
             }
             // A member through a pointer to a struct.
@@ -290,18 +307,13 @@ pub(crate) fn cd_index(st: &mut State) -> LResult<usize> {
             Ok(1)
         }
         Some(Slot::Unsized) => Err(st.rt_error_here(errmsg::FFI_INVALID_SIZE)),
-        None if is_func_ptr(fs, c) && k.as_string().is_some_and(|s| matches!(s.as_bytes(), b"free" | b"set")) => {
-            // `cb:free()`, `cb:set(f)`.
-            let slot = if k.as_string().is_some_and(|s| s.as_bytes() == b"free") {
-                super::ENV_CB_FREE
-            } else {
-                super::ENV_CB_SET
-            };
-            let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
-            st.push(m)?;
-            Ok(1)
-        }
         None => {
+            // `cb:free()`, `cb:set(f)` (read only: assigning them is "no member").
+            if let Some(slot) = callback_method(fs, c, k) {
+                let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
+                st.push(m)?;
+                return Ok(1);
+            }
             let h = mm(st, fs, v, Tm::Index);
             if h.is_function() {
                 return call_ret(st, h, &[v, k]);
@@ -376,17 +388,6 @@ pub(crate) fn cd_newindex(st: &mut State) -> LResult<usize> {
             Ok(0)
         }
         Some(Slot::Unsized) => Err(st.rt_error_here(errmsg::FFI_INVALID_SIZE)),
-        None if is_func_ptr(fs, c) && k.as_string().is_some_and(|s| matches!(s.as_bytes(), b"free" | b"set")) => {
-            // `cb:free()`, `cb:set(f)`.
-            let slot = if k.as_string().is_some_and(|s| s.as_bytes() == b"free") {
-                super::ENV_CB_FREE
-            } else {
-                super::ENV_CB_SET
-            };
-            let m = ffi_env(st).map_or(Value::NIL, |e| e.get(Value::number(slot)));
-            st.push(m)?;
-            Ok(1)
-        }
         None => {
             let h = mm(st, fs, v, Tm::NewIndex);
             if h.is_function() {
