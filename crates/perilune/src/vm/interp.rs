@@ -268,16 +268,6 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                 }
             };
         }
-        // After a metamethod whose result is stored in a register (`Cont::Store`): a
-        // Lua one was entered (run it); a native one has run to completion and may
-        // have allocated (cdata arithmetic and fields make a new object per result),
-        // so this is a safe point, as after a native CALL: without it a loop of such
-        // operations never paid the collector's debt and grew without bound.
-        macro_rules! after_metamethod {
-            () => {{
-                after_native_call!(0);
-            }};
-        }
         // `R(a) = o[key]` through `__index` (the fast paths have failed).
         macro_rules! index_slow {
             ($a:expr, $o:expr, $key:expr, $b:expr) => {{
@@ -292,7 +282,7 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                             &[o2, key],
                             Cont::Store((base_idx + $a) as u32)
                         ));
-                        after_metamethod!();
+                        continue 'frame;
                     }
                 }
             }};
@@ -441,9 +431,7 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                     let (x, y) = unsafe { (*px, *py) };
                     match tri!(meta::arith(st, $op, x, y, base_idx + $a, $regs)) {
                         Some(v) => reg!($a) = v,
-                        // A native metamethod ran to completion (or a Lua one was
-                        // entered): see `after_metamethod!`.
-                        None => after_metamethod!(),
+                        None => continue 'frame,
                     }
                 }
             }};
@@ -699,7 +687,7 @@ fn run<const HOOKS: bool, const COUNT: bool>(st: &mut State, entry: usize) -> LR
                         savepc!();
                         match tri!(meta::length(st, x, base_idx + a, Some(d))) {
                             Some(v) => reg!(a) = v,
-                            None => after_metamethod!(),
+                            None => continue 'frame,
                         }
                     }
                 }

@@ -17,7 +17,7 @@
 use crate::object::{GcRef, GcTable};
 use crate::table::TableError;
 use crate::value::{LuaType, Value};
-use crate::vm::call::{ensure_stack, precall};
+use crate::vm::call::{ensure_stack, precall, Entered};
 use crate::vm::error::{LResult, Throw};
 use crate::vm::frame::Cont;
 use crate::vm::state::{State, Tm};
@@ -237,7 +237,20 @@ pub fn call_meta(st: &mut State, mm: Value, args: &[Value], cont: Cont) -> LResu
         t.stack[func + 1 + i] = a;
     }
     t.top = func + 1 + args.len();
-    precall(st, func, args.len(), 1, cont, 0)?;
+    let entered = precall(st, func, args.len(), 1, cont, 0)?;
+    // A native metamethod whose result went to a register has run to completion and
+    // may have allocated (cdata arithmetic and fields make an object per result):
+    // this is a safe point, as after a native CALL, or a loop of such operations
+    // never pays the collector's debt. Only for `Store`: after it the interpreter
+    // always re-enters its frame (reloading the stack, which finalizers may move), and
+    // its pc is saved. Here, out of the dispatch loop, it costs the loop nothing.
+    let owed = st.heap.debt() > 0 || crate::gc::has_pending_finalizers(st);
+    if owed && matches!(entered, Entered::Native) && matches!(cont, Cont::Store(_)) {
+        if let Some(top) = st.cur.frames.last().map(|ci| ci.top as usize) {
+            st.cur.get_mut().top = top;
+            st.safe_point();
+        }
+    }
     Ok(())
 }
 
