@@ -14,8 +14,9 @@
 //!   (calls, metamethods, VARG) is followed by a reload.
 //! - Before any operation that can raise, `savepc!` stores the pc so the error carries
 //!   the right line and the unwinder sees a consistent frame.
-//! - GC steps and finalizers run only at the safe points marked `safepoint!`, with the
-//!   thread's `top` covering every live register.
+//! - GC steps and finalizers run only at the safe points marked `safepoint!` (and after
+//!   a native metamethod stored its result, in `meta::call_meta`), with the thread's
+//!   `top` covering every live register.
 
 use crate::compiler::bytecode::{arg_a, arg_b, arg_c, arg_d, jump_offset, op_byte, Op};
 use crate::func::{GcFunc, GcUpval};
